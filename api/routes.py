@@ -1,0 +1,116 @@
+"""The JSON API: a thin HTTP face over ``ModelConsole``. No logic lives here."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+
+from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from services.console import ModelConsole
+from services.csv_io import to_csv_bytes
+from services.errors import ConsoleError, PayloadTooLarge, UnsupportedMediaType
+from services.identity import LOCAL_CALLER, Caller
+from services.payload import parse_json_text
+
+log = logging.getLogger(__name__)
+
+JSON_TYPES = {"application/json", ""}
+CSV_TYPES = {"text/csv", "application/csv"}
+
+
+def _caller() -> Caller:
+    return LOCAL_CALLER
+
+
+def _flag(name: str) -> bool:
+    return request.args.get(name, "").lower() in {"1", "true", "yes"}
+
+
+def _body(limit: int) -> bytes:
+    """The request body, refused past ``limit`` bytes without reading all of it."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(limit)
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise _too_large(limit)
+    return body
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The request is larger than {limit // (1024 * 1024)} MB.",
+        hint="Split the input into smaller batches.",
+    )
+
+
+def _error_response(error: ConsoleError) -> tuple[Response, int]:
+    return jsonify(error.to_dict()), error.http_status
+
+
+def create_api_blueprint(console: ModelConsole, name: str = "model_console_api") -> Blueprint:
+    api = Blueprint(name, __name__)
+    limit = console.settings.max_request_bytes
+
+    @api.errorhandler(ConsoleError)
+    def _console_error(error: ConsoleError) -> tuple[Response, int]:
+        return _error_response(error)
+
+    @api.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> tuple[Response, int]:
+        code = (error.name or "error").upper().replace(" ", "_")
+        return jsonify({"error_code": code, "message": error.description}), error.code or 500
+
+    @api.errorhandler(Exception)
+    def _unexpected(error: Exception) -> tuple[Response, int]:
+        log.exception("Unexpected error in the API")
+        body = {"error_code": "INTERNAL_ERROR", "message": "Unexpected server error."}
+        return jsonify(body), 500
+
+    @api.route("/<path:unknown>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+    def not_found(unknown: str) -> tuple[Response, int]:
+        body = {"error_code": "NOT_FOUND", "message": "No such API route. See /api/health."}
+        return jsonify(body), 404
+
+    @api.get("/health")
+    def health() -> Response:
+        return jsonify(console.health())
+
+    @api.get("/models")
+    def list_models() -> Response:
+        models = console.list_models(_caller())
+        return jsonify({"models": [asdict(m) for m in models]})
+
+    @api.get("/models/<name>")
+    def model_detail(name: str) -> Response:
+        return jsonify(console.model_detail(_caller(), name).to_dict())
+
+    @api.get("/models/<name>/<ref>")
+    def version_detail(name: str, ref: str) -> Response:
+        return jsonify(console.version_detail(_caller(), name, ref).to_dict())
+
+    @api.post("/models/<name>/<ref>/predict")
+    def predict(name: str, ref: str) -> Response:
+        content_type = (request.mimetype or "").lower()
+        if content_type in CSV_TYPES:
+            return _predict_csv(name, ref)
+        if content_type not in JSON_TYPES:
+            raise UnsupportedMediaType(
+                f"Content-Type {content_type} is not supported.",
+                hint="Send application/json (records or MLflow formats) or text/csv.",
+            )
+        payload = parse_json_text(_body(limit))
+        result = console.predict(
+            _caller(), name, ref, payload, probabilities=_flag("probabilities")
+        )
+        return jsonify(result.to_dict())
+
+    def _predict_csv(name: str, ref: str) -> Response:
+        predicted = console.predict_csv(_caller(), name, ref, _body(limit))
+        response = Response(to_csv_bytes(predicted.frame), mimetype="text/csv")
+        response.headers["X-Model-Version"] = predicted.result.version
+        response.headers["X-Input-Rows"] = str(predicted.result.input_rows)
+        return response
+
+    return api

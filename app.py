@@ -1,0 +1,108 @@
+"""Model console: a Dash app over an MLflow Model Registry.
+
+Three ways to run it:
+- ``python app.py``: gunicorn on $DATABRICKS_APP_PORT, else $PORT, else 8050 (``--debug`` for
+  Flask's development server);
+- ``gunicorn app:server``: the module-level ``server`` is created on first access;
+- inside another Flask server: ``create_app(server=host, url_base_pathname="/console/")``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+import dash
+from flask import Flask
+from flask_caching import Cache
+
+from api.routes import create_api_blueprint
+from callbacks import register_callbacks
+from layouts.page import page_layout
+from services.bootstrap import build_console, prepare_registry
+from services.config import Settings
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+DEFAULT_PORT = 8050
+
+log = logging.getLogger("model_console")
+
+
+def create_app(
+    server: Flask | None = None,
+    *,
+    url_base_pathname: str = "/",
+    settings: Settings | None = None,
+) -> dash.Dash:
+    """Build the console on ``server`` (a new Flask app when None) under ``url_base_pathname``."""
+    settings = settings or Settings.from_env()
+    prepare_registry(settings)
+    server = server or Flask(__name__)
+    cache = Cache()
+    cache.init_app(server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000})
+    console = build_console(settings, cache)
+
+    app = dash.Dash(
+        __name__,
+        server=server,
+        url_base_pathname=url_base_pathname,
+        assets_folder=str(ASSETS),
+        title="Model Console",
+        update_title=None,
+        suppress_callback_exceptions=True,
+    )
+    app.layout = lambda: page_layout(settings)
+    register_callbacks(app, console)
+    blueprint = create_api_blueprint(console, name=f"model_console_api_{id(app)}")
+    server.register_blueprint(blueprint, url_prefix=url_base_pathname.rstrip("/") + "/api")
+    return app
+
+
+_default_app: dash.Dash | None = None
+
+
+def __getattr__(name: str) -> Flask:
+    """``gunicorn app:server`` reads this; the app is built on first use, not at import."""
+    global _default_app
+    if name != "server":
+        raise AttributeError(name)
+    if _default_app is None:
+        _default_app = create_app()
+    return _default_app.server
+
+
+def listen_address() -> tuple[str, int]:
+    """Databricks Apps route to 0.0.0.0:$DATABRICKS_APP_PORT; elsewhere stay on loopback."""
+    databricks_port = os.environ.get("DATABRICKS_APP_PORT")
+    port = int(databricks_port or os.environ.get("PORT") or DEFAULT_PORT)
+    host = "0.0.0.0" if databricks_port else os.environ.get("HOST", "127.0.0.1")
+    return host, port
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="Flask's development server")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    host, port = listen_address()
+    if args.debug:
+        create_app().run(host=host, port=port, debug=True)
+        return
+    prepare_registry(Settings.from_env())  # seed once here, before the workers start
+    workers = os.environ.get("WEB_CONCURRENCY", "2")
+    threads = os.environ.get("GUNICORN_THREADS", "8")
+    log.info("Model console on http://%s:%s (gunicorn, %s workers)", host, port, workers)
+    os.chdir(Path(__file__).resolve().parent)
+    os.execvp(
+        sys.executable,
+        [sys.executable, "-m", "gunicorn", "app:server", "--bind", f"{host}:{port}",
+         "--workers", workers, "--threads", threads, "--timeout", "600",
+         "--access-logfile", "-"],
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Pure functions that build components. No I/O, no callbacks."""

@@ -1,0 +1,60 @@
+"""Settings read once from the environment, as plain data."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_data_dir: Path
+    tracking_uri: str
+    registry_uri: str
+    embedded_registry: bool
+    default_model: str | None
+    default_version: str | None
+    model_cache_size: int = 8
+    alias_cache_seconds: int = 5
+    metadata_cache_seconds: int = 30
+    max_request_bytes: int = 50 * 1024 * 1024
+    predict_chunk_rows: int = 100_000
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        data_dir = Path(os.environ.get("APP_DATA_DIR") or PROJECT_ROOT / ".app-data").resolve()
+        tracking_uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
+        embedded = not tracking_uri
+        if embedded:
+            tracking_uri = embedded_tracking_uri(data_dir)
+        values: dict[str, object] = {
+            "app_data_dir": data_dir,
+            "tracking_uri": tracking_uri,
+            "registry_uri": os.environ.get("MLFLOW_REGISTRY_URI", "").strip() or tracking_uri,
+            "embedded_registry": embedded,
+            "default_model": os.environ.get("MODEL_NAME") or None,
+            "default_version": os.environ.get("MODEL_VERSION") or None,
+            "model_cache_size": _int_env("MODEL_CACHE_SIZE", 8),
+            "alias_cache_seconds": _int_env("ALIAS_CACHE_SECONDS", 5),
+            "metadata_cache_seconds": _int_env("METADATA_CACHE_SECONDS", 30),
+            "max_request_bytes": _int_env("MAX_REQUEST_MB", 50) * 1024 * 1024,
+            "predict_chunk_rows": _int_env("PREDICT_CHUNK_ROWS", 100_000),
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def embedded_tracking_uri(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir / 'registry.db'}"
+
+
+def embedded_artifact_root(data_dir: Path) -> Path:
+    return data_dir / "artifacts"

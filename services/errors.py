@@ -1,0 +1,94 @@
+"""Errors written for the people who use the console.
+
+Every failure a user can cause or meet is one of these types. Each carries a message that says
+what is wrong and what to do, a stable ``error_code`` and the HTTP status the API answers with;
+the UI renders the same message. Messages never echo the user's payload or a stack trace.
+"""
+
+from __future__ import annotations
+
+
+class ConsoleError(Exception):
+    """Base type: a message for the user, a machine-readable code and an HTTP status."""
+
+    error_code = "INTERNAL_ERROR"
+    http_status = 500
+    title = "Something went wrong"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def to_dict(self) -> dict[str, str]:
+        body = {"error_code": self.error_code, "message": self.message}
+        if self.hint:
+            body["hint"] = self.hint
+        return body
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}" if self.hint else self.message
+
+
+class ModelNotFound(ConsoleError):
+    error_code = "MODEL_NOT_FOUND"
+    http_status = 404
+    title = "Model not found"
+
+
+class VersionNotFound(ConsoleError):
+    error_code = "VERSION_NOT_FOUND"
+    http_status = 404
+    title = "Version or alias not found"
+
+
+class PermissionDenied(ConsoleError):
+    error_code = "PERMISSION_DENIED"
+    http_status = 403
+    title = "Permission denied"
+
+
+class Unauthenticated(ConsoleError):
+    error_code = "UNAUTHENTICATED"
+    http_status = 401
+    title = "Sign-in required"
+
+
+class InvalidInput(ConsoleError):
+    error_code = "INVALID_INPUT"
+    http_status = 400
+    title = "Input cannot be read"
+
+
+class SchemaMismatch(InvalidInput):
+    error_code = "INVALID_SCHEMA"
+    title = "Input does not match the model's signature"
+
+
+class DimensionMismatch(SchemaMismatch):
+    error_code = "DIMENSION_MISMATCH"
+    title = "Dimension mismatch"
+
+
+class PayloadTooLarge(ConsoleError):
+    error_code = "PAYLOAD_TOO_LARGE"
+    http_status = 413
+    title = "Input too large"
+
+
+class UnsupportedMediaType(ConsoleError):
+    error_code = "UNSUPPORTED_MEDIA_TYPE"
+    http_status = 415
+    title = "Unsupported content type"
+
+
+class RegistryUnavailable(ConsoleError):
+    error_code = "REGISTRY_UNAVAILABLE"
+    http_status = 503
+    title = "Model registry unreachable"
+
+
+class PredictionFailed(ConsoleError):
+    error_code = "PREDICTION_FAILED"
+    http_status = 500
+    title = "The model failed to predict"

@@ -1,0 +1,110 @@
+"""Loaded models, held as live objects in this process.
+
+Flask-Caching would pickle a model on every ``get`` (see FACTS.md), so models live here
+instead: a bounded LRU keyed by registry + name + *resolved* version, safe under threads, and
+loading each key once however many requests ask for it at the same moment.
+
+The cache does not decide who may use a model. Callers check the caller's own permission
+before asking for an entry (``ModelConsole`` does), so a hit never skips that check.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    registry: str
+    name: str
+    version: str
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    loads: int = 0
+    evictions: int = 0
+
+
+class _Slot(Generic[V]):
+    """One key's load: the first caller loads, the others wait for its result."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: V | None = None
+        self.error: BaseException | None = None
+
+
+class ModelCache(Generic[V]):
+    def __init__(self, max_entries: int = 8) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self.max_entries = max_entries
+        self.stats = CacheStats()
+        self._entries: OrderedDict[CacheKey, V] = OrderedDict()
+        self._loading: dict[CacheKey, _Slot[V]] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def __contains__(self, key: CacheKey) -> bool:
+        with self._lock:
+            return key in self._entries
+
+    def get_or_load(self, key: CacheKey, load: Callable[[], V]) -> V:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                self.stats.hits += 1
+                return self._entries[key]
+            self.stats.misses += 1
+            slot = self._loading.get(key)
+            leader = slot is None
+            if leader:
+                slot = self._loading[key] = _Slot()
+        if not leader:
+            return self._wait(slot)
+        return self._load(key, slot, load)
+
+    def _wait(self, slot: _Slot[V]) -> V:
+        slot.done.wait()
+        if slot.error is not None:
+            raise slot.error
+        return slot.value  # type: ignore[return-value]
+
+    def _load(self, key: CacheKey, slot: _Slot[V], load: Callable[[], V]) -> V:
+        try:
+            slot.value = load()
+        except BaseException as exc:
+            slot.error = exc
+            raise
+        else:
+            self._store(key, slot.value)
+            return slot.value
+        finally:
+            with self._lock:
+                self._loading.pop(key, None)
+            slot.done.set()
+
+    def _store(self, key: CacheKey, value: V) -> None:
+        with self._lock:
+            self.stats.loads += 1
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+                self.stats.evictions += 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

@@ -1,0 +1,168 @@
+"""Run a loaded model on conformed input, in chunks, and shape its output for people."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from services.errors import ConsoleError, PredictionFailed
+from services.registry import ResolvedVersion
+from services.signature import SignatureInfo
+from services.validation import ConformedInput
+
+PREDICTION_COLUMN = "prediction"
+MAX_ERROR_DETAIL = 200
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to predict. Keyed by version in the cache, so it carries no alias."""
+
+    name: str
+    version: str
+    pyfunc: Any
+    signature: SignatureInfo
+    load_seconds: float
+
+
+@dataclass
+class PredictionResult:
+    predictions: list[Any]
+    input_rows: int
+    model: str
+    version: str
+    alias: str | None
+    latency_ms: float
+    ignored_columns: list[str] = field(default_factory=list)
+    probabilities: list[dict[str, float]] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        body = asdict(self)
+        for optional in ("alias", "probabilities"):
+            if body[optional] is None:
+                del body[optional]
+        if not body["ignored_columns"]:
+            del body["ignored_columns"]
+        return body
+
+    @classmethod
+    def of(
+        cls,
+        resolved: ResolvedVersion,
+        predictions: list[Any],
+        rows: int,
+        latency_ms: float,
+        **extra: Any,
+    ) -> PredictionResult:
+        return cls(
+            predictions=predictions,
+            input_rows=rows,
+            model=resolved.name,
+            version=resolved.version,
+            alias=resolved.alias,
+            latency_ms=round(latency_ms, 3),
+            **extra,
+        )
+
+
+def _chunks(data: pd.DataFrame | np.ndarray, rows: int) -> Iterator[pd.DataFrame | np.ndarray]:
+    if len(data) <= rows:
+        yield data
+        return
+    for start in range(0, len(data), rows):
+        yield (
+            data.iloc[start : start + rows]
+            if isinstance(data, pd.DataFrame)
+            else data[start : start + rows]
+        )
+
+
+def raw_outputs(
+    model: LoadedModel, conformed: ConformedInput, chunk_rows: int
+) -> Iterator[tuple[Any, Any]]:
+    """Each chunk of the input with the model's own output for it."""
+    for chunk in _chunks(conformed.data, chunk_rows):
+        try:
+            if conformed.params:
+                yield chunk, model.pyfunc.predict(chunk, params=conformed.params)
+            else:
+                yield chunk, model.pyfunc.predict(chunk)
+        except ConsoleError:
+            raise
+        except Exception as exc:
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise PredictionFailed(
+                f"{model.name} version {model.version} raised {type(exc).__name__} "
+                f"while predicting: {detail[:MAX_ERROR_DETAIL]}",
+                hint="Check the input values; if they are right, tell the model's owner.",
+            ) from None
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe Python value: numpy scalars unwrapped, NaN as null."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        return str(value)
+    return value
+
+
+def jsonable(output: Any) -> list[Any]:
+    """Scalars for single-column output, one object per row for several named columns."""
+    if isinstance(output, pd.DataFrame):
+        if output.shape[1] == 1:
+            return [_plain(v) for v in output.iloc[:, 0].tolist()]
+        return [{str(k): _plain(v) for k, v in row.items()} for row in output.to_dict("records")]
+    if isinstance(output, pd.Series):
+        return [_plain(v) for v in output.tolist()]
+    if isinstance(output, np.ndarray):
+        if output.ndim == 2 and output.shape[1] == 1:
+            output = output[:, 0]
+        return [_plain_nested(v) for v in output.tolist()]
+    if isinstance(output, dict):
+        return jsonable(pd.DataFrame(output))
+    if isinstance(output, list):
+        return [_plain_nested(v) for v in output]
+    return [_plain(output)]
+
+
+def _plain_nested(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain_nested(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain_nested(v) for k, v in value.items()}
+    return _plain(value)
+
+
+def output_frame(output: Any, index: pd.Index) -> pd.DataFrame:
+    """The model's output as columns to append to a CSV: ``prediction`` or ``prediction_<name>``."""
+    if isinstance(output, pd.DataFrame) and output.shape[1] > 1:
+        frame = output.add_prefix(f"{PREDICTION_COLUMN}_")
+    elif isinstance(output, np.ndarray) and output.ndim == 2 and output.shape[1] > 1:
+        frame = pd.DataFrame(output).add_prefix(f"{PREDICTION_COLUMN}_")
+    else:
+        frame = pd.DataFrame({PREDICTION_COLUMN: jsonable(output)})
+    frame.index = index
+    return frame
+
+
+def class_probabilities(model: LoadedModel, conformed: ConformedInput) -> list[dict[str, float]]:
+    """Per-class probabilities for classifiers that expose ``predict_proba``."""
+    raw = model.pyfunc.get_raw_model() if hasattr(model.pyfunc, "get_raw_model") else None
+    if raw is None or not hasattr(raw, "predict_proba"):
+        raise PredictionFailed(
+            f"{model.name} version {model.version} does not provide class probabilities."
+        )
+    probabilities = raw.predict_proba(conformed.data)
+    classes = [str(_plain(c)) for c in getattr(raw, "classes_", range(probabilities.shape[1]))]
+    return [
+        {cls: round(float(p), 6) for cls, p in zip(classes, row, strict=True)}
+        for row in probabilities
+    ]

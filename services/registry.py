@@ -1,0 +1,390 @@
+"""One MLflow Model Registry, seen with one caller's credentials, as plain data.
+
+Resolves references (version number, alias, legacy stage, ``latest``), reads metadata and
+fetches a version's files. Every MLflow failure leaves this module as one of our own errors
+with a message written for the user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from services.errors import (
+    ConsoleError,
+    ModelNotFound,
+    PermissionDenied,
+    RegistryUnavailable,
+    Unauthenticated,
+    VersionNotFound,
+)
+from services.signature import SignatureInfo, describe_signature
+
+LEGACY_STAGES = {"staging": "Staging", "production": "Production", "archived": "Archived"}
+LATEST = "latest"
+MAX_MODELS_LISTED = 1000
+
+
+@dataclass(frozen=True)
+class ResolvedVersion:
+    """A reference pinned to one version. ``alias`` is set when the reference was an alias."""
+
+    name: str
+    version: str
+    ref: str
+    source: str
+    run_id: str | None = None
+    alias: str | None = None
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: str
+    status: str
+    created: str
+    aliases: list[str]
+    tags: dict[str, str]
+    run_id: str | None
+    source: str
+    description: str
+    stage: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    name: str
+    description: str
+    tags: dict[str, str]
+    aliases: dict[str, str]
+    updated: str
+
+
+@dataclass(frozen=True)
+class ModelDetail:
+    summary: ModelSummary
+    versions: list[VersionInfo] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self.summary), "versions": [asdict(v) for v in self.versions]}
+
+
+@dataclass(frozen=True)
+class VersionDetail:
+    resolved: ResolvedVersion
+    info: VersionInfo
+    signature: SignatureInfo
+    input_example: list[dict[str, Any]] | None
+    flavors: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        alias = {"alias": self.resolved.alias} if self.resolved.alias else {}
+        return {
+            "model": self.resolved.name,
+            **alias,
+            **asdict(self.info),
+            "signature": self.signature.to_dict(),
+            "input_example": self.input_example,
+            "flavors": self.flavors,
+        }
+
+
+def _timestamp(ms: int | None) -> str:
+    if not ms:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="seconds")
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    text = str(exc)
+    markers = ("Max retries exceeded", "Connection refused", "unable to open database", "timed out")
+    return any(marker in text for marker in markers)
+
+
+class Registry:
+    """A registry reached through an ``MlflowClient`` that carries one caller's credentials."""
+
+    def __init__(self, client: Any, uri: str, *, user: str = "local user") -> None:
+        self.client = client
+        self.uri = uri
+        self.user = user
+        self.shown_uri = display_uri(uri)
+
+    @contextlib.contextmanager
+    def _translated(self, name: str | None = None) -> Iterator[None]:
+        """Turn MLflow's failures into our errors; our own errors pass through."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            yield
+        except ConsoleError:
+            raise
+        except MlflowException as exc:
+            raise self._translate(exc, name) from None
+        except Exception as exc:
+            if _is_unreachable(exc) or type(exc).__module__.startswith(("sqlalchemy", "requests")):
+                raise self._unreachable() from None
+            raise
+
+    def _unreachable(self) -> RegistryUnavailable:
+        return RegistryUnavailable(
+            f"Cannot reach the model registry at {self.shown_uri}.",
+            hint="Check MLFLOW_TRACKING_URI and that the registry server is running, then retry.",
+        )
+
+    def _translate(self, exc: Any, name: str | None) -> ConsoleError:
+        code = getattr(exc, "error_code", "")
+        if code == "PERMISSION_DENIED":
+            target = f"model {name}" if name else "this registry"
+            return PermissionDenied(
+                f"Permission denied: {self.user} cannot read {target}.",
+                hint="Ask an owner of the model for READ permission.",
+            )
+        if code == "UNAUTHENTICATED":
+            return Unauthenticated("The registry did not accept your credentials. Sign in again.")
+        if code == "RESOURCE_DOES_NOT_EXIST" and name:
+            return self._model_not_found(name)
+        if _is_unreachable(exc):
+            return self._unreachable()
+        return RegistryUnavailable(
+            f"The model registry at {self.shown_uri} returned an error ({code or 'unknown'}).",
+            hint="Retry in a moment; if it persists, contact the registry's administrator.",
+        )
+
+    # -- models ---------------------------------------------------------------------------
+
+    def list_models(self) -> list[ModelSummary]:
+        with self._translated():
+            models = self.client.search_registered_models(max_results=MAX_MODELS_LISTED)
+        return sorted((self._summary(model) for model in models), key=lambda m: m.name)
+
+    def model_names(self) -> list[str]:
+        return [model.name for model in self.list_models()]
+
+    def get_model(self, name: str) -> ModelDetail:
+        with self._translated(name):
+            model = self.client.get_registered_model(name)
+            versions = self.client.search_model_versions(f"name = '{_quoted(name)}'")
+        aliases_by_version: dict[str, list[str]] = {}
+        for alias, version in _aliases(model).items():
+            aliases_by_version.setdefault(version, []).append(alias)
+        infos = [
+            self._version_info(v, aliases_by_version.get(str(v.version), [])) for v in versions
+        ]
+        infos.sort(key=lambda info: int(info.version), reverse=True)
+        return ModelDetail(self._summary(model), infos)
+
+    def _summary(self, model: Any) -> ModelSummary:
+        return ModelSummary(
+            name=model.name,
+            description=model.description or "",
+            tags=dict(model.tags or {}),
+            aliases=_aliases(model),
+            updated=_timestamp(model.last_updated_timestamp),
+        )
+
+    def _model_not_found(self, name: str) -> ModelNotFound:
+        suggestions = self._near_names(name)
+        hint = (
+            f"Did you mean {', '.join(suggestions)}?"
+            if suggestions
+            else "Use the full three-part name, for example main.ml_models.iris_classifier."
+        )
+        return ModelNotFound(f"No registered model named {name} in {self.shown_uri}.", hint=hint)
+
+    def _near_names(self, name: str) -> list[str]:
+        try:
+            names = self.model_names()
+        except ConsoleError:
+            return []
+        tail = name.rsplit(".", 1)[-1].lower()
+        same_tail = [n for n in names if n.lower().rsplit(".", 1)[-1] == tail]
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        return list(dict.fromkeys(same_tail + close))[:3]
+
+    # -- versions -------------------------------------------------------------------------
+
+    def resolve(self, name: str, ref: str) -> ResolvedVersion:
+        """Pin ``ref`` (number, alias, ``latest`` or legacy stage) to one version of ``name``."""
+        ref = (ref or "").strip() or LATEST
+        with self._translated(name):
+            if ref.isdigit():
+                return self._pinned(self._get_version(name, ref), ref)
+            if ref.lower() == LATEST:
+                return self._pinned(self._latest(name), ref)
+            version = self._by_alias(name, ref)
+            if version is not None:
+                return self._pinned(version, ref, alias=ref)
+            version = self._by_stage(name, ref)
+            if version is None:
+                raise self._version_not_found(name, ref)
+            return self._pinned(version, ref)
+
+    def _pinned(self, version: Any, ref: str, alias: str | None = None) -> ResolvedVersion:
+        return ResolvedVersion(
+            name=version.name,
+            version=str(version.version),
+            ref=ref,
+            source=version.source,
+            run_id=version.run_id or None,
+            alias=alias,
+        )
+
+    def _get_version(self, name: str, number: str) -> Any:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_model_version(name, number)
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                self.client.get_registered_model(name)  # raises model-not-found first
+                raise self._version_not_found(name, number) from None
+            raise
+
+    def _latest(self, name: str) -> Any:
+        versions = self.client.search_model_versions(f"name = '{_quoted(name)}'")
+        if not versions:
+            self.client.get_registered_model(name)
+            raise VersionNotFound(f"Model {name} has no versions yet.")
+        return max(versions, key=lambda v: int(v.version))
+
+    def _by_alias(self, name: str, alias: str) -> Any | None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_model_version_by_alias(name, alias)
+        except MlflowException as exc:
+            if exc.error_code in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"):
+                self.client.get_registered_model(name)
+                return None
+            raise
+
+    def _by_stage(self, name: str, ref: str) -> Any | None:
+        from mlflow.exceptions import MlflowException
+
+        stage = LEGACY_STAGES.get(ref.lower())
+        if stage is None:
+            return None
+        try:
+            versions = self.client.get_latest_versions(name, stages=[stage])
+        except MlflowException:
+            return None  # registries without stages (Unity Catalog) refuse the call
+        return versions[0] if versions else None
+
+    def _version_not_found(self, name: str, ref: str) -> VersionNotFound:
+        model = self.client.get_registered_model(name)
+        versions = self.client.search_model_versions(f"name = '{_quoted(name)}'")
+        numbers = ", ".join(sorted((str(v.version) for v in versions), key=int)) or "none"
+        aliases = ", ".join(f"{a} → {v}" for a, v in sorted(_aliases(model).items())) or "none"
+        kind = "Version" if ref.isdigit() else "Alias"
+        return VersionNotFound(
+            f"{kind} {ref} of {name} does not exist. Versions: {numbers}; aliases: {aliases}.",
+            hint="Pick one of these, or use 'latest' for the newest version.",
+        )
+
+    def describe_version(self, resolved: ResolvedVersion) -> VersionInfo:
+        with self._translated(resolved.name):
+            version = self.client.get_model_version(resolved.name, resolved.version)
+        return self._version_info(version, list(version.aliases or []))
+
+    def _version_info(self, version: Any, aliases: list[str]) -> VersionInfo:
+        stage = getattr(version, "current_stage", None)
+        return VersionInfo(
+            version=str(version.version),
+            status=str(version.status or ""),
+            created=_timestamp(version.creation_timestamp),
+            aliases=sorted(aliases),
+            tags=dict(version.tags or {}),
+            run_id=version.run_id or None,
+            source=version.source or "",
+            description=version.description or "",
+            stage=stage if stage and stage != "None" else None,
+        )
+
+    # -- files ----------------------------------------------------------------------------
+
+    def download(self, resolved: ResolvedVersion, path: str | None = None) -> Path:
+        """Local path of the version's files (or of one file in them)."""
+        import mlflow
+
+        with self._translated(resolved.name):
+            location = self.files_location(resolved)
+            uri = f"{location.rstrip('/')}/{path}" if path else location
+            return Path(
+                mlflow.artifacts.download_artifacts(artifact_uri=uri, tracking_uri=self.uri)
+            )
+
+    def files_location(self, resolved: ResolvedVersion) -> str:
+        """Where the files live. ``models:/m-<id>`` names a logged model: ask its location,
+        rather than letting MLflow resolve it against the process-wide registry URI."""
+        model_id = logged_model_id(resolved.source)
+        if model_id is None:
+            return resolved.source
+        return self.client.get_logged_model(model_id).artifact_location
+
+    def version_detail(self, resolved: ResolvedVersion) -> VersionDetail:
+        """Version metadata plus signature and input example, read from the MLmodel file."""
+        from mlflow.models import Model
+
+        info = self.describe_version(resolved)
+        mlmodel = Model.load(self.download(resolved, "MLmodel"))
+        return VersionDetail(
+            resolved=resolved,
+            info=info,
+            signature=describe_signature(mlmodel.signature),
+            input_example=self._input_example(resolved, mlmodel),
+            flavors=sorted(mlmodel.flavors),
+        )
+
+    def _input_example(self, resolved: ResolvedVersion, mlmodel: Any) -> list[dict] | None:
+        example_info = getattr(mlmodel, "saved_input_example_info", None) or {}
+        artifact = example_info.get("artifact_path")
+        if not artifact:
+            return None
+        try:
+            raw = json.loads(self.download(resolved, artifact).read_text())
+        except (ConsoleError, OSError, ValueError):
+            return None
+        return example_records(raw)
+
+
+def example_records(raw: Any) -> list[dict[str, Any]] | None:
+    """MLflow stores examples as split-oriented frames or plain lists; return records."""
+    if isinstance(raw, dict) and "columns" in raw and "data" in raw:
+        return [dict(zip(raw["columns"], row, strict=False)) for row in raw["data"]]
+    if isinstance(raw, list) and all(isinstance(row, dict) for row in raw):
+        return raw
+    if isinstance(raw, dict) and "inputs" in raw:
+        return example_records(raw["inputs"])
+    return None
+
+
+def display_uri(uri: str) -> str:
+    """The URI without any user:password part, fit to show in messages."""
+    scheme, sep, rest = uri.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:
+        return f"{scheme}://{rest.split('@', 1)[1]}"
+    return uri
+
+
+def logged_model_id(source: str) -> str | None:
+    prefix = "models:/m-"
+    if source.startswith(prefix) and "/" not in source[len("models:/") :]:
+        return source[len("models:/") :]
+    return None
+
+
+def _aliases(model: Any) -> dict[str, str]:
+    aliases = getattr(model, "aliases", None) or {}
+    if isinstance(aliases, dict):
+        return {alias: str(version) for alias, version in aliases.items()}
+    return {a.alias: str(a.version) for a in aliases}
+
+
+def _quoted(name: str) -> str:
+    return name.replace("'", "\\'")

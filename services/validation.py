@@ -1,0 +1,209 @@
+"""Check input against a model's signature before predicting, in words a user understands.
+
+Conversions follow MLflow's rules (an integer may feed a double column, a double may not feed a
+long one), with one leniency: a double with no fractional part (``30.0``) is accepted for an
+integer column, since JSON writers and spreadsheets produce those and nothing is lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_bool_dtype, is_numeric_dtype, is_string_dtype
+
+from services.errors import DimensionMismatch, InvalidInput, SchemaMismatch
+from services.payload import ModelInput
+from services.signature import ColumnInfo, SignatureInfo, TensorInfo
+
+NUMPY_TYPES = {
+    "long": "int64",
+    "integer": "int32",
+    "double": "float64",
+    "float": "float32",
+    "boolean": "bool",
+}
+TYPE_WORDS = {
+    "long": "a whole number",
+    "integer": "a whole number",
+    "double": "a number",
+    "float": "a number",
+    "boolean": "true or false",
+    "string": "text",
+    "datetime": "a date/time",
+    "binary": "bytes",
+}
+MAX_VALUE_SHOWN = 40
+
+
+@dataclass
+class ConformedInput:
+    """What the model receives, plus what the user should hear about their input."""
+
+    data: pd.DataFrame | np.ndarray
+    params: dict[str, Any] | None
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return len(self.data)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= MAX_VALUE_SHOWN else text[: MAX_VALUE_SHOWN - 1] + "…"
+
+
+def _expected_columns(columns: list[ColumnInfo]) -> str:
+    return ", ".join(f"{c.name} ({c.type})" for c in columns)
+
+
+def conform(model_input: ModelInput, signature: SignatureInfo) -> ConformedInput:
+    """Return input the model accepts, or raise an error that names what to fix."""
+    if model_input.rows == 0:
+        raise InvalidInput("The input has no rows: send at least one record.")
+    if not signature.present:
+        return ConformedInput(model_input.data, model_input.params)
+    if signature.is_tensor:
+        return ConformedInput(_conform_tensor(model_input, signature), model_input.params)
+    frame = _as_frame(model_input.data, signature.columns)
+    data, ignored = conform_frame(frame, signature.columns)
+    return ConformedInput(data, model_input.params, ignored)
+
+
+def _as_frame(data: pd.DataFrame | np.ndarray, columns: list[ColumnInfo]) -> pd.DataFrame:
+    if isinstance(data, pd.DataFrame):
+        return data
+    raise SchemaMismatch(
+        "This model takes named columns, but the input has plain rows without names.",
+        hint=f"Send records with these keys: {_expected_columns(columns)}.",
+    )
+
+
+def conform_frame(frame: pd.DataFrame, columns: list[ColumnInfo]) -> tuple[pd.DataFrame, list[str]]:
+    """Model-ready columns in signature order, and the names of columns the model ignores."""
+    known = {c.name for c in columns}
+    missing = [c for c in columns if c.required and c.name not in frame.columns]
+    if missing:
+        names = ", ".join(c.name for c in missing)
+        raise SchemaMismatch(
+            f"Missing required column{'s' if len(missing) > 1 else ''}: {names}.",
+            hint=f"The model expects: {_expected_columns(columns)}.",
+        )
+    ignored = [str(name) for name in frame.columns if name not in known]
+    conformed = {
+        c.name: _convert_column(frame[c.name], c) for c in columns if c.name in frame.columns
+    }
+    return pd.DataFrame(conformed, index=frame.index), ignored
+
+
+def _first_row(mask: pd.Series) -> int:
+    """1-based position of the first True in ``mask``."""
+    return int(np.argmax(mask.to_numpy())) + 1
+
+
+def _mismatch(column: ColumnInfo, series: pd.Series, bad: pd.Series) -> SchemaMismatch:
+    row = _first_row(bad)
+    value = series.iloc[row - 1]
+    count = int(bad.sum())
+    others = f" ({count - 1} more row{'s' if count > 2 else ''} too)" if count > 1 else ""
+    return SchemaMismatch(
+        f"Column {column.name} expects {TYPE_WORDS.get(column.type, column.type)} "
+        f"({column.type}), but row {row} has {_shown(value)}{others}.",
+        hint="Fix the value or its type (numbers without quotes, booleans as true/false).",
+    )
+
+
+def _convert_column(series: pd.Series, column: ColumnInfo) -> pd.Series:
+    empty = series.isna()
+    if empty.any():
+        if column.required:
+            raise SchemaMismatch(
+                f"Column {column.name} is required, but row {_first_row(empty)} is empty.",
+                hint="Fill in every required value.",
+            )
+        return series  # optional columns with gaps go to the model as they are
+    converter = _CONVERTERS.get(column.type)
+    return converter(series, column) if converter else series
+
+
+def _numeric(series: pd.Series, column: ColumnInfo) -> pd.Series:
+    if is_numeric_dtype(series.dtype) and not is_bool_dtype(series.dtype):
+        return _checked_numeric(series, series, column)
+    is_bool = series.map(lambda v: isinstance(v, (bool, np.bool_)))
+    is_number = series.map(lambda v: isinstance(v, (int, float, np.integer, np.floating)))
+    bad = is_bool | ~is_number
+    if bad.any():
+        raise _mismatch(column, series, bad)
+    return _checked_numeric(series, pd.to_numeric(series), column)
+
+
+def _checked_numeric(series: pd.Series, values: pd.Series, column: ColumnInfo) -> pd.Series:
+    target = NUMPY_TYPES[column.type]
+    if target.startswith("int"):
+        fractional = values != np.floor(values)
+        if fractional.any():
+            raise _mismatch(column, series, fractional)
+    return values.astype(target)
+
+
+def _boolean(series: pd.Series, column: ColumnInfo) -> pd.Series:
+    if is_bool_dtype(series.dtype):
+        return series.astype(bool)
+    bad = ~series.map(lambda v: isinstance(v, (bool, np.bool_)))
+    if bad.any():
+        raise _mismatch(column, series, bad)
+    return series.astype(bool)
+
+
+def _string(series: pd.Series, column: ColumnInfo) -> pd.Series:
+    if is_string_dtype(series.dtype) and series.dtype != object:
+        return series.astype(object)
+    bad = ~series.map(lambda v: isinstance(v, str))
+    if bad.any():
+        raise _mismatch(column, series, bad)
+    return series.astype(object)
+
+
+def _datetime(series: pd.Series, column: ColumnInfo) -> pd.Series:
+    parsed = pd.to_datetime(series, errors="coerce")
+    bad = parsed.isna()
+    if bad.any():
+        raise _mismatch(column, series, bad)
+    return parsed
+
+
+_CONVERTERS = {
+    "long": _numeric,
+    "integer": _numeric,
+    "double": _numeric,
+    "float": _numeric,
+    "boolean": _boolean,
+    "string": _string,
+    "datetime": _datetime,
+}
+
+
+def _conform_tensor(model_input: ModelInput, signature: SignatureInfo) -> np.ndarray:
+    tensor: TensorInfo = signature.tensors[0]
+    data = model_input.data
+    array = data.to_numpy() if isinstance(data, pd.DataFrame) else np.asarray(data)
+    expected = tensor.features
+    if array.ndim == 1 and expected is not None:
+        array = array.reshape(1, -1) if len(array) == expected else array.reshape(-1, 1)
+    if expected is not None and (array.ndim != 2 or array.shape[1] != expected):
+        got = array.shape[1] if array.ndim == 2 else "a different shape"
+        raise DimensionMismatch(
+            f"Dimension mismatch: the model expects {expected} values per row, got {got}.",
+            hint=f"Send rows of exactly {expected} numbers, e.g. "
+            f'{{"inputs": [[{", ".join(["0.0"] * expected)}]]}}.',
+        )
+    try:
+        return array.astype(tensor.dtype)
+    except (TypeError, ValueError):
+        raise SchemaMismatch(
+            f"The model expects {tensor.dtype} values; some inputs are not numbers.",
+            hint="Send numbers without quotes.",
+        ) from None
