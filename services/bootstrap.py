@@ -22,9 +22,7 @@ MLFLOW_HTTP_DEFAULTS = {
 
 
 def prepare_registry(settings: Settings) -> None:
-    """Apply HTTP defaults and, on the embedded registry, make sure the demo models exist."""
-    for name, value in MLFLOW_HTTP_DEFAULTS.items():
-        os.environ.setdefault(name, value)
+    """On the embedded registry, make sure the demo models exist."""
     if settings.embedded_registry:
         from services.demo_registry import ensure_demo_models
 
@@ -36,6 +34,8 @@ def prepare_registry(settings: Settings) -> None:
 def build_console(settings: Settings, cache: KeyValueCache) -> ModelConsole:
     from mlflow import MlflowClient
 
+    for name, value in MLFLOW_HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     shared = Registry(
         MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.registry_uri),
         settings.registry_uri,

@@ -84,11 +84,14 @@ class ModelConsole:
     def resolve(self, caller: Caller, name: str, ref: str) -> ResolvedVersion:
         """Pin a reference to a version; aliases are re-read after a few seconds at most."""
         registry = self.registry_for(caller)
+        seconds = self.settings.alias_cache_seconds
+        if seconds <= 0:  # a cache timeout of 0 would mean "forever"
+            return registry.resolve(name, ref)
         key = f"resolve|{registry.uri}|{name}|{ref}"
         resolved = self.cache.get(key)
         if resolved is None:
             resolved = registry.resolve(name, ref)
-            self.cache.set(key, resolved, timeout=self.settings.alias_cache_seconds)
+            self.cache.set(key, resolved, timeout=seconds)
         return resolved
 
     def version_detail(self, caller: Caller, name: str, ref: str) -> VersionDetail:

@@ -228,7 +228,7 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _tracking_uri(uri: str) -> Iterator[None]:
+def using_tracking_uri(uri: str) -> Iterator[None]:
     """Point MLflow's fluent API at ``uri`` for a while. ``set_tracking_uri`` also writes the
     environment (inherited by gunicorn's workers), so the previous environment is restored."""
     import mlflow
@@ -305,7 +305,7 @@ def ensure_demo_models(tracking_uri: str, data_dir: Path) -> list[str]:
     from mlflow import MlflowClient
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    with _file_lock(data_dir / "seed.lock"), _tracking_uri(tracking_uri):
+    with _file_lock(data_dir / "seed.lock"), using_tracking_uri(tracking_uri):
         client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         missing = [spec for spec in DEMO_MODELS if not _is_seeded(client, spec.name)]
         if not missing:

@@ -7,6 +7,7 @@ integer column, since JSON writers and spreadsheets produce those and nothing is
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +53,10 @@ class ConformedInput:
 
 
 def _shown(value: Any) -> str:
-    text = repr(value)
+    """The value as JSON would write it (users send JSON and CSV), cut short."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    text = json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= MAX_VALUE_SHOWN else text[: MAX_VALUE_SHOWN - 1] + "…"
 
 

@@ -1,0 +1,105 @@
+"""Shared fixtures: one real SQLite-backed MLflow registry with really trained models."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cachelib import SimpleCache
+
+from services.config import Settings, embedded_tracking_uri
+from services.console import ModelConsole
+from services.demo_registry import IRIS_MODEL, ensure_demo_models
+from services.identity import LOCAL_CALLER
+from tests.registry_models import register_test_models
+
+for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MODEL_NAME", "MODEL_VERSION"):
+    os.environ.pop(variable, None)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def settings_for(data_dir: Path, **overrides: object) -> Settings:
+    uri = embedded_tracking_uri(data_dir)
+    values: dict[str, object] = {
+        "app_data_dir": data_dir,
+        "tracking_uri": uri,
+        "registry_uri": uri,
+        "embedded_registry": True,
+    }
+    values.update(overrides)
+    return Settings.from_env(**values)
+
+
+@pytest.fixture(scope="session")
+def registry_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A registry seeded with the demo models plus the test-only models."""
+    data_dir = tmp_path_factory.mktemp("registry")
+    ensure_demo_models(embedded_tracking_uri(data_dir), data_dir)
+    register_test_models(embedded_tracking_uri(data_dir), data_dir)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def settings(registry_dir: Path) -> Settings:
+    return settings_for(registry_dir)
+
+
+@pytest.fixture(scope="session")
+def console(settings: Settings) -> ModelConsole:
+    from services.bootstrap import build_console
+
+    return build_console(settings, SimpleCache())
+
+
+@pytest.fixture
+def fresh_console(settings: Settings) -> ModelConsole:
+    """A console with empty caches and no alias caching (to see alias moves at once)."""
+    from dataclasses import replace
+
+    from services.bootstrap import build_console
+
+    return build_console(replace(settings, alias_cache_seconds=0), SimpleCache())
+
+
+@pytest.fixture
+def caller():
+    return LOCAL_CALLER
+
+
+@pytest.fixture
+def mlflow_client(settings: Settings):
+    from mlflow import MlflowClient
+
+    return MlflowClient(settings.tracking_uri, settings.registry_uri)
+
+
+@pytest.fixture
+def restore_iris_aliases(mlflow_client) -> Iterator[None]:
+    """Tests that move aliases put them back, so test order never matters."""
+    yield
+    mlflow_client.set_registered_model_alias(IRIS_MODEL, "Champion", "1")
+    mlflow_client.set_registered_model_alias(IRIS_MODEL, "Challenger", "2")
+
+
+@pytest.fixture(scope="session")
+def flask_app(settings: Settings):
+    from app import create_app
+
+    return create_app(settings=settings).server
+
+
+@pytest.fixture
+def client(flask_app):
+    return flask_app.test_client()
+
+
+SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+VIRGINICA = {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3}

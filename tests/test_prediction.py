@@ -1,0 +1,179 @@
+"""Predicting through the services with really trained models, and the errors users meet."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from cachelib import SimpleCache
+
+from services.bootstrap import build_console
+from services.demo_registry import CHURN_MODEL, HOUSE_PRICE_MODEL, IRIS_MODEL, churn_frame
+from services.errors import DimensionMismatch, InvalidInput, SchemaMismatch
+from tests.conftest import SETOSA, VIRGINICA
+from tests.registry_models import NO_SIGNATURE_MODEL, TENSOR_MODEL
+
+CUSTOMER = {
+    "age": 34,
+    "income": 48_000.0,
+    "tenure_months": 2,
+    "usage_gb": 3.5,
+    "city": "Paris",
+    "is_member": False,
+}
+
+
+def test_brief_example_one_record_predicts_setosa(console, caller):
+    result = console.predict(caller, IRIS_MODEL, "1", SETOSA)
+    assert result.predictions == [0]
+    assert (result.input_rows, result.model, result.version) == (1, IRIS_MODEL, "1")
+    assert result.latency_ms > 0
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        [SETOSA, VIRGINICA, SETOSA],
+        {"dataframe_records": [SETOSA, VIRGINICA, SETOSA]},
+        {
+            "dataframe_split": {
+                "columns": list(SETOSA),
+                "data": [list(SETOSA.values()), list(VIRGINICA.values()), list(SETOSA.values())],
+            }
+        },
+        {"instances": [SETOSA, VIRGINICA, SETOSA]},
+        {"inputs": {k: [SETOSA[k], VIRGINICA[k], SETOSA[k]] for k in SETOSA}},
+        {"dataframe_records": [SETOSA, VIRGINICA, SETOSA], "params": {}},
+    ],
+    ids=["records", "dataframe_records", "dataframe_split", "instances", "inputs", "params"],
+)
+def test_every_accepted_json_form_gives_the_same_predictions(console, caller, payload):
+    assert console.predict(caller, IRIS_MODEL, "Champion", payload).predictions == [0, 2, 0]
+
+
+def test_integers_feed_double_columns(console, caller):
+    record = {"sepal_length": 5, "sepal_width": 3, "petal_length": 1, "petal_width": 0}
+    assert console.predict(caller, IRIS_MODEL, "1", record).predictions == [0]
+
+
+def test_whole_doubles_feed_long_columns(console, caller):
+    customer = {**CUSTOMER, "age": 34.0}
+    assert console.predict(caller, CHURN_MODEL, "1", customer).predictions in ([0], [1])
+
+
+def test_missing_columns_are_named(console, caller):
+    with pytest.raises(SchemaMismatch) as error:
+        console.predict(caller, IRIS_MODEL, "1", {"sepal_length": 5.1, "sepal_width": 3.5})
+    assert "Missing required columns: petal_length, petal_width" in error.value.message
+    assert "sepal_length (double)" in error.value.hint
+
+
+def test_unexpected_json_columns_are_ignored_and_reported(console, caller):
+    result = console.predict(caller, IRIS_MODEL, "1", {**SETOSA, "flower_id": "a-17"})
+    assert result.predictions == [0]
+    assert result.ignored_columns == ["flower_id"]
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"sepal_length": "long"}, 'Column sepal_length expects a number (double), but row 1 has "long"'),
+        ({"sepal_length": True}, "Column sepal_length expects a number (double), but row 1 has true"),
+        ({"sepal_length": None}, "Column sepal_length is required, but row 1 is empty"),
+    ],
+)  # fmt: skip
+def test_type_mismatches_name_column_row_and_value(console, caller, change, words):
+    with pytest.raises(SchemaMismatch) as error:
+        console.predict(caller, IRIS_MODEL, "1", {**SETOSA, **change})
+    assert words in error.value.message
+
+
+def test_type_mismatch_in_a_batch_points_at_the_row(console, caller):
+    rows = [CUSTOMER, CUSTOMER, {**CUSTOMER, "age": 41.5}, {**CUSTOMER, "age": 2.5}]
+    with pytest.raises(SchemaMismatch) as error:
+        console.predict(caller, CHURN_MODEL, "1", rows)
+    assert "Column age expects a whole number (long), but row 3 has 41.5" in error.value.message
+    assert "1 more row too" in error.value.message
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "words"),
+    [("city", 5, "expects text (string), but row 1 has 5"),
+     ("is_member", "yes", 'expects true or false (boolean), but row 1 has "yes"')],
+)  # fmt: skip
+def test_strings_and_booleans_are_checked(console, caller, column, value, words):
+    with pytest.raises(SchemaMismatch) as error:
+        console.predict(caller, CHURN_MODEL, "1", {**CUSTOMER, column: value})
+    assert words in error.value.message
+
+
+@pytest.mark.parametrize(
+    ("payload", "words"),
+    [([], "no rows"), ({}, "empty"), ({"dataframe_records": []}, "no rows"),
+     ("text", "Expected a JSON object or list"),
+     ({"dataframe_split": {"columns": ["a"], "data": [[1, 2]]}}, "Row 1 of dataframe_split"),
+     ({"instances": [], "inputs": []}, "exactly one of")],
+)  # fmt: skip
+def test_unusable_payloads_say_what_is_wrong(console, caller, payload, words):
+    with pytest.raises(InvalidInput, match=words):
+        console.predict(caller, IRIS_MODEL, "1", payload)
+
+
+def test_tensor_model_predicts_rows_of_numbers(console, caller):
+    rows = [list(SETOSA.values()), list(VIRGINICA.values())]
+    assert console.predict(caller, TENSOR_MODEL, "1", {"inputs": rows}).predictions == [0, 2]
+
+
+def test_tensor_model_reports_dimension_mismatch(console, caller):
+    with pytest.raises(DimensionMismatch) as error:
+        console.predict(caller, TENSOR_MODEL, "1", {"inputs": [[5.1, 3.5, 1.4]]})
+    assert "Dimension mismatch: the model expects 4 values per row, got 3" in error.value.message
+    assert error.value.error_code == "DIMENSION_MISMATCH"
+
+
+def test_ragged_rows_are_reported(console, caller):
+    with pytest.raises(InvalidInput, match="row 2 has 3"):
+        console.predict(caller, TENSOR_MODEL, "1", {"inputs": [[1, 2, 3, 4], [1, 2, 3]]})
+
+
+def test_model_without_signature_is_scored_as_given(console, caller):
+    assert console.predict(caller, NO_SIGNATURE_MODEL, "1", [SETOSA, VIRGINICA]).predictions == [
+        0,
+        2,
+    ]
+
+
+def test_regressor_returns_continuous_values(console, caller):
+    house = {"living_area_sqm": 120.0, "bedrooms": 3, "age_years": 20, "distance_to_center_km": 5.0}
+    (price,) = console.predict(caller, HOUSE_PRICE_MODEL, "Champion", house).predictions
+    assert isinstance(price, float) and 200_000 < price < 700_000
+
+
+def test_churn_probabilities_on_request(console, caller):
+    result = console.predict(caller, CHURN_MODEL, "Champion", [CUSTOMER] * 2, probabilities=True)
+    assert len(result.probabilities) == 2
+    assert set(result.probabilities[0]) == {"0", "1"}
+    assert sum(result.probabilities[0].values()) == pytest.approx(1.0)
+    assert result.predictions[0] == int(result.probabilities[0]["1"] > 0.5)
+
+
+def test_large_input_is_chunked_and_matches_one_shot_predict(settings, caller):
+    chunked = build_console(replace(settings, predict_chunk_rows=1_000), SimpleCache())
+    customers = churn_frame(4_321, seed=99)
+    result = chunked.predict(caller, CHURN_MODEL, "1", customers.to_dict("records"))
+    _, model = chunked.load(caller, CHURN_MODEL, "1")
+    expected = model.pyfunc.predict(customers)
+    assert result.input_rows == 4_321
+    assert result.predictions == [int(v) for v in np.asarray(expected)]
+
+
+def test_frame_prediction_keeps_every_column_and_appends_prediction(console, caller):
+    customers = churn_frame(50, seed=5)
+    customers.insert(0, "customer_id", [f"C{i:04d}" for i in range(50)])
+    predicted = console.predict_frame(caller, CHURN_MODEL, "Champion", customers)
+    assert list(predicted.frame.columns) == [*customers.columns, "prediction"]
+    pd.testing.assert_frame_equal(predicted.frame[customers.columns], customers)
+    assert predicted.result.input_rows == 50
+    assert predicted.result.ignored_columns == ["customer_id"]
