@@ -79,8 +79,8 @@ def test_unexpected_json_columns_are_ignored_and_reported(console, caller):
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        ({"sepal_length": "long"}, 'Column sepal_length expects a number (double), but row 1 has "long"'),
-        ({"sepal_length": True}, "Column sepal_length expects a number (double), but row 1 has true"),
+        ({"sepal_length": "long"}, 'sepal_length expects a number (double), but row 1 has "long"'),
+        ({"sepal_length": True}, "sepal_length expects a number (double), but row 1 has true"),
         ({"sepal_length": None}, "Column sepal_length is required, but row 1 is empty"),
     ],
 )  # fmt: skip
