@@ -1,0 +1,121 @@
+"""Turn timings into the table, the verdicts and the machine description."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+from dataclasses import dataclass
+from importlib.metadata import version as installed_version
+from pathlib import Path
+
+IN_PROCESS = "in-process pyfunc"
+GOAL_PERCENT = 50.0
+HEADER = ["case", "rows", "median ms", "p90 ms", "vs in-process", "overhead ms"]
+VERSIONS_SHOWN = ("mlflow", "pandas", "numpy", "scikit-learn", "gunicorn", "uvicorn")
+# Like for like: each of our cases against mlflow serve's case for the same input shape.
+VERDICT_PAIRS = [
+    ("ours: one record", "mlflow: dataframe_records"),
+    ("ours: list of records", "mlflow: dataframe_records"),
+    ("ours: dataframe_split", "mlflow: dataframe_split"),
+]
+
+
+@dataclass(frozen=True)
+class Result:
+    label: str
+    rows: int
+    median_ms: float
+    p90_ms: float
+
+
+def in_process_median(results: list[Result], rows: int) -> float:
+    return next(r.median_ms for r in results if r.rows == rows and r.label == IN_PROCESS)
+
+
+def table_rows(results: list[Result]) -> list[list[str]]:
+    rows = []
+    for r in results:
+        base = in_process_median(results, r.rows)
+        rows.append([
+            r.label, f"{r.rows:,}", f"{r.median_ms:.2f}", f"{r.p90_ms:.2f}",
+            f"{r.median_ms / base:.2f}x", f"{r.median_ms - base:.2f}",
+        ])  # fmt: skip
+    return rows
+
+
+def text_table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [HEADER, *rows]) for i in range(len(HEADER))]
+
+    def line(cells: list[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = (cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True))
+        return "  ".join([first, *rest])
+
+    return "\n".join([line(HEADER), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def markdown_table(rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|---" + "|---:" * (len(HEADER) - 1) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def _verdict(rows: int, ours: Result, theirs: Result, base: float) -> str:
+    our_overhead, their_overhead = ours.median_ms - base, theirs.median_ms - base
+    if their_overhead <= 0:
+        share, mark = "n/a (mlflow serve showed no overhead)", "?"
+    else:
+        percent = 100 * our_overhead / their_overhead
+        share, mark = f"{percent:.0f}%", "PASS" if percent <= GOAL_PERCENT else "MISS"
+    return (
+        f"{rows:,} rows, {ours.label} vs {theirs.label}: our overhead is {share} "
+        f"of mlflow serve's (goal ≤ {GOAL_PERCENT:.0f}%) [{mark}]"
+    )
+
+
+def verdicts(results: list[Result]) -> list[str]:
+    """Per size and input shape: our overhead over in-process as a share of mlflow serve's."""
+    by_key = {(r.label, r.rows): r for r in results}
+    lines = []
+    for rows in sorted({r.rows for r in results}):
+        base = in_process_median(results, rows)
+        for ours_label, theirs_label in VERDICT_PAIRS:
+            ours, theirs = by_key.get((ours_label, rows)), by_key.get((theirs_label, rows))
+            if ours is not None and theirs is not None:
+                lines.append(_verdict(rows, ours, theirs, base))
+    return lines
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def machine_lines() -> list[str]:
+    cpus = len(os.sched_getaffinity(0))  # what nproc prints
+    versions = ", ".join(f"{name} {installed_version(name)}" for name in VERSIONS_SHOWN)
+    return [
+        f"machine: {cpus} CPUs (nproc), {cpu_model()}, {platform.system()} {platform.release()}",
+        f"python {platform.python_version()}; {versions}",
+    ]
+
+
+def render_text(results: list[Result], notes: list[str]) -> str:
+    return "\n\n".join([
+        "\n".join([*machine_lines(), *notes]),
+        text_table(table_rows(results)),
+        "\n".join(verdicts(results)),
+    ])  # fmt: skip
+
+
+def render_markdown(results: list[Result], notes: list[str]) -> str:
+    bullets = [f"- {line}" for line in [*machine_lines(), *notes]]
+    return "\n\n".join([
+        "# Prediction latency: our API vs mlflow models serve vs in-process",
+        "\n".join(bullets),
+        markdown_table(table_rows(results)),
+        "\n".join(f"- {line}" for line in verdicts(results)),
+    ]) + "\n"  # fmt: skip

@@ -1,0 +1,97 @@
+"""Start a server as its own process group on loopback, wait until it answers, stop it for sure."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+VENV_BIN = Path(sys.executable).parent  # not resolved: the venv's bin, where uvicorn lives
+READY_TIMEOUT_S = 180.0
+STOP_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log_path: Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def child_env(**overrides: str) -> dict[str, str]:
+    """Our environment without MLflow settings (the app must use its embedded registry)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(overrides)
+    return env
+
+
+def start_server(
+    stack: contextlib.ExitStack,
+    name: str,
+    command: list[str],
+    *,
+    port: int,
+    env: dict[str, str],
+    cwd: Path,
+    log_dir: Path,
+) -> Server:
+    """Start ``command`` in a new session; ``stack`` stops its whole process group on exit."""
+    log_path = log_dir / f"{name}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    server = Server(name, process, f"http://127.0.0.1:{port}", log_path)
+    stack.callback(stop_server, server)
+    return server
+
+
+def stop_server(server: Server) -> None:
+    """SIGTERM the group, wait, then SIGKILL whatever is left of it (workers included)."""
+    group = server.process.pid  # a session leader's pid is its process group id
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGTERM)
+    try:
+        server.process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        print(f"{server.name} still running {STOP_TIMEOUT_S:.0f} s after SIGTERM: killing it")
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+    server.process.wait(timeout=STOP_TIMEOUT_S)
+
+
+def log_tail(server: Server, lines: int = 20) -> str:
+    text = server.log_path.read_text(errors="replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+def wait_ready(server: Server, path: str) -> float:
+    """Seconds until GET ``path`` answers 200; fails at once if the server exits."""
+    started = time.monotonic()
+    while time.monotonic() - started < READY_TIMEOUT_S:
+        if server.process.poll() is not None:
+            code = server.process.returncode
+            raise RuntimeError(f"{server.name} exited with code {code}:\n{log_tail(server)}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(server.base_url + path, timeout=2).status_code == 200:
+                return time.monotonic() - started
+        time.sleep(0.2)
+    raise TimeoutError(f"{server.name} not ready in {READY_TIMEOUT_S:.0f} s:\n{log_tail(server)}")

@@ -1,0 +1,97 @@
+"""The three ways the console runs: standalone server, gunicorn, mounted in a host Flask app."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from flask import Flask
+
+from app import create_app, listen_address
+from services.demo_registry import IRIS_MODEL
+from tests.conftest import SETOSA, free_port
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def test_mounted_in_a_host_flask_app_under_a_prefix(settings):
+    host = Flask("host")
+
+    @host.get("/")
+    def home() -> str:
+        return "host home"
+
+    create_app(host, url_base_pathname="/console/", settings=settings)
+    client = host.test_client()
+    assert client.get("/").get_data(as_text=True) == "host home"
+    page = client.get("/console/")
+    assert page.status_code == 200 and "Model Console" in page.get_data(as_text=True)
+    predicted = client.post(f"/console/api/models/{IRIS_MODEL}/1/predict", json=SETOSA)
+    assert predicted.get_json()["predictions"] == [0]
+    assert client.get("/api/health").status_code == 404  # nothing leaks outside the prefix
+
+
+def test_two_consoles_in_one_process_both_answer(settings):
+    first = create_app(settings=settings).server.test_client()
+    second = create_app(settings=settings).server.test_client()
+    for client in (first, second):
+        assert client.get("/").status_code == 200
+        assert client.get("/_dash-layout").status_code == 200
+        assert client.get("/api/health").get_json()["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [({}, ("127.0.0.1", 8050)), ({"PORT": "9000"}, ("127.0.0.1", 9000)),
+     ({"PORT": "9000", "DATABRICKS_APP_PORT": "8000"}, ("0.0.0.0", 8000))],
+)  # fmt: skip
+def test_listen_address(monkeypatch, env, expected):
+    for name in ("PORT", "DATABRICKS_APP_PORT", "HOST"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert listen_address() == expected
+
+
+def _wait_for(url: str, process: subprocess.Popen, seconds: float = 120) -> requests.Response:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}")
+        try:
+            return requests.get(url, timeout=2)
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer in {seconds} s")
+
+
+@pytest.mark.slow
+def test_python_app_py_serves_with_gunicorn_on_a_fresh_data_dir(tmp_path):
+    """README command 1 in miniature: a fresh APP_DATA_DIR is seeded, gunicorn serves the API."""
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "APP_DATA_DIR": str(tmp_path / "data")}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert _wait_for(f"{base}/api/health", process).json()["status"] == "ok"
+        url = f"{base}/api/models/{IRIS_MODEL}/Champion/predict"
+        body = requests.post(url, json=SETOSA, timeout=60).json()
+        assert (body["predictions"], body["version"]) == ([0], "1")
+        challenger = requests.post(url.replace("Champion", "Challenger"), json=SETOSA, timeout=60)
+        assert challenger.json()["version"] == "2"
+        assert "gunicorn" in (tmp_path / "server.log").read_text().lower()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
