@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import logging
 import signal
@@ -222,15 +223,27 @@ def elapsed_ms(call: Call) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+@contextlib.contextmanager
+def client_gc_paused() -> Iterator[None]:
+    """Like timeit: no collector pauses in this process while timing (servers keep theirs)."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def run_cases(cases: list[Case], repeat: int) -> list[Result]:
     """Rounds of one call per case, so drift over the run touches every case alike."""
     expected = as_list(cases[0].call())
     for case in cases:
         check_and_warm(case, expected, warmup=max(3, repeat // 10))
     samples: dict[str, list[float]] = {case.label: [] for case in cases}
-    for _ in range(repeat):
-        for case in cases:
-            samples[case.label].append(elapsed_ms(case.call))
+    with client_gc_paused():
+        for _ in range(repeat):
+            for case in cases:
+                samples[case.label].append(elapsed_ms(case.call))
     return [
         Result(
             case.label,

@@ -30,7 +30,7 @@ from services.registry import (
     VersionDetail,
     display_uri,
 )
-from services.signature import describe_signature
+from services.signature import describe_signature, placeholder_payload
 from services.validation import conform
 
 
@@ -40,6 +40,13 @@ class KeyValueCache(Protocol):
     def get(self, key: str) -> Any: ...
 
     def set(self, key: str, value: Any, timeout: int | None = None) -> Any: ...
+
+
+@dataclass(frozen=True)
+class InputCheck:
+    rows: int
+    features: int
+    ignored_columns: list[str]
 
 
 @dataclass
@@ -96,7 +103,30 @@ class ModelConsole:
 
     def version_detail(self, caller: Caller, name: str, ref: str) -> VersionDetail:
         registry = self.registry_for(caller)
-        return registry.version_detail(self.resolve(caller, name, ref))
+        resolved = self.resolve(caller, name, ref)
+        info = registry.describe_version(resolved)  # fresh: aliases and tags move
+        key = f"files|{registry.uri}|{resolved.name}|{resolved.version}"
+        files = self.cache.get(key)
+        if files is None:
+            files = registry.version_files(resolved)
+            self.cache.set(key, files, timeout=self.settings.metadata_cache_seconds)
+        return VersionDetail(resolved, info, files)
+
+    def demo_payload(self, caller: Caller, name: str, ref: str) -> Any:
+        """A valid input for this version: its saved example, else one built from the signature."""
+        detail = self.version_detail(caller, name, ref)
+        if detail.input_example:
+            example = detail.input_example[:3]
+            return example[0] if len(example) == 1 else example
+        return placeholder_payload(detail.signature)
+
+    def check_input(self, caller: Caller, name: str, ref: str, payload: Any) -> InputCheck:
+        """Everything ``predict`` checks, without predicting."""
+        _, model = self.load(caller, name, ref)
+        conformed = conform(parse_payload(payload), model.signature)
+        data = conformed.data
+        features = data.shape[1] if getattr(data, "ndim", 1) == 2 else 1
+        return InputCheck(conformed.rows, features, conformed.ignored_columns)
 
     # -- models ---------------------------------------------------------------------------
 

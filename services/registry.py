@@ -75,12 +75,27 @@ class ModelDetail:
 
 
 @dataclass(frozen=True)
-class VersionDetail:
-    resolved: ResolvedVersion
-    info: VersionInfo
+class VersionFiles:
+    """What a version's files say about it; never changes for a given version."""
+
     signature: SignatureInfo
     input_example: list[dict[str, Any]] | None
     flavors: list[str]
+
+
+@dataclass(frozen=True)
+class VersionDetail:
+    resolved: ResolvedVersion
+    info: VersionInfo
+    files: VersionFiles
+
+    @property
+    def signature(self) -> SignatureInfo:
+        return self.files.signature
+
+    @property
+    def input_example(self) -> list[dict[str, Any]] | None:
+        return self.files.input_example
 
     def to_dict(self) -> dict[str, Any]:
         alias = {"alias": self.resolved.alias} if self.resolved.alias else {}
@@ -90,7 +105,7 @@ class VersionDetail:
             **asdict(self.info),
             "signature": self.signature.to_dict(),
             "input_example": self.input_example,
-            "flavors": self.flavors,
+            "flavors": self.files.flavors,
         }
 
 
@@ -327,15 +342,12 @@ class Registry:
             return resolved.source
         return self.client.get_logged_model(model_id).artifact_location
 
-    def version_detail(self, resolved: ResolvedVersion) -> VersionDetail:
-        """Version metadata plus signature and input example, read from the MLmodel file."""
+    def version_files(self, resolved: ResolvedVersion) -> VersionFiles:
+        """Signature, input example and flavors, read from the version's MLmodel file."""
         from mlflow.models import Model
 
-        info = self.describe_version(resolved)
         mlmodel = Model.load(self.download(resolved, "MLmodel"))
-        return VersionDetail(
-            resolved=resolved,
-            info=info,
+        return VersionFiles(
             signature=describe_signature(mlmodel.signature),
             input_example=self._input_example(resolved, mlmodel),
             flavors=sorted(mlmodel.flavors),

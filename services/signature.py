@@ -96,3 +96,22 @@ def describe_signature(signature: Any) -> SignatureInfo:
         params=params,
         present=True,
     )
+
+
+PLACEHOLDERS: dict[str, Any] = {
+    "long": 0,
+    "integer": 0,
+    "double": 0.0,
+    "float": 0.0,
+    "boolean": False,
+    "string": "text",
+    "datetime": "2024-01-01T00:00:00",
+}
+
+
+def placeholder_payload(signature: SignatureInfo) -> Any:
+    """An input of the right shape when a model saved no example: zeros, false, "text"."""
+    if signature.is_tensor:
+        width = signature.tensors[0].features or 1
+        return {"inputs": [[0.0] * width]}
+    return {c.name: PLACEHOLDERS.get(c.type, "") for c in signature.columns}

@@ -65,8 +65,8 @@ def _wait_for(url: str, process: subprocess.Popen, seconds: float = 120) -> requ
         if process.poll() is not None:
             raise AssertionError(f"server exited with {process.returncode}")
         try:
-            return requests.get(url, timeout=2)
-        except requests.ConnectionError:
+            return requests.get(url, timeout=10)
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.2)
     raise AssertionError(f"{url} did not answer in {seconds} s")
 
@@ -92,6 +92,14 @@ def test_python_app_py_serves_with_gunicorn_on_a_fresh_data_dir(tmp_path):
         assert challenger.json()["version"] == "2"
         assert "gunicorn" in (tmp_path / "server.log").read_text().lower()
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+        stop_process_group(process)
         log.close()
+
+
+def stop_process_group(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:  # a worker still booting ignores SIGTERM
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=20)

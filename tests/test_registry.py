@@ -110,7 +110,7 @@ def test_version_detail_has_signature_and_input_example(console, caller):
     }
     assert detail.input_example and set(detail.input_example[0]) == set(columns)
     assert detail.resolved.alias == "Champion"
-    assert "sklearn" in detail.flavors
+    assert "sklearn" in detail.files.flavors
 
 
 def test_tensor_signature_is_described(console, caller):
