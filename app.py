@@ -22,7 +22,7 @@ from flask_caching import Cache
 from api.routes import create_api_blueprint
 from callbacks import register_callbacks
 from layouts.page import page_layout
-from services.bootstrap import build_console, prepare_registry
+from services.bootstrap import build_console, build_csv_service, prepare_registry
 from services.config import Settings
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -54,8 +54,8 @@ def create_app(
         update_title=None,
         suppress_callback_exceptions=True,
     )
-    app.layout = lambda: page_layout(settings)
-    register_callbacks(app, console)
+    app.layout = lambda: page_layout(settings, settings.upload_limit_bytes)
+    register_callbacks(app, console, build_csv_service(settings, console))
     blueprint = create_api_blueprint(console, name=f"model_console_api_{id(app)}")
     server.register_blueprint(blueprint, url_prefix=url_base_pathname.rstrip("/") + "/api")
     return app

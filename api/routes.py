@@ -11,17 +11,13 @@ from werkzeug.exceptions import HTTPException
 from services.console import ModelConsole
 from services.csv_io import to_csv_bytes
 from services.errors import ConsoleError, PayloadTooLarge, UnsupportedMediaType
-from services.identity import LOCAL_CALLER, Caller
+from services.identity import current_caller
 from services.payload import parse_json_text
 
 log = logging.getLogger(__name__)
 
 JSON_TYPES = {"application/json", ""}
 CSV_TYPES = {"text/csv", "application/csv"}
-
-
-def _caller() -> Caller:
-    return LOCAL_CALLER
 
 
 def _flag(name: str) -> bool:
@@ -79,16 +75,16 @@ def create_api_blueprint(console: ModelConsole, name: str = "model_console_api")
 
     @api.get("/models")
     def list_models() -> Response:
-        models = console.list_models(_caller())
+        models = console.list_models(current_caller())
         return jsonify({"models": [asdict(m) for m in models]})
 
     @api.get("/models/<name>")
     def model_detail(name: str) -> Response:
-        return jsonify(console.model_detail(_caller(), name).to_dict())
+        return jsonify(console.model_detail(current_caller(), name).to_dict())
 
     @api.get("/models/<name>/<ref>")
     def version_detail(name: str, ref: str) -> Response:
-        return jsonify(console.version_detail(_caller(), name, ref).to_dict())
+        return jsonify(console.version_detail(current_caller(), name, ref).to_dict())
 
     @api.post("/models/<name>/<ref>/predict")
     def predict(name: str, ref: str) -> Response:
@@ -102,12 +98,12 @@ def create_api_blueprint(console: ModelConsole, name: str = "model_console_api")
             )
         payload = parse_json_text(_body(limit))
         result = console.predict(
-            _caller(), name, ref, payload, probabilities=_flag("probabilities")
+            current_caller(), name, ref, payload, probabilities=_flag("probabilities")
         )
         return jsonify(result.to_dict())
 
     def _predict_csv(name: str, ref: str) -> Response:
-        predicted = console.predict_csv(_caller(), name, ref, _body(limit))
+        predicted = console.predict_csv(current_caller(), name, ref, _body(limit))
         response = Response(to_csv_bytes(predicted.frame), mimetype="text/csv")
         response.headers["X-Model-Version"] = predicted.result.version
         response.headers["X-Input-Rows"] = str(predicted.result.input_rows)

@@ -14,6 +14,7 @@ import contextlib
 import gc
 import json
 import logging
+import os
 import signal
 import sys
 import tempfile
@@ -31,7 +32,7 @@ import numpy as np
 import pandas as pd
 import requests
 from report import IN_PROCESS, Result, render_markdown, render_text
-from servers import Server, child_env, free_port, start_server, wait_ready
+from servers import Server, child_env, free_port, log_tail, start_server, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "bench" / "out"
@@ -184,7 +185,7 @@ def build_cases(targets: Targets, frame: pd.DataFrame) -> list[Case]:
     ]
 
 
-def prime_workers(predict_url: str, record: dict[str, Any]) -> None:
+def prime_workers(console: Server, predict_url: str, record: dict[str, Any]) -> None:
     """Concurrent requests, so that every gunicorn worker has loaded the model before timing."""
     body = to_json(record)
 
@@ -197,7 +198,10 @@ def prime_workers(predict_url: str, record: dict[str, Any]) -> None:
     with ThreadPoolExecutor(max_workers=PRIMING_REQUESTS // 2) as pool:
         codes = set(pool.map(status, range(PRIMING_REQUESTS)))
     if codes != {200}:
-        raise RuntimeError(f"priming the console failed: status codes {sorted(codes)}")
+        raise RuntimeError(
+            f"priming the console failed: status codes {sorted(codes)}; its log ends:\n"
+            + log_tail(console)
+        )
 
 
 # -- measuring ----------------------------------------------------------------------------
@@ -273,7 +277,7 @@ def benchmark(args: argparse.Namespace, data_dir: Path) -> list[Result]:
             theirs=session(stack),
         )
         small, large = iris_frame(1, IRIS_FEATURES), iris_frame(args.large_rows, IRIS_FEATURES)
-        prime_workers(targets.predict_url, small.to_dict("records")[0])
+        prime_workers(console, targets.predict_url, small.to_dict("records")[0])
         results = []
         for frame, repeat in ((small, args.repeat), (large, args.repeat_large)):
             print(f"timing {len(frame):,} row(s): {repeat} rounds over every case")
@@ -308,14 +312,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stop_on_sigterm()
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
+    started, load_before = time.monotonic(), os.getloadavg()[0]
     with project_on_path(), tempfile.TemporaryDirectory(prefix="bench-app-data-") as tmp:
         results = benchmark(args, Path(tmp))
     notes = [
         f"repeats: {args.repeat} (1 row), {args.repeat_large} ({args.large_rows:,} rows), "
         "interleaved, after warm-up; HTTP = full round trip incl. JSON decode of the answer",
         "console: gunicorn, WEB_CONCURRENCY=2; mlflow models serve: uvicorn, default workers",
-        f"whole run: {time.monotonic() - started:.0f} s",
+        f"whole run: {time.monotonic() - started:.0f} s; 1-minute load average "
+        f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after (others' work adds noise)",
     ]
     print("\n" + render_text(results, notes))
     path = OUT_DIR / "results.md"

@@ -78,7 +78,7 @@ def stop_server(server: Server) -> None:
     server.process.wait(timeout=STOP_TIMEOUT_S)
 
 
-def log_tail(server: Server, lines: int = 20) -> str:
+def log_tail(server: Server, lines: int = 40) -> str:
     text = server.log_path.read_text(errors="replace").splitlines()
     return "\n".join(text[-lines:])
 

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import dash
 
+from callbacks import config_tab, csv_tab, history_tab, json_tab, page
 from services.console import ModelConsole
+from services.csv_service import CsvService
 
 
-def register_callbacks(app: dash.Dash, console: ModelConsole) -> None:
+def register_callbacks(app: dash.Dash, console: ModelConsole, csv: CsvService) -> None:
     """Register every tab's callbacks on ``app`` (never module-level ``@dash.callback``)."""
+    page.register(app)
+    config_tab.register(app, console)
+    json_tab.register(app, console)
+    csv_tab.register(app, csv)
+    history_tab.register(app)

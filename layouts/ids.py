@@ -7,8 +7,68 @@ from enum import StrEnum
 
 class Page(StrEnum):
     URL = "page-url"
-    SESSION_MODEL = "page-session-model"
-    HEADER_MODEL = "page-header-model"
     TABS = "page-tabs"
+    HEADER_MODEL = "page-header-model"
+    SELECTION = "page-selection"
     THEME_SWITCH = "page-theme-switch"
-    THEME_STORE = "page-theme-store"
+    THEME_DUMMY = "page-theme-dummy"
+
+
+class Config(StrEnum):
+    MODEL = "config-model"
+    VERSION = "config-version"
+    LOAD = "config-load"
+    STATUS = "config-status"
+    DETAILS = "config-details"
+
+
+class Json(StrEnum):
+    TEXT = "json-text"
+    EDITOR = "json-editor"
+    EDITOR_DUMMY = "json-editor-dummy"
+    VALIDATION = "json-validation"
+    DEMO = "json-demo"
+    PREDICT = "json-predict"
+    RESULT = "json-result"
+    FORM_FIELDS = "json-form-fields"
+    FORM_FIELD = "json-form-field"
+    FORM_PREDICT = "json-form-predict"
+    FORM_RESULT = "json-form-result"
+
+
+class Csv(StrEnum):
+    UPLOAD = "csv-upload"
+    UPLOAD_ERROR = "csv-upload-error"
+    REJECTED = "csv-rejected"
+    LIMIT = "csv-limit"
+    PAYLOAD = "csv-payload"
+    FILE = "csv-file"
+    PREVIEW = "csv-preview"
+    PREDICT = "csv-predict"
+    PROGRESS = "csv-progress"
+    RESULT = "csv-result"
+    RESULT_FILE = "csv-result-file"
+    DOWNLOAD_BUTTON = "csv-download-button"
+    DOWNLOAD = "csv-download"
+
+
+class History(StrEnum):
+    STORE = "history-store"
+    LIST = "history-list"
+    CLEAR = "history-clear"
+
+
+class Tab(StrEnum):
+    CONFIG = "tab-config"
+    JSON = "tab-json"
+    CSV = "tab-csv"
+    HISTORY = "tab-history"
+    HELP = "tab-help"
+
+
+ALL_IDS = [member for group in (Page, Config, Json, Csv, History, Tab) for member in group]
+
+
+def form_field(column: str) -> dict[str, str]:
+    """Pattern-matching ID of the form input for one signature column."""
+    return {"type": Json.FORM_FIELD, "column": column}

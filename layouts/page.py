@@ -1,31 +1,90 @@
-"""The page shell: header, tabs and the per-session stores."""
+"""The page shell: header with the session's model, the five tabs, per-session stores."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts.ids import Page
+from layouts import config_tab, csv_tab, help_tab, history_tab, json_tab
+from layouts.ids import History, Page, Tab
 from services.config import Settings
 
+TAB_LABELS = {
+    Tab.CONFIG: "Model Configuration",
+    Tab.JSON: "JSON Prediction",
+    Tab.CSV: "CSV Prediction",
+    Tab.HISTORY: "Prediction History",
+    Tab.HELP: "Help",
+}
 
-def page_layout(settings: Settings) -> html.Div:
+
+def header() -> dbc.Navbar:
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                dbc.NavbarBrand([html.I(className="bi bi-boxes me-2"), "Model Console"]),
+                html.Div(
+                    [
+                        html.Span(id=Page.HEADER_MODEL, className="header-model me-3"),
+                        dbc.Switch(
+                            id=Page.THEME_SWITCH,
+                            label=html.I(className="bi bi-moon-stars", title="Dark mode"),
+                            value=False,
+                            persistence=True,
+                            persistence_type="local",
+                            class_name="mb-0 text-light",
+                        ),
+                    ],
+                    className="d-flex align-items-center flex-wrap",
+                ),
+            ],
+            fluid=True,
+        ),
+        color="primary",
+        dark=True,
+        className="mb-3",
+    )
+
+
+def page_layout(settings: Settings, upload_limit_bytes: int) -> html.Div:
+    tabs: dict[Tab, Any] = {
+        Tab.CONFIG: config_tab.layout(settings.default_model, settings.default_version),
+        Tab.JSON: json_tab.layout(),
+        Tab.CSV: csv_tab.layout(upload_limit_bytes),
+        Tab.HISTORY: history_tab.layout(),
+        Tab.HELP: help_tab.layout(upload_limit_bytes),
+    }
     return html.Div(
         [
             dcc.Location(id=Page.URL),
-            dcc.Store(id=Page.SESSION_MODEL, storage_type="session"),
-            dbc.Navbar(
-                dbc.Container(
+            dcc.Store(id=Page.SELECTION, storage_type="session"),
+            dcc.Store(id=History.STORE, storage_type="session"),
+            html.Div(id=Page.THEME_DUMMY, hidden=True),
+            header(),
+            dbc.Container(
+                dbc.Tabs(
                     [
-                        dbc.NavbarBrand([html.I(className="bi bi-boxes me-2"), "Model Console"]),
-                        html.Span(id=Page.HEADER_MODEL, className="text-light small"),
+                        dbc.Tab(body, label=TAB_LABELS[tab], tab_id=tab, class_name="pt-3")
+                        for tab, body in tabs.items()
                     ],
-                    fluid=True,
+                    id=Page.TABS,
+                    active_tab=Tab.CONFIG,
                 ),
-                color="primary",
-                dark=True,
-                className="mb-3",
+                fluid=True,
+                className="pb-5",
             ),
-            dbc.Container(html.Div(id=Page.TABS), fluid=True),
         ]
     )
+
+
+def header_model(selection: dict[str, Any] | None) -> list[Any]:
+    if not selection:
+        return [html.Span("No model loaded", className="opacity-75")]
+    badges = [html.I(className="bi bi-box-seam me-1"), html.Strong(selection["name"])]
+    badges.append(dbc.Badge(f"v{selection['version']}", color="light", text_color="dark",
+                            className="ms-2"))  # fmt: skip
+    if selection.get("alias"):
+        badges.append(dbc.Badge(f"@{selection['alias']}", color="info", className="ms-1"))
+    return badges

@@ -7,6 +7,8 @@ import os
 
 from services.config import Settings
 from services.console import KeyValueCache, ModelConsole
+from services.csv_service import CsvService
+from services.files import UserFiles
 from services.identity import Caller
 from services.registry import Registry
 
@@ -45,3 +47,7 @@ def build_console(settings: Settings, cache: KeyValueCache) -> ModelConsole:
         return shared
 
     return ModelConsole(settings, registry_for, cache)
+
+
+def build_csv_service(settings: Settings, console: ModelConsole) -> CsvService:
+    return CsvService(console, UserFiles(settings.app_data_dir / "files"))

@@ -26,6 +26,7 @@ class Settings:
     alias_cache_seconds: int = 5
     metadata_cache_seconds: int = 30
     max_request_bytes: int = 50 * 1024 * 1024
+    upload_limit_bytes: int = 10 * 1024 * 1024
     predict_chunk_rows: int = 100_000
 
     @classmethod
@@ -46,6 +47,7 @@ class Settings:
             "alias_cache_seconds": _int_env("ALIAS_CACHE_SECONDS", 5),
             "metadata_cache_seconds": _int_env("METADATA_CACHE_SECONDS", 30),
             "max_request_bytes": _int_env("MAX_REQUEST_MB", 50) * 1024 * 1024,
+            "upload_limit_bytes": _int_env("UPLOAD_LIMIT_MB", 10) * 1024 * 1024,
             "predict_chunk_rows": _int_env("PREDICT_CHUNK_ROWS", 100_000),
         }
         values.update(overrides)

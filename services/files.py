@@ -67,9 +67,10 @@ class UserFiles:
             )
         return path
 
-    def read(self, caller: Caller, file_id: str) -> tuple[str, bytes]:
+    def read(self, caller: Caller, file_id: str) -> tuple[StoredFile, bytes]:
         path = self.path(caller, file_id)
-        return path.with_suffix(".name").read_text(), path.read_bytes()
+        data = path.read_bytes()
+        return StoredFile(file_id, path.with_suffix(".name").read_text(), len(data)), data
 
     def remove_expired(self) -> None:
         cutoff = time.time() - self.max_age_seconds

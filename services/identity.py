@@ -21,3 +21,8 @@ class Caller:
 
 
 LOCAL_CALLER = Caller()
+
+
+def current_caller() -> Caller:
+    """The caller of the request being served (the UI's callbacks and the API both ask here)."""
+    return LOCAL_CALLER

@@ -103,6 +103,18 @@ def conform_frame(frame: pd.DataFrame, columns: list[ColumnInfo]) -> tuple[pd.Da
     return pd.DataFrame(conformed, index=frame.index), ignored
 
 
+def column_problems(frame: pd.DataFrame, columns: list[ColumnInfo]) -> list[str]:
+    """Every column's problem at once (for a file preview), not just the first."""
+    problems = []
+    for column in columns:
+        if column.name in frame.columns:
+            try:
+                _convert_column(frame[column.name], column)
+            except SchemaMismatch as error:
+                problems.append(error.message)
+    return problems
+
+
 def _first_row(mask: pd.Series) -> int:
     """1-based position of the first True in ``mask``."""
     return int(np.argmax(mask.to_numpy())) + 1

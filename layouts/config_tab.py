@@ -1,0 +1,193 @@
+"""Model Configuration: pick a model and a version, see what it is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from layouts.components import facts, key_value_table, section
+from layouts.ids import Config
+from services.markdown import safe_markdown
+from services.registry import ModelDetail, VersionDetail
+from services.signature import SignatureInfo
+
+
+def layout(default_model: str | None, default_version: str | None) -> html.Div:
+    picker = dbc.Row(
+        [
+            dbc.Col(
+                [
+                    dbc.Label("Model name", html_for=Config.MODEL),
+                    dcc.Dropdown(
+                        id=Config.MODEL,
+                        options=[default_model] if default_model else [],
+                        value=default_model,
+                        searchable=True,
+                        clearable=False,
+                        placeholder="main.ml_models.iris_classifier",
+                    ),
+                ],
+                lg=6,
+                className="mb-2",
+            ),
+            dbc.Col(
+                [
+                    dbc.Label("Version or alias", html_for=Config.VERSION),
+                    dcc.Dropdown(
+                        id=Config.VERSION,
+                        options=[default_version] if default_version else [],
+                        value=default_version,
+                        searchable=True,
+                        clearable=False,
+                        placeholder="1, Champion or latest",
+                    ),
+                ],
+                lg=3,
+                sm=8,
+                className="mb-2",
+            ),
+            dbc.Col(
+                dbc.Button(
+                    [html.I(className="bi bi-box-arrow-in-down me-2"), "Load Model"],
+                    id=Config.LOAD,
+                    color="primary",
+                    className="w-100",
+                ),
+                lg=3,
+                sm=4,
+                className="mb-2 d-flex align-items-end",
+            ),
+        ],
+        className="g-2",
+    )
+    hint = dbc.FormText(
+        "Pick a registered model or type its full three-part name; pick or type a version "
+        "number, an alias or 'latest'."
+    )
+    return html.Div(
+        [
+            section("Choose a model", [picker, hint], "search"),
+            dcc.Loading(html.Div(id=Config.STATUS, className="mb-3"), type="dot"),
+            html.Div(id=Config.DETAILS),
+        ]
+    )
+
+
+def loaded_message(detail: VersionDetail) -> dbc.Alert:
+    alias = f" (alias {detail.resolved.alias})" if detail.resolved.alias else ""
+    return dbc.Alert(
+        [
+            html.I(className="bi bi-check-circle me-2"),
+            f"Loaded {detail.resolved.name} version {detail.resolved.version}{alias}.",
+        ],
+        color="success",
+        className="mb-0",
+        dismissable=True,
+    )
+
+
+def signature_table(signature: SignatureInfo) -> Any:
+    if not signature.present:
+        return html.P(
+            "This version has no signature: input is sent to the model as given.",
+            className="text-body-secondary mb-0",
+        )
+    if signature.is_tensor:
+        head = ["Input", "Type", "Shape"]
+        rows = [[t.name or "(unnamed)", t.dtype, str(list(t.shape))] for t in signature.tensors]
+    else:
+        head = ["Column", "Type", "Required"]
+        rows = [[c.name, c.type, "yes" if c.required else "optional"] for c in signature.columns]
+    return dbc.Table(
+        [
+            html.Thead(html.Tr([html.Th(h) for h in head])),
+            html.Tbody([html.Tr([html.Td(cell) for cell in row]) for row in rows]),
+        ],
+        size="sm",
+        striped=True,
+        className="mb-0 signature-table",
+    )
+
+
+def _outputs(signature: SignatureInfo) -> str:
+    parts = [
+        f"{getattr(o, 'name', None) or 'prediction'}: "
+        f"{getattr(o, 'type', None) or getattr(o, 'dtype', '')}"
+        for o in signature.outputs
+    ]
+    return ", ".join(parts)
+
+
+def _versions_table(model: ModelDetail) -> dbc.Table:
+    return dbc.Table(
+        [
+            html.Thead(html.Tr([html.Th(h) for h in ("Version", "Aliases", "Status", "Created")])),
+            html.Tbody(
+                [
+                    html.Tr(
+                        [
+                            html.Td(v.version),
+                            html.Td(", ".join(v.aliases) or "—"),
+                            html.Td(v.status),
+                            html.Td(v.created),
+                        ]
+                    )
+                    for v in model.versions
+                ]
+            ),
+        ],
+        size="sm",
+        hover=True,
+        className="mb-0",
+    )
+
+
+def details(detail: VersionDetail, model: ModelDetail) -> html.Div:
+    info = detail.info
+    description = "\n\n".join(
+        part for part in (model.summary.description, info.description) if part
+    )
+    overview = facts(
+        [
+            ("Model", model.summary.name),
+            ("Version", info.version),
+            ("Aliases", ", ".join(info.aliases) or "—"),
+            ("Status", info.status),
+            ("Stage", info.stage),
+            ("Created", info.created),
+            ("Run", info.run_id),
+            ("Source", info.source),
+            ("Flavors", ", ".join(detail.files.flavors)),
+            ("Outputs", _outputs(detail.signature)),
+        ]
+    )
+    tags = {**model.summary.tags, **info.tags}
+    return dbc.Row(
+        [
+            dbc.Col(
+                [
+                    section("Version", overview, "info-circle"),
+                    section(
+                        "Description",
+                        dcc.Markdown(
+                            safe_markdown(description) or "*No description.*",
+                            link_target="_blank",
+                            className="model-description",
+                        ),
+                        "card-text",
+                    ),
+                    section("Versions", _versions_table(model), "clock-history"),
+                ],
+                lg=7,
+            ),
+            dbc.Col(
+                [
+                    section("Signature", signature_table(detail.signature), "table"),
+                    section("Tags", key_value_table(tags, ("Tag", "Value")), "tags"),
+                ],
+                lg=5,
+            ),
+        ]
+    )

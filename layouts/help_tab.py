@@ -1,0 +1,94 @@
+"""Help: a guide, the input formats, troubleshooting and good practice."""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+from layouts.components import section
+from layouts.csv_tab import megabytes
+
+GUIDE = """
+1. **Model Configuration** — pick a model (or type its full name, such as
+   `main.ml_models.iris_classifier`) and a version: a number (`1`), an alias (`Champion`) or
+   `latest`. Press **Load Model**. The card shows versions, aliases, tags, the description and
+   the input signature.
+2. **JSON Prediction** — press **Demo input** for a valid example, edit it, and press
+   **Predict**. The line under the editor says whether the input fits the model as you type.
+   Prefer a form? Fill in **Form input** and press **Predict from form**.
+3. **CSV Prediction** — drop a CSV file. Check the preview and the column check, press
+   **Predict from CSV**, then **Download** `<name>_with_predictions.csv`. Columns the model
+   does not use, such as `customer_id`, are kept.
+4. **Prediction History** — the last five predictions of this browser session.
+"""
+
+FORMATS = """
+One record:
+
+```json
+{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+```
+
+Several records:
+
+```json
+[{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2},
+ {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3}]
+```
+
+MLflow's scoring formats work too: `dataframe_split`, `dataframe_records`, `instances`,
+`inputs` (with optional `params`):
+
+```json
+{"dataframe_split": {"columns": ["sepal_length", "sepal_width", "petal_length", "petal_width"],
+                     "data": [[5.1, 3.5, 1.4, 0.2]]}}
+```
+
+CSV: a header row with the model's column names, one row per record:
+
+```text
+customer_id,age,income,tenure_months,usage_gb,city,is_member
+C-1001,34,48000,2,3.5,Paris,false
+```
+
+The same from a script: `POST /api/models/<name>/<version or alias>/predict` with
+`Content-Type: application/json` or `text/csv`.
+"""
+
+TROUBLESHOOTING = """
+| Message | What it means | What to do |
+|---|---|---|
+| Model not found | No registered model has that name, or you cannot see it | Use the full three-part name; check the suggestions |
+| Version or alias not found | The version number or alias does not exist | Pick one of the versions and aliases listed |
+| Permission denied | Your account may not use this model | Ask an owner for READ (MLflow) or `EXECUTE` (Unity Catalog) |
+| Missing required column | The input lacks a column of the signature | Add the column named in the message |
+| Column … expects a number | A value has the wrong type | Send numbers without quotes, booleans as `true`/`false` |
+| Dimension mismatch | A tensor model got the wrong number of values per row | Send rows with exactly as many values as the signature's shape |
+| Invalid JSON at line … | The text is not valid JSON | Check quotes, commas and brackets near that position |
+| Model registry unreachable | The registry server does not answer | Retry; tell the administrator if it persists |
+"""
+
+PRACTICES = """
+- **Use aliases, not version numbers**, in anything that lasts (jobs, dashboards, this app's
+  `MODEL_VERSION`): `Champion` follows promotions, `3` never moves.
+- **Promotion** is moving an alias: set `Champion` to the new version once it has been
+  checked as `Challenger`. The console picks it up within seconds, without a restart.
+- **Rollback** is moving the alias back to the previous version; keep old versions registered.
+- Always log a **signature and an input example** with a model: the console checks input
+  against the signature and builds the form and the demo input from them.
+"""
+
+
+def layout(upload_limit_bytes: int) -> html.Div:
+    limits = (
+        f"\n\nFiles up to {megabytes(upload_limit_bytes)} can be uploaded in the CSV tab; "
+        "bigger files go to the API."
+    )
+    return html.Div(
+        [
+            section("Step by step", dcc.Markdown(GUIDE + limits), "signpost"),
+            section("Input formats", dcc.Markdown(FORMATS), "braces"),
+            section("Troubleshooting", dcc.Markdown(TROUBLESHOOTING), "life-preserver"),
+            section("Best practices", dcc.Markdown(PRACTICES), "award"),
+        ],
+        className="help",
+    )
