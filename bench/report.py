@@ -67,8 +67,9 @@ def _verdict(rows: int, ours: Result, theirs: Result, base: float) -> str:
     else:
         percent = 100 * our_overhead / their_overhead
         share, mark = f"{percent:.0f}%", "PASS" if percent <= GOAL_PERCENT else "MISS"
+    size = "1 row" if rows == 1 else f"{rows:,} rows"
     return (
-        f"{rows:,} rows, {ours.label} vs {theirs.label}: our overhead is {share} "
+        f"{size}, {ours.label} vs {theirs.label}: our overhead is {share} "
         f"of mlflow serve's (goal ≤ {GOAL_PERCENT:.0f}%) [{mark}]"
     )
 

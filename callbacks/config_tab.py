@@ -22,60 +22,39 @@ def with_typed(options: list[Any], *extra: str | None) -> list[Any]:
     return options + [value for value in dict.fromkeys(extra) if value and value not in values]
 
 
-def version_options(console: ModelConsole, name: str) -> list[dict[str, str]]:
-    model = console.model_detail(current_caller(), name)
-    aliases = [
-        {"label": f"{alias} → version {version}", "value": alias}
-        for alias, version in sorted(model.summary.aliases.items())
-    ]
-    latest = [{"label": f"latest → version {model.versions[0].version}", "value": LATEST}]
-    versions = [
-        {"label": f"{v.version} · {v.status} · {v.created[:10]}", "value": v.version}
-        for v in model.versions
-    ]
-    return aliases + (latest if model.versions else []) + versions
+class ConfigCallbacks:
+    def __init__(self, console: ModelConsole) -> None:
+        self.console = console
 
-
-def register(app: dash.Dash, console: ModelConsole) -> None:
-    @app.callback(
-        Output(Config.MODEL, "options"),
-        Input(Page.URL, "pathname"),
-        Input(Config.MODEL, "search_value"),
-        State(Config.MODEL, "value"),
-    )
-    def model_options(_: str, typed: str | None, current: str | None) -> list[Any]:
+    def model_options(self, _: str, typed: str | None, current: str | None) -> list[Any]:
         try:
-            names = [model.name for model in console.list_models(current_caller())]
+            names = [model.name for model in self.console.list_models(current_caller())]
         except ConsoleError:
             names = []  # the Load button reports what is wrong
         return with_typed(names, typed, current)
 
-    @app.callback(
-        Output(Config.VERSION, "options"),
-        Input(Config.MODEL, "value"),
-        Input(Config.VERSION, "search_value"),
-        State(Config.VERSION, "value"),
-    )
-    def version_choices(name: str | None, typed: str | None, current: str | None) -> list[Any]:
+    def version_options(self, name: str | None, typed: str | None, current: str | None) -> list:
         try:
-            options = version_options(console, name) if name else []
+            options = self._versions(name) if name else []
         except ConsoleError:
             options = []
         return with_typed(options, typed, current)
 
-    @app.callback(
-        Output(Config.STATUS, "children"),
-        Output(Config.DETAILS, "children"),
-        Output(Page.SELECTION, "data"),
-        Output(Config.MODEL, "value"),
-        Output(Config.VERSION, "value"),
-        Input(Config.LOAD, "n_clicks"),
-        Input(Page.URL, "pathname"),
-        State(Config.MODEL, "value"),
-        State(Config.VERSION, "value"),
-        State(Page.SELECTION, "data"),
-    )
+    def _versions(self, name: str) -> list[dict[str, str]]:
+        model = self.console.model_detail(current_caller(), name)
+        aliases = [
+            {"label": f"{alias} → version {version}", "value": alias}
+            for alias, version in sorted(model.summary.aliases.items())
+        ]
+        latest = [{"label": f"latest → version {model.versions[0].version}", "value": LATEST}]
+        versions = [
+            {"label": f"{v.version} · {v.status} · {v.created[:10]}", "value": v.version}
+            for v in model.versions
+        ]
+        return aliases + (latest if model.versions else []) + versions
+
     def load(
+        self,
         _: int | None,
         __: str,
         name: str | None,
@@ -88,21 +67,14 @@ def register(app: dash.Dash, console: ModelConsole) -> None:
             elif not name:
                 return (no_update,) * 5
         if not name:
-            return (
-                show_error(
-                    InvalidInput("Choose a model first.", hint="Pick one or type its full name.")
-                ),
-                None,
-                no_update,
-                no_update,
-                no_update,
-            )
+            error = InvalidInput("Choose a model first.", hint="Pick one or type its full name.")
+            return show_error(error), None, no_update, no_update, no_update
         ref = (ref or LATEST).strip()
         caller = current_caller()
         try:
-            detail = console.version_detail(caller, name, ref)
-            model = console.model_detail(caller, name)
-            console.load(caller, name, ref)  # so the first prediction does not wait for it
+            detail = self.console.version_detail(caller, name, ref)
+            model = self.console.model_detail(caller, name)
+            self.console.load(caller, name, ref)  # so the first prediction does not wait for it
         except ConsoleError as error:
             return show_error(error), None, no_update, no_update, no_update
         chosen = {
@@ -112,3 +84,32 @@ def register(app: dash.Dash, console: ModelConsole) -> None:
             "alias": detail.resolved.alias,
         }
         return loaded_message(detail), details(detail, model), chosen, name, ref
+
+
+def register(app: dash.Dash, console: ModelConsole) -> ConfigCallbacks:
+    callbacks = ConfigCallbacks(console)
+    app.callback(
+        Output(Config.MODEL, "options"),
+        Input(Page.URL, "pathname"),
+        Input(Config.MODEL, "search_value"),
+        State(Config.MODEL, "value"),
+    )(callbacks.model_options)
+    app.callback(
+        Output(Config.VERSION, "options"),
+        Input(Config.MODEL, "value"),
+        Input(Config.VERSION, "search_value"),
+        State(Config.VERSION, "value"),
+    )(callbacks.version_options)
+    app.callback(
+        Output(Config.STATUS, "children"),
+        Output(Config.DETAILS, "children"),
+        Output(Page.SELECTION, "data"),
+        Output(Config.MODEL, "value"),
+        Output(Config.VERSION, "value"),
+        Input(Config.LOAD, "n_clicks"),
+        Input(Page.URL, "pathname"),
+        State(Config.MODEL, "value"),
+        State(Config.VERSION, "value"),
+        State(Page.SELECTION, "data"),
+    )(callbacks.load)
+    return callbacks

@@ -28,7 +28,64 @@ def decode_upload(contents: str) -> bytes:
         raise InvalidInput("The upload did not arrive whole.", hint="Upload it again.") from None
 
 
-def register(app: dash.Dash, csv: CsvService) -> None:
+class CsvCallbacks:
+    def __init__(self, csv: CsvService) -> None:
+        self.csv = csv
+
+    def explain_rejection(self, rejected: dict[str, Any] | None) -> Any:
+        return too_large(rejected["size"], rejected["limit"]) if rejected else None
+
+    def keep_and_check(
+        self,
+        payload: dict[str, Any] | None,
+        selection: dict[str, Any] | None,
+        kept: dict[str, Any] | None,
+    ) -> tuple[Any, ...]:
+        """Keep a new upload in the caller's area; check the kept file against the model."""
+        caller = current_caller()
+        file_info = kept
+        try:
+            if ctx.triggered_id == Csv.PAYLOAD and payload:
+                raw = decode_upload(payload["contents"])
+                stored = self.csv.store(caller, payload["filename"], raw)
+                file_info = {"file_id": stored.file_id, "filename": stored.filename}
+            if not file_info:
+                return empty_state(NO_FILE), None, True, None
+            stored, check = self.csv.check(caller, *selected(selection), file_info["file_id"])
+        except ConsoleError as error:
+            return show_error(error), file_info, True, None
+        return check_view(stored, check), file_info, not check.ok, None
+
+    def predict_file(
+        self,
+        _: int,
+        file_info: dict[str, Any] | None,
+        selection: dict[str, Any] | None,
+        history: list | None,
+    ) -> tuple[Any, ...]:
+        try:
+            if not file_info:
+                raise InvalidInput(NO_FILE)
+            name, ref = selected(selection)
+            prediction = self.csv.predict(current_caller(), name, ref, file_info["file_id"])
+        except ConsoleError as error:
+            return show_error(error), None, True, no_update
+        entry = history_entry(prediction.result, "CSV", detail=file_info["filename"])
+        download = {"file_id": prediction.download.file_id}
+        return prediction_view(prediction), download, False, with_entry(history, entry)
+
+    def download(self, _: int, result_file: dict[str, Any] | None) -> tuple[Any, Any]:
+        try:
+            if not result_file:
+                raise InvalidInput("There is no result to download yet.")
+            filename, content = self.csv.download(current_caller(), result_file["file_id"])
+        except ConsoleError as error:
+            return no_update, show_error(error)
+        return dcc.send_bytes(content, filename), no_update
+
+
+def register(app: dash.Dash, csv: CsvService) -> CsvCallbacks:
+    callbacks = CsvCallbacks(csv)
     app.clientside_callback(
         ClientsideFunction("modelConsole", "checkUploadSize"),
         Output(Csv.PAYLOAD, "data"),
@@ -39,12 +96,10 @@ def register(app: dash.Dash, csv: CsvService) -> None:
         State(Csv.LIMIT, "data"),
         prevent_initial_call=True,
     )
-
-    @app.callback(Output(Csv.UPLOAD_ERROR, "children"), Input(Csv.REJECTED, "data"))
-    def explain_rejection(rejected: dict[str, Any] | None) -> Any:
-        return too_large(rejected["size"], rejected["limit"]) if rejected else None
-
-    @app.callback(
+    app.callback(Output(Csv.UPLOAD_ERROR, "children"), Input(Csv.REJECTED, "data"))(
+        callbacks.explain_rejection
+    )
+    app.callback(
         Output(Csv.PREVIEW, "children"),
         Output(Csv.FILE, "data"),
         Output(Csv.PREDICT, "disabled"),
@@ -53,26 +108,8 @@ def register(app: dash.Dash, csv: CsvService) -> None:
         Input(Page.SELECTION, "data"),
         State(Csv.FILE, "data"),
         prevent_initial_call="initial_duplicate",
-    )
-    def keep_and_check(
-        payload: dict[str, Any] | None,
-        selection: dict[str, Any] | None,
-        kept: dict[str, Any] | None,
-    ) -> tuple[Any, ...]:
-        caller = current_caller()
-        file_info = kept
-        try:
-            if ctx.triggered_id == Csv.PAYLOAD and payload:
-                stored = csv.store(caller, payload["filename"], decode_upload(payload["contents"]))
-                file_info = {"file_id": stored.file_id, "filename": stored.filename}
-            if not file_info:
-                return empty_state(NO_FILE), None, True, None
-            stored, check = csv.check(caller, *selected(selection), file_info["file_id"])
-        except ConsoleError as error:
-            return show_error(error), file_info, True, None
-        return check_view(stored, check), file_info, not check.ok, None
-
-    @app.callback(
+    )(callbacks.keep_and_check)
+    app.callback(
         Output(Csv.RESULT, "children"),
         Output(Csv.RESULT_FILE, "data"),
         Output(Csv.DOWNLOAD_BUTTON, "disabled"),
@@ -86,36 +123,12 @@ def register(app: dash.Dash, csv: CsvService) -> None:
             (Output(Csv.PROGRESS, "style"), hidden_or_shown(True), hidden_or_shown(False)),
         ],
         prevent_initial_call=True,
-    )
-    def predict_file(
-        _: int,
-        file_info: dict[str, Any] | None,
-        selection: dict[str, Any] | None,
-        history: list | None,
-    ) -> tuple[Any, ...]:
-        try:
-            if not file_info:
-                raise InvalidInput(NO_FILE)
-            name, ref = selected(selection)
-            prediction = csv.predict(current_caller(), name, ref, file_info["file_id"])
-        except ConsoleError as error:
-            return show_error(error), None, True, no_update
-        entry = history_entry(prediction.result, "CSV", detail=file_info["filename"])
-        download = {"file_id": prediction.download.file_id}
-        return prediction_view(prediction), download, False, with_entry(history, entry)
-
-    @app.callback(
+    )(callbacks.predict_file)
+    app.callback(
         Output(Csv.DOWNLOAD, "data"),
         Output(Csv.RESULT, "children", allow_duplicate=True),
         Input(Csv.DOWNLOAD_BUTTON, "n_clicks"),
         State(Csv.RESULT_FILE, "data"),
         prevent_initial_call=True,
-    )
-    def download(_: int, result_file: dict[str, Any] | None) -> tuple[Any, Any]:
-        try:
-            if not result_file:
-                raise InvalidInput("There is no result to download yet.")
-            filename, content = csv.download(current_caller(), result_file["file_id"])
-        except ConsoleError as error:
-            return no_update, show_error(error)
-        return dcc.send_bytes(content, filename), no_update
+    )(callbacks.download)
+    return callbacks

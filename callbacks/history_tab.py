@@ -12,15 +12,18 @@ from layouts.ids import History
 from services.history import latest
 
 
-def register(app: dash.Dash) -> None:
-    @app.callback(Output(History.LIST, "children"), Input(History.STORE, "data"))
-    def show(history: list[dict[str, Any]] | None) -> Any:
-        return history_table(latest(history))
+def show_history(history: list[dict[str, Any]] | None) -> Any:
+    return history_table(latest(history))
 
-    @app.callback(
+
+def clear_history(_: int) -> list:
+    return []
+
+
+def register(app: dash.Dash) -> None:
+    app.callback(Output(History.LIST, "children"), Input(History.STORE, "data"))(show_history)
+    app.callback(
         Output(History.STORE, "data", allow_duplicate=True),
         Input(History.CLEAR, "n_clicks"),
         prevent_initial_call=True,
-    )
-    def clear(_: int) -> list:
-        return []
+    )(clear_history)

@@ -7,11 +7,17 @@ from typing import Any
 
 import dash
 import pandas as pd
-from dash import ALL, ClientsideFunction, Input, Output, State, html, no_update
+from dash import ALL, ClientsideFunction, Input, Output, State, no_update
 
 from callbacks.common import selected, show_error
 from layouts.ids import History, Json, Page, form_field
-from layouts.json_tab import form_fields, result_view, validation_ok, validation_problem
+from layouts.json_tab import (
+    form_fields,
+    result_view,
+    validation_empty,
+    validation_ok,
+    validation_problem,
+)
 from services.console import ModelConsole
 from services.errors import ConsoleError
 from services.history import history_entry, with_entry
@@ -27,85 +33,49 @@ def _input_records(data: Any) -> list[dict[str, Any]] | None:
     return None
 
 
-def register(app: dash.Dash, console: ModelConsole) -> None:
-    app.clientside_callback(
-        ClientsideFunction("modelConsole", "syncEditor"),
-        Output(Json.EDITOR_DUMMY, "children"),
-        Input(Json.TEXT, "value"),
-        State(Json.EDITOR, "id"),
-        State(Json.TEXT, "id"),
-    )
+class JsonCallbacks:
+    def __init__(self, console: ModelConsole) -> None:
+        self.console = console
 
-    @app.callback(
-        Output(Json.VALIDATION, "children"),
-        Input(Json.TEXT, "value"),
-        Input(Page.SELECTION, "data"),
-    )
-    def validate(text: str | None, selection: dict[str, Any] | None) -> Any:
+    def validate(self, text: str | None, selection: dict[str, Any] | None) -> Any:
         if not (text or "").strip():
-            return html.Span("Type JSON or press Demo input.", className="text-body-secondary")
+            return validation_empty()
         try:
             name, ref = selected(selection)
-            check = console.check_input(current_caller(), name, ref, parse_json_text(text))
+            check = self.console.check_input(current_caller(), name, ref, parse_json_text(text))
         except ConsoleError as error:
             return validation_problem(str(error))
         return validation_ok(check)
 
-    @app.callback(
-        Output(Json.TEXT, "value"),
-        Output(Json.RESULT, "children", allow_duplicate=True),
-        Input(Json.DEMO, "n_clicks"),
-        State(Page.SELECTION, "data"),
-        prevent_initial_call=True,
-    )
-    def demo_input(_: int, selection: dict[str, Any] | None) -> tuple[Any, Any]:
+    def demo_input(self, _: int, selection: dict[str, Any] | None) -> tuple[Any, Any]:
         try:
-            payload = console.demo_payload(current_caller(), *selected(selection))
+            payload = self.console.demo_payload(current_caller(), *selected(selection))
         except ConsoleError as error:
             return no_update, show_error(error)
         return json.dumps(payload, indent=2), no_update
 
-    @app.callback(
-        Output(Json.RESULT, "children", allow_duplicate=True),
-        Output(History.STORE, "data", allow_duplicate=True),
-        Input(Json.PREDICT, "n_clicks"),
-        State(Json.TEXT, "value"),
-        State(Page.SELECTION, "data"),
-        State(History.STORE, "data"),
-        prevent_initial_call=True,
-    )
     def predict_json(
-        _: int, text: str | None, selection: dict[str, Any] | None, history: list | None
+        self, _: int, text: str | None, selection: dict[str, Any] | None, history: list | None
     ) -> tuple[Any, Any]:
         try:
             name, ref = selected(selection)
             model_input = parse_payload(parse_json_text(text or ""))
-            result = console.predict(current_caller(), name, ref, model_input)
+            result = self.console.predict(current_caller(), name, ref, model_input)
         except ConsoleError as error:
             return show_error(error), no_update
         view = result_view(result, _input_records(model_input.data))
         return view, with_entry(history, history_entry(result, "JSON"))
 
-    @app.callback(Output(Json.FORM_FIELDS, "children"), Input(Page.SELECTION, "data"))
-    def build_form(selection: dict[str, Any] | None) -> Any:
+    def build_form(self, selection: dict[str, Any] | None) -> Any:
         try:
-            detail = console.version_detail(current_caller(), *selected(selection))
+            detail = self.console.version_detail(current_caller(), *selected(selection))
         except ConsoleError as error:
             return show_error(error)
         example = detail.input_example[0] if detail.input_example else None
         return form_fields(detail.signature, example)
 
-    @app.callback(
-        Output(Json.FORM_RESULT, "children"),
-        Output(History.STORE, "data", allow_duplicate=True),
-        Input(Json.FORM_PREDICT, "n_clicks"),
-        State(form_field(ALL), "value"),
-        State(form_field(ALL), "id"),
-        State(Page.SELECTION, "data"),
-        State(History.STORE, "data"),
-        prevent_initial_call=True,
-    )
     def predict_form(
+        self,
         _: int,
         values: list[Any],
         ids: list[dict[str, str]],
@@ -115,7 +85,53 @@ def register(app: dash.Dash, console: ModelConsole) -> None:
         record = {field_id["column"]: value for field_id, value in zip(ids, values, strict=True)}
         try:
             name, ref = selected(selection)
-            result = console.predict(current_caller(), name, ref, record)
+            result = self.console.predict(current_caller(), name, ref, record)
         except ConsoleError as error:
             return show_error(error), no_update
         return result_view(result, None), with_entry(history, history_entry(result, "form"))
+
+
+def register(app: dash.Dash, console: ModelConsole) -> JsonCallbacks:
+    callbacks = JsonCallbacks(console)
+    app.clientside_callback(
+        ClientsideFunction("modelConsole", "syncEditor"),
+        Output(Json.EDITOR_DUMMY, "children"),
+        Input(Json.TEXT, "value"),
+        State(Json.EDITOR, "id"),
+        State(Json.TEXT, "id"),
+    )
+    app.callback(
+        Output(Json.VALIDATION, "children"),
+        Input(Json.TEXT, "value"),
+        Input(Page.SELECTION, "data"),
+    )(callbacks.validate)
+    app.callback(
+        Output(Json.TEXT, "value"),
+        Output(Json.RESULT, "children", allow_duplicate=True),
+        Input(Json.DEMO, "n_clicks"),
+        State(Page.SELECTION, "data"),
+        prevent_initial_call=True,
+    )(callbacks.demo_input)
+    app.callback(
+        Output(Json.RESULT, "children", allow_duplicate=True),
+        Output(History.STORE, "data", allow_duplicate=True),
+        Input(Json.PREDICT, "n_clicks"),
+        State(Json.TEXT, "value"),
+        State(Page.SELECTION, "data"),
+        State(History.STORE, "data"),
+        prevent_initial_call=True,
+    )(callbacks.predict_json)
+    app.callback(Output(Json.FORM_FIELDS, "children"), Input(Page.SELECTION, "data"))(
+        callbacks.build_form
+    )
+    app.callback(
+        Output(Json.FORM_RESULT, "children"),
+        Output(History.STORE, "data", allow_duplicate=True),
+        Input(Json.FORM_PREDICT, "n_clicks"),
+        State(form_field(ALL), "value"),
+        State(form_field(ALL), "id"),
+        State(Page.SELECTION, "data"),
+        State(History.STORE, "data"),
+        prevent_initial_call=True,
+    )(callbacks.predict_form)
+    return callbacks

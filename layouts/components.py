@@ -21,7 +21,7 @@ def error_alert(error: ConsoleError) -> dbc.Alert:
     if error.hint:
         body.append(html.Div(error.hint, className="small mt-1"))
     color = "warning" if error.http_status < 500 else "danger"
-    return dbc.Alert(body, color=color, className="mb-0 error-alert", role="alert")
+    return dbc.Alert(body, color=color, className="mb-0 error-alert")
 
 
 def json_block(value: Any) -> dcc.Markdown:

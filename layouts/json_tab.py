@@ -14,6 +14,7 @@ from services.prediction import PredictionResult
 from services.signature import SignatureInfo
 
 NUMERIC_TYPES = {"long", "integer", "double", "float"}
+EMPTY_EDITOR = "Type JSON or press Demo input."
 
 
 def layout() -> html.Div:
@@ -62,6 +63,10 @@ def layout() -> html.Div:
             dbc.Col(section("Form input", form, "ui-checks"), xl=5),
         ]
     )
+
+
+def validation_empty() -> html.Span:
+    return html.Span(EMPTY_EDITOR, className="text-body-secondary")
 
 
 def validation_ok(check: InputCheck) -> html.Span:

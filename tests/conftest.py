@@ -103,3 +103,23 @@ def client(flask_app):
 
 SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 VIRGINICA = {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3}
+
+
+os.environ.setdefault("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
+
+
+def pytest_setup_options():
+    """Chromium options for dash_duo: quiet on a machine without internet, laptop-sized."""
+    from selenium.webdriver.chrome.options import Options
+
+    options = Options()
+    for argument in (
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+        "--window-size=1400,1000",
+    ):
+        options.add_argument(argument)
+    return options

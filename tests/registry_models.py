@@ -12,6 +12,13 @@ from services.demo_registry import IRIS_FEATURES, using_tracking_uri
 TENSOR_MODEL = "test.models.iris_tensor"
 NO_SIGNATURE_MODEL = "test.models.no_signature"
 STAGED_MODEL = "test.models.staged"
+HOSTILE_DESCRIPTION = """## Staged tree
+
+[click me](javascript:alert('md')) [data](data:text/html;base64,PHNjcmlwdD4=)
+[encoded](&#106;avascript:alert(2)) <script>window.injected = true</script>
+<img src=x onerror="window.injected = true"> [docs](https://mlflow.org/docs)
+![pixel](https://tracker.invalid/p.gif)
+"""
 EMPTY_MODEL = "test.models.empty"
 TEST_EXPERIMENT = "/console-test-models"
 
@@ -64,7 +71,7 @@ def register_test_models(tracking_uri: str, data_dir: Path) -> None:
         plain = DecisionTreeClassifier(random_state=0).fit(frame, y)
         _log_and_register(client, NO_SIGNATURE_MODEL, plain, experiment_id)
 
-        client.create_registered_model(STAGED_MODEL)
+        client.create_registered_model(STAGED_MODEL, description=HOSTILE_DESCRIPTION)
         for depth in (1, 3):
             tree = DecisionTreeClassifier(max_depth=depth, random_state=0).fit(frame, y)
             signature = infer_signature(frame, tree.predict(frame))

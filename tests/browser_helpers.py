@@ -1,0 +1,78 @@
+"""Helpers for browser tests: start the console, act as a user, save screenshots."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from dash.testing.wait import until
+from selenium.webdriver.common.keys import Keys
+
+from app import create_app
+from layouts.ids import Config, Json
+from layouts.json_tab import EMPTY_EDITOR
+from services.config import Settings
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+def start_console(dash_duo: Any, settings: Settings, **overrides: Any) -> None:
+    app = create_app(settings=replace(settings, **overrides))
+    dash_duo.start_server(app)
+    dash_duo.wait_for_element(f"#{Config.LOAD}")
+
+
+def open_tab(dash_duo: Any, label: str) -> None:
+    for link in dash_duo.find_elements(".nav-tabs .nav-link"):
+        if link.text == label:
+            link.click()
+            return
+    raise AssertionError(f"no tab labelled {label!r}")
+
+
+def load_model(dash_duo: Any, name: str, ref: str) -> None:
+    choose(dash_duo, Config.MODEL, name)
+    choose(dash_duo, Config.VERSION, ref)
+    dash_duo.find_element(f"#{Config.LOAD}").click()
+
+
+def choose(dash_duo: Any, dropdown_id: str, text: str) -> None:
+    """Type into a searchable dropdown and take the option, as a user would."""
+    dash_duo.find_element(f"#{dropdown_id}").click()
+    search = dash_duo.find_element(".dash-dropdown-content[data-state='open'] input")
+    search.send_keys(text)
+    dash_duo.wait_for_contains_text(".dash-dropdown-options", text)
+    search.send_keys(Keys.ENTER)
+    dash_duo.wait_for_contains_text(f"#{dropdown_id}", text)
+
+
+def type_json(dash_duo: Any, text: str) -> None:
+    """Replace the editor's text by typing; waits until the app has seen the cleared editor,
+    so what the validation line says next is about the new text."""
+    editor = dash_duo.find_element(f"#{Json.EDITOR} textarea")
+    editor.send_keys(Keys.CONTROL, "a")
+    editor.send_keys(Keys.DELETE)
+    dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", EMPTY_EDITOR)
+    editor.send_keys(text)
+
+
+def result_json(dash_duo: Any, selector: str = f"#{Json.RESULT}") -> dict[str, Any]:
+    dash_duo.wait_for_contains_text(selector, '"predictions"')
+    return json.loads(dash_duo.find_element(f"{selector} code").text)
+
+
+def wait_for_predictions(dash_duo: Any, expected: list, selector: str = f"#{Json.RESULT}") -> None:
+    until(lambda: result_json(dash_duo, selector)["predictions"] == expected, timeout=10)
+
+
+def screenshot(dash_duo: Any, name: str, width: int = 1400) -> Path:
+    """A full-page PNG under tests/artifacts/ to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    driver = dash_duo.driver
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(width, min(max(height, 800), 6000))
+    path = ARTIFACTS / f"{name}.png"
+    driver.save_screenshot(str(path))
+    return path

@@ -1,0 +1,242 @@
+"""The console in headless Chromium: one small user flow per test, waiting on text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from dash.testing.wait import until
+
+from layouts.ids import Config, Csv, History, Json, Page
+from services.demo_registry import CHURN_MODEL, IRIS_MODEL, churn_frame
+from tests.browser_helpers import (
+    load_model,
+    open_tab,
+    result_json,
+    screenshot,
+    start_console,
+    type_json,
+    wait_for_predictions,
+)
+from tests.conftest import SETOSA, VIRGINICA
+from tests.registry_models import STAGED_MODEL
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def iris_console(dash_duo, settings):
+    """The console with iris version 1 preselected, as MODEL_NAME / MODEL_VERSION would do."""
+    start_console(dash_duo, settings, default_model=IRIS_MODEL, default_version="1")
+    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL} version 1")
+    return dash_duo
+
+
+def test_preselected_model_loads_with_metadata_and_signature(iris_console):
+    dash_duo = iris_console
+    details = f"#{Config.DETAILS}"
+    for text in ("sepal_length", "petal_width", "double", "RandomForestClassifier", "Champion"):
+        dash_duo.wait_for_contains_text(details, text)
+    dash_duo.wait_for_contains_text(f"{details} .model-description h2", "Iris species classifier")
+    dash_duo.wait_for_contains_text(f"#{Page.HEADER_MODEL}", IRIS_MODEL)
+    screenshot(dash_duo, "tab-model-configuration")
+    assert dash_duo.get_logs() == []
+
+
+def test_pick_another_model_by_typing_and_alias(iris_console):
+    dash_duo = iris_console
+    load_model(dash_duo, CHURN_MODEL, "Champion")
+    dash_duo.wait_for_contains_text(
+        f"#{Config.STATUS}", f"Loaded {CHURN_MODEL} version 1 (alias Champion)"
+    )
+    dash_duo.wait_for_contains_text(f"#{Config.DETAILS}", "is_member")
+    dash_duo.wait_for_contains_text(f"#{Page.HEADER_MODEL}", "@Champion")
+    assert dash_duo.get_logs() == []
+
+
+def test_unknown_model_and_alias_get_clear_alerts(iris_console):
+    dash_duo = iris_console
+    load_model(dash_duo, "main.ml_models.iris_clasifier", "1")
+    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", "Model not found")
+    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Did you mean {IRIS_MODEL}")
+    load_model(dash_duo, IRIS_MODEL, "Champoin")
+    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", "Versions: 1, 2")
+    dash_duo.wait_for_contains_text(f"#{Page.HEADER_MODEL}", IRIS_MODEL)  # still the last good one
+    assert dash_duo.get_logs() == []
+
+
+def test_json_single_record_predicts_setosa(iris_console):
+    dash_duo = iris_console
+    open_tab(dash_duo, "JSON Prediction")
+    type_json(dash_duo, json.dumps(SETOSA))
+    dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid — 1 record, 4 features")
+    dash_duo.find_element(f"#{Json.PREDICT}").click()
+    body = result_json(dash_duo)
+    assert body["predictions"] == [0]
+    assert (body["model"], body["version"], body["input_rows"]) == (IRIS_MODEL, "1", 1)
+    assert body["latency_ms"] > 0
+    assert dash_duo.get_logs() == []
+
+
+def test_json_batch_shows_predictions_and_a_table(iris_console):
+    dash_duo = iris_console
+    open_tab(dash_duo, "JSON Prediction")
+    type_json(dash_duo, json.dumps([SETOSA, VIRGINICA, SETOSA]))
+    dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid — 3 records, 4 features")
+    dash_duo.find_element(f"#{Json.PREDICT}").click()
+    assert result_json(dash_duo)["predictions"] == [0, 2, 0]
+    dash_duo.wait_for_element(f"#{Json.RESULT} .ag-row[row-index='2']")
+    rows = dash_duo.find_elements(f"#{Json.RESULT} .ag-center-cols-container .ag-row")
+    assert len(rows) == 3
+    screenshot(dash_duo, "tab-json-prediction")
+    assert dash_duo.get_logs() == []
+
+
+def test_bad_json_and_missing_feature_then_the_app_still_works(iris_console):
+    dash_duo = iris_console
+    open_tab(dash_duo, "JSON Prediction")
+    type_json(dash_duo, '{"sepal_length": 5.1,, }')
+    dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "Invalid JSON at line 1, column 22")
+    dash_duo.find_element(f"#{Json.PREDICT}").click()
+    dash_duo.wait_for_contains_text(f"#{Json.RESULT} .alert", "Invalid JSON at line 1")
+    missing = {k: v for k, v in SETOSA.items() if k != "petal_width"}
+    type_json(dash_duo, json.dumps(missing))
+    dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "Missing required column: petal_width")
+    dash_duo.find_element(f"#{Json.PREDICT}").click()
+    dash_duo.wait_for_contains_text(f"#{Json.RESULT} .alert", "Missing required column")
+    type_json(dash_duo, json.dumps(VIRGINICA))
+    dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid")
+    dash_duo.find_element(f"#{Json.PREDICT}").click()
+    assert result_json(dash_duo)["predictions"] == [2]
+    assert dash_duo.get_logs() == []
+
+
+def test_demo_input_is_valid_and_predicts(iris_console):
+    dash_duo = iris_console
+    open_tab(dash_duo, "JSON Prediction")
+    dash_duo.find_element(f"#{Json.DEMO}").click()
+    dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid — 3 records, 4 features")
+    dash_duo.find_element(f"#{Json.PREDICT}").click()
+    assert len(result_json(dash_duo)["predictions"]) == 3
+    assert dash_duo.get_logs() == []
+
+
+def test_form_built_from_signature_predicts(iris_console):
+    dash_duo = iris_console
+    open_tab(dash_duo, "JSON Prediction")
+    field = dash_duo.find_element("#json-form-fields input[type=number]")
+    assert field.get_attribute("value") == "5.1"  # prefilled from the input example
+    dash_duo.find_element(f"#{Json.FORM_PREDICT}").click()
+    assert result_json(dash_duo, f"#{Json.FORM_RESULT}")["predictions"] == [0]
+    assert dash_duo.get_logs() == []
+
+
+def test_csv_with_customer_id_predicts_and_downloads(dash_duo, settings, tmp_path):
+    start_console(dash_duo, settings, default_model=CHURN_MODEL, default_version="Champion")
+    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL}")
+    customers = churn_frame(40, seed=21)
+    customers.insert(0, "customer_id", [f"C-{1000 + i}" for i in range(40)])
+    source = tmp_path / "churn_customers.csv"
+    customers.to_csv(source, index=False)
+
+    open_tab(dash_duo, "CSV Prediction")
+    dash_duo.find_element(f"#{Csv.UPLOAD} input[type=file]").send_keys(str(source))
+    dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "40 rows, 7 columns")
+    dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "Kept as pass-through columns: customer_id")
+    dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "Ready to predict")
+    dash_duo.find_element(f"#{Csv.PREDICT}").click()
+    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "40 rows scored")
+    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "churn_customers_with_predictions.csv")
+    screenshot(dash_duo, "tab-csv-prediction")
+    dash_duo.find_element(f"#{Csv.DOWNLOAD_BUTTON}").click()
+
+    downloaded = _wait_for_file(dash_duo, "churn_customers_with_predictions.csv")
+    result = pd.read_csv(downloaded)
+    assert list(result.columns) == [*customers.columns, "prediction"]
+    assert result["customer_id"].tolist() == customers["customer_id"].tolist()
+    assert set(result["prediction"]) <= {0, 1}
+    assert dash_duo.get_logs() == []
+
+
+def _wait_for_file(dash_duo, name: str) -> Path:
+    target = Path(dash_duo.download_path) / name
+    until(lambda: target.exists() and target.stat().st_size > 0, timeout=30)
+    return target
+
+
+def test_bad_csv_gets_a_clear_message(iris_console, tmp_path):
+    dash_duo = iris_console
+    open_tab(dash_duo, "CSV Prediction")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("sepal_length,sepal_width\n")
+    dash_duo.find_element(f"#{Csv.UPLOAD} input[type=file]").send_keys(str(empty))
+    dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "has a header but no rows")
+    assert dash_duo.find_element(f"#{Csv.PREDICT}").get_attribute("disabled") is not None
+    assert dash_duo.get_logs() == []
+
+
+def test_history_lists_predictions_and_a_new_session_starts_empty(iris_console):
+    dash_duo = iris_console
+    open_tab(dash_duo, "JSON Prediction")
+    for record, expected in ((SETOSA, [0]), (VIRGINICA, [2])):
+        type_json(dash_duo, json.dumps(record))
+        dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid")
+        dash_duo.find_element(f"#{Json.PREDICT}").click()
+        wait_for_predictions(dash_duo, expected)
+    dash_duo.find_element(f"#{Json.FORM_PREDICT}").click()
+    result_json(dash_duo, f"#{Json.FORM_RESULT}")
+    open_tab(dash_duo, "Prediction History")
+    dash_duo.wait_for_element(f"#{History.LIST} tbody tr:nth-child(3)")
+    rows = dash_duo.find_elements(f"#{History.LIST} tbody tr")
+    assert [row.find_elements("css selector", "td")[1].text for row in rows] == [
+        "form",
+        "JSON",
+        "JSON",
+    ]  # newest first
+    assert "[2]" in rows[1].text and "[0]" in rows[2].text
+    screenshot(dash_duo, "tab-prediction-history")
+
+    dash_duo.driver.switch_to.new_window("window")
+    dash_duo.driver.get(dash_duo.server_url)
+    open_tab(dash_duo, "Prediction History")
+    dash_duo.wait_for_contains_text(f"#{History.LIST}", "No predictions yet in this session")
+    dash_duo.find_element(f"#{History.CLEAR}").click()
+    assert dash_duo.get_logs() == []
+
+
+def test_help_renders(iris_console):
+    dash_duo = iris_console
+    open_tab(dash_duo, "Help")
+    dash_duo.wait_for_contains_text(".help", "Troubleshooting")
+    dash_duo.wait_for_contains_text(".help table", "Dimension mismatch")
+    dash_duo.wait_for_contains_text(".help", "Use aliases, not version numbers")
+    screenshot(dash_duo, "tab-help")
+    assert dash_duo.get_logs() == []
+
+
+def test_hostile_description_is_rendered_harmless(iris_console):
+    dash_duo = iris_console
+    load_model(dash_duo, STAGED_MODEL, "Production")
+    dash_duo.wait_for_contains_text(f"#{Config.DETAILS} .model-description", "Staged tree")
+    description = dash_duo.find_element(f"#{Config.DETAILS} .model-description")
+    hrefs = [a.get_attribute("href") or "" for a in description.find_elements("css selector", "a")]
+    assert hrefs and not [h for h in hrefs if h.lower().startswith(("javascript:", "data:"))]
+    assert "https://mlflow.org/docs" in hrefs
+    assert description.find_elements("css selector", "script, img, [onerror]") == []
+    assert dash_duo.driver.execute_script("return window.injected === undefined")
+    assert "<script>" in description.text  # shown as text, not run
+    assert dash_duo.get_logs() == []
+
+
+def test_dark_mode_and_narrow_width(iris_console):
+    dash_duo = iris_console
+    dash_duo.find_element(f"#{Page.THEME_SWITCH}").click()
+    dash_duo.wait_for_element("html[data-bs-theme='dark']")
+    screenshot(dash_duo, "dark-model-configuration")
+    open_tab(dash_duo, "JSON Prediction")
+    dash_duo.find_element(f"#{Json.DEMO}").click()
+    dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid")
+    screenshot(dash_duo, "narrow-json-prediction", width=420)
+    assert dash_duo.get_logs() == []
