@@ -10,7 +10,8 @@ import dash
 from dash import ClientsideFunction, Input, Output, State, ctx, dcc, no_update
 
 from callbacks.common import selected, show_error
-from layouts.csv_tab import check_view, empty_state, hidden_or_shown, prediction_view, too_large
+from layouts.components import placeholder
+from layouts.csv_tab import check_view, hidden_or_shown, prediction_view, too_large
 from layouts.ids import Csv, History, Page
 from services.csv_service import CsvService
 from services.errors import ConsoleError, InvalidInput
@@ -50,7 +51,7 @@ class CsvCallbacks:
                 stored = self.csv.store(caller, payload["filename"], raw)
                 file_info = {"file_id": stored.file_id, "filename": stored.filename}
             if not file_info:
-                return empty_state(NO_FILE), None, True, None
+                return placeholder(NO_FILE), None, True, None
             stored, check = self.csv.check(caller, *selected(selection), file_info["file_id"])
         except ConsoleError as error:
             return show_error(error), file_info, True, None

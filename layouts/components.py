@@ -13,6 +13,7 @@ from dash import dcc, html
 from services.errors import ConsoleError
 
 GRID_ROWS_SHOWN = 100
+AUTO_HEIGHT_ROWS = 12
 
 
 def error_alert(error: ConsoleError) -> dbc.Alert:
@@ -34,12 +35,17 @@ def json_block(value: Any) -> dcc.Markdown:
 
 def data_grid(records: list[dict[str, Any]], columns: list[str], **grid: Any) -> dag.AgGrid:
     """A read-only grid; field names are taken literally (a dot is not a nested path)."""
+    rows = records[:GRID_ROWS_SHOWN]
+    short = len(rows) <= AUTO_HEIGHT_ROWS
+    options: dict[str, Any] = {"suppressFieldDotNotation": True}
+    if short:
+        options["domLayout"] = "autoHeight"
     return dag.AgGrid(
-        rowData=records[:GRID_ROWS_SHOWN],
+        rowData=rows,
         columnDefs=[{"field": str(c), "headerName": str(c)} for c in columns],
-        defaultColDef={"resizable": True, "sortable": True, "filter": False, "minWidth": 90},
-        dashGridOptions={"suppressFieldDotNotation": True, "domLayout": "autoHeight"},
-        columnSize="responsiveSizeToFit",
+        defaultColDef={"resizable": True, "sortable": True, "flex": 1, "minWidth": 110},
+        dashGridOptions=options,
+        style=None if short else {"height": "420px"},
         className="result-grid",
         **grid,
     )
@@ -74,3 +80,7 @@ def section(title: str, body: Any, icon: str) -> dbc.Card:
         [dbc.CardHeader([html.I(className=f"bi bi-{icon} me-2"), title]), dbc.CardBody(body)],
         className="mb-3 shadow-sm",
     )
+
+
+def placeholder(message: str) -> html.P:
+    return html.P(message, className="text-body-secondary mb-0")

@@ -7,7 +7,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts.components import data_grid, section
+from layouts.components import data_grid, placeholder, section
 from layouts.ids import Csv
 from services.csv_service import CsvCheck, CsvPrediction
 from services.files import StoredFile
@@ -84,7 +84,13 @@ def layout(upload_limit_bytes: int) -> html.Div:
                 [dcc.Loading(html.Div(id=Csv.PREVIEW), type="dot"), actions, progress],
                 "list-check",
             ),
-            section("Predictions", html.Div(id=Csv.RESULT), "stars"),
+            section(
+                "Predictions",
+                html.Div(
+                    placeholder("Predictions appear here after Predict from CSV."), id=Csv.RESULT
+                ),
+                "stars",
+            ),
         ]
     )
 
@@ -158,10 +164,6 @@ def prediction_view(prediction: CsvPrediction) -> html.Div:
         ],
         className="csv-result",
     )
-
-
-def empty_state(message: str) -> html.P:
-    return html.P(message, className="text-body-secondary mb-0")
 
 
 def hidden_or_shown(show: bool) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts.components import data_grid, json_block, section
+from layouts.components import data_grid, json_block, placeholder, section
 from layouts.ids import Json, form_field
 from services.console import InputCheck
 from services.prediction import PredictionResult
@@ -56,7 +56,17 @@ def layout() -> html.Div:
             dbc.Col(
                 [
                     section("JSON input", editor, "braces"),
-                    section("Result", dcc.Loading(html.Div(id=Json.RESULT), type="dot"), "stars"),
+                    section(
+                        "Result",
+                        dcc.Loading(
+                            html.Div(
+                                placeholder("Press Predict to see the model's answer here."),
+                                id=Json.RESULT,
+                            ),
+                            type="dot",
+                        ),
+                        "stars",
+                    ),
                 ],
                 xl=7,
             ),

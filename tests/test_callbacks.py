@@ -1,0 +1,173 @@
+"""Callbacks called as plain functions, on the real services and registry."""
+
+from __future__ import annotations
+
+import base64
+import json
+from contextvars import copy_context
+from typing import Any
+
+import pytest
+from dash import no_update
+from dash._callback_context import context_value
+from dash._utils import AttributeDict
+
+from callbacks.config_tab import ConfigCallbacks, with_typed
+from callbacks.csv_tab import CsvCallbacks
+from callbacks.history_tab import clear_history, show_history
+from callbacks.json_tab import JsonCallbacks
+from layouts.ids import Config, Csv, Page, form_field
+from services.bootstrap import build_csv_service
+from services.demo_registry import CHURN_MODEL, IRIS_MODEL, churn_frame
+from tests.conftest import SETOSA
+
+IRIS = {"name": IRIS_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
+CHURN = {"name": CHURN_MODEL, "ref": "1", "version": "1", "alias": None}
+
+
+def text_of(component: Any) -> str:
+    """All the text a user would read in a rendered component tree."""
+    if component is None or component is no_update:
+        return ""
+    if isinstance(component, (str, int, float)):
+        return str(component)
+    if isinstance(component, (list, tuple)):
+        return " ".join(text_of(c) for c in component)
+    return text_of(getattr(component, "children", None))
+
+
+def triggered_by(component_id: str, prop: str, call, *args):
+    """Run a callback as Dash would after ``component_id.prop`` changed."""
+
+    def run():
+        context_value.set(
+            AttributeDict(triggered_inputs=[{"prop_id": f"{component_id}.{prop}", "value": 1}])
+        )
+        return call(*args)
+
+    return copy_context().run(run)
+
+
+def test_typed_values_join_the_options():
+    assert with_typed(["a", "b"], "c", "a", None) == ["a", "b", "c"]
+    assert with_typed([{"label": "A", "value": "a"}], "a") == [{"label": "A", "value": "a"}]
+
+
+def test_load_button_loads_and_remembers_the_selection(console):
+    callbacks = ConfigCallbacks(console)
+    status, details, selection, name, ref = triggered_by(
+        Config.LOAD, "n_clicks", callbacks.load, 1, "/", IRIS_MODEL, "Champion", None
+    )
+    assert f"Loaded {IRIS_MODEL} version 1 (alias Champion)" in text_of(status)
+    assert "sepal_length" in text_of(details)
+    assert selection == IRIS
+    assert (name, ref) == (IRIS_MODEL, "Champion")
+
+
+def test_load_failure_shows_the_error_and_keeps_the_selection(console):
+    callbacks = ConfigCallbacks(console)
+    status, details, selection, *_ = triggered_by(
+        Config.LOAD, "n_clicks", callbacks.load, 1, "/", "main.ml_models.nope", "1", IRIS
+    )
+    assert "Model not found" in text_of(status)
+    assert details is None and selection is no_update
+
+
+def test_page_load_restores_this_sessions_model(console):
+    callbacks = ConfigCallbacks(console)
+    outputs = triggered_by(Page.URL, "pathname", callbacks.load, None, "/", None, None, CHURN)
+    assert outputs[2]["name"] == CHURN_MODEL
+    nothing = triggered_by(Page.URL, "pathname", callbacks.load, None, "/", None, None, None)
+    assert nothing == (no_update,) * 5
+
+
+def test_version_options_list_aliases_latest_and_versions(console):
+    options = ConfigCallbacks(console).version_options(IRIS_MODEL, "Staging", None)
+    values = [o["value"] if isinstance(o, dict) else o for o in options]
+    assert values == ["Challenger", "Champion", "latest", "2", "1", "Staging"]
+
+
+def test_live_validation_messages(console):
+    callbacks = JsonCallbacks(console)
+    assert "valid — 1 record, 4 features" in text_of(callbacks.validate(json.dumps(SETOSA), IRIS))
+    assert "Invalid JSON at line 1" in text_of(callbacks.validate("{", IRIS))
+    assert "No model is loaded" in text_of(callbacks.validate("{}", None))
+
+
+def test_predict_json_renders_result_and_adds_history(console):
+    result, history = JsonCallbacks(console).predict_json(1, json.dumps([SETOSA] * 2), IRIS, [])
+    assert '"predictions": [\n    0,\n    0\n  ]' in text_of(result)
+    assert history[0]["source"] == "JSON" and history[0]["rows"] == 2
+
+
+def test_predict_json_error_leaves_history_alone(console):
+    result, history = JsonCallbacks(console).predict_json(1, '{"sepal_length": 1}', IRIS, [])
+    assert "Missing required columns" in text_of(result)
+    assert history is no_update
+
+
+def test_form_fields_follow_the_signature_and_predict(console):
+    callbacks = JsonCallbacks(console)
+    fields = callbacks.build_form(CHURN).to_plotly_json()
+    assert "is_member" in json.dumps(fields, default=str)
+    ids = [form_field(name) for name in SETOSA]
+    result, history = callbacks.predict_form(1, list(SETOSA.values()), ids, IRIS, None)
+    assert '"predictions": [\n    0\n  ]' in text_of(result)
+    assert history[0]["source"] == "form"
+
+
+@pytest.fixture
+def csv_callbacks(settings, console):
+    return CsvCallbacks(build_csv_service(settings, console))
+
+
+def _upload(frame) -> dict[str, str]:
+    encoded = base64.b64encode(frame.to_csv(index=False).encode()).decode()
+    return {"contents": f"data:text/csv;base64,{encoded}", "filename": "customers.csv"}
+
+
+def test_csv_upload_check_predict_download(csv_callbacks):
+    customers = churn_frame(12, seed=8)
+    customers.insert(0, "customer_id", range(12))
+    preview, file_info, disabled, payload = triggered_by(
+        Csv.PAYLOAD, "data", csv_callbacks.keep_and_check, _upload(customers), CHURN, None
+    )
+    assert "12 rows, 7 columns" in text_of(preview)
+    assert disabled is False and payload is None
+    result, download, download_disabled, history = csv_callbacks.predict_file(
+        1, file_info, CHURN, []
+    )
+    assert "12 rows scored" in text_of(result) and download_disabled is False
+    sent, _ = csv_callbacks.download(1, download)
+    assert sent["filename"] == "customers_with_predictions.csv"
+    header = base64.b64decode(sent["content"]).decode().splitlines()[0]
+    assert header.endswith(",prediction") and header.startswith("customer_id,")
+    assert history[0]["source"] == "CSV"
+
+
+def test_csv_with_missing_columns_cannot_be_predicted(csv_callbacks):
+    frame = churn_frame(3).drop(columns=["city", "age"])
+    preview, _, disabled, _ = triggered_by(
+        Csv.PAYLOAD, "data", csv_callbacks.keep_and_check, _upload(frame), CHURN, None
+    )
+    assert "Missing required columns:  age, city" in text_of(preview)
+    assert disabled is True
+
+
+def test_a_file_id_from_elsewhere_leads_nowhere(csv_callbacks):
+    _, message = csv_callbacks.download(1, {"file_id": "0" * 32})
+    assert "no longer available" in text_of(message)
+    _, message = csv_callbacks.download(1, {"file_id": "../../etc/passwd"})
+    assert "no longer available" in text_of(message)
+
+
+def test_history_shows_newest_five_and_clears():
+    entries = [
+        {"time": f"2026-01-0{i}T00:00:00+00:00", "source": "JSON", "model": "m", "version": "1",
+         "alias": None, "rows": 1, "latency_ms": 1.0, "preview": f"[{i}]"}
+        for i in range(1, 8)
+    ]  # fmt: skip
+    shown = text_of(show_history(entries))
+    assert "[5]" in shown and "[6]" not in shown
+    assert clear_history(1) == []
+    assert "No predictions yet" in text_of(show_history([]))
