@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
+from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+import orjson
+from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
 from services.console import ModelConsole
@@ -41,8 +43,14 @@ def _too_large(limit: int) -> PayloadTooLarge:
     )
 
 
-def _error_response(error: ConsoleError) -> tuple[Response, int]:
-    return jsonify(error.to_dict()), error.http_status
+def _json(body: Any, status: int = 200) -> Response:
+    """orjson: several times faster than the standard encoder for thousands of predictions."""
+    payload = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+    return Response(payload, status=status, mimetype="application/json")
+
+
+def _error_response(error: ConsoleError) -> Response:
+    return _json(error.to_dict(), error.http_status)
 
 
 def create_api_blueprint(console: ModelConsole, name: str = "model_console_api") -> Blueprint:
@@ -50,41 +58,40 @@ def create_api_blueprint(console: ModelConsole, name: str = "model_console_api")
     limit = console.settings.max_request_bytes
 
     @api.errorhandler(ConsoleError)
-    def _console_error(error: ConsoleError) -> tuple[Response, int]:
+    def _console_error(error: ConsoleError) -> Response:
         return _error_response(error)
 
     @api.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> tuple[Response, int]:
+    def _http_error(error: HTTPException) -> Response:
         code = (error.name or "error").upper().replace(" ", "_")
-        return jsonify({"error_code": code, "message": error.description}), error.code or 500
+        return _json({"error_code": code, "message": error.description}, error.code or 500)
 
     @api.errorhandler(Exception)
-    def _unexpected(error: Exception) -> tuple[Response, int]:
+    def _unexpected(error: Exception) -> Response:
         log.exception("Unexpected error in the API")
-        body = {"error_code": "INTERNAL_ERROR", "message": "Unexpected server error."}
-        return jsonify(body), 500
+        return _json({"error_code": "INTERNAL_ERROR", "message": "Unexpected server error."}, 500)
 
     @api.route("/<path:unknown>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
-    def not_found(unknown: str) -> tuple[Response, int]:
+    def not_found(unknown: str) -> Response:
         body = {"error_code": "NOT_FOUND", "message": "No such API route. See /api/health."}
-        return jsonify(body), 404
+        return _json(body, 404)
 
     @api.get("/health")
     def health() -> Response:
-        return jsonify(console.health())
+        return _json(console.health())
 
     @api.get("/models")
     def list_models() -> Response:
         models = console.list_models(current_caller())
-        return jsonify({"models": [asdict(m) for m in models]})
+        return _json({"models": [asdict(m) for m in models]})
 
     @api.get("/models/<name>")
     def model_detail(name: str) -> Response:
-        return jsonify(console.model_detail(current_caller(), name).to_dict())
+        return _json(console.model_detail(current_caller(), name).to_dict())
 
     @api.get("/models/<name>/<ref>")
     def version_detail(name: str, ref: str) -> Response:
-        return jsonify(console.version_detail(current_caller(), name, ref).to_dict())
+        return _json(console.version_detail(current_caller(), name, ref).to_dict())
 
     @api.post("/models/<name>/<ref>/predict")
     def predict(name: str, ref: str) -> Response:
@@ -100,7 +107,7 @@ def create_api_blueprint(console: ModelConsole, name: str = "model_console_api")
         result = console.predict(
             current_caller(), name, ref, payload, probabilities=_flag("probabilities")
         )
-        return jsonify(result.to_dict())
+        return _json(result.to_dict())
 
     def _predict_csv(name: str, ref: str) -> Response:
         predicted = console.predict_csv(current_caller(), name, ref, _body(limit))

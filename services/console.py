@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -194,6 +195,7 @@ def _load_model(registry: Registry, resolved: ResolvedVersion) -> LoadedModel:
     started = time.perf_counter()
     local_dir = registry.download(resolved)
     pyfunc = mlflow.pyfunc.load_model(str(local_dir))
+    gc.freeze()  # a model lives long: keep full collections from walking its objects
     return LoadedModel(
         name=resolved.name,
         version=resolved.version,

@@ -97,10 +97,24 @@ def conform_frame(frame: pd.DataFrame, columns: list[ColumnInfo]) -> tuple[pd.Da
             hint=f"The model expects: {_expected_columns(columns)}.",
         )
     ignored = [str(name) for name in frame.columns if name not in known]
+    if _already_conformed(frame, columns):
+        return frame[[c.name for c in columns]], ignored
     conformed = {
         c.name: _convert_column(frame[c.name], c) for c in columns if c.name in frame.columns
     }
     return pd.DataFrame(conformed, index=frame.index), ignored
+
+
+def _already_conformed(frame: pd.DataFrame, columns: list[ColumnInfo]) -> bool:
+    """Every column present, of exactly the model's dtype, with no gaps: nothing to convert.
+    The common case (numbers parsed from JSON or CSV), kept cheap for one-row requests."""
+    for column in columns:
+        target = NUMPY_TYPES.get(column.type)
+        if target is None or column.name not in frame.columns:
+            return False
+        if frame[column.name].dtype != target:
+            return False
+    return not frame[[c.name for c in columns]].isna().to_numpy().any()
 
 
 def column_problems(frame: pd.DataFrame, columns: list[ColumnInfo]) -> list[str]:
