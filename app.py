@@ -17,14 +17,18 @@ import sys
 from pathlib import Path
 
 import dash
-from flask import Flask
+import orjson
+from flask import Flask, Response, g, request
 from flask_caching import Cache
 
 from api.routes import create_api_blueprint
 from callbacks import register_callbacks
 from layouts.page import page_layout
-from services.bootstrap import build_console, build_csv_service, prepare_registry
+from services.audit import AuditLog
+from services.bootstrap import build_console, build_csv_service, credential_check, prepare_registry
 from services.config import Settings
+from services.errors import ConsoleError, Unauthenticated
+from services.identity import BASIC_REALM, MODE_MLFLOW_BASIC, identify
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 DEFAULT_PORT = 8050
@@ -43,8 +47,10 @@ def create_app(
     prepare_registry(settings)
     server = server or Flask(__name__)
     cache = Cache()
-    cache.init_app(server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000})
-    console = build_console(settings, cache)
+    cache.init_app(server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 5000})
+    audit = AuditLog(settings.audit_url)
+    console = build_console(settings, cache, audit)
+    install_identity(server, url_base_pathname, settings, cache, audit)
 
     app = dash.Dash(
         __name__,
@@ -61,6 +67,39 @@ def create_app(
     server.register_blueprint(blueprint, url_prefix=url_base_pathname.rstrip("/") + "/api")
     freeze_startup_objects()
     return app
+
+
+def install_identity(
+    server: Flask, prefix: str, settings: Settings, cache: Cache, audit: AuditLog
+) -> None:
+    """Before every request under ``prefix`` (UI, callbacks, assets, API): decide the caller
+    from the request itself and keep it in ``flask.g``; refuse the request when that fails."""
+    verify = credential_check(settings, cache, audit)
+
+    @server.before_request
+    def identify_caller() -> Response | None:
+        if not request.path.startswith(prefix):
+            return None
+        try:
+            caller = identify(settings.auth_mode, request.headers)
+            verify(caller)
+        except Unauthenticated as error:
+            return refusal(error, settings.auth_mode, request.path.startswith(f"{prefix}api/"))
+        except ConsoleError as error:
+            return Response(error.message, status=error.http_status, mimetype="text/plain")
+        except ValueError as error:  # an unknown APP_AUTH_MODE: a deployment mistake
+            return Response(str(error), status=500, mimetype="text/plain")
+        g.model_console_caller = caller
+        return None
+
+
+def refusal(error: Unauthenticated, mode: str, api: bool) -> Response:
+    """401 with the reason; in mlflow-basic mode the browser is asked for a password."""
+    body = orjson.dumps(error.to_dict()) if api else f"{error.message} {error.hint or ''}"
+    response = Response(body, status=401, mimetype="application/json" if api else "text/plain")
+    if mode == MODE_MLFLOW_BASIC:
+        response.headers["WWW-Authenticate"] = BASIC_REALM
+    return response
 
 
 def freeze_startup_objects() -> None:

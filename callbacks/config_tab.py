@@ -72,8 +72,8 @@ class ConfigCallbacks:
         ref = (ref or LATEST).strip()
         caller = current_caller()
         try:
-            detail = self.console.version_detail(caller, name, ref)
-            model = self.console.model_detail(caller, name)
+            detail = self.console.version_detail(caller, name, ref, source="ui")
+            model = self.console.model_detail(caller, name, source="ui")
             self.console.load(caller, name, ref)  # so the first prediction does not wait for it
         except ConsoleError as error:
             return show_error(error), None, no_update, no_update, no_update

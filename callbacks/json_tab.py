@@ -60,7 +60,7 @@ class JsonCallbacks:
         try:
             name, ref = selected(selection)
             model_input = parse_payload(parse_json_text(text or ""))
-            result = self.console.predict(current_caller(), name, ref, model_input)
+            result = self.console.predict(current_caller(), name, ref, model_input, source="json")
         except ConsoleError as error:
             return show_error(error), no_update
         view = result_view(result, _input_records(model_input.data))
@@ -68,7 +68,9 @@ class JsonCallbacks:
 
     def build_form(self, selection: dict[str, Any] | None) -> Any:
         try:
-            detail = self.console.version_detail(current_caller(), *selected(selection))
+            detail = self.console.version_detail(
+                current_caller(), *selected(selection), source="ui"
+            )
         except ConsoleError as error:
             return show_error(error)
         example = detail.input_example[0] if detail.input_example else None
@@ -85,7 +87,7 @@ class JsonCallbacks:
         record = {field_id["column"]: value for field_id, value in zip(ids, values, strict=True)}
         try:
             name, ref = selected(selection)
-            result = self.console.predict(current_caller(), name, ref, record)
+            result = self.console.predict(current_caller(), name, ref, record, source="form")
         except ConsoleError as error:
             return show_error(error), no_update
         return result_view(result, None), with_entry(history, history_entry(result, "form"))

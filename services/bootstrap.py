@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 
+from services.audit import DENIED, AuditLog, AuditRecord
 from services.config import Settings
 from services.console import KeyValueCache, ModelConsole
 from services.csv_service import CsvService
+from services.errors import Unauthenticated
 from services.files import UserFiles
-from services.identity import Caller
+from services.identity import MODE_DATABRICKS, MODE_MLFLOW_BASIC, MODE_NONE, Caller
 from services.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -21,6 +26,7 @@ MLFLOW_HTTP_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
 }
+REGISTRIES_KEPT = 256
 
 
 def prepare_registry(settings: Settings) -> None:
@@ -33,20 +39,106 @@ def prepare_registry(settings: Settings) -> None:
             log.info("Seeded demo models: %s", ", ".join(seeded))
 
 
-def build_console(settings: Settings, cache: KeyValueCache) -> ModelConsole:
+def _shared_registry(settings: Settings) -> Callable[[Caller], Registry]:
+    """Mode ``none``: one registry client for the one local user."""
     from mlflow import MlflowClient
 
-    for name, value in MLFLOW_HTTP_DEFAULTS.items():
-        os.environ.setdefault(name, value)
     shared = Registry(
         MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.registry_uri),
         settings.registry_uri,
     )
+    return lambda caller: shared
+
+
+def _per_caller(build: Callable[[Caller], Registry]) -> Callable[[Caller], Registry]:
+    """One registry client per caller and credentials, the most recent few hundred kept
+    (their HTTP sessions keep connections to the registry open)."""
+    kept: OrderedDict[str, Registry] = OrderedDict()
+    lock = threading.Lock()
 
     def registry_for(caller: Caller) -> Registry:
-        return shared
+        with lock:
+            registry = kept.get(caller.key)
+            if registry is None:
+                registry = kept[caller.key] = build(caller)
+                while len(kept) > REGISTRIES_KEPT:
+                    kept.popitem(last=False)
+            kept.move_to_end(caller.key)
+            return registry
 
-    return ModelConsole(settings, registry_for, cache)
+    return registry_for
+
+
+def _mlflow_user_registry(settings: Settings) -> Callable[[Caller], Registry]:
+    """Mode ``mlflow-basic``: the caller's own username and password for every call."""
+    from services.mlflow_rest import ProxiedFiles, UserRegistryClient
+
+    host = settings.tracking_uri.rstrip("/")
+    files_dir = settings.app_data_dir / "model-files"
+
+    def build(caller: Caller) -> Registry:
+        return Registry(
+            UserRegistryClient(host, caller),
+            host,
+            user=caller.user,
+            files=ProxiedFiles(host, caller, files_dir),
+            enforces_permissions=True,
+        )
+
+    return _per_caller(build)
+
+
+def _databricks_user_registry(settings: Settings) -> Callable[[Caller], Registry]:
+    """Mode ``databricks``: the user's forwarded token, never the app's service principal."""
+    from services.databricks import user_registry
+
+    return _per_caller(lambda caller: user_registry(settings, caller))
+
+
+REGISTRY_BUILDERS = {
+    MODE_NONE: _shared_registry,
+    MODE_MLFLOW_BASIC: _mlflow_user_registry,
+    MODE_DATABRICKS: _databricks_user_registry,
+}
+
+
+def build_console(
+    settings: Settings, cache: KeyValueCache, audit: AuditLog | None = None
+) -> ModelConsole:
+    for name, value in MLFLOW_HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    if settings.auth_mode not in REGISTRY_BUILDERS:
+        raise ValueError(
+            f"APP_AUTH_MODE={settings.auth_mode!r}; use one of {', '.join(REGISTRY_BUILDERS)}"
+        )
+    registry_for = REGISTRY_BUILDERS[settings.auth_mode](settings)
+    return ModelConsole(settings, registry_for, cache, audit=audit)
+
+
+def credential_check(
+    settings: Settings, cache: KeyValueCache, audit: AuditLog
+) -> Callable[[Caller], None]:
+    """In mlflow-basic mode, the MLflow server decides whether a password is right; a yes is
+    remembered for ``permission_cache_seconds`` (the server's password hash costs ~0.5 s)."""
+    if settings.auth_mode != MODE_MLFLOW_BASIC:
+        return lambda caller: None
+    from services.mlflow_rest import verify_credentials
+
+    host = settings.tracking_uri.rstrip("/")
+
+    def check(caller: Caller) -> None:
+        key = f"login|{caller.key}"
+        if cache.get(key):
+            return
+        try:
+            verify_credentials(host, caller)
+        except Unauthenticated as error:
+            audit.record(AuditRecord(user=caller.user, source="http", action="sign-in",
+                                     outcome=DENIED, error_code=error.error_code))  # fmt: skip
+            raise
+        cache.set(key, True, timeout=settings.permission_cache_seconds)
+
+    return check
 
 
 def build_csv_service(settings: Settings, console: ModelConsole) -> CsvService:

@@ -25,9 +25,17 @@ class Settings:
     model_cache_size: int = 8
     alias_cache_seconds: int = 5
     metadata_cache_seconds: int = 30
+    auth_mode: str = "none"
+    permission_cache_seconds: int = 30
+    audit_db_url: str = ""
+    databricks_host: str | None = None
     max_request_bytes: int = 50 * 1024 * 1024
     upload_limit_bytes: int = 10 * 1024 * 1024
     predict_chunk_rows: int = 100_000
+
+    @property
+    def audit_url(self) -> str:
+        return self.audit_db_url or f"sqlite:///{self.app_data_dir / 'audit.db'}"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -37,6 +45,10 @@ class Settings:
         if embedded:
             tracking_uri = embedded_tracking_uri(data_dir)
         values: dict[str, object] = {
+            "auth_mode": auth_mode_from_env(),
+            "permission_cache_seconds": min(_int_env("PERMISSION_CACHE_SECONDS", 30), 60),
+            "audit_db_url": os.environ.get("AUDIT_DB_URL", "").strip(),
+            "databricks_host": _databricks_host(),
             "app_data_dir": data_dir,
             "tracking_uri": tracking_uri,
             "registry_uri": os.environ.get("MLFLOW_REGISTRY_URI", "").strip() or tracking_uri,
@@ -52,6 +64,21 @@ class Settings:
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+def auth_mode_from_env() -> str:
+    """APP_AUTH_MODE, else ``databricks`` inside Databricks Apps, else ``none``."""
+    explicit = os.environ.get("APP_AUTH_MODE", "").strip().lower()
+    if explicit:
+        return explicit
+    return "databricks" if os.environ.get("DATABRICKS_APP_NAME") else "none"
+
+
+def _databricks_host() -> str | None:
+    host = os.environ.get("DATABRICKS_HOST", "").strip().rstrip("/")
+    if host and not host.startswith("http"):
+        host = f"https://{host}"
+    return host or None
 
 
 def embedded_tracking_uri(data_dir: Path) -> str:

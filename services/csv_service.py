@@ -74,7 +74,7 @@ class CsvService:
 
     def predict(self, caller: Caller, name: str, ref: str, file_id: str) -> CsvPrediction:
         stored, raw = self.files.read(caller, file_id)
-        predicted = self.console.predict_csv(caller, name, ref, raw)
+        predicted = self.console.predict_csv(caller, name, ref, raw, source="csv")
         download = self.files.save(
             caller, result_name(stored.filename), to_csv_bytes(predicted.frame)
         )

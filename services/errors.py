@@ -92,3 +92,13 @@ class PredictionFailed(ConsoleError):
     error_code = "PREDICTION_FAILED"
     http_status = 500
     title = "The model failed to predict"
+
+
+def permission_denied(user: str, model: str, version: str | None = None) -> PermissionDenied:
+    """The one wording for every denial, in the UI and in the API."""
+    what = f"{model} version {version}" if version else model
+    return PermissionDenied(
+        f"Permission denied: {user} cannot use {what}.",
+        hint="Ask an owner for READ on the model and its experiment (MLflow) / "
+        f"`GRANT EXECUTE ON MODEL {model} TO `{user}`` (Unity Catalog).",
+    )

@@ -1,10 +1,31 @@
-"""Who is calling. Decided on the server from the request, never from client-side state."""
+"""Who is calling, decided on the server from the request, never from client-side state.
+
+Modes:
+- ``none``: one local user (the embedded registry); forwarded headers are ignored.
+- ``mlflow-basic``: HTTP Basic credentials on every route, checked against the MLflow server
+  and used for every registry call and file download of that user.
+- ``databricks``: the Databricks Apps proxy forwards the user (``X-Forwarded-Email`` …) and,
+  with user authorization enabled, the user's token (``X-Forwarded-Access-Token``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+import binascii
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from services.errors import Unauthenticated
 
 LOCAL_USER = "local user"
+MODE_NONE = "none"
+MODE_MLFLOW_BASIC = "mlflow-basic"
+MODE_DATABRICKS = "databricks"
+MODES = (MODE_NONE, MODE_MLFLOW_BASIC, MODE_DATABRICKS)
+USER_HEADERS = ("X-Forwarded-Email", "X-Forwarded-User", "X-Forwarded-Preferred-Username")
+TOKEN_HEADER = "X-Forwarded-Access-Token"
+BASIC_REALM = 'Basic realm="Model Console", charset="UTF-8"'
 
 
 @dataclass(frozen=True)
@@ -12,17 +33,71 @@ class Caller:
     """The person a request acts for, and the credentials the registry will see."""
 
     user: str = LOCAL_USER
-    mode: str = "none"
-    token: str | None = None
-    password: str | None = None
+    mode: str = MODE_NONE
+    token: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
 
-    def __repr__(self) -> str:  # never print secrets
-        return f"Caller(user={self.user!r}, mode={self.mode!r})"
+    @property
+    def key(self) -> str:
+        """Identifies the caller *and* the credentials in cache keys, without the secret."""
+        secret = self.token or self.password or ""
+        digest = hashlib.sha256(secret.encode()).hexdigest()[:16] if secret else "-"
+        return f"{self.mode}:{self.user}:{digest}"
 
 
 LOCAL_CALLER = Caller()
 
 
+def identify(mode: str, headers: Mapping[str, str]) -> Caller:
+    """The caller of one request, from its headers, by the app's mode."""
+    if mode == MODE_NONE:
+        return LOCAL_CALLER
+    if mode == MODE_MLFLOW_BASIC:
+        return _basic_caller(headers.get("Authorization", ""))
+    if mode == MODE_DATABRICKS:
+        return _databricks_caller(headers)
+    raise ValueError(f"unknown APP_AUTH_MODE {mode!r}; use one of {', '.join(MODES)}")
+
+
+def _basic_caller(authorization: str) -> Caller:
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise Unauthenticated(
+            "Sign in with your MLflow username and password.",
+            hint="Your browser asks for them; API clients send HTTP Basic credentials.",
+        )
+    try:
+        user, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        user, sep, password = "", "", ""
+    if not sep or not user:
+        raise Unauthenticated("The credentials sent are not valid HTTP Basic credentials.")
+    return Caller(user=user, mode=MODE_MLFLOW_BASIC, password=password)
+
+
+def _databricks_caller(headers: Mapping[str, str]) -> Caller:
+    user = next((headers[h] for h in USER_HEADERS if headers.get(h)), None)
+    if not user:
+        raise Unauthenticated(
+            "No user identity was forwarded with this request.",
+            hint="Open the app through its Databricks Apps URL, not the container's port.",
+        )
+    token = headers.get(TOKEN_HEADER)
+    if not token:
+        raise Unauthenticated(
+            f"User authorization is not enabled for this app, so it cannot act as {user}.",
+            hint="In the app's settings enable user authorization with the 'model serving' "
+            "and 'Unity Catalog' scopes, then redeploy. The app never falls back to its own "
+            "service principal.",
+        )
+    return Caller(user=user, mode=MODE_DATABRICKS, token=token)
+
+
 def current_caller() -> Caller:
-    """The caller of the request being served (the UI's callbacks and the API both ask here)."""
-    return LOCAL_CALLER
+    """The caller of the request being served, as the server decided it before dispatch."""
+    from flask import g, has_request_context
+
+    caller = getattr(g, "model_console_caller", None) if has_request_context() else None
+    if caller is None:
+        raise Unauthenticated("This request has no signed-in user.")
+    return caller

@@ -23,7 +23,9 @@ from services.errors import (
     RegistryUnavailable,
     Unauthenticated,
     VersionNotFound,
+    permission_denied,
 )
+from services.identity import LOCAL_USER
 from services.signature import SignatureInfo, describe_signature
 
 LEGACY_STAGES = {"staging": "Staging", "production": "Production", "archived": "Archived"}
@@ -124,11 +126,21 @@ def _is_unreachable(exc: BaseException) -> bool:
 class Registry:
     """A registry reached through an ``MlflowClient`` that carries one caller's credentials."""
 
-    def __init__(self, client: Any, uri: str, *, user: str = "local user") -> None:
+    def __init__(
+        self,
+        client: Any,
+        uri: str,
+        *,
+        user: str = LOCAL_USER,
+        files: Any = None,
+        enforces_permissions: bool = False,
+    ) -> None:
         self.client = client
         self.uri = uri
         self.user = user
         self.shown_uri = display_uri(uri)
+        self.files = files  # the caller's own file access (ProxiedFiles), or MLflow's default
+        self.enforces_permissions = enforces_permissions
 
     @contextlib.contextmanager
     def _translated(self, name: str | None = None) -> Iterator[None]:
@@ -155,11 +167,7 @@ class Registry:
     def _translate(self, exc: Any, name: str | None) -> ConsoleError:
         code = getattr(exc, "error_code", "")
         if code == "PERMISSION_DENIED":
-            target = f"model {name}" if name else "this registry"
-            return PermissionDenied(
-                f"Permission denied: {self.user} cannot read {target}.",
-                hint="Ask an owner of the model for READ permission.",
-            )
+            return permission_denied(self.user, name or "this registry")
         if code == "UNAUTHENTICATED":
             return Unauthenticated("The registry did not accept your credentials. Sign in again.")
         if code == "RESOURCE_DOES_NOT_EXIST" and name:
@@ -329,10 +337,32 @@ class Registry:
 
         with self._translated(resolved.name):
             location = self.files_location(resolved)
+            if self._proxied(location):
+                return self._as_caller(
+                    resolved, lambda: self.files.download(resolved, location, path)
+                )
             uri = f"{location.rstrip('/')}/{path}" if path else location
             return Path(
                 mlflow.artifacts.download_artifacts(artifact_uri=uri, tracking_uri=self.uri)
             )
+
+    def check_access(self, resolved: ResolvedVersion) -> None:
+        """What loading the version needs, asked with the caller's credentials: the version
+        itself (READ on the model) and its files (READ on the experiment that holds them)."""
+        with self._translated(resolved.name):
+            self.client.get_model_version(resolved.name, resolved.version)
+            location = self.files_location(resolved)
+        if self._proxied(location):
+            self._as_caller(resolved, lambda: self.files.check_access(resolved, location))
+
+    def _proxied(self, location: str) -> bool:
+        return self.files is not None and self.files.handles(location)
+
+    def _as_caller(self, resolved: ResolvedVersion, action: Any) -> Any:
+        try:
+            return action()
+        except PermissionDenied:
+            raise permission_denied(self.user, resolved.name, resolved.version) from None
 
     def files_location(self, resolved: ResolvedVersion) -> str:
         """Where the files live. ``models:/m-<id>`` names a logged model: ask its location,

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from dash import no_update
+from flask import g
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
@@ -19,7 +20,17 @@ from callbacks.json_tab import JsonCallbacks
 from layouts.ids import Config, Csv, Page, form_field
 from services.bootstrap import build_csv_service
 from services.demo_registry import CHURN_MODEL, IRIS_MODEL, churn_frame
+from services.identity import LOCAL_CALLER
 from tests.conftest import SETOSA
+
+
+@pytest.fixture(autouse=True)
+def signed_in(flask_app):
+    """Callbacks run inside a request whose caller the server has decided."""
+    with flask_app.test_request_context("/"):
+        g.model_console_caller = LOCAL_CALLER
+        yield
+
 
 IRIS = {"name": IRIS_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
 CHURN = {"name": CHURN_MODEL, "ref": "1", "version": "1", "alias": None}

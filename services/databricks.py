@@ -1,0 +1,109 @@
+"""Databricks Apps: every registry call and model download with the *user's* forwarded token.
+
+The app's service principal variables (DATABRICKS_CLIENT_ID / _SECRET) are always set inside
+Databricks Apps. Every client here is built from explicit host credentials carrying the
+user's token, so nothing can fall back to them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from services.config import Settings
+from services.errors import PermissionDenied, RegistryUnavailable
+from services.identity import Caller
+from services.mlflow_rest import TIMEOUT_SECONDS, UserRegistryClient, host_creds
+from services.registry import Registry, ResolvedVersion
+
+UC_SCHEME = "databricks-uc"
+TEMPORARY_CREDENTIALS = (
+    "/api/2.0/mlflow/unity-catalog/model-versions/generate-temporary-credentials"
+)
+
+
+def _host(settings: Settings) -> str:
+    if not settings.databricks_host:
+        raise RegistryUnavailable("DATABRICKS_HOST is not set, so the workspace is unknown.")
+    return settings.databricks_host
+
+
+class UnityCatalogClient(UserRegistryClient):
+    """Unity Catalog's registry API with the user's token instead of the ambient identity."""
+
+    def __init__(self, host: str, caller: Caller) -> None:
+        from mlflow.store._unity_catalog.registry.rest_store import UcModelRegistryStore
+
+        super().__init__(host, caller)
+        creds = host_creds(host, caller)
+        store = UcModelRegistryStore(store_uri=UC_SCHEME, tracking_uri="databricks")
+        store.get_host_creds = lambda: creds  # replaces the ambient-credentials lookup
+        store.get_tracking_host_creds = lambda: creds
+        self.registry = store
+
+
+class UnityCatalogFiles:
+    """A model version's files, asked for with the user's token.
+
+    The permission check is the request loading makes: temporary read credentials for the
+    version, which Unity Catalog grants only with ``EXECUTE`` on the model.
+    """
+
+    def __init__(self, host: str, caller: Caller, cache_dir: Path) -> None:
+        self.host = host
+        self.caller = caller
+        self.cache_dir = cache_dir
+
+    @staticmethod
+    def handles(location: str) -> bool:
+        return True
+
+    def check_access(self, resolved: ResolvedVersion, location: str) -> None:
+        body = {
+            "name": resolved.name,
+            "version": resolved.version,
+            "operation": "MODEL_VERSION_OPERATION_READ",
+        }
+        try:
+            response = requests.post(
+                f"{self.host}{TEMPORARY_CREDENTIALS}",
+                json=body,
+                headers={"Authorization": f"Bearer {self.caller.token}"},
+                timeout=TIMEOUT_SECONDS,
+            )
+        except requests.RequestException:
+            raise RegistryUnavailable(f"Cannot reach the workspace at {self.host}.") from None
+        if response.status_code in (401, 403):
+            raise PermissionDenied(f"{self.caller.user} may not execute {resolved.name}.")
+        if not response.ok:
+            raise RegistryUnavailable(
+                f"The workspace at {self.host} answered {response.status_code}."
+            )
+
+    def download(self, resolved: ResolvedVersion, location: str, path: str | None = None) -> Path:
+        from mlflow.store.artifact.presigned_url_artifact_repo import (
+            PresignedUrlArtifactRepository,
+        )
+
+        self.check_access(resolved, location)
+        key = hashlib.sha256(f"{resolved.name}/{resolved.version}".encode()).hexdigest()[:32]
+        target = self.cache_dir / key
+        target.mkdir(parents=True, exist_ok=True)
+        repository = PresignedUrlArtifactRepository(
+            host_creds(self.host, self.caller), resolved.name, resolved.version
+        )
+        return Path(repository.download_artifacts(path or "", dst_path=str(target)))
+
+
+def user_registry(settings: Settings, caller: Caller) -> Registry:
+    host = _host(settings)
+    unity_catalog = settings.registry_uri.startswith(UC_SCHEME)
+    client: Any = (
+        UnityCatalogClient(host, caller) if unity_catalog else UserRegistryClient(host, caller)
+    )
+    files = UnityCatalogFiles(host, caller, settings.app_data_dir / "model-files")
+    return Registry(client, settings.registry_uri, user=caller.user, files=files,
+                    enforces_permissions=True)  # fmt: skip
