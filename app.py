@@ -32,6 +32,7 @@ from services.identity import BASIC_REALM, MODE_MLFLOW_BASIC, identify
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 DEFAULT_PORT = 8050
+EXTENSION = "model_console"  # server.extensions[EXTENSION][url_base_pathname] -> ModelConsole
 
 log = logging.getLogger("model_console")
 
@@ -50,6 +51,7 @@ def create_app(
     cache.init_app(server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 5000})
     audit = AuditLog(settings.audit_url)
     console = build_console(settings, cache, audit)
+    server.extensions.setdefault(EXTENSION, {})[url_base_pathname] = console
     install_identity(server, url_base_pathname, settings, cache, audit)
 
     app = dash.Dash(

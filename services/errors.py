@@ -99,6 +99,7 @@ def permission_denied(user: str, model: str, version: str | None = None) -> Perm
     what = f"{model} version {version}" if version else model
     return PermissionDenied(
         f"Permission denied: {user} cannot use {what}.",
-        hint="Ask an owner for READ on the model and its experiment (MLflow) / "
-        f"`GRANT EXECUTE ON MODEL {model} TO `{user}`` (Unity Catalog).",
+        hint="Check the name (a registry may not say whether a model you cannot read "
+        "exists); if it is right, ask an owner for READ on the model and its experiment "
+        f"(MLflow) / `GRANT EXECUTE ON MODEL {model} TO `{user}`` (Unity Catalog).",
     )

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
 
 import requests
 
@@ -23,6 +23,7 @@ from services.errors import PermissionDenied, RegistryUnavailable, Unauthenticat
 from services.identity import Caller
 
 ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
+CURRENT_USER_API = "/api/2.0/mlflow/users/current"  # 200 for any valid pair, 401 otherwise
 PROXIED_SCHEME = "mlflow-artifacts:"
 TIMEOUT_SECONDS = 30
 
@@ -72,8 +73,7 @@ def verify_credentials(host: str, caller: Caller) -> None:
     """Raise ``Unauthenticated`` unless the MLflow server accepts the caller's password."""
     try:
         response = requests.get(
-            f"{host}/api/2.0/mlflow/registered-models/search",
-            params={"max_results": 1},
+            f"{host}{CURRENT_USER_API}",
             auth=(caller.user, caller.password or ""),
             timeout=TIMEOUT_SECONDS,
         )
@@ -109,7 +109,8 @@ class ProxiedFiles:
         return location.startswith(PROXIED_SCHEME)
 
     def _relative(self, location: str) -> str:
-        return location[len(PROXIED_SCHEME) :].lstrip("/")
+        """``mlflow-artifacts:/1/models/m-…/artifacts`` → ``1/models/m-…/artifacts``."""
+        return urlparse(location).path.lstrip("/")
 
     def _get(self, url: str, **params: Any) -> requests.Response:
         try:

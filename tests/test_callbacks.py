@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from dash import no_update
-from flask import g
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
+from flask import g
 
 from callbacks.config_tab import ConfigCallbacks, with_typed
 from callbacks.csv_tab import CsvCallbacks

@@ -1,0 +1,186 @@
+"""Who the caller is, by mode, decided from the request on the server.
+
+The ``databricks`` tests run against a small local HTTP fake of the few Databricks REST
+endpoints the app calls: Databricks itself cannot run here. The fake records every request,
+so the tests can prove the user's token is what reaches the workspace.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import pytest
+
+from app import create_app
+from services.config import auth_mode_from_env
+from services.databricks import TEMPORARY_CREDENTIALS, user_registry
+from services.errors import PermissionDenied, Unauthenticated
+from services.identity import LOCAL_CALLER, Caller, identify
+from services.registry import ResolvedVersion
+from tests.conftest import SETOSA, basic_header, settings_for
+
+SPOOF = {"X-Forwarded-Email": "ceo@example.com", "X-Forwarded-Access-Token": "stolen"}
+
+
+def test_mode_none_ignores_forwarded_headers():
+    assert identify("none", SPOOF) == LOCAL_CALLER
+
+
+def test_mode_none_app_records_the_local_user_not_the_spoofed_one(settings):
+    app = create_app(settings=settings)
+    client = app.server.test_client()
+    response = client.post(
+        "/api/models/main.ml_models.iris_classifier/1/predict", json=SETOSA, headers=SPOOF
+    )
+    assert response.status_code == 200
+    audit = app.server.extensions["model_console"]["/"].audit
+    assert audit.rows()[-1]["user"] == "local user"
+
+
+def test_mlflow_basic_reads_only_the_authorization_header():
+    caller = identify("mlflow-basic", {**basic_header("alice", "pw-1234567890"), **SPOOF})
+    assert (caller.user, caller.password, caller.token) == ("alice", "pw-1234567890", None)
+    assert "pw-1234567890" not in repr(caller)
+    with pytest.raises(Unauthenticated, match="Sign in"):
+        identify("mlflow-basic", SPOOF)
+    with pytest.raises(Unauthenticated, match="not valid HTTP Basic"):
+        identify("mlflow-basic", {"Authorization": "Basic !!!"})
+
+
+def test_databricks_user_and_token_from_the_apps_proxy_headers():
+    caller = identify(
+        "databricks",
+        {"X-Forwarded-Email": "ana@corp.com", "X-Forwarded-Access-Token": "user-token"},
+    )
+    assert (caller.user, caller.token) == ("ana@corp.com", "user-token")
+    fallback = identify(
+        "databricks", {"X-Forwarded-User": "123@456", "X-Forwarded-Access-Token": "t"}
+    )
+    assert fallback.user == "123@456"
+
+
+def test_databricks_without_user_token_explains_user_authorization():
+    with pytest.raises(Unauthenticated) as error:
+        identify("databricks", {"X-Forwarded-Email": "ana@corp.com"})
+    assert "User authorization is not enabled for this app" in error.value.message
+    assert "never falls back" in error.value.hint
+
+
+def test_mode_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv("APP_AUTH_MODE", raising=False)
+    monkeypatch.delenv("DATABRICKS_APP_NAME", raising=False)
+    assert auth_mode_from_env() == "none"
+    monkeypatch.setenv("DATABRICKS_APP_NAME", "model-console")
+    assert auth_mode_from_env() == "databricks"
+    monkeypatch.setenv("APP_AUTH_MODE", "mlflow-basic")
+    assert auth_mode_from_env() == "mlflow-basic"
+
+
+def test_cache_keys_separate_users_and_credentials_without_the_secret():
+    alice = Caller("alice", "mlflow-basic", password="one-password")
+    assert alice.key != Caller("bob", "mlflow-basic", password="one-password").key
+    assert alice.key != Caller("alice", "mlflow-basic", password="other-password").key
+    assert "one-password" not in alice.key
+
+
+UC = "/api/2.0/mlflow/unity-catalog"
+VERSION = {"name": "main.sales.churn", "version": "3", "status": "READY",
+           "storage_location": "s3://bucket/models/churn/3"}  # fmt: skip
+ROUTES = {
+    TEMPORARY_CREDENTIALS: {"credentials": {}},
+    f"{UC}/registered-models/get": {"registered_model": {"name": "main.sales.churn"}},
+    f"{UC}/model-versions/get": {"model_version": VERSION},
+    f"{UC}/registered-models/alias": {"model_version": VERSION},
+}
+
+
+class FakeWorkspace(BaseHTTPRequestHandler):
+    """Answers the Databricks endpoints the app uses; allows only the token "ana-token"."""
+
+    seen: ClassVar[list[dict[str, str]]] = []
+
+    def log_message(self, *args: object) -> None:  # keep test output quiet
+        pass
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        authorization = self.headers.get("Authorization", "")
+        FakeWorkspace.seen.append({"path": self.path, "authorization": authorization})
+        route = ROUTES.get(self.path.split("?", 1)[0])
+        if route is None:
+            status, body = 404, {"error_code": "ENDPOINT_NOT_FOUND", "message": self.path}
+        elif authorization != "Bearer ana-token":
+            status, body = 403, {"error_code": "PERMISSION_DENIED", "message": "no EXECUTE"}
+        else:
+            status, body = 200, route
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = _answer
+
+
+@pytest.fixture
+def workspace(monkeypatch) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeWorkspace)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    FakeWorkspace.seen = []
+    host = f"http://127.0.0.1:{server.server_port}"
+    # What Databricks Apps always set: the app's own identity must never be used.
+    monkeypatch.setenv("DATABRICKS_HOST", host)
+    monkeypatch.setenv("DATABRICKS_CLIENT_ID", "service-principal-id")
+    monkeypatch.setenv("DATABRICKS_CLIENT_SECRET", "service-principal-secret")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    yield host
+    server.shutdown()
+
+
+def _databricks_settings(tmp_path, host):
+    return replace(
+        settings_for(tmp_path, tracking_uri="databricks", registry_uri="databricks-uc"),
+        embedded_registry=False,
+        auth_mode="databricks",
+        databricks_host=host,
+    )
+
+
+def test_databricks_registry_calls_carry_the_users_token_only(tmp_path, workspace):
+    ana = Caller("ana@corp.com", "databricks", token="ana-token")
+    registry = user_registry(_databricks_settings(tmp_path, workspace), ana)
+    assert registry.client.get_registered_model("main.sales.churn").name == "main.sales.churn"
+    resolved = registry.resolve("main.sales.churn", "Champion")
+    assert (resolved.version, resolved.alias) == ("3", "Champion")
+    registry.check_access(resolved)
+    assert FakeWorkspace.seen, "no request reached the workspace"
+    assert {r["authorization"] for r in FakeWorkspace.seen} == {"Bearer ana-token"}
+    assert not [r for r in FakeWorkspace.seen if "oidc" in r["path"] or "token" in r["path"]]
+
+
+def test_databricks_denial_names_user_model_and_grant(tmp_path, workspace):
+    bob = Caller("bob@corp.com", "databricks", token="bob-token")
+    registry = user_registry(_databricks_settings(tmp_path, workspace), bob)
+    resolved = ResolvedVersion("main.sales.churn", "3", "3", "models:/main.sales.churn/3")
+    with pytest.raises(PermissionDenied) as error:
+        registry.check_access(resolved)
+    assert "Permission denied: bob@corp.com cannot use main.sales.churn" in error.value.message
+    assert "GRANT EXECUTE ON MODEL main.sales.churn" in error.value.hint
+
+
+def test_databricks_app_refuses_requests_without_user_token(tmp_path, workspace):
+    app = create_app(settings=_databricks_settings(tmp_path, workspace))
+    client = app.server.test_client()
+    response = client.get("/api/models", headers={"X-Forwarded-Email": "ana@corp.com"})
+    assert response.status_code == 401
+    assert "User authorization is not enabled" in response.get_json()["message"]
+    page = client.get("/", headers={"X-Forwarded-Email": "ana@corp.com"})
+    assert page.status_code == 401 and "User authorization" in page.get_data(as_text=True)
+    assert FakeWorkspace.seen == []  # refused before any call on the app's behalf
