@@ -11,7 +11,7 @@ from services.csv_service import CsvService
 
 def register_callbacks(app: dash.Dash, console: ModelConsole, csv: CsvService) -> None:
     """Register every tab's callbacks on ``app`` (never module-level ``@dash.callback``)."""
-    page.register(app)
+    page.register(app, console)
     config_tab.register(app, console)
     json_tab.register(app, console)
     csv_tab.register(app, csv)

@@ -8,10 +8,19 @@ import dash
 from dash import ClientsideFunction, Input, Output
 
 from layouts.ids import Page
-from layouts.page import header_model
+from layouts.page import header_model, signed_in
+from services.console import ModelConsole
+from services.identity import MODE_NONE, current_caller
 
 
-def register(app: dash.Dash) -> None:
+def register(app: dash.Dash, console: ModelConsole) -> None:
+    @app.callback(Output(Page.USER, "children"), Input(Page.URL, "pathname"))
+    def show_user(_: str) -> list[Any]:
+        """Who the server says this is: the one identity every model access runs as."""
+        if console.settings.auth_mode == MODE_NONE:
+            return signed_in(None)
+        return signed_in(current_caller().user)
+
     @app.callback(Output(Page.HEADER_MODEL, "children"), Input(Page.SELECTION, "data"))
     def show_session_model(selection: dict[str, Any] | None) -> list[Any]:
         return header_model(selection)

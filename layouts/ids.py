@@ -9,6 +9,7 @@ class Page(StrEnum):
     URL = "page-url"
     TABS = "page-tabs"
     HEADER_MODEL = "page-header-model"
+    USER = "page-user"
     SELECTION = "page-selection"
     THEME_SWITCH = "page-theme-switch"
     THEME_DUMMY = "page-theme-dummy"

@@ -28,6 +28,7 @@ def header() -> dbc.Navbar:
                 html.Div(
                     [
                         html.Span(id=Page.HEADER_MODEL, className="header-model me-3"),
+                        html.Span(id=Page.USER, className="header-model me-3"),
                         dbc.Switch(
                             id=Page.THEME_SWITCH,
                             label=html.I(className="bi bi-moon-stars", title="Dark mode"),
@@ -88,3 +89,9 @@ def header_model(selection: dict[str, Any] | None) -> list[Any]:
     if selection.get("alias"):
         badges.append(dbc.Badge(f"@{selection['alias']}", color="info", className="ms-1"))
     return badges
+
+
+def signed_in(user: str | None) -> list[Any]:
+    if not user:
+        return []
+    return [html.I(className="bi bi-person-circle me-1"), user]

@@ -349,11 +349,15 @@ class Registry:
     def check_access(self, resolved: ResolvedVersion) -> None:
         """What loading the version needs, asked with the caller's credentials: the version
         itself (READ on the model) and its files (READ on the experiment that holds them)."""
-        with self._translated(resolved.name):
-            self.client.get_model_version(resolved.name, resolved.version)
-            location = self.files_location(resolved)
-        if self._proxied(location):
-            self._as_caller(resolved, lambda: self.files.check_access(resolved, location))
+
+        def check() -> None:
+            with self._translated(resolved.name):
+                self.client.get_model_version(resolved.name, resolved.version)
+                location = self.files_location(resolved)
+            if self._proxied(location):
+                self.files.check_access(resolved, location)
+
+        self._as_caller(resolved, check)
 
     def _proxied(self, location: str) -> bool:
         return self.files is not None and self.files.handles(location)

@@ -15,6 +15,7 @@ from services.config import Settings, embedded_tracking_uri
 from services.console import ModelConsole
 from services.demo_registry import IRIS_MODEL, ensure_demo_models
 from services.identity import LOCAL_CALLER
+from tests.auth_server import AuthServer, running_auth_server
 from tests.registry_models import register_test_models
 
 for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MODEL_NAME", "MODEL_VERSION"):
@@ -42,6 +43,23 @@ def settings_for(data_dir: Path, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings.from_env(**values)
+
+
+@pytest.fixture(scope="session")
+def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
+    """A real MLflow basic-auth server with alice, bob and models X and Y (see auth_server)."""
+    with running_auth_server(tmp_path_factory.mktemp("mlflow-auth")) as server:
+        yield server
+
+
+def mlflow_basic_settings(server: AuthServer, data_dir: Path) -> Settings:
+    return settings_for(
+        data_dir,
+        tracking_uri=server.url,
+        registry_uri=server.url,
+        embedded_registry=False,
+        auth_mode="mlflow-basic",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import requests
 from flask import Flask
 
 from app import create_app, listen_address
+from services.audit import AuditLog
 from services.demo_registry import IRIS_MODEL
 from tests.conftest import SETOSA, free_port
 
@@ -94,6 +95,9 @@ def test_python_app_py_serves_with_gunicorn_on_a_fresh_data_dir(tmp_path):
     finally:
         stop_process_group(process)
         log.close()
+    audit = AuditLog(f"sqlite:///{tmp_path / 'data' / 'audit.db'}")
+    versions = sorted(row["version"] for row in audit.rows(action="predict", outcome="ok"))
+    assert versions == ["1", "2"]  # written by the workers, kept through a normal shutdown
 
 
 def stop_process_group(process: subprocess.Popen) -> None:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from dash.testing.wait import until
 
+from app import create_app
 from layouts.ids import Config, Csv, History, Json, Page
 from services.demo_registry import CHURN_MODEL, IRIS_MODEL, churn_frame
 from tests.browser_helpers import (
@@ -20,7 +21,7 @@ from tests.browser_helpers import (
     type_json,
     wait_for_predictions,
 )
-from tests.conftest import SETOSA, VIRGINICA
+from tests.conftest import SETOSA, VIRGINICA, basic_header, mlflow_basic_settings
 from tests.registry_models import STAGED_MODEL
 
 pytestmark = pytest.mark.browser
@@ -240,3 +241,23 @@ def test_dark_mode_and_narrow_width(iris_console):
     dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid")
     screenshot(dash_duo, "narrow-json-prediction", width=420)
     assert dash_duo.get_logs() == []
+
+
+@pytest.mark.slow
+def test_signed_in_user_sees_their_name_and_a_denial_alert(dash_duo, auth_server, tmp_path):
+    """mlflow-basic mode in the browser: alice signs in, loads X, is refused Y's files."""
+    app = create_app(settings=mlflow_basic_settings(auth_server, tmp_path))
+    dash_duo.start_server(app, navigate=False)
+    # What a browser sends once the person has answered its password prompt.
+    credentials = basic_header("alice", auth_server.passwords["alice"])
+    dash_duo.driver.execute_cdp_cmd("Network.enable", {})
+    dash_duo.driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": credentials})
+    dash_duo.server_url = dash_duo.server.url
+    dash_duo.wait_for_contains_text(f"#{Page.USER}", "alice")
+    load_model(dash_duo, auth_server.models["X"], "Champion")
+    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", "Loaded test.auth.model_x version 1")
+    load_model(dash_duo, auth_server.models["Y"], "Champion")
+    dash_duo.wait_for_contains_text(
+        f"#{Config.STATUS}", "Permission denied: alice cannot use test.auth.model_y version 1"
+    )
+    screenshot(dash_duo, "permission-denied")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
@@ -18,29 +17,16 @@ import pytest
 
 from app import create_app
 from layouts.ids import History, Json, Page
-from tests.auth_server import AuthServer, running_auth_server
-from tests.conftest import SETOSA, basic_header, settings_for
+from tests.auth_server import AuthServer
+from tests.conftest import SETOSA, basic_header, mlflow_basic_settings
 
 pytestmark = pytest.mark.slow
 
 MARKER = 4.321987  # a payload value that must never reach the audit log
 
 
-@pytest.fixture(scope="module")
-def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
-    with running_auth_server(tmp_path_factory.mktemp("mlflow-auth")) as server:
-        yield server
-
-
 def _console_app(server: AuthServer, tmp_path, **overrides: Any):
-    settings = settings_for(
-        tmp_path,
-        tracking_uri=server.url,
-        registry_uri=server.url,
-        embedded_registry=False,
-        auth_mode="mlflow-basic",
-    )
-    return create_app(settings=replace(settings, **overrides))
+    return create_app(settings=replace(mlflow_basic_settings(server, tmp_path), **overrides))
 
 
 @pytest.fixture(scope="module")
