@@ -16,8 +16,12 @@ HIDDEN = {"display": "none"}
 SHOWN = {"display": "flex"}
 
 
-def megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.0f} MB"
+def human_size(size: int) -> str:
+    """1536 → "1.5 KB"; 10485760 → "10 MB"."""
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
 
 
 def layout(upload_limit_bytes: int) -> html.Div:
@@ -35,7 +39,7 @@ def layout(upload_limit_bytes: int) -> html.Div:
         className="upload-zone",
     )
     limit = dbc.FormText(
-        f"Up to {megabytes(upload_limit_bytes)} per file. UTF-8, comma, semicolon or tab "
+        f"Up to {human_size(upload_limit_bytes)} per file. UTF-8, comma, semicolon or tab "
         "separated, with a header row. Columns the model does not use (IDs) are kept."
     )
     actions = html.Div(
@@ -97,7 +101,7 @@ def layout(upload_limit_bytes: int) -> html.Div:
 
 def too_large(size: int, limit: int) -> dbc.Alert:
     return dbc.Alert(
-        f"This file is {megabytes(size)}; files up to {megabytes(limit)} can be uploaded here. "
+        f"This file is {human_size(size)}; files up to {human_size(limit)} can be uploaded here. "
         "Split it, or send it to the API (POST text/csv).",
         color="warning",
         className="mb-0",

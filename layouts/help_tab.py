@@ -5,7 +5,7 @@ from __future__ import annotations
 from dash import dcc, html
 
 from layouts.components import section
-from layouts.csv_tab import megabytes
+from layouts.csv_tab import human_size
 
 GUIDE = """
 1. **Model Configuration** — pick a model (or type its full name, such as
@@ -80,7 +80,7 @@ PRACTICES = """
 
 def layout(upload_limit_bytes: int) -> html.Div:
     limits = (
-        f"\n\nFiles up to {megabytes(upload_limit_bytes)} can be uploaded in the CSV tab; "
+        f"\n\nFiles up to {human_size(upload_limit_bytes)} can be uploaded in the CSV tab; "
         "bigger files go to the API."
     )
     return html.Div(

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Preselected on the embedded registry when MODEL_NAME is not set, so a first visit shows a model.
+DEMO_MODEL = "main.ml_models.iris_classifier"
+DEMO_REF = "Champion"
 
 
 def _int_env(name: str, default: int) -> int:
@@ -53,8 +56,8 @@ class Settings:
             "tracking_uri": tracking_uri,
             "registry_uri": os.environ.get("MLFLOW_REGISTRY_URI", "").strip() or tracking_uri,
             "embedded_registry": embedded,
-            "default_model": os.environ.get("MODEL_NAME") or None,
-            "default_version": os.environ.get("MODEL_VERSION") or None,
+            "default_model": os.environ.get("MODEL_NAME") or (DEMO_MODEL if embedded else None),
+            "default_version": os.environ.get("MODEL_VERSION") or (DEMO_REF if embedded else None),
             "model_cache_size": _int_env("MODEL_CACHE_SIZE", 8),
             "alias_cache_seconds": _int_env("ALIAS_CACHE_SECONDS", 5),
             "metadata_cache_seconds": _int_env("METADATA_CACHE_SECONDS", 30),

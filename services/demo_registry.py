@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from services.config import embedded_artifact_root
+from services.config import DEMO_MODEL, embedded_artifact_root
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ SEED_RECIPE = "1"
 DEMO_EXPERIMENT = "/console-demo-models"
 URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
-IRIS_MODEL = "main.ml_models.iris_classifier"
+IRIS_MODEL = DEMO_MODEL
 CHURN_MODEL = "main.ml_models.customer_churn"
 HOUSE_PRICE_MODEL = "main.ml_models.house_price_regressor"
 IRIS_FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]

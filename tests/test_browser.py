@@ -261,3 +261,17 @@ def test_signed_in_user_sees_their_name_and_a_denial_alert(dash_duo, auth_server
         f"#{Config.STATUS}", "Permission denied: alice cannot use test.auth.model_y version 1"
     )
     screenshot(dash_duo, "permission-denied")
+
+
+def test_file_over_the_upload_limit_is_explained(dash_duo, settings, tmp_path):
+    start_console(dash_duo, settings, default_model=IRIS_MODEL, default_version="1",
+                  upload_limit_bytes=2048)  # fmt: skip
+    big = tmp_path / "big.csv"
+    big.write_text(
+        "sepal_length,sepal_width,petal_length,petal_width\n" + "5.1,3.5,1.4,0.2\n" * 400
+    )
+    open_tab(dash_duo, "CSV Prediction")
+    dash_duo.find_element(f"#{Csv.UPLOAD} input[type=file]").send_keys(str(big))
+    dash_duo.wait_for_contains_text(f"#{Csv.UPLOAD_ERROR}", "This file is 6.3 KB; files up to 2 KB")
+    dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "Upload a CSV file")  # nothing was sent
+    assert dash_duo.get_logs() == []
