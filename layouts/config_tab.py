@@ -14,39 +14,32 @@ from services.registry import ModelDetail, VersionDetail
 from services.signature import SignatureInfo
 
 
+def _picker(label: str, picker_id: str, default: str | None, example: str, **width: int) -> Any:
+    """A searchable dropdown that also takes typed text (the callbacks add it as an option)."""
+    dropdown = dcc.Dropdown(
+        id=picker_id,
+        options=[default] if default else [],
+        value=default,
+        searchable=True,
+        clearable=False,
+        placeholder=example,
+    )
+    return dbc.Col([dbc.Label(label, html_for=picker_id), dropdown], className="mb-2", **width)
+
+
 def layout(default_model: str | None, default_version: str | None) -> html.Div:
     picker = dbc.Row(
         [
-            dbc.Col(
-                [
-                    dbc.Label("Model name", html_for=Config.MODEL),
-                    dcc.Dropdown(
-                        id=Config.MODEL,
-                        options=[default_model] if default_model else [],
-                        value=default_model,
-                        searchable=True,
-                        clearable=False,
-                        placeholder="main.ml_models.iris_classifier",
-                    ),
-                ],
-                lg=6,
-                className="mb-2",
+            _picker(
+                "Model name", Config.MODEL, default_model, "main.ml_models.iris_classifier", lg=6
             ),
-            dbc.Col(
-                [
-                    dbc.Label("Version or alias", html_for=Config.VERSION),
-                    dcc.Dropdown(
-                        id=Config.VERSION,
-                        options=[default_version] if default_version else [],
-                        value=default_version,
-                        searchable=True,
-                        clearable=False,
-                        placeholder="1, Champion or latest",
-                    ),
-                ],
+            _picker(
+                "Version or alias",
+                Config.VERSION,
+                default_version,
+                "1, Champion or latest",
                 lg=3,
                 sm=8,
-                className="mb-2",
             ),
             dbc.Col(
                 dbc.Button(

@@ -14,9 +14,14 @@ from typing import Any
 import requests
 
 from services.config import Settings
-from services.errors import PermissionDenied, RegistryUnavailable
+from services.errors import RegistryUnavailable
 from services.identity import Caller
-from services.mlflow_rest import TIMEOUT_SECONDS, UserRegistryClient, host_creds
+from services.mlflow_rest import (
+    TIMEOUT_SECONDS,
+    UserRegistryClient,
+    host_creds,
+    raise_for_access,
+)
 from services.registry import Registry, ResolvedVersion
 
 UC_SCHEME = "databricks-uc"
@@ -76,12 +81,7 @@ class UnityCatalogFiles:
             )
         except requests.RequestException:
             raise RegistryUnavailable(f"Cannot reach the workspace at {self.host}.") from None
-        if response.status_code in (401, 403):
-            raise PermissionDenied(f"{self.caller.user} may not execute {resolved.name}.")
-        if not response.ok:
-            raise RegistryUnavailable(
-                f"The workspace at {self.host} answered {response.status_code}."
-            )
+        raise_for_access(response, self.host, f"{self.caller.user} may not run {resolved.name}.")
 
     def download(self, resolved: ResolvedVersion, location: str, path: str | None = None) -> Path:
         from mlflow.store.artifact.presigned_url_artifact_repo import (

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from services.config import DEMO_MODEL, embedded_artifact_root
+from services.environment import preserved_environment
 
 log = logging.getLogger(__name__)
 
@@ -233,22 +234,19 @@ def using_tracking_uri(uri: str) -> Iterator[None]:
     environment (inherited by gunicorn's workers), so the previous environment is restored."""
     import mlflow
 
-    saved = {name: os.environ.get(name) for name in URI_VARIABLES}
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    try:
-        yield
-    finally:
-        mlflow.set_tracking_uri(saved["MLFLOW_TRACKING_URI"])
-        mlflow.set_registry_uri(saved["MLFLOW_REGISTRY_URI"])
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    previous = {name: os.environ.get(name) for name in URI_VARIABLES}
+    with preserved_environment(*URI_VARIABLES):
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        try:
+            yield
+        finally:
+            mlflow.set_tracking_uri(previous["MLFLOW_TRACKING_URI"])
+            mlflow.set_registry_uri(previous["MLFLOW_REGISTRY_URI"])
 
 
-def _pip_requirements() -> list[str]:
+def pip_requirements() -> list[str]:
+    """Explicit and pinned: the inferred list picks up whatever the process imported."""
     names = ["mlflow", "scikit-learn", "pandas", "numpy", "cloudpickle"]
     return [f"{name}=={installed_version(name)}" for name in names]
 
@@ -281,7 +279,7 @@ def _seed_model(client, spec: DemoModel, experiment_id: str) -> None:
                 name="model",
                 signature=signature,
                 input_example=example,
-                pip_requirements=_pip_requirements(),
+                pip_requirements=pip_requirements(),
                 serialization_format="cloudpickle",
             )
         mv = client.create_model_version(

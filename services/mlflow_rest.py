@@ -69,6 +69,14 @@ class UserRegistryClient:
         return self.tracking.get_logged_model(model_id)
 
 
+def raise_for_access(response: requests.Response, host: str, denied: str) -> None:
+    """401/403 → ``PermissionDenied(denied)``; other failures → registry unavailable."""
+    if response.status_code in (401, 403):
+        raise PermissionDenied(denied)
+    if not response.ok:
+        raise RegistryUnavailable(f"{host} answered {response.status_code}.")
+
+
 def verify_credentials(host: str, caller: Caller) -> None:
     """Raise ``Unauthenticated`` unless the MLflow server accepts the caller's password."""
     try:
@@ -117,12 +125,7 @@ class ProxiedFiles:
             response = self.session.get(url, params=params or None, timeout=TIMEOUT_SECONDS)
         except requests.RequestException:
             raise RegistryUnavailable(f"Cannot reach the MLflow server at {self.host}.") from None
-        if response.status_code in (401, 403):
-            raise PermissionDenied(f"{self.caller.user} may not read these model files.")
-        if not response.ok:
-            raise RegistryUnavailable(
-                f"The MLflow server at {self.host} answered {response.status_code} for model files."
-            )
+        raise_for_access(response, self.host, f"{self.caller.user} may not read these files.")
         return response
 
     def check_access(self, resolved: Any, location: str) -> None:

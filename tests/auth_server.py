@@ -30,10 +30,12 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib.metadata import version as installed_version
 from pathlib import Path
 
 import requests
+
+from services.demo_registry import pip_requirements
+from services.environment import preserved_environment
 
 ADMIN_USERNAME = "admin"
 USERNAMES = ("alice", "bob")
@@ -270,25 +272,12 @@ def _admin_mlflow_session(url: str, admin: tuple[str, str]) -> Iterator[None]:
     test process silently talks to this server as admin."""
     from mlflow.tracking._tracking_service.utils import _use_tracking_uri
 
-    saved = {name: os.environ.get(name) for name in _CLIENT_VARIABLES}
-    try:
+    with preserved_environment(*_CLIENT_VARIABLES):
         for name in ("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_AUTH"):
             os.environ.pop(name, None)
         os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"] = admin
         with _use_tracking_uri(url):
             yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def _pip_requirements() -> list[str]:
-    """Explicit and pinned: the inferred list picks up whatever the test process imported."""
-    names = ["mlflow", "scikit-learn", "pandas", "numpy", "cloudpickle"]
-    return [f"{name}=={installed_version(name)}" for name in names]
 
 
 def _log_and_register(client, key: str, regularisation: float) -> tuple[str, str]:
@@ -311,7 +300,7 @@ def _log_and_register(client, key: str, regularisation: float) -> tuple[str, str
             signature=infer_signature(features, estimator.predict(features)),
             input_example=features.head(3),
             serialization_format="cloudpickle",
-            pip_requirements=_pip_requirements(),
+            pip_requirements=pip_requirements(),
         )
     name = MODEL_NAMES[key]
     client.create_registered_model(name)
