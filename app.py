@@ -57,6 +57,7 @@ def create_app(
     app = dash.Dash(
         __name__,
         server=server,
+        background_callback_manager=background_jobs(settings),
         url_base_pathname=url_base_pathname,
         assets_folder=str(ASSETS),
         title="Model Console",
@@ -64,11 +65,21 @@ def create_app(
         suppress_callback_exceptions=True,
     )
     app.layout = lambda: page_layout(settings, settings.upload_limit_bytes)
-    register_callbacks(app, console, build_csv_service(settings, console))
-    blueprint = create_api_blueprint(console, name=f"model_console_api_{id(app)}")
+    csv = build_csv_service(settings, console)
+    register_callbacks(app, console, csv)
+    blueprint = create_api_blueprint(console, csv, name=f"model_console_api_{id(app)}")
     server.register_blueprint(blueprint, url_prefix=url_base_pathname.rstrip("/") + "/api")
     freeze_startup_objects()
     return app
+
+
+def background_jobs(settings: Settings) -> dash.DiskcacheManager:
+    """Long CSV jobs run outside the web request, in a process of their own; the job store
+    on disk is shared by every gunicorn worker."""
+    import diskcache
+
+    store = diskcache.Cache(str(settings.app_data_dir / "jobs"))
+    return dash.DiskcacheManager(store, expire=settings.files_max_age_seconds)
 
 
 def install_identity(

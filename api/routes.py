@@ -7,12 +7,14 @@ from dataclasses import asdict
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, request, send_file
 from werkzeug.exceptions import HTTPException
 
 from services.console import ModelConsole
 from services.csv_io import to_csv_bytes
+from services.csv_service import CsvService
 from services.errors import ConsoleError, PayloadTooLarge, UnsupportedMediaType
+from services.files import too_large
 from services.identity import current_caller
 from services.payload import parse_json_text
 
@@ -53,9 +55,12 @@ def _error_response(error: ConsoleError) -> Response:
     return _json(error.to_dict(), error.http_status)
 
 
-def create_api_blueprint(console: ModelConsole, name: str = "model_console_api") -> Blueprint:
+def create_api_blueprint(
+    console: ModelConsole, csv: CsvService, name: str = "model_console_api"
+) -> Blueprint:
     api = Blueprint(name, __name__)
     limit = console.settings.max_request_bytes
+    upload_limit = console.settings.upload_limit_bytes
 
     @api.errorhandler(ConsoleError)
     def _console_error(error: ConsoleError) -> Response:
@@ -108,6 +113,28 @@ def create_api_blueprint(console: ModelConsole, name: str = "model_console_api")
             current_caller(), name, ref, payload, probabilities=_flag("probabilities")
         )
         return _json(result.to_dict())
+
+    @api.post("/uploads")
+    def upload() -> Response:
+        """A file streamed to the caller's own area; the CSV tab uploads through here."""
+        if request.content_length is not None and request.content_length > upload_limit:
+            raise too_large(upload_limit)
+        filename = request.args.get("filename") or "upload.csv"
+        stored = csv.store_stream(current_caller(), filename, request.stream, upload_limit)
+        return _json(asdict(stored), 201)
+
+    @api.get("/files/<file_id>")
+    def download(file_id: str) -> Response:
+        """The caller's own file, streamed from disk: memory stays flat for any size."""
+        caller = current_caller()
+        stored = csv.files.describe(caller, file_id)
+        return send_file(
+            csv.files.path(caller, file_id),
+            mimetype="text/csv",
+            as_attachment=True,
+            download_name=stored.filename,
+            max_age=0,
+        )
 
     def _predict_csv(name: str, ref: str) -> Response:
         predicted = console.predict_csv(current_caller(), name, ref, _body(limit))

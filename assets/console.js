@@ -63,6 +63,112 @@
     }
   }
 
+  /* CSV upload: the file goes to the server as it is (no base64 in the page), with progress. */
+  var ids = {
+    zone: "csv-upload",
+    input: "csv-file-input",
+    progress: "csv-upload-progress",
+    error: "csv-upload-error",
+    rejected: "csv-rejected",
+    file: "csv-file",
+  };
+
+  function apiUrl(path) {
+    var config = JSON.parse(document.getElementById("_dash-config").textContent);
+    return config.requests_pathname_prefix + path;
+  }
+
+  function showUploadProgress(percent, label) {
+    window.dash_clientside.set_props(ids.progress, {
+      value: percent, label: label, style: { display: "flex" },
+    });
+  }
+
+  function uploadFile(file) {
+    var zone = document.getElementById(ids.zone);
+    var limit = Number(zone.getAttribute("data-limit"));
+    window.dash_clientside.set_props(ids.error, { children: null });
+    if (file.size > limit) {
+      window.dash_clientside.set_props(ids.rejected, { data: { size: file.size, limit: limit } });
+      return;
+    }
+    window.dash_clientside.set_props(ids.rejected, { data: null });
+    var request = new XMLHttpRequest();
+    request.open("POST", apiUrl("api/uploads?filename=" + encodeURIComponent(file.name)));
+    request.setRequestHeader("Content-Type", "text/csv");
+    request.upload.onprogress = function (event) {
+      if (event.lengthComputable) {
+        var percent = Math.round(100 * event.loaded / event.total);
+        showUploadProgress(percent, "Uploading " + percent + "%");
+      }
+    };
+    request.onload = function () {
+      var body = {};
+      try { body = JSON.parse(request.responseText); } catch (ignored) { body = {}; }
+      if (request.status === 201) {
+        showUploadProgress(100, "Uploaded");
+        window.dash_clientside.set_props(ids.file, {
+          data: { file_id: body.file_id, filename: body.filename },
+        });
+      } else {
+        window.dash_clientside.set_props(ids.progress, { style: { display: "none" } });
+        window.dash_clientside.set_props(ids.error, {
+          children: body.message || ("Upload failed (" + request.status + ")."),
+        });
+      }
+    };
+    request.onerror = function () {
+      window.dash_clientside.set_props(ids.error, {
+        children: "The upload was interrupted. Check the connection and try again.",
+      });
+    };
+    showUploadProgress(0, "Uploading 0%");
+    request.send(file);
+  }
+
+  function ensureFileInput() {
+    var zone = document.getElementById(ids.zone);
+    if (zone && !document.getElementById(ids.input)) {
+      var input = document.createElement("input");
+      input.type = "file";
+      input.id = ids.input;
+      input.accept = ".csv,text/csv";
+      input.className = "visually-hidden";
+      zone.appendChild(input);
+    }
+  }
+  new MutationObserver(ensureFileInput).observe(document.documentElement, {
+    childList: true, subtree: true,
+  });
+
+  document.addEventListener("click", function (event) {
+    var zone = event.target.closest && event.target.closest("#" + ids.zone);
+    if (zone && event.target.id !== ids.input) {
+      ensureFileInput();
+      document.getElementById(ids.input).click();
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    if (event.target && event.target.id === ids.input && event.target.files.length) {
+      uploadFile(event.target.files[0]);
+      event.target.value = "";
+    }
+  });
+  document.addEventListener("dragover", function (event) {
+    if (event.target.closest && event.target.closest("#" + ids.zone)) {
+      event.preventDefault();
+    }
+  });
+  document.addEventListener("drop", function (event) {
+    if (event.target.closest && event.target.closest("#" + ids.zone)) {
+      event.preventDefault();
+      if (event.dataTransfer.files.length) {
+        uploadFile(event.dataTransfer.files[0]);
+      }
+    }
+  });
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     modelConsole: {
       syncEditor: function (value, editorId, textId) {
@@ -75,18 +181,6 @@
         document.body.setAttribute("data-ag-theme-mode", mode);
         Object.keys(editors).forEach(function (id) { editors[id].setTheme(aceTheme()); });
         return window.dash_clientside.no_update;
-      },
-      checkUploadSize: function (contents, filename, limit) {
-        var no = window.dash_clientside.no_update;
-        if (!contents) {
-          return [no, no, no];
-        }
-        var base64 = contents.slice(contents.indexOf(",") + 1);
-        var size = Math.floor(base64.length * 3 / 4);
-        if (size > limit) {
-          return [null, { size: size, limit: limit, filename: filename }, null];
-        }
-        return [{ contents: contents, filename: filename }, null, null];
       },
     },
   });

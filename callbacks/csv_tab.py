@@ -1,19 +1,26 @@
-"""CSV Prediction: size check in the browser, keep and check the file, predict, download."""
+"""CSV Prediction: check the uploaded file, score it in the background, offer the result."""
 
 from __future__ import annotations
 
-import base64
-import binascii
+from collections.abc import Callable
 from typing import Any
 
 import dash
-from dash import ClientsideFunction, Input, Output, State, ctx, dcc, no_update
+from dash import Input, Output, State, no_update
 
 from callbacks.common import selected, show_error
 from layouts.components import placeholder
-from layouts.csv_tab import check_view, hidden_or_shown, prediction_view, too_large
+from layouts.csv_tab import (
+    DOWNLOAD_READY,
+    DOWNLOAD_WAITING,
+    check_view,
+    hidden_or_shown,
+    prediction_view,
+    progress_label,
+    too_large,
+)
 from layouts.ids import Csv, History, Page
-from services.csv_service import CsvService
+from services.csv_service import CsvService, Progress
 from services.errors import ConsoleError, InvalidInput
 from services.history import history_entry, with_entry
 from services.identity import current_caller
@@ -21,115 +28,96 @@ from services.identity import current_caller
 NO_FILE = "Upload a CSV file to check it against the model."
 
 
-def decode_upload(contents: str) -> bytes:
-    """``dcc.Upload`` hands over a data URL: ``data:<type>;base64,<data>``."""
-    try:
-        return base64.b64decode(contents.split(",", 1)[1], validate=True)
-    except (IndexError, binascii.Error):
-        raise InvalidInput("The upload did not arrive whole.", hint="Upload it again.") from None
-
-
 class CsvCallbacks:
-    def __init__(self, csv: CsvService) -> None:
+    def __init__(self, csv: CsvService, file_url: Callable[[str], str]) -> None:
         self.csv = csv
+        self.file_url = file_url
 
     def explain_rejection(self, rejected: dict[str, Any] | None) -> Any:
         return too_large(rejected["size"], rejected["limit"]) if rejected else None
 
-    def keep_and_check(
-        self,
-        payload: dict[str, Any] | None,
-        selection: dict[str, Any] | None,
-        kept: dict[str, Any] | None,
-    ) -> tuple[Any, ...]:
-        """Keep a new upload in the caller's area; check the kept file against the model."""
-        caller = current_caller()
-        file_info = kept
+    def check_file(
+        self, file_info: dict[str, Any] | None, selection: dict[str, Any] | None
+    ) -> tuple[Any, bool]:
+        """The uploaded file (in the caller's own area) against the session's model."""
+        if not file_info:
+            return placeholder(NO_FILE), True
         try:
-            if ctx.triggered_id == Csv.PAYLOAD and payload:
-                raw = decode_upload(payload["contents"])
-                stored = self.csv.store(caller, payload["filename"], raw)
-                file_info = {"file_id": stored.file_id, "filename": stored.filename}
-            if not file_info:
-                return placeholder(NO_FILE), None, True, None
-            stored, check = self.csv.check(caller, *selected(selection), file_info["file_id"])
+            name, ref = selected(selection)
+            stored, check = self.csv.check(current_caller(), name, ref, file_info["file_id"])
         except ConsoleError as error:
-            return show_error(error), file_info, True, None
-        return check_view(stored, check), file_info, not check.ok, None
+            return show_error(error), True
+        return check_view(stored, check), not check.ok
 
-    def predict_file(
+    def score_file(
         self,
+        set_progress: Callable[[tuple[Any, ...]], None],
         _: int,
         file_info: dict[str, Any] | None,
         selection: dict[str, Any] | None,
         history: list | None,
     ) -> tuple[Any, ...]:
+        """Runs as a background job: the page stays responsive, Cancel stops it."""
+        set_progress((0, "Starting…", DOWNLOAD_WAITING))
+
+        def report(progress: Progress) -> None:
+            set_progress((progress.percent, progress_label(progress), DOWNLOAD_WAITING))
+
         try:
             if not file_info:
                 raise InvalidInput(NO_FILE)
             name, ref = selected(selection)
-            prediction = self.csv.predict(current_caller(), name, ref, file_info["file_id"])
+            caller = current_caller()
+            prediction = self.csv.score(caller, name, ref, file_info["file_id"], report)
         except ConsoleError as error:
-            return show_error(error), None, True, no_update
+            return show_error(error), None, no_update
         entry = history_entry(prediction.result, "CSV", detail=file_info["filename"])
         download = {"file_id": prediction.download.file_id}
-        return prediction_view(prediction), download, False, with_entry(history, entry)
+        return prediction_view(prediction), download, with_entry(history, entry)
 
-    def download(self, _: int, result_file: dict[str, Any] | None) -> tuple[Any, Any]:
-        try:
-            if not result_file:
-                raise InvalidInput("There is no result to download yet.")
-            filename, content = self.csv.download(current_caller(), result_file["file_id"])
-        except ConsoleError as error:
-            return no_update, show_error(error)
-        return dcc.send_bytes(content, filename), no_update
+    def offer_download(self, result_file: dict[str, Any] | None) -> tuple[Any, str]:
+        if not result_file:
+            return None, DOWNLOAD_WAITING
+        return self.file_url(result_file["file_id"]), DOWNLOAD_READY
 
 
 def register(app: dash.Dash, csv: CsvService) -> CsvCallbacks:
-    callbacks = CsvCallbacks(csv)
-    app.clientside_callback(
-        ClientsideFunction("modelConsole", "checkUploadSize"),
-        Output(Csv.PAYLOAD, "data"),
-        Output(Csv.REJECTED, "data"),
-        Output(Csv.UPLOAD, "contents"),
-        Input(Csv.UPLOAD, "contents"),
-        State(Csv.UPLOAD, "filename"),
-        State(Csv.LIMIT, "data"),
-        prevent_initial_call=True,
-    )
+    callbacks = CsvCallbacks(csv, lambda file_id: app.get_relative_path(f"/api/files/{file_id}"))
     app.callback(Output(Csv.UPLOAD_ERROR, "children"), Input(Csv.REJECTED, "data"))(
         callbacks.explain_rejection
     )
     app.callback(
         Output(Csv.PREVIEW, "children"),
-        Output(Csv.FILE, "data"),
         Output(Csv.PREDICT, "disabled"),
-        Output(Csv.PAYLOAD, "data", allow_duplicate=True),
-        Input(Csv.PAYLOAD, "data"),
+        Input(Csv.FILE, "data"),
         Input(Page.SELECTION, "data"),
-        State(Csv.FILE, "data"),
-        prevent_initial_call="initial_duplicate",
-    )(callbacks.keep_and_check)
+    )(callbacks.check_file)
     app.callback(
         Output(Csv.RESULT, "children"),
         Output(Csv.RESULT_FILE, "data"),
-        Output(Csv.DOWNLOAD_BUTTON, "disabled"),
         Output(History.STORE, "data", allow_duplicate=True),
         Input(Csv.PREDICT, "n_clicks"),
         State(Csv.FILE, "data"),
         State(Page.SELECTION, "data"),
         State(History.STORE, "data"),
+        background=True,
+        progress=[
+            Output(Csv.PROGRESS, "value"),
+            Output(Csv.PROGRESS, "label"),
+            Output(Csv.DOWNLOAD_BUTTON, "className"),
+        ],
         running=[
             (Output(Csv.PREDICT, "disabled"), True, False),
+            (Output(Csv.CANCEL, "disabled"), False, True),
             (Output(Csv.PROGRESS, "style"), hidden_or_shown(True), hidden_or_shown(False)),
         ],
+        cancel=[Input(Csv.CANCEL, "n_clicks")],
         prevent_initial_call=True,
-    )(callbacks.predict_file)
+    )(callbacks.score_file)
     app.callback(
-        Output(Csv.DOWNLOAD, "data"),
-        Output(Csv.RESULT, "children", allow_duplicate=True),
-        Input(Csv.DOWNLOAD_BUTTON, "n_clicks"),
-        State(Csv.RESULT_FILE, "data"),
-        prevent_initial_call=True,
-    )(callbacks.download)
+        Output(Csv.DOWNLOAD_BUTTON, "href"),
+        Output(Csv.DOWNLOAD_BUTTON, "className", allow_duplicate=True),
+        Input(Csv.RESULT_FILE, "data"),
+        prevent_initial_call="initial_duplicate",
+    )(callbacks.offer_download)
     return callbacks

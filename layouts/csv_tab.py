@@ -1,4 +1,4 @@
-"""CSV Prediction: upload, check against the signature, predict, download."""
+"""CSV Prediction: upload (streamed, with progress), check, score in the background, download."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from dash import dcc, html
 
 from layouts.components import data_grid, placeholder, section
 from layouts.ids import Csv
-from services.csv_service import CsvCheck, CsvPrediction
+from services.csv_service import CsvCheck, CsvPrediction, Progress
 from services.files import StoredFile
 
 HIDDEN = {"display": "none"}
 SHOWN = {"display": "flex"}
+DOWNLOAD_READY = "btn btn-success"
+DOWNLOAD_WAITING = "btn btn-outline-success disabled"
 
 
 def human_size(size: int) -> str:
@@ -25,23 +27,22 @@ def human_size(size: int) -> str:
 
 
 def layout(upload_limit_bytes: int) -> html.Div:
-    upload = dcc.Upload(
+    upload = html.Div(
+        [
+            html.I(className="bi bi-cloud-arrow-up fs-2 d-block mb-1"),
+            "Drag and drop a CSV file here, or ",
+            html.Span("select one", className="link-primary text-decoration-underline"),
+        ],  # assets/console.js adds the file input (Dash has no plain file input)
         id=Csv.UPLOAD,
-        children=html.Div(
-            [
-                html.I(className="bi bi-cloud-arrow-up fs-2 d-block mb-1"),
-                "Drag and drop a CSV file here, or ",
-                html.A("select one", className="link-primary"),
-            ]
-        ),
-        accept=".csv,text/csv",
-        multiple=False,
         className="upload-zone",
+        **{"data-limit": str(upload_limit_bytes)},
     )
     limit = dbc.FormText(
-        f"Up to {human_size(upload_limit_bytes)} per file. UTF-8, comma, semicolon or tab "
-        "separated, with a header row. Columns the model does not use (IDs) are kept."
+        f"Up to {human_size(upload_limit_bytes)} per file, sent straight to the server. UTF-8, "
+        "comma, semicolon or tab separated, with a header row. Columns the model does not use "
+        "(IDs) are kept; rows with bad values get an error instead of a prediction."
     )
+    upload_progress = dbc.Progress(id=Csv.UPLOAD_PROGRESS, value=0, style=HIDDEN, className="mt-2")
     actions = html.Div(
         [
             dbc.Button(
@@ -52,35 +53,33 @@ def layout(upload_limit_bytes: int) -> html.Div:
                 className="me-2",
             ),
             dbc.Button(
-                [html.I(className="bi bi-download me-1"), "Download"],
-                id=Csv.DOWNLOAD_BUTTON,
-                color="success",
+                [html.I(className="bi bi-x-circle me-1"), "Cancel"],
+                id=Csv.CANCEL,
+                color="secondary",
                 outline=True,
                 disabled=True,
+                className="me-2",
             ),
-            dcc.Download(id=Csv.DOWNLOAD),
+            html.A(
+                [html.I(className="bi bi-download me-1"), "Download"],
+                id=Csv.DOWNLOAD_BUTTON,
+                className=DOWNLOAD_WAITING,
+                role="button",
+            ),
         ],
         className="mt-3",
     )
     progress = dbc.Progress(
-        id=Csv.PROGRESS,
-        value=100,
-        striped=True,
-        animated=True,
-        label="Scoring…",
-        style=HIDDEN,
-        className="mt-3",
+        id=Csv.PROGRESS, value=0, striped=True, animated=True, style=HIDDEN, className="mt-3"
     )
     return html.Div(
         [
-            dcc.Store(id=Csv.PAYLOAD),
             dcc.Store(id=Csv.FILE),
             dcc.Store(id=Csv.RESULT_FILE),
             dcc.Store(id=Csv.REJECTED),
-            dcc.Store(id=Csv.LIMIT, data=upload_limit_bytes),
             section(
                 "Upload",
-                [upload, limit, html.Div(id=Csv.UPLOAD_ERROR, className="mt-2")],
+                [upload, limit, upload_progress, html.Div(id=Csv.UPLOAD_ERROR, className="mt-2")],
                 "file-earmark-spreadsheet",
             ),
             section(
@@ -101,8 +100,8 @@ def layout(upload_limit_bytes: int) -> html.Div:
 
 def too_large(size: int, limit: int) -> dbc.Alert:
     return dbc.Alert(
-        f"This file is {human_size(size)}; files up to {human_size(limit)} can be uploaded here. "
-        "Split it, or send it to the API (POST text/csv).",
+        f"This file is {human_size(size)}; files up to {human_size(limit)} can be uploaded. "
+        "Split it into smaller files, or ask the administrator to raise UPLOAD_LIMIT_MB.",
         color="warning",
         className="mb-0",
     )
@@ -118,10 +117,23 @@ def check_view(stored: StoredFile, check: CsvCheck) -> html.Div:
     lines = [
         _list_line("Missing required columns", check.missing, "danger"),
         _list_line("Kept as pass-through columns", check.passthrough, "body-secondary"),
-        *[html.Li(problem, className="text-danger") for problem in check.problems],
+        *[html.Li(problem, className="text-warning-emphasis") for problem in check.problems],
     ]
-    verdict = (
-        dbc.Alert(
+    if not check.ok:
+        verdict = dbc.Alert(
+            "Add the missing columns to the file, then upload it again.",
+            color="warning",
+            className="py-2",
+        )
+    elif check.problems:
+        verdict = dbc.Alert(
+            f"Some of the first {check.checked_rows:,} rows have bad values: those rows will get "
+            "an error instead of a prediction. The rest is scored.",
+            color="info",
+            className="py-2",
+        )
+    else:
+        verdict = dbc.Alert(
             [
                 html.I(className="bi bi-check-circle me-2"),
                 "Columns match the model's signature. Ready to predict.",
@@ -129,19 +141,13 @@ def check_view(stored: StoredFile, check: CsvCheck) -> html.Div:
             color="success",
             className="py-2",
         )
-        if check.ok
-        else dbc.Alert(
-            "Fix these problems in the file, then upload it again.",
-            color="warning",
-            className="py-2",
-        )
-    )
     return html.Div(
         [
             html.P(
                 [
                     html.Strong(stored.filename),
-                    f" — {check.rows:,} rows, {len(check.columns)} columns: ",
+                    f" — {check.rows:,} rows, {len(check.columns)} columns, "
+                    f"{human_size(stored.size)}: ",
                     html.Code(", ".join(check.columns)),
                 ],
                 className="mb-2",
@@ -154,20 +160,35 @@ def check_view(stored: StoredFile, check: CsvCheck) -> html.Div:
     )
 
 
+def progress_label(progress: Progress) -> str:
+    eta = progress.eta_seconds
+    remaining = f", about {eta:.0f} s left" if eta is not None else ""
+    return f"{progress.done:,} / {progress.total:,} rows{remaining}"
+
+
 def prediction_view(prediction: CsvPrediction) -> html.Div:
     result = prediction.result
+    failed = prediction.summary.failed_rows
     summary = (
         f"{result.input_rows:,} rows scored by {result.model} version {result.version} "
         f"in {result.latency_ms / 1000:.2f} s. Download: {prediction.download.filename}"
     )
-    return html.Div(
-        [
-            dbc.Alert([html.I(className="bi bi-check-circle me-2"), summary], color="success"),
-            html.P(f"First {min(len(prediction.preview), 100)} rows:", className="small mb-1"),
-            data_grid(prediction.preview, prediction.columns),
-        ],
-        className="csv-result",
-    )
+    children: list[Any] = [
+        dbc.Alert([html.I(className="bi bi-check-circle me-2"), summary], color="success")
+    ]
+    if failed:
+        children.append(
+            dbc.Alert(
+                f"{failed:,} rows could not be scored: their prediction is empty and the "
+                "'error' column says why.",
+                color="warning",
+            )
+        )
+    children += [
+        html.P(f"First {len(prediction.preview)} rows:", className="small mb-1"),
+        data_grid(prediction.preview, prediction.columns),
+    ]
+    return html.Div(children, className="csv-result")
 
 
 def hidden_or_shown(show: bool) -> dict[str, Any]:

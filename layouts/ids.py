@@ -39,18 +39,18 @@ class Json(StrEnum):
 
 class Csv(StrEnum):
     UPLOAD = "csv-upload"
+    FILE_INPUT = "csv-file-input"
+    UPLOAD_PROGRESS = "csv-upload-progress"
     UPLOAD_ERROR = "csv-upload-error"
     REJECTED = "csv-rejected"
-    LIMIT = "csv-limit"
-    PAYLOAD = "csv-payload"
     FILE = "csv-file"
     PREVIEW = "csv-preview"
     PREDICT = "csv-predict"
+    CANCEL = "csv-cancel"
     PROGRESS = "csv-progress"
     RESULT = "csv-result"
     RESULT_FILE = "csv-result-file"
     DOWNLOAD_BUTTON = "csv-download-button"
-    DOWNLOAD = "csv-download"
 
 
 class History(StrEnum):

@@ -142,4 +142,5 @@ def credential_check(
 
 
 def build_csv_service(settings: Settings, console: ModelConsole) -> CsvService:
-    return CsvService(console, UserFiles(settings.app_data_dir / "files"))
+    files = UserFiles(settings.app_data_dir / "files", settings.files_max_age_seconds)
+    return CsvService(console, files)

@@ -33,7 +33,8 @@ class Settings:
     audit_db_url: str = ""
     databricks_host: str | None = None
     max_request_bytes: int = 50 * 1024 * 1024
-    upload_limit_bytes: int = 10 * 1024 * 1024
+    upload_limit_bytes: int = 1024 * 1024 * 1024
+    files_max_age_seconds: int = 24 * 3600
     predict_chunk_rows: int = 100_000
 
     @property
@@ -62,7 +63,8 @@ class Settings:
             "alias_cache_seconds": _int_env("ALIAS_CACHE_SECONDS", 5),
             "metadata_cache_seconds": _int_env("METADATA_CACHE_SECONDS", 30),
             "max_request_bytes": _int_env("MAX_REQUEST_MB", 50) * 1024 * 1024,
-            "upload_limit_bytes": _int_env("UPLOAD_LIMIT_MB", 10) * 1024 * 1024,
+            "upload_limit_bytes": _int_env("UPLOAD_LIMIT_MB", 1024) * 1024 * 1024,
+            "files_max_age_seconds": _int_env("FILES_MAX_AGE_HOURS", 24) * 3600,
             "predict_chunk_rows": _int_env("PREDICT_CHUNK_ROWS", 100_000),
         }
         values.update(overrides)

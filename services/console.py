@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -20,6 +20,7 @@ from services.identity import Caller
 from services.model_cache import CacheKey, ModelCache
 from services.payload import ModelInput, parse_payload
 from services.prediction import (
+    PREDICTION_COLUMN,
     LoadedModel,
     PredictionResult,
     class_probabilities,
@@ -36,7 +37,7 @@ from services.registry import (
     display_uri,
 )
 from services.signature import describe_signature, placeholder_payload
-from services.validation import conform
+from services.validation import conform, conform_frame, row_problems
 
 ALLOWED = "allowed"
 
@@ -62,6 +63,17 @@ class FramePrediction:
 
     frame: pd.DataFrame
     result: PredictionResult
+
+
+@dataclass
+class BatchSummary:
+    """A scored file: the run's result (a preview of predictions) and rows that failed."""
+
+    result: PredictionResult
+    failed_rows: int
+
+
+ERROR_COLUMN = "error"
 
 
 @dataclass
@@ -281,6 +293,57 @@ class ModelConsole:
             outcome.rows = len(frame)
             outcome.resolved, model = self.load(caller, name, ref)
             return self._predict_frame(outcome.resolved, model, frame)
+
+    def score_frames(
+        self,
+        caller: Caller,
+        name: str,
+        ref: str,
+        frames: Iterable[pd.DataFrame],
+        write: Callable[[pd.DataFrame], None],
+        progress: Callable[[int], None] | None = None,
+        source: str = "csv",
+    ) -> BatchSummary:
+        """Score a table chunk by chunk. A row that fails validation gets no prediction and
+        an ``error`` saying why; the rest of the file is still scored."""
+        with self._audited(caller, source, "predict", name, ref, always=True) as outcome:
+            outcome.resolved, model = self.load(caller, name, ref)
+            started = time.perf_counter()
+            rows = failed = 0
+            preview: list[Any] = []
+            for frame in frames:
+                scored, bad = self._score_chunk(model, frame)
+                write(scored)
+                rows, failed = rows + len(frame), failed + bad
+                outcome.rows = rows
+                if len(preview) < 5:
+                    preview += jsonable(scored[PREDICTION_COLUMN].head(5 - len(preview)))
+                if progress is not None:
+                    progress(rows)
+            latency = (time.perf_counter() - started) * 1000
+            result = PredictionResult.of(outcome.resolved, preview, rows, latency)
+            return BatchSummary(result, failed)
+
+    def _score_chunk(self, model: LoadedModel, frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+        columns = model.signature.columns
+        if columns:
+            conform_frame(frame.head(0), columns)  # a missing column fails the whole file
+        problems = row_problems(frame, columns)
+        good = frame[problems == ""]
+        conformed = conform(ModelInput(good, "csv"), model.signature) if len(good) else None
+        outputs = [
+            output_frame(output, chunk.index)
+            for chunk, output in raw_outputs(model, conformed, self.settings.predict_chunk_rows)
+        ] if conformed is not None else []  # fmt: skip
+        predicted = (
+            pd.concat(outputs).reindex(frame.index)
+            if outputs
+            else pd.DataFrame({PREDICTION_COLUMN: [None] * len(frame)}, index=frame.index)
+        )
+        kept = frame.drop(columns=[c for c in predicted.columns if c in frame.columns])
+        scored = pd.concat([kept, predicted], axis=1)
+        scored[ERROR_COLUMN] = problems
+        return scored, int((problems != "").sum())
 
     def _predict_frame(
         self, resolved: ResolvedVersion, model: LoadedModel, frame: pd.DataFrame

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from pathlib import Path
 from typing import IO
 
 import pandas as pd
@@ -65,6 +67,90 @@ def read_csv(source: bytes | IO[bytes], signature: SignatureInfo | None = None) 
             "The CSV file has a header but no rows.", hint="Add at least one row of data."
         )
     return frame
+
+
+def _read_options(header: str, signature: SignatureInfo | None) -> dict:
+    return {
+        "sep": detect_delimiter(header),
+        "dtype": _string_columns(signature),
+        "encoding": "utf-8-sig",
+    }
+
+
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(64 * 1024)
+
+
+def check_readable(path: Path) -> None:
+    """The cheap checks on a stored file: not empty, UTF-8 at the start, has a data row."""
+    head = _head(path)
+    if not head.strip():
+        raise InvalidInput("The CSV file is empty.", hint="Upload a file with a header row.")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut in half by the block end
+            raise InvalidInput(
+                f"The CSV file is not UTF-8 text (byte {exc.start} cannot be read).",
+                hint="Save it as 'CSV UTF-8' and upload it again.",
+            ) from None
+
+
+def read_csv_head(path: Path, signature: SignatureInfo | None, rows: int) -> pd.DataFrame:
+    """The first ``rows`` rows of a stored file, read as ``read_csv`` would read it all."""
+    check_readable(path)
+    options = _read_options(_first_line(_head(path)), signature)
+    frame = _parsed(lambda: pd.read_csv(path, nrows=rows, **options))
+    if frame.empty:
+        raise InvalidInput(
+            "The CSV file has a header but no rows.", hint="Add at least one row of data."
+        )
+    return frame
+
+
+def iter_csv(
+    path: Path, signature: SignatureInfo | None, chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    """The file in chunks of ``chunk_rows`` rows: memory stays bounded whatever its size."""
+    check_readable(path)
+    options = _read_options(_first_line(_head(path)), signature)
+    reader = _parsed(lambda: pd.read_csv(path, chunksize=chunk_rows, **options))
+    while True:
+        chunk = _parsed(lambda: next(reader, None))
+        if chunk is None:
+            return
+        yield chunk
+
+
+def count_rows(path: Path) -> int:
+    """Data rows (lines after the header), counted without parsing: ~1 s per GB."""
+    lines, last = 0, b"\n"
+    with open(path, "rb") as handle:
+        while block := handle.read(8 * 1024 * 1024):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    if last != b"\n":
+        lines += 1
+    return max(lines - 1, 0)
+
+
+def _parsed(read):
+    """Run a pandas read, turning its errors into messages for people."""
+    try:
+        return read()
+    except pd.errors.EmptyDataError:
+        raise InvalidInput("The CSV file has no header row.") from None
+    except pd.errors.ParserError as exc:
+        raise InvalidInput(
+            f"The CSV file cannot be read: {_parser_message(exc)}",
+            hint="Every row needs the same number of fields as the header.",
+        ) from None
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            "The CSV file is not UTF-8 text further down.",
+            hint="Save it as 'CSV UTF-8' and upload it again.",
+        ) from None
 
 
 def _parser_message(exc: Exception) -> str:

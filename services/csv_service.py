@@ -1,21 +1,24 @@
-"""CSV files in the console: keep the upload, check it against the model, predict, offer the
-result for download. Files live in the caller's own area (``UserFiles``)."""
+"""CSV files in the console: keep the upload, check it against the model, score it in chunks,
+offer the result for download. Files live in the caller's own area (``UserFiles``)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 
-from services.console import ModelConsole
-from services.csv_io import read_csv, to_csv_bytes
+from services.console import BatchSummary, ModelConsole
+from services.csv_io import count_rows, iter_csv, neutralise_formulas, read_csv_head
 from services.files import StoredFile, UserFiles, result_name
 from services.identity import Caller
-from services.prediction import PredictionResult
 from services.validation import column_problems
 
 PREVIEW_ROWS = 5
+CHECKED_ROWS = 10_000
+RESULT_PREVIEW_ROWS = 100
 
 
 @dataclass
@@ -28,18 +31,42 @@ class CsvCheck:
     passthrough: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     preview: list[dict[str, Any]] = field(default_factory=list)
+    checked_rows: int = 0
 
     @property
     def ok(self) -> bool:
-        return not self.missing and not self.problems
+        return not self.missing
 
 
 @dataclass
 class CsvPrediction:
-    result: PredictionResult
+    summary: BatchSummary
     download: StoredFile
     preview: list[dict[str, Any]]
     columns: list[str]
+
+    @property
+    def result(self) -> Any:
+        return self.summary.result
+
+
+@dataclass
+class Progress:
+    """Rows done of all rows, and when the rest should be done at this pace."""
+
+    done: int
+    total: int
+    seconds: float
+
+    @property
+    def percent(self) -> int:
+        return min(100, int(100 * self.done / self.total)) if self.total else 0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if not self.done or self.done >= self.total:
+            return None
+        return self.seconds * (self.total - self.done) / self.done
 
 
 class CsvService:
@@ -50,39 +77,71 @@ class CsvService:
     def store(self, caller: Caller, filename: str, raw: bytes) -> StoredFile:
         return self.files.save(caller, filename, raw)
 
+    def store_stream(
+        self, caller: Caller, filename: str, stream: IO[bytes], limit: int
+    ) -> StoredFile:
+        return self.files.save_stream(caller, filename, stream, limit)
+
     def check(
         self, caller: Caller, name: str, ref: str, file_id: str
     ) -> tuple[StoredFile, CsvCheck]:
-        stored, raw = self.files.read(caller, file_id)
-        return stored, self._check_bytes(caller, name, ref, raw)
-
-    def _check_bytes(self, caller: Caller, name: str, ref: str, raw: bytes) -> CsvCheck:
+        """Columns and types against the signature, from the first rows; rows are counted
+        without parsing, so a file of millions of rows is checked in about a second."""
+        stored = self.files.describe(caller, file_id)
+        path = self.files.path(caller, file_id)
         _, model = self.console.load(caller, name, ref)
-        frame = read_csv(raw, model.signature)
+        head = read_csv_head(path, model.signature, CHECKED_ROWS)
         known = {c.name for c in model.signature.columns}
-        present = set(frame.columns)
-        return CsvCheck(
-            rows=len(frame),
-            columns=[str(c) for c in frame.columns],
+        present = set(head.columns)
+        check = CsvCheck(
+            rows=count_rows(path),
+            columns=[str(c) for c in head.columns],
             missing=[
                 c.name for c in model.signature.columns if c.required and c.name not in present
             ],
-            passthrough=[str(c) for c in frame.columns if known and c not in known],
-            problems=column_problems(frame, model.signature.columns),
-            preview=_records(frame.head(PREVIEW_ROWS)),
+            passthrough=[str(c) for c in head.columns if known and c not in known],
+            problems=column_problems(head, model.signature.columns),
+            preview=_records(head.head(PREVIEW_ROWS)),
+            checked_rows=len(head),
         )
+        return stored, check
 
-    def predict(self, caller: Caller, name: str, ref: str, file_id: str) -> CsvPrediction:
-        stored, raw = self.files.read(caller, file_id)
-        predicted = self.console.predict_csv(caller, name, ref, raw, source="csv")
-        download = self.files.save(
-            caller, result_name(stored.filename), to_csv_bytes(predicted.frame)
-        )
+    def score(
+        self,
+        caller: Caller,
+        name: str,
+        ref: str,
+        file_id: str,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> CsvPrediction:
+        """Score the stored file chunk by chunk, writing the result as it is produced."""
+        stored = self.files.describe(caller, file_id)
+        path = self.files.path(caller, file_id)
+        _, model = self.console.load(caller, name, ref)
+        total = count_rows(path)
+        started = time.monotonic()
+        chunks = iter_csv(path, model.signature, self.console.settings.predict_chunk_rows)
+        preview: list[pd.DataFrame] = []
+
+        def report(done: int) -> None:
+            if on_progress is not None:
+                on_progress(Progress(done, total, time.monotonic() - started))
+
+        with self.files.writing(caller, result_name(stored.filename)) as (result_id, handle):
+
+            def write(scored: pd.DataFrame) -> None:
+                if not preview:
+                    preview.append(scored.head(RESULT_PREVIEW_ROWS))
+                safe = neutralise_formulas(scored)
+                safe.to_csv(handle, index=False, header=handle.tell() == 0)
+
+            summary = self.console.score_frames(caller, name, ref, chunks, write, report, "csv")
+        first = preview[0] if preview else pd.DataFrame()
         return CsvPrediction(
-            result=predicted.result,
-            download=download,
-            preview=_records(predicted.frame.head(100)),
-            columns=[str(c) for c in predicted.frame.columns],
+            summary=summary,
+            download=self.files.describe(caller, result_id),
+            preview=_records(first),
+            columns=[str(c) for c in first.columns],
         )
 
     def download(self, caller: Caller, file_id: str) -> tuple[str, bytes]:

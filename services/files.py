@@ -1,21 +1,28 @@
 """Files users upload and results they download, kept per user under $APP_DATA_DIR.
 
-A file is found by an unguessable id *and* the caller's own area, so an id from another
-session or user leads nowhere. Old files are removed after ``max_age_seconds``.
+A file is found by an unguessable id *and* the caller's own area, so an id from another user
+leads nowhere. Uploads are streamed to disk in blocks (a 1 GB file never sits in memory);
+results are written under a temporary name and appear only when complete, so a cancelled or
+crashed job leaves nothing to download. Files older than ``max_age_seconds`` are removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
-from services.errors import InvalidInput
+from services.errors import InvalidInput, PayloadTooLarge
 from services.identity import Caller
 
+BLOCK = 1024 * 1024
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -38,6 +45,13 @@ def result_name(original: str) -> str:
     return f"{stem}_with_predictions.csv"
 
 
+def too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The file is larger than the {limit // (1024 * 1024):,} MB this console accepts.",
+        hint="Split it into smaller files, or ask the administrator to raise UPLOAD_LIMIT_MB.",
+    )
+
+
 class UserFiles:
     def __init__(self, root: Path, max_age_seconds: int = 24 * 3600) -> None:
         self.root = root
@@ -50,33 +64,64 @@ class UserFiles:
         return area
 
     def save(self, caller: Caller, filename: str, data: bytes) -> StoredFile:
+        with self.writing(caller, filename) as (stored_id, handle):
+            handle.write(data)
+        return self.describe(caller, stored_id)
+
+    def save_stream(
+        self, caller: Caller, filename: str, stream: IO[bytes], limit: int
+    ) -> StoredFile:
+        """Copy a request body to disk block by block, refusing it past ``limit`` bytes."""
+        with self.writing(caller, filename) as (stored_id, handle):
+            written = 0
+            while block := stream.read(BLOCK):
+                written += len(block)
+                if written > limit:
+                    raise too_large(limit)
+                handle.write(block)
+        return self.describe(caller, stored_id)
+
+    @contextlib.contextmanager
+    def writing(self, caller: Caller, filename: str) -> Iterator[tuple[str, IO[bytes]]]:
+        """A new file, visible under its id only once the block finishes without error."""
         self.remove_expired()
         file_id = uuid.uuid4().hex
-        stored = StoredFile(file_id, _display_name(filename), len(data))
         area = self._area(caller)
-        (area / f"{file_id}.data").write_bytes(data)
-        (area / f"{file_id}.name").write_text(stored.filename)
-        return stored
+        partial = area / f"{file_id}.partial"
+        try:
+            with open(partial, "wb") as handle:
+                yield file_id, handle
+            (area / f"{file_id}.name").write_text(_display_name(filename))
+            os.replace(partial, area / f"{file_id}.data")
+        finally:
+            partial.unlink(missing_ok=True)
 
     def path(self, caller: Caller, file_id: str) -> Path:
         """The caller's own file with this id, or a clear error."""
+        if not _ID.match(file_id or ""):
+            raise self._gone()
         path = self._area(caller) / f"{file_id}.data"
-        if not _ID.match(file_id or "") or not path.exists():
-            raise InvalidInput(
-                "That file is no longer available.", hint="Upload it again, then retry."
-            )
+        if not path.exists():
+            raise self._gone()
         return path
 
-    def read(self, caller: Caller, file_id: str) -> tuple[StoredFile, bytes]:
+    @staticmethod
+    def _gone() -> InvalidInput:
+        return InvalidInput(
+            "That file is no longer available.", hint="Upload it again, then retry."
+        )
+
+    def describe(self, caller: Caller, file_id: str) -> StoredFile:
         path = self.path(caller, file_id)
-        data = path.read_bytes()
-        return StoredFile(file_id, path.with_suffix(".name").read_text(), len(data)), data
+        name = path.with_suffix(".name").read_text()
+        return StoredFile(file_id, name, path.stat().st_size)
+
+    def read(self, caller: Caller, file_id: str) -> tuple[StoredFile, bytes]:
+        return self.describe(caller, file_id), self.path(caller, file_id).read_bytes()
 
     def remove_expired(self) -> None:
         cutoff = time.time() - self.max_age_seconds
         for path in self.root.glob("*/*"):
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 if path.stat().st_mtime < cutoff:
                     path.unlink()
-            except FileNotFoundError:
-                pass

@@ -76,3 +76,10 @@ def screenshot(dash_duo: Any, name: str, width: int = 1400) -> Path:
     path = ARTIFACTS / f"{name}.png"
     driver.save_screenshot(str(path))
     return path
+
+
+def click(dash_duo: Any, selector: str) -> None:
+    """Scroll the element to the middle of the window first, as a person would."""
+    element = dash_duo.find_element(selector)
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    element.click()

@@ -13,6 +13,7 @@ from app import create_app
 from layouts.ids import Config, Csv, History, Json, Page
 from services.demo_registry import CHURN_MODEL, IRIS_MODEL, churn_frame
 from tests.browser_helpers import (
+    click,
     load_model,
     open_tab,
     result_json,
@@ -143,21 +144,24 @@ def test_csv_with_customer_id_predicts_and_downloads(dash_duo, settings, tmp_pat
     customers.to_csv(source, index=False)
 
     open_tab(dash_duo, "CSV Prediction")
-    dash_duo.find_element(f"#{Csv.UPLOAD} input[type=file]").send_keys(str(source))
+    dash_duo.find_element(f"#{Csv.FILE_INPUT}").send_keys(str(source))
     dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "40 rows, 7 columns")
     dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "Kept as pass-through columns: customer_id")
     dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "Ready to predict")
-    dash_duo.find_element(f"#{Csv.PREDICT}").click()
+    screenshot(dash_duo, "csv-check")
+    click(dash_duo, f"#{Csv.PREDICT}")
     dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "40 rows scored")
     dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "churn_customers_with_predictions.csv")
+    dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
     screenshot(dash_duo, "tab-csv-prediction")
-    dash_duo.find_element(f"#{Csv.DOWNLOAD_BUTTON}").click()
+    click(dash_duo, f"#{Csv.DOWNLOAD_BUTTON}")
 
     downloaded = _wait_for_file(dash_duo, "churn_customers_with_predictions.csv")
     result = pd.read_csv(downloaded)
-    assert list(result.columns) == [*customers.columns, "prediction"]
+    assert list(result.columns) == [*customers.columns, "prediction", "error"]
     assert result["customer_id"].tolist() == customers["customer_id"].tolist()
     assert set(result["prediction"]) <= {0, 1}
+    assert result["error"].isna().all()
     assert dash_duo.get_logs() == []
 
 
@@ -172,7 +176,7 @@ def test_bad_csv_gets_a_clear_message(iris_console, tmp_path):
     open_tab(dash_duo, "CSV Prediction")
     empty = tmp_path / "empty.csv"
     empty.write_text("sepal_length,sepal_width\n")
-    dash_duo.find_element(f"#{Csv.UPLOAD} input[type=file]").send_keys(str(empty))
+    dash_duo.find_element(f"#{Csv.FILE_INPUT}").send_keys(str(empty))
     dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "has a header but no rows")
     assert dash_duo.find_element(f"#{Csv.PREDICT}").get_attribute("disabled") is not None
     assert dash_duo.get_logs() == []
@@ -271,7 +275,7 @@ def test_file_over_the_upload_limit_is_explained(dash_duo, settings, tmp_path):
         "sepal_length,sepal_width,petal_length,petal_width\n" + "5.1,3.5,1.4,0.2\n" * 400
     )
     open_tab(dash_duo, "CSV Prediction")
-    dash_duo.find_element(f"#{Csv.UPLOAD} input[type=file]").send_keys(str(big))
+    dash_duo.find_element(f"#{Csv.FILE_INPUT}").send_keys(str(big))
     dash_duo.wait_for_contains_text(f"#{Csv.UPLOAD_ERROR}", "This file is 6.3 KB; files up to 2 KB")
     dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "Upload a CSV file")  # nothing was sent
     assert dash_duo.get_logs() == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from contextvars import copy_context
 from typing import Any
@@ -17,7 +16,7 @@ from callbacks.config_tab import ConfigCallbacks, with_typed
 from callbacks.csv_tab import CsvCallbacks
 from callbacks.history_tab import clear_history, show_history
 from callbacks.json_tab import JsonCallbacks
-from layouts.ids import Config, Csv, Page, form_field
+from layouts.ids import Config, Page, form_field
 from services.bootstrap import build_csv_service
 from services.demo_registry import CHURN_MODEL, IRIS_MODEL, churn_frame
 from services.identity import LOCAL_CALLER
@@ -128,48 +127,59 @@ def test_form_fields_follow_the_signature_and_predict(console):
 
 
 @pytest.fixture
-def csv_callbacks(settings, console):
-    return CsvCallbacks(build_csv_service(settings, console))
+def csv_service(settings, console):
+    return build_csv_service(settings, console)
 
 
-def _upload(frame) -> dict[str, str]:
-    encoded = base64.b64encode(frame.to_csv(index=False).encode()).decode()
-    return {"contents": f"data:text/csv;base64,{encoded}", "filename": "customers.csv"}
+@pytest.fixture
+def csv_callbacks(csv_service):
+    return CsvCallbacks(csv_service, lambda file_id: f"/api/files/{file_id}")
 
 
-def test_csv_upload_check_predict_download(csv_callbacks):
+def _stored(csv_service, frame, name: str = "customers.csv") -> dict[str, str]:
+    stored = csv_service.store(LOCAL_CALLER, name, frame.to_csv(index=False).encode())
+    return {"file_id": stored.file_id, "filename": stored.filename}
+
+
+def test_csv_check_score_and_download_link(csv_callbacks, csv_service):
     customers = churn_frame(12, seed=8)
     customers.insert(0, "customer_id", range(12))
-    preview, file_info, disabled, payload = triggered_by(
-        Csv.PAYLOAD, "data", csv_callbacks.keep_and_check, _upload(customers), CHURN, None
-    )
-    assert "12 rows, 7 columns" in text_of(preview)
-    assert disabled is False and payload is None
-    result, download, download_disabled, history = csv_callbacks.predict_file(
-        1, file_info, CHURN, []
-    )
-    assert "12 rows scored" in text_of(result) and download_disabled is False
-    sent, _ = csv_callbacks.download(1, download)
-    assert sent["filename"] == "customers_with_predictions.csv"
-    header = base64.b64decode(sent["content"]).decode().splitlines()[0]
-    assert header.endswith(",prediction") and header.startswith("customer_id,")
+    customers.loc[3, "age"] = None  # one bad row: scored as an error, not a failed file
+    file_info = _stored(csv_service, customers)
+    preview, disabled = csv_callbacks.check_file(file_info, CHURN)
+    assert "12 rows, 7 columns" in text_of(preview) and disabled is False
+    assert "age is required, but row 4 is empty" in text_of(preview)
+    progress: list[tuple] = []
+    result, download, history = csv_callbacks.score_file(progress.append, 1, file_info, CHURN, [])
+    assert "12 rows scored" in text_of(result)
+    assert "1 rows could not be scored" in text_of(result)
+    assert progress[0][1] == "Starting…" and progress[-1][0] == 100
     assert history[0]["source"] == "CSV"
+    href, style = csv_callbacks.offer_download(download)
+    assert href == f"/api/files/{download['file_id']}" and "disabled" not in style
+    name, content = csv_service.download(LOCAL_CALLER, download["file_id"])
+    assert name == "customers_with_predictions.csv"
+    header = content.decode().splitlines()[0]
+    assert header == "customer_id,age,income,tenure_months,usage_gb,city,is_member,prediction,error"
 
 
-def test_csv_with_missing_columns_cannot_be_predicted(csv_callbacks):
-    frame = churn_frame(3).drop(columns=["city", "age"])
-    preview, _, disabled, _ = triggered_by(
-        Csv.PAYLOAD, "data", csv_callbacks.keep_and_check, _upload(frame), CHURN, None
-    )
+def test_csv_with_missing_columns_cannot_be_predicted(csv_callbacks, csv_service):
+    file_info = _stored(csv_service, churn_frame(3).drop(columns=["city", "age"]))
+    preview, disabled = csv_callbacks.check_file(file_info, CHURN)
     assert "Missing required columns:  age, city" in text_of(preview)
     assert disabled is True
 
 
 def test_a_file_id_from_elsewhere_leads_nowhere(csv_callbacks):
-    _, message = csv_callbacks.download(1, {"file_id": "0" * 32})
-    assert "no longer available" in text_of(message)
-    _, message = csv_callbacks.download(1, {"file_id": "../../etc/passwd"})
-    assert "no longer available" in text_of(message)
+    for file_id in ("0" * 32, "../../etc/passwd"):
+        preview, disabled = csv_callbacks.check_file({"file_id": file_id}, CHURN)
+        assert "no longer available" in text_of(preview) and disabled is True
+
+
+def test_no_file_yet(csv_callbacks):
+    preview, disabled = csv_callbacks.check_file(None, CHURN)
+    assert "Upload a CSV file" in text_of(preview) and disabled is True
+    assert csv_callbacks.offer_download(None)[0] is None
 
 
 def test_history_shows_newest_five_and_clears():
