@@ -66,6 +66,7 @@ def create_app(
     )
     app.layout = lambda: page_layout(settings, settings.upload_limit_bytes)
     csv = build_csv_service(settings, console)
+    server.extensions.setdefault(f"{EXTENSION}_csv", {})[url_base_pathname] = csv
     register_callbacks(app, console, csv)
     blueprint = create_api_blueprint(console, csv, name=f"model_console_api_{id(app)}")
     server.register_blueprint(blueprint, url_prefix=url_base_pathname.rstrip("/") + "/api")

@@ -10,20 +10,12 @@ from dash import dcc, html
 from layouts.components import data_grid, placeholder, section
 from layouts.ids import Csv
 from services.csv_service import CsvCheck, CsvPrediction, Progress
-from services.files import StoredFile
+from services.files import StoredFile, human_size
 
 HIDDEN = {"display": "none"}
 SHOWN = {"display": "flex"}
 DOWNLOAD_READY = "btn btn-success"
 DOWNLOAD_WAITING = "btn btn-outline-success disabled"
-
-
-def human_size(size: int) -> str:
-    """1536 → "1.5 KB"; 10485760 → "10 MB"."""
-    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if size >= scale:
-            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
-    return f"{size} bytes"
 
 
 def layout(upload_limit_bytes: int) -> html.Div:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO
 
 import pandas as pd
+from pandas.api.types import is_object_dtype, is_string_dtype
 
 from services.errors import InvalidInput
 from services.signature import SignatureInfo
@@ -35,38 +36,58 @@ def _string_columns(signature: SignatureInfo | None) -> dict[str, type]:
     return {c.name: str for c in signature.columns if c.type == "string"}
 
 
+NUMERIC = {"long", "integer", "double", "float"}
+TRUE_FALSE = {"true": True, "false": False}
+
+
+def parse_cells(frame: pd.DataFrame, signature: SignatureInfo | None) -> pd.DataFrame:
+    """A CSV has only text: a numeric column with one bad cell arrives as text. Cells that
+    read as numbers (or true/false) become them; the rest stay as they are, so validation can
+    name them."""
+    if signature is None:
+        return frame
+    for column in signature.columns:
+        if column.name not in frame.columns:
+            continue
+        series = frame[column.name]
+        if not (is_object_dtype(series.dtype) or is_string_dtype(series.dtype)):
+            continue
+        if column.type in NUMERIC:
+            parsed = pd.to_numeric(series, errors="coerce")
+            frame[column.name] = parsed.astype(object).where(parsed.notna(), series.astype(object))
+        elif column.type == "boolean":
+            lowered = series.astype(object).map(lambda v: TRUE_FALSE.get(str(v).strip().lower(), v))
+            frame[column.name] = lowered.where(series.notna(), None)
+    return frame
+
+
 def read_csv(source: bytes | IO[bytes], signature: SignatureInfo | None = None) -> pd.DataFrame:
     raw = source if isinstance(source, bytes) else source.read()
-    if not raw.strip():
+    _check_text(raw, whole=True)
+    options = _read_options(_first_line(raw), signature)
+    return _with_rows(_parsed(lambda: pd.read_csv(io.BytesIO(raw), **options)), signature)
+
+
+def _check_text(head: bytes, whole: bool) -> None:
+    """Not empty, and UTF-8 (a character cut in half at the end of a block is fine)."""
+    if not head.strip():
         raise InvalidInput("The CSV file is empty.", hint="Upload a file with a header row.")
     try:
-        raw.decode("utf-8")
+        head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(
-            f"The CSV file is not UTF-8 text (byte {exc.start} cannot be read).",
-            hint="Save it as 'CSV UTF-8' and upload it again.",
-        ) from None
-    delimiter = detect_delimiter(_first_line(raw))
-    try:
-        frame = pd.read_csv(
-            io.BytesIO(raw),
-            sep=delimiter,
-            dtype=_string_columns(signature),
-            encoding="utf-8-sig",
-            keep_default_na=True,
-        )
-    except pd.errors.EmptyDataError:
-        raise InvalidInput("The CSV file has no header row.") from None
-    except pd.errors.ParserError as exc:
-        raise InvalidInput(
-            f"The CSV file cannot be read: {_parser_message(exc)}",
-            hint="Every row needs the same number of fields as the header.",
-        ) from None
+        if whole or exc.start < len(head) - 4:
+            raise InvalidInput(
+                f"The CSV file is not UTF-8 text (byte {exc.start} cannot be read).",
+                hint="Save it as 'CSV UTF-8' and upload it again.",
+            ) from None
+
+
+def _with_rows(frame: pd.DataFrame, signature: SignatureInfo | None) -> pd.DataFrame:
     if frame.empty:
         raise InvalidInput(
             "The CSV file has a header but no rows.", hint="Add at least one row of data."
         )
-    return frame
+    return parse_cells(frame, signature)
 
 
 def _read_options(header: str, signature: SignatureInfo | None) -> dict:
@@ -83,30 +104,15 @@ def _head(path: Path) -> bytes:
 
 
 def check_readable(path: Path) -> None:
-    """The cheap checks on a stored file: not empty, UTF-8 at the start, has a data row."""
-    head = _head(path)
-    if not head.strip():
-        raise InvalidInput("The CSV file is empty.", hint="Upload a file with a header row.")
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a character cut in half by the block end
-            raise InvalidInput(
-                f"The CSV file is not UTF-8 text (byte {exc.start} cannot be read).",
-                hint="Save it as 'CSV UTF-8' and upload it again.",
-            ) from None
+    """The cheap checks on a stored file, from its first block."""
+    _check_text(_head(path), whole=False)
 
 
 def read_csv_head(path: Path, signature: SignatureInfo | None, rows: int) -> pd.DataFrame:
     """The first ``rows`` rows of a stored file, read as ``read_csv`` would read it all."""
     check_readable(path)
     options = _read_options(_first_line(_head(path)), signature)
-    frame = _parsed(lambda: pd.read_csv(path, nrows=rows, **options))
-    if frame.empty:
-        raise InvalidInput(
-            "The CSV file has a header but no rows.", hint="Add at least one row of data."
-        )
-    return frame
+    return _with_rows(_parsed(lambda: pd.read_csv(path, nrows=rows, **options)), signature)
 
 
 def iter_csv(
@@ -120,7 +126,7 @@ def iter_csv(
         chunk = _parsed(lambda: next(reader, None))
         if chunk is None:
             return
-        yield chunk
+        yield parse_cells(chunk, signature)
 
 
 def count_rows(path: Path) -> int:

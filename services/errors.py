@@ -42,6 +42,12 @@ class VersionNotFound(ConsoleError):
     title = "Version or alias not found"
 
 
+class FileGone(ConsoleError):
+    error_code = "FILE_NOT_FOUND"
+    http_status = 404
+    title = "File not available"
+
+
 class PermissionDenied(ConsoleError):
     error_code = "PERMISSION_DENIED"
     http_status = 403

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from services.errors import InvalidInput, PayloadTooLarge
+from services.errors import FileGone, PayloadTooLarge
 from services.identity import Caller
 
 BLOCK = 1024 * 1024
@@ -45,9 +45,17 @@ def result_name(original: str) -> str:
     return f"{stem}_with_predictions.csv"
 
 
+def human_size(size: int) -> str:
+    """1536 → "1.5 KB"; 10485760 → "10 MB"."""
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
+
+
 def too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(
-        f"The file is larger than the {limit // (1024 * 1024):,} MB this console accepts.",
+        f"The file is larger than the {human_size(limit)} this console accepts.",
         hint="Split it into smaller files, or ask the administrator to raise UPLOAD_LIMIT_MB.",
     )
 
@@ -106,10 +114,8 @@ class UserFiles:
         return path
 
     @staticmethod
-    def _gone() -> InvalidInput:
-        return InvalidInput(
-            "That file is no longer available.", hint="Upload it again, then retry."
-        )
+    def _gone() -> FileGone:
+        return FileGone("That file is no longer available.", hint="Upload it again, then retry.")
 
     def describe(self, caller: Caller, file_id: str) -> StoredFile:
         path = self.path(caller, file_id)

@@ -215,8 +215,11 @@ def _convert_column(series: pd.Series, column: ColumnInfo) -> pd.Series:
 def _numeric(series: pd.Series, column: ColumnInfo) -> pd.Series:
     if is_numeric_dtype(series.dtype) and not is_bool_dtype(series.dtype):
         return _checked_numeric(series, series, column)
-    is_bool = series.map(lambda v: isinstance(v, (bool, np.bool_)))
-    is_number = series.map(lambda v: isinstance(v, (int, float, np.integer, np.floating)))
+    values = series.astype(object)  # map on pandas' string dtype would give strings back
+    is_bool = values.map(lambda v: isinstance(v, (bool, np.bool_))).astype(bool)
+    is_number = values.map(lambda v: isinstance(v, (int, float, np.integer, np.floating))).astype(
+        bool
+    )
     bad = is_bool | ~is_number
     if bad.any():
         raise _mismatch(column, series, bad)

@@ -52,6 +52,12 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer
         yield server
 
 
+def auth(server: AuthServer, user: str, **extra: str) -> dict[str, str]:
+    """HTTP Basic headers for one of the auth server's users (or its admin)."""
+    password = server.admin[1] if user == server.admin[0] else server.passwords[user]
+    return {**basic_header(user, password), **extra}
+
+
 def mlflow_basic_settings(server: AuthServer, data_dir: Path) -> Settings:
     return settings_for(
         data_dir,

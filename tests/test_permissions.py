@@ -18,7 +18,7 @@ import pytest
 from app import create_app
 from layouts.ids import History, Json, Page
 from tests.auth_server import AuthServer
-from tests.conftest import SETOSA, basic_header, mlflow_basic_settings
+from tests.conftest import SETOSA, auth, basic_header, mlflow_basic_settings
 
 pytestmark = pytest.mark.slow
 
@@ -32,11 +32,6 @@ def _console_app(server: AuthServer, tmp_path, **overrides: Any):
 @pytest.fixture(scope="module")
 def console_app(auth_server, tmp_path_factory):
     return _console_app(auth_server, tmp_path_factory.mktemp("console"))
-
-
-def auth(server: AuthServer, user: str, **extra: str) -> dict[str, str]:
-    password = server.admin[1] if user == server.admin[0] else server.passwords[user]
-    return {**basic_header(user, password), **extra}
 
 
 def predict(client, server: AuthServer, user: str, model: str, **headers: str):
