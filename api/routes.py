@@ -123,6 +123,17 @@ def create_api_blueprint(
         stored = csv.store_stream(current_caller(), filename, request.stream, upload_limit)
         return _json(asdict(stored), 201)
 
+    @api.post("/models/<name>/<ref>/score/<file_id>")
+    def score_file(name: str, ref: str, file_id: str) -> Response:
+        """Score an uploaded file in chunks; the result is a new file to GET from /files/."""
+        scored = csv.score(current_caller(), name, ref, file_id)
+        body = {
+            **scored.result.to_dict(),
+            "failed_rows": scored.summary.failed_rows,
+            "result_file": asdict(scored.download),
+        }
+        return _json(body)
+
     @api.get("/files/<file_id>")
     def download(file_id: str) -> Response:
         """The caller's own file, streamed from disk: memory stays flat for any size."""

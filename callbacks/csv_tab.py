@@ -26,6 +26,7 @@ from services.history import history_entry, with_entry
 from services.identity import current_caller
 
 NO_FILE = "Upload a CSV file to check it against the model."
+PROGRESS_POLL_MS = 500
 
 
 class CsvCallbacks:
@@ -112,6 +113,7 @@ def register(app: dash.Dash, csv: CsvService) -> CsvCallbacks:
             (Output(Csv.PROGRESS, "style"), hidden_or_shown(True), hidden_or_shown(False)),
         ],
         cancel=[Input(Csv.CANCEL, "n_clicks")],
+        interval=PROGRESS_POLL_MS,
         prevent_initial_call=True,
     )(callbacks.score_file)
     app.callback(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dash.testing.wait import until
+from selenium.common.exceptions import ElementClickInterceptedException
 from selenium.webdriver.common.keys import Keys
 
 from app import create_app
@@ -79,7 +80,16 @@ def screenshot(dash_duo: Any, name: str, width: int = 1400) -> Path:
 
 
 def click(dash_duo: Any, selector: str) -> None:
-    """Scroll the element to the middle of the window first, as a person would."""
-    element = dash_duo.find_element(selector)
-    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-    element.click()
+    """Scroll the element into the middle of the window and click it, as a person would;
+    grids render after the text around them, so the button may still move: try again."""
+
+    def attempt() -> bool:
+        element = dash_duo.find_element(selector)
+        dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+        try:
+            element.click()
+        except ElementClickInterceptedException:
+            return False
+        return True
+
+    until(attempt, timeout=10)

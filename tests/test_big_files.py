@@ -6,7 +6,6 @@ import io
 
 import pandas as pd
 import pytest
-from flask import g
 
 from app import create_app
 from services.demo_registry import CHURN_MODEL, churn_frame
@@ -32,12 +31,11 @@ def test_upload_then_download_the_scored_file(flask_app):
     assert response.status_code == 201
     stored = response.get_json()
     assert stored["filename"] == "customers.csv" and stored["size"] > 100_000
-    csv = flask_app.extensions["model_console_csv"]["/"]
-    with flask_app.test_request_context():
-        g.model_console_caller = LOCAL_CALLER
-        scored = csv.score(LOCAL_CALLER, CHURN_MODEL, "Champion", stored["file_id"])
-    assert scored.summary.failed_rows == 1
-    download = client.get(f"/api/files/{scored.download.file_id}")
+    scored = client.post(f"/api/models/{CHURN_MODEL}/Champion/score/{stored['file_id']}")
+    assert scored.status_code == 200
+    body = scored.get_json()
+    assert (body["input_rows"], body["failed_rows"], body["version"]) == (3_000, 1, "1")
+    download = client.get(f"/api/files/{body['result_file']['file_id']}")
     assert download.status_code == 200
     assert "customers_with_predictions.csv" in download.headers["Content-Disposition"]
     result = pd.read_csv(io.BytesIO(download.data))

@@ -1,0 +1,91 @@
+"""Big CSV files in headless Chromium: streamed upload, background scoring with progress,
+cancel, and the downloaded result checked against in-process predictions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from dash.testing.wait import until
+
+from layouts.ids import Config, Csv
+from services.demo_registry import CHURN_MODEL, churn_frame
+from services.identity import LOCAL_CALLER
+from tests.browser_helpers import click, open_tab, start_console
+
+pytestmark = pytest.mark.browser
+
+ROWS = 300_000
+CHUNK = 5_000  # small chunks: many progress steps to watch
+
+
+@pytest.fixture
+def churn_console(dash_duo, settings, tmp_path):
+    data_dir = tmp_path / "data"
+    start_console(dash_duo, settings, default_model=CHURN_MODEL, default_version="Champion",
+                  predict_chunk_rows=CHUNK, app_data_dir=data_dir)  # fmt: skip
+    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL}")
+    open_tab(dash_duo, "CSV Prediction")
+    return dash_duo, data_dir
+
+
+def _customers(path: Path, rows: int) -> pd.DataFrame:
+    frame = churn_frame(rows, seed=17)
+    frame.insert(0, "customer_id", np.arange(rows))
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def _upload(dash_duo, path: Path, rows: int) -> None:
+    dash_duo.find_element(f"#{Csv.FILE_INPUT}").send_keys(str(path))
+    dash_duo.wait_for_contains_text(f"#{Csv.UPLOAD_PROGRESS}", "Uploaded", timeout=60)
+    dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", f"{rows:,} rows", timeout=30)
+    dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "Ready to predict")
+
+
+def _progress_rows(dash_duo) -> int:
+    label = dash_duo.find_element(f"#{Csv.PROGRESS}").text
+    return int(label.split(" / ")[0].replace(",", "")) if " / " in label else 0
+
+
+def test_big_file_scored_in_the_background_and_downloaded(churn_console, console, tmp_path):
+    dash_duo, _ = churn_console
+    source = tmp_path / "customers_big.csv"
+    customers = _customers(source, ROWS)
+    _upload(dash_duo, source, ROWS)
+    click(dash_duo, f"#{Csv.PREDICT}")
+    first = until(lambda: _progress_rows(dash_duo), timeout=60)
+    until(lambda: _progress_rows(dash_duo) > first, timeout=60)  # it advances
+    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", f"{ROWS:,} rows scored", timeout=120)
+    dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
+    click(dash_duo, f"#{Csv.DOWNLOAD_BUTTON}")
+
+    target = Path(dash_duo.download_path) / "customers_big_with_predictions.csv"
+    until(lambda: target.exists() and not list(Path(dash_duo.download_path).glob("*.crdownload")),
+          timeout=60)  # fmt: skip
+    result = pd.read_csv(target)
+    assert len(result) == ROWS
+    assert list(result.columns) == [*customers.columns, "prediction", "error"]
+    assert result["customer_id"].tolist() == customers["customer_id"].tolist()
+    _, model = console.load(LOCAL_CALLER, CHURN_MODEL, "Champion")
+    expected = np.asarray(model.pyfunc.predict(customers.drop(columns=["customer_id"])))
+    assert (result["prediction"].to_numpy() == expected).all()
+    assert dash_duo.get_logs() == []
+
+
+def test_cancel_stops_the_job_and_offers_no_download(churn_console, tmp_path):
+    dash_duo, data_dir = churn_console
+    source = tmp_path / "customers_cancel.csv"
+    _customers(source, ROWS)
+    _upload(dash_duo, source, ROWS)
+    click(dash_duo, f"#{Csv.PREDICT}")
+    until(lambda: _progress_rows(dash_duo) > 0, timeout=60)
+    click(dash_duo, f"#{Csv.CANCEL}")
+    until(lambda: not dash_duo.find_element(f"#{Csv.PROGRESS}").is_displayed(), timeout=30)
+    assert "rows scored" not in dash_duo.find_element(f"#{Csv.RESULT}").text
+    assert "disabled" in dash_duo.find_element(f"#{Csv.DOWNLOAD_BUTTON}").get_attribute("class")
+    results = list((data_dir / "files").glob("*/*.data"))
+    assert len(results) == 1  # only the upload: no finished result file exists
+    assert dash_duo.get_logs() == []
