@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -21,10 +22,11 @@ from layouts.csv_tab import (
 )
 from layouts.ids import Csv, History, Page
 from services.csv_service import CsvService, Progress
-from services.errors import ConsoleError, InvalidInput
+from services.errors import ConsoleError, InvalidInput, PredictionFailed
 from services.history import history_entry, with_entry
 from services.identity import current_caller
 
+log = logging.getLogger(__name__)
 NO_FILE = "Upload a CSV file to check it against the model."
 PROGRESS_POLL_MS = 500
 
@@ -76,6 +78,18 @@ class CsvCallbacks:
         download = {"file_id": prediction.download.file_id}
         return prediction_view(prediction), download, with_entry(history, entry)
 
+    def job_failed(self, error: Exception) -> tuple[Any, ...]:
+        """A job that broke outside our own checks: say so plainly, offer nothing."""
+        log.error("CSV scoring job failed: %s", error)
+        failure = PredictionFailed(
+            "Scoring stopped with an unexpected error; no result was written.",
+            hint="Try again; if it happens again, tell the administrator (see the server log).",
+        )
+        return show_error(failure), None, no_update
+
+    def cancelled(self, _: int) -> Any:
+        return placeholder("Cancelled: nothing was written. Press Predict from CSV to start again.")
+
     def offer_download(self, result_file: dict[str, Any] | None) -> tuple[Any, str]:
         if not result_file:
             return None, DOWNLOAD_WAITING
@@ -114,8 +128,14 @@ def register(app: dash.Dash, csv: CsvService) -> CsvCallbacks:
         ],
         cancel=[Input(Csv.CANCEL, "n_clicks")],
         interval=PROGRESS_POLL_MS,
+        on_error=callbacks.job_failed,
         prevent_initial_call=True,
     )(callbacks.score_file)
+    app.callback(
+        Output(Csv.RESULT, "children", allow_duplicate=True),
+        Input(Csv.CANCEL, "n_clicks"),
+        prevent_initial_call=True,
+    )(callbacks.cancelled)
     app.callback(
         Output(Csv.DOWNLOAD_BUTTON, "href"),
         Output(Csv.DOWNLOAD_BUTTON, "className", allow_duplicate=True),

@@ -192,3 +192,10 @@ def test_history_shows_newest_five_and_clears():
     assert "[5]" in shown and "[6]" not in shown
     assert clear_history(1) == []
     assert "No predictions yet" in text_of(show_history([]))
+
+
+def test_a_broken_job_says_so_and_offers_nothing(csv_callbacks):
+    result, download, history = csv_callbacks.job_failed(RuntimeError("worker died"))
+    assert "Scoring stopped with an unexpected error" in text_of(result)
+    assert download is None and history is no_update
+    assert "Cancelled" in text_of(csv_callbacks.cancelled(1))
