@@ -83,8 +83,9 @@ def log_tail(server: Server, lines: int = 40) -> str:
     return "\n".join(text[-lines:])
 
 
-def wait_ready(server: Server, path: str) -> float:
-    """Seconds until GET ``path`` answers 200; fails at once if the server exits."""
+def wait_ready(server: Server, path: str, interval: float = 0.2) -> float:
+    """Seconds until GET ``path`` answers 200 (polled every ``interval`` s); fails at once if
+    the server exits."""
     started = time.monotonic()
     while time.monotonic() - started < READY_TIMEOUT_S:
         if server.process.poll() is not None:
@@ -93,5 +94,5 @@ def wait_ready(server: Server, path: str) -> float:
         with contextlib.suppress(requests.RequestException):
             if requests.get(server.base_url + path, timeout=2).status_code == 200:
                 return time.monotonic() - started
-        time.sleep(0.2)
+        time.sleep(interval)
     raise TimeoutError(f"{server.name} not ready in {READY_TIMEOUT_S:.0f} s:\n{log_tail(server)}")

@@ -1,0 +1,95 @@
+"""Many clients at once: each a thread with its own keep-alive session, a fixed share of
+1-row predict requests each; throughput over the whole round and every request's latency."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import requests
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+REQUEST_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    url: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Round:
+    target: str
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def throughput(self) -> float:
+        return (self.requests - self.errors) / self.seconds
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
+
+
+@dataclass
+class _ClientLog:
+    latencies_ms: list[float]
+    errors: int = 0
+    first_error: str = ""
+
+
+def _one_request(session: requests.Session, target: Target, log: _ClientLog) -> None:
+    started = time.perf_counter()
+    try:
+        response = session.post(
+            target.url, data=target.body, headers=JSON_HEADERS, timeout=REQUEST_TIMEOUT_S
+        )
+        ok = response.status_code == 200 and b'"predictions"' in response.content
+        detail = f"{response.status_code}: {response.text[:200]}"
+    except requests.RequestException as error:
+        ok, detail = False, repr(error)
+    if ok:
+        log.latencies_ms.append((time.perf_counter() - started) * 1000)
+    else:
+        log.errors += 1
+        log.first_error = log.first_error or detail
+
+
+def _client(target: Target, count: int, start: threading.Barrier) -> _ClientLog:
+    log = _ClientLog(latencies_ms=[])
+    with requests.Session() as session:
+        start.wait()
+        for _ in range(count):
+            _one_request(session, target, log)
+    return log
+
+
+def shares(total: int, clients: int) -> list[int]:
+    """``total`` requests split as evenly as possible over ``clients``."""
+    base, extra = divmod(total, clients)
+    return [base + (1 if i < extra else 0) for i in range(clients)]
+
+
+def run_round(target: Target, clients: int, total: int) -> Round:
+    """All clients start together (a barrier); the clock stops when the last one is done."""
+    counts = shares(total, clients)
+    start = threading.Barrier(clients + 1, timeout=REQUEST_TIMEOUT_S)
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        futures = [pool.submit(_client, target, count, start) for count in counts]
+        start.wait()
+        started = time.perf_counter()
+        logs = [future.result() for future in futures]
+        seconds = time.perf_counter() - started
+    errors = sum(log.errors for log in logs)
+    if errors:
+        first = next(log.first_error for log in logs if log.errors)
+        print(f"  {target.name}: {errors} failed requests, first: {first}")
+    latencies = [ms for log in logs for ms in log.latencies_ms]
+    return Round(target.name, total, errors, seconds, latencies)

@@ -1,0 +1,72 @@
+"""Resident memory of a server's whole process tree (master and workers), sampled in a thread."""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+
+import psutil
+
+MB = 1024 * 1024
+SAMPLE_INTERVAL_S = 0.05
+
+
+def tree_rss(pid: int) -> int:
+    """Bytes resident in ``pid`` and all its descendants (workers come and go: skip the gone)."""
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            total += process.memory_info().rss
+    return total
+
+
+def idle_rss(pid: int, seconds: float = 1.0) -> int:
+    """Median of the samples over ``seconds`` while nothing is asked of the server."""
+    samples = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        samples.append(tree_rss(pid))
+        time.sleep(SAMPLE_INTERVAL_S)
+    return int(statistics.median(samples))
+
+
+class PeakSampler:
+    """Samples ``tree_rss(pid)`` every ~50 ms until stopped; keeps the peak and the count."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, tree_rss(self.pid))
+            self.samples += 1
+            self._stop.wait(SAMPLE_INTERVAL_S)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+@contextlib.contextmanager
+def sampling_peak(pid: int) -> Iterator[PeakSampler]:
+    sampler = PeakSampler(pid)
+    sampler.start()
+    try:
+        yield sampler
+    finally:
+        sampler.stop()

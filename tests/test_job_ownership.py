@@ -1,0 +1,74 @@
+"""Background CSV jobs belong to the page that started them: another page load cannot read
+their progress or result, nor cancel them (Dash signs job handles per page load; the app keeps
+the signing secret in the job store shared by its workers). Downloads belong to the user
+(tests/test_big_files.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from dash.testing.wait import until
+
+from app import create_app
+from layouts.ids import Csv, History, Page
+from services.demo_registry import CHURN_MODEL, churn_frame
+
+CONFIG = re.compile(r'<script id="_dash-config" type="application/json">(.*?)</script>', re.S)
+CHURN = {"name": CHURN_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
+
+
+def page_token(client) -> str:
+    """What the renderer of one page load sends as ``endId`` with every callback."""
+    page = client.get("/").get_data(as_text=True)
+    return json.loads(CONFIG.search(page).group(1))["end_id"]
+
+
+def score_request(app, file_info: dict[str, str]) -> dict[str, Any]:
+    output = next(k for k in app.callback_map if f"{Csv.RESULT}.children" in k and
+                  f"{Csv.RESULT_FILE}.data" in k)  # fmt: skip
+    return {
+        "output": output,
+        "outputs": [
+            {"id": p.split(".")[0], "property": p.split(".", 1)[1]}
+            for p in output.strip(".").split("...")
+        ],
+        "inputs": [{"id": Csv.PREDICT, "property": "n_clicks", "value": 1}],
+        "state": [
+            {"id": Csv.FILE, "property": "data", "value": file_info},
+            {"id": Page.SELECTION, "property": "data", "value": CHURN},
+            {"id": History.STORE, "property": "data", "value": []},
+        ],
+        "changedPropIds": [f"{Csv.PREDICT}.n_clicks"],
+    }
+
+
+def test_another_page_cannot_read_or_cancel_a_job(settings, tmp_path):
+    app = create_app(settings=replace(settings, app_data_dir=tmp_path, predict_chunk_rows=5_000))
+    client = app.server.test_client()
+    mine, theirs = page_token(client), page_token(client)
+    frame = churn_frame(200_000, seed=2)
+    frame.insert(0, "id", np.arange(len(frame)))
+    upload = client.post("/api/uploads?filename=mine.csv", data=frame.to_csv(index=False),
+                         content_type="text/csv").get_json()  # fmt: skip
+    body = score_request(app, {"file_id": upload["file_id"], "filename": "mine.csv"})
+    handles = client.post(f"/_dash-update-component?endId={mine}", json=body).get_json()
+    job = f"cacheKey={handles['cacheKey']}&job={handles['job']}"
+
+    # Another page replays my handles: it sees neither my progress nor my result...
+    replay = client.post(f"/_dash-update-component?endId={theirs}&{job}", json=body)
+    assert replay.status_code == 204 and replay.data == b""
+    # ... and its attempt to cancel my job is ignored.
+    cancel = f"/_dash-update-component?endId={theirs}&{job}&oldJob={handles['job']}"
+    assert client.post(cancel, json=body).data == b""
+
+    def my_result() -> str | None:
+        answer = client.post(f"/_dash-update-component?endId={mine}&{job}", json=body)
+        text = answer.get_data(as_text=True)
+        return text if "rows scored" in text else None
+
+    finished = until(my_result, timeout=120)
+    assert "200,000 rows scored" in finished
