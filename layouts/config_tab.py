@@ -10,7 +10,7 @@ from dash import dcc, html
 from layouts.components import facts, key_value_table, section
 from layouts.ids import Config
 from services.markdown import safe_markdown
-from services.registry import ModelDetail, VersionDetail
+from services.registry_types import ModelDetail, VersionDetail
 from services.signature import SignatureInfo
 
 

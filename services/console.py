@@ -28,14 +28,8 @@ from services.prediction import (
     output_frame,
     raw_outputs,
 )
-from services.registry import (
-    ModelDetail,
-    ModelSummary,
-    Registry,
-    ResolvedVersion,
-    VersionDetail,
-    display_uri,
-)
+from services.registry import Registry, display_uri
+from services.registry_types import ModelDetail, ModelSummary, ResolvedVersion, VersionDetail
 from services.signature import describe_signature, placeholder_payload
 from services.validation import conform, conform_frame, row_problems
 

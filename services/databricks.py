@@ -22,7 +22,8 @@ from services.mlflow_rest import (
     host_creds,
     raise_for_access,
 )
-from services.registry import Registry, ResolvedVersion
+from services.registry import Registry
+from services.registry_types import ResolvedVersion
 
 UC_SCHEME = "databricks-uc"
 TEMPORARY_CREDENTIALS = (

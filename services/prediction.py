@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from services.errors import ConsoleError, PredictionFailed
-from services.registry import ResolvedVersion
+from services.registry_types import ResolvedVersion
 from services.signature import SignatureInfo
 from services.validation import ConformedInput
 

@@ -11,7 +11,6 @@ import contextlib
 import difflib
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,89 +25,18 @@ from services.errors import (
     permission_denied,
 )
 from services.identity import LOCAL_USER
-from services.signature import SignatureInfo, describe_signature
+from services.registry_types import (
+    ModelDetail,
+    ModelSummary,
+    ResolvedVersion,
+    VersionFiles,
+    VersionInfo,
+)
+from services.signature import describe_signature
 
 LEGACY_STAGES = {"staging": "Staging", "production": "Production", "archived": "Archived"}
 LATEST = "latest"
 MAX_MODELS_LISTED = 1000
-
-
-@dataclass(frozen=True)
-class ResolvedVersion:
-    """A reference pinned to one version. ``alias`` is set when the reference was an alias."""
-
-    name: str
-    version: str
-    ref: str
-    source: str
-    run_id: str | None = None
-    alias: str | None = None
-
-
-@dataclass(frozen=True)
-class VersionInfo:
-    version: str
-    status: str
-    created: str
-    aliases: list[str]
-    tags: dict[str, str]
-    run_id: str | None
-    source: str
-    description: str
-    stage: str | None = None
-
-
-@dataclass(frozen=True)
-class ModelSummary:
-    name: str
-    description: str
-    tags: dict[str, str]
-    aliases: dict[str, str]
-    updated: str
-
-
-@dataclass(frozen=True)
-class ModelDetail:
-    summary: ModelSummary
-    versions: list[VersionInfo] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self.summary), "versions": [asdict(v) for v in self.versions]}
-
-
-@dataclass(frozen=True)
-class VersionFiles:
-    """What a version's files say about it; never changes for a given version."""
-
-    signature: SignatureInfo
-    input_example: list[dict[str, Any]] | None
-    flavors: list[str]
-
-
-@dataclass(frozen=True)
-class VersionDetail:
-    resolved: ResolvedVersion
-    info: VersionInfo
-    files: VersionFiles
-
-    @property
-    def signature(self) -> SignatureInfo:
-        return self.files.signature
-
-    @property
-    def input_example(self) -> list[dict[str, Any]] | None:
-        return self.files.input_example
-
-    def to_dict(self) -> dict[str, Any]:
-        alias = {"alias": self.resolved.alias} if self.resolved.alias else {}
-        return {
-            "model": self.resolved.name,
-            **alias,
-            **asdict(self.info),
-            "signature": self.signature.to_dict(),
-            "input_example": self.input_example,
-            "flavors": self.files.flavors,
-        }
 
 
 def _timestamp(ms: int | None) -> str:

@@ -13,7 +13,7 @@ from dash.testing.wait import until
 from layouts.ids import Config, Csv
 from services.demo_registry import CHURN_MODEL, churn_frame
 from services.identity import LOCAL_CALLER
-from tests.browser_helpers import click, open_tab, start_console
+from tests.browser_helpers import click, open_tab, screenshot, start_console
 
 pytestmark = pytest.mark.browser
 
@@ -58,6 +58,7 @@ def test_big_file_scored_in_the_background_and_downloaded(churn_console, console
     click(dash_duo, f"#{Csv.PREDICT}")
     first = until(lambda: _progress_rows(dash_duo), timeout=60)
     until(lambda: _progress_rows(dash_duo) > first, timeout=60)  # it advances
+    screenshot(dash_duo, "csv-scoring-in-progress")
     dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", f"{ROWS:,} rows scored", timeout=120)
     dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
     click(dash_duo, f"#{Csv.DOWNLOAD_BUTTON}")

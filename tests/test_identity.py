@@ -21,7 +21,7 @@ from services.config import auth_mode_from_env
 from services.databricks import TEMPORARY_CREDENTIALS, user_registry
 from services.errors import PermissionDenied, Unauthenticated
 from services.identity import LOCAL_CALLER, Caller, identify
-from services.registry import ResolvedVersion
+from services.registry_types import ResolvedVersion
 from tests.conftest import SETOSA, basic_header, settings_for
 
 SPOOF = {"X-Forwarded-Email": "ceo@example.com", "X-Forwarded-Access-Token": "stolen"}
