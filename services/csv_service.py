@@ -11,7 +11,7 @@ from typing import IO, Any
 import pandas as pd
 
 from services.console import BatchSummary, ModelConsole
-from services.csv_io import count_rows, iter_csv, neutralise_formulas, read_csv_head
+from services.csv_io import count_rows, iter_csv, read_csv_head, write_csv
 from services.files import StoredFile, UserFiles, result_name
 from services.identity import Caller
 from services.validation import column_problems
@@ -132,8 +132,7 @@ class CsvService:
             def write(scored: pd.DataFrame) -> None:
                 if not preview:
                     preview.append(scored.head(RESULT_PREVIEW_ROWS))
-                safe = neutralise_formulas(scored)
-                safe.to_csv(handle, index=False, header=handle.tell() == 0)
+                write_csv(scored, handle, header=handle.tell() == 0)
 
             summary = self.console.score_frames(caller, name, ref, chunks, write, report, "csv")
         first = preview[0] if preview else pd.DataFrame()

@@ -159,7 +159,7 @@ def test_csv_check_score_and_download_link(csv_callbacks, csv_service):
     assert href == f"/api/files/{download['file_id']}" and "disabled" not in style
     name, content = csv_service.download(LOCAL_CALLER, download["file_id"])
     assert name == "customers_with_predictions.csv"
-    header = content.decode().splitlines()[0]
+    header = content.decode().splitlines()[0].replace('"', "")
     assert header == "customer_id,age,income,tenure_months,usage_gb,city,is_member,prediction,error"
 
 
