@@ -118,13 +118,13 @@ def register(app: dash.Dash, csv: CsvService) -> CsvCallbacks:
         background=True,
         progress=[
             Output(Csv.PROGRESS, "value"),
-            Output(Csv.PROGRESS, "label"),
+            Output(Csv.PROGRESS_TEXT, "children"),
             Output(Csv.DOWNLOAD_BUTTON, "className"),
         ],
         running=[
             (Output(Csv.PREDICT, "disabled"), True, False),
             (Output(Csv.CANCEL, "disabled"), False, True),
-            (Output(Csv.PROGRESS, "style"), hidden_or_shown(True), hidden_or_shown(False)),
+            (Output(Csv.PROGRESS_BOX, "style"), hidden_or_shown(True), hidden_or_shown(False)),
         ],
         cancel=[Input(Csv.CANCEL, "n_clicks")],
         interval=PROGRESS_POLL_MS,

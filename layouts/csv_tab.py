@@ -61,8 +61,14 @@ def layout(upload_limit_bytes: int) -> html.Div:
         ],
         className="mt-3",
     )
-    progress = dbc.Progress(
-        id=Csv.PROGRESS, value=0, striped=True, animated=True, style=HIDDEN, className="mt-3"
+    progress = html.Div(
+        [
+            dbc.Progress(id=Csv.PROGRESS, value=0, striped=True, animated=True),
+            html.Small(id=Csv.PROGRESS_TEXT, className="text-body-secondary"),
+        ],
+        id=Csv.PROGRESS_BOX,
+        style=HIDDEN,
+        className="mt-3 flex-column gap-1",
     )
     return html.Div(
         [

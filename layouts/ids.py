@@ -48,6 +48,8 @@ class Csv(StrEnum):
     PREDICT = "csv-predict"
     CANCEL = "csv-cancel"
     PROGRESS = "csv-progress"
+    PROGRESS_BOX = "csv-progress-box"
+    PROGRESS_TEXT = "csv-progress-text"
     RESULT = "csv-result"
     RESULT_FILE = "csv-result-file"
     DOWNLOAD_BUTTON = "csv-download-button"

@@ -46,7 +46,7 @@ def _upload(dash_duo, path: Path, rows: int) -> None:
 
 
 def _progress_rows(dash_duo) -> int:
-    label = dash_duo.find_element(f"#{Csv.PROGRESS}").text
+    label = dash_duo.find_element(f"#{Csv.PROGRESS_TEXT}").text
     return int(label.split(" / ")[0].replace(",", "")) if " / " in label else 0
 
 
@@ -84,7 +84,7 @@ def test_cancel_stops_the_job_and_offers_no_download(churn_console, tmp_path):
     click(dash_duo, f"#{Csv.PREDICT}")
     until(lambda: _progress_rows(dash_duo) > 0, timeout=60)
     click(dash_duo, f"#{Csv.CANCEL}")
-    until(lambda: not dash_duo.find_element(f"#{Csv.PROGRESS}").is_displayed(), timeout=30)
+    until(lambda: not dash_duo.find_element(f"#{Csv.PROGRESS_BOX}").is_displayed(), timeout=30)
     dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "Cancelled: nothing was written")
     assert "rows scored" not in dash_duo.find_element(f"#{Csv.RESULT}").text
     assert "disabled" in dash_duo.find_element(f"#{Csv.DOWNLOAD_BUTTON}").get_attribute("class")

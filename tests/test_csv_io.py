@@ -66,4 +66,4 @@ def test_formulas_in_text_cells_are_neutralised_numbers_untouched():
 
 def test_formula_column_names_are_neutralised_too():
     written = to_csv_bytes(pd.DataFrame({"=cmd()": ["a"]})).decode()
-    assert written.splitlines()[0] == "\"'=cmd()\""
+    assert written.splitlines()[0] == '"\'=cmd()"'
