@@ -16,6 +16,7 @@ from dash.testing.wait import until
 from app import create_app
 from layouts.ids import Csv, History, Page
 from services.demo_registry import CHURN_MODEL, churn_frame
+from tests.dash_requests import click_request
 
 CONFIG = re.compile(r'<script id="_dash-config" type="application/json">(.*?)</script>', re.S)
 CHURN = {"name": CHURN_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
@@ -28,22 +29,13 @@ def page_token(client) -> str:
 
 
 def score_request(app, file_info: dict[str, str]) -> dict[str, Any]:
-    output = next(k for k in app.callback_map if f"{Csv.RESULT}.children" in k and
-                  f"{Csv.RESULT_FILE}.data" in k)  # fmt: skip
-    return {
-        "output": output,
-        "outputs": [
-            {"id": p.split(".")[0], "property": p.split(".", 1)[1]}
-            for p in output.strip(".").split("...")
-        ],
-        "inputs": [{"id": Csv.PREDICT, "property": "n_clicks", "value": 1}],
-        "state": [
-            {"id": Csv.FILE, "property": "data", "value": file_info},
-            {"id": Page.SELECTION, "property": "data", "value": CHURN},
-            {"id": History.STORE, "property": "data", "value": []},
-        ],
-        "changedPropIds": [f"{Csv.PREDICT}.n_clicks"],
-    }
+    return click_request(
+        app,
+        (f"{Csv.RESULT}.children", f"{Csv.RESULT_FILE}.data"),
+        Csv.PREDICT,
+        [(Csv.FILE, "data", file_info), (Page.SELECTION, "data", CHURN),
+         (History.STORE, "data", [])],
+    )  # fmt: skip
 
 
 def test_another_page_cannot_read_or_cancel_a_job(settings, tmp_path):

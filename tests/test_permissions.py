@@ -19,6 +19,7 @@ from app import create_app
 from layouts.ids import History, Json, Page
 from tests.auth_server import AuthServer
 from tests.conftest import SETOSA, auth, basic_header, mlflow_basic_settings
+from tests.dash_requests import click_request
 
 pytestmark = pytest.mark.slow
 
@@ -101,26 +102,13 @@ def test_revoked_grant_is_denied_within_the_verdict_ttl(auth_server, tmp_path):
 
 def _callback_request(app, selection: dict[str, Any], text: str) -> dict[str, Any]:
     """The request the browser sends when Predict is pressed in the JSON tab."""
-    output = next(
-        key
-        for key in app.callback_map
-        if f"{Json.RESULT}.children" in key and f"{History.STORE}.data" in key
-    )
-    outputs = [
-        {"id": part.split(".")[0], "property": part.split(".", 1)[1]}
-        for part in output.strip(".").split("...")
-    ]
-    return {
-        "output": output,
-        "outputs": outputs,
-        "inputs": [{"id": Json.PREDICT, "property": "n_clicks", "value": 1}],
-        "state": [
-            {"id": Json.TEXT, "property": "value", "value": text},
-            {"id": Page.SELECTION, "property": "data", "value": selection},
-            {"id": History.STORE, "property": "data", "value": []},
-        ],
-        "changedPropIds": [f"{Json.PREDICT}.n_clicks"],
-    }
+    return click_request(
+        app,
+        (f"{Json.RESULT}.children", f"{History.STORE}.data"),
+        Json.PREDICT,
+        [(Json.TEXT, "value", text), (Page.SELECTION, "data", selection),
+         (History.STORE, "data", [])],
+    )  # fmt: skip
 
 
 def test_forged_callback_naming_a_forbidden_model_is_denied(console_app, auth_server):
