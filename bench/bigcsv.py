@@ -114,7 +114,9 @@ def upload(session: requests.Session, base_url: str, source: Path) -> str:
 
 
 def score(session: requests.Session, base_url: str, model_path: str, file_id: str) -> dict:
-    response = session.post(f"{base_url}/api/models/{model_path}/score/{file_id}", timeout=TIMEOUT_S)
+    response = session.post(
+        f"{base_url}/api/models/{model_path}/score/{file_id}", timeout=TIMEOUT_S
+    )
     return _checked(response, 200, "score")
 
 

@@ -3,16 +3,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+import psutil
 import requests
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 REQUEST_TIMEOUT_S = 60.0
+PROBE_AFTER_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,7 @@ class Target:
     name: str
     url: str
     body: bytes
+    probe: Callable[[], str] | None = None  # asked once per round: how clients spread
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class Round:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    split: str = ""
 
     @property
     def throughput(self) -> float:
@@ -43,6 +49,7 @@ class _ClientLog:
     latencies_ms: list[float]
     errors: int = 0
     first_error: str = ""
+    finished: float = 0.0
 
 
 def _one_request(session: requests.Session, target: Target, log: _ClientLog) -> None:
@@ -68,6 +75,7 @@ def _client(target: Target, count: int, start: threading.Barrier) -> _ClientLog:
         start.wait()
         for _ in range(count):
             _one_request(session, target, log)
+    log.finished = time.perf_counter()
     return log
 
 
@@ -77,19 +85,34 @@ def shares(total: int, clients: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(clients)]
 
 
+def connection_split(pid: int, port: int) -> str:
+    """Open client connections held by each worker of the server ``pid`` on ``port``, "7/9"."""
+    counts = []
+    with contextlib.suppress(psutil.Error):
+        for worker in psutil.Process(pid).children(recursive=True):
+            held = worker.net_connections("tcp")
+            counts.append(sum(c.status == "ESTABLISHED" and c.laddr.port == port for c in held))
+    return "/".join(map(str, sorted(counts)))
+
+
 def run_round(target: Target, clients: int, total: int) -> Round:
-    """All clients start together (a barrier); the clock stops when the last one is done."""
+    """All clients start together (a barrier); the clock stops when the last one is done.
+    The target's probe is asked once, shortly after the start."""
     counts = shares(total, clients)
     start = threading.Barrier(clients + 1, timeout=REQUEST_TIMEOUT_S)
     with ThreadPoolExecutor(max_workers=clients) as pool:
         futures = [pool.submit(_client, target, count, start) for count in counts]
         start.wait()
         started = time.perf_counter()
+        split = ""
+        if target.probe is not None:
+            time.sleep(PROBE_AFTER_S)
+            split = target.probe()
         logs = [future.result() for future in futures]
-        seconds = time.perf_counter() - started
+    seconds = max(log.finished for log in logs) - started
     errors = sum(log.errors for log in logs)
     if errors:
         first = next(log.first_error for log in logs if log.errors)
         print(f"  {target.name}: {errors} failed requests, first: {first}")
     latencies = [ms for log in logs for ms in log.latencies_ms]
-    return Round(target.name, total, errors, seconds, latencies)
+    return Round(target.name, total, errors, seconds, latencies, split)
