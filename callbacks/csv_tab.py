@@ -96,8 +96,22 @@ class CsvCallbacks:
         return self.file_url(result_file["file_id"]), DOWNLOAD_READY
 
 
+JOBS = "model_console_csv_jobs"  # server.extensions[JOBS][url_base_pathname] -> CsvCallbacks
+
+
+def score_file_job(set_progress: Callable, *args: Any) -> tuple[Any, ...]:
+    """The background job. Dash keeps background functions in one registry shared by every
+    app in the process, keyed by the callback's source and outputs, so two consoles in one
+    process would run each other's jobs: the job finds its services through the app that
+    is serving the request instead of through a closure."""
+    app = dash.get_app()
+    callbacks = app.server.extensions[JOBS][app.config.url_base_pathname]
+    return callbacks.score_file(set_progress, *args)
+
+
 def register(app: dash.Dash, csv: CsvService) -> CsvCallbacks:
     callbacks = CsvCallbacks(csv, lambda file_id: app.get_relative_path(f"/api/files/{file_id}"))
+    app.server.extensions.setdefault(JOBS, {})[app.config.url_base_pathname] = callbacks
     app.callback(Output(Csv.UPLOAD_ERROR, "children"), Input(Csv.REJECTED, "data"))(
         callbacks.explain_rejection
     )
@@ -130,7 +144,7 @@ def register(app: dash.Dash, csv: CsvService) -> CsvCallbacks:
         interval=PROGRESS_POLL_MS,
         on_error=callbacks.job_failed,
         prevent_initial_call=True,
-    )(callbacks.score_file)
+    )(score_file_job)
     app.callback(
         Output(Csv.RESULT, "children", allow_duplicate=True),
         Input(Csv.CANCEL, "n_clicks"),

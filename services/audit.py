@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import os
 import queue
 import threading
 from dataclasses import asdict, dataclass, field
@@ -71,11 +72,23 @@ class AuditLog:
         )
         self._writer.start()
         self._closed = False
+        self._pid = os.getpid()
         atexit.register(self.close)
 
     def record(self, record: AuditRecord) -> None:
         log.info(json.dumps({"audit": asdict(record)}, default=str))
+        if os.getpid() != self._pid:
+            self._record_in_forked_process(record)
+            return
         self._queue.put(record)
+
+    def _record_in_forked_process(self, record: AuditRecord) -> None:
+        """Background jobs run in a forked process: no writer thread exists there and it ends
+        without running atexit, so write at once (on connections of its own)."""
+        if getattr(self, "_forked_pid", None) != os.getpid():
+            self.engine.dispose(close=False)  # never share the parent's pooled connections
+            self._forked_pid = os.getpid()
+        self._insert([record])
 
     def flush(self) -> None:
         """Return once every record so far is in the database."""

@@ -10,6 +10,7 @@ before asking for an entry (``ModelConsole`` does), so a hit never skips that ch
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -52,6 +53,13 @@ class ModelCache(Generic[V]):
         self._entries: OrderedDict[CacheKey, V] = OrderedDict()
         self._loading: dict[CacheKey, _Slot[V]] = {}
         self._lock = threading.Lock()
+        # A background job forks this process; a lock another thread held at that moment
+        # would stay locked forever in the child, so the child gets fresh ones.
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._loading = {}
 
     def __len__(self) -> int:
         with self._lock:

@@ -153,3 +153,14 @@ def pytest_setup_options():
     ):
         options.add_argument(argument)
     return options
+
+
+@pytest.fixture(autouse=True)
+def no_dash_app_left_current():
+    """Dash remembers "the current app" in a context variable that outlives the request that
+    set it; with many test apps in one process a later test could be served as an earlier
+    app. Production runs one console per process; tests start each with none current."""
+    from dash import _get_app
+
+    _get_app.app_context.set(None)
+    yield

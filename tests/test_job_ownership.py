@@ -65,3 +65,6 @@ def test_another_page_cannot_read_or_cancel_a_job(settings, tmp_path):
 
     finished = until(my_result, timeout=120)
     assert "200,000 rows scored" in finished
+    audit = app.server.extensions["model_console"]["/"].audit
+    scored = audit.rows(source="csv", action="predict")  # written by the job's own process
+    assert [(row["input_rows"], row["outcome"]) for row in scored] == [(200_000, "ok")]
