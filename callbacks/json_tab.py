@@ -23,14 +23,13 @@ from services.errors import ConsoleError
 from services.history import history_entry, with_entry
 from services.identity import current_caller
 from services.payload import parse_json_text, parse_payload
+from services.prediction import display_records
 
 TABLE_ROWS = 100
 
 
 def _input_records(data: Any) -> list[dict[str, Any]] | None:
-    if isinstance(data, pd.DataFrame):
-        return data.head(TABLE_ROWS).astype(object).where(data.notna(), None).to_dict("records")
-    return None
+    return display_records(data, TABLE_ROWS) if isinstance(data, pd.DataFrame) else None
 
 
 class JsonCallbacks:

@@ -14,6 +14,7 @@ from services.console import BatchSummary, ModelConsole
 from services.csv_io import count_rows, iter_csv, read_csv_head, write_csv
 from services.files import StoredFile, UserFiles, result_name
 from services.identity import Caller
+from services.prediction import display_records
 from services.validation import column_problems
 
 PREVIEW_ROWS = 5
@@ -101,7 +102,7 @@ class CsvService:
             ],
             passthrough=[str(c) for c in head.columns if known and c not in known],
             problems=column_problems(head, model.signature.columns),
-            preview=_records(head.head(PREVIEW_ROWS)),
+            preview=display_records(head, PREVIEW_ROWS),
             checked_rows=len(head),
         )
         return stored, check
@@ -139,15 +140,10 @@ class CsvService:
         return CsvPrediction(
             summary=summary,
             download=self.files.describe(caller, result_id),
-            preview=_records(first),
+            preview=display_records(first),
             columns=[str(c) for c in first.columns],
         )
 
     def download(self, caller: Caller, file_id: str) -> tuple[str, bytes]:
         stored, raw = self.files.read(caller, file_id)
         return stored.filename, raw
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-safe rows for display (NaN as empty)."""
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")

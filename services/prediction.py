@@ -167,3 +167,9 @@ def class_probabilities(model: LoadedModel, conformed: ConformedInput) -> list[d
         {cls: round(float(p), 6) for cls, p in zip(classes, row, strict=True)}
         for row in probabilities
     ]
+
+
+def display_records(frame: pd.DataFrame, limit: int | None = None) -> list[dict[str, Any]]:
+    """Rows fit to show in a grid or send as JSON: NaN as empty, at most ``limit`` rows."""
+    shown = frame if limit is None else frame.head(limit)
+    return shown.astype(object).where(shown.notna(), None).to_dict("records")
