@@ -177,7 +177,8 @@ def prediction_view(prediction: CsvPrediction) -> html.Div:
     if failed:
         children.append(
             dbc.Alert(
-                f"{failed:,} rows could not be scored: their prediction is empty and the "
+                f"{failed:,} row{'s' if failed != 1 else ''} could not be scored: their "
+                "prediction is empty and the "
                 "'error' column says why.",
                 color="warning",
             )

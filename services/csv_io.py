@@ -39,6 +39,7 @@ def _string_columns(signature: SignatureInfo | None) -> dict[str, type]:
 
 
 NUMERIC = {"long", "integer", "double", "float"}
+WHOLE = {"long", "integer"}
 TRUE_FALSE = {"true": True, "false": False}
 
 
@@ -55,8 +56,12 @@ def parse_cells(frame: pd.DataFrame, signature: SignatureInfo | None) -> pd.Data
         if not (is_object_dtype(series.dtype) or is_string_dtype(series.dtype)):
             continue
         if column.type in NUMERIC:
-            parsed = pd.to_numeric(series, errors="coerce")
-            frame[column.name] = parsed.astype(object).where(parsed.notna(), series.astype(object))
+            parsed = pd.to_numeric(series, errors="coerce").astype(object)
+            if column.type in WHOLE:  # "34" stays 34 (not 34.0) in what is written back
+                parsed = parsed.map(
+                    lambda v: int(v) if isinstance(v, float) and v.is_integer() else v
+                )
+            frame[column.name] = parsed.where(parsed.notna(), series.astype(object))
         elif column.type == "boolean":
             lowered = series.astype(object).map(lambda v: TRUE_FALSE.get(str(v).strip().lower(), v))
             frame[column.name] = lowered.where(series.notna(), None)

@@ -152,7 +152,7 @@ def test_csv_check_score_and_download_link(csv_callbacks, csv_service):
     progress: list[tuple] = []
     result, download, history = csv_callbacks.score_file(progress.append, 1, file_info, CHURN, [])
     assert "12 rows scored" in text_of(result)
-    assert "1 rows could not be scored" in text_of(result)
+    assert "1 row could not be scored" in text_of(result)
     assert progress[0][1] == "Starting…" and progress[-1][0] == 100
     assert history[0]["source"] == "CSV"
     href, style = csv_callbacks.offer_download(download)
