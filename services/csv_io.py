@@ -56,16 +56,21 @@ def parse_cells(frame: pd.DataFrame, signature: SignatureInfo | None) -> pd.Data
         if not (is_object_dtype(series.dtype) or is_string_dtype(series.dtype)):
             continue
         if column.type in NUMERIC:
-            parsed = pd.to_numeric(series, errors="coerce").astype(object)
-            if column.type in WHOLE:  # "34" stays 34 (not 34.0) in what is written back
-                parsed = parsed.map(
-                    lambda v: int(v) if isinstance(v, float) and v.is_integer() else v
-                )
-            frame[column.name] = parsed.where(parsed.notna(), series.astype(object))
+            parsed = pd.to_numeric(series, errors="coerce")
+            whole = column.type in WHOLE  # "34" stays 34, not 34.0, in what is written back
+            cells = [
+                original if pd.isna(number) else (_whole(number) if whole else number)
+                for number, original in zip(parsed, series, strict=True)
+            ]
+            frame[column.name] = pd.Series(cells, index=series.index, dtype=object)
         elif column.type == "boolean":
             lowered = series.astype(object).map(lambda v: TRUE_FALSE.get(str(v).strip().lower(), v))
             frame[column.name] = lowered.where(series.notna(), None)
     return frame
+
+
+def _whole(value: object) -> object:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def read_csv(source: bytes | IO[bytes], signature: SignatureInfo | None = None) -> pd.DataFrame:
