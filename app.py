@@ -25,7 +25,13 @@ from api.routes import create_api_blueprint
 from callbacks import register_callbacks
 from layouts.page import page_layout
 from services.audit import AuditLog
-from services.bootstrap import build_console, build_csv_service, credential_check, prepare_registry
+from services.bootstrap import (
+    build_console,
+    build_csv_service,
+    caller_seal,
+    credential_check,
+    prepare_registry,
+)
 from services.config import Settings
 from services.errors import ConsoleError, Unauthenticated
 from services.identity import BASIC_REALM, MODE_MLFLOW_BASIC, identify
@@ -54,10 +60,12 @@ def create_app(
     server.extensions.setdefault(EXTENSION, {})[url_base_pathname] = console
     install_identity(server, url_base_pathname, settings, cache, audit)
 
+    jobs = background_jobs(settings)
+    server.extensions.setdefault(f"{EXTENSION}_jobs", {})[url_base_pathname] = jobs
     app = dash.Dash(
         __name__,
         server=server,
-        background_callback_manager=background_jobs(settings),
+        background_callback_manager=jobs,
         url_base_pathname=url_base_pathname,
         assets_folder=str(ASSETS),
         title="Model Console",
@@ -67,20 +75,35 @@ def create_app(
     app.layout = lambda: page_layout(settings, settings.upload_limit_bytes)
     csv = build_csv_service(settings, console)
     server.extensions.setdefault(f"{EXTENSION}_csv", {})[url_base_pathname] = csv
-    register_callbacks(app, console, csv)
+    register_callbacks(app, console, csv, caller_seal(settings))
     blueprint = create_api_blueprint(console, csv, name=f"model_console_api_{id(app)}")
     server.register_blueprint(blueprint, url_prefix=url_base_pathname.rstrip("/") + "/api")
     freeze_startup_objects()
     return app
 
 
-def background_jobs(settings: Settings) -> dash.DiskcacheManager:
-    """Long CSV jobs run outside the web request, in a process of their own; the job store
-    on disk is shared by every gunicorn worker."""
+def background_jobs(settings: Settings) -> dash.DiskcacheManager | dash.CeleryManager:
+    """Long CSV jobs run outside the web request. By default in a process forked for each
+    job, with the job store on disk shared by every gunicorn worker; with REDIS_URL set, in
+    Celery workers (``celery -A app:celery_app worker``), which may run on other machines."""
+    if settings.redis_url:
+        return dash.CeleryManager(celery_for(settings), expire=settings.files_max_age_seconds)
     import diskcache
 
     store = diskcache.Cache(str(settings.app_data_dir / "jobs"))
     return dash.DiskcacheManager(store, expire=settings.files_max_age_seconds)
+
+
+def celery_for(settings: Settings):  # -> celery.Celery (imported only when REDIS_URL is set)
+    from celery import Celery
+
+    celery = Celery("model_console", broker=settings.redis_url, backend=settings.redis_url)
+    celery.conf.update(
+        result_expires=settings.files_max_age_seconds,
+        worker_prefetch_multiplier=1,  # a long job must not hold others back in one worker
+        broker_connection_retry_on_startup=True,
+    )
+    return celery
 
 
 def install_identity(
@@ -126,14 +149,20 @@ def freeze_startup_objects() -> None:
 _default_app: dash.Dash | None = None
 
 
-def __getattr__(name: str) -> Flask:
-    """``gunicorn app:server`` reads this; the app is built on first use, not at import."""
+def __getattr__(name: str) -> object:
+    """``gunicorn app:server`` and ``celery -A app:celery_app worker`` read these; the app is
+    built on first use, not at import."""
     global _default_app
-    if name != "server":
+    if name not in ("server", "celery_app"):
         raise AttributeError(name)
     if _default_app is None:
         _default_app = create_app()
-    return _default_app.server
+    if name == "server":
+        return _default_app.server
+    manager = _default_app.server.extensions[f"{EXTENSION}_jobs"]["/"]
+    if not isinstance(manager, dash.CeleryManager):
+        raise RuntimeError("Set REDIS_URL to run CSV jobs in Celery workers.")
+    return manager.handle
 
 
 def listen_address() -> tuple[str, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -16,6 +17,7 @@ HIDDEN = {"display": "none"}
 SHOWN = {"display": "flex"}
 DOWNLOAD_READY = "btn btn-success"
 DOWNLOAD_WAITING = "btn btn-outline-success disabled"
+JOB_RUNNING, JOB_STOPPED = "running", "stopped"
 
 
 def layout(upload_limit_bytes: int) -> html.Div:
@@ -75,6 +77,9 @@ def layout(upload_limit_bytes: int) -> html.Div:
             dcc.Store(id=Csv.FILE),
             dcc.Store(id=Csv.RESULT_FILE),
             dcc.Store(id=Csv.REJECTED),
+            dcc.Store(id=Csv.PAGE_LOAD, data=uuid.uuid4().hex),  # names this page's jobs
+            dcc.Store(id=Csv.JOB_STATE),
+            dcc.Store(id=Csv.CANCELLED_RUN),
             section(
                 "Upload",
                 [upload, limit, upload_progress, html.Div(id=Csv.UPLOAD_ERROR, className="mt-2")],

@@ -53,6 +53,9 @@ class Csv(StrEnum):
     RESULT = "csv-result"
     RESULT_FILE = "csv-result-file"
     DOWNLOAD_BUTTON = "csv-download-button"
+    PAGE_LOAD = "csv-page-load"
+    JOB_STATE = "csv-job-state"
+    CANCELLED_RUN = "csv-cancelled-run"
 
 
 class History(StrEnum):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from services.console import KeyValueCache, ModelConsole
 from services.csv_service import CsvService
 from services.errors import Unauthenticated
 from services.files import UserFiles
-from services.identity import MODE_DATABRICKS, MODE_MLFLOW_BASIC, MODE_NONE, Caller
+from services.identity import MODE_DATABRICKS, MODE_MLFLOW_BASIC, MODE_NONE, Caller, CallerSeal
 from services.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -144,3 +145,31 @@ def credential_check(
 def build_csv_service(settings: Settings, console: ModelConsole) -> CsvService:
     files = UserFiles(settings.app_data_dir / "files", settings.files_max_age_seconds)
     return CsvService(console, files)
+
+
+def caller_seal(settings: Settings) -> CallerSeal:
+    """Seals callers for background jobs with ``job_secret``; a sealed caller is good for as
+    long as the job's files are kept."""
+    return CallerSeal(job_secret(settings), settings.files_max_age_seconds)
+
+
+def job_secret(settings: Settings) -> bytes:
+    """JOB_SECRET_KEY when set (needed when Celery workers run on other machines); otherwise
+    a key generated once under $APP_DATA_DIR, which every process sharing that directory
+    (the web workers and a Celery worker beside them) reads. Created by linking a complete
+    file into place, so a process starting at the same moment never reads half a key."""
+    if settings.job_secret:
+        return settings.job_secret.encode()
+    path = settings.app_data_dir / "job-secret"
+    if not path.exists():
+        settings.app_data_dir.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".job-secret.{os.getpid()}.{threading.get_ident()}")
+        draft.touch(mode=0o600)
+        draft.write_bytes(secrets.token_bytes(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_bytes()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +36,8 @@ class Settings:
     upload_limit_bytes: int = 1024 * 1024 * 1024
     files_max_age_seconds: int = 24 * 3600
     predict_chunk_rows: int = 100_000
+    redis_url: str = ""
+    job_secret: str = field(default="", repr=False)
 
     @property
     def audit_url(self) -> str:
@@ -66,6 +68,8 @@ class Settings:
             "upload_limit_bytes": _int_env("UPLOAD_LIMIT_MB", 1024) * 1024 * 1024,
             "files_max_age_seconds": _int_env("FILES_MAX_AGE_HOURS", 24) * 3600,
             "predict_chunk_rows": _int_env("PREDICT_CHUNK_ROWS", 100_000),
+            "redis_url": os.environ.get("REDIS_URL", "").strip(),
+            "job_secret": os.environ.get("JOB_SECRET_KEY", "").strip(),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

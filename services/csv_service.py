@@ -3,6 +3,7 @@ offer the result for download. Files live in the caller's own area (``UserFiles`
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ import pandas as pd
 
 from services.console import BatchSummary, ModelConsole
 from services.csv_io import count_rows, iter_csv, read_csv_head, write_csv
+from services.errors import InvalidInput
 from services.files import StoredFile, UserFiles, result_name
 from services.identity import Caller
 from services.prediction import display_records
@@ -20,6 +22,7 @@ from services.validation import column_problems
 PREVIEW_ROWS = 5
 CHECKED_ROWS = 10_000
 RESULT_PREVIEW_ROWS = 100
+_PAGE_LOAD = re.compile(r"^[0-9a-f]{32}$")
 
 
 @dataclass
@@ -68,6 +71,13 @@ class Progress:
         if not self.done or self.done >= self.total:
             return None
         return self.seconds * (self.total - self.done) / self.done
+
+
+def job_key(page_load: str | None, run: int | None) -> str:
+    """One scoring run: the page load that started it and its Predict count."""
+    if not _PAGE_LOAD.match(page_load or "") or not isinstance(run, int) or run < 0:
+        raise InvalidInput("This page's job reference is not valid.", hint="Reload the page.")
+    return f"{page_load}-{run}"
 
 
 class CsvService:
@@ -143,6 +153,15 @@ class CsvService:
             preview=display_records(first),
             columns=[str(c) for c in first.columns],
         )
+
+    def finish_job(self, caller: Caller, job: str) -> None:
+        """Called by a scoring job on its way out, whatever the outcome."""
+        self.files.mark(caller, job)
+
+    def job_finished(self, caller: Caller, job: str) -> bool:
+        """False for a job that stopped without reaching its end: its process was killed
+        (out of memory, a lost worker), so nothing else will ever say what happened."""
+        return self.files.has_mark(caller, job)
 
     def download(self, caller: Caller, file_id: str) -> tuple[str, bytes]:
         stored, raw = self.files.read(caller, file_id)

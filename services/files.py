@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from services.errors import FileGone, PayloadTooLarge
+from services.errors import FileGone, InvalidInput, PayloadTooLarge
 from services.identity import Caller
 
 BLOCK = 1024 * 1024
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_MARK = re.compile(r"^[0-9a-f]{32}-[0-9]{1,9}$")
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,19 @@ class UserFiles:
 
     def read(self, caller: Caller, file_id: str) -> tuple[StoredFile, bytes]:
         return self.describe(caller, file_id), self.path(caller, file_id).read_bytes()
+
+    def mark(self, caller: Caller, name: str) -> None:
+        """An empty file in the caller's own area whose existence says something happened
+        (a job reached its end); expires with the files."""
+        self._mark_path(caller, name).touch()
+
+    def has_mark(self, caller: Caller, name: str) -> bool:
+        return self._mark_path(caller, name).exists()
+
+    def _mark_path(self, caller: Caller, name: str) -> Path:
+        if not _MARK.match(name or ""):
+            raise InvalidInput("This page's job reference is not valid.", hint="Reload the page.")
+        return self._area(caller) / f"{name}.mark"
 
     def remove_expired(self) -> None:
         cutoff = time.time() - self.max_age_seconds

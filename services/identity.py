@@ -14,7 +14,9 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+
+import orjson
 
 from services.errors import Unauthenticated
 
@@ -101,3 +103,35 @@ def current_caller() -> Caller:
     if caller is None:
         raise Unauthenticated("This request has no signed-in user.")
     return caller
+
+
+class CallerSeal:
+    """A caller packed for a background job, which runs outside the request that started it
+    (a forked process, or a Celery worker that receives it through Redis). The caller's
+    credentials travel encrypted and authenticated with the app's job secret and expire after
+    ``max_age_seconds``: a job never takes its identity from anything the browser sent."""
+
+    def __init__(self, secret: bytes, max_age_seconds: int) -> None:
+        from cryptography.fernet import Fernet
+
+        self._fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret).digest()))
+        self.max_age_seconds = max_age_seconds
+
+    def seal(self, caller: Caller) -> str:
+        return self._fernet.encrypt(orjson.dumps(asdict(caller))).decode()
+
+    def open(self, sealed: str | None) -> Caller:
+        from cryptography.fernet import InvalidToken
+
+        if not sealed:
+            raise Unauthenticated("This job carries no signed-in user.", hint=RETRY_JOB)
+        try:
+            data = self._fernet.decrypt(sealed.encode(), ttl=self.max_age_seconds)
+        except InvalidToken:
+            raise Unauthenticated(
+                "This job's sign-in could not be verified (expired or altered).", hint=RETRY_JOB
+            ) from None
+        return Caller(**orjson.loads(data))
+
+
+RETRY_JOB = "Reload the page and press Predict again."

@@ -17,7 +17,7 @@ from callbacks.csv_tab import CsvCallbacks
 from callbacks.history_tab import clear_history, show_history
 from callbacks.json_tab import JsonCallbacks
 from layouts.ids import Config, Page, form_field
-from services.bootstrap import build_csv_service
+from services.bootstrap import build_csv_service, caller_seal
 from services.demo_registry import CHURN_MODEL, IRIS_MODEL, churn_frame
 from services.identity import LOCAL_CALLER
 from tests.conftest import SETOSA
@@ -132,8 +132,16 @@ def csv_service(settings, console):
 
 
 @pytest.fixture
-def csv_callbacks(csv_service):
-    return CsvCallbacks(csv_service, lambda file_id: f"/api/files/{file_id}")
+def seal(settings):
+    return caller_seal(settings)
+
+
+@pytest.fixture
+def csv_callbacks(csv_service, seal):
+    return CsvCallbacks(csv_service, seal, lambda file_id: f"/api/files/{file_id}")
+
+
+PAGE_LOAD = "0123456789abcdef" * 2
 
 
 def _stored(csv_service, frame, name: str = "customers.csv") -> dict[str, str]:
@@ -141,7 +149,7 @@ def _stored(csv_service, frame, name: str = "customers.csv") -> dict[str, str]:
     return {"file_id": stored.file_id, "filename": stored.filename}
 
 
-def test_csv_check_score_and_download_link(csv_callbacks, csv_service):
+def test_csv_check_score_and_download_link(csv_callbacks, csv_service, seal):
     customers = churn_frame(12, seed=8)
     customers.insert(0, "customer_id", range(12))
     customers.loc[3, "age"] = None  # one bad row: scored as an error, not a failed file
@@ -150,7 +158,10 @@ def test_csv_check_score_and_download_link(csv_callbacks, csv_service):
     assert "12 rows, 7 columns" in text_of(preview) and disabled is False
     assert "age is required, but row 4 is empty" in text_of(preview)
     progress: list[tuple] = []
-    result, download, history = csv_callbacks.score_file(progress.append, 1, file_info, CHURN, [])
+    sealed = seal.seal(LOCAL_CALLER)
+    result, download, history = csv_callbacks.score_file(
+        progress.append, sealed, 1, file_info, CHURN, [], PAGE_LOAD
+    )
     assert "12 rows scored" in text_of(result)
     assert "1 row could not be scored" in text_of(result)
     assert progress[0][1] == "Starting…" and progress[-1][0] == 100
@@ -198,4 +209,53 @@ def test_a_broken_job_says_so_and_offers_nothing(csv_callbacks):
     result, download, history = csv_callbacks.job_failed(RuntimeError("worker died"))
     assert "Scoring stopped with an unexpected error" in text_of(result)
     assert download is None and history is no_update
-    assert "Cancelled" in text_of(csv_callbacks.cancelled(1))
+    message, cancelled_run = csv_callbacks.cancelled(1, 3)
+    assert "Cancelled" in text_of(message) and cancelled_run == 3
+
+
+def test_a_job_killed_midway_is_reported_as_failed(csv_callbacks, csv_service, seal):
+    """A job process killed from outside (out of memory) writes nothing at all; when the
+    page sees the job stop, only the missing end mark tells the story."""
+    file_info = _stored(csv_service, churn_frame(20, seed=3))
+    stopped = csv_callbacks.explain_stop("stopped", PAGE_LOAD, 7, None)
+    assert "stopped before it finished" in text_of(stopped)
+    assert "ran out of memory" in text_of(stopped)
+
+    # The same run finishing normally (or cancelled) adds no message of its own.
+    csv_callbacks.score_file(lambda _: None, seal.seal(LOCAL_CALLER), 7, file_info, CHURN, [],
+                             PAGE_LOAD)  # fmt: skip
+    assert csv_callbacks.explain_stop("stopped", PAGE_LOAD, 7, None) is no_update
+    assert csv_callbacks.explain_stop("stopped", PAGE_LOAD, 8, 8) is no_update
+    assert csv_callbacks.explain_stop("running", PAGE_LOAD, 9, None) is no_update
+    # A job that failed on our own checks also marks its end: its error is the message.
+    result, _, _ = csv_callbacks.score_file(lambda _: None, seal.seal(LOCAL_CALLER), 10, None,
+                                            CHURN, [], PAGE_LOAD)  # fmt: skip
+    assert "Upload a CSV file" in text_of(result)
+    assert csv_callbacks.explain_stop("stopped", PAGE_LOAD, 10, None) is no_update
+
+
+def test_a_job_takes_its_caller_only_from_the_sealed_request(csv_callbacks, csv_service, seal):
+    """The browser cannot hand a job an identity: no seal, a forged one or one sealed with
+    another key is refused before anything is read."""
+    from services.identity import Caller, CallerSeal
+
+    file_info = _stored(csv_service, churn_frame(5, seed=4))
+    alice = Caller(user="alice", mode="mlflow-basic", password="secret-password")
+    foreign = CallerSeal(b"another deployment's key", 3600).seal(alice)
+    for sealed in (None, "alice", foreign, seal.seal(alice)[:-4] + "AAAA"):
+        result, download, _ = csv_callbacks.score_file(
+            lambda _: None, sealed, 1, file_info, CHURN, [], PAGE_LOAD
+        )
+        assert "sign" in text_of(result).lower() and download is None
+    assert seal.open(seal.seal(alice)) == alice
+    assert "secret-password" not in seal.seal(alice)
+
+
+def test_a_forged_job_reference_is_refused(csv_callbacks, csv_service, seal):
+    file_info = _stored(csv_service, churn_frame(5, seed=4))
+    for page_load in ("../../etc", "", None):
+        result, _, _ = csv_callbacks.score_file(
+            lambda _: None, seal.seal(LOCAL_CALLER), 1, file_info, CHURN, [], page_load
+        )
+        assert "job reference is not valid" in text_of(result)
+        assert "not valid" in text_of(csv_callbacks.explain_stop("stopped", page_load, 1, None))

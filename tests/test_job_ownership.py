@@ -34,7 +34,7 @@ def score_request(app, file_info: dict[str, str]) -> dict[str, Any]:
         (f"{Csv.RESULT}.children", f"{Csv.RESULT_FILE}.data"),
         Csv.PREDICT,
         [(Csv.FILE, "data", file_info), (Page.SELECTION, "data", CHURN),
-         (History.STORE, "data", [])],
+         (History.STORE, "data", []), (Csv.PAGE_LOAD, "data", "a" * 32)],
     )  # fmt: skip
 
 
