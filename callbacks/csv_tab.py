@@ -24,7 +24,7 @@ from layouts.csv_tab import (
 )
 from layouts.ids import Csv, History, Page
 from services.csv_service import CsvService, Progress, job_key
-from services.errors import ConsoleError, InvalidInput, PredictionFailed, Unauthenticated
+from services.errors import ConsoleError, InvalidInput, JobFailed, Unauthenticated
 from services.history import history_entry, with_entry
 from services.identity import Caller, CallerSeal, current_caller
 
@@ -104,7 +104,7 @@ class CsvCallbacks:
     def job_failed(self, error: Exception) -> tuple[Any, ...]:
         """A job that broke outside our own checks: say so plainly, offer nothing."""
         log.error("CSV scoring job failed: %s", error)
-        failure = PredictionFailed(
+        failure = JobFailed(
             "Scoring stopped with an unexpected error; no result was written.",
             hint="Try again; if it happens again, tell the administrator (see the server log).",
         )
@@ -141,8 +141,8 @@ JOBS = "model_console_csv_jobs"  # server.extensions[JOBS][url_base_pathname] ->
 JOB_CALLER = "model_console_job_caller"  # callback_context.custom_data[JOB_CALLER]
 
 
-def job_lost() -> PredictionFailed:
-    return PredictionFailed(
+def job_lost() -> JobFailed:
+    return JobFailed(
         "Scoring stopped before it finished: the process running it ended unexpectedly, most "
         "often because the server ran out of memory. Nothing was written.",
         hint="Press Predict from CSV to try again. If it stops again, split the file into "

@@ -108,9 +108,18 @@ class ModelConsole:
 
     @contextlib.contextmanager
     def _audited(
-        self, caller: Caller, source: str, action: str, name: str, ref: str, *, always: bool
+        self,
+        caller: Caller,
+        source: str,
+        action: str,
+        name: str,
+        ref: str,
+        *,
+        always: bool,
+        success: bool = True,
     ) -> Iterator[_Outcome]:
-        """Record the action's outcome: always for predictions, only denials for views."""
+        """Record the action's outcome: always for predictions, only denials for views;
+        ``success=False`` leaves a success to be recorded by the step that follows."""
         outcome = _Outcome()
         started = time.perf_counter()
         try:
@@ -120,7 +129,7 @@ class ModelConsole:
             if always or denied:
                 self._record(caller, source, action, name, ref, outcome, started, error)
             raise
-        if always:
+        if always and success:
             self._record(caller, source, action, name, ref, outcome, started, None)
 
     def _record(
@@ -238,6 +247,16 @@ class ModelConsole:
         self.authorize(caller, registry, resolved)
         key = CacheKey(registry.uri, resolved.name, resolved.version)
         return resolved, self.models.get_or_load(key, lambda: _load_model(registry, resolved))
+
+    def load_audited(
+        self, caller: Caller, name: str, ref: str, source: str, action: str
+    ) -> LoadedModel:
+        """``load`` for a step that reads a file before predicting on it (a CSV check, a CSV
+        job): a refusal is audited as that action's outcome; a prediction's success is
+        recorded when it has predicted."""
+        predicting = action == "predict"
+        with self._audited(caller, source, action, name, ref, always=predicting, success=False):
+            return self.load(caller, name, ref)[1]
 
     # -- predictions ----------------------------------------------------------------------
 

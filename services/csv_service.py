@@ -100,7 +100,7 @@ class CsvService:
         without parsing, so a file of millions of rows is checked in about a second."""
         stored = self.files.describe(caller, file_id)
         path = self.files.path(caller, file_id)
-        _, model = self.console.load(caller, name, ref)
+        model = self.console.load_audited(caller, name, ref, "csv", "view")
         head = read_csv_head(path, model.signature, CHECKED_ROWS)
         known = {c.name for c in model.signature.columns}
         present = set(head.columns)
@@ -128,7 +128,7 @@ class CsvService:
         """Score the stored file chunk by chunk, writing the result as it is produced."""
         stored = self.files.describe(caller, file_id)
         path = self.files.path(caller, file_id)
-        _, model = self.console.load(caller, name, ref)
+        model = self.console.load_audited(caller, name, ref, "csv", "predict")
         total = count_rows(path)
         started = time.monotonic()
         chunks = iter_csv(path, model.signature, self.console.settings.predict_chunk_rows)

@@ -100,6 +100,14 @@ class PredictionFailed(ConsoleError):
     title = "The model failed to predict"
 
 
+class JobFailed(ConsoleError):
+    """A background scoring job that ended without a result of its own."""
+
+    error_code = "JOB_FAILED"
+    http_status = 500
+    title = "Scoring stopped"
+
+
 def permission_denied(user: str, model: str, version: str | None = None) -> PermissionDenied:
     """The one wording for every denial, in the UI and in the API."""
     what = f"{model} version {version}" if version else model

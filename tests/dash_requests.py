@@ -3,7 +3,14 @@ else would (a forged store, another page load) and see what the server answers."
 
 from __future__ import annotations
 
+import json
+import re
+import uuid
 from typing import Any
+
+from layouts.ids import Csv, History, Page
+
+CONFIG = re.compile(r'<script id="_dash-config" type="application/json">(.*?)</script>', re.S)
 
 
 def click_request(
@@ -22,3 +29,20 @@ def click_request(
         "state": [{"id": i, "property": p, "value": v} for i, p, v in states],
         "changedPropIds": [f"{button}.n_clicks"],
     }
+
+
+def page_token(client: Any, headers: dict[str, str] | None = None) -> str:
+    """What the renderer of one page load sends as ``endId`` with every callback."""
+    page = client.get("/", headers=headers or {}).get_data(as_text=True)
+    return json.loads(CONFIG.search(page).group(1))["end_id"]
+
+
+def score_request(app: Any, file_info: dict[str, str], selection: dict[str, Any]) -> dict:
+    """Predict from CSV pressed on a page that has ``file_info`` uploaded and ``selection``."""
+    return click_request(
+        app,
+        (f"{Csv.RESULT}.children", f"{Csv.RESULT_FILE}.data"),
+        Csv.PREDICT,
+        [(Csv.FILE, "data", file_info), (Page.SELECTION, "data", selection),
+         (History.STORE, "data", []), (Csv.PAGE_LOAD, "data", uuid.uuid4().hex)],
+    )  # fmt: skip

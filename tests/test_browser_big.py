@@ -3,10 +3,12 @@ cancel, and the downloaded result checked against in-process predictions."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from dash.testing.wait import until
 
@@ -90,4 +92,37 @@ def test_cancel_stops_the_job_and_offers_no_download(churn_console, tmp_path):
     assert "disabled" in dash_duo.find_element(f"#{Csv.DOWNLOAD_BUTTON}").get_attribute("class")
     results = list((data_dir / "files").glob("*/*.data"))
     assert len(results) == 1  # only the upload: no finished result file exists
+    assert dash_duo.get_logs() == []
+
+
+def _job_processes() -> list[psutil.Process]:
+    """Background jobs are forked from this process (dash_duo serves the app in a thread
+    here), so they share its command line; Chromium and its driver do not."""
+    me = psutil.Process()
+    return [child for child in me.children() if child.cmdline() == me.cmdline()]
+
+
+def test_a_job_killed_from_outside_ends_in_a_clear_failure(churn_console, tmp_path):
+    """What an out-of-memory kill looks like: SIGKILL, so the job cannot say anything."""
+    dash_duo, data_dir = churn_console
+    source = tmp_path / "customers_killed.csv"
+    _customers(source, ROWS)
+    _upload(dash_duo, source, ROWS)
+    click(dash_duo, f"#{Csv.PREDICT}")
+    until(lambda: _progress_rows(dash_duo) > 0, timeout=60)
+    jobs = _job_processes()
+    assert jobs, "the scoring job should be running in a process of its own"
+    for job in jobs:
+        job.send_signal(signal.SIGKILL)
+
+    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "stopped before it finished", timeout=30)
+    screenshot(dash_duo, "csv-job-killed")
+    assert not dash_duo.find_element(f"#{Csv.PROGRESS_BOX}").is_displayed()
+    assert "disabled" in dash_duo.find_element(f"#{Csv.DOWNLOAD_BUTTON}").get_attribute("class")
+    assert list((data_dir / "files").glob("*/*.data")) == [next(data_dir.glob("files/*/*.data"))]
+
+    # Nothing is lost: the same file goes through on the next press.
+    click(dash_duo, f"#{Csv.PREDICT}")
+    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", f"{ROWS:,} rows scored", timeout=120)
+    dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
     assert dash_duo.get_logs() == []

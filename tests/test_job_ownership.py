@@ -5,37 +5,16 @@ the signing secret in the job store shared by its workers). Downloads belong to 
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 from dash.testing.wait import until
 
 from app import create_app
-from layouts.ids import Csv, History, Page
 from services.demo_registry import CHURN_MODEL, churn_frame
-from tests.dash_requests import click_request
+from tests.dash_requests import page_token, score_request
 
-CONFIG = re.compile(r'<script id="_dash-config" type="application/json">(.*?)</script>', re.S)
 CHURN = {"name": CHURN_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
-
-
-def page_token(client) -> str:
-    """What the renderer of one page load sends as ``endId`` with every callback."""
-    page = client.get("/").get_data(as_text=True)
-    return json.loads(CONFIG.search(page).group(1))["end_id"]
-
-
-def score_request(app, file_info: dict[str, str]) -> dict[str, Any]:
-    return click_request(
-        app,
-        (f"{Csv.RESULT}.children", f"{Csv.RESULT_FILE}.data"),
-        Csv.PREDICT,
-        [(Csv.FILE, "data", file_info), (Page.SELECTION, "data", CHURN),
-         (History.STORE, "data", []), (Csv.PAGE_LOAD, "data", "a" * 32)],
-    )  # fmt: skip
 
 
 def test_another_page_cannot_read_or_cancel_a_job(settings, tmp_path):
@@ -46,7 +25,7 @@ def test_another_page_cannot_read_or_cancel_a_job(settings, tmp_path):
     frame.insert(0, "id", np.arange(len(frame)))
     upload = client.post("/api/uploads?filename=mine.csv", data=frame.to_csv(index=False),
                          content_type="text/csv").get_json()  # fmt: skip
-    body = score_request(app, {"file_id": upload["file_id"], "filename": "mine.csv"})
+    body = score_request(app, {"file_id": upload["file_id"], "filename": "mine.csv"}, CHURN)
     handles = client.post(f"/_dash-update-component?endId={mine}", json=body).get_json()
     job = f"cacheKey={handles['cacheKey']}&job={handles['job']}"
 

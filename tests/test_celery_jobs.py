@@ -1,0 +1,169 @@
+"""CSV jobs in a real Celery worker behind a real Redis (REDIS_URL set), as deployed when
+the web workers should not do the scoring themselves.
+
+The worker is another process that shares nothing with the web app but $APP_DATA_DIR and
+Redis, so these tests show what a fork cannot: progress, result and cancel travel through
+Redis, and the job acts as the person who pressed Predict, with their own permissions,
+because the caller arrives sealed from the web request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from dash.testing.wait import until
+
+from app import create_app
+from layouts.ids import Config, Csv
+from services.audit import AuditLog
+from services.demo_registry import CHURN_MODEL, churn_frame
+from services.identity import LOCAL_CALLER
+from tests.auth_server import AuthServer
+from tests.browser_helpers import click, open_tab, screenshot, start_console
+from tests.celery_worker import running_celery_worker, running_redis
+from tests.conftest import auth, mlflow_basic_settings
+from tests.dash_requests import page_token, score_request
+
+pytestmark = pytest.mark.slow
+
+ROWS = 60_000
+CHUNK = 2_000  # small chunks: progress readings to watch
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def local_worker(redis_url, settings, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """A worker for the one local user on the test registry; its own Redis database."""
+    data_dir = tmp_path_factory.mktemp("celery-local")
+    url = f"{redis_url}/0"
+    env = {"APP_DATA_DIR": str(data_dir), "MLFLOW_TRACKING_URI": settings.tracking_uri,
+           "APP_AUTH_MODE": "none", "PREDICT_CHUNK_ROWS": str(CHUNK)}  # fmt: skip
+    with running_celery_worker(url, env, data_dir / "worker.log"):
+        yield url, data_dir
+
+
+@pytest.fixture(scope="module")
+def basic_worker(redis_url, auth_server: AuthServer, tmp_path_factory) -> Iterator[tuple]:
+    """A worker for the MLflow basic-auth server: it has no credentials of its own."""
+    data_dir = tmp_path_factory.mktemp("celery-basic")
+    url = f"{redis_url}/1"
+    env = {"APP_DATA_DIR": str(data_dir), "MLFLOW_TRACKING_URI": auth_server.url,
+           "APP_AUTH_MODE": "mlflow-basic"}  # fmt: skip
+    with running_celery_worker(url, env, data_dir / "worker.log"):
+        yield url, data_dir
+
+
+def _progress_rows(dash_duo) -> int:
+    label = dash_duo.find_element(f"#{Csv.PROGRESS_TEXT}").text
+    return int(label.split(" / ")[0].replace(",", "")) if " / " in label else 0
+
+
+@pytest.mark.browser
+def test_celery_worker_scores_with_progress_cancel_and_download(
+    dash_duo, settings, local_worker, console, tmp_path
+):
+    redis, data_dir = local_worker
+    start_console(dash_duo, settings, redis_url=redis, app_data_dir=data_dir,
+                  default_model=CHURN_MODEL, default_version="Champion")  # fmt: skip
+    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL}")
+    open_tab(dash_duo, "CSV Prediction")
+    customers = churn_frame(ROWS, seed=23)
+    customers.insert(0, "customer_id", np.arange(ROWS))
+    source = tmp_path / "celery_customers.csv"
+    customers.to_csv(source, index=False)
+    dash_duo.find_element(f"#{Csv.FILE_INPUT}").send_keys(str(source))
+    dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "Ready to predict", timeout=60)
+
+    # Cancel first: the worker stops the job and stays ready for the next one.
+    click(dash_duo, f"#{Csv.PREDICT}")
+    until(lambda: _progress_rows(dash_duo) > 0, timeout=60)
+    click(dash_duo, f"#{Csv.CANCEL}")
+    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "Cancelled: nothing was written")
+    assert "disabled" in dash_duo.find_element(f"#{Csv.DOWNLOAD_BUTTON}").get_attribute("class")
+
+    click(dash_duo, f"#{Csv.PREDICT}")
+    first = until(lambda: _progress_rows(dash_duo), timeout=60)
+    until(lambda: _progress_rows(dash_duo) > first, timeout=60)
+    screenshot(dash_duo, "csv-celery-in-progress")
+    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", f"{ROWS:,} rows scored", timeout=120)
+    dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
+    click(dash_duo, f"#{Csv.DOWNLOAD_BUTTON}")
+    target = Path(dash_duo.download_path) / "celery_customers_with_predictions.csv"
+    until(lambda: target.exists() and not list(Path(dash_duo.download_path).glob("*.crdownload")),
+          timeout=60)  # fmt: skip
+    result = pd.read_csv(target)
+    _, model = console.load(LOCAL_CALLER, CHURN_MODEL, "Champion")
+    expected = np.asarray(model.pyfunc.predict(customers.drop(columns=["customer_id"])))
+    assert result["customer_id"].tolist() == customers["customer_id"].tolist()
+    assert (result["prediction"].to_numpy() == expected).all()
+    assert dash_duo.get_logs() == []
+
+    scored = AuditLog(f"sqlite:///{data_dir / 'audit.db'}").rows(source="csv", outcome="ok")
+    assert [(row["user"], row["input_rows"]) for row in scored] == [("local user", ROWS)]
+
+
+def _run_job(client, app, headers: dict[str, str], file_id: str, model: str) -> dict:
+    """Press Predict from CSV as the holder of ``headers`` and wait for the job's answer."""
+    page = page_token(client, headers)
+    selection = {"name": model, "ref": "Champion", "version": "1", "alias": "Champion"}
+    body = score_request(app, {"file_id": file_id, "filename": "iris.csv"}, selection)
+    url = f"/_dash-update-component?endId={page}"
+    handles = client.post(url, json=body, headers=headers).get_json()
+    poll = f"{url}&cacheKey={handles['cacheKey']}&job={handles['job']}"
+
+    def answer() -> dict | None:
+        reply = client.post(poll, json=body, headers=headers)
+        data = reply.get_json(silent=True) if reply.status_code == 200 else None
+        return data if data and "response" in data else None
+
+    return until(answer, timeout=90)["response"]
+
+
+def _upload(client, headers: dict[str, str], rows: int) -> str:
+    frame = pd.DataFrame(
+        np.random.default_rng(5).uniform(0.5, 7.0, size=(rows, 4)),
+        columns=["sepal_length", "sepal_width", "petal_length", "petal_width"],
+    )
+    frame.insert(0, "flower", np.arange(rows))
+    reply = client.post("/api/uploads?filename=iris.csv", data=frame.to_csv(index=False),
+                        content_type="text/csv", headers=headers)  # fmt: skip
+    assert reply.status_code == 201, reply.get_data(as_text=True)
+    return reply.get_json()["file_id"]
+
+
+def test_celery_job_acts_as_the_person_who_pressed_predict(auth_server, basic_worker):
+    """alice may load model X: her job scores it and the result is hers alone. bob may not:
+    the same job, run by the same worker, is refused for him. The worker holds no
+    credentials, so it can only have used the ones sealed from each request."""
+    redis, data_dir = basic_worker
+    settings = replace(mlflow_basic_settings(auth_server, data_dir), redis_url=redis)
+    app = create_app(settings=settings)
+    client = app.server.test_client()
+    alice, bob = auth(auth_server, "alice"), auth(auth_server, "bob")
+    model = auth_server.models["X"]
+
+    answer = _run_job(client, app, alice, _upload(client, alice, 500), model)
+    assert "500 rows scored" in str(answer[Csv.RESULT])
+    result_id = answer[Csv.RESULT_FILE]["data"]["file_id"]
+    download = client.get(f"/api/files/{result_id}", headers=alice)
+    assert download.status_code == 200
+    assert len(download.get_data(as_text=True).strip().splitlines()) == 501
+    assert client.get(f"/api/files/{result_id}", headers=bob).status_code == 404
+
+    refused = _run_job(client, app, bob, _upload(client, bob, 20), model)
+    assert "Permission denied" in str(refused[Csv.RESULT])
+    assert refused[Csv.RESULT_FILE]["data"] is None
+
+    audit = AuditLog(f"sqlite:///{data_dir / 'audit.db'}")
+    jobs = {(row["user"], row["outcome"]) for row in audit.rows(source="csv")}
+    assert jobs == {("alice", "ok"), ("bob", "denied")}
