@@ -65,6 +65,8 @@ TROUBLESHOOTING = """
 | Dimension mismatch | A tensor model got the wrong number of values per row | Send rows with exactly as many values as the signature's shape |
 | Invalid JSON at line … | The text is not valid JSON | Check quotes, commas and brackets near that position |
 | Model registry unreachable | The registry server does not answer | Retry; tell the administrator if it persists |
+| Scoring stopped before it finished | The process scoring your CSV was killed, usually for lack of memory | Press Predict from CSV again; if it stops again, split the file |
+| N rows could not be scored | Those rows have bad values; the rest is scored | Read the `error` column of the download, fix those rows, score them again |
 """
 
 PRACTICES = """
