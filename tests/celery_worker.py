@@ -72,7 +72,9 @@ def running_redis(workdir: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def running_celery_worker(redis_url: str, env: dict[str, str], log: Path) -> Iterator[None]:
+def running_celery_worker(
+    redis_url: str, env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen]:
     """``celery -A app:celery_app worker`` with ``env`` on top of this process's environment."""
     environment = {**os.environ, **env, "REDIS_URL": redis_url}
     command = [sys.executable, "-m", "celery", "-A", "app:celery_app", "worker",
@@ -87,6 +89,6 @@ def running_celery_worker(redis_url: str, env: dict[str, str], log: Path) -> Ite
                   "celery worker", log)  # fmt: skip
         if process.poll() is not None:
             raise RuntimeError(f"celery worker exited:\n{log.read_text(errors='replace')[-3000:]}")
-        yield
+        yield process
     finally:
         _stop(process)

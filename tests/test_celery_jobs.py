@@ -9,12 +9,14 @@ because the caller arrives sealed from the web request.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from dash.testing.wait import until
 
@@ -42,14 +44,14 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def local_worker(redis_url, settings, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+def local_worker(redis_url, settings, tmp_path_factory) -> Iterator[tuple[str, Path, int]]:
     """A worker for the one local user on the test registry; its own Redis database."""
     data_dir = tmp_path_factory.mktemp("celery-local")
     url = f"{redis_url}/0"
     env = {"APP_DATA_DIR": str(data_dir), "MLFLOW_TRACKING_URI": settings.tracking_uri,
            "APP_AUTH_MODE": "none", "PREDICT_CHUNK_ROWS": str(CHUNK)}  # fmt: skip
-    with running_celery_worker(url, env, data_dir / "worker.log"):
-        yield url, data_dir
+    with running_celery_worker(url, env, data_dir / "worker.log") as worker:
+        yield url, data_dir, worker.pid
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +61,8 @@ def basic_worker(redis_url, auth_server: AuthServer, tmp_path_factory) -> Iterat
     url = f"{redis_url}/1"
     env = {"APP_DATA_DIR": str(data_dir), "MLFLOW_TRACKING_URI": auth_server.url,
            "APP_AUTH_MODE": "mlflow-basic"}  # fmt: skip
-    with running_celery_worker(url, env, data_dir / "worker.log"):
-        yield url, data_dir
+    with running_celery_worker(url, env, data_dir / "worker.log") as worker:
+        yield url, data_dir, worker.pid
 
 
 def _progress_rows(dash_duo) -> int:
@@ -72,7 +74,7 @@ def _progress_rows(dash_duo) -> int:
 def test_celery_worker_scores_with_progress_cancel_and_download(
     dash_duo, settings, local_worker, console, tmp_path
 ):
-    redis, data_dir = local_worker
+    redis, data_dir, worker = local_worker
     start_console(dash_duo, settings, redis_url=redis, app_data_dir=data_dir,
                   default_model=CHURN_MODEL, default_version="Champion")  # fmt: skip
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL}")
@@ -111,6 +113,15 @@ def test_celery_worker_scores_with_progress_cancel_and_download(
     scored = AuditLog(f"sqlite:///{data_dir / 'audit.db'}").rows(source="csv", outcome="ok")
     assert [(row["user"], row["input_rows"]) for row in scored] == [("local user", ROWS)]
 
+    # The process scoring the file is killed (what the kernel does when memory runs out):
+    # the worker reports the task lost and the page says so instead of waiting forever.
+    click(dash_duo, f"#{Csv.PREDICT}")
+    until(lambda: _progress_rows(dash_duo) > 0, timeout=60)
+    for pool_process in psutil.Process(worker).children():
+        pool_process.send_signal(signal.SIGKILL)
+    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "stopped before it finished", timeout=60)
+    assert not dash_duo.find_element(f"#{Csv.PROGRESS_BOX}").is_displayed()
+
 
 def _run_job(client, app, headers: dict[str, str], file_id: str, model: str) -> dict:
     """Press Predict from CSV as the holder of ``headers`` and wait for the job's answer."""
@@ -145,7 +156,7 @@ def test_celery_job_acts_as_the_person_who_pressed_predict(auth_server, basic_wo
     """alice may load model X: her job scores it and the result is hers alone. bob may not:
     the same job, run by the same worker, is refused for him. The worker holds no
     credentials, so it can only have used the ones sealed from each request."""
-    redis, data_dir = basic_worker
+    redis, data_dir, _ = basic_worker
     settings = replace(mlflow_basic_settings(auth_server, data_dir), redis_url=redis)
     app = create_app(settings=settings)
     client = app.server.test_client()
