@@ -11,7 +11,7 @@ from typing import IO, Any
 import pandas as pd
 
 from services.console import BatchSummary, ModelConsole
-from services.csv_io import count_rows, iter_csv, read_csv_head, write_csv
+from services.csv_io import count_rows, iter_csv, passthrough_columns, read_csv_head, write_csv
 from services.files import StoredFile, UserFiles, result_name
 from services.identity import Caller
 from services.prediction import display_records
@@ -92,7 +92,6 @@ class CsvService:
         path = self.files.path(caller, file_id)
         _, model = self.console.load(caller, name, ref)
         head = read_csv_head(path, model.signature, CHECKED_ROWS)
-        known = {c.name for c in model.signature.columns}
         present = set(head.columns)
         check = CsvCheck(
             rows=count_rows(path),
@@ -100,7 +99,7 @@ class CsvService:
             missing=[
                 c.name for c in model.signature.columns if c.required and c.name not in present
             ],
-            passthrough=[str(c) for c in head.columns if known and c not in known],
+            passthrough=passthrough_columns(head.columns, model.signature),
             problems=column_problems(head, model.signature.columns),
             preview=display_records(head, PREVIEW_ROWS),
             checked_rows=len(head),
