@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -25,10 +26,16 @@ from bigcsv import write_iris_csv
 from report import text_table
 from run import project_on_path, seed_registry
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from services.csv_service import CsvService
+    from services.signature import SignatureInfo
+
 PARQUET_VARIANTS = ("zstd", "snappy")
 
 
-def build(data_dir: Path, tracking_uri: str):
+def build(data_dir: Path, tracking_uri: str) -> CsvService:
     from cachelib import SimpleCache
 
     from services.bootstrap import build_console
@@ -46,20 +53,20 @@ def build(data_dir: Path, tracking_uri: str):
     return CsvService(console, UserFiles(data_dir / "files"))
 
 
-def scored_chunks(csv, source: Path, passthrough_as_text: bool) -> list:
+def scored_chunks(csv: CsvService, source: Path, passthrough_as_text: bool) -> list[pd.DataFrame]:
     from services.config import DEMO_MODEL
     from services.csv_io import iter_csv
     from services.identity import LOCAL_CALLER
 
     _, model = csv.console.load(LOCAL_CALLER, DEMO_MODEL, "Champion")
     rows = csv.console.settings.predict_chunk_rows
-    chunks: list = []
+    chunks: list[pd.DataFrame] = []
     frames = iter_csv(source, model.signature, rows, passthrough_as_text)
     csv.console.score_frames(LOCAL_CALLER, DEMO_MODEL, "Champion", frames, chunks.append)
     return chunks
 
 
-def writers(signature) -> dict[str, tuple[Callable, bool]]:
+def writers(signature: SignatureInfo) -> dict[str, tuple[Callable, bool]]:
     """Name → (open a writer on a handle, reads pass-through columns as text)."""
     from services.parquet_result import parquet_writer
     from services.results import csv_writer
@@ -73,7 +80,7 @@ def writers(signature) -> dict[str, tuple[Callable, bool]]:
     return chosen
 
 
-def time_write(open_writer: Callable, chunks: list, target: Path) -> float:
+def time_write(open_writer: Callable, chunks: list[pd.DataFrame], target: Path) -> float:
     started = time.perf_counter()
     with open(target, "wb") as handle, open_writer(handle) as write:
         for chunk in chunks:
@@ -87,7 +94,7 @@ def time_read(path: Path, fmt: str) -> float:
     return time.perf_counter() - started
 
 
-def end_to_end(csv, file_id: str, fmt: str) -> tuple[float, Path]:
+def end_to_end(csv: CsvService, file_id: str, fmt: str) -> tuple[float, Path]:
     from services.config import DEMO_MODEL
     from services.identity import LOCAL_CALLER
 
