@@ -17,6 +17,7 @@ from services.errors import ConsoleError, PayloadTooLarge, UnsupportedMediaType
 from services.files import too_large
 from services.identity import current_caller
 from services.payload import parse_json_text
+from services.results import DEFAULT_RESULT_FORMAT, mimetype_for
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +126,10 @@ def create_api_blueprint(
 
     @api.post("/models/<name>/<ref>/score/<file_id>")
     def score_file(name: str, ref: str, file_id: str) -> Response:
-        """Score an uploaded file in chunks; the result is a new file to GET from /files/."""
-        scored = csv.score(current_caller(), name, ref, file_id)
+        """Score an uploaded file in chunks; the result is a new file to GET from /files/,
+        as ``?format=`` csv (the default) or parquet."""
+        result_format = request.args.get("format", DEFAULT_RESULT_FORMAT)
+        scored = csv.score(current_caller(), name, ref, file_id, result_format=result_format)
         body = {
             **scored.result.to_dict(),
             "failed_rows": scored.summary.failed_rows,
@@ -141,7 +144,7 @@ def create_api_blueprint(
         stored = csv.files.describe(caller, file_id)
         return send_file(
             csv.files.path(caller, file_id),
-            mimetype="text/csv",
+            mimetype=mimetype_for(stored.filename),
             as_attachment=True,
             download_name=stored.filename,
             max_age=0,

@@ -64,6 +64,7 @@ class CsvCallbacks:
         selection: dict[str, Any] | None,
         history: list | None,
         page_load: str,
+        result_format: str | None = None,
     ) -> tuple[Any, ...]:
         """Runs as a background job (another process, maybe another machine): the page stays
         responsive and Cancel stops it. The caller comes sealed from the request that started
@@ -75,7 +76,7 @@ class CsvCallbacks:
         except ConsoleError as error:
             return show_error(error), None, no_update
         try:
-            return self._score(caller, set_progress, file_info, selection, history)
+            return self._score(caller, set_progress, file_info, selection, history, result_format)
         finally:
             self.csv.finish_job(caller, job)
 
@@ -86,6 +87,7 @@ class CsvCallbacks:
         file_info: dict[str, Any] | None,
         selection: dict[str, Any] | None,
         history: list | None,
+        result_format: str | None,
     ) -> tuple[Any, ...]:
         def report(progress: Progress) -> None:
             set_progress((progress.percent, progress_label(progress), DOWNLOAD_WAITING))
@@ -94,7 +96,9 @@ class CsvCallbacks:
             if not file_info:
                 raise InvalidInput(NO_FILE)
             name, ref = selected(selection)
-            prediction = self.csv.score(caller, name, ref, file_info["file_id"], report)
+            prediction = self.csv.score(
+                caller, name, ref, file_info["file_id"], report, result_format
+            )
         except ConsoleError as error:
             return show_error(error), None, no_update
         entry = history_entry(prediction.result, "CSV", detail=file_info["filename"])
@@ -212,6 +216,7 @@ def register(app: dash.Dash, csv: CsvService, seal: CallerSeal) -> CsvCallbacks:
         State(Page.SELECTION, "data"),
         State(History.STORE, "data"),
         State(Csv.PAGE_LOAD, "data"),
+        State(Csv.RESULT_FORMAT, "value"),
         background=True,
         progress=[
             Output(Csv.PROGRESS, "value"),

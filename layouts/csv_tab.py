@@ -12,6 +12,7 @@ from layouts.components import data_grid, placeholder, section
 from layouts.ids import Csv
 from services.csv_service import CsvCheck, CsvPrediction, Progress
 from services.files import StoredFile, human_size
+from services.results import DEFAULT_RESULT_FORMAT, RESULT_FORMATS
 
 HIDDEN = {"display": "none"}
 SHOWN = {"display": "flex"}
@@ -37,6 +38,22 @@ def layout(upload_limit_bytes: int) -> html.Div:
         "(IDs) are kept; rows with bad values get an error instead of a prediction."
     )
     upload_progress = dbc.Progress(id=Csv.UPLOAD_PROGRESS, value=0, style=HIDDEN, className="mt-2")
+    result_format = html.Div(
+        [
+            dbc.Label("Result file", html_for=Csv.RESULT_FORMAT, className="me-3 mb-0"),
+            dbc.RadioItems(
+                id=Csv.RESULT_FORMAT,
+                options=[{"label": f.label, "value": f.name} for f in RESULT_FORMATS.values()],
+                value=DEFAULT_RESULT_FORMAT,
+                inline=True,
+            ),
+            dbc.FormText(
+                "CSV opens in a spreadsheet; Parquet keeps each column's type for code.",
+                className="ms-1",
+            ),
+        ],
+        className="d-flex align-items-center flex-wrap mt-3",
+    )
     actions = html.Div(
         [
             dbc.Button(
@@ -87,7 +104,12 @@ def layout(upload_limit_bytes: int) -> html.Div:
             ),
             section(
                 "Check",
-                [dcc.Loading(html.Div(id=Csv.PREVIEW), type="dot"), actions, progress],
+                [
+                    dcc.Loading(html.Div(id=Csv.PREVIEW), type="dot"),
+                    result_format,
+                    actions,
+                    progress,
+                ],
                 "list-check",
             ),
             section(

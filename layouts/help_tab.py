@@ -17,7 +17,8 @@ GUIDE = """
    Prefer a form? Fill in **Form input** and press **Predict from form**.
 3. **CSV Prediction** — drop a CSV file. Check the preview and the column check, press
    **Predict from CSV**, then **Download** `<name>_with_predictions.csv`. Columns the model
-   does not use, such as `customer_id`, are kept.
+   does not use, such as `customer_id`, are kept. Choose **Parquet** as the result file for
+   code (pandas, Spark): each column keeps its type and IDs stay exactly as uploaded.
 4. **Prediction History** — the last five predictions of this browser session.
 """
 

@@ -47,6 +47,7 @@ class Csv(StrEnum):
     PREVIEW = "csv-preview"
     PREDICT = "csv-predict"
     CANCEL = "csv-cancel"
+    RESULT_FORMAT = "csv-result-format"
     PROGRESS = "csv-progress"
     PROGRESS_BOX = "csv-progress-box"
     PROGRESS_TEXT = "csv-progress-text"

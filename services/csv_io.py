@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -128,17 +128,34 @@ def read_csv_head(path: Path, signature: SignatureInfo | None, rows: int) -> pd.
 
 
 def iter_csv(
-    path: Path, signature: SignatureInfo | None, chunk_rows: int
+    path: Path,
+    signature: SignatureInfo | None,
+    chunk_rows: int,
+    passthrough_as_text: bool = False,
 ) -> Iterator[pd.DataFrame]:
-    """The file in chunks of ``chunk_rows`` rows: memory stays bounded whatever its size."""
+    """The file in chunks of ``chunk_rows`` rows: memory stays bounded whatever its size.
+
+    ``passthrough_as_text``: columns the model does not use are read as text, so every chunk
+    has the same type for them and ``007`` stays ``007`` (pandas infers each chunk on its own
+    otherwise: numbers in one, words in the next)."""
     check_readable(path)
     options = _read_options(_first_line(_head(path)), signature)
+    if passthrough_as_text:
+        header = _parsed(lambda: pd.read_csv(path, nrows=0, **options)).columns
+        options["dtype"] |= {str(name): str for name in passthrough_columns(header, signature)}
     reader = _parsed(lambda: pd.read_csv(path, chunksize=chunk_rows, **options))
     while True:
         chunk = _parsed(lambda: next(reader, None))
         if chunk is None:
             return
         yield parse_cells(chunk, signature)
+
+
+def passthrough_columns(columns: Iterable[object], signature: SignatureInfo | None) -> list[str]:
+    """Columns the model does not use (IDs, notes). Without a column signature there are
+    none: the model may use any column."""
+    known = {c.name for c in signature.columns} if signature else set()
+    return [str(name) for name in columns if known and name not in known]
 
 
 def count_rows(path: Path) -> int:

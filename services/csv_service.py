@@ -11,8 +11,9 @@ from typing import IO, Any
 
 import pandas as pd
 
+from services import results
 from services.console import BatchSummary, ModelConsole
-from services.csv_io import count_rows, iter_csv, read_csv_head, write_csv
+from services.csv_io import count_rows, iter_csv, passthrough_columns, read_csv_head
 from services.errors import InvalidInput
 from services.files import StoredFile, UserFiles, result_name
 from services.identity import Caller
@@ -102,7 +103,6 @@ class CsvService:
         path = self.files.path(caller, file_id)
         model = self.console.load_audited(caller, name, ref, "csv", "view")
         head = read_csv_head(path, model.signature, CHECKED_ROWS)
-        known = {c.name for c in model.signature.columns}
         present = set(head.columns)
         check = CsvCheck(
             rows=count_rows(path),
@@ -110,7 +110,7 @@ class CsvService:
             missing=[
                 c.name for c in model.signature.columns if c.required and c.name not in present
             ],
-            passthrough=[str(c) for c in head.columns if known and c not in known],
+            passthrough=passthrough_columns(head.columns, model.signature),
             problems=column_problems(head, model.signature.columns),
             preview=display_records(head, PREVIEW_ROWS),
             checked_rows=len(head),
@@ -124,26 +124,34 @@ class CsvService:
         ref: str,
         file_id: str,
         on_progress: Callable[[Progress], None] | None = None,
+        result_format: str = results.DEFAULT_RESULT_FORMAT,
     ) -> CsvPrediction:
-        """Score the stored file chunk by chunk, writing the result as it is produced."""
+        """Score the stored file chunk by chunk, writing the result as it is produced, as
+        ``result_format`` (a name in ``RESULT_FORMATS``; another name is ``InvalidInput``)."""
+        chosen = results.result_format(result_format)
         stored = self.files.describe(caller, file_id)
         path = self.files.path(caller, file_id)
         model = self.console.load_audited(caller, name, ref, "csv", "predict")
         total = count_rows(path)
         started = time.monotonic()
-        chunks = iter_csv(path, model.signature, self.console.settings.predict_chunk_rows)
+        chunk_rows = self.console.settings.predict_chunk_rows
+        chunks = iter_csv(path, model.signature, chunk_rows, chosen.passthrough_as_text)
         preview: list[pd.DataFrame] = []
 
         def report(done: int) -> None:
             if on_progress is not None:
                 on_progress(Progress(done, total, time.monotonic() - started))
 
-        with self.files.writing(caller, result_name(stored.filename)) as (result_id, handle):
+        target = result_name(stored.filename, chosen.extension)
+        with (
+            self.files.writing(caller, target) as (result_id, handle),
+            chosen.open_writer(handle, model.signature) as write_chunk,
+        ):
 
             def write(scored: pd.DataFrame) -> None:
                 if not preview:
                     preview.append(scored.head(RESULT_PREVIEW_ROWS))
-                write_csv(scored, handle, header=handle.tell() == 0)
+                write_chunk(scored)
 
             summary = self.console.score_frames(caller, name, ref, chunks, write, report, "csv")
         first = preview[0] if preview else pd.DataFrame()

@@ -40,10 +40,10 @@ def _display_name(filename: str) -> str:
     return _UNSAFE_NAME.sub("_", stem)[:120] or "upload.csv"
 
 
-def result_name(original: str) -> str:
-    """``churn.csv`` → ``churn_with_predictions.csv``."""
+def result_name(original: str, extension: str = ".csv") -> str:
+    """``churn.csv`` → ``churn_with_predictions.csv`` (``.parquet`` with that extension)."""
     stem = Path(_display_name(original)).stem
-    return f"{stem}_with_predictions.csv"
+    return f"{stem}_with_predictions{extension}"
 
 
 def human_size(size: int) -> str:

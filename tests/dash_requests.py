@@ -37,12 +37,15 @@ def page_token(client: Any, headers: dict[str, str] | None = None) -> str:
     return json.loads(CONFIG.search(page).group(1))["end_id"]
 
 
-def score_request(app: Any, file_info: dict[str, str], selection: dict[str, Any]) -> dict:
+def score_request(
+    app: Any, file_info: dict[str, str], selection: dict[str, Any], result_format: str = "csv"
+) -> dict:
     """Predict from CSV pressed on a page that has ``file_info`` uploaded and ``selection``."""
     return click_request(
         app,
         (f"{Csv.RESULT}.children", f"{Csv.RESULT_FILE}.data"),
         Csv.PREDICT,
         [(Csv.FILE, "data", file_info), (Page.SELECTION, "data", selection),
-         (History.STORE, "data", []), (Csv.PAGE_LOAD, "data", uuid.uuid4().hex)],
+         (History.STORE, "data", []), (Csv.PAGE_LOAD, "data", uuid.uuid4().hex),
+         (Csv.RESULT_FORMAT, "value", result_format)],
     )  # fmt: skip

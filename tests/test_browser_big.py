@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from dash.testing.wait import until
 
@@ -125,4 +127,29 @@ def test_a_job_killed_from_outside_ends_in_a_clear_failure(churn_console, tmp_pa
     click(dash_duo, f"#{Csv.PREDICT}")
     dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", f"{ROWS:,} rows scored", timeout=120)
     dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
+    assert dash_duo.get_logs() == []
+
+
+def test_parquet_result_keeps_types_and_values(churn_console, console, tmp_path):
+    dash_duo, _ = churn_console
+    rows = 20_000
+    source = tmp_path / "customers_typed.csv"
+    customers = _customers(source, rows)
+    _upload(dash_duo, source, rows)
+    click(dash_duo, f"#{Csv.RESULT_FORMAT} input[value='parquet']")
+    click(dash_duo, f"#{Csv.PREDICT}")
+    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "customers_typed_with_predictions.parquet",
+                                    timeout=120)  # fmt: skip
+    screenshot(dash_duo, "csv-parquet-result")
+    click(dash_duo, f"#{Csv.DOWNLOAD_BUTTON}")
+    target = Path(dash_duo.download_path) / "customers_typed_with_predictions.parquet"
+    until(lambda: target.exists() and not list(Path(dash_duo.download_path).glob("*.crdownload")),
+          timeout=60)  # fmt: skip
+    table = pq.read_table(target)
+    assert table.num_rows == rows
+    assert table.schema.field("customer_id").type == pa.string()  # kept exactly as uploaded
+    assert table.schema.field("age").type == pa.int64()
+    _, model = console.load(LOCAL_CALLER, CHURN_MODEL, "Champion")
+    expected = np.asarray(model.pyfunc.predict(customers.drop(columns=["customer_id"])))
+    assert (table.column("prediction").to_numpy() == expected).all()
     assert dash_duo.get_logs() == []

@@ -33,7 +33,7 @@ from tests.dash_requests import page_token, score_request
 
 pytestmark = pytest.mark.slow
 
-ROWS = 60_000
+ROWS = 400_000
 CHUNK = 2_000  # small chunks: progress readings to watch
 
 
