@@ -25,8 +25,9 @@ from services.prediction import (
     PredictionResult,
     class_probabilities,
     jsonable,
-    output_frame,
+    predicted_frame,
     raw_outputs,
+    with_gaps,
 )
 from services.registry import Registry, display_uri
 from services.registry_types import ModelDetail, ModelSummary, ResolvedVersion, VersionDetail
@@ -324,8 +325,9 @@ class ModelConsole:
             started = time.perf_counter()
             rows = failed = 0
             preview: list[Any] = []
+            outputs = [PREDICTION_COLUMN]  # until a chunk shows the model's own output columns
             for frame in frames:
-                scored, bad = self._score_chunk(model, frame)
+                scored, bad, outputs = self._score_chunk(model, frame, outputs)
                 write(scored)
                 rows, failed = rows + len(frame), failed + bad
                 outcome.rows = rows
@@ -337,37 +339,37 @@ class ModelConsole:
             result = PredictionResult.of(outcome.resolved, preview, rows, latency)
             return BatchSummary(result, failed)
 
-    def _score_chunk(self, model: LoadedModel, frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    def _score_chunk(
+        self, model: LoadedModel, frame: pd.DataFrame, outputs: list[str]
+    ) -> tuple[pd.DataFrame, int, list[str]]:
+        """One chunk scored: its rows, the output columns, and ``error``. A chunk where every
+        row fails gets the ``outputs`` columns of the chunks before, empty, so every chunk
+        of a file has the same columns."""
         columns = model.signature.columns
         if columns:
             conform_frame(frame.head(0), columns)  # a missing column fails the whole file
         problems = row_problems(frame, columns)
         good = frame[problems == ""]
-        conformed = conform(ModelInput(good, "csv"), model.signature) if len(good) else None
-        outputs = [
-            output_frame(output, chunk.index)
-            for chunk, output in raw_outputs(model, conformed, self.settings.predict_chunk_rows)
-        ] if conformed is not None else []  # fmt: skip
-        predicted = (
-            pd.concat(outputs).reindex(frame.index)
-            if outputs
-            else pd.DataFrame({PREDICTION_COLUMN: [None] * len(frame)}, index=frame.index)
-        )
+        if len(good):
+            conformed = conform(ModelInput(good, "csv"), model.signature)
+            chunk_rows = self.settings.predict_chunk_rows
+            predicted = predicted_frame(model, conformed, good.index, chunk_rows)
+            if len(good) < len(frame):
+                predicted = with_gaps(predicted, frame.index)
+        else:
+            predicted = pd.DataFrame({c: [None] * len(frame) for c in outputs}, index=frame.index)
         kept = frame.drop(columns=[c for c in predicted.columns if c in frame.columns])
         scored = pd.concat([kept, predicted], axis=1)
         scored[ERROR_COLUMN] = problems
-        return scored, int((problems != "").sum())
+        return scored, int((problems != "").sum()), [str(c) for c in predicted.columns]
 
     def _predict_frame(
         self, resolved: ResolvedVersion, model: LoadedModel, frame: pd.DataFrame
     ) -> FramePrediction:
         started = time.perf_counter()
         conformed = conform(ModelInput(frame, "csv"), model.signature)
-        outputs = [
-            output_frame(output, chunk.index)
-            for chunk, output in raw_outputs(model, conformed, self.settings.predict_chunk_rows)
-        ]
-        predicted = pd.concat(outputs) if len(outputs) > 1 else outputs[0]
+        chunk_rows = self.settings.predict_chunk_rows
+        predicted = predicted_frame(model, conformed, frame.index, chunk_rows)
         kept = frame.drop(columns=[c for c in predicted.columns if c in frame.columns])
         result_frame = pd.concat([kept, predicted], axis=1)
         latency = (time.perf_counter() - started) * 1000

@@ -104,6 +104,8 @@ def raw_outputs(
 
 def _plain(value: Any) -> Any:
     """A JSON-safe Python value: numpy scalars unwrapped, NaN as null."""
+    if value is pd.NA:
+        return None
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -152,6 +154,29 @@ def output_frame(output: Any, index: pd.Index) -> pd.DataFrame:
         frame = pd.DataFrame({PREDICTION_COLUMN: jsonable(output)})
     frame.index = index
     return frame
+
+
+def predicted_frame(
+    model: LoadedModel, conformed: ConformedInput, index: pd.Index, chunk_rows: int
+) -> pd.DataFrame:
+    """The model's output for ``conformed``, whose rows are ``index``, as columns. Each
+    chunk's rows are found by position, so tensor input (a plain array) works too."""
+    frames, start = [], 0
+    for chunk, output in raw_outputs(model, conformed, chunk_rows):
+        frames.append(output_frame(output, index[start : start + len(chunk)]))
+        start += len(chunk)
+    return frames[0] if len(frames) == 1 else pd.concat(frames)
+
+
+NULLABLE_KINDS = {"i": "Int64", "u": "UInt64", "b": "boolean"}
+
+
+def with_gaps(predicted: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """Predictions spread over all of ``index``, empty where a row was not scored; whole
+    numbers stay whole (class 1 is written 1, not 1.0, next to a row that failed)."""
+    nullable = {c: NULLABLE_KINDS[t.kind] for c, t in predicted.dtypes.items()
+                if t.kind in NULLABLE_KINDS}  # fmt: skip
+    return predicted.astype(nullable).reindex(index)
 
 
 def class_probabilities(model: LoadedModel, conformed: ConformedInput) -> list[dict[str, float]]:

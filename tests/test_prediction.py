@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 from cachelib import SimpleCache
 
-from services.bootstrap import build_console
+from services.bootstrap import build_console, build_csv_service
 from services.demo_registry import CHURN_MODEL, HOUSE_PRICE_MODEL, IRIS_MODEL, churn_frame
 from services.errors import DimensionMismatch, InvalidInput, SchemaMismatch
 from tests.conftest import SETOSA, VIRGINICA
@@ -177,3 +178,32 @@ def test_frame_prediction_keeps_every_column_and_appends_prediction(console, cal
     pd.testing.assert_frame_equal(predicted.frame[customers.columns], customers)
     assert predicted.result.input_rows == 50
     assert predicted.result.ignored_columns == ["customer_id"]
+
+
+def _scored_csv(settings, caller, model: str, frame: pd.DataFrame, chunk_rows: int):
+    """A CSV file scored through the CSV service in chunks: the result file's text, and
+    the first predictions as the summary (and the API) report them."""
+    console = build_console(replace(settings, predict_chunk_rows=chunk_rows), SimpleCache())
+    csv = build_csv_service(settings, console)
+    stored = csv.store(caller, "rows.csv", frame.to_csv(index=False).encode())
+    scored = csv.score(caller, model, "1", stored.file_id)
+    return csv.files.path(caller, scored.download.file_id).read_text(), scored.result.predictions
+
+
+def test_tensor_model_scores_a_csv_file_in_chunks(settings, caller, console):
+    rows = np.random.default_rng(4).uniform(0.5, 7.0, size=(25, 4))
+    frame = pd.DataFrame(rows, columns=list("abcd"))
+    text, _ = _scored_csv(settings, caller, TENSOR_MODEL, frame, 7)
+    result = pd.read_csv(io.StringIO(text))
+    _, model = console.load(caller, TENSOR_MODEL, "1")
+    assert result["prediction"].tolist() == np.asarray(model.pyfunc.predict(rows)).tolist()
+
+
+def test_classes_stay_whole_numbers_next_to_rows_that_failed(settings, caller):
+    customers = churn_frame(30, seed=12).astype({"age": object})
+    customers.loc[[4, 17], "age"] = "unknown"  # one bad row in each of two chunks
+    text, first = _scored_csv(settings, caller, CHURN_MODEL, customers, 10)
+    predictions = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)["prediction"]
+    assert set(predictions[[4, 17]]) == {""}
+    assert set(predictions.drop([4, 17])) <= {"0", "1"}  # never "1.0"
+    assert first[4] is None and {type(p) for p in first[:4]} == {int}  # 1, not 1.0
