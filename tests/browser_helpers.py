@@ -12,7 +12,7 @@ from selenium.common.exceptions import ElementClickInterceptedException
 from selenium.webdriver.common.keys import Keys
 
 from app import create_app
-from layouts.ids import Config, Json
+from layouts.ids import Config, Csv, Json
 from layouts.json_tab import EMPTY_EDITOR
 from services.config import Settings
 
@@ -93,3 +93,26 @@ def click(dash_duo: Any, selector: str) -> None:
         return True
 
     until(attempt, timeout=10)
+
+
+def upload_csv(dash_duo: Any, path: Path, rows: int) -> None:
+    """Choose ``path`` in the CSV tab and wait until the check says it can be predicted."""
+    dash_duo.find_element(f"#{Csv.FILE_INPUT}").send_keys(str(path))
+    dash_duo.wait_for_contains_text(f"#{Csv.UPLOAD_PROGRESS}", "Uploaded", timeout=60)
+    dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", f"{rows:,} rows", timeout=30)
+    dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "Ready to predict")
+
+
+def progress_rows(dash_duo: Any) -> int:
+    """Rows done, as the progress line under the bar reads now (0 before the first report)."""
+    label = dash_duo.find_element(f"#{Csv.PROGRESS_TEXT}").text
+    return int(label.split(" / ")[0].replace(",", "")) if " / " in label else 0
+
+
+def download_result(dash_duo: Any, filename: str) -> Path:
+    """Press Download and wait until the browser has saved ``filename`` completely."""
+    click(dash_duo, f"#{Csv.DOWNLOAD_BUTTON}")
+    folder = Path(dash_duo.download_path)
+    target = folder / filename
+    until(lambda: target.exists() and not list(folder.glob("*.crdownload")), timeout=60)
+    return target

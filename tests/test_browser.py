@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from dash.testing.wait import until
 
 from app import create_app
 from layouts.ids import Config, Csv, History, Json, Page
 from services.demo_registry import CHURN_MODEL, IRIS_MODEL, churn_frame
 from tests.browser_helpers import (
     click,
+    download_result,
     load_model,
     open_tab,
     result_json,
@@ -154,21 +153,12 @@ def test_csv_with_customer_id_predicts_and_downloads(dash_duo, settings, tmp_pat
     dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "churn_customers_with_predictions.csv")
     dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
     screenshot(dash_duo, "tab-csv-prediction")
-    click(dash_duo, f"#{Csv.DOWNLOAD_BUTTON}")
-
-    downloaded = _wait_for_file(dash_duo, "churn_customers_with_predictions.csv")
-    result = pd.read_csv(downloaded)
+    result = pd.read_csv(download_result(dash_duo, "churn_customers_with_predictions.csv"))
     assert list(result.columns) == [*customers.columns, "prediction", "error"]
     assert result["customer_id"].tolist() == customers["customer_id"].tolist()
     assert set(result["prediction"]) <= {0, 1}
     assert result["error"].isna().all()
     assert dash_duo.get_logs() == []
-
-
-def _wait_for_file(dash_duo, name: str) -> Path:
-    target = Path(dash_duo.download_path) / name
-    until(lambda: target.exists() and target.stat().st_size > 0, timeout=30)
-    return target
 
 
 def test_bad_csv_gets_a_clear_message(iris_console, tmp_path):

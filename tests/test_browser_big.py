@@ -17,7 +17,15 @@ from dash.testing.wait import until
 from layouts.ids import Config, Csv
 from services.demo_registry import CHURN_MODEL, churn_frame
 from services.identity import LOCAL_CALLER
-from tests.browser_helpers import click, open_tab, screenshot, start_console
+from tests.browser_helpers import (
+    click,
+    download_result,
+    open_tab,
+    progress_rows,
+    screenshot,
+    start_console,
+    upload_csv,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -42,35 +50,18 @@ def _customers(path: Path, rows: int) -> pd.DataFrame:
     return frame
 
 
-def _upload(dash_duo, path: Path, rows: int) -> None:
-    dash_duo.find_element(f"#{Csv.FILE_INPUT}").send_keys(str(path))
-    dash_duo.wait_for_contains_text(f"#{Csv.UPLOAD_PROGRESS}", "Uploaded", timeout=60)
-    dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", f"{rows:,} rows", timeout=30)
-    dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "Ready to predict")
-
-
-def _progress_rows(dash_duo) -> int:
-    label = dash_duo.find_element(f"#{Csv.PROGRESS_TEXT}").text
-    return int(label.split(" / ")[0].replace(",", "")) if " / " in label else 0
-
-
 def test_big_file_scored_in_the_background_and_downloaded(churn_console, console, tmp_path):
     dash_duo, _ = churn_console
     source = tmp_path / "customers_big.csv"
     customers = _customers(source, ROWS)
-    _upload(dash_duo, source, ROWS)
+    upload_csv(dash_duo, source, ROWS)
     click(dash_duo, f"#{Csv.PREDICT}")
-    first = until(lambda: _progress_rows(dash_duo), timeout=60)
-    until(lambda: _progress_rows(dash_duo) > first, timeout=60)  # it advances
+    first = until(lambda: progress_rows(dash_duo), timeout=60)
+    until(lambda: progress_rows(dash_duo) > first, timeout=60)  # it advances
     screenshot(dash_duo, "csv-scoring-in-progress")
     dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", f"{ROWS:,} rows scored", timeout=120)
     dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
-    click(dash_duo, f"#{Csv.DOWNLOAD_BUTTON}")
-
-    target = Path(dash_duo.download_path) / "customers_big_with_predictions.csv"
-    until(lambda: target.exists() and not list(Path(dash_duo.download_path).glob("*.crdownload")),
-          timeout=60)  # fmt: skip
-    result = pd.read_csv(target)
+    result = pd.read_csv(download_result(dash_duo, "customers_big_with_predictions.csv"))
     assert len(result) == ROWS
     assert list(result.columns) == [*customers.columns, "prediction", "error"]
     assert result["customer_id"].tolist() == customers["customer_id"].tolist()
@@ -84,9 +75,9 @@ def test_cancel_stops_the_job_and_offers_no_download(churn_console, tmp_path):
     dash_duo, data_dir = churn_console
     source = tmp_path / "customers_cancel.csv"
     _customers(source, ROWS)
-    _upload(dash_duo, source, ROWS)
+    upload_csv(dash_duo, source, ROWS)
     click(dash_duo, f"#{Csv.PREDICT}")
-    until(lambda: _progress_rows(dash_duo) > 0, timeout=60)
+    until(lambda: progress_rows(dash_duo) > 0, timeout=60)
     click(dash_duo, f"#{Csv.CANCEL}")
     until(lambda: not dash_duo.find_element(f"#{Csv.PROGRESS_BOX}").is_displayed(), timeout=30)
     dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "Cancelled: nothing was written")
@@ -109,9 +100,9 @@ def test_a_job_killed_from_outside_ends_in_a_clear_failure(churn_console, tmp_pa
     dash_duo, data_dir = churn_console
     source = tmp_path / "customers_killed.csv"
     _customers(source, ROWS)
-    _upload(dash_duo, source, ROWS)
+    upload_csv(dash_duo, source, ROWS)
     click(dash_duo, f"#{Csv.PREDICT}")
-    until(lambda: _progress_rows(dash_duo) > 0, timeout=60)
+    until(lambda: progress_rows(dash_duo) > 0, timeout=60)
     jobs = _job_processes()
     assert jobs, "the scoring job should be running in a process of its own"
     for job in jobs:
@@ -135,17 +126,13 @@ def test_parquet_result_keeps_types_and_values(churn_console, console, tmp_path)
     rows = 20_000
     source = tmp_path / "customers_typed.csv"
     customers = _customers(source, rows)
-    _upload(dash_duo, source, rows)
+    upload_csv(dash_duo, source, rows)
     click(dash_duo, f"#{Csv.RESULT_FORMAT} input[value='parquet']")
     click(dash_duo, f"#{Csv.PREDICT}")
     dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "customers_typed_with_predictions.parquet",
                                     timeout=120)  # fmt: skip
     screenshot(dash_duo, "csv-parquet-result")
-    click(dash_duo, f"#{Csv.DOWNLOAD_BUTTON}")
-    target = Path(dash_duo.download_path) / "customers_typed_with_predictions.parquet"
-    until(lambda: target.exists() and not list(Path(dash_duo.download_path).glob("*.crdownload")),
-          timeout=60)  # fmt: skip
-    table = pq.read_table(target)
+    table = pq.read_table(download_result(dash_duo, "customers_typed_with_predictions.parquet"))
     assert table.num_rows == rows
     assert table.schema.field("customer_id").type == pa.string()  # kept exactly as uploaded
     assert table.schema.field("age").type == pa.int64()

@@ -26,7 +26,15 @@ from services.audit import AuditLog
 from services.demo_registry import CHURN_MODEL, churn_frame
 from services.identity import LOCAL_CALLER
 from tests.auth_server import AuthServer
-from tests.browser_helpers import click, open_tab, screenshot, start_console
+from tests.browser_helpers import (
+    click,
+    download_result,
+    open_tab,
+    progress_rows,
+    screenshot,
+    start_console,
+    upload_csv,
+)
 from tests.celery_worker import running_celery_worker, running_redis
 from tests.conftest import auth, mlflow_basic_settings
 from tests.dash_requests import page_token, score_request
@@ -65,11 +73,6 @@ def basic_worker(redis_url, auth_server: AuthServer, tmp_path_factory) -> Iterat
         yield url, data_dir, worker.pid
 
 
-def _progress_rows(dash_duo) -> int:
-    label = dash_duo.find_element(f"#{Csv.PROGRESS_TEXT}").text
-    return int(label.split(" / ")[0].replace(",", "")) if " / " in label else 0
-
-
 @pytest.mark.browser
 def test_celery_worker_scores_with_progress_cancel_and_download(
     dash_duo, settings, local_worker, console, tmp_path
@@ -83,27 +86,22 @@ def test_celery_worker_scores_with_progress_cancel_and_download(
     customers.insert(0, "customer_id", np.arange(ROWS))
     source = tmp_path / "celery_customers.csv"
     customers.to_csv(source, index=False)
-    dash_duo.find_element(f"#{Csv.FILE_INPUT}").send_keys(str(source))
-    dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "Ready to predict", timeout=60)
+    upload_csv(dash_duo, source, ROWS)
 
     # Cancel first: the worker stops the job and stays ready for the next one.
     click(dash_duo, f"#{Csv.PREDICT}")
-    until(lambda: _progress_rows(dash_duo) > 0, timeout=60)
+    until(lambda: progress_rows(dash_duo) > 0, timeout=60)
     click(dash_duo, f"#{Csv.CANCEL}")
     dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "Cancelled: nothing was written")
     assert "disabled" in dash_duo.find_element(f"#{Csv.DOWNLOAD_BUTTON}").get_attribute("class")
 
     click(dash_duo, f"#{Csv.PREDICT}")
-    first = until(lambda: _progress_rows(dash_duo), timeout=60)
-    until(lambda: _progress_rows(dash_duo) > first, timeout=60)
+    first = until(lambda: progress_rows(dash_duo), timeout=60)
+    until(lambda: progress_rows(dash_duo) > first, timeout=60)
     screenshot(dash_duo, "csv-celery-in-progress")
     dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", f"{ROWS:,} rows scored", timeout=120)
     dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
-    click(dash_duo, f"#{Csv.DOWNLOAD_BUTTON}")
-    target = Path(dash_duo.download_path) / "celery_customers_with_predictions.csv"
-    until(lambda: target.exists() and not list(Path(dash_duo.download_path).glob("*.crdownload")),
-          timeout=60)  # fmt: skip
-    result = pd.read_csv(target)
+    result = pd.read_csv(download_result(dash_duo, "celery_customers_with_predictions.csv"))
     _, model = console.load(LOCAL_CALLER, CHURN_MODEL, "Champion")
     expected = np.asarray(model.pyfunc.predict(customers.drop(columns=["customer_id"])))
     assert result["customer_id"].tolist() == customers["customer_id"].tolist()
@@ -116,7 +114,7 @@ def test_celery_worker_scores_with_progress_cancel_and_download(
     # The process scoring the file is killed (what the kernel does when memory runs out):
     # the worker reports the task lost and the page says so instead of waiting forever.
     click(dash_duo, f"#{Csv.PREDICT}")
-    until(lambda: _progress_rows(dash_duo) > 0, timeout=60)
+    until(lambda: progress_rows(dash_duo) > 0, timeout=60)
     for pool_process in psutil.Process(worker).children():
         pool_process.send_signal(signal.SIGKILL)
     dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "stopped before it finished", timeout=60)
