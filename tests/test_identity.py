@@ -17,6 +17,7 @@ from typing import ClassVar
 import pytest
 
 from app import create_app
+from services.bootstrap import caller_seal, job_secret
 from services.config import auth_mode_from_env
 from services.databricks import TEMPORARY_CREDENTIALS, user_registry
 from services.errors import PermissionDenied, Unauthenticated
@@ -184,3 +185,19 @@ def test_databricks_app_refuses_requests_without_user_token(tmp_path, workspace)
     page = client.get("/", headers={"X-Forwarded-Email": "ana@corp.com"})
     assert page.status_code == 401 and "User authorization" in page.get_data(as_text=True)
     assert FakeWorkspace.seen == []  # refused before any call on the app's behalf
+
+
+def test_job_secret_is_made_once_private_and_overridable(tmp_path):
+    """Web workers and Celery workers that share $APP_DATA_DIR open each other's sealed
+    callers (tests/test_celery_jobs.py); here: one key, readable only by its owner."""
+    settings = settings_for(tmp_path)
+    key = job_secret(settings)
+    assert len(key) == 32 and job_secret(settings) == key
+    assert (tmp_path / "job-secret").stat().st_mode & 0o777 == 0o600
+    assert (
+        job_secret(replace(settings, job_secret="from-the-environment")) == b"from-the-environment"
+    )
+    alice = Caller(user="alice", mode="mlflow-basic", password="pw-of-alice")
+    assert caller_seal(settings).open(caller_seal(settings).seal(alice)) == alice
+    with pytest.raises(Unauthenticated, match="could not be verified"):
+        caller_seal(replace(settings, job_secret="other")).open(caller_seal(settings).seal(alice))
