@@ -20,7 +20,9 @@ from layouts.csv_tab import (
     hidden_or_shown,
     prediction_view,
     progress_label,
+    stalled,
     too_large,
+    watch_seconds,
 )
 from layouts.ids import Csv, History, Page
 from services.csv_service import CsvService, Progress, job_key
@@ -34,10 +36,17 @@ PROGRESS_POLL_MS = 500
 
 
 class CsvCallbacks:
-    def __init__(self, csv: CsvService, seal: CallerSeal, file_url: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        csv: CsvService,
+        seal: CallerSeal,
+        file_url: Callable[[str], str],
+        stall_seconds: int,
+    ) -> None:
         self.csv = csv
         self.seal = seal
         self.file_url = file_url
+        self.stall_seconds = stall_seconds
 
     def explain_rejection(self, rejected: dict[str, Any] | None) -> Any:
         return too_large(rejected["size"], rejected["limit"]) if rejected else None
@@ -68,30 +77,34 @@ class CsvCallbacks:
     ) -> tuple[Any, ...]:
         """Runs as a background job (another process, maybe another machine): the page stays
         responsive and Cancel stops it. The caller comes sealed from the request that started
-        it; on its way out, whatever happened, the job leaves a mark that it ended."""
+        it. The job leaves marks in the caller's area as it moves and, whatever happened, when
+        it ends: what the page reads when the job falls silent or stops without a word."""
         set_progress((0, "Starting…", DOWNLOAD_WAITING))
         try:
             caller = self.seal.open(sealed_caller)
             job = job_key(page_load, run)
         except ConsoleError as error:
             return show_error(error), None, no_update
+        self.csv.job_progressed(caller, job)
+
+        def report(progress: Progress) -> None:
+            self.csv.job_progressed(caller, job)
+            set_progress((progress.percent, progress_label(progress), DOWNLOAD_WAITING))
+
         try:
-            return self._score(caller, set_progress, file_info, selection, history, result_format)
+            return self._score(caller, report, file_info, selection, history, result_format)
         finally:
             self.csv.finish_job(caller, job)
 
     def _score(
         self,
         caller: Caller,
-        set_progress: Callable[[tuple[Any, ...]], None],
+        report: Callable[[Progress], None],
         file_info: dict[str, Any] | None,
         selection: dict[str, Any] | None,
         history: list | None,
         result_format: str | None,
     ) -> tuple[Any, ...]:
-        def report(progress: Progress) -> None:
-            set_progress((progress.percent, progress_label(progress), DOWNLOAD_WAITING))
-
         try:
             if not file_info:
                 raise InvalidInput(NO_FILE)
@@ -128,6 +141,19 @@ class CsvCallbacks:
             return show_error(error)
         log.error("CSV scoring job %s stopped without finishing (process killed?)", run)
         return show_error(job_lost())
+
+    def watch_progress(self, ticks: int | None, page_load: str, run: int | None) -> Any:
+        """While a job runs: a warning when it has been silent for ``stall_seconds`` (from
+        its last chunk, or from Predict when it never started); gone when it moves again."""
+        if not run:
+            return None
+        try:
+            silent = self.csv.seconds_since_progress(current_caller(), job_key(page_load, run))
+        except ConsoleError:
+            return None
+        if silent is None:
+            silent = (ticks or 0) * watch_seconds(self.stall_seconds)
+        return stalled(silent) if silent >= self.stall_seconds else None
 
     def cancelled(self, _: int, run: int | None) -> tuple[Any, int | None]:
         message = "Cancelled: nothing was written. Press Predict from CSV to start again."
@@ -194,7 +220,10 @@ def install_job_identity() -> None:
 
 def register(app: dash.Dash, csv: CsvService, seal: CallerSeal) -> CsvCallbacks:
     callbacks = CsvCallbacks(
-        csv, seal, lambda file_id: app.get_relative_path(f"/api/files/{file_id}")
+        csv,
+        seal,
+        lambda file_id: app.get_relative_path(f"/api/files/{file_id}"),
+        csv.console.settings.job_stall_seconds,
     )
     app.server.extensions.setdefault(JOBS, {})[app.config.url_base_pathname] = callbacks
     install_job_identity()
@@ -228,6 +257,8 @@ def register(app: dash.Dash, csv: CsvService, seal: CallerSeal) -> CsvCallbacks:
             (Output(Csv.CANCEL, "disabled"), False, True),
             (Output(Csv.PROGRESS_BOX, "style"), hidden_or_shown(True), hidden_or_shown(False)),
             (Output(Csv.JOB_STATE, "data"), JOB_RUNNING, JOB_STOPPED),
+            (Output(Csv.WATCHDOG, "disabled"), False, True),
+            (Output(Csv.WATCHDOG, "n_intervals"), 0, 0),
         ],
         cancel=[Input(Csv.CANCEL, "n_clicks")],
         interval=PROGRESS_POLL_MS,
@@ -249,6 +280,13 @@ def register(app: dash.Dash, csv: CsvService, seal: CallerSeal) -> CsvCallbacks:
         State(Csv.CANCELLED_RUN, "data"),
         prevent_initial_call=True,
     )(callbacks.explain_stop)
+    app.callback(
+        Output(Csv.STALL, "children"),
+        Input(Csv.WATCHDOG, "n_intervals"),
+        State(Csv.PAGE_LOAD, "data"),
+        State(Csv.PREDICT, "n_clicks"),
+        prevent_initial_call=True,
+    )(callbacks.watch_progress)
     app.callback(
         Output(Csv.DOWNLOAD_BUTTON, "href"),
         Output(Csv.DOWNLOAD_BUTTON, "className", allow_duplicate=True),

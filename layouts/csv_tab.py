@@ -21,7 +21,12 @@ DOWNLOAD_WAITING = "btn btn-outline-success disabled"
 JOB_RUNNING, JOB_STOPPED = "running", "stopped"
 
 
-def layout(upload_limit_bytes: int) -> html.Div:
+def watch_seconds(stall_seconds: int) -> float:
+    """How often a running job's silence is checked: a few times within the stall time."""
+    return min(15.0, stall_seconds / 3)
+
+
+def layout(upload_limit_bytes: int, stall_seconds: int) -> html.Div:
     upload = html.Div(
         [
             html.I(className="bi bi-cloud-arrow-up fs-2 d-block mb-1"),
@@ -84,6 +89,10 @@ def layout(upload_limit_bytes: int) -> html.Div:
         [
             dbc.Progress(id=Csv.PROGRESS, value=0, striped=True, animated=True),
             html.Small(id=Csv.PROGRESS_TEXT, className="text-body-secondary"),
+            html.Div(id=Csv.STALL),
+            dcc.Interval(
+                id=Csv.WATCHDOG, interval=watch_seconds(stall_seconds) * 1000, disabled=True
+            ),
         ],
         id=Csv.PROGRESS_BOX,
         style=HIDDEN,
@@ -182,6 +191,19 @@ def check_view(stored: StoredFile, check: CsvCheck) -> html.Div:
             data_grid(check.preview, check.columns),
         ],
         className="csv-check",
+    )
+
+
+def stalled(silent_seconds: float) -> dbc.Alert:
+    silence = (
+        f"{silent_seconds / 60:.0f} minutes" if silent_seconds >= 120 else f"{silent_seconds:.0f} s"
+    )
+    return dbc.Alert(
+        f"No progress for {silence}. A slow model may just need longer on this file; if "
+        "nothing moves, the worker running the job may be gone: reload the page and press "
+        "Predict from CSV again, or tell the administrator.",
+        color="warning",
+        className="mt-2 mb-0 py-2",
     )
 
 

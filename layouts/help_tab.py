@@ -67,6 +67,7 @@ TROUBLESHOOTING = """
 | Invalid JSON at line … | The text is not valid JSON | Check quotes, commas and brackets near that position |
 | Model registry unreachable | The registry server does not answer | Retry; tell the administrator if it persists |
 | Scoring stopped before it finished | The process scoring your CSV was killed, usually for lack of memory | Press Predict from CSV again; if it stops again, split the file |
+| No progress for … | The CSV job has not moved for a while: a very slow model, or its worker is gone | Wait a little; if nothing moves, reload the page and press Predict from CSV again |
 | N rows could not be scored | Those rows have bad values; the rest is scored | Read the `error` column of the download, fix those rows, score them again |
 """
 

@@ -51,6 +51,8 @@ class Csv(StrEnum):
     PROGRESS = "csv-progress"
     PROGRESS_BOX = "csv-progress-box"
     PROGRESS_TEXT = "csv-progress-text"
+    WATCHDOG = "csv-watchdog"
+    STALL = "csv-stall"
     RESULT = "csv-result"
     RESULT_FILE = "csv-result-file"
     DOWNLOAD_BUTTON = "csv-download-button"

@@ -53,7 +53,7 @@ def page_layout(settings: Settings, upload_limit_bytes: int) -> html.Div:
     tabs: dict[Tab, Any] = {
         Tab.CONFIG: config_tab.layout(settings.default_model, settings.default_version),
         Tab.JSON: json_tab.layout(),
-        Tab.CSV: csv_tab.layout(upload_limit_bytes),
+        Tab.CSV: csv_tab.layout(upload_limit_bytes, settings.job_stall_seconds),
         Tab.HISTORY: history_tab.layout(),
         Tab.HELP: help_tab.layout(upload_limit_bytes),
     }

@@ -37,6 +37,7 @@ class Settings:
     files_max_age_seconds: int = 24 * 3600
     predict_chunk_rows: int = 100_000
     redis_url: str = ""
+    job_stall_seconds: int = 300
     job_secret: str = field(default="", repr=False)
 
     @property
@@ -69,6 +70,7 @@ class Settings:
             "files_max_age_seconds": _int_env("FILES_MAX_AGE_HOURS", 24) * 3600,
             "predict_chunk_rows": _int_env("PREDICT_CHUNK_ROWS", 100_000),
             "redis_url": os.environ.get("REDIS_URL", "").strip(),
+            "job_stall_seconds": max(_int_env("JOB_STALL_SECONDS", 300), 1),
             "job_secret": os.environ.get("JOB_SECRET_KEY", "").strip(),
         }
         values.update(overrides)

@@ -24,6 +24,7 @@ PREVIEW_ROWS = 5
 CHECKED_ROWS = 10_000
 RESULT_PREVIEW_ROWS = 100
 _PAGE_LOAD = re.compile(r"^[0-9a-f]{32}$")
+ENDED, PROGRESSED = "ended", "progressed"  # marks a scoring job leaves in the caller's area
 
 
 @dataclass
@@ -164,12 +165,22 @@ class CsvService:
 
     def finish_job(self, caller: Caller, job: str) -> None:
         """Called by a scoring job on its way out, whatever the outcome."""
-        self.files.mark(caller, job)
+        self.files.mark(caller, job, ENDED)
 
     def job_finished(self, caller: Caller, job: str) -> bool:
         """False for a job that stopped without reaching its end: its process was killed
         (out of memory, a lost worker), so nothing else will ever say what happened."""
-        return self.files.has_mark(caller, job)
+        return self.files.has_mark(caller, job, ENDED)
+
+    def job_progressed(self, caller: Caller, job: str) -> None:
+        """Called by a scoring job after every chunk."""
+        self.files.mark(caller, job, PROGRESSED)
+
+    def seconds_since_progress(self, caller: Caller, job: str) -> float | None:
+        """How long the job has been silent; None before its first chunk. A job whose whole
+        worker is gone (a Celery worker's machine, say) never stops by itself: only this
+        silence tells."""
+        return self.files.mark_age(caller, job, PROGRESSED)
 
     def download(self, caller: Caller, file_id: str) -> tuple[str, bytes]:
         stored, raw = self.files.read(caller, file_id)

@@ -126,18 +126,24 @@ class UserFiles:
     def read(self, caller: Caller, file_id: str) -> tuple[StoredFile, bytes]:
         return self.describe(caller, file_id), self.path(caller, file_id).read_bytes()
 
-    def mark(self, caller: Caller, name: str) -> None:
-        """An empty file in the caller's own area whose existence says something happened
-        (a job reached its end); expires with the files."""
-        self._mark_path(caller, name).touch()
+    def mark(self, caller: Caller, name: str, kind: str) -> None:
+        """An empty file in the caller's own area whose existence (and time) says something
+        happened: a job reached its end, a job made progress. Expires with the files."""
+        self._mark_path(caller, name, kind).touch()
 
-    def has_mark(self, caller: Caller, name: str) -> bool:
-        return self._mark_path(caller, name).exists()
+    def has_mark(self, caller: Caller, name: str, kind: str) -> bool:
+        return self._mark_path(caller, name, kind).exists()
 
-    def _mark_path(self, caller: Caller, name: str) -> Path:
-        if not _MARK.match(name or ""):
+    def mark_age(self, caller: Caller, name: str, kind: str) -> float | None:
+        """Seconds since the mark was last set; None when it never was."""
+        with contextlib.suppress(FileNotFoundError):
+            return time.time() - self._mark_path(caller, name, kind).stat().st_mtime
+        return None
+
+    def _mark_path(self, caller: Caller, name: str, kind: str) -> Path:
+        if not _MARK.match(name or "") or not kind.isalpha():
             raise InvalidInput("This page's job reference is not valid.", hint="Reload the page.")
-        return self._area(caller) / f"{name}.mark"
+        return self._area(caller) / f"{name}.{kind}"
 
     def remove_expired(self) -> None:
         cutoff = time.time() - self.max_age_seconds

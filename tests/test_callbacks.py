@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from contextvars import copy_context
 from typing import Any
 
@@ -138,7 +140,7 @@ def seal(settings):
 
 @pytest.fixture
 def csv_callbacks(csv_service, seal):
-    return CsvCallbacks(csv_service, seal, lambda file_id: f"/api/files/{file_id}")
+    return CsvCallbacks(csv_service, seal, lambda file_id: f"/api/files/{file_id}", 300)
 
 
 PAGE_LOAD = "0123456789abcdef" * 2
@@ -259,3 +261,18 @@ def test_a_forged_job_reference_is_refused(csv_callbacks, csv_service, seal):
         )
         assert "job reference is not valid" in text_of(result)
         assert "not valid" in text_of(csv_callbacks.explain_stop("stopped", page_load, 1, None))
+
+
+def test_a_silent_job_gets_a_warning_that_goes_when_it_moves(csv_callbacks, csv_service):
+    """A job whose whole worker is gone never stops by itself; its silence is what shows."""
+    assert csv_callbacks.watch_progress(0, PAGE_LOAD, 21) is None
+    assert csv_callbacks.watch_progress(19, PAGE_LOAD, 21) is None  # 19 x 15 s: not yet
+    assert "No progress for 5 minutes" in text_of(csv_callbacks.watch_progress(20, PAGE_LOAD, 21))
+
+    csv_service.job_progressed(LOCAL_CALLER, f"{PAGE_LOAD}-21")  # the job moves
+    assert csv_callbacks.watch_progress(40, PAGE_LOAD, 21) is None
+    mark = next(csv_service.files.root.glob(f"*/{PAGE_LOAD}-21.progressed"))
+    quiet_since = time.time() - 400
+    os.utime(mark, (quiet_since, quiet_since))  # ... then nothing for 400 s
+    assert "No progress for 7 minutes" in text_of(csv_callbacks.watch_progress(41, PAGE_LOAD, 21))
+    assert csv_callbacks.watch_progress(41, "forged", 21) is None

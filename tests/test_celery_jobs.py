@@ -51,15 +51,18 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def local_worker(redis_url, settings, tmp_path_factory) -> Iterator[tuple[str, Path, int]]:
-    """A worker for the one local user on the test registry; its own Redis database."""
-    data_dir = tmp_path_factory.mktemp("celery-local")
-    url = f"{redis_url}/0"
+def _local_worker(redis_url: str, settings, data_dir: Path):
+    """A worker for the one local user on the test registry, on Redis database ``redis_url``."""
     env = {"APP_DATA_DIR": str(data_dir), "MLFLOW_TRACKING_URI": settings.tracking_uri,
            "APP_AUTH_MODE": "none", "PREDICT_CHUNK_ROWS": str(CHUNK)}  # fmt: skip
-    with running_celery_worker(url, env, data_dir / "worker.log") as worker:
-        yield url, data_dir, worker.pid
+    return running_celery_worker(redis_url, env, data_dir / "worker.log")
+
+
+@pytest.fixture(scope="module")
+def local_worker(redis_url, settings, tmp_path_factory) -> Iterator[tuple[str, Path, int]]:
+    data_dir = tmp_path_factory.mktemp("celery-local")
+    with _local_worker(f"{redis_url}/0", settings, data_dir) as worker:
+        yield f"{redis_url}/0", data_dir, worker.pid
 
 
 @pytest.fixture(scope="module")
@@ -73,13 +76,10 @@ def basic_worker(redis_url, auth_server: AuthServer, tmp_path_factory) -> Iterat
         yield url, data_dir, worker.pid
 
 
-@pytest.mark.browser
-def test_celery_worker_scores_with_progress_cancel_and_download(
-    dash_duo, settings, local_worker, console, tmp_path
-):
-    redis, data_dir, worker = local_worker
-    start_console(dash_duo, settings, redis_url=redis, app_data_dir=data_dir,
-                  default_model=CHURN_MODEL, default_version="Champion")  # fmt: skip
+def _churn_file_in_the_csv_tab(dash_duo, settings, tmp_path, **overrides) -> pd.DataFrame:
+    """The console on the churn model, its CSV tab showing an uploaded file of ROWS rows."""
+    start_console(dash_duo, settings, default_model=CHURN_MODEL, default_version="Champion",
+                  **overrides)  # fmt: skip
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL}")
     open_tab(dash_duo, "CSV Prediction")
     customers = churn_frame(ROWS, seed=23)
@@ -87,6 +87,16 @@ def test_celery_worker_scores_with_progress_cancel_and_download(
     source = tmp_path / "celery_customers.csv"
     customers.to_csv(source, index=False)
     upload_csv(dash_duo, source, ROWS)
+    return customers
+
+
+@pytest.mark.browser
+def test_celery_worker_scores_with_progress_cancel_and_download(
+    dash_duo, settings, local_worker, console, tmp_path
+):
+    redis, data_dir, worker = local_worker
+    customers = _churn_file_in_the_csv_tab(dash_duo, settings, tmp_path,
+                                           redis_url=redis, app_data_dir=data_dir)  # fmt: skip
 
     # Cancel first: the worker stops the job and stays ready for the next one.
     click(dash_duo, f"#{Csv.PREDICT}")
@@ -119,6 +129,28 @@ def test_celery_worker_scores_with_progress_cancel_and_download(
         pool_process.send_signal(signal.SIGKILL)
     dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "stopped before it finished", timeout=60)
     assert not dash_duo.find_element(f"#{Csv.PROGRESS_BOX}").is_displayed()
+
+
+@pytest.mark.browser
+def test_a_lost_celery_worker_is_reported_not_waited_on_forever(
+    dash_duo, settings, redis_url, tmp_path
+):
+    """The whole worker goes (its machine, say): Celery never learns the task's fate, so the
+    page cannot see it stop. The job's silence is reported instead of a spinner forever."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    with _local_worker(f"{redis_url}/2", settings, data_dir) as worker:
+        _churn_file_in_the_csv_tab(dash_duo, settings, tmp_path, redis_url=f"{redis_url}/2",
+                                   app_data_dir=data_dir, job_stall_seconds=3)  # fmt: skip
+        click(dash_duo, f"#{Csv.PREDICT}")
+        until(lambda: progress_rows(dash_duo) > 0, timeout=60)
+        whole_worker = psutil.Process(worker.pid)
+        for process in [*whole_worker.children(), whole_worker]:
+            process.send_signal(signal.SIGKILL)
+        dash_duo.wait_for_contains_text(f"#{Csv.STALL}", "No progress for", timeout=30)
+        assert "reload the page" in dash_duo.find_element(f"#{Csv.STALL}").text
+        screenshot(dash_duo, "csv-celery-worker-lost")
+    assert dash_duo.get_logs() == []
 
 
 def _run_job(client, app, headers: dict[str, str], file_id: str, model: str) -> dict:
