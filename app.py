@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dash
 import orjson
@@ -35,6 +36,9 @@ from services.bootstrap import (
 from services.config import Settings
 from services.errors import ConsoleError, Unauthenticated
 from services.identity import BASIC_REALM, MODE_MLFLOW_BASIC, identify
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 DEFAULT_PORT = 8050
@@ -94,8 +98,8 @@ def background_jobs(settings: Settings) -> dash.DiskcacheManager | dash.CeleryMa
     return dash.DiskcacheManager(store, expire=settings.files_max_age_seconds)
 
 
-def celery_for(settings: Settings):  # -> celery.Celery (imported only when REDIS_URL is set)
-    from celery import Celery
+def celery_for(settings: Settings) -> Celery:
+    from celery import Celery  # imported only when REDIS_URL is set
 
     celery = Celery("model_console", broker=settings.redis_url, backend=settings.redis_url)
     celery.conf.update(

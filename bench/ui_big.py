@@ -4,6 +4,9 @@ download is checked against in-process predictions on every 1000th row.
 
     .venv/bin/python bench/ui_big.py [--rows 10000000] [--format csv|parquet] [--celery]
 
+The baseline, measured in the same run on the same file: the model in one process (pyarrow
+read, predict, pyarrow write), as in bench/big.py.
+
 ``--celery`` runs the job in a Celery worker behind a Redis server (both started here; Debian's
 redis-server must be installed), as with REDIS_URL in production; otherwise the job is a
 process forked by the web worker. The console runs as ``python app.py`` (gunicorn, 2 workers)
@@ -20,11 +23,12 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from bigcsv import ID_COLUMN, write_iris_csv
+from bigcsv import ID_COLUMN, raw_pipeline, write_iris_csv
 from run import (
     ALIAS,
     OUT_DIR,
@@ -53,6 +57,11 @@ class UiRun:
     result_mb: float = 0.0
     readings: list[str] = field(default_factory=list)
     check: str = ""
+    in_process_s: float = 0.0  # the baseline: the same file read, predicted, written in one process
+
+    @property
+    def total_s(self) -> float:
+        return self.upload_check_s + self.score_s + self.download_s
 
 
 def browser(download_dir: Path) -> webdriver.Chrome:
@@ -132,10 +141,8 @@ def through_the_ui(driver: webdriver.Chrome, server: Server, source: Path, run: 
     return target
 
 
-def check(result: Path, source: Path, rows: int, features: list[str], model_dir: Path) -> str:
+def check(result: Path, source: Path, rows: int, features: list[str], model: Any) -> str:
     """Row count, ids 1..N in order, and every 1000th prediction equal to in-process."""
-    import mlflow.pyfunc
-
     if result.suffix == ".parquet":
         table = pq.read_table(result, columns=[ID_COLUMN, "prediction"])
     else:
@@ -148,7 +155,7 @@ def check(result: Path, source: Path, rows: int, features: list[str], model_dir:
         return "FAIL: ids are not 1..N in order"
     sample = np.arange(0, rows, SAMPLE_EVERY)
     source_rows = pacsv.read_csv(source).take(sample).select(features).to_pandas()
-    expected = np.asarray(mlflow.pyfunc.load_model(str(model_dir)).predict(source_rows)).ravel()
+    expected = np.asarray(model.predict(source_rows)).ravel()
     got = table["prediction"].to_numpy()[sample]
     differ = int((got != expected.astype(got.dtype)).sum())
     if differ:
@@ -208,8 +215,13 @@ def main(argv: list[str] | None = None) -> int:
         driver = browser(downloads)
         stack.callback(driver.quit)
         result = through_the_ui(driver, server, source, run, args.format, downloads)
-        run.check = check(result, source, args.rows, list(IRIS_FEATURES),
-                          champion_files(tracking_uri, IRIS_MODEL))  # fmt: skip
+        import mlflow.pyfunc
+
+        model = mlflow.pyfunc.load_model(str(champion_files(tracking_uri, IRIS_MODEL)))
+        run.check = check(result, source, args.rows, list(IRIS_FEATURES), model)
+        result.unlink()  # room on disk for the baseline's result
+        baseline, _ = raw_pipeline(model, source, work / "in_process.csv", list(IRIS_FEATURES))
+        run.in_process_s = baseline.total_s
         report(run, args, ALIAS)
     return 0 if run.check.startswith("PASS") else 1
 
@@ -226,6 +238,9 @@ def report(run: UiRun, args: argparse.Namespace, alias: str) -> None:
     ):
         print(f"    {label}")
     print(f"  download: {run.download_s:.1f} s, {run.result_mb:.0f} MB")
+    print(f"  through the UI, all steps: {run.total_s:.1f} s")
+    print(f"  in-process baseline (pyarrow read, predict, pyarrow write): {run.in_process_s:.1f} s")
+    print(f"  UI / in-process: {run.total_s / run.in_process_s:.2f}x")
     print(f"  check: {run.check}")
 
 

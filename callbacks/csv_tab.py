@@ -26,9 +26,9 @@ from layouts.csv_tab import (
 )
 from layouts.ids import Csv, History, Page
 from services.csv_service import CsvService, Progress, job_key
-from services.errors import ConsoleError, InvalidInput, JobFailed, Unauthenticated
+from services.errors import ConsoleError, InvalidInput, scoring_job_broke, scoring_job_lost
 from services.history import history_entry, with_entry
-from services.identity import Caller, CallerSeal, current_caller
+from services.identity import TOKEN_HEADER, Caller, CallerSeal, current_caller
 
 log = logging.getLogger(__name__)
 NO_FILE = "Upload a CSV file to check it against the model."
@@ -81,8 +81,8 @@ class CsvCallbacks:
         it ends: what the page reads when the job falls silent or stops without a word."""
         set_progress((0, "Starting…", DOWNLOAD_WAITING))
         try:
-            caller = self.seal.open(sealed_caller)
             job = job_key(page_load, run)
+            caller = self.seal.open(sealed_caller, job)
         except ConsoleError as error:
             return show_error(error), None, no_update
         self.csv.job_progressed(caller, job)
@@ -121,11 +121,7 @@ class CsvCallbacks:
     def job_failed(self, error: Exception) -> tuple[Any, ...]:
         """A job that broke outside our own checks: say so plainly, offer nothing."""
         log.error("CSV scoring job failed: %s", error)
-        failure = JobFailed(
-            "Scoring stopped with an unexpected error; no result was written.",
-            hint="Try again; if it happens again, tell the administrator (see the server log).",
-        )
-        return show_error(failure), None, no_update
+        return show_error(scoring_job_broke()), None, no_update
 
     def explain_stop(
         self, state: str | None, page_load: str, run: int | None, cancelled_run: int | None
@@ -135,29 +131,33 @@ class CsvCallbacks:
         if state != JOB_STOPPED or not run or cancelled_run == run:
             return no_update
         try:
-            if self.csv.job_finished(current_caller(), job_key(page_load, run)):
+            job = job_key(page_load, run)
+            if self.csv.job_finished(current_caller(), job):
                 return no_update
         except ConsoleError as error:
             return show_error(error)
-        log.error("CSV scoring job %s stopped without finishing (process killed?)", run)
-        return show_error(job_lost())
+        log.error("CSV scoring job %s stopped without finishing (process killed?)", job)
+        return show_error(scoring_job_lost())
 
-    def watch_progress(self, ticks: int | None, page_load: str, run: int | None) -> Any:
-        """While a job runs: a warning when it has been silent for ``stall_seconds`` (from
-        its last chunk, or from Predict when it never started); gone when it moves again."""
-        if not run:
-            return None
+    def watch_progress(
+        self, ticks: int | None, page_load: str, run: int | None, seen: dict | None
+    ) -> tuple[Any, dict | None]:
+        """While a job runs, every few seconds: a warning once its progress stamp has not
+        changed for ``stall_seconds`` (counted in this page's ticks, from Predict when the
+        job never started); gone when it moves again. ``seen``: the last change noticed."""
         try:
-            silent = self.csv.seconds_since_progress(current_caller(), job_key(page_load, run))
+            job = job_key(page_load, run)
+            stamp = self.csv.progress_stamp(current_caller(), job)
         except ConsoleError:
-            return None
-        if silent is None:
-            silent = (ticks or 0) * watch_seconds(self.stall_seconds)
-        return stalled(silent) if silent >= self.stall_seconds else None
+            return None, None
+        ticks = ticks or 0
+        if not seen or seen.get("job") != job or seen.get("stamp") != stamp:
+            seen = {"job": job, "stamp": stamp, "tick": ticks}
+        silent = (ticks - seen["tick"]) * watch_seconds(self.stall_seconds)
+        return (stalled(silent) if silent >= self.stall_seconds else None), seen
 
-    def cancelled(self, _: int, run: int | None) -> tuple[Any, int | None]:
-        message = "Cancelled: nothing was written. Press Predict from CSV to start again."
-        return placeholder(message), run
+    def cancelled(self, _: int) -> Any:
+        return placeholder("Cancelled: nothing was written. Press Predict from CSV to start again.")
 
     def offer_download(self, result_file: dict[str, Any] | None) -> tuple[Any, str]:
         if not result_file:
@@ -171,45 +171,50 @@ JOBS = "model_console_csv_jobs"  # server.extensions[JOBS][url_base_pathname] ->
 JOB_CALLER = "model_console_job_caller"  # callback_context.custom_data[JOB_CALLER]
 
 
-def job_lost() -> JobFailed:
-    return JobFailed(
-        "Scoring stopped before it finished: the process running it ended unexpectedly, most "
-        "often because the server ran out of memory. Nothing was written.",
-        hint="Press Predict from CSV to try again. If it stops again, split the file into "
-        "smaller files or tell the administrator.",
-    )
-
-
-def serving_callbacks() -> CsvCallbacks | None:
-    """This console's CSV callbacks in the app serving the request (or running the job);
-    None in another Dash app that shares the process."""
+def serving_callbacks(prefix: str | None = None) -> CsvCallbacks | None:
+    """The CSV callbacks of the console at ``prefix`` (default: the one serving this request)
+    in the current app's server; None in another Dash app that shares the process."""
     app = dash.get_app()
-    return app.server.extensions.get(JOBS, {}).get(app.config.url_base_pathname)
+    return app.server.extensions.get(JOBS, {}).get(prefix or app.config.url_base_pathname)
 
 
 def score_file_job(set_progress: Callable, *args: Any) -> tuple[Any, ...]:
     """The background job. Dash keeps background functions in one registry shared by every
     app in the process, keyed by the callback's source and outputs, so two consoles in one
-    process would run each other's jobs: the job finds its services through the app that
-    is serving the request instead of through a closure. A Celery worker runs it outside
-    any request, hence the app context (Flask-Caching needs one)."""
-    callbacks = serving_callbacks()
+    process share this function: the job finds its console by the prefix the web request
+    put in its context. A Celery worker runs it outside any request, hence the app context
+    (Flask-Caching needs one)."""
+    job = dash.callback_context.custom_data.get(JOB_CALLER) or {}
+    callbacks = serving_callbacks(job.get("console"))
     if callbacks is None:
         raise RuntimeError("This process has no model console to run the CSV job.")
-    sealed_caller = dash.callback_context.custom_data.get(JOB_CALLER)
     with dash.get_app().server.app_context():
-        return callbacks.score_file(set_progress, sealed_caller, *args)
+        return callbacks.score_file(set_progress, job.get("caller"), *args)
 
 
-def seal_caller_for_jobs(_context: Any) -> str | None:
-    """Dash runs this in the web request before every callback; what it returns travels in
-    the callback context, the only thing Dash hands to a background job besides the
-    browser's values. So the job learns who started it from the server, sealed."""
+CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "cookie", TOKEN_HEADER.lower()}
+
+
+def seal_caller_for_jobs(context: Any) -> dict[str, str] | None:
+    """Dash runs this in the web request before every callback, and copies the callback
+    context (request headers and cookies included) into a background job: into a Redis
+    message when jobs run in Celery. So the credentials are taken out of that copy, and for
+    the CSV job the caller goes in sealed, bound to that job, with the console's prefix."""
     callbacks = serving_callbacks()
-    try:
-        return callbacks.seal.seal(current_caller()) if callbacks else None
-    except Unauthenticated:
+    if callbacks is None:
         return None
+    context.headers = {k: v for k, v in context.headers.items()
+                       if k.lower() not in CREDENTIAL_HEADERS}  # fmt: skip
+    context.cookies = {}
+    page_load = context.state_values.get(f"{Csv.PAGE_LOAD}.data")
+    run = context.input_values.get(f"{Csv.PREDICT}.n_clicks")
+    if page_load is None or run is None:
+        return None  # not the CSV job
+    try:
+        sealed = callbacks.seal.seal(current_caller(), job_key(page_load, run))
+    except ConsoleError:
+        return None  # the job itself will say what is wrong
+    return {"console": dash.get_app().config.url_base_pathname, "caller": sealed}
 
 
 def install_job_identity() -> None:
@@ -267,11 +272,18 @@ def register(app: dash.Dash, csv: CsvService, seal: CallerSeal) -> CsvCallbacks:
     )(score_file_job)
     app.callback(
         Output(Csv.RESULT, "children", allow_duplicate=True),
+        Input(Csv.CANCEL, "n_clicks"),
+        prevent_initial_call=True,
+    )(callbacks.cancelled)
+    # In the browser, at the click: the page must know its run was cancelled before Dash,
+    # having stopped the job, reports it stopped (a server answer could come after that).
+    app.clientside_callback(
+        "function(cancels, run) { return run; }",
         Output(Csv.CANCELLED_RUN, "data"),
         Input(Csv.CANCEL, "n_clicks"),
         State(Csv.PREDICT, "n_clicks"),
         prevent_initial_call=True,
-    )(callbacks.cancelled)
+    )
     app.callback(
         Output(Csv.RESULT, "children", allow_duplicate=True),
         Input(Csv.JOB_STATE, "data"),
@@ -282,9 +294,11 @@ def register(app: dash.Dash, csv: CsvService, seal: CallerSeal) -> CsvCallbacks:
     )(callbacks.explain_stop)
     app.callback(
         Output(Csv.STALL, "children"),
+        Output(Csv.WATCH_SEEN, "data"),
         Input(Csv.WATCHDOG, "n_intervals"),
         State(Csv.PAGE_LOAD, "data"),
         State(Csv.PREDICT, "n_clicks"),
+        State(Csv.WATCH_SEEN, "data"),
         prevent_initial_call=True,
     )(callbacks.watch_progress)
     app.callback(

@@ -106,6 +106,7 @@ def layout(upload_limit_bytes: int, stall_seconds: int) -> html.Div:
             dcc.Store(id=Csv.PAGE_LOAD, data=uuid.uuid4().hex),  # names this page's jobs
             dcc.Store(id=Csv.JOB_STATE),
             dcc.Store(id=Csv.CANCELLED_RUN),
+            dcc.Store(id=Csv.WATCH_SEEN),
             section(
                 "Upload",
                 [upload, limit, upload_progress, html.Div(id=Csv.UPLOAD_ERROR, className="mt-2")],
@@ -199,9 +200,9 @@ def stalled(silent_seconds: float) -> dbc.Alert:
         f"{silent_seconds / 60:.0f} minutes" if silent_seconds >= 120 else f"{silent_seconds:.0f} s"
     )
     return dbc.Alert(
-        f"No progress for {silence}. A slow model may just need longer on this file; if "
-        "nothing moves, the worker running the job may be gone: reload the page and press "
-        "Predict from CSV again, or tell the administrator.",
+        f"No progress for {silence}. A slow model may just need longer on this file. If "
+        "nothing moves, the worker running the job may be gone: press Cancel (reload the page "
+        "if the bar stays), then Predict from CSV again; tell the administrator if it repeats.",
         color="warning",
         className="mt-2 mb-0 py-2",
     )

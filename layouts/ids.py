@@ -53,6 +53,7 @@ class Csv(StrEnum):
     PROGRESS_TEXT = "csv-progress-text"
     WATCHDOG = "csv-watchdog"
     STALL = "csv-stall"
+    WATCH_SEEN = "csv-watch-seen"
     RESULT = "csv-result"
     RESULT_FILE = "csv-result-file"
     DOWNLOAD_BUTTON = "csv-download-button"

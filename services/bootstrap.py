@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 
 from services.audit import DENIED, AuditLog, AuditRecord
 from services.config import Settings
@@ -147,29 +150,41 @@ def build_csv_service(settings: Settings, console: ModelConsole) -> CsvService:
     return CsvService(console, files)
 
 
+SEAL_SECONDS = 2 * 3600  # a job that waited longer in a queue than this is refused
+
+
 def caller_seal(settings: Settings) -> CallerSeal:
-    """Seals callers for background jobs with ``job_secret``; a sealed caller is good for as
-    long as the job's files are kept."""
-    return CallerSeal(job_secret(settings), settings.files_max_age_seconds)
+    """Seals callers for background jobs with ``job_secret``."""
+    return CallerSeal(job_secret(settings), SEAL_SECONDS)
+
+
+KEY_BYTES = 32
 
 
 def job_secret(settings: Settings) -> bytes:
-    """JOB_SECRET_KEY when set (needed when Celery workers run on other machines); otherwise
-    a key generated once under $APP_DATA_DIR, which every process sharing that directory
-    (the web workers and a Celery worker beside them) reads. Created by linking a complete
-    file into place, so a process starting at the same moment never reads half a key."""
+    """JOB_SECRET_KEY when set (at least 32 characters; needed where the job workers do not
+    share $APP_DATA_DIR with the web app); otherwise a key generated once in $APP_DATA_DIR,
+    which every process sharing that directory reads."""
     if settings.job_secret:
+        if len(settings.job_secret) < KEY_BYTES:
+            raise ValueError(f"JOB_SECRET_KEY must be at least {KEY_BYTES} characters long")
         return settings.job_secret.encode()
     path = settings.app_data_dir / "job-secret"
-    if not path.exists():
-        settings.app_data_dir.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f".job-secret.{os.getpid()}.{threading.get_ident()}")
-        draft.touch(mode=0o600)
-        draft.write_bytes(secrets.token_bytes(32))
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
-    return path.read_bytes()
+    settings.app_data_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(secrets.token_bytes(KEY_BYTES))
+            handle.flush()
+            os.fsync(handle.fileno())
+    return _complete_key(path)
+
+
+def _complete_key(path: Path) -> bytes:
+    """The key file, once whole: another process may have created it a moment ago."""
+    deadline = time.monotonic() + 5
+    while len(key := path.read_bytes()) < KEY_BYTES and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if len(key) < KEY_BYTES:
+        raise RuntimeError(f"{path} holds no complete key: remove it and start again")
+    return key

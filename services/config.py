@@ -36,7 +36,7 @@ class Settings:
     upload_limit_bytes: int = 1024 * 1024 * 1024
     files_max_age_seconds: int = 24 * 3600
     predict_chunk_rows: int = 100_000
-    redis_url: str = ""
+    redis_url: str = field(default="", repr=False)  # may hold a password
     job_stall_seconds: int = 300
     job_secret: str = field(default="", repr=False)
 

@@ -25,6 +25,7 @@ from services.prediction import (
     PredictionResult,
     class_probabilities,
     jsonable,
+    output_columns,
     predicted_frame,
     raw_outputs,
     with_gaps,
@@ -250,13 +251,12 @@ class ModelConsole:
         return resolved, self.models.get_or_load(key, lambda: _load_model(registry, resolved))
 
     def load_audited(
-        self, caller: Caller, name: str, ref: str, source: str, action: str
+        self, caller: Caller, name: str, ref: str, source: str, action: str, *, always: bool
     ) -> LoadedModel:
         """``load`` for a step that reads a file before predicting on it (a CSV check, a CSV
-        job): a refusal is audited as that action's outcome; a prediction's success is
-        recorded when it has predicted."""
-        predicting = action == "predict"
-        with self._audited(caller, source, action, name, ref, always=predicting, success=False):
+        job): its failure is audited as that action's outcome (a refusal always, any error
+        with ``always``); a success is recorded by the step that follows, if at all."""
+        with self._audited(caller, source, action, name, ref, always=always, success=False):
             return self.load(caller, name, ref)[1]
 
     # -- predictions ----------------------------------------------------------------------
@@ -325,7 +325,8 @@ class ModelConsole:
             started = time.perf_counter()
             rows = failed = 0
             preview: list[Any] = []
-            outputs = [PREDICTION_COLUMN]  # until a chunk shows the model's own output columns
+            # until a chunk shows the model's own output columns
+            outputs = output_columns(model.signature) or [PREDICTION_COLUMN]
             for frame in frames:
                 scored, bad, outputs = self._score_chunk(model, frame, outputs)
                 write(scored)

@@ -77,7 +77,7 @@ class Progress:
 
 def job_key(page_load: str | None, run: int | None) -> str:
     """One scoring run: the page load that started it and its Predict count."""
-    if not _PAGE_LOAD.match(page_load or "") or not isinstance(run, int) or run < 0:
+    if not _PAGE_LOAD.match(page_load or "") or type(run) is not int or not 0 <= run < 10**9:
         raise InvalidInput("This page's job reference is not valid.", hint="Reload the page.")
     return f"{page_load}-{run}"
 
@@ -102,7 +102,7 @@ class CsvService:
         without parsing, so a file of millions of rows is checked in about a second."""
         stored = self.files.describe(caller, file_id)
         path = self.files.path(caller, file_id)
-        model = self.console.load_audited(caller, name, ref, "csv", "view")
+        model = self.console.load_audited(caller, name, ref, "csv", "view", always=False)
         head = read_csv_head(path, model.signature, CHECKED_ROWS)
         present = set(head.columns)
         check = CsvCheck(
@@ -132,7 +132,7 @@ class CsvService:
         chosen = results.result_format(result_format)
         stored = self.files.describe(caller, file_id)
         path = self.files.path(caller, file_id)
-        model = self.console.load_audited(caller, name, ref, "csv", "predict")
+        model = self.console.load_audited(caller, name, ref, "csv", "predict", always=True)
         total = count_rows(path)
         started = time.monotonic()
         chunk_rows = self.console.settings.predict_chunk_rows
@@ -176,11 +176,12 @@ class CsvService:
         """Called by a scoring job after every chunk."""
         self.files.mark(caller, job, PROGRESSED)
 
-    def seconds_since_progress(self, caller: Caller, job: str) -> float | None:
-        """How long the job has been silent; None before its first chunk. A job whose whole
-        worker is gone (a Celery worker's machine, say) never stops by itself: only this
-        silence tells."""
-        return self.files.mark_age(caller, job, PROGRESSED)
+    def progress_stamp(self, caller: Caller, job: str) -> float | None:
+        """A value that changes whenever the job reports progress (None before it does). A
+        job whose whole worker is gone (a Celery worker's machine, say) never stops by
+        itself: only a stamp that stops changing tells. Compared with itself, never with
+        this machine's clock: the worker may run on another machine."""
+        return self.files.mark_time(caller, job, PROGRESSED)
 
     def download(self, caller: Caller, file_id: str) -> tuple[str, bytes]:
         stored, raw = self.files.read(caller, file_id)

@@ -117,3 +117,19 @@ def permission_denied(user: str, model: str, version: str | None = None) -> Perm
         "exists); if it is right, ask an owner for READ on the model and its experiment "
         f"(MLflow), or for GRANT EXECUTE ON MODEL {model} TO `{user}` (Unity Catalog).",
     )
+
+
+def scoring_job_lost() -> JobFailed:
+    return JobFailed(
+        "Scoring stopped before it finished: the process running it ended unexpectedly, most "
+        "often because the server ran out of memory. Nothing was written.",
+        hint="Press Predict from CSV to try again. If it stops again, split the file into "
+        "smaller files or tell the administrator.",
+    )
+
+
+def scoring_job_broke() -> JobFailed:
+    return JobFailed(
+        "Scoring stopped with an unexpected error; no result was written.",
+        hint="Try again; if it happens again, tell the administrator (see the server log).",
+    )

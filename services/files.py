@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from services.errors import FileGone, InvalidInput, PayloadTooLarge
+from services.errors import FileGone, PayloadTooLarge
 from services.identity import Caller
 
 BLOCK = 1024 * 1024
@@ -134,15 +134,15 @@ class UserFiles:
     def has_mark(self, caller: Caller, name: str, kind: str) -> bool:
         return self._mark_path(caller, name, kind).exists()
 
-    def mark_age(self, caller: Caller, name: str, kind: str) -> float | None:
-        """Seconds since the mark was last set; None when it never was."""
+    def mark_time(self, caller: Caller, name: str, kind: str) -> float | None:
+        """When the mark was last set, by the clock of whoever set it; None if never."""
         with contextlib.suppress(FileNotFoundError):
-            return time.time() - self._mark_path(caller, name, kind).stat().st_mtime
+            return self._mark_path(caller, name, kind).stat().st_mtime
         return None
 
     def _mark_path(self, caller: Caller, name: str, kind: str) -> Path:
         if not _MARK.match(name or "") or not kind.isalpha():
-            raise InvalidInput("This page's job reference is not valid.", hint="Reload the page.")
+            raise ValueError(f"not a mark: {name!r} {kind!r}")  # callers pass checked names
         return self._area(caller) / f"{name}.{kind}"
 
     def remove_expired(self) -> None:

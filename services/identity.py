@@ -13,12 +13,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 import orjson
 
 from services.errors import Unauthenticated
+
+log = logging.getLogger(__name__)
 
 LOCAL_USER = "local user"
 MODE_NONE = "none"
@@ -106,10 +109,11 @@ def current_caller() -> Caller:
 
 
 class CallerSeal:
-    """A caller packed for a background job, which runs outside the request that started it
-    (a forked process, or a Celery worker that receives it through Redis). The caller's
-    credentials travel encrypted and authenticated with the app's job secret and expire after
-    ``max_age_seconds``: a job never takes its identity from anything the browser sent."""
+    """A caller packed for one background job, which runs outside the request that started
+    it (a forked process, or a Celery worker that receives it through Redis). The caller's
+    credentials travel encrypted and authenticated with the app's job secret, bound to the
+    job they were sealed for and good for ``max_age_seconds``: a job never takes its identity
+    from anything the browser sent, and a sealed caller opens for no other job."""
 
     def __init__(self, secret: bytes, max_age_seconds: int) -> None:
         from cryptography.fernet import Fernet
@@ -117,21 +121,32 @@ class CallerSeal:
         self._fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret).digest()))
         self.max_age_seconds = max_age_seconds
 
-    def seal(self, caller: Caller) -> str:
-        return self._fernet.encrypt(orjson.dumps(asdict(caller))).decode()
+    def seal(self, caller: Caller, job: str) -> str:
+        return self._fernet.encrypt(orjson.dumps({"caller": asdict(caller), "job": job})).decode()
 
-    def open(self, sealed: str | None) -> Caller:
+    def open(self, sealed: str | None, job: str) -> Caller:
         from cryptography.fernet import InvalidToken
 
         if not sealed:
             raise Unauthenticated("This job carries no signed-in user.", hint=RETRY_JOB)
         try:
-            data = self._fernet.decrypt(sealed.encode(), ttl=self.max_age_seconds)
+            data = orjson.loads(self._fernet.decrypt(sealed.encode(), ttl=self.max_age_seconds))
         except InvalidToken:
+            log.error(
+                "A CSV job's sealed caller did not open: it waited longer than %d s, or the "
+                "job worker has another JOB_SECRET_KEY than the web app",
+                self.max_age_seconds,
+            )
             raise Unauthenticated(
-                "This job's sign-in could not be verified (expired or altered).", hint=RETRY_JOB
+                "This job's sign-in could not be verified.", hint=ASK_ADMINISTRATOR
             ) from None
-        return Caller(**orjson.loads(data))
+        if data["job"] != job:
+            raise Unauthenticated("This job's sign-in was made for another job.", hint=RETRY_JOB)
+        return Caller(**data["caller"])
 
 
-RETRY_JOB = "Reload the page and press Predict again."
+RETRY_JOB = "Press Predict from CSV again."
+ASK_ADMINISTRATOR = (
+    "Tell the administrator: the job waited too long in the queue, or the job workers and the "
+    "web app do not share JOB_SECRET_KEY (see the server log)."
+)

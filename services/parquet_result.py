@@ -27,7 +27,7 @@ from pandas.api.types import is_object_dtype, is_string_dtype
 
 from services.console import ERROR_COLUMN
 from services.errors import PredictionFailed
-from services.prediction import PREDICTION_COLUMN
+from services.prediction import PREDICTION_COLUMN, output_columns
 from services.signature import ColumnInfo, SignatureInfo, TensorInfo
 
 # 1M scored iris rows (bench/result_formats.py): zstd 14.3 MB in 0.38 s, snappy 20.3 MB in
@@ -52,22 +52,16 @@ def is_output_column(name: str) -> bool:
 
 def output_types(signature: SignatureInfo) -> dict[str, pa.DataType]:
     """Types of the output columns when the model's output signature fixes them."""
-    outputs = signature.outputs
+    outputs, names = signature.outputs, output_columns(signature)
     if len(outputs) == 1 and isinstance(outputs[0], TensorInfo):
-        tensor = outputs[0]
-        kind = _numpy_type(tensor.dtype)
-        if kind is None or len(tensor.shape) > 2:
+        kind = _numpy_type(outputs[0].dtype)
+        if kind is None or len(outputs[0].shape) > 2:
             return {}
-        width = tensor.features or 1
-        if width == 1:
-            return {PREDICTION_COLUMN: kind}
-        return {f"{PREDICTION_COLUMN}_{i}": kind for i in range(width)}
-    columns = [o for o in outputs if isinstance(o, ColumnInfo) and o.type in SIGNATURE_TYPES]
-    if len(columns) != len(outputs) or not columns:
+        return dict.fromkeys(names, kind)
+    kinds = [SIGNATURE_TYPES.get(o.type) for o in outputs if isinstance(o, ColumnInfo)]
+    if not names or None in kinds:
         return {}
-    if len(columns) == 1:
-        return {PREDICTION_COLUMN: SIGNATURE_TYPES[columns[0].type]}
-    return {f"{PREDICTION_COLUMN}_{c.name}": SIGNATURE_TYPES[c.type] for c in columns}
+    return dict(zip(names, kinds, strict=True))
 
 
 def _numpy_type(dtype: str) -> pa.DataType | None:

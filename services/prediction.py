@@ -12,7 +12,7 @@ import pandas as pd
 
 from services.errors import ConsoleError, PredictionFailed
 from services.registry_types import ResolvedVersion
-from services.signature import SignatureInfo
+from services.signature import ColumnInfo, SignatureInfo, TensorInfo
 from services.validation import ConformedInput
 
 PREDICTION_COLUMN = "prediction"
@@ -157,6 +157,23 @@ def output_frame(output: Any, index: pd.Index) -> pd.DataFrame:
         frame = pd.DataFrame({PREDICTION_COLUMN: jsonable(output)})
     frame.index = index
     return frame
+
+
+def output_columns(signature: SignatureInfo) -> list[str]:
+    """The columns ``output_frame`` makes of this model's output, as far as its output
+    signature tells; [] when it does not."""
+    outputs = signature.outputs
+    if len(outputs) == 1 and isinstance(outputs[0], TensorInfo):
+        width = outputs[0].features or 1
+        return (
+            [f"{PREDICTION_COLUMN}_{i}" for i in range(width)] if width > 1 else [PREDICTION_COLUMN]
+        )
+    names = [o.name for o in outputs if isinstance(o, ColumnInfo)]
+    if not names or len(names) != len(outputs):
+        return []
+    if len(names) == 1:
+        return [PREDICTION_COLUMN]
+    return [f"{PREDICTION_COLUMN}_{name}" for name in names]
 
 
 def predicted_frame(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import time
 from contextvars import copy_context
 from typing import Any
 
@@ -160,7 +158,7 @@ def test_csv_check_score_and_download_link(csv_callbacks, csv_service, seal):
     assert "12 rows, 7 columns" in text_of(preview) and disabled is False
     assert "age is required, but row 4 is empty" in text_of(preview)
     progress: list[tuple] = []
-    sealed = seal.seal(LOCAL_CALLER)
+    sealed = seal.seal(LOCAL_CALLER, f"{PAGE_LOAD}-1")
     result, download, history = csv_callbacks.score_file(
         progress.append, sealed, 1, file_info, CHURN, [], PAGE_LOAD
     )
@@ -211,8 +209,7 @@ def test_a_broken_job_says_so_and_offers_nothing(csv_callbacks):
     result, download, history = csv_callbacks.job_failed(RuntimeError("worker died"))
     assert "Scoring stopped with an unexpected error" in text_of(result)
     assert download is None and history is no_update
-    message, cancelled_run = csv_callbacks.cancelled(1, 3)
-    assert "Cancelled" in text_of(message) and cancelled_run == 3
+    assert "Cancelled: nothing was written" in text_of(csv_callbacks.cancelled(1))
 
 
 def test_a_job_killed_midway_is_reported_as_failed(csv_callbacks, csv_service, seal):
@@ -224,55 +221,63 @@ def test_a_job_killed_midway_is_reported_as_failed(csv_callbacks, csv_service, s
     assert "ran out of memory" in text_of(stopped)
 
     # The same run finishing normally (or cancelled) adds no message of its own.
-    csv_callbacks.score_file(lambda _: None, seal.seal(LOCAL_CALLER), 7, file_info, CHURN, [],
-                             PAGE_LOAD)  # fmt: skip
+    csv_callbacks.score_file(lambda _: None, seal.seal(LOCAL_CALLER, f"{PAGE_LOAD}-7"), 7,
+                             file_info, CHURN, [], PAGE_LOAD)  # fmt: skip
     assert csv_callbacks.explain_stop("stopped", PAGE_LOAD, 7, None) is no_update
     assert csv_callbacks.explain_stop("stopped", PAGE_LOAD, 8, 8) is no_update
     assert csv_callbacks.explain_stop("running", PAGE_LOAD, 9, None) is no_update
     # A job that failed on our own checks also marks its end: its error is the message.
-    result, _, _ = csv_callbacks.score_file(lambda _: None, seal.seal(LOCAL_CALLER), 10, None,
-                                            CHURN, [], PAGE_LOAD)  # fmt: skip
+    result, _, _ = csv_callbacks.score_file(lambda _: None, seal.seal(LOCAL_CALLER,
+                                            f"{PAGE_LOAD}-10"), 10, None, CHURN, [],
+                                            PAGE_LOAD)  # fmt: skip
     assert "Upload a CSV file" in text_of(result)
     assert csv_callbacks.explain_stop("stopped", PAGE_LOAD, 10, None) is no_update
 
 
 def test_a_job_takes_its_caller_only_from_the_sealed_request(csv_callbacks, csv_service, seal):
-    """The browser cannot hand a job an identity: no seal, a forged one or one sealed with
-    another key is refused before anything is read."""
+    """The browser cannot hand a job an identity: no seal, a forged one, one sealed with
+    another key or for another job is refused before anything is read."""
     from services.identity import Caller, CallerSeal
 
     file_info = _stored(csv_service, churn_frame(5, seed=4))
     alice = Caller(user="alice", mode="mlflow-basic", password="secret-password")
-    foreign = CallerSeal(b"another deployment's key", 3600).seal(alice)
-    for sealed in (None, "alice", foreign, seal.seal(alice)[:-4] + "AAAA"):
+    job = f"{PAGE_LOAD}-1"
+    foreign = CallerSeal(b"another deployment's key", 3600).seal(alice, job)
+    other_job = seal.seal(alice, f"{PAGE_LOAD}-2")
+    for sealed in (None, "alice", foreign, seal.seal(alice, job)[:-4] + "AAAA", other_job):
         result, download, _ = csv_callbacks.score_file(
             lambda _: None, sealed, 1, file_info, CHURN, [], PAGE_LOAD
         )
-        assert "sign" in text_of(result).lower() and download is None
-    assert seal.open(seal.seal(alice)) == alice
-    assert "secret-password" not in seal.seal(alice)
+        assert "sign-in" in text_of(result).lower() and download is None
+    assert seal.open(seal.seal(alice, job), job) == alice
+    assert "secret-password" not in seal.seal(alice, job)
 
 
 def test_a_forged_job_reference_is_refused(csv_callbacks, csv_service, seal):
     file_info = _stored(csv_service, churn_frame(5, seed=4))
     for page_load in ("../../etc", "", None):
         result, _, _ = csv_callbacks.score_file(
-            lambda _: None, seal.seal(LOCAL_CALLER), 1, file_info, CHURN, [], page_load
+            lambda _: None, seal.seal(LOCAL_CALLER, "x"), 1, file_info, CHURN, [], page_load
         )
         assert "job reference is not valid" in text_of(result)
         assert "not valid" in text_of(csv_callbacks.explain_stop("stopped", page_load, 1, None))
 
 
 def test_a_silent_job_gets_a_warning_that_goes_when_it_moves(csv_callbacks, csv_service):
-    """A job whose whole worker is gone never stops by itself; its silence is what shows."""
-    assert csv_callbacks.watch_progress(0, PAGE_LOAD, 21) is None
-    assert csv_callbacks.watch_progress(19, PAGE_LOAD, 21) is None  # 19 x 15 s: not yet
-    assert "No progress for 5 minutes" in text_of(csv_callbacks.watch_progress(20, PAGE_LOAD, 21))
+    """A job whose whole worker is gone never stops by itself; its silence is what shows,
+    counted in the page's ticks (15 s here), never against this machine's clock."""
+    seen = None
 
-    csv_service.job_progressed(LOCAL_CALLER, f"{PAGE_LOAD}-21")  # the job moves
-    assert csv_callbacks.watch_progress(40, PAGE_LOAD, 21) is None
-    mark = next(csv_service.files.root.glob(f"*/{PAGE_LOAD}-21.progressed"))
-    quiet_since = time.time() - 400
-    os.utime(mark, (quiet_since, quiet_since))  # ... then nothing for 400 s
-    assert "No progress for 7 minutes" in text_of(csv_callbacks.watch_progress(41, PAGE_LOAD, 21))
-    assert csv_callbacks.watch_progress(41, "forged", 21) is None
+    def tick(n: int) -> str:
+        nonlocal seen
+        alert, seen = csv_callbacks.watch_progress(n, PAGE_LOAD, 21, seen)
+        return text_of(alert)
+
+    assert tick(0) == "" and tick(19) == ""  # 19 x 15 s: not yet
+    assert "No progress for 5 minutes" in tick(20)  # never started in 300 s
+    csv_service.job_progressed(LOCAL_CALLER, f"{PAGE_LOAD}-21")  # the job moves ...
+    assert tick(21) == ""
+    assert tick(40) == ""  # ... then nothing for 19 ticks
+    assert "No progress for 5 minutes" in tick(41)
+    assert "press Cancel" in tick(61) and "7 minutes" in tick(49)
+    assert csv_callbacks.watch_progress(3, "forged", 21, seen) == (None, None)

@@ -9,6 +9,8 @@ because the caller arrives sealed from the web request.
 
 from __future__ import annotations
 
+import base64
+import json
 import signal
 from collections.abc import Iterator
 from dataclasses import replace
@@ -18,6 +20,7 @@ import numpy as np
 import pandas as pd
 import psutil
 import pytest
+import redis
 from dash.testing.wait import until
 
 from app import create_app
@@ -208,3 +211,29 @@ def test_celery_job_acts_as_the_person_who_pressed_predict(auth_server, basic_wo
     audit = AuditLog(f"sqlite:///{data_dir / 'audit.db'}")
     jobs = {(row["user"], row["outcome"]) for row in audit.rows(source="csv")}
     assert jobs == {("alice", "ok"), ("bob", "denied")}
+
+
+def test_the_job_message_in_redis_carries_no_readable_credentials(auth_server, redis_url, tmp_path):
+    """Dash copies the request's headers and cookies into a job's context, which Celery
+    puts in Redis: what waits there must hold the caller only sealed, and no password,
+    token or cookie in the clear. No worker listens on this database: the message stays."""
+    url = f"{redis_url}/3"
+    app = create_app(settings=replace(mlflow_basic_settings(auth_server, tmp_path), redis_url=url))
+    client = app.server.test_client()
+    alice = auth(auth_server, "alice")
+    selection = {"name": auth_server.models["X"], "ref": "Champion", "version": "1"}
+    body = score_request(app, {"file_id": _upload(client, alice, 10), "filename": "i.csv"},
+                         selection)  # fmt: skip
+    headers = {**alice, "Cookie": "session=cookie-secret-value"}
+    page = page_token(client, alice)
+    assert client.post(f"/_dash-update-component?endId={page}", json=body,
+                       headers=headers).status_code == 200  # fmt: skip
+
+    (queued,) = redis.Redis.from_url(url).lrange("celery", 0, -1)
+    message = json.loads(queued)
+    text = queued.decode() + base64.b64decode(message["body"]).decode()
+    basic_token = alice["Authorization"].split()[1]
+    for secret in (auth_server.passwords["alice"], basic_token, "cookie-secret-value"):
+        assert secret not in text
+    assert "authorization" not in text.lower()
+    assert '"caller"' in text and '"console"' in text  # the sealed caller travels instead

@@ -194,10 +194,12 @@ def test_job_secret_is_made_once_private_and_overridable(tmp_path):
     key = job_secret(settings)
     assert len(key) == 32 and job_secret(settings) == key
     assert (tmp_path / "job-secret").stat().st_mode & 0o777 == 0o600
-    assert (
-        job_secret(replace(settings, job_secret="from-the-environment")) == b"from-the-environment"
-    )
+    configured = "k" * 40
+    assert job_secret(replace(settings, job_secret=configured)) == configured.encode()
+    with pytest.raises(ValueError, match="at least 32 characters"):
+        job_secret(replace(settings, job_secret="short"))
     alice = Caller(user="alice", mode="mlflow-basic", password="pw-of-alice")
-    assert caller_seal(settings).open(caller_seal(settings).seal(alice)) == alice
+    sealed = caller_seal(settings).seal(alice, "job-1")
+    assert caller_seal(settings).open(sealed, "job-1") == alice
     with pytest.raises(Unauthenticated, match="could not be verified"):
-        caller_seal(replace(settings, job_secret="other")).open(caller_seal(settings).seal(alice))
+        caller_seal(replace(settings, job_secret=configured)).open(sealed, "job-1")

@@ -207,3 +207,20 @@ def test_classes_stay_whole_numbers_next_to_rows_that_failed(settings, caller):
     assert set(predictions[[4, 17]]) == {""}
     assert set(predictions.drop([4, 17])) <= {"0", "1"}  # never "1.0"
     assert first[4] is None and {type(p) for p in first[:4]} == {int}  # 1, not 1.0
+
+
+def test_output_columns_are_known_before_any_row_is_scored(console, caller):
+    """A file whose first chunk fails entirely still gets the model's own output columns,
+    so every chunk's rows line up with the header."""
+    from services.prediction import output_columns
+    from services.signature import ColumnInfo, SignatureInfo, TensorInfo
+
+    _, churn = console.load(caller, CHURN_MODEL, "1")
+    assert output_columns(churn.signature) == ["prediction"]
+    two = SignatureInfo(
+        outputs=[ColumnInfo("label", "long", True), ColumnInfo("score", "double", True)]
+    )
+    assert output_columns(two) == ["prediction_label", "prediction_score"]
+    assert output_columns(SignatureInfo(outputs=[TensorInfo(None, "float64", (-1, 3))])) == [
+        "prediction_0", "prediction_1", "prediction_2"]  # fmt: skip
+    assert output_columns(SignatureInfo()) == []
