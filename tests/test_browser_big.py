@@ -71,13 +71,17 @@ def test_big_file_scored_in_the_background_and_downloaded(churn_console, console
     assert dash_duo.get_logs() == []
 
 
-def test_cancel_stops_the_job_and_offers_no_download(churn_console, tmp_path):
-    dash_duo, data_dir = churn_console
-    source = tmp_path / "customers_cancel.csv"
-    _customers(source, ROWS)
-    upload_csv(dash_duo, source, ROWS)
+def _scoring_underway(dash_duo, path: Path) -> None:
+    """A file of ROWS customers uploaded, Predict pressed, the first progress shown."""
+    _customers(path, ROWS)
+    upload_csv(dash_duo, path, ROWS)
     click(dash_duo, f"#{Csv.PREDICT}")
     until(lambda: progress_rows(dash_duo) > 0, timeout=60)
+
+
+def test_cancel_stops_the_job_and_offers_no_download(churn_console, tmp_path):
+    dash_duo, data_dir = churn_console
+    _scoring_underway(dash_duo, tmp_path / "customers_cancel.csv")
     click(dash_duo, f"#{Csv.CANCEL}")
     until(lambda: not dash_duo.find_element(f"#{Csv.PROGRESS_BOX}").is_displayed(), timeout=30)
     dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "Cancelled: nothing was written")
@@ -98,11 +102,7 @@ def _job_processes() -> list[psutil.Process]:
 def test_a_job_killed_from_outside_ends_in_a_clear_failure(churn_console, tmp_path):
     """What an out-of-memory kill looks like: SIGKILL, so the job cannot say anything."""
     dash_duo, data_dir = churn_console
-    source = tmp_path / "customers_killed.csv"
-    _customers(source, ROWS)
-    upload_csv(dash_duo, source, ROWS)
-    click(dash_duo, f"#{Csv.PREDICT}")
-    until(lambda: progress_rows(dash_duo) > 0, timeout=60)
+    _scoring_underway(dash_duo, tmp_path / "customers_killed.csv")
     jobs = _job_processes()
     assert jobs, "the scoring job should be running in a process of its own"
     for job in jobs:
