@@ -108,9 +108,7 @@ class CsvService:
         check = CsvCheck(
             rows=count_rows(path),
             columns=[str(c) for c in head.columns],
-            missing=[
-                c.name for c in model.signature.columns if c.required and c.name not in present
-            ],
+            missing=[name for name in model.signature.required_columns if name not in present],
             passthrough=passthrough_columns(head.columns, model.signature),
             problems=column_problems(head, model.signature.columns),
             preview=display_records(head, PREVIEW_ROWS),
