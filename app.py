@@ -26,22 +26,23 @@ from api.routes import create_api_blueprint
 from callbacks import register_callbacks
 from layouts.page import page_layout
 from services.audit import AuditLog
-from services.bootstrap import (
-    build_console,
-    build_csv_service,
-    caller_seal,
-    credential_check,
-    prepare_registry,
-)
-from services.config import Settings
+from services.bootstrap import build_console, build_csv_service, caller_seal, credential_check
+from services.config import ConfigurationError, Settings
 from services.errors import ConsoleError, Unauthenticated
 from services.identity import BASIC_REALM, MODE_MLFLOW_BASIC, identify
+from services.startup import (
+    check_configuration,
+    listen_address,
+    prepare_registry,
+    registry_prepared,
+    stop,
+)
 
 if TYPE_CHECKING:
     from celery import Celery
 
-ASSETS = Path(__file__).resolve().parent / "assets"
-DEFAULT_PORT = 8050
+ROOT = Path(__file__).resolve().parent
+ASSETS = ROOT / "assets"
 EXTENSION = "model_console"  # server.extensions[EXTENSION][url_base_pathname] -> ModelConsole
 
 log = logging.getLogger("model_console")
@@ -53,9 +54,12 @@ def create_app(
     url_base_pathname: str = "/",
     settings: Settings | None = None,
 ) -> dash.Dash:
-    """Build the console on ``server`` (a new Flask app when None) under ``url_base_pathname``."""
+    """Build the console on ``server`` (a new Flask app when None) under ``url_base_pathname``.
+    Raises ``ConfigurationError`` for a setting it cannot run with."""
     settings = settings or Settings.from_env()
-    prepare_registry(settings)
+    check_configuration(settings)
+    if not registry_prepared(settings):
+        prepare_registry(settings)
     server = server or Flask(__name__)
     cache = Cache()
     cache.init_app(server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 5000})
@@ -82,8 +86,18 @@ def create_app(
     register_callbacks(app, console, csv, caller_seal(settings))
     blueprint = create_api_blueprint(console, csv, name=f"model_console_api_{id(app)}")
     server.register_blueprint(blueprint, url_prefix=url_base_pathname.rstrip("/") + "/api")
+    finish_dash_setup(app)
     freeze_startup_objects()
     return app
+
+
+def finish_dash_setup(app: dash.Dash) -> None:
+    """Dash finishes its own setup (which bundles it may serve, cancel callbacks) on the
+    first request, and serves requests that arrive on other threads meanwhile half set up:
+    a fresh gunicorn worker answered 500 for react and react-dom and the page stayed at
+    "Loading...". Done here, before any request."""
+    with app.server.test_request_context(app.config.requests_pathname_prefix):
+        app._setup_server()
 
 
 def background_jobs(settings: Settings) -> dash.DiskcacheManager | dash.CeleryManager:
@@ -160,7 +174,10 @@ def __getattr__(name: str) -> object:
     if name not in ("server", "celery_app"):
         raise AttributeError(name)
     if _default_app is None:
-        _default_app = create_app()
+        try:
+            _default_app = create_app()
+        except ConfigurationError as error:
+            stop(error, exit_code=3)  # gunicorn halts on 3 instead of booting another worker
     if name == "server":
         return _default_app.server
     manager = _default_app.server.extensions[f"{EXTENSION}_jobs"]["/"]
@@ -169,34 +186,24 @@ def __getattr__(name: str) -> object:
     return manager.handle
 
 
-def listen_address() -> tuple[str, int]:
-    """Databricks Apps route to 0.0.0.0:$DATABRICKS_APP_PORT; elsewhere stay on loopback."""
-    databricks_port = os.environ.get("DATABRICKS_APP_PORT")
-    port = int(databricks_port or os.environ.get("PORT") or DEFAULT_PORT)
-    host = "0.0.0.0" if databricks_port else os.environ.get("HOST", "127.0.0.1")
-    return host, port
-
-
 def main(argv: list[str] | None = None) -> None:
+    """gunicorn with ``gunicorn.conf.py``: its master checks the configuration and seeds
+    the embedded registry once, before any worker starts."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="Flask's development server")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    host, port = listen_address()
-    if args.debug:
-        create_app().run(host=host, port=port, debug=True)
-        return
-    prepare_registry(Settings.from_env())  # seed once here, before the workers start
-    workers = os.environ.get("WEB_CONCURRENCY", "2")
-    threads = os.environ.get("GUNICORN_THREADS", "8")
-    log.info("Model console on http://%s:%s (gunicorn, %s workers)", host, port, workers)
-    os.chdir(Path(__file__).resolve().parent)
-    os.execvp(
-        sys.executable,
-        [sys.executable, "-m", "gunicorn", "app:server", "--bind", f"{host}:{port}",
-         "--workers", workers, "--threads", threads, "--timeout", "600",
-         "--access-logfile", "-"],
-    )  # fmt: skip
+    try:
+        host, port = listen_address()
+        if args.debug:
+            create_app().run(host=host, port=port, debug=True)
+            return
+    except ConfigurationError as error:
+        stop(error)
+    log.info("Model console on http://%s:%s (gunicorn)", host, port)
+    os.chdir(ROOT)
+    config = str(ROOT / "gunicorn.conf.py")
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--config", config, "app:server"])
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import queue
 import threading
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, create_engine, select
@@ -61,9 +62,17 @@ class AuditRecord:
     time: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
 
 
+def _create_sqlite_folder(url: str) -> None:
+    """SQLite creates the database file on first use, but not the folder it lives in."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url != f"{prefix}:memory:":
+        Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
+
+
 class AuditLog:
     def __init__(self, url: str) -> None:
         connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
+        _create_sqlite_folder(url)
         self.engine = create_engine(url, connect_args=connect_args)
         metadata.create_all(self.engine)
         self._queue: queue.Queue[AuditRecord | None] = queue.Queue()

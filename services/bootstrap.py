@@ -33,16 +33,6 @@ MLFLOW_HTTP_DEFAULTS = {
 REGISTRIES_KEPT = 256
 
 
-def prepare_registry(settings: Settings) -> None:
-    """On the embedded registry, make sure the demo models exist."""
-    if settings.embedded_registry:
-        from services.demo_registry import ensure_demo_models
-
-        seeded = ensure_demo_models(settings.tracking_uri, settings.app_data_dir)
-        if seeded:
-            log.info("Seeded demo models: %s", ", ".join(seeded))
-
-
 def _shared_registry(settings: Settings) -> Callable[[Caller], Registry]:
     """Mode ``none``: one registry client for the one local user."""
     from mlflow import MlflowClient

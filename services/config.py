@@ -12,9 +12,20 @@ DEMO_MODEL = "main.ml_models.iris_classifier"
 DEMO_REF = "Champion"
 
 
-def _int_env(name: str, default: int) -> int:
+class ConfigurationError(Exception):
+    """A deployment mistake the operator must fix before the console can start: one line
+    that names the setting (variable, path or package) and what to do."""
+
+
+def int_env(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
-    return int(raw) if raw else default
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        message = f"{name}={raw!r} is not a whole number; unset it or fix it."
+        raise ConfigurationError(message) from None
 
 
 @dataclass(frozen=True)
@@ -53,7 +64,7 @@ class Settings:
             tracking_uri = embedded_tracking_uri(data_dir)
         values: dict[str, object] = {
             "auth_mode": auth_mode_from_env(),
-            "permission_cache_seconds": min(_int_env("PERMISSION_CACHE_SECONDS", 30), 60),
+            "permission_cache_seconds": min(int_env("PERMISSION_CACHE_SECONDS", 30), 60),
             "audit_db_url": os.environ.get("AUDIT_DB_URL", "").strip(),
             "databricks_host": _databricks_host(),
             "app_data_dir": data_dir,
@@ -62,15 +73,15 @@ class Settings:
             "embedded_registry": embedded,
             "default_model": os.environ.get("MODEL_NAME") or (DEMO_MODEL if embedded else None),
             "default_version": os.environ.get("MODEL_VERSION") or (DEMO_REF if embedded else None),
-            "model_cache_size": _int_env("MODEL_CACHE_SIZE", 8),
-            "alias_cache_seconds": _int_env("ALIAS_CACHE_SECONDS", 5),
-            "metadata_cache_seconds": _int_env("METADATA_CACHE_SECONDS", 30),
-            "max_request_bytes": _int_env("MAX_REQUEST_MB", 50) * 1024 * 1024,
-            "upload_limit_bytes": _int_env("UPLOAD_LIMIT_MB", 1024) * 1024 * 1024,
-            "files_max_age_seconds": _int_env("FILES_MAX_AGE_HOURS", 24) * 3600,
-            "predict_chunk_rows": _int_env("PREDICT_CHUNK_ROWS", 100_000),
+            "model_cache_size": int_env("MODEL_CACHE_SIZE", 8),
+            "alias_cache_seconds": int_env("ALIAS_CACHE_SECONDS", 5),
+            "metadata_cache_seconds": int_env("METADATA_CACHE_SECONDS", 30),
+            "max_request_bytes": int_env("MAX_REQUEST_MB", 50) * 1024 * 1024,
+            "upload_limit_bytes": int_env("UPLOAD_LIMIT_MB", 1024) * 1024 * 1024,
+            "files_max_age_seconds": int_env("FILES_MAX_AGE_HOURS", 24) * 3600,
+            "predict_chunk_rows": int_env("PREDICT_CHUNK_ROWS", 100_000),
             "redis_url": os.environ.get("REDIS_URL", "").strip(),
-            "job_stall_seconds": max(_int_env("JOB_STALL_SECONDS", 300), 1),
+            "job_stall_seconds": max(int_env("JOB_STALL_SECONDS", 300), 1),
             "job_secret": os.environ.get("JOB_SECRET_KEY", "").strip(),
         }
         values.update(overrides)

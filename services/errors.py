@@ -115,7 +115,8 @@ def permission_denied(user: str, model: str, version: str | None = None) -> Perm
         f"Permission denied: {user} cannot use {what}.",
         hint="Check the name (a registry may not say whether a model you cannot read "
         "exists); if it is right, ask an owner for READ on the model and its experiment "
-        f"(MLflow), or for GRANT EXECUTE ON MODEL {model} TO `{user}` (Unity Catalog).",
+        f"(MLflow), or for EXECUTE on it with USE CATALOG and USE SCHEMA (Unity Catalog: "
+        f"GRANT EXECUTE ON FUNCTION {model} TO `{user}`; models are granted as functions).",
     )
 
 

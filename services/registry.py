@@ -134,7 +134,7 @@ class Registry:
         return ModelSummary(
             name=model.name,
             description=model.description or "",
-            tags=dict(model.tags or {}),
+            tags=dict(_listed(model, "tags") or {}),
             aliases=_aliases(model),
             updated=_timestamp(model.last_updated_timestamp),
         )
@@ -353,8 +353,15 @@ def logged_model_id(source: str) -> str | None:
     return None
 
 
+def _listed(model: Any, attribute: str) -> Any:
+    """A model's tags or aliases. Unity Catalog's search results carry neither (the attribute
+    is a method that raises): a listing shows them empty; ``get_model`` has them."""
+    value = getattr(model, attribute, None)
+    return None if callable(value) else value
+
+
 def _aliases(model: Any) -> dict[str, str]:
-    aliases = getattr(model, "aliases", None) or {}
+    aliases = _listed(model, "aliases") or {}
     if isinstance(aliases, dict):
         return {alias: str(version) for alias, version in aliases.items()}
     return {a.alias: str(a.version) for a in aliases}

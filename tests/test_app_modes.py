@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 import requests
 from flask import Flask
 
-from app import create_app, listen_address
+from app import create_app
 from services.audit import AuditLog
 from services.demo_registry import IRIS_MODEL
+from services.startup import listen_address
 from tests.conftest import SETOSA, free_port
-
-PROJECT = Path(__file__).resolve().parent.parent
+from tests.processes import PROJECT, stop_process_group, wait_for
 
 
 def test_mounted_in_a_host_flask_app_under_a_prefix(settings):
@@ -50,7 +47,8 @@ def test_two_consoles_in_one_process_both_answer(settings):
 @pytest.mark.parametrize(
     ("env", "expected"),
     [({}, ("127.0.0.1", 8050)), ({"PORT": "9000"}, ("127.0.0.1", 9000)),
-     ({"PORT": "9000", "DATABRICKS_APP_PORT": "8000"}, ("0.0.0.0", 8000))],
+     ({"PORT": "9000", "DATABRICKS_APP_PORT": "8000"}, ("0.0.0.0", 8000)),
+     ({"DATABRICKS_APP_PORT": "8000", "HOST": "127.0.0.1"}, ("127.0.0.1", 8000))],
 )  # fmt: skip
 def test_listen_address(monkeypatch, env, expected):
     for name in ("PORT", "DATABRICKS_APP_PORT", "HOST"):
@@ -58,18 +56,6 @@ def test_listen_address(monkeypatch, env, expected):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert listen_address() == expected
-
-
-def _wait_for(url: str, process: subprocess.Popen, seconds: float = 120) -> requests.Response:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}")
-        try:
-            return requests.get(url, timeout=10)
-        except (requests.ConnectionError, requests.Timeout):
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer in {seconds} s")
 
 
 @pytest.mark.slow
@@ -85,7 +71,7 @@ def test_python_app_py_serves_with_gunicorn_on_a_fresh_data_dir(tmp_path):
     )  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
-        assert _wait_for(f"{base}/api/health", process).json()["status"] == "ok"
+        assert wait_for(f"{base}/api/health", process).json()["status"] == "ok"
         url = f"{base}/api/models/{IRIS_MODEL}/Champion/predict"
         body = requests.post(url, json=SETOSA, timeout=60).json()
         assert (body["predictions"], body["version"]) == ([0], "1")
@@ -98,12 +84,3 @@ def test_python_app_py_serves_with_gunicorn_on_a_fresh_data_dir(tmp_path):
     audit = AuditLog(f"sqlite:///{tmp_path / 'data' / 'audit.db'}")
     versions = sorted(row["version"] for row in audit.rows(action="predict", outcome="ok"))
     assert versions == ["1", "2"]  # written by the workers, kept through a normal shutdown
-
-
-def stop_process_group(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:  # a worker still booting ignores SIGTERM
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=20)

@@ -1,29 +1,25 @@
 """Who the caller is, by mode, decided from the request on the server.
 
-The ``databricks`` tests run against a small local HTTP fake of the few Databricks REST
-endpoints the app calls: Databricks itself cannot run here. The fake records every request,
-so the tests can prove the user's token is what reaches the workspace.
+The ``databricks`` tests run against ``tests/databricks_fake.py``, a local HTTP fake of the
+few Databricks REST endpoints the app calls: Databricks itself cannot run here.
 """
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
 
 import pytest
 
 from app import create_app
 from services.bootstrap import caller_seal, job_secret
 from services.config import auth_mode_from_env
-from services.databricks import TEMPORARY_CREDENTIALS, user_registry
+from services.databricks import user_registry
 from services.errors import PermissionDenied, Unauthenticated
 from services.identity import LOCAL_CALLER, Caller, identify
 from services.registry_types import ResolvedVersion
 from tests.conftest import SETOSA, basic_header, settings_for
+from tests.databricks_fake import FakeWorkspace, running_workspace
 
 SPOOF = {"X-Forwarded-Email": "ceo@example.com", "X-Forwarded-Access-Token": "stolen"}
 
@@ -89,60 +85,15 @@ def test_cache_keys_separate_users_and_credentials_without_the_secret():
     assert "one-password" not in alice.key
 
 
-UC = "/api/2.0/mlflow/unity-catalog"
-VERSION = {"name": "main.sales.churn", "version": "3", "status": "READY",
-           "storage_location": "s3://bucket/models/churn/3"}  # fmt: skip
-ROUTES = {
-    TEMPORARY_CREDENTIALS: {"credentials": {}},
-    f"{UC}/registered-models/get": {"registered_model": {"name": "main.sales.churn"}},
-    f"{UC}/model-versions/get": {"model_version": VERSION},
-    f"{UC}/registered-models/alias": {"model_version": VERSION},
-}
-
-
-class FakeWorkspace(BaseHTTPRequestHandler):
-    """Answers the Databricks endpoints the app uses; allows only the token "ana-token"."""
-
-    seen: ClassVar[list[dict[str, str]]] = []
-
-    def log_message(self, *args: object) -> None:  # keep test output quiet
-        pass
-
-    def _answer(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        authorization = self.headers.get("Authorization", "")
-        FakeWorkspace.seen.append({"path": self.path, "authorization": authorization})
-        route = ROUTES.get(self.path.split("?", 1)[0])
-        if route is None:
-            status, body = 404, {"error_code": "ENDPOINT_NOT_FOUND", "message": self.path}
-        elif authorization != "Bearer ana-token":
-            status, body = 403, {"error_code": "PERMISSION_DENIED", "message": "no EXECUTE"}
-        else:
-            status, body = 200, route
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = do_POST = _answer
-
-
 @pytest.fixture
 def workspace(monkeypatch) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeWorkspace)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    FakeWorkspace.seen = []
-    host = f"http://127.0.0.1:{server.server_port}"
-    # What Databricks Apps always set: the app's own identity must never be used.
-    monkeypatch.setenv("DATABRICKS_HOST", host)
-    monkeypatch.setenv("DATABRICKS_CLIENT_ID", "service-principal-id")
-    monkeypatch.setenv("DATABRICKS_CLIENT_SECRET", "service-principal-secret")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    yield host
-    server.shutdown()
+    with running_workspace() as host:
+        # What Databricks Apps always set: the app's own identity must never be used.
+        monkeypatch.setenv("DATABRICKS_HOST", host)
+        monkeypatch.setenv("DATABRICKS_CLIENT_ID", "service-principal-id")
+        monkeypatch.setenv("DATABRICKS_CLIENT_SECRET", "service-principal-secret")
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        yield host
 
 
 def _databricks_settings(tmp_path, host):
@@ -166,6 +117,13 @@ def test_databricks_registry_calls_carry_the_users_token_only(tmp_path, workspac
     assert not [r for r in FakeWorkspace.seen if "oidc" in r["path"] or "token" in r["path"]]
 
 
+def test_databricks_listing_takes_unity_catalogs_search_results(tmp_path, workspace):
+    """Unity Catalog's search results carry no tags or aliases (reading them raises)."""
+    ana = Caller("ana@corp.com", "databricks", token="ana-token")
+    listed = user_registry(_databricks_settings(tmp_path, workspace), ana).list_models()
+    assert [(m.name, m.tags, m.aliases) for m in listed] == [("main.sales.churn", {}, {})]
+
+
 def test_databricks_denial_names_user_model_and_grant(tmp_path, workspace):
     bob = Caller("bob@corp.com", "databricks", token="bob-token")
     registry = user_registry(_databricks_settings(tmp_path, workspace), bob)
@@ -173,7 +131,7 @@ def test_databricks_denial_names_user_model_and_grant(tmp_path, workspace):
     with pytest.raises(PermissionDenied) as error:
         registry.check_access(resolved)
     assert "Permission denied: bob@corp.com cannot use main.sales.churn" in error.value.message
-    assert "GRANT EXECUTE ON MODEL main.sales.churn" in error.value.hint
+    assert "GRANT EXECUTE ON FUNCTION main.sales.churn" in error.value.hint
 
 
 def test_databricks_app_refuses_requests_without_user_token(tmp_path, workspace):

@@ -1,0 +1,24 @@
+"""gunicorn's settings for the console, read from the working directory by ``gunicorn
+app:server`` and passed explicitly by ``python app.py``.
+
+The master checks the configuration and seeds the embedded registry once, before any worker
+starts: a problem stops gunicorn with one line, never a loop of workers failing to boot.
+"""
+
+from services.config import ConfigurationError, int_env
+from services.startup import before_workers, listen_address, stop
+
+try:
+    _host, _port = listen_address()
+    workers = int_env("WEB_CONCURRENCY", 2)
+    threads = int_env("GUNICORN_THREADS", 8)
+except ConfigurationError as error:
+    stop(error)
+bind = [f"{_host}:{_port}"]
+timeout = 600  # a CSV check of a big file runs in the request
+accesslog = "-"
+control_socket_disable = True  # every gunicorn on a machine would share one control socket
+
+
+def on_starting(server) -> None:
+    before_workers([address for address in server.cfg.address])

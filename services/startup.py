@@ -1,0 +1,173 @@
+"""What must hold before the console serves anyone, checked once where it starts.
+
+``python app.py``, ``gunicorn app:server`` (through ``gunicorn.conf.py``) and a Celery worker
+all run ``check_configuration`` before any worker starts; a problem stops them with one line
+that says what is wrong and what to do, instead of workers that die while booting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import importlib
+import logging
+import os
+import socket
+import sys
+import tempfile
+from pathlib import Path
+from typing import NoReturn
+
+from services.config import ConfigurationError, Settings
+
+log = logging.getLogger("model_console")
+
+DEFAULT_PORT = 8050
+KNOWN_AUTH_MODES = ("none", "mlflow-basic", "databricks")
+JOB_SECRET_MIN_CHARS = 32
+# Packages some modes import only when they run; a missing one is named before start.
+JOBS_ON_THIS_SERVER = ("diskcache", "multiprocess", "psutil")
+JOBS_IN_CELERY = ("celery", "redis")
+REINSTALL = "install the app's requirements: pip install -r requirements.txt"
+
+
+def listen_address() -> tuple[str, int]:
+    """Databricks Apps route to 0.0.0.0:$DATABRICKS_APP_PORT; elsewhere stay on loopback.
+    ``HOST`` overrides either."""
+    databricks_port = os.environ.get("DATABRICKS_APP_PORT", "").strip()
+    raw_port = databricks_port or os.environ.get("PORT", "").strip() or str(DEFAULT_PORT)
+    name = "DATABRICKS_APP_PORT" if databricks_port else "PORT"
+    if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
+        raise ConfigurationError(f"{name}={raw_port!r} is not a port number (1-65535).")
+    default_host = "0.0.0.0" if databricks_port else "127.0.0.1"
+    return os.environ.get("HOST", "").strip() or default_host, int(raw_port)
+
+
+def check_configuration(settings: Settings) -> None:
+    """Raise ``ConfigurationError`` for the first setting the console cannot run with."""
+    _check_auth_mode(settings)
+    _check_job_secret(settings)
+    _check_packages(settings)
+    ensure_data_dir(settings.app_data_dir)
+    _check_sqlite_registry(settings.tracking_uri)
+
+
+def _check_auth_mode(settings: Settings) -> None:
+    mode = settings.auth_mode
+    if mode not in KNOWN_AUTH_MODES:
+        raise ConfigurationError(
+            f"APP_AUTH_MODE={mode!r} is not a mode; use one of {', '.join(KNOWN_AUTH_MODES)}."
+        )
+    if mode == "mlflow-basic" and not settings.tracking_uri.startswith(("http://", "https://")):
+        raise ConfigurationError(
+            "APP_AUTH_MODE=mlflow-basic checks passwords against an MLflow server: set "
+            "MLFLOW_TRACKING_URI to its http(s):// address."
+        )
+    if mode == "databricks" and not settings.databricks_host:
+        raise ConfigurationError(
+            "APP_AUTH_MODE=databricks needs DATABRICKS_HOST (the workspace URL); Databricks "
+            "Apps set it, elsewhere set it yourself."
+        )
+
+
+def _check_job_secret(settings: Settings) -> None:
+    if settings.job_secret and len(settings.job_secret) < JOB_SECRET_MIN_CHARS:
+        raise ConfigurationError(
+            f"JOB_SECRET_KEY is shorter than {JOB_SECRET_MIN_CHARS} characters; use a longer "
+            "random value (or unset it to have one generated in APP_DATA_DIR)."
+        )
+
+
+def _check_packages(settings: Settings) -> None:
+    needed = JOBS_IN_CELERY if settings.redis_url else JOBS_ON_THIS_SERVER
+    purpose = "CSV jobs in Celery (REDIS_URL is set)" if settings.redis_url else "CSV jobs"
+    for package in needed:
+        try:
+            importlib.import_module(package)
+        except ImportError:
+            raise ConfigurationError(
+                f"The package {package} is missing ({purpose} need it): {REINSTALL}."
+            ) from None
+
+
+def ensure_data_dir(path: Path) -> None:
+    """Create APP_DATA_DIR (and its parents) if needed, and prove it can be written."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
+            pass
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise ConfigurationError(
+            f"APP_DATA_DIR={path} cannot be created or written ({reason}); point APP_DATA_DIR "
+            "at a writable folder."
+        ) from None
+
+
+def _check_sqlite_registry(uri: str) -> None:
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix):
+        return
+    folder = Path(uri[len(prefix) :]).parent
+    if not folder.is_dir():
+        raise ConfigurationError(
+            f"MLFLOW_TRACKING_URI={uri} is in a folder that does not exist ({folder}); "
+            "create it or fix the path."
+        )
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse to start on a port another program holds (gunicorn would retry, then fail)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise ConfigurationError(
+                    f"Port {port} on {host} is in use by another program; stop it or set "
+                    "PORT to a free port."
+                ) from None
+            raise ConfigurationError(f"Cannot listen on {host}:{port}: {error.strerror}.") from None
+
+
+def prepare_registry(settings: Settings) -> None:
+    """On the embedded registry, make sure the demo models exist."""
+    if settings.embedded_registry:
+        from services.demo_registry import ensure_demo_models
+
+        seeded = ensure_demo_models(settings.tracking_uri, settings.app_data_dir)
+        if seeded:
+            log.info("Seeded demo models: %s", ", ".join(seeded))
+
+
+def stop(error: ConfigurationError, exit_code: int = 2) -> NoReturn:
+    """One line on stderr, then exit: the whole explanation, no traceback."""
+    print(f"Cannot start the model console: {error}", file=sys.stderr, flush=True)
+    with contextlib.suppress(Exception):
+        logging.shutdown()
+    os._exit(exit_code)  # before any atexit hook or worker can add noise
+
+
+def before_workers(addresses: list[object]) -> None:
+    """In gunicorn's master, before it listens or forks: check, seed, and remember that this
+    was done (workers are forked, so they inherit the flag and do not seed again)."""
+    global _prepared
+    try:
+        settings = Settings.from_env()
+        check_configuration(settings)
+        for address in addresses:
+            if isinstance(address, tuple):
+                check_port_free(str(address[0]), int(address[1]))
+        prepare_registry(settings)
+    except ConfigurationError as error:
+        stop(error)
+    _prepared = settings.app_data_dir
+
+
+_prepared: Path | None = None
+
+
+def registry_prepared(settings: Settings) -> bool:
+    """True in a gunicorn worker whose master already prepared this data directory."""
+    return _prepared == settings.app_data_dir

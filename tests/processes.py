@@ -1,0 +1,64 @@
+"""Start the console (or another server) as a real process, wait for it, stop it whole."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import requests
+
+PROJECT = Path(__file__).resolve().parent.parent
+# What a deployment sets that the test process may have in its own environment.
+DEPLOYMENT_VARIABLES = ("MLFLOW_", "APP_", "DATABRICKS_", "MODEL_", "REDIS_URL", "JOB_",
+                        "PORT", "HOST", "VIRTUAL_ENV", "PYTHONPATH", "WEB_CONCURRENCY")  # fmt: skip
+
+
+def clean_environment(**settings: object) -> dict[str, str]:
+    """This process's environment without any deployment setting, plus ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(DEPLOYMENT_VARIABLES)}
+    env.update({name: str(value) for name, value in settings.items()})
+    return env
+
+
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 120) -> requests.Response:
+    """The first answer from ``url``; fails as soon as the process exits."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}")
+        try:
+            return requests.get(url, timeout=10)
+        except (requests.ConnectionError, requests.Timeout):
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer in {seconds} s")
+
+
+def stop_process_group(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:  # a worker still booting ignores SIGTERM
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=20)
+
+
+@contextlib.contextmanager
+def running(
+    command: list[str], env: Mapping[str, str], log: Path, cwd: Path = PROJECT
+) -> Iterator[subprocess.Popen]:
+    """``command`` in its own process group, output to ``log``; stopped (all of it) at exit."""
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=dict(env), stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                stop_process_group(process)
