@@ -39,6 +39,9 @@ def runtime_python() -> Path:
 
 
 def _build(root: Path, python: Path) -> None:
+    for stale in root.parent.glob("runtime-*"):  # environments of earlier requirements
+        if stale.is_dir() and stale != root:
+            shutil.rmtree(stale, ignore_errors=True)
     shutil.rmtree(root, ignore_errors=True)
     base = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base, "-m", "venv", str(root)], check=True)
