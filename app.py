@@ -10,26 +10,23 @@ Three ways to run it:
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import logging
 import os
 import sys
+import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import dash
-import orjson
-from flask import Flask, Response, g, request
+from flask import Flask
 from flask_caching import Cache
 
 from api.routes import create_api_blueprint
 from callbacks import register_callbacks
+from callbacks.background import EXTENSION, Mounted, install_job_identity, job_manager, mount
 from layouts.page import page_layout
-from services.audit import AuditLog
-from services.bootstrap import build_console, build_csv_service, caller_seal, credential_check
-from services.config import ConfigurationError, Settings
-from services.errors import ConsoleError, Unauthenticated
-from services.identity import BASIC_REALM, MODE_MLFLOW_BASIC, identify
+from services.settings import ConfigurationError, Settings
 from services.startup import (
     check_configuration,
     listen_address,
@@ -37,13 +34,17 @@ from services.startup import (
     registry_prepared,
     stop,
 )
-
-if TYPE_CHECKING:
-    from celery import Celery
+from services.wiring import ConsoleServices, build_services
 
 ROOT = Path(__file__).resolve().parent
 ASSETS = ROOT / "assets"
-EXTENSION = "model_console"  # server.extensions[EXTENSION][url_base_pathname] -> ModelConsole
+# MLflow retries a refused connection for minutes by default; a person waiting on a page
+# should hear "registry unreachable" in seconds. Operators can still override these.
+MLFLOW_HTTP_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
 
 log = logging.getLogger("model_console")
 
@@ -55,40 +56,49 @@ def create_app(
     settings: Settings | None = None,
 ) -> dash.Dash:
     """Build the console on ``server`` (a new Flask app when None) under ``url_base_pathname``.
-    Raises ``ConfigurationError`` for a setting it cannot run with."""
+    Raises ``ConfigurationError`` for a setting it cannot run with. Everything the console
+    does to the process as a whole happens here."""
     settings = settings or Settings.from_env()
     check_configuration(settings)
     if not registry_prepared(settings):
         prepare_registry(settings)
+    for name, value in MLFLOW_HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     server = server or Flask(__name__)
     cache = Cache()
     cache.init_app(server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 5000})
-    audit = AuditLog(settings.audit_url)
-    console = build_console(settings, cache, audit)
-    server.extensions.setdefault(EXTENSION, {})[url_base_pathname] = console
-    install_identity(server, url_base_pathname, settings, cache, audit)
+    services = build_services(settings, cache)
+    atexit.register(services.audit.close)
+    reset_after_fork(services)
+    services.identity.init_app(server, url_base_pathname)
 
-    jobs = background_jobs(settings)
-    server.extensions.setdefault(f"{EXTENSION}_jobs", {})[url_base_pathname] = jobs
+    manager = job_manager(settings)
+    mounted = Mounted(services, manager)
+    mount(server, url_base_pathname, mounted)
     app = dash.Dash(
         __name__,
         server=server,
-        background_callback_manager=jobs,
+        background_callback_manager=manager,
         url_base_pathname=url_base_pathname,
         assets_folder=str(ASSETS),
         title="Model Console",
         update_title=None,
         suppress_callback_exceptions=True,
     )
-    app.layout = lambda: page_layout(settings, settings.upload_limit_bytes)
-    csv = build_csv_service(settings, console)
-    server.extensions.setdefault(f"{EXTENSION}_csv", {})[url_base_pathname] = csv
-    register_callbacks(app, console, csv, caller_seal(settings))
-    blueprint = create_api_blueprint(console, csv, name=f"model_console_api_{id(app)}")
+    app.layout = lambda: page_layout(settings)
+    mounted.run_csv_job = register_callbacks(app, services).score_file
+    install_job_identity()
+    blueprint = create_api_blueprint(services, name=f"model_console_api_{id(app)}")
     server.register_blueprint(blueprint, url_prefix=url_base_pathname.rstrip("/") + "/api")
     finish_dash_setup(app)
     freeze_startup_objects()
     return app
+
+
+def services_of(server: Flask, prefix: str = "/") -> ConsoleServices:
+    """The services of the console mounted at ``prefix`` in ``server`` (for a host app that
+    wants to reach them, and for tests)."""
+    return server.extensions[EXTENSION][prefix].services
 
 
 def finish_dash_setup(app: dash.Dash) -> None:
@@ -100,66 +110,25 @@ def finish_dash_setup(app: dash.Dash) -> None:
         app._setup_server()
 
 
-def background_jobs(settings: Settings) -> dash.DiskcacheManager | dash.CeleryManager:
-    """Long CSV jobs run outside the web request. By default in a process forked for each
-    job, with the job store on disk shared by every gunicorn worker; with REDIS_URL set, in
-    Celery workers (``celery -A app:celery_app worker``), which may run on other machines."""
-    if settings.redis_url:
-        return dash.CeleryManager(celery_for(settings), expire=settings.files_max_age_seconds)
-    import diskcache
-
-    store = diskcache.Cache(str(settings.app_data_dir / "jobs"))
-    return dash.DiskcacheManager(store, expire=settings.files_max_age_seconds)
+_reset_in_forked_child: weakref.WeakSet[ConsoleServices] = weakref.WeakSet()
 
 
-def celery_for(settings: Settings) -> Celery:
-    from celery import Celery  # imported only when REDIS_URL is set
-
-    celery = Celery("model_console", broker=settings.redis_url, backend=settings.redis_url)
-    celery.conf.update(
-        result_expires=settings.files_max_age_seconds,
-        worker_prefetch_multiplier=1,  # a long job must not hold others back in one worker
-        broker_connection_retry_on_startup=True,
-    )
-    return celery
+def reset_after_fork(services: ConsoleServices) -> None:
+    """A CSV job forks the web worker: its locks must not stay held in the child."""
+    if not _reset_in_forked_child:
+        os.register_at_fork(after_in_child=_after_fork)
+    _reset_in_forked_child.add(services)
 
 
-def install_identity(
-    server: Flask, prefix: str, settings: Settings, cache: Cache, audit: AuditLog
-) -> None:
-    """Before every request under ``prefix`` (UI, callbacks, assets, API): decide the caller
-    from the request itself and keep it in ``flask.g``; refuse the request when that fails."""
-    verify = credential_check(settings, cache, audit)
-
-    @server.before_request
-    def identify_caller() -> Response | None:
-        if not request.path.startswith(prefix):
-            return None
-        try:
-            caller = identify(settings.auth_mode, request.headers)
-            verify(caller)
-        except Unauthenticated as error:
-            return refusal(error, settings.auth_mode, request.path.startswith(f"{prefix}api/"))
-        except ConsoleError as error:
-            return Response(error.message, status=error.http_status, mimetype="text/plain")
-        except ValueError as error:  # an unknown APP_AUTH_MODE: a deployment mistake
-            return Response(str(error), status=500, mimetype="text/plain")
-        g.model_console_caller = caller
-        return None
-
-
-def refusal(error: Unauthenticated, mode: str, api: bool) -> Response:
-    """401 with the reason; in mlflow-basic mode the browser is asked for a password."""
-    body = orjson.dumps(error.to_dict()) if api else f"{error.message} {error.hint or ''}"
-    response = Response(body, status=401, mimetype="application/json" if api else "text/plain")
-    if mode == MODE_MLFLOW_BASIC:
-        response.headers["WWW-Authenticate"] = BASIC_REALM
-    return response
+def _after_fork() -> None:
+    for services in list(_reset_in_forked_child):
+        services.after_fork()
 
 
 def freeze_startup_objects() -> None:
-    """MLflow, Dash, pandas and scikit-learn leave ~400k long-lived objects; a full garbage
-    collection over them pauses a request for ~200 ms. Frozen, the collector skips them."""
+    """MLflow, Dash, pandas and scikit-learn leave hundreds of thousands of long-lived
+    objects; a full garbage collection over them pauses a request. Frozen, the collector
+    skips them."""
     gc.collect()
     gc.freeze()
 
@@ -180,9 +149,9 @@ def __getattr__(name: str) -> object:
             stop(error, exit_code=3)  # gunicorn halts on 3 instead of booting another worker
     if name == "server":
         return _default_app.server
-    manager = _default_app.server.extensions[f"{EXTENSION}_jobs"]["/"]
+    manager = _default_app.server.extensions[EXTENSION]["/"].manager
     if not isinstance(manager, dash.CeleryManager):
-        raise RuntimeError("Set REDIS_URL to run CSV jobs in Celery workers.")
+        stop(ConfigurationError("Set REDIS_URL to run CSV jobs in Celery workers."))
     return manager.handle
 
 

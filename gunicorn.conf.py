@@ -5,7 +5,7 @@ The master checks the configuration and seeds the embedded registry once, before
 starts: a problem stops gunicorn with one line, never a loop of workers failing to boot.
 """
 
-from services.config import ConfigurationError, int_env
+from services.settings import ConfigurationError, int_env
 from services.startup import before_workers, listen_address, stop
 
 try:

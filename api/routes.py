@@ -1,4 +1,4 @@
-"""The JSON API: a thin HTTP face over ``ModelConsole``. No logic lives here."""
+"""The JSON API: a thin HTTP face over the console's services. No logic lives here."""
 
 from __future__ import annotations
 
@@ -10,14 +10,13 @@ import orjson
 from flask import Blueprint, Response, request, send_file
 from werkzeug.exceptions import HTTPException
 
-from services.console import ModelConsole
-from services.csv_io import to_csv_bytes
-from services.csv_service import CsvService
+from services.access.audit import Source
+from services.access.identity import current_caller
 from services.errors import ConsoleError, PayloadTooLarge, UnsupportedMediaType
-from services.files import too_large
-from services.identity import current_caller
-from services.payload import parse_json_text
-from services.results import DEFAULT_RESULT_FORMAT, mimetype_for
+from services.files.results import DEFAULT_RESULT_FORMAT, mimetype_for
+from services.files.store import too_large
+from services.scoring.payload import parse_json_text
+from services.wiring import ConsoleServices
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +26,13 @@ CSV_TYPES = {"text/csv", "application/csv"}
 
 def _flag(name: str) -> bool:
     return request.args.get(name, "").lower() in {"1", "true", "yes"}
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The request is larger than {limit // (1024 * 1024)} MB.",
+        hint="Split the input into smaller batches.",
+    )
 
 
 def _body(limit: int) -> bytes:
@@ -39,33 +45,20 @@ def _body(limit: int) -> bytes:
     return body
 
 
-def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"The request is larger than {limit // (1024 * 1024)} MB.",
-        hint="Split the input into smaller batches.",
-    )
-
-
 def _json(body: Any, status: int = 200) -> Response:
     """orjson: several times faster than the standard encoder for thousands of predictions."""
     payload = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
     return Response(payload, status=status, mimetype="application/json")
 
 
-def _error_response(error: ConsoleError) -> Response:
-    return _json(error.to_dict(), error.http_status)
-
-
-def create_api_blueprint(
-    console: ModelConsole, csv: CsvService, name: str = "model_console_api"
-) -> Blueprint:
+def create_api_blueprint(services: ConsoleServices, name: str = "model_console_api") -> Blueprint:
     api = Blueprint(name, __name__)
-    limit = console.settings.max_request_bytes
-    upload_limit = console.settings.upload_limit_bytes
+    settings = services.settings
+    registry, scoring, files = services.registry, services.scoring, services.files
 
     @api.errorhandler(ConsoleError)
     def _console_error(error: ConsoleError) -> Response:
-        return _error_response(error)
+        return _json(error.to_dict(), error.http_status)
 
     @api.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
@@ -84,20 +77,20 @@ def create_api_blueprint(
 
     @api.get("/health")
     def health() -> Response:
-        return _json(console.health())
+        return _json(services.health())
 
     @api.get("/models")
     def list_models() -> Response:
-        models = console.list_models(current_caller())
+        models = registry.list_models(current_caller())
         return _json({"models": [asdict(m) for m in models]})
 
     @api.get("/models/<name>")
     def model_detail(name: str) -> Response:
-        return _json(console.model_detail(current_caller(), name).to_dict())
+        return _json(registry.model_detail(current_caller(), name, Source.API).to_dict())
 
     @api.get("/models/<name>/<ref>")
     def version_detail(name: str, ref: str) -> Response:
-        return _json(console.version_detail(current_caller(), name, ref).to_dict())
+        return _json(registry.version_detail(current_caller(), name, ref, Source.API).to_dict())
 
     @api.post("/models/<name>/<ref>/predict")
     def predict(name: str, ref: str) -> Response:
@@ -109,52 +102,56 @@ def create_api_blueprint(
                 f"Content-Type {content_type} is not supported.",
                 hint="Send application/json (records or MLflow formats) or text/csv.",
             )
-        payload = parse_json_text(_body(limit))
-        result = console.predict(
-            current_caller(), name, ref, payload, probabilities=_flag("probabilities")
-        )
-        return _json(result.to_dict())
+        payload = parse_json_text(_body(settings.max_request_bytes))
+        answer = scoring.predict(current_caller(), name, ref, payload, source=Source.API,
+                                 probabilities=_flag("probabilities"))  # fmt: skip
+        return _json(answer.to_dict())
+
+    def _predict_csv(name: str, ref: str) -> Response:
+        """The CSV with the prediction and ``error`` columns appended, on the same path as an
+        uploaded file: streamed to disk, scored in chunks, streamed back."""
+        limit = settings.max_request_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise _too_large(limit)
+        caller = current_caller()
+        scored = files.score_body(caller, name, ref, request.stream, _too_large)
+        response = send_file(files.store.path(caller, scored.output.file_id),
+                             mimetype="text/csv", max_age=0)  # fmt: skip
+        response.call_on_close(lambda: files.store.remove(caller, scored.output.file_id))
+        response.headers["X-Model-Version"] = scored.version
+        response.headers["X-Input-Rows"] = str(scored.rows)
+        response.headers["X-Failed-Rows"] = str(scored.failed_rows)
+        return response
 
     @api.post("/uploads")
     def upload() -> Response:
         """A file streamed to the caller's own area; the CSV tab uploads through here."""
-        if request.content_length is not None and request.content_length > upload_limit:
-            raise too_large(upload_limit)
+        limit = settings.upload_limit_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise too_large(limit)
         filename = request.args.get("filename") or "upload.csv"
-        stored = csv.store_stream(current_caller(), filename, request.stream, upload_limit)
-        return _json(asdict(stored), 201)
+        return _json(asdict(files.upload(current_caller(), filename, request.stream)), 201)
 
     @api.post("/models/<name>/<ref>/score/<file_id>")
     def score_file(name: str, ref: str, file_id: str) -> Response:
         """Score an uploaded file in chunks; the result is a new file to GET from /files/,
         as ``?format=`` csv (the default) or parquet."""
         result_format = request.args.get("format", DEFAULT_RESULT_FORMAT)
-        scored = csv.score(current_caller(), name, ref, file_id, result_format=result_format)
-        body = {
-            **scored.result.to_dict(),
-            "failed_rows": scored.summary.failed_rows,
-            "result_file": asdict(scored.download),
-        }
-        return _json(body)
+        scored = files.score(current_caller(), name, ref, file_id, source=Source.API,
+                             result_format=result_format)  # fmt: skip
+        return _json(scored.summary())
 
     @api.get("/files/<file_id>")
     def download(file_id: str) -> Response:
         """The caller's own file, streamed from disk: memory stays flat for any size."""
         caller = current_caller()
-        stored = csv.files.describe(caller, file_id)
+        stored = files.store.describe(caller, file_id)
         return send_file(
-            csv.files.path(caller, file_id),
+            files.store.path(caller, file_id),
             mimetype=mimetype_for(stored.filename),
             as_attachment=True,
             download_name=stored.filename,
             max_age=0,
         )
-
-    def _predict_csv(name: str, ref: str) -> Response:
-        predicted = console.predict_csv(current_caller(), name, ref, _body(limit))
-        response = Response(to_csv_bytes(predicted.frame), mimetype="text/csv")
-        response.headers["X-Model-Version"] = predicted.result.version
-        response.headers["X-Input-Rows"] = str(predicted.result.input_rows)
-        return response
 
     return api

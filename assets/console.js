@@ -63,29 +63,34 @@
     }
   }
 
-  /* CSV upload: the file goes to the server as it is (no base64 in the page), with progress. */
-  var ids = {
-    zone: "csv-upload",
-    input: "csv-file-input",
-    progress: "csv-upload-progress",
-    error: "csv-upload-error",
-    rejected: "csv-rejected",
-    file: "csv-file",
-  };
+  /* CSV upload: the file goes to the server as it is (no base64 in the page), with progress.
+     The upload zone carries the IDs of the components involved (data-upload), set in
+     layouts/csv_tab.py. */
+  var UPLOAD_ZONE = "[data-upload]";
+
+  function uploadZone(element) {
+    return element && element.closest ? element.closest(UPLOAD_ZONE) : null;
+  }
+
+  function uploadIds() {
+    var zone = document.querySelector(UPLOAD_ZONE);
+    return zone ? JSON.parse(zone.getAttribute("data-upload")) : null;
+  }
 
   function apiUrl(path) {
     var config = JSON.parse(document.getElementById("_dash-config").textContent);
     return config.requests_pathname_prefix + path;
   }
 
-  function showUploadProgress(percent, label) {
+  function showUploadProgress(ids, percent, label) {
     window.dash_clientside.set_props(ids.progress, {
       value: percent, label: label, style: { display: "flex" },
     });
   }
 
   function uploadFile(file) {
-    var zone = document.getElementById(ids.zone);
+    var zone = document.querySelector(UPLOAD_ZONE);
+    var ids = uploadIds();
     var limit = Number(zone.getAttribute("data-limit"));
     window.dash_clientside.set_props(ids.error, { children: null });
     if (file.size > limit) {
@@ -99,14 +104,14 @@
     request.upload.onprogress = function (event) {
       if (event.lengthComputable) {
         var percent = Math.round(100 * event.loaded / event.total);
-        showUploadProgress(percent, "Uploading " + percent + "%");
+        showUploadProgress(ids, percent, "Uploading " + percent + "%");
       }
     };
     request.onload = function () {
       var body = {};
       try { body = JSON.parse(request.responseText); } catch (ignored) { body = {}; }
       if (request.status === 201) {
-        showUploadProgress(100, "Uploaded");
+        showUploadProgress(ids, 100, "Uploaded");
         window.dash_clientside.set_props(ids.file, {
           data: { file_id: body.file_id, filename: body.filename },
         });
@@ -122,13 +127,17 @@
         children: "The upload was interrupted. Check the connection and try again.",
       });
     };
-    showUploadProgress(0, "Uploading 0%");
+    showUploadProgress(ids, 0, "Uploading 0%");
     request.send(file);
   }
 
   function ensureFileInput() {
-    var zone = document.getElementById(ids.zone);
-    if (zone && !document.getElementById(ids.input)) {
+    var zone = document.querySelector(UPLOAD_ZONE);
+    if (!zone) {
+      return;
+    }
+    var ids = uploadIds();
+    if (!document.getElementById(ids.input)) {
       var input = document.createElement("input");
       input.type = "file";
       input.id = ids.input;
@@ -142,26 +151,27 @@
   });
 
   document.addEventListener("click", function (event) {
-    var zone = event.target.closest && event.target.closest("#" + ids.zone);
-    if (zone && event.target.id !== ids.input) {
+    var ids = uploadZone(event.target) ? uploadIds() : null;
+    if (ids && event.target.id !== ids.input) {
       ensureFileInput();
       document.getElementById(ids.input).click();
     }
   });
 
   document.addEventListener("change", function (event) {
-    if (event.target && event.target.id === ids.input && event.target.files.length) {
+    var ids = uploadZone(event.target) ? uploadIds() : null;
+    if (ids && event.target.id === ids.input && event.target.files.length) {
       uploadFile(event.target.files[0]);
       event.target.value = "";
     }
   });
   document.addEventListener("dragover", function (event) {
-    if (event.target.closest && event.target.closest("#" + ids.zone)) {
+    if (uploadZone(event.target)) {
       event.preventDefault();
     }
   });
   document.addEventListener("drop", function (event) {
-    if (event.target.closest && event.target.closest("#" + ids.zone)) {
+    if (uploadZone(event.target)) {
       event.preventDefault();
       if (event.dataTransfer.files.length) {
         uploadFile(event.dataTransfer.files[0]);

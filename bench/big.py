@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -25,10 +23,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
-from bigcsv import AppTimes, RawTimes, app_pipeline, raw_pipeline, verify, write_iris_csv
-from load import Round, Target, connection_split, run_round
-from report import machine_lines, markdown_table, text_table
+from bigcsv import (
+    AppTimes,
+    RawTimes,
+    app_pipeline,
+    post_pipeline,
+    raw_pipeline,
+    verify,
+    write_iris_csv,
+)
+from cold_start import RECORD, cold_section, cold_starts, predict_url
+from load import Round, Target, concurrency_section, connection_split, run_round
+from report import Section, mark, median, render_sections_markdown, render_sections_text
 from rss import MB, idle_rss, sampling_peak, tree_rss
 from run import (
     ALIAS,
@@ -43,22 +49,13 @@ from run import (
     stop_on_sigterm,
     to_json,
 )
-from servers import Server, child_env, free_port, start_server, wait_ready
+from servers import Server
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
-RECORD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+TITLE = "Big-load benchmark: concurrency, a big CSV end to end, memory, cold start"
 E2E_GOAL = 1.3  # app total / in-process total
 MEMORY_GOAL = 3.0  # peak growth / CSV file size
-COLD_POLL_S = 0.05
 WARMUP_REQUESTS_PER_CLIENT = 10
-
-
-@dataclass(frozen=True)
-class Section:
-    title: str
-    header: list[str]
-    rows: list[list[str]]
-    lines: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -69,79 +66,6 @@ class Setup:
     model: Any
     features: list[str]
     model_name: str
-
-
-def mark(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
-
-
-def median(values: list[float]) -> float:
-    return float(statistics.median(values))
-
-
-# -- 4. cold start ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ColdStart:
-    kind: str
-    to_page_s: float
-    to_predict_s: float
-
-
-def predict_url(server: Server, model_name: str) -> str:
-    return f"{server.base_url}/api/models/{model_name}/{ALIAS}/predict"
-
-
-def first_predict(server: Server, model_name: str) -> None:
-    response = requests.post(predict_url(server, model_name), json=RECORD, timeout=120)
-    if response.status_code != 200:
-        raise RuntimeError(f"first predict answered {response.status_code}: {response.text}")
-
-
-def cold_start(kind: str, run: int, data_dir: Path, model_name: str) -> ColdStart:
-    """Launch ``python app.py``; seconds to the first 200 on GET / and on a predict."""
-    port = free_port()
-    env = child_env(PORT=str(port), APP_DATA_DIR=str(data_dir))
-    command = [sys.executable, "app.py"]
-    with contextlib.ExitStack() as stack:
-        launched = time.monotonic()
-        server = start_server(
-            stack, f"cold-{kind}-{run}", command, port=port, env=env, cwd=ROOT, log_dir=OUT_DIR
-        )
-        wait_ready(server, "/", interval=COLD_POLL_S)
-        to_page = time.monotonic() - launched
-        first_predict(server, model_name)
-        to_predict = time.monotonic() - launched
-    print(f"  cold start ({kind} data dir): GET / {to_page:.1f} s, predict {to_predict:.1f} s")
-    return ColdStart(kind, to_page, to_predict)
-
-
-def cold_starts(setup: Setup, repeat: int) -> list[ColdStart]:
-    """Seeded and fresh data dirs in turns; each fresh dir is new and empty."""
-    print(f"cold starts: {repeat} with the seeded data dir, {repeat} with a fresh one")
-    results = []
-    for run in range(repeat):
-        results.append(cold_start("seeded", run, setup.data_dir, setup.model_name))
-        fresh = setup.work_dir / f"fresh-{run}"
-        results.append(cold_start("fresh", run, fresh, setup.model_name))
-        shutil.rmtree(fresh, ignore_errors=True)
-    return results
-
-
-def cold_section(results: list[ColdStart]) -> Section:
-    rows = []
-    for kind in ("seeded", "fresh"):
-        runs = [r for r in results if r.kind == kind]
-        pages, predicts = [r.to_page_s for r in runs], [r.to_predict_s for r in runs]
-        rows.append([
-            f"{kind} APP_DATA_DIR", str(len(runs)), f"{median(pages):.2f}",
-            f"{min(pages):.2f}–{max(pages):.2f}", f"{median(predicts):.2f}",
-            f"{min(predicts):.2f}–{max(predicts):.2f}",
-        ])  # fmt: skip
-    header = ["launch of python app.py", "runs", "to GET / s", "range", "to predict s", "range"]
-    line = "times from launch; polled every 50 ms; OS file cache warm (not a cold machine)"
-    return Section("4. Cold start", header, rows, [line])
 
 
 # -- 1. concurrency -----------------------------------------------------------------------
@@ -180,38 +104,6 @@ def concurrency(targets: list[Target], args: argparse.Namespace) -> dict[str, li
     return rounds
 
 
-def concurrency_row(name: str, results: list[Round], base: float) -> list[str]:
-    speeds = [r.throughput for r in results]
-    return [
-        name, f"{sum(r.requests for r in results):,}", str(sum(r.errors for r in results)),
-        f"{median(speeds):.0f}", f"{min(speeds):.0f}–{max(speeds):.0f}",
-        f"{median([r.percentile(50) for r in results]):.1f}",
-        f"{median([r.percentile(99) for r in results]):.1f}", f"{median(speeds) / base:.2f}x",
-        " ".join(r.split or "?" for r in results),
-    ]  # fmt: skip
-
-
-def concurrency_section(rounds: dict[str, list[Round]], args: argparse.Namespace) -> Section:
-    ours, theirs = list(rounds)
-    base = median([r.throughput for r in rounds[theirs]])
-    rows = [concurrency_row(name, results, base) for name, results in rounds.items()]
-    errors = sum(r.errors for results in rounds.values() for r in results)
-    ratio = median([r.throughput for r in rounds[ours]]) / base
-    header = [
-        "server", "requests", "errors", "req/s", "req/s range", "p50 ms", "p99 ms",
-        "req/s vs mlflow", "clients per process, each round",
-    ]  # fmt: skip
-    lines = [
-        f"{args.clients} threads, each its own keep-alive session; {args.requests:,} 1-row "
-        f"predicts per round, {args.rounds} rounds each, taking turns; medians over rounds",
-        "clients per process: open connections each server process held 0.5 s into a round "
-        "(a keep-alive connection stays with the worker that accepted it)",
-        f"throughput ours/mlflow serve: {ratio:.2f}x; errors: {errors} "
-        f"[{'PASS' if errors == 0 else 'FAIL'}]",
-    ]
-    return Section("1. Concurrency: 1-row predicts", header, rows, lines)
-
-
 # -- 2 and 3. a big CSV end to end, and memory --------------------------------------------
 
 
@@ -225,6 +117,8 @@ class BigRun:
     peaks: list[int] = field(default_factory=list)
     starts: list[int] = field(default_factory=list)  # tree RSS just before each app run
     checks: list[tuple[bool, str]] = field(default_factory=list)
+    posts: list[AppTimes] = field(default_factory=list)  # the same file as one text/csv POST
+    post_rises: list[int] = field(default_factory=list)  # peak minus RSS at the POST's start
     after_rss: int = 0
     error: str = ""
 
@@ -253,6 +147,11 @@ def one_round(setup: Setup, console: Server, source: Path, big: BigRun) -> None:
         app_times = app_pipeline(console.base_url, model_path, source, app_out)
     big.app.append(app_times)
     big.peaks.append(sampler.peak)
+    big.checks.append(verify(app_out, expected))
+    start_rss = tree_rss(console.process.pid)
+    with sampling_peak(console.process.pid) as sampler:
+        big.posts.append(post_pipeline(console.base_url, model_path, source, app_out))
+    big.post_rises.append(sampler.peak - start_rss)
     big.checks.append(verify(app_out, expected))
     print(
         f"  {big.rows:,} rows: app {app_times.total_s:.1f} s (score {app_times.score_s:.1f} s), "
@@ -296,6 +195,7 @@ def e2e_section(big: BigRun) -> Section:
         ("ours: score route", [t.score_s for t in big.app]),
         ("ours: download (streamed)", [t.download_s for t in big.app]),
         ("ours: total", [t.total_s for t in big.app]),
+        ("ours: one text/csv POST", [t.total_s for t in big.posts]),
         ("in-process: read (pyarrow)", [t.read_s for t in big.raw]),
         ("in-process: predict (pyfunc)", [t.predict_s for t in big.raw]),
         ("in-process: write (pyarrow)", [t.write_s for t in big.raw]),
@@ -306,12 +206,14 @@ def e2e_section(big: BigRun) -> Section:
         for label, v in steps
     ]
     ratio = median([t.total_s for t in big.app]) / raw_total
+    post = median([t.total_s for t in big.posts]) / raw_total
     verdicts = ", ".join(message for _, message in big.checks[:1])
     lines = [
         f"{big.rows:,} rows, {big.file_bytes / MB:.1f} MB CSV (id + 4 features); "
         f"{len(big.app)} runs, baseline and app taking turns; result "
         f"{big.app[0].result_bytes / MB:.1f} MB, failed rows {big.app[0].failed_rows}",
         f"total ours / in-process: {ratio:.2f}x (goal ≤ {E2E_GOAL}x) [{mark(ratio <= E2E_GOAL)}]",
+        f"text/csv POST / in-process: {post:.2f}x (goal ≤ {E2E_GOAL}x) [{mark(post <= E2E_GOAL)}]",
         f"correctness of the download: [{'PASS' if big.passed else 'FAIL'}] {verdicts}",
     ]
     header = ["step", "median s", "min s", "vs in-process total"]
@@ -331,14 +233,17 @@ def memory_section(big: BigRun) -> Section:
         row("growth (peak − idle)", big.growth),
         row("app tree RSS after the runs", big.after_rss),
         row("largest rise within one run", big.largest_rise),
+        row("largest rise within one text/csv POST", max(big.post_rises)),
     ]
-    ratio = big.growth / size
+    ratio, post = big.growth / size, max(big.post_rises) / size
     lines = [
         "RSS summed over gunicorn master + workers (psutil), sampled every ~50 ms during "
         "upload, score and download",
         "largest rise within one run: peak minus the RSS that run started from (memory kept "
         "from earlier runs not counted again)",
         f"growth / file size: {ratio:.2f}x (goal < {MEMORY_GOAL}x) [{mark(ratio < MEMORY_GOAL)}]",
+        f"text/csv POST rise / file size: {post:.2f}x (goal ≤ {MEMORY_GOAL}x) "
+        f"[{mark(post <= MEMORY_GOAL)}]",
     ]
     header = ["measure", "MB", "vs file size"]
     return Section(f"3. Memory while scoring the {big.rows:,}-row CSV", header, rows, lines)
@@ -378,7 +283,7 @@ def ten_million_section(big: BigRun) -> Section:
 def prepare(work_dir: Path) -> Setup:
     import mlflow.pyfunc
 
-    from services.demo_registry import IRIS_FEATURES, IRIS_MODEL
+    from services.registry.demo import IRIS_FEATURES, IRIS_MODEL
 
     data_dir = work_dir / "app-data"
     tracking_uri = seed_registry(data_dir)
@@ -389,7 +294,7 @@ def prepare(work_dir: Path) -> Setup:
 
 def benchmark(args: argparse.Namespace, work_dir: Path) -> list[Section]:
     setup = prepare(work_dir)
-    cold = cold_starts(setup, args.cold_repeat)
+    cold = cold_starts(setup.data_dir, setup.work_dir, setup.model_name, args.cold_repeat)
     with contextlib.ExitStack() as stack:
         console = start_console(stack, setup.data_dir)
         with contextlib.ExitStack() as serve_stack:
@@ -445,26 +350,6 @@ def settings_lines(
     ]
 
 
-def render_text(sections: list[Section], notes: list[str]) -> str:
-    parts = ["\n".join([*machine_lines(), *notes])]
-    for section in sections:
-        body = [section.title, text_table(section.rows, section.header), *section.lines]
-        parts.append("\n".join(body))
-    return "\n\n".join(parts)
-
-
-def render_markdown(sections: list[Section], notes: list[str]) -> str:
-    parts = [
-        "# Big-load benchmark: concurrency, a big CSV end to end, memory, cold start",
-        "\n".join(f"- {line}" for line in [*machine_lines(), *notes]),
-    ]
-    for section in sections:
-        parts += [f"## {section.title}", markdown_table(section.rows, section.header)]
-        if section.lines:
-            parts.append("\n".join(f"- {line}" for line in section.lines))
-    return "\n\n".join(parts) + "\n"
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stop_on_sigterm()
@@ -474,8 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         sections = benchmark(args, Path(tmp))
     load = (load_before, os.getloadavg()[0])
     notes = settings_lines(args, time.monotonic() - started, load)
-    print("\n" + render_text(sections, notes))
-    markdown = render_markdown(sections, notes)
+    print("\n" + render_sections_text(sections, notes))
+    markdown = render_sections_markdown(TITLE, sections, notes)
     paths = sorted({args.results.resolve(), (OUT_DIR / args.results.name).resolve()})
     for path in paths:
         path.write_text(markdown)

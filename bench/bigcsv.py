@@ -152,6 +152,24 @@ def app_pipeline(base_url: str, model_path: str, source: Path, target: Path) -> 
     )
 
 
+def post_pipeline(base_url: str, model_path: str, source: Path, target: Path) -> AppTimes:
+    """The same file as one ``text/csv`` POST to the predict route, the answer streamed to
+    disk; all of it counts as scoring."""
+    started = time.perf_counter()
+    with open(source, "rb") as body, requests.post(
+        f"{base_url}/api/models/{model_path}/predict", data=body, stream=True,
+        headers={"Content-Type": "text/csv"}, timeout=TIMEOUT_S,
+    ) as answer:  # fmt: skip
+        if answer.status_code != 200:
+            raise RuntimeError(f"text/csv POST answered {answer.status_code}: {answer.text[:500]}")
+        written = 0
+        with open(target, "wb") as out:
+            for block in answer.iter_content(DOWNLOAD_BLOCK):
+                written += out.write(block)
+        rows, failed = int(answer.headers["X-Input-Rows"]), int(answer.headers["X-Failed-Rows"])
+    return AppTimes(0.0, time.perf_counter() - started, 0.0, rows, failed, written)
+
+
 # -- correctness --------------------------------------------------------------------------
 
 

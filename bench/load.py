@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import threading
 import time
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import psutil
 import requests
+from report import Section, median
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 REQUEST_TIMEOUT_S = 60.0
@@ -116,3 +118,35 @@ def run_round(target: Target, clients: int, total: int) -> Round:
         print(f"  {target.name}: {errors} failed requests, first: {first}")
     latencies = [ms for log in logs for ms in log.latencies_ms]
     return Round(target.name, total, errors, seconds, latencies, split)
+
+
+def concurrency_row(name: str, results: list[Round], base: float) -> list[str]:
+    speeds = [r.throughput for r in results]
+    return [
+        name, f"{sum(r.requests for r in results):,}", str(sum(r.errors for r in results)),
+        f"{median(speeds):.0f}", f"{min(speeds):.0f}–{max(speeds):.0f}",
+        f"{median([r.percentile(50) for r in results]):.1f}",
+        f"{median([r.percentile(99) for r in results]):.1f}", f"{median(speeds) / base:.2f}x",
+        " ".join(r.split or "?" for r in results),
+    ]  # fmt: skip
+
+
+def concurrency_section(rounds: dict[str, list[Round]], args: argparse.Namespace) -> Section:
+    ours, theirs = list(rounds)
+    base = median([r.throughput for r in rounds[theirs]])
+    rows = [concurrency_row(name, results, base) for name, results in rounds.items()]
+    errors = sum(r.errors for results in rounds.values() for r in results)
+    ratio = median([r.throughput for r in rounds[ours]]) / base
+    header = [
+        "server", "requests", "errors", "req/s", "req/s range", "p50 ms", "p99 ms",
+        "req/s vs mlflow", "clients per process, each round",
+    ]  # fmt: skip
+    lines = [
+        f"{args.clients} threads, each its own keep-alive session; {args.requests:,} 1-row "
+        f"predicts per round, {args.rounds} rounds each, taking turns; medians over rounds",
+        "clients per process: open connections each server process held 0.5 s into a round "
+        "(a keep-alive connection stays with the worker that accepted it)",
+        f"throughput ours/mlflow serve: {ratio:.2f}x; errors: {errors} "
+        f"[{'PASS' if errors == 0 else 'FAIL'}]",
+    ]
+    return Section("1. Concurrency: 1-row predicts", header, rows, lines)

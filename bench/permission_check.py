@@ -19,9 +19,9 @@ sys.path.insert(0, str(PROJECT))
 from flask import Flask  # noqa: E402
 from flask_caching import Cache  # noqa: E402
 
-from services.bootstrap import build_console  # noqa: E402
-from services.demo_registry import IRIS_MODEL, ensure_demo_models  # noqa: E402
-from services.identity import LOCAL_CALLER, Caller  # noqa: E402
+from services.access.caller import LOCAL_CALLER, Caller  # noqa: E402
+from services.registry.demo import IRIS_MODEL, ensure_demo_models  # noqa: E402
+from services.wiring import build_services  # noqa: E402
 from tests.auth_server import running_auth_server  # noqa: E402
 from tests.conftest import mlflow_basic_settings, settings_for  # noqa: E402
 
@@ -52,21 +52,25 @@ def main() -> None:
         work = Path(tmp)
         embedded = settings_for(work / "embedded")
         ensure_demo_models(embedded.tracking_uri, embedded.app_data_dir)
-        local = build_console(embedded, flask_cache())
-        base = median_microseconds(lambda: local.load(LOCAL_CALLER, IRIS_MODEL, "Champion"))
+        local = build_services(embedded, flask_cache())
+        base = median_microseconds(
+            lambda: local.scoring.loader.load(LOCAL_CALLER, IRIS_MODEL, "Champion")
+        )
 
         with running_auth_server(work / "auth") as server:
             settings = replace(mlflow_basic_settings(server, work / "console"))
-            console = build_console(settings, flask_cache())
+            services = build_services(settings, flask_cache())
             alice = Caller("alice", "mlflow-basic", password=server.passwords["alice"])
             model = server.models["X"]
             started = time.perf_counter()
-            console.load(alice, model, "Champion")
+            services.scoring.loader.load(alice, model, "Champion")
             first = (time.perf_counter() - started) * 1000
-            hot = median_microseconds(lambda: console.load(alice, model, "Champion"))
-            registry = console.registry_for(alice)
-            resolved = console.resolve(alice, model, "Champion")
-            check = median_microseconds(lambda: console.authorize(alice, registry, resolved))
+            hot = median_microseconds(
+                lambda: services.scoring.loader.load(alice, model, "Champion")
+            )
+            resolved = services.registry.resolve(alice, model, "Champion")
+            check = median_microseconds(lambda: services.registry.authorize(alice, resolved))
+            registry = services.registry.registry_for(alice)
             started = time.perf_counter()
             registry.check_access(resolved)
             uncached = (time.perf_counter() - started) * 1000

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
-from dataclasses import dataclass
+import statistics
+from dataclasses import dataclass, field
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
@@ -120,3 +121,39 @@ def render_markdown(results: list[Result], notes: list[str]) -> str:
         markdown_table(table_rows(results)),
         "\n".join(f"- {line}" for line in verdicts(results)),
     ]) + "\n"  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    lines: list[str] = field(default_factory=list)
+
+
+def mark(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def render_sections_text(sections: list[Section], notes: list[str]) -> str:
+    parts = ["\n".join([*machine_lines(), *notes])]
+    for section in sections:
+        body = [section.title, text_table(section.rows, section.header), *section.lines]
+        parts.append("\n".join(body))
+    return "\n\n".join(parts)
+
+
+def render_sections_markdown(title: str, sections: list[Section], notes: list[str]) -> str:
+    parts = [
+        f"# {title}",
+        "\n".join(f"- {line}" for line in [*machine_lines(), *notes]),
+    ]
+    for section in sections:
+        parts += [f"## {section.title}", markdown_table(section.rows, section.header)]
+        if section.lines:
+            parts.append("\n".join(f"- {line}" for line in section.lines))
+    return "\n\n".join(parts) + "\n"

@@ -3,7 +3,7 @@
     .venv/bin/python bench/result_formats.py [--rows 1000000] [--repeat 3]
 
 One iris CSV (id + 4 features), scored once per reading mode; then each writer writes the same
-scored chunks (medians of ``--repeat`` interleaved runs), and ``CsvService.score`` runs end to
+scored chunks (medians of ``--repeat`` interleaved runs), and ``FileService.score`` runs end to
 end per format. Prints write time, file size, end-to-end time and the time to read the result
 back with pyarrow, each with its ratio to CSV, and checks the Parquet predictions equal the
 CSV's. Everything lives in a temporary directory that is removed afterwards.
@@ -29,19 +29,17 @@ from run import project_on_path, seed_registry
 if TYPE_CHECKING:
     import pandas as pd
 
-    from services.csv_service import CsvService
-    from services.signature import SignatureInfo
+    from services.files.service import FileService
+    from services.registry.signature import SignatureInfo
 
 PARQUET_VARIANTS = ("zstd", "snappy")
 
 
-def build(data_dir: Path, tracking_uri: str) -> CsvService:
+def build(data_dir: Path, tracking_uri: str) -> FileService:
     from cachelib import SimpleCache
 
-    from services.bootstrap import build_console
-    from services.config import Settings
-    from services.csv_service import CsvService
-    from services.files import UserFiles
+    from services.settings import Settings
+    from services.wiring import build_services
 
     settings = Settings.from_env(
         app_data_dir=data_dir,
@@ -49,27 +47,26 @@ def build(data_dir: Path, tracking_uri: str) -> CsvService:
         registry_uri=tracking_uri,
         embedded_registry=True,
     )
-    console = build_console(settings, SimpleCache())
-    return CsvService(console, UserFiles(data_dir / "files"))
+    return build_services(settings, SimpleCache()).files
 
 
-def scored_chunks(csv: CsvService, source: Path, passthrough_as_text: bool) -> list[pd.DataFrame]:
-    from services.config import DEMO_MODEL
-    from services.csv_io import iter_csv
-    from services.identity import LOCAL_CALLER
+def scored_chunks(files: FileService, source: Path, as_text: bool) -> list[pd.DataFrame]:
+    from services.access.audit import Source
+    from services.access.caller import LOCAL_CALLER
+    from services.files.csv_io import iter_csv
+    from services.scoring.tables import BadRows
+    from services.settings import DEMO_MODEL
 
-    _, model = csv.console.load(LOCAL_CALLER, DEMO_MODEL, "Champion")
-    rows = csv.console.settings.predict_chunk_rows
-    chunks: list[pd.DataFrame] = []
-    frames = iter_csv(source, model.signature, rows, passthrough_as_text)
-    csv.console.score_frames(LOCAL_CALLER, DEMO_MODEL, "Champion", frames, chunks.append)
-    return chunks
+    with files.scoring.use(LOCAL_CALLER, DEMO_MODEL, "Champion", Source.CSV) as use:
+        rows = files.settings.predict_chunk_rows
+        frames = iter_csv(source, use.model.signature, rows, as_text)
+        return list(files.scoring.table(use, BadRows.MARK).frames(frames))
 
 
 def writers(signature: SignatureInfo) -> dict[str, tuple[Callable, bool]]:
     """Name → (open a writer on a handle, reads pass-through columns as text)."""
-    from services.parquet_result import parquet_writer
-    from services.results import csv_writer
+    from services.files.parquet import parquet_writer
+    from services.files.results import csv_writer
 
     chosen = {"csv": (lambda h: csv_writer(h, signature), False)}
     for codec in PARQUET_VARIANTS:
@@ -94,13 +91,15 @@ def time_read(path: Path, fmt: str) -> float:
     return time.perf_counter() - started
 
 
-def end_to_end(csv: CsvService, file_id: str, fmt: str) -> tuple[float, Path]:
-    from services.config import DEMO_MODEL
-    from services.identity import LOCAL_CALLER
+def end_to_end(files: FileService, file_id: str, fmt: str) -> tuple[float, Path]:
+    from services.access.audit import Source
+    from services.access.caller import LOCAL_CALLER
+    from services.settings import DEMO_MODEL
 
     started = time.perf_counter()
-    done = csv.score(LOCAL_CALLER, DEMO_MODEL, "Champion", file_id, result_format=fmt)
-    return time.perf_counter() - started, csv.files.path(LOCAL_CALLER, done.download.file_id)
+    done = files.score(LOCAL_CALLER, DEMO_MODEL, "Champion", file_id, source=Source.API,
+                       result_format=fmt)  # fmt: skip
+    return time.perf_counter() - started, files.store.path(LOCAL_CALLER, done.output.file_id)
 
 
 def ratio(value: float, base: float) -> str:
@@ -108,17 +107,17 @@ def ratio(value: float, base: float) -> str:
 
 
 def run(args: argparse.Namespace, work: Path) -> int:
-    from services.config import DEMO_MODEL
-    from services.demo_registry import IRIS_FEATURES
-    from services.identity import LOCAL_CALLER
+    from services.access.caller import LOCAL_CALLER
+    from services.registry.demo import IRIS_FEATURES
+    from services.settings import DEMO_MODEL
 
-    csv = build(work, seed_registry(work))
+    files = build(work, seed_registry(work))
     source = work / "iris.csv"
     size = write_iris_csv(source, args.rows, IRIS_FEATURES)
     with open(source, "rb") as upload:
-        stored = csv.store_stream(LOCAL_CALLER, "iris.csv", upload, 2**40)
-    _, model = csv.console.load(LOCAL_CALLER, DEMO_MODEL, "Champion")
-    chunks = {text: scored_chunks(csv, source, text) for text in (False, True)}
+        stored = files.store.save_stream(LOCAL_CALLER, "iris.csv", upload, 2**40)
+    _, model = files.scoring.loader.load(LOCAL_CALLER, DEMO_MODEL, "Champion")
+    chunks = {text: scored_chunks(files, source, text) for text in (False, True)}
 
     chosen = writers(model.signature)
     write_s: dict[str, list[float]] = {name: [] for name in chosen}
@@ -135,7 +134,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
     results: dict[str, Path] = {}
     for _ in range(args.repeat):
         for fmt in e2e:
-            seconds, results[fmt] = end_to_end(csv, stored.file_id, fmt)
+            seconds, results[fmt] = end_to_end(files, stored.file_id, fmt)
             e2e[fmt].append(seconds)
             reads[fmt].append(time_read(results[fmt], fmt))
 
@@ -163,7 +162,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
         ]
         for fmt in e2e
     ]
-    print("\nCsvService.score end to end, and reading the result back with pyarrow:")
+    print("\nFileService.score end to end, and reading the result back with pyarrow:")
     print(text_table(rows, ["format", "score s", "vs csv", "read s", "vs csv"]))
     same = (
         pq.read_table(results["parquet"])["prediction"].to_pylist()

@@ -66,8 +66,8 @@ def project_on_path() -> Iterator[None]:
 
 def seed_registry(data_dir: Path) -> str:
     """Seed the demo models (MLflow's logging warnings are not news here)."""
-    from services.config import embedded_tracking_uri
-    from services.demo_registry import ensure_demo_models
+    from services.registry.demo import ensure_demo_models
+    from services.settings import embedded_tracking_uri
 
     tracking_uri = embedded_tracking_uri(data_dir)
     started = time.monotonic()
@@ -262,7 +262,7 @@ def run_cases(cases: list[Case], repeat: int) -> list[Result]:
 def benchmark(args: argparse.Namespace, data_dir: Path) -> list[Result]:
     import mlflow.pyfunc
 
-    from services.demo_registry import IRIS_FEATURES, IRIS_MODEL
+    from services.registry.demo import IRIS_FEATURES, IRIS_MODEL
 
     tracking_uri = seed_registry(data_dir)
     model_dir = champion_files(tracking_uri, IRIS_MODEL)

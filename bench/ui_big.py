@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         data_dir, downloads = work / "data", work / "downloads"
         downloads.mkdir()
         tracking_uri = seed_registry(data_dir)
-        from services.demo_registry import IRIS_FEATURES, IRIS_MODEL
+        from services.registry.demo import IRIS_FEATURES, IRIS_MODEL
 
         source = work / "iris_big.csv"
         size = write_iris_csv(source, args.rows, list(IRIS_FEATURES))

@@ -5,17 +5,15 @@ from __future__ import annotations
 import dash
 
 from callbacks import config_tab, csv_tab, history_tab, json_tab, page
-from services.console import ModelConsole
-from services.csv_service import CsvService
-from services.identity import CallerSeal
+from callbacks.csv_tab import CsvCallbacks
+from services.wiring import ConsoleServices
 
 
-def register_callbacks(
-    app: dash.Dash, console: ModelConsole, csv: CsvService, seal: CallerSeal
-) -> None:
-    """Register every tab's callbacks on ``app`` (never module-level ``@dash.callback``)."""
-    page.register(app, console)
-    config_tab.register(app, console)
-    json_tab.register(app, console)
-    csv_tab.register(app, csv, seal)
+def register_callbacks(app: dash.Dash, services: ConsoleServices) -> CsvCallbacks:
+    """Register every tab's callbacks on ``app`` (never module-level ``@dash.callback``);
+    returns the CSV tab's, whose job runs wherever jobs run."""
+    page.register(app, services)
+    config_tab.register(app, services)
+    json_tab.register(app, services)
     history_tab.register(app)
+    return csv_tab.register(app, services)

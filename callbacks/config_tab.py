@@ -10,10 +10,11 @@ from dash import Input, Output, State, ctx, no_update
 from callbacks.common import show_error
 from layouts.config_tab import details, loaded_message
 from layouts.ids import Config, Page
-from services.console import ModelConsole
+from services.access.audit import Source
+from services.access.identity import current_caller
 from services.errors import ConsoleError, InvalidInput
-from services.identity import current_caller
-from services.registry import LATEST
+from services.registry.client import LATEST
+from services.wiring import ConsoleServices
 
 
 def with_typed(options: list[Any], *extra: str | None) -> list[Any]:
@@ -23,12 +24,13 @@ def with_typed(options: list[Any], *extra: str | None) -> list[Any]:
 
 
 class ConfigCallbacks:
-    def __init__(self, console: ModelConsole) -> None:
-        self.console = console
+    def __init__(self, services: ConsoleServices) -> None:
+        self.registry = services.registry
+        self.loader = services.scoring.loader
 
     def model_options(self, _: str, typed: str | None, current: str | None) -> list[Any]:
         try:
-            names = [model.name for model in self.console.list_models(current_caller())]
+            names = [model.name for model in self.registry.list_models(current_caller())]
         except ConsoleError:
             names = []  # the Load button reports what is wrong
         return with_typed(names, typed, current)
@@ -41,7 +43,7 @@ class ConfigCallbacks:
         return with_typed(options, typed, current)
 
     def _versions(self, name: str) -> list[dict[str, str]]:
-        model = self.console.model_detail(current_caller(), name)
+        model = self.registry.model_detail(current_caller(), name, Source.UI)
         aliases = [
             {"label": f"{alias} → version {version}", "value": alias}
             for alias, version in sorted(model.summary.aliases.items())
@@ -72,9 +74,9 @@ class ConfigCallbacks:
         ref = (ref or LATEST).strip()
         caller = current_caller()
         try:
-            detail = self.console.version_detail(caller, name, ref, source="ui")
-            model = self.console.model_detail(caller, name, source="ui")
-            self.console.load(caller, name, ref)  # so the first prediction does not wait for it
+            detail = self.registry.version_detail(caller, name, ref, Source.UI)
+            model = self.registry.model_detail(caller, name, Source.UI)
+            self.loader.load(caller, name, ref)  # so the first prediction does not wait for it
         except ConsoleError as error:
             return show_error(error), None, no_update, no_update, no_update
         chosen = {
@@ -86,8 +88,8 @@ class ConfigCallbacks:
         return loaded_message(detail), details(detail, model), chosen, name, ref
 
 
-def register(app: dash.Dash, console: ModelConsole) -> ConfigCallbacks:
-    callbacks = ConfigCallbacks(console)
+def register(app: dash.Dash, services: ConsoleServices) -> ConfigCallbacks:
+    callbacks = ConfigCallbacks(services)
     app.callback(
         Output(Config.MODEL, "options"),
         Input(Page.URL, "pathname"),

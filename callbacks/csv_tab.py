@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import dash
-from dash import Input, Output, State, hooks, no_update
+from dash import Input, Output, State, no_update
 
+from callbacks.background import csv_job, install_job_identity
 from callbacks.common import selected, show_error
 from layouts.components import placeholder
 from layouts.csv_tab import (
@@ -25,10 +26,16 @@ from layouts.csv_tab import (
     watch_seconds,
 )
 from layouts.ids import Csv, History, Page
-from services.csv_service import CsvService, Progress, job_key
+from services.access.audit import Source
+from services.access.caller import Caller
+from services.access.identity import current_caller
 from services.errors import ConsoleError, InvalidInput, scoring_job_broke, scoring_job_lost
-from services.history import history_entry, with_entry
-from services.identity import TOKEN_HEADER, Caller, CallerSeal, current_caller
+from services.files.service import FileService, Progress
+from services.history import file_entry, with_entry
+from services.jobs.keys import job_key
+from services.jobs.seal import CallerSeal
+from services.jobs.tracker import JobTracker
+from services.wiring import ConsoleServices
 
 log = logging.getLogger(__name__)
 NO_FILE = "Upload a CSV file to check it against the model."
@@ -38,15 +45,16 @@ PROGRESS_POLL_MS = 500
 class CsvCallbacks:
     def __init__(
         self,
-        csv: CsvService,
+        files: FileService,
+        jobs: JobTracker,
         seal: CallerSeal,
         file_url: Callable[[str], str],
-        stall_seconds: int,
     ) -> None:
-        self.csv = csv
+        self.files = files
+        self.jobs = jobs
         self.seal = seal
         self.file_url = file_url
-        self.stall_seconds = stall_seconds
+        self.stall_seconds = files.settings.job_stall_seconds
 
     def explain_rejection(self, rejected: dict[str, Any] | None) -> Any:
         return too_large(rejected["size"], rejected["limit"]) if rejected else None
@@ -59,7 +67,7 @@ class CsvCallbacks:
             return placeholder(NO_FILE), True
         try:
             name, ref = selected(selection)
-            stored, check = self.csv.check(current_caller(), name, ref, file_info["file_id"])
+            stored, check = self.files.check(current_caller(), name, ref, file_info["file_id"])
         except ConsoleError as error:
             return show_error(error), True
         return check_view(stored, check), not check.ok
@@ -85,16 +93,16 @@ class CsvCallbacks:
             caller = self.seal.open(sealed_caller, job)
         except ConsoleError as error:
             return show_error(error), None, no_update
-        self.csv.job_progressed(caller, job)
+        self.jobs.progressed(caller, job)
 
         def report(progress: Progress) -> None:
-            self.csv.job_progressed(caller, job)
+            self.jobs.progressed(caller, job)
             set_progress((progress.percent, progress_label(progress), DOWNLOAD_WAITING))
 
         try:
             return self._score(caller, report, file_info, selection, history, result_format)
         finally:
-            self.csv.finish_job(caller, job)
+            self.jobs.ended(caller, job)
 
     def _score(
         self,
@@ -109,14 +117,13 @@ class CsvCallbacks:
             if not file_info:
                 raise InvalidInput(NO_FILE)
             name, ref = selected(selection)
-            prediction = self.csv.score(
-                caller, name, ref, file_info["file_id"], report, result_format
-            )
+            scored = self.files.score(caller, name, ref, file_info["file_id"], source=Source.CSV,
+                                      on_progress=report, result_format=result_format)  # fmt: skip
         except ConsoleError as error:
             return show_error(error), None, no_update
-        entry = history_entry(prediction.result, "CSV", detail=file_info["filename"])
-        download = {"file_id": prediction.download.file_id}
-        return prediction_view(prediction), download, with_entry(history, entry)
+        entry = file_entry(scored, file_info["filename"])
+        download = {"file_id": scored.output.file_id}
+        return prediction_view(scored), download, with_entry(history, entry)
 
     def job_failed(self, error: Exception) -> tuple[Any, ...]:
         """A job that broke outside our own checks: say so plainly, offer nothing."""
@@ -132,7 +139,7 @@ class CsvCallbacks:
             return no_update
         try:
             job = job_key(page_load, run)
-            if self.csv.job_finished(current_caller(), job):
+            if self.jobs.has_ended(current_caller(), job):
                 return no_update
         except ConsoleError as error:
             return show_error(error)
@@ -147,7 +154,7 @@ class CsvCallbacks:
         job never started); gone when it moves again. ``seen``: the last change noticed."""
         try:
             job = job_key(page_load, run)
-            stamp = self.csv.progress_stamp(current_caller(), job)
+            stamp = self.jobs.progress_stamp(current_caller(), job)
         except ConsoleError:
             return None, None
         ticks = ticks or 0
@@ -165,72 +172,13 @@ class CsvCallbacks:
         return self.file_url(result_file["file_id"]), DOWNLOAD_READY
 
 
-JOBS = "model_console_csv_jobs"  # server.extensions[JOBS][url_base_pathname] -> CsvCallbacks
-
-
-JOB_CALLER = "model_console_job_caller"  # callback_context.custom_data[JOB_CALLER]
-
-
-def serving_callbacks(prefix: str | None = None) -> CsvCallbacks | None:
-    """The CSV callbacks of the console at ``prefix`` (default: the one serving this request)
-    in the current app's server; None in another Dash app that shares the process."""
-    app = dash.get_app()
-    return app.server.extensions.get(JOBS, {}).get(prefix or app.config.url_base_pathname)
-
-
-def score_file_job(set_progress: Callable, *args: Any) -> tuple[Any, ...]:
-    """The background job. Dash keeps background functions in one registry shared by every
-    app in the process, keyed by the callback's source and outputs, so two consoles in one
-    process share this function: the job finds its console by the prefix the web request
-    put in its context. A Celery worker runs it outside any request, hence the app context
-    (Flask-Caching needs one)."""
-    job = dash.callback_context.custom_data.get(JOB_CALLER) or {}
-    callbacks = serving_callbacks(job.get("console"))
-    if callbacks is None:
-        raise RuntimeError("This process has no model console to run the CSV job.")
-    with dash.get_app().server.app_context():
-        return callbacks.score_file(set_progress, job.get("caller"), *args)
-
-
-CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "cookie", TOKEN_HEADER.lower()}
-
-
-def seal_caller_for_jobs(context: Any) -> dict[str, str] | None:
-    """Dash runs this in the web request before every callback, and copies the callback
-    context (request headers and cookies included) into a background job: into a Redis
-    message when jobs run in Celery. So the credentials are taken out of that copy, and for
-    the CSV job the caller goes in sealed, bound to that job, with the console's prefix."""
-    callbacks = serving_callbacks()
-    if callbacks is None:
-        return None
-    context.headers = {k: v for k, v in context.headers.items()
-                       if k.lower() not in CREDENTIAL_HEADERS}  # fmt: skip
-    context.cookies = {}
-    page_load = context.state_values.get(f"{Csv.PAGE_LOAD}.data")
-    run = context.input_values.get(f"{Csv.PREDICT}.n_clicks")
-    if page_load is None or run is None:
-        return None  # not the CSV job
-    try:
-        sealed = callbacks.seal.seal(current_caller(), job_key(page_load, run))
-    except ConsoleError:
-        return None  # the job itself will say what is wrong
-    return {"console": dash.get_app().config.url_base_pathname, "caller": sealed}
-
-
-def install_job_identity() -> None:
-    """Dash hooks are process-wide: add ours once, however many consoles the process has."""
-    if not any(hook.func is seal_caller_for_jobs for hook in hooks.get_hooks("custom_data")):
-        hooks.custom_data(JOB_CALLER)(seal_caller_for_jobs)
-
-
-def register(app: dash.Dash, csv: CsvService, seal: CallerSeal) -> CsvCallbacks:
+def register(app: dash.Dash, services: ConsoleServices) -> CsvCallbacks:
     callbacks = CsvCallbacks(
-        csv,
-        seal,
+        services.files,
+        services.jobs,
+        services.seal,
         lambda file_id: app.get_relative_path(f"/api/files/{file_id}"),
-        csv.console.settings.job_stall_seconds,
     )
-    app.server.extensions.setdefault(JOBS, {})[app.config.url_base_pathname] = callbacks
     install_job_identity()
     app.callback(Output(Csv.UPLOAD_ERROR, "children"), Input(Csv.REJECTED, "data"))(
         callbacks.explain_rejection
@@ -269,7 +217,7 @@ def register(app: dash.Dash, csv: CsvService, seal: CallerSeal) -> CsvCallbacks:
         interval=PROGRESS_POLL_MS,
         on_error=callbacks.job_failed,
         prevent_initial_call=True,
-    )(score_file_job)
+    )(csv_job)
     app.callback(
         Output(Csv.RESULT, "children", allow_duplicate=True),
         Input(Csv.CANCEL, "n_clicks"),

@@ -18,12 +18,13 @@ from layouts.json_tab import (
     validation_ok,
     validation_problem,
 )
-from services.console import ModelConsole
+from services.access.audit import Source
+from services.access.identity import current_caller
 from services.errors import ConsoleError
-from services.history import history_entry, with_entry
-from services.identity import current_caller
-from services.payload import parse_json_text, parse_payload
-from services.prediction import display_records
+from services.history import prediction_entry, with_entry
+from services.scoring.payload import parse_json_text, parse_payload
+from services.scoring.prediction import display_records
+from services.wiring import ConsoleServices
 
 TABLE_ROWS = 100
 
@@ -33,22 +34,23 @@ def _input_records(data: Any) -> list[dict[str, Any]] | None:
 
 
 class JsonCallbacks:
-    def __init__(self, console: ModelConsole) -> None:
-        self.console = console
+    def __init__(self, services: ConsoleServices) -> None:
+        self.registry = services.registry
+        self.scoring = services.scoring
 
     def validate(self, text: str | None, selection: dict[str, Any] | None) -> Any:
         if not (text or "").strip():
             return validation_empty()
         try:
             name, ref = selected(selection)
-            check = self.console.check_input(current_caller(), name, ref, parse_json_text(text))
+            check = self.scoring.check_input(current_caller(), name, ref, parse_json_text(text))
         except ConsoleError as error:
             return validation_problem(str(error))
         return validation_ok(check)
 
     def demo_input(self, _: int, selection: dict[str, Any] | None) -> tuple[Any, Any]:
         try:
-            payload = self.console.demo_payload(current_caller(), *selected(selection))
+            payload = self.registry.demo_payload(current_caller(), *selected(selection))
         except ConsoleError as error:
             return no_update, show_error(error)
         return json.dumps(payload, indent=2), no_update
@@ -59,17 +61,17 @@ class JsonCallbacks:
         try:
             name, ref = selected(selection)
             model_input = parse_payload(parse_json_text(text or ""))
-            result = self.console.predict(current_caller(), name, ref, model_input, source="json")
+            result = self.scoring.predict(
+                current_caller(), name, ref, model_input, source=Source.JSON
+            )
         except ConsoleError as error:
             return show_error(error), no_update
         view = result_view(result, _input_records(model_input.data))
-        return view, with_entry(history, history_entry(result, "JSON"))
+        return view, with_entry(history, prediction_entry(result, "JSON"))
 
     def build_form(self, selection: dict[str, Any] | None) -> Any:
         try:
-            detail = self.console.version_detail(
-                current_caller(), *selected(selection), source="ui"
-            )
+            detail = self.registry.version_detail(current_caller(), *selected(selection), Source.UI)
         except ConsoleError as error:
             return show_error(error)
         example = detail.input_example[0] if detail.input_example else None
@@ -86,14 +88,14 @@ class JsonCallbacks:
         record = {field_id["column"]: value for field_id, value in zip(ids, values, strict=True)}
         try:
             name, ref = selected(selection)
-            result = self.console.predict(current_caller(), name, ref, record, source="form")
+            result = self.scoring.predict(current_caller(), name, ref, record, source=Source.FORM)
         except ConsoleError as error:
             return show_error(error), no_update
-        return result_view(result, None), with_entry(history, history_entry(result, "form"))
+        return result_view(result, None), with_entry(history, prediction_entry(result, "form"))
 
 
-def register(app: dash.Dash, console: ModelConsole) -> JsonCallbacks:
-    callbacks = JsonCallbacks(console)
+def register(app: dash.Dash, services: ConsoleServices) -> JsonCallbacks:
+    callbacks = JsonCallbacks(services)
     app.clientside_callback(
         ClientsideFunction("modelConsole", "syncEditor"),
         Output(Json.EDITOR_DUMMY, "children"),

@@ -9,15 +9,16 @@ from dash import ClientsideFunction, Input, Output
 
 from layouts.ids import Page
 from layouts.page import header_model, signed_in
-from services.console import ModelConsole
-from services.identity import MODE_NONE, current_caller
+from services.access.caller import MODE_NONE
+from services.access.identity import current_caller
+from services.wiring import ConsoleServices
 
 
-def register(app: dash.Dash, console: ModelConsole) -> None:
+def register(app: dash.Dash, services: ConsoleServices) -> None:
     @app.callback(Output(Page.USER, "children"), Input(Page.URL, "pathname"))
     def show_user(_: str) -> list[Any]:
         """Who the server says this is: the one identity every model access runs as."""
-        if console.settings.auth_mode == MODE_NONE:
+        if services.settings.auth_mode == MODE_NONE:
             return signed_in(None)
         return signed_in(current_caller().user)
 

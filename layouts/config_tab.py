@@ -9,9 +9,9 @@ from dash import dcc, html
 
 from layouts.components import facts, key_value_table, section
 from layouts.ids import Config
-from services.markdown import safe_markdown
-from services.registry_types import ModelDetail, VersionDetail
-from services.signature import SignatureInfo
+from services.registry.markdown import safe_markdown
+from services.registry.signature import SignatureInfo
+from services.registry.types import ModelDetail, VersionDetail
 
 
 def _picker(label: str, picker_id: str, default: str | None, example: str, **width: int) -> Any:

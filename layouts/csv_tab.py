@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -10,9 +11,9 @@ from dash import dcc, html
 
 from layouts.components import data_grid, placeholder, section
 from layouts.ids import Csv
-from services.csv_service import CsvCheck, CsvPrediction, Progress
-from services.files import StoredFile, human_size
-from services.results import DEFAULT_RESULT_FORMAT, RESULT_FORMATS
+from services.files.results import DEFAULT_RESULT_FORMAT, RESULT_FORMATS
+from services.files.service import FileCheck, Progress, ScoredFile
+from services.files.store import StoredFile, human_size
 
 HIDDEN = {"display": "none"}
 SHOWN = {"display": "flex"}
@@ -26,6 +27,20 @@ def watch_seconds(stall_seconds: int) -> float:
     return min(15.0, stall_seconds / 3)
 
 
+def upload_ids() -> str:
+    """The IDs ``assets/console.js`` needs for the upload, handed over in the page rather
+    than typed again in JavaScript."""
+    return json.dumps(
+        {
+            "input": Csv.FILE_INPUT,
+            "progress": Csv.UPLOAD_PROGRESS,
+            "error": Csv.UPLOAD_ERROR,
+            "rejected": Csv.REJECTED,
+            "file": Csv.FILE,
+        }
+    )
+
+
 def layout(upload_limit_bytes: int, stall_seconds: int) -> html.Div:
     upload = html.Div(
         [
@@ -35,7 +50,7 @@ def layout(upload_limit_bytes: int, stall_seconds: int) -> html.Div:
         ],  # assets/console.js adds the file input (Dash has no plain file input)
         id=Csv.UPLOAD,
         className="upload-zone",
-        **{"data-limit": str(upload_limit_bytes)},
+        **{"data-limit": str(upload_limit_bytes), "data-upload": upload_ids()},
     )
     limit = dbc.FormText(
         f"Up to {human_size(upload_limit_bytes)} per file, sent straight to the server. UTF-8, "
@@ -148,7 +163,7 @@ def _list_line(label: str, names: list[str], color: str) -> html.Li | None:
     return html.Li([html.Strong(f"{label}: "), ", ".join(names)], className=f"text-{color}")
 
 
-def check_view(stored: StoredFile, check: CsvCheck) -> html.Div:
+def check_view(stored: StoredFile, check: FileCheck) -> html.Div:
     lines = [
         _list_line("Missing required columns", check.missing, "danger"),
         _list_line("Kept as pass-through columns", check.passthrough, "body-secondary"),
@@ -214,12 +229,11 @@ def progress_label(progress: Progress) -> str:
     return f"{progress.done:,} / {progress.total:,} rows{remaining}"
 
 
-def prediction_view(prediction: CsvPrediction) -> html.Div:
-    result = prediction.result
-    failed = prediction.summary.failed_rows
+def prediction_view(scored: ScoredFile) -> html.Div:
+    failed = scored.failed_rows
     summary = (
-        f"{result.input_rows:,} rows scored by {result.model} version {result.version} "
-        f"in {result.latency_ms / 1000:.2f} s. Download: {prediction.download.filename}"
+        f"{scored.rows:,} rows scored by {scored.model} version {scored.version} "
+        f"in {scored.seconds:.2f} s. Download: {scored.output.filename}"
     )
     children: list[Any] = [
         dbc.Alert([html.I(className="bi bi-check-circle me-2"), summary], color="success")
@@ -234,8 +248,8 @@ def prediction_view(prediction: CsvPrediction) -> html.Div:
             )
         )
     children += [
-        html.P(f"First {len(prediction.preview)} rows:", className="small mb-1"),
-        data_grid(prediction.preview, prediction.columns),
+        html.P(f"First {len(scored.preview)} rows:", className="small mb-1"),
+        data_grid(scored.preview, scored.columns),
     ]
     return html.Div(children, className="csv-result")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dash import dcc, html
 
 from layouts.components import section
-from services.files import human_size
+from services.files.store import human_size
 
 GUIDE = """
 1. **Model Configuration** — pick a model (or type its full name, such as

@@ -9,9 +9,8 @@ from dash import dcc, html
 
 from layouts.components import data_grid, json_block, placeholder, section
 from layouts.ids import Json, form_field
-from services.console import InputCheck
-from services.prediction import PredictionResult
-from services.signature import SignatureInfo
+from services.registry.signature import SignatureInfo
+from services.scoring.service import InputCheck, Predictions
 
 NUMERIC_TYPES = {"long", "integer", "double", "float"}
 EMPTY_EDITOR = "Type JSON or press Demo input."
@@ -96,7 +95,7 @@ def validation_problem(message: str) -> html.Span:
     )
 
 
-def result_view(result: PredictionResult, inputs: list[dict[str, Any]] | None) -> html.Div:
+def result_view(result: Predictions, inputs: list[dict[str, Any]] | None) -> html.Div:
     """Formatted JSON of the result and, for several records, inputs with their predictions."""
     children: list[Any] = [
         html.Div(

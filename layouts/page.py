@@ -9,7 +9,7 @@ from dash import dcc, html
 
 from layouts import config_tab, csv_tab, help_tab, history_tab, json_tab
 from layouts.ids import History, Page, Tab
-from services.config import Settings
+from services.settings import Settings
 
 TAB_LABELS = {
     Tab.CONFIG: "Model Configuration",
@@ -49,7 +49,8 @@ def header() -> dbc.Navbar:
     )
 
 
-def page_layout(settings: Settings, upload_limit_bytes: int) -> html.Div:
+def page_layout(settings: Settings) -> html.Div:
+    upload_limit_bytes = settings.upload_limit_bytes
     tabs: dict[Tab, Any] = {
         Tab.CONFIG: config_tab.layout(settings.default_model, settings.default_version),
         Tab.JSON: json_tab.layout(),

@@ -18,13 +18,13 @@ import tempfile
 from pathlib import Path
 from typing import NoReturn
 
-from services.config import ConfigurationError, Settings
+from services.jobs.seal import KEY_BYTES
+from services.settings import ConfigurationError, Settings
 
 log = logging.getLogger("model_console")
 
 DEFAULT_PORT = 8050
 KNOWN_AUTH_MODES = ("none", "mlflow-basic", "databricks")
-JOB_SECRET_MIN_CHARS = 32
 # Packages some modes import only when they run; a missing one is named before start.
 JOBS_ON_THIS_SERVER = ("diskcache", "multiprocess", "psutil")
 JOBS_IN_CELERY = ("celery", "redis")
@@ -71,9 +71,9 @@ def _check_auth_mode(settings: Settings) -> None:
 
 
 def _check_job_secret(settings: Settings) -> None:
-    if settings.job_secret and len(settings.job_secret) < JOB_SECRET_MIN_CHARS:
+    if settings.job_secret and len(settings.job_secret) < KEY_BYTES:
         raise ConfigurationError(
-            f"JOB_SECRET_KEY is shorter than {JOB_SECRET_MIN_CHARS} characters; use a longer "
+            f"JOB_SECRET_KEY is shorter than {KEY_BYTES} characters; use a longer "
             "random value (or unset it to have one generated in APP_DATA_DIR)."
         )
 
@@ -134,7 +134,7 @@ def check_port_free(host: str, port: int) -> None:
 def prepare_registry(settings: Settings) -> None:
     """On the embedded registry, make sure the demo models exist."""
     if settings.embedded_registry:
-        from services.demo_registry import ensure_demo_models
+        from services.registry.demo import ensure_demo_models
 
         seeded = ensure_demo_models(settings.tracking_uri, settings.app_data_dir)
         if seeded:

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import requests
 
-from services.demo_registry import pip_requirements
 from services.environment import preserved_environment
+from services.registry.demo import pip_requirements
 
 ADMIN_USERNAME = "admin"
 USERNAMES = ("alice", "bob")

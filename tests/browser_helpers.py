@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from dash.testing.wait import until
-from selenium.common.exceptions import ElementClickInterceptedException
+from selenium.common.exceptions import ElementClickInterceptedException, TimeoutException
 from selenium.webdriver.common.keys import Keys
 
 from app import create_app
 from layouts.ids import Config, Csv, Json
 from layouts.json_tab import EMPTY_EDITOR
-from services.config import Settings
+from services.settings import Settings
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
@@ -40,11 +40,21 @@ def load_model(dash_duo: Any, name: str, ref: str) -> None:
 
 
 def choose(dash_duo: Any, dropdown_id: str, text: str) -> None:
-    """Type into a searchable dropdown and take the option, as a user would."""
+    """Type into a searchable dropdown and take the option, as a user would. The options
+    can be replaced while typing (the version list follows the model): type again then."""
     dash_duo.find_element(f"#{dropdown_id}").click()
     search = dash_duo.find_element(".dash-dropdown-content[data-state='open'] input")
-    search.send_keys(text)
-    dash_duo.wait_for_contains_text(".dash-dropdown-options", text)
+
+    def offered() -> bool:
+        search.send_keys(Keys.CONTROL, "a")
+        search.send_keys(text)
+        try:
+            dash_duo.wait_for_contains_text(".dash-dropdown-options", text, timeout=3)
+        except TimeoutException:
+            return False
+        return True
+
+    until(offered, timeout=20)
     search.send_keys(Keys.ENTER)
     dash_duo.wait_for_contains_text(f"#{dropdown_id}", text)
 
@@ -104,8 +114,10 @@ def upload_csv(dash_duo: Any, path: Path, rows: int) -> None:
 
 
 def progress_rows(dash_duo: Any) -> int:
-    """Rows done, as the progress line under the bar reads now (0 before the first report)."""
-    label = dash_duo.find_element(f"#{Csv.PROGRESS_TEXT}").text
+    """Rows done, as the progress line under the bar last said (0 before the first report);
+    read from the page even once the bar is hidden, so a job that ends between two readings
+    still shows how far it got."""
+    label = dash_duo.find_element(f"#{Csv.PROGRESS_TEXT}").get_attribute("textContent") or ""
     return int(label.split(" / ")[0].replace(",", "")) if " / " in label else 0
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from cachelib import SimpleCache
 
-from services.config import Settings, embedded_tracking_uri
-from services.console import ModelConsole
-from services.demo_registry import IRIS_MODEL, ensure_demo_models
-from services.identity import LOCAL_CALLER
+from services.access.caller import LOCAL_CALLER
+from services.registry.demo import IRIS_MODEL, ensure_demo_models
+from services.settings import Settings, embedded_tracking_uri
+from services.wiring import ConsoleServices
 from tests.auth_server import AuthServer, running_auth_server
 from tests.registry_models import register_test_models
 
@@ -83,20 +83,28 @@ def settings(registry_dir: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def console(settings: Settings) -> ModelConsole:
-    from services.bootstrap import build_console
+def services(settings: Settings) -> ConsoleServices:
+    """The console's services on the shared test registry (no Dash, no Flask app)."""
+    from services.wiring import build_services
 
-    return build_console(settings, SimpleCache())
+    return build_services(settings, SimpleCache())
 
 
 @pytest.fixture
-def fresh_console(settings: Settings) -> ModelConsole:
-    """A console with empty caches and no alias caching (to see alias moves at once)."""
+def fresh_services(settings: Settings) -> ConsoleServices:
+    """Services with empty caches and no alias caching (to see alias moves at once)."""
     from dataclasses import replace
 
-    from services.bootstrap import build_console
+    from services.wiring import build_services
 
-    return build_console(replace(settings, alias_cache_seconds=0), SimpleCache())
+    return build_services(replace(settings, alias_cache_seconds=0), SimpleCache())
+
+
+def api_predict(services: ConsoleServices, caller, name: str, ref: str, payload, **options):
+    """A prediction as the JSON API makes it (audited as ``api``)."""
+    from services.access.audit import Source
+
+    return services.scoring.predict(caller, name, ref, payload, source=Source.API, **options)
 
 
 @pytest.fixture

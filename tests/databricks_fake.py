@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
-from services.databricks import TEMPORARY_CREDENTIALS
+from services.registry.unity_catalog import TEMPORARY_CREDENTIALS
 
 ALLOWED_TOKEN = "ana-token"
 MODEL = "main.sales.churn"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from services.config import embedded_artifact_root
-from services.demo_registry import IRIS_FEATURES, using_tracking_uri
+from services.registry.demo import IRIS_FEATURES, using_tracking_uri
+from services.settings import embedded_artifact_root
 
 TENSOR_MODEL = "test.models.iris_tensor"
 NO_SIGNATURE_MODEL = "test.models.no_signature"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from app import create_app
-from services.demo_registry import CHURN_MODEL, IRIS_MODEL, churn_frame
+from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
 from tests.conftest import SETOSA, VIRGINICA, free_port, settings_for
 
 PREDICT = f"/api/models/{IRIS_MODEL}/{{ref}}/predict"
@@ -129,7 +129,8 @@ def test_csv_in_csv_out_keeps_columns_and_neutralises_formulas(client):
     )
     assert response.status_code == 200 and response.mimetype == "text/csv"
     result = pd.read_csv(io.StringIO(response.get_data(as_text=True)))
-    assert list(result.columns) == [*customers.columns, "prediction"]
+    assert list(result.columns) == [*customers.columns, "prediction", "error"]
+    assert result["error"].isna().all() and response.headers["X-Failed-Rows"] == "0"
     assert result["customer_id"].tolist() == customers["customer_id"].tolist()
     assert result.loc[0, "note"] == "'=1+1"
     assert set(result["prediction"]) <= {0, 1}

@@ -1,4 +1,4 @@
-"""The three ways the console runs: standalone server, gunicorn, mounted in a host Flask app."""
+"""The three ways the services runs: standalone server, gunicorn, mounted in a host Flask app."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import requests
 from flask import Flask
 
 from app import create_app
-from services.audit import AuditLog
-from services.demo_registry import IRIS_MODEL
+from services.access.audit import AuditLog
+from services.registry.demo import IRIS_MODEL
 from services.startup import listen_address
 from tests.conftest import SETOSA, free_port
 from tests.processes import PROJECT, stop_process_group, wait_for

@@ -9,29 +9,29 @@ from dataclasses import replace
 import pytest
 from cachelib import SimpleCache
 
-from services.audit import AuditLog, AuditRecord
-from services.bootstrap import build_console
-from services.demo_registry import IRIS_MODEL
+from services.access.audit import AuditLog, AuditRecord, Source
 from services.errors import ConsoleError
-from tests.conftest import SETOSA
+from services.registry.demo import IRIS_MODEL
+from services.wiring import build_services
+from tests.conftest import SETOSA, api_predict
 
 
 @pytest.fixture
 def audited(settings, tmp_path):
     audit = AuditLog(f"sqlite:///{tmp_path / 'audit.db'}")
-    console = build_console(replace(settings, app_data_dir=tmp_path), SimpleCache(), audit)
-    yield console, audit
+    services = build_services(replace(settings, app_data_dir=tmp_path), SimpleCache(), audit)
+    yield services, audit
     audit.close()
 
 
 def test_predictions_and_failures_are_recorded(audited, caller):
-    console, audit = audited
-    console.predict(caller, IRIS_MODEL, "Champion", [SETOSA, SETOSA], source="json")
+    services, audit = audited
+    services.scoring.predict(caller, IRIS_MODEL, "Champion", [SETOSA, SETOSA], source=Source.JSON)
     for bad in ({"sepal_length": 1}, "not json"):
         with pytest.raises(ConsoleError):
-            console.predict(caller, IRIS_MODEL, "Champion", bad, source="form")
+            services.scoring.predict(caller, IRIS_MODEL, "Champion", bad, source=Source.FORM)
     with pytest.raises(ConsoleError):
-        console.predict(caller, "main.ml_models.missing", "1", SETOSA)
+        api_predict(services, caller, "main.ml_models.missing", "1", SETOSA)
     rows = audit.rows()
     assert [(r["source"], r["outcome"], r["error_code"]) for r in rows] == [
         ("json", "ok", None),
@@ -46,9 +46,9 @@ def test_predictions_and_failures_are_recorded(audited, caller):
 
 
 def test_each_record_is_also_one_json_log_line(audited, caller, caplog):
-    console, _ = audited
+    services, _ = audited
     with caplog.at_level(logging.INFO, logger="model_console.audit"):
-        console.predict(caller, IRIS_MODEL, "1", {**SETOSA, "sepal_length": 6.54321})
+        api_predict(services, caller, IRIS_MODEL, "1", {**SETOSA, "sepal_length": 6.54321})
     (line,) = [r.getMessage() for r in caplog.records if r.name == "model_console.audit"]
     record = json.loads(line)["audit"]
     assert record["outcome"] == "ok" and record["model"] == IRIS_MODEL
@@ -59,6 +59,6 @@ def test_records_queued_before_close_are_written(tmp_path):
     url = f"sqlite:///{tmp_path / 'audit.db'}"
     audit = AuditLog(url)
     for number in range(500):
-        audit.record(AuditRecord(user=f"u{number}", source="api", action="predict"))
+        audit.record(AuditRecord(user=f"u{number}", source=Source.API, action="predict"))
     audit.close()
     assert len(AuditLog(url).rows()) == 500

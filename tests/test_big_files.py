@@ -7,9 +7,10 @@ import io
 import pandas as pd
 import pytest
 
-from app import create_app
-from services.demo_registry import CHURN_MODEL, churn_frame
-from services.identity import LOCAL_CALLER
+from app import create_app, services_of
+from services.access.audit import Source
+from services.access.caller import LOCAL_CALLER
+from services.registry.demo import CHURN_MODEL, churn_frame
 from tests.conftest import auth, mlflow_basic_settings
 
 UPLOAD = "/api/uploads?filename={name}"
@@ -75,10 +76,10 @@ def test_bad_files_get_clear_messages(flask_app, content, words):
 
     client = flask_app.test_client()
     file_id = upload(client, content).get_json()["file_id"]
-    csv = flask_app.extensions["model_console_csv"]["/"]
+    files = services_of(flask_app).files
     with pytest.raises(ConsoleError) as error:
-        csv.check(LOCAL_CALLER, CHURN_MODEL, "1", file_id)
-        csv.score(LOCAL_CALLER, CHURN_MODEL, "1", file_id)
+        files.check(LOCAL_CALLER, CHURN_MODEL, "1", file_id)
+        files.score(LOCAL_CALLER, CHURN_MODEL, "1", file_id, source=Source.API)
     assert words in str(error.value)
 
 

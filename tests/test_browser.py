@@ -1,4 +1,4 @@
-"""The console in headless Chromium: one small user flow per test, waiting on text."""
+"""The services in headless Chromium: one small user flow per test, waiting on text."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from app import create_app
 from layouts.ids import Config, Csv, History, Json, Page
-from services.demo_registry import CHURN_MODEL, IRIS_MODEL, churn_frame
+from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
 from tests.browser_helpers import (
     click,
     download_result,
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def iris_console(dash_duo, settings):
-    """The console with iris version 1 preselected, as MODEL_NAME / MODEL_VERSION would do."""
+    """The services with iris version 1 preselected, as MODEL_NAME / MODEL_VERSION would do."""
     start_console(dash_duo, settings, default_model=IRIS_MODEL, default_version="1")
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL} version 1")
     return dash_duo

@@ -15,8 +15,8 @@ import pytest
 from dash.testing.wait import until
 
 from layouts.ids import Config, Csv
-from services.demo_registry import CHURN_MODEL, churn_frame
-from services.identity import LOCAL_CALLER
+from services.access.caller import LOCAL_CALLER
+from services.registry.demo import CHURN_MODEL, churn_frame
 from tests.browser_helpers import (
     click,
     download_result,
@@ -50,7 +50,7 @@ def _customers(path: Path, rows: int) -> pd.DataFrame:
     return frame
 
 
-def test_big_file_scored_in_the_background_and_downloaded(churn_console, console, tmp_path):
+def test_big_file_scored_in_the_background_and_downloaded(churn_console, services, tmp_path):
     dash_duo, _ = churn_console
     source = tmp_path / "customers_big.csv"
     customers = _customers(source, ROWS)
@@ -65,7 +65,7 @@ def test_big_file_scored_in_the_background_and_downloaded(churn_console, console
     assert len(result) == ROWS
     assert list(result.columns) == [*customers.columns, "prediction", "error"]
     assert result["customer_id"].tolist() == customers["customer_id"].tolist()
-    _, model = console.load(LOCAL_CALLER, CHURN_MODEL, "Champion")
+    _, model = services.scoring.loader.load(LOCAL_CALLER, CHURN_MODEL, "Champion")
     expected = np.asarray(model.pyfunc.predict(customers.drop(columns=["customer_id"])))
     assert (result["prediction"].to_numpy() == expected).all()
     assert dash_duo.get_logs() == []
@@ -121,7 +121,7 @@ def test_a_job_killed_from_outside_ends_in_a_clear_failure(churn_console, tmp_pa
     assert dash_duo.get_logs() == []
 
 
-def test_parquet_result_keeps_types_and_values(churn_console, console, tmp_path):
+def test_parquet_result_keeps_types_and_values(churn_console, services, tmp_path):
     dash_duo, _ = churn_console
     rows = 20_000
     source = tmp_path / "customers_typed.csv"
@@ -136,7 +136,7 @@ def test_parquet_result_keeps_types_and_values(churn_console, console, tmp_path)
     assert table.num_rows == rows
     assert table.schema.field("customer_id").type == pa.string()  # kept exactly as uploaded
     assert table.schema.field("age").type == pa.int64()
-    _, model = console.load(LOCAL_CALLER, CHURN_MODEL, "Champion")
+    _, model = services.scoring.loader.load(LOCAL_CALLER, CHURN_MODEL, "Champion")
     expected = np.asarray(model.pyfunc.predict(customers.drop(columns=["customer_id"])))
     assert (table.column("prediction").to_numpy() == expected).all()
     assert dash_duo.get_logs() == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from contextvars import copy_context
 from typing import Any
@@ -17,9 +18,8 @@ from callbacks.csv_tab import CsvCallbacks
 from callbacks.history_tab import clear_history, show_history
 from callbacks.json_tab import JsonCallbacks
 from layouts.ids import Config, Page, form_field
-from services.bootstrap import build_csv_service, caller_seal
-from services.demo_registry import CHURN_MODEL, IRIS_MODEL, churn_frame
-from services.identity import LOCAL_CALLER
+from services.access.caller import LOCAL_CALLER
+from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
 from tests.conftest import SETOSA
 
 
@@ -63,8 +63,8 @@ def test_typed_values_join_the_options():
     assert with_typed([{"label": "A", "value": "a"}], "a") == [{"label": "A", "value": "a"}]
 
 
-def test_load_button_loads_and_remembers_the_selection(console):
-    callbacks = ConfigCallbacks(console)
+def test_load_button_loads_and_remembers_the_selection(services):
+    callbacks = ConfigCallbacks(services)
     status, details, selection, name, ref = triggered_by(
         Config.LOAD, "n_clicks", callbacks.load, 1, "/", IRIS_MODEL, "Champion", None
     )
@@ -74,8 +74,8 @@ def test_load_button_loads_and_remembers_the_selection(console):
     assert (name, ref) == (IRIS_MODEL, "Champion")
 
 
-def test_load_failure_shows_the_error_and_keeps_the_selection(console):
-    callbacks = ConfigCallbacks(console)
+def test_load_failure_shows_the_error_and_keeps_the_selection(services):
+    callbacks = ConfigCallbacks(services)
     status, details, selection, *_ = triggered_by(
         Config.LOAD, "n_clicks", callbacks.load, 1, "/", "main.ml_models.nope", "1", IRIS
     )
@@ -83,41 +83,41 @@ def test_load_failure_shows_the_error_and_keeps_the_selection(console):
     assert details is None and selection is no_update
 
 
-def test_page_load_restores_this_sessions_model(console):
-    callbacks = ConfigCallbacks(console)
+def test_page_load_restores_this_sessions_model(services):
+    callbacks = ConfigCallbacks(services)
     outputs = triggered_by(Page.URL, "pathname", callbacks.load, None, "/", None, None, CHURN)
     assert outputs[2]["name"] == CHURN_MODEL
     nothing = triggered_by(Page.URL, "pathname", callbacks.load, None, "/", None, None, None)
     assert nothing == (no_update,) * 5
 
 
-def test_version_options_list_aliases_latest_and_versions(console):
-    options = ConfigCallbacks(console).version_options(IRIS_MODEL, "Staging", None)
+def test_version_options_list_aliases_latest_and_versions(services):
+    options = ConfigCallbacks(services).version_options(IRIS_MODEL, "Staging", None)
     values = [o["value"] if isinstance(o, dict) else o for o in options]
     assert values == ["Challenger", "Champion", "latest", "2", "1", "Staging"]
 
 
-def test_live_validation_messages(console):
-    callbacks = JsonCallbacks(console)
+def test_live_validation_messages(services):
+    callbacks = JsonCallbacks(services)
     assert "valid — 1 record, 4 features" in text_of(callbacks.validate(json.dumps(SETOSA), IRIS))
     assert "Invalid JSON at line 1" in text_of(callbacks.validate("{", IRIS))
     assert "No model is loaded" in text_of(callbacks.validate("{}", None))
 
 
-def test_predict_json_renders_result_and_adds_history(console):
-    result, history = JsonCallbacks(console).predict_json(1, json.dumps([SETOSA] * 2), IRIS, [])
+def test_predict_json_renders_result_and_adds_history(services):
+    result, history = JsonCallbacks(services).predict_json(1, json.dumps([SETOSA] * 2), IRIS, [])
     assert '"predictions": [\n    0,\n    0\n  ]' in text_of(result)
     assert history[0]["source"] == "JSON" and history[0]["rows"] == 2
 
 
-def test_predict_json_error_leaves_history_alone(console):
-    result, history = JsonCallbacks(console).predict_json(1, '{"sepal_length": 1}', IRIS, [])
+def test_predict_json_error_leaves_history_alone(services):
+    result, history = JsonCallbacks(services).predict_json(1, '{"sepal_length": 1}', IRIS, [])
     assert "Missing required columns" in text_of(result)
     assert history is no_update
 
 
-def test_form_fields_follow_the_signature_and_predict(console):
-    callbacks = JsonCallbacks(console)
+def test_form_fields_follow_the_signature_and_predict(services):
+    callbacks = JsonCallbacks(services)
     fields = callbacks.build_form(CHURN).to_plotly_json()
     assert "is_member" in json.dumps(fields, default=str)
     ids = [form_field(name) for name in SETOSA]
@@ -127,25 +127,27 @@ def test_form_fields_follow_the_signature_and_predict(console):
 
 
 @pytest.fixture
-def csv_service(settings, console):
-    return build_csv_service(settings, console)
+def csv_service(services):
+    return services.files
 
 
 @pytest.fixture
-def seal(settings):
-    return caller_seal(settings)
+def seal(services):
+    return services.seal
 
 
 @pytest.fixture
-def csv_callbacks(csv_service, seal):
-    return CsvCallbacks(csv_service, seal, lambda file_id: f"/api/files/{file_id}", 300)
+def csv_callbacks(services):
+    return CsvCallbacks(
+        services.files, services.jobs, services.seal, lambda file_id: f"/api/files/{file_id}"
+    )
 
 
 PAGE_LOAD = "0123456789abcdef" * 2
 
 
 def _stored(csv_service, frame, name: str = "customers.csv") -> dict[str, str]:
-    stored = csv_service.store(LOCAL_CALLER, name, frame.to_csv(index=False).encode())
+    stored = csv_service.upload(LOCAL_CALLER, name, io.BytesIO(frame.to_csv(index=False).encode()))
     return {"file_id": stored.file_id, "filename": stored.filename}
 
 
@@ -168,9 +170,10 @@ def test_csv_check_score_and_download_link(csv_callbacks, csv_service, seal):
     assert history[0]["source"] == "CSV"
     href, style = csv_callbacks.offer_download(download)
     assert href == f"/api/files/{download['file_id']}" and "disabled" not in style
-    name, content = csv_service.download(LOCAL_CALLER, download["file_id"])
-    assert name == "customers_with_predictions.csv"
-    header = content.decode().splitlines()[0].replace('"', "")
+    stored = csv_service.store.describe(LOCAL_CALLER, download["file_id"])
+    assert stored.filename == "customers_with_predictions.csv"
+    content = csv_service.store.path(LOCAL_CALLER, download["file_id"]).read_text()
+    header = content.splitlines()[0].replace('"', "")
     assert header == "customer_id,age,income,tenure_months,usage_gb,city,is_member,prediction,error"
 
 
@@ -237,7 +240,8 @@ def test_a_job_killed_midway_is_reported_as_failed(csv_callbacks, csv_service, s
 def test_a_job_takes_its_caller_only_from_the_sealed_request(csv_callbacks, csv_service, seal):
     """The browser cannot hand a job an identity: no seal, a forged one, one sealed with
     another key or for another job is refused before anything is read."""
-    from services.identity import Caller, CallerSeal
+    from services.access.caller import Caller
+    from services.jobs.seal import CallerSeal
 
     file_info = _stored(csv_service, churn_frame(5, seed=4))
     alice = Caller(user="alice", mode="mlflow-basic", password="secret-password")
@@ -263,7 +267,7 @@ def test_a_forged_job_reference_is_refused(csv_callbacks, csv_service, seal):
         assert "not valid" in text_of(csv_callbacks.explain_stop("stopped", page_load, 1, None))
 
 
-def test_a_silent_job_gets_a_warning_that_goes_when_it_moves(csv_callbacks, csv_service):
+def test_a_silent_job_gets_a_warning_that_goes_when_it_moves(csv_callbacks, services):
     """A job whose whole worker is gone never stops by itself; its silence is what shows,
     counted in the page's ticks (15 s here), never against this machine's clock."""
     seen = None
@@ -275,9 +279,58 @@ def test_a_silent_job_gets_a_warning_that_goes_when_it_moves(csv_callbacks, csv_
 
     assert tick(0) == "" and tick(19) == ""  # 19 x 15 s: not yet
     assert "No progress for 5 minutes" in tick(20)  # never started in 300 s
-    csv_service.job_progressed(LOCAL_CALLER, f"{PAGE_LOAD}-21")  # the job moves ...
+    services.jobs.progressed(LOCAL_CALLER, f"{PAGE_LOAD}-21")  # the job moves ...
     assert tick(21) == ""
     assert tick(40) == ""  # ... then nothing for 19 ticks
     assert "No progress for 5 minutes" in tick(41)
     assert "press Cancel" in tick(61) and "7 minutes" in tick(49)
     assert csv_callbacks.watch_progress(3, "forged", 21, seen) == (None, None)
+
+
+class CountingRegistry:
+    """The real registry, counting the calls that resolve a reference and check access; it
+    enforces permissions (as an MLflow server or Unity Catalog does), so access is asked."""
+
+    enforces_permissions = True
+
+    def __init__(self, real) -> None:
+        self.real = real
+        self.calls = {"resolve": 0, "check_access": 0}
+
+    def resolve(self, name, ref):
+        self.calls["resolve"] += 1
+        return self.real.resolve(name, ref)
+
+    def check_access(self, resolved) -> None:
+        self.calls["check_access"] += 1
+        self.real.check_access(resolved)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def test_a_csv_job_resolves_and_authorises_once(settings, tmp_path):
+    """One job, one resolution, one authorisation, one audit record: an alias that moves
+    while a job runs cannot split it between two versions."""
+    from dataclasses import replace
+
+    from cachelib import SimpleCache
+
+    from services.access.audit import AuditLog
+    from services.wiring import build_services
+
+    uncached = replace(settings, alias_cache_seconds=0, permission_cache_seconds=0,
+                       predict_chunk_rows=10)  # fmt: skip
+    services = build_services(uncached, SimpleCache(), AuditLog(f"sqlite:///{tmp_path}/a.db"))
+    counting = CountingRegistry(services.registry.registry_for(LOCAL_CALLER))
+    services.registry.registry_for = lambda caller: counting
+    callbacks = CsvCallbacks(services.files, services.jobs, services.seal, lambda f: f)
+    file_info = _stored(services.files, churn_frame(55, seed=2))  # six chunks
+    job = f"{PAGE_LOAD}-3"
+    result, download, _ = callbacks.score_file(
+        lambda _: None, services.seal.seal(LOCAL_CALLER, job), 3, file_info, CHURN, [], PAGE_LOAD
+    )
+    assert "55 rows scored" in text_of(result) and download
+    assert counting.calls == {"resolve": 1, "check_access": 1}
+    records = [r for r in services.audit.rows() if r["source"] == "csv"]
+    assert [(r["action"], r["input_rows"], r["version"]) for r in records] == [("predict", 55, "1")]

@@ -25,9 +25,9 @@ from dash.testing.wait import until
 
 from app import create_app
 from layouts.ids import Config, Csv
-from services.audit import AuditLog
-from services.demo_registry import CHURN_MODEL, churn_frame
-from services.identity import LOCAL_CALLER
+from services.access.audit import AuditLog, Source
+from services.access.caller import LOCAL_CALLER
+from services.registry.demo import CHURN_MODEL, churn_frame
 from tests.auth_server import AuthServer
 from tests.browser_helpers import (
     click,
@@ -80,7 +80,7 @@ def basic_worker(redis_url, auth_server: AuthServer, tmp_path_factory) -> Iterat
 
 
 def _churn_file_in_the_csv_tab(dash_duo, settings, tmp_path, **overrides) -> pd.DataFrame:
-    """The console on the churn model, its CSV tab showing an uploaded file of ROWS rows."""
+    """The services on the churn model, its CSV tab showing an uploaded file of ROWS rows."""
     start_console(dash_duo, settings, default_model=CHURN_MODEL, default_version="Champion",
                   **overrides)  # fmt: skip
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL}")
@@ -95,7 +95,7 @@ def _churn_file_in_the_csv_tab(dash_duo, settings, tmp_path, **overrides) -> pd.
 
 @pytest.mark.browser
 def test_celery_worker_scores_with_progress_cancel_and_download(
-    dash_duo, settings, local_worker, console, tmp_path
+    dash_duo, settings, local_worker, services, tmp_path
 ):
     redis, data_dir, worker = local_worker
     customers = _churn_file_in_the_csv_tab(dash_duo, settings, tmp_path,
@@ -115,13 +115,13 @@ def test_celery_worker_scores_with_progress_cancel_and_download(
     dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", f"{ROWS:,} rows scored", timeout=120)
     dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
     result = pd.read_csv(download_result(dash_duo, "celery_customers_with_predictions.csv"))
-    _, model = console.load(LOCAL_CALLER, CHURN_MODEL, "Champion")
+    _, model = services.scoring.loader.load(LOCAL_CALLER, CHURN_MODEL, "Champion")
     expected = np.asarray(model.pyfunc.predict(customers.drop(columns=["customer_id"])))
     assert result["customer_id"].tolist() == customers["customer_id"].tolist()
     assert (result["prediction"].to_numpy() == expected).all()
     assert dash_duo.get_logs() == []
 
-    scored = AuditLog(f"sqlite:///{data_dir / 'audit.db'}").rows(source="csv", outcome="ok")
+    scored = AuditLog(f"sqlite:///{data_dir / 'audit.db'}").rows(source=Source.CSV, outcome="ok")
     assert [(row["user"], row["input_rows"]) for row in scored] == [("local user", ROWS)]
 
     # The process scoring the file is killed (what the kernel does when memory runs out):
@@ -209,7 +209,7 @@ def test_celery_job_acts_as_the_person_who_pressed_predict(auth_server, basic_wo
     assert refused[Csv.RESULT_FILE]["data"] is None
 
     audit = AuditLog(f"sqlite:///{data_dir / 'audit.db'}")
-    jobs = {(row["user"], row["outcome"]) for row in audit.rows(source="csv")}
+    jobs = {(row["user"], row["outcome"]) for row in audit.rows(source=Source.CSV)}
     assert jobs == {("alice", "ok"), ("bob", "denied")}
 
 

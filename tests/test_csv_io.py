@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import io
+
 import pandas as pd
 import pytest
 
-from services.csv_io import neutralise_formulas, read_csv, to_csv_bytes
 from services.errors import InvalidInput
-from services.signature import ColumnInfo, SignatureInfo
+from services.files.csv_io import iter_csv, neutralise_formulas, write_csv
+from services.registry.signature import ColumnInfo, SignatureInfo
 
 SIGNATURE = SignatureInfo(
     columns=[ColumnInfo("postcode", "string", True), ColumnInfo("amount", "double", True)],
     present=True,
 )
+
+
+@pytest.fixture
+def read_csv(tmp_path):
+    """A stored file read whole, the way scoring reads it (in chunks)."""
+
+    def read(raw: bytes, signature: SignatureInfo) -> pd.DataFrame:
+        path = tmp_path / "upload.data"
+        path.write_bytes(raw)
+        return pd.concat(iter_csv(path, signature, chunk_rows=1000))
+
+    return read
 
 
 @pytest.mark.parametrize(
@@ -26,25 +40,25 @@ SIGNATURE = SignatureInfo(
     ],
     ids=["empty", "blank", "header-only", "ragged", "latin-1"],
 )
-def test_unreadable_files_get_a_clear_message(raw, words):
+def test_unreadable_files_get_a_clear_message(read_csv, raw, words):
     with pytest.raises(InvalidInput) as error:
         read_csv(raw, SIGNATURE)
     assert words in str(error.value)
 
 
-def test_text_columns_stay_text():
+def test_text_columns_stay_text(read_csv):
     frame = read_csv(b"postcode,amount\n01234,1.5\n", SIGNATURE)
     assert frame.loc[0, "postcode"] == "01234"
     assert frame.loc[0, "amount"] == 1.5
 
 
 @pytest.mark.parametrize("separator", [";", "\t", "|"])
-def test_other_separators_are_detected(separator):
+def test_other_separators_are_detected(read_csv, separator):
     raw = f"postcode{separator}amount\n01234{separator}1.5\n".encode()
     assert read_csv(raw, SIGNATURE).columns.tolist() == ["postcode", "amount"]
 
 
-def test_excel_byte_order_mark_is_dropped():
+def test_excel_byte_order_mark_is_dropped(read_csv):
     raw = "\ufeffpostcode,amount\n01234,1.5\n".encode()
     assert read_csv(raw, SIGNATURE).columns.tolist() == ["postcode", "amount"]
 
@@ -65,5 +79,7 @@ def test_formulas_in_text_cells_are_neutralised_numbers_untouched():
 
 
 def test_formula_column_names_are_neutralised_too():
-    written = to_csv_bytes(pd.DataFrame({"=cmd()": ["a"]})).decode()
+    buffer = io.BytesIO()
+    write_csv(pd.DataFrame({"=cmd()": ["a"]}), buffer)
+    written = buffer.getvalue().decode()
     assert written.splitlines()[0] == '"\'=cmd()"'

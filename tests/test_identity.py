@@ -11,13 +11,14 @@ from dataclasses import replace
 
 import pytest
 
-from app import create_app
-from services.bootstrap import caller_seal, job_secret
-from services.config import auth_mode_from_env
-from services.databricks import user_registry
+from app import create_app, services_of
+from services.access.caller import LOCAL_CALLER, Caller
+from services.access.identity import identify
 from services.errors import PermissionDenied, Unauthenticated
-from services.identity import LOCAL_CALLER, Caller, identify
-from services.registry_types import ResolvedVersion
+from services.jobs.seal import caller_seal, job_secret
+from services.registry.types import ResolvedVersion
+from services.registry.unity_catalog import user_registry
+from services.settings import auth_mode_from_env
 from tests.conftest import SETOSA, basic_header, settings_for
 from tests.databricks_fake import FakeWorkspace, running_workspace
 
@@ -35,7 +36,7 @@ def test_mode_none_app_records_the_local_user_not_the_spoofed_one(settings):
         "/api/models/main.ml_models.iris_classifier/1/predict", json=SETOSA, headers=SPOOF
     )
     assert response.status_code == 200
-    audit = app.server.extensions["model_console"]["/"].audit
+    audit = services_of(app.server).audit
     assert audit.rows()[-1]["user"] == "local user"
 
 

@@ -10,8 +10,9 @@ from dataclasses import replace
 import numpy as np
 from dash.testing.wait import until
 
-from app import create_app
-from services.demo_registry import CHURN_MODEL, churn_frame
+from app import create_app, services_of
+from services.access.audit import Source
+from services.registry.demo import CHURN_MODEL, churn_frame
 from tests.dash_requests import page_token, score_request
 
 CHURN = {"name": CHURN_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
@@ -44,6 +45,6 @@ def test_another_page_cannot_read_or_cancel_a_job(settings, tmp_path):
 
     finished = until(my_result, timeout=120)
     assert "200,000 rows scored" in finished
-    audit = app.server.extensions["model_console"]["/"].audit
-    scored = audit.rows(source="csv", action="predict")  # written by the job's own process
+    audit = services_of(app.server).audit
+    scored = audit.rows(source=Source.CSV, action="predict")  # written by the job's own process
     assert [(row["input_rows"], row["outcome"]) for row in scored] == [(200_000, "ok")]

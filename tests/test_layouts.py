@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -32,9 +33,17 @@ def test_id_constants_are_unique():
 
 
 def test_no_id_appears_twice_in_the_page(settings):
-    ids = _ids(page_layout(settings, settings.upload_limit_bytes))
+    ids = _ids(page_layout(settings))
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
     assert len(ids) > 30
+
+
+def test_no_id_is_typed_again_in_javascript():
+    """The page hands console.js the IDs it needs; none of them is written there again."""
+    script = (Path(__file__).resolve().parent.parent / "assets" / "console.js").read_text()
+    typed = [str(component_id) for component_id in ALL_IDS if f'"{component_id}"' in script]
+    assert typed == []
+    assert "data-upload" in script
 
 
 @pytest.mark.parametrize(

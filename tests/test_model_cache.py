@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from services.model_cache import CacheKey, ModelCache
+from services.scoring.models import CacheKey, ModelCache
 
 
 def key(version: str) -> CacheKey:

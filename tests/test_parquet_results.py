@@ -12,12 +12,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from app import create_app
-from services.csv_io import iter_csv
-from services.demo_registry import CHURN_MODEL, IRIS_FEATURES, IRIS_MODEL, churn_frame
-from services.identity import LOCAL_CALLER
-from services.parquet_result import parquet_writer
-from services.results import RESULT_FORMATS
+from app import create_app, services_of
+from services.access.audit import Source
+from services.access.caller import LOCAL_CALLER
+from services.files.csv_io import iter_csv
+from services.files.parquet import parquet_writer
+from services.files.results import RESULT_FORMATS
+from services.registry.demo import CHURN_MODEL, IRIS_FEATURES, IRIS_MODEL, churn_frame
+from services.scoring.tables import BadRows
 from tests.registry_models import NO_SIGNATURE_MODEL
 
 CHUNK_ROWS = 100
@@ -63,9 +65,9 @@ def parquet_of(download) -> pa.Table:
     return pq.read_table(io.BytesIO(download.data))
 
 
-def in_process(console, model: str, rows: pd.DataFrame, ref: str = "Champion") -> list:
+def in_process(services, model: str, rows: pd.DataFrame, ref: str = "Champion") -> list:
     """The model's own predictions for these rows, in this process."""
-    _, loaded = console.load(LOCAL_CALLER, model, ref)
+    _, loaded = services.scoring.loader.load(LOCAL_CALLER, model, ref)
     return np.asarray(loaded.pyfunc.predict(rows)).ravel().tolist()
 
 
@@ -80,7 +82,7 @@ def with_ids(frame: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
     return pd.concat([pd.Series(ids, name="flower_id"), frame], axis=1)
 
 
-def test_parquet_download_has_the_in_process_predictions_and_typed_columns(client, console):
+def test_parquet_download_has_the_in_process_predictions_and_typed_columns(client, services):
     flowers = iris_rows(300)
     # IDs with leading zeros fill the first chunk; the CSV path reads them back as numbers
     ids = [f"{i:06d}" for i in range(CHUNK_ROWS)] + [f"F-{i}" for i in range(CHUNK_ROWS, 300)]
@@ -96,12 +98,12 @@ def test_parquet_download_has_the_in_process_predictions_and_typed_columns(clien
         + [("prediction", pa.int64()), ("error", pa.string())]
     )
     assert table["flower_id"].to_pylist() == ids  # "000007" stays "000007"
-    assert table["prediction"].to_pylist() == in_process(console, IRIS_MODEL, flowers)
+    assert table["prediction"].to_pylist() == in_process(services, IRIS_MODEL, flowers)
     assert table["sepal_length"].to_pylist() == flowers["sepal_length"].tolist()
     assert table["error"].null_count == 300  # every row was scored
 
 
-def test_bad_cells_in_a_later_chunk_are_null_and_named(client, console):
+def test_bad_cells_in_a_later_chunk_are_null_and_named(client, services):
     customers = churn_frame(300, seed=21)
     for column in ("income", "tenure_months", "is_member"):
         customers[column] = customers[column].astype(object)
@@ -128,10 +130,10 @@ def test_bad_cells_in_a_later_chunk_are_null_and_named(client, console):
         {"income": float, "tenure_months": "int64", "is_member": bool}
     )
     predicted = [rows[i]["prediction"] for i in range(300) if i not in bad]
-    assert predicted == in_process(console, CHURN_MODEL, good)
+    assert predicted == in_process(services, CHURN_MODEL, good)
 
 
-def test_first_chunk_all_bad_then_good_chunks(client, console):
+def test_first_chunk_all_bad_then_good_chunks(client, services):
     customers = churn_frame(300, seed=5)
     customers["tenure_months"] = customers["tenure_months"].astype(object)
     customers.loc[: CHUNK_ROWS - 1, "tenure_months"] = "soon"
@@ -142,21 +144,23 @@ def test_first_chunk_all_bad_then_good_chunks(client, console):
     assert table.schema.field("tenure_months").type == pa.int64()
     predictions = table["prediction"].to_pylist()
     assert predictions[:CHUNK_ROWS] == [None] * CHUNK_ROWS
-    assert predictions[CHUNK_ROWS:] == in_process(console, CHURN_MODEL, customers[CHUNK_ROWS:])
+    assert predictions[CHUNK_ROWS:] == in_process(services, CHURN_MODEL, customers[CHUNK_ROWS:])
     assert set(table["error"].to_pylist()[:CHUNK_ROWS]) == {"tenure_months expects a whole number"}
 
 
 def write_parquet(small_chunks, frame: pd.DataFrame, tmp_path, without_output_signature: bool):
     """Score ``frame`` with the churn model's real chunks into a Parquet file, optionally as
     if the model declared no output type (the writer must learn it from the predictions)."""
-    console = small_chunks.extensions["model_console_csv"]["/"].console
-    _, model = console.load(LOCAL_CALLER, CHURN_MODEL, "Champion")
+    services = services_of(small_chunks)
+    _, model = services.scoring.loader.load(LOCAL_CALLER, CHURN_MODEL, "Champion")
     signature = replace(model.signature, outputs=[]) if without_output_signature else None
     source, target = tmp_path / "in.csv", tmp_path / "out.parquet"
     frame.to_csv(source, index=False)
     with open(target, "wb") as handle, parquet_writer(handle, signature or model.signature) as w:
         chunks = iter_csv(source, model.signature, CHUNK_ROWS, passthrough_as_text=True)
-        console.score_frames(LOCAL_CALLER, CHURN_MODEL, "Champion", chunks, w)
+        with services.scoring.use(LOCAL_CALLER, CHURN_MODEL, "Champion", Source.CSV) as use:
+            for scored in services.scoring.table(use, BadRows.MARK).frames(chunks):
+                w(scored)
     return pq.read_table(target)
 
 
@@ -222,10 +226,10 @@ def test_csv_stays_the_default_and_neutralises_formulas_parquet_keeps_values(cli
     assert parquet_rows["prediction"].to_pylist() == csv_rows["prediction"].tolist()
 
 
-def test_model_without_signature_gets_the_types_of_its_values(client, console):
+def test_model_without_signature_gets_the_types_of_its_values(client, services):
     flowers = iris_rows(250)
     _, download = scored_file(client, NO_SIGNATURE_MODEL, flowers, "parquet", "iris.csv", "1")
     table = parquet_of(download)
     assert [table.schema.field(n).type for n in IRIS_FEATURES] == [pa.float64()] * 4
     assert table.schema.field("prediction").type == pa.int64()
-    assert table["prediction"].to_pylist() == in_process(console, NO_SIGNATURE_MODEL, flowers, "1")
+    assert table["prediction"].to_pylist() == in_process(services, NO_SIGNATURE_MODEL, flowers, "1")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from app import create_app
+from app import create_app, services_of
 from layouts.ids import History, Json, Page
 from tests.auth_server import AuthServer
 from tests.conftest import SETOSA, auth, basic_header, mlflow_basic_settings
@@ -67,8 +67,8 @@ def test_a_cache_warmed_by_the_admin_serves_nobody_else(auth_server, tmp_path):
     client = app.server.test_client()
     for model in ("X", "Y"):
         assert predict(client, auth_server, auth_server.admin[0], model).status_code == 200
-    console = app.server.extensions["model_console"]["/"]
-    assert len(console.models) == 2  # both models are loaded and cached
+    services = services_of(app.server)
+    assert len(services.models) == 2  # both models are loaded and cached
     _assert_matrix(client, auth_server)
 
 
@@ -153,7 +153,7 @@ def test_spoofed_forwarded_headers_are_ignored(console_app, auth_server):
     spoof = {"X-Forwarded-Email": auth_server.admin[0], "X-Forwarded-Access-Token": "x"}
     response = predict(client, auth_server, "bob", "X", **spoof)
     assert response.status_code == 403
-    audit = console_app.server.extensions["model_console"]["/"].audit
+    audit = services_of(console_app.server).audit
     assert audit.rows()[-1]["user"] == "bob"
 
 
@@ -162,7 +162,7 @@ def test_audit_rows_name_the_real_user_and_hold_no_payload_or_secret(console_app
     for (user, model), _ in EXPECTED.items():
         predict(client, auth_server, user, model)
     client.get("/api/models", headers=basic_header("alice", "not-her-password"))
-    audit = console_app.server.extensions["model_console"]["/"].audit
+    audit = services_of(console_app.server).audit
     rows = audit.rows()
     outcomes = {(r["user"], r["model"], r["outcome"]) for r in rows if r["action"] == "predict"}
     assert ("alice", auth_server.models["X"], "ok") in outcomes

@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 from cachelib import SimpleCache
 
-from services.bootstrap import build_console, build_csv_service
-from services.demo_registry import CHURN_MODEL, HOUSE_PRICE_MODEL, IRIS_MODEL, churn_frame
+from services.access.audit import Source
 from services.errors import DimensionMismatch, InvalidInput, SchemaMismatch
-from tests.conftest import SETOSA, VIRGINICA
+from services.registry.demo import CHURN_MODEL, HOUSE_PRICE_MODEL, IRIS_MODEL, churn_frame
+from services.wiring import build_services
+from tests.conftest import SETOSA, VIRGINICA, api_predict
 from tests.registry_models import NO_SIGNATURE_MODEL, TENSOR_MODEL
 
 CUSTOMER = {
@@ -26,8 +27,8 @@ CUSTOMER = {
 }
 
 
-def test_brief_example_one_record_predicts_setosa(console, caller):
-    result = console.predict(caller, IRIS_MODEL, "1", SETOSA)
+def test_brief_example_one_record_predicts_setosa(services, caller):
+    result = api_predict(services, caller, IRIS_MODEL, "1", SETOSA)
     assert result.predictions == [0]
     assert (result.input_rows, result.model, result.version) == (1, IRIS_MODEL, "1")
     assert result.latency_ms > 0
@@ -50,29 +51,29 @@ def test_brief_example_one_record_predicts_setosa(console, caller):
     ],
     ids=["records", "dataframe_records", "dataframe_split", "instances", "inputs", "params"],
 )
-def test_every_accepted_json_form_gives_the_same_predictions(console, caller, payload):
-    assert console.predict(caller, IRIS_MODEL, "Champion", payload).predictions == [0, 2, 0]
+def test_every_accepted_json_form_gives_the_same_predictions(services, caller, payload):
+    assert api_predict(services, caller, IRIS_MODEL, "Champion", payload).predictions == [0, 2, 0]
 
 
-def test_integers_feed_double_columns(console, caller):
+def test_integers_feed_double_columns(services, caller):
     record = {"sepal_length": 5, "sepal_width": 3, "petal_length": 1, "petal_width": 0}
-    assert console.predict(caller, IRIS_MODEL, "1", record).predictions == [0]
+    assert api_predict(services, caller, IRIS_MODEL, "1", record).predictions == [0]
 
 
-def test_whole_doubles_feed_long_columns(console, caller):
+def test_whole_doubles_feed_long_columns(services, caller):
     customer = {**CUSTOMER, "age": 34.0}
-    assert console.predict(caller, CHURN_MODEL, "1", customer).predictions in ([0], [1])
+    assert api_predict(services, caller, CHURN_MODEL, "1", customer).predictions in ([0], [1])
 
 
-def test_missing_columns_are_named(console, caller):
+def test_missing_columns_are_named(services, caller):
     with pytest.raises(SchemaMismatch) as error:
-        console.predict(caller, IRIS_MODEL, "1", {"sepal_length": 5.1, "sepal_width": 3.5})
+        api_predict(services, caller, IRIS_MODEL, "1", {"sepal_length": 5.1, "sepal_width": 3.5})
     assert "Missing required columns: petal_length, petal_width" in error.value.message
     assert "sepal_length (double)" in error.value.hint
 
 
-def test_unexpected_json_columns_are_ignored_and_reported(console, caller):
-    result = console.predict(caller, IRIS_MODEL, "1", {**SETOSA, "flower_id": "a-17"})
+def test_unexpected_json_columns_are_ignored_and_reported(services, caller):
+    result = api_predict(services, caller, IRIS_MODEL, "1", {**SETOSA, "flower_id": "a-17"})
     assert result.predictions == [0]
     assert result.ignored_columns == ["flower_id"]
 
@@ -85,16 +86,16 @@ def test_unexpected_json_columns_are_ignored_and_reported(console, caller):
         ({"sepal_length": None}, "Column sepal_length is required, but row 1 is empty"),
     ],
 )  # fmt: skip
-def test_type_mismatches_name_column_row_and_value(console, caller, change, words):
+def test_type_mismatches_name_column_row_and_value(services, caller, change, words):
     with pytest.raises(SchemaMismatch) as error:
-        console.predict(caller, IRIS_MODEL, "1", {**SETOSA, **change})
+        api_predict(services, caller, IRIS_MODEL, "1", {**SETOSA, **change})
     assert words in error.value.message
 
 
-def test_type_mismatch_in_a_batch_points_at_the_row(console, caller):
+def test_type_mismatch_in_a_batch_points_at_the_row(services, caller):
     rows = [CUSTOMER, CUSTOMER, {**CUSTOMER, "age": 41.5}, {**CUSTOMER, "age": 2.5}]
     with pytest.raises(SchemaMismatch) as error:
-        console.predict(caller, CHURN_MODEL, "1", rows)
+        api_predict(services, caller, CHURN_MODEL, "1", rows)
     assert "Column age expects a whole number (long), but row 3 has 41.5" in error.value.message
     assert "1 more row too" in error.value.message
 
@@ -104,9 +105,9 @@ def test_type_mismatch_in_a_batch_points_at_the_row(console, caller):
     [("city", 5, "expects text (string), but row 1 has 5"),
      ("is_member", "yes", 'expects true or false (boolean), but row 1 has "yes"')],
 )  # fmt: skip
-def test_strings_and_booleans_are_checked(console, caller, column, value, words):
+def test_strings_and_booleans_are_checked(services, caller, column, value, words):
     with pytest.raises(SchemaMismatch) as error:
-        console.predict(caller, CHURN_MODEL, "1", {**CUSTOMER, column: value})
+        api_predict(services, caller, CHURN_MODEL, "1", {**CUSTOMER, column: value})
     assert words in error.value.message
 
 
@@ -117,43 +118,47 @@ def test_strings_and_booleans_are_checked(console, caller, column, value, words)
      ({"dataframe_split": {"columns": ["a"], "data": [[1, 2]]}}, "Row 1 of dataframe_split"),
      ({"instances": [], "inputs": []}, "exactly one of")],
 )  # fmt: skip
-def test_unusable_payloads_say_what_is_wrong(console, caller, payload, words):
+def test_unusable_payloads_say_what_is_wrong(services, caller, payload, words):
     with pytest.raises(InvalidInput, match=words):
-        console.predict(caller, IRIS_MODEL, "1", payload)
+        api_predict(services, caller, IRIS_MODEL, "1", payload)
 
 
-def test_tensor_model_predicts_rows_of_numbers(console, caller):
+def test_tensor_model_predicts_rows_of_numbers(services, caller):
     rows = [list(SETOSA.values()), list(VIRGINICA.values())]
-    assert console.predict(caller, TENSOR_MODEL, "1", {"inputs": rows}).predictions == [0, 2]
+    assert api_predict(services, caller, TENSOR_MODEL, "1", {"inputs": rows}).predictions == [0, 2]
 
 
-def test_tensor_model_reports_dimension_mismatch(console, caller):
+def test_tensor_model_reports_dimension_mismatch(services, caller):
     with pytest.raises(DimensionMismatch) as error:
-        console.predict(caller, TENSOR_MODEL, "1", {"inputs": [[5.1, 3.5, 1.4]]})
+        api_predict(services, caller, TENSOR_MODEL, "1", {"inputs": [[5.1, 3.5, 1.4]]})
     assert "Dimension mismatch: the model expects 4 values per row, got 3" in error.value.message
     assert error.value.error_code == "DIMENSION_MISMATCH"
 
 
-def test_ragged_rows_are_reported(console, caller):
+def test_ragged_rows_are_reported(services, caller):
     with pytest.raises(InvalidInput, match="row 2 has 3"):
-        console.predict(caller, TENSOR_MODEL, "1", {"inputs": [[1, 2, 3, 4], [1, 2, 3]]})
+        api_predict(services, caller, TENSOR_MODEL, "1", {"inputs": [[1, 2, 3, 4], [1, 2, 3]]})
 
 
-def test_model_without_signature_is_scored_as_given(console, caller):
-    assert console.predict(caller, NO_SIGNATURE_MODEL, "1", [SETOSA, VIRGINICA]).predictions == [
+def test_model_without_signature_is_scored_as_given(services, caller):
+    assert api_predict(
+        services, caller, NO_SIGNATURE_MODEL, "1", [SETOSA, VIRGINICA]
+    ).predictions == [
         0,
         2,
     ]
 
 
-def test_regressor_returns_continuous_values(console, caller):
+def test_regressor_returns_continuous_values(services, caller):
     house = {"living_area_sqm": 120.0, "bedrooms": 3, "age_years": 20, "distance_to_center_km": 5.0}
-    (price,) = console.predict(caller, HOUSE_PRICE_MODEL, "Champion", house).predictions
+    (price,) = api_predict(services, caller, HOUSE_PRICE_MODEL, "Champion", house).predictions
     assert isinstance(price, float) and 200_000 < price < 700_000
 
 
-def test_churn_probabilities_on_request(console, caller):
-    result = console.predict(caller, CHURN_MODEL, "Champion", [CUSTOMER] * 2, probabilities=True)
+def test_churn_probabilities_on_request(services, caller):
+    result = api_predict(
+        services, caller, CHURN_MODEL, "Champion", [CUSTOMER] * 2, probabilities=True
+    )
     assert len(result.probabilities) == 2
     assert set(result.probabilities[0]) == {"0", "1"}
     assert sum(result.probabilities[0].values()) == pytest.approx(1.0)
@@ -161,41 +166,31 @@ def test_churn_probabilities_on_request(console, caller):
 
 
 def test_large_input_is_chunked_and_matches_one_shot_predict(settings, caller):
-    chunked = build_console(replace(settings, predict_chunk_rows=1_000), SimpleCache())
+    chunked = build_services(replace(settings, predict_chunk_rows=1_000), SimpleCache())
     customers = churn_frame(4_321, seed=99)
-    result = chunked.predict(caller, CHURN_MODEL, "1", customers.to_dict("records"))
-    _, model = chunked.load(caller, CHURN_MODEL, "1")
+    result = api_predict(chunked, caller, CHURN_MODEL, "1", customers.to_dict("records"))
+    _, model = chunked.scoring.loader.load(caller, CHURN_MODEL, "1")
     expected = model.pyfunc.predict(customers)
     assert result.input_rows == 4_321
     assert result.predictions == [int(v) for v in np.asarray(expected)]
 
 
-def test_frame_prediction_keeps_every_column_and_appends_prediction(console, caller):
-    customers = churn_frame(50, seed=5)
-    customers.insert(0, "customer_id", [f"C{i:04d}" for i in range(50)])
-    predicted = console.predict_frame(caller, CHURN_MODEL, "Champion", customers)
-    assert list(predicted.frame.columns) == [*customers.columns, "prediction"]
-    pd.testing.assert_frame_equal(predicted.frame[customers.columns], customers)
-    assert predicted.result.input_rows == 50
-    assert predicted.result.ignored_columns == ["customer_id"]
-
-
 def _scored_csv(settings, caller, model: str, frame: pd.DataFrame, chunk_rows: int):
     """A CSV file scored through the CSV service in chunks: the result file's text, and
     the first predictions as the summary (and the API) report them."""
-    console = build_console(replace(settings, predict_chunk_rows=chunk_rows), SimpleCache())
-    csv = build_csv_service(settings, console)
-    stored = csv.store(caller, "rows.csv", frame.to_csv(index=False).encode())
-    scored = csv.score(caller, model, "1", stored.file_id)
-    return csv.files.path(caller, scored.download.file_id).read_text(), scored.result.predictions
+    services = build_services(replace(settings, predict_chunk_rows=chunk_rows), SimpleCache())
+    files = services.files
+    stored = files.upload(caller, "rows.csv", io.BytesIO(frame.to_csv(index=False).encode()))
+    scored = files.score(caller, model, "1", stored.file_id, source=Source.CSV)
+    return files.store.path(caller, scored.output.file_id).read_text(), scored.predictions
 
 
-def test_tensor_model_scores_a_csv_file_in_chunks(settings, caller, console):
+def test_tensor_model_scores_a_csv_file_in_chunks(settings, caller, services):
     rows = np.random.default_rng(4).uniform(0.5, 7.0, size=(25, 4))
     frame = pd.DataFrame(rows, columns=list("abcd"))
     text, _ = _scored_csv(settings, caller, TENSOR_MODEL, frame, 7)
     result = pd.read_csv(io.StringIO(text))
-    _, model = console.load(caller, TENSOR_MODEL, "1")
+    _, model = services.scoring.loader.load(caller, TENSOR_MODEL, "1")
     assert result["prediction"].tolist() == np.asarray(model.pyfunc.predict(rows)).tolist()
 
 
@@ -209,13 +204,13 @@ def test_classes_stay_whole_numbers_next_to_rows_that_failed(settings, caller):
     assert first[4] is None and {type(p) for p in first[:4]} == {int}  # 1, not 1.0
 
 
-def test_output_columns_are_known_before_any_row_is_scored(console, caller):
+def test_output_columns_are_known_before_any_row_is_scored(services, caller):
     """A file whose first chunk fails entirely still gets the model's own output columns,
     so every chunk's rows line up with the header."""
-    from services.prediction import output_columns
-    from services.signature import ColumnInfo, SignatureInfo, TensorInfo
+    from services.registry.signature import ColumnInfo, SignatureInfo, TensorInfo
+    from services.scoring.prediction import output_columns
 
-    _, churn = console.load(caller, CHURN_MODEL, "1")
+    _, churn = services.scoring.loader.load(caller, CHURN_MODEL, "1")
     assert output_columns(churn.signature) == ["prediction"]
     two = SignatureInfo(
         outputs=[ColumnInfo("label", "long", True), ColumnInfo("score", "double", True)]

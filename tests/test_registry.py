@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from cachelib import SimpleCache
 
-from services.bootstrap import build_console
-from services.demo_registry import CHURN_MODEL, IRIS_MODEL
+from services.access.audit import Source
 from services.errors import ModelNotFound, RegistryUnavailable, VersionNotFound
-from tests.conftest import SETOSA, free_port, settings_for
+from services.registry.demo import CHURN_MODEL, IRIS_MODEL
+from services.wiring import build_services
+from tests.conftest import SETOSA, api_predict, free_port, settings_for
 from tests.registry_models import EMPTY_MODEL, STAGED_MODEL, TENSOR_MODEL
 
 
@@ -17,19 +18,19 @@ from tests.registry_models import EMPTY_MODEL, STAGED_MODEL, TENSOR_MODEL
     [("1", "1", None), ("Champion", "1", "Champion"), ("Challenger", "2", "Challenger"),
      ("latest", "2", None), ("LATEST", "2", None), ("", "2", None)],
 )  # fmt: skip
-def test_references_resolve_to_versions(console, caller, ref, version, alias):
-    resolved = console.resolve(caller, IRIS_MODEL, ref)
+def test_references_resolve_to_versions(services, caller, ref, version, alias):
+    resolved = services.registry.resolve(caller, IRIS_MODEL, ref)
     assert (resolved.version, resolved.alias) == (version, alias)
 
 
-def test_legacy_stages_resolve_where_the_registry_has_them(console, caller):
-    assert console.resolve(caller, STAGED_MODEL, "Production").version == "1"
-    assert console.resolve(caller, STAGED_MODEL, "staging").version == "2"
+def test_legacy_stages_resolve_where_the_registry_has_them(services, caller):
+    assert services.registry.resolve(caller, STAGED_MODEL, "Production").version == "1"
+    assert services.registry.resolve(caller, STAGED_MODEL, "staging").version == "2"
 
 
-def test_unknown_alias_lists_versions_and_aliases(console, caller):
+def test_unknown_alias_lists_versions_and_aliases(services, caller):
     with pytest.raises(VersionNotFound) as error:
-        console.resolve(caller, IRIS_MODEL, "Champoin")
+        services.registry.resolve(caller, IRIS_MODEL, "Champoin")
     message = str(error.value)
     assert "Alias Champoin" in message
     assert "Versions: 1, 2" in message
@@ -37,56 +38,56 @@ def test_unknown_alias_lists_versions_and_aliases(console, caller):
     assert error.value.http_status == 404
 
 
-def test_unknown_version_number_says_which_exist(console, caller):
+def test_unknown_version_number_says_which_exist(services, caller):
     with pytest.raises(VersionNotFound, match=r"Version 9 of .* Versions: 1, 2"):
-        console.resolve(caller, IRIS_MODEL, "9")
+        services.registry.resolve(caller, IRIS_MODEL, "9")
 
 
-def test_latest_of_a_model_without_versions(console, caller):
+def test_latest_of_a_model_without_versions(services, caller):
     with pytest.raises(VersionNotFound, match="has no versions yet"):
-        console.resolve(caller, EMPTY_MODEL, "latest")
+        services.registry.resolve(caller, EMPTY_MODEL, "latest")
 
 
-def test_misspelled_model_gets_near_names(console, caller):
+def test_misspelled_model_gets_near_names(services, caller):
     with pytest.raises(ModelNotFound) as error:
-        console.resolve(caller, "main.ml_models.iris_clasifier", "1")
+        services.registry.resolve(caller, "main.ml_models.iris_clasifier", "1")
     assert error.value.http_status == 404
     assert f"Did you mean {IRIS_MODEL}" in str(error.value)
 
 
-def test_short_model_name_suggests_the_full_name(console, caller):
+def test_short_model_name_suggests_the_full_name(services, caller):
     with pytest.raises(ModelNotFound, match=f"Did you mean {IRIS_MODEL}"):
-        console.model_detail(caller, "iris_classifier")
+        services.registry.model_detail(caller, "iris_classifier", Source.API)
 
 
-def test_unrelated_name_explains_the_expected_form(console, caller):
+def test_unrelated_name_explains_the_expected_form(services, caller):
     with pytest.raises(ModelNotFound, match="full three-part name"):
-        console.resolve(caller, "zzz.qqq.www", "1")
+        services.registry.resolve(caller, "zzz.qqq.www", "1")
 
 
 def test_unreachable_registry_names_the_uri(tmp_path, caller):
     uri = f"http://127.0.0.1:{free_port()}"
     unreachable = settings_for(tmp_path, tracking_uri=uri, registry_uri=uri)
-    console = build_console(unreachable, SimpleCache())
+    services = build_services(unreachable, SimpleCache())
     with pytest.raises(RegistryUnavailable) as error:
-        console.predict(caller, IRIS_MODEL, "1", SETOSA)
+        api_predict(services, caller, IRIS_MODEL, "1", SETOSA)
     assert uri in str(error.value)
     assert "Traceback" not in str(error.value)
     assert error.value.http_status == 503
 
 
 def test_moving_an_alias_takes_effect_without_restart(
-    fresh_console, caller, mlflow_client, restore_iris_aliases
+    fresh_services, caller, mlflow_client, restore_iris_aliases
 ):
-    assert fresh_console.predict(caller, IRIS_MODEL, "Champion", SETOSA).version == "1"
+    assert api_predict(fresh_services, caller, IRIS_MODEL, "Champion", SETOSA).version == "1"
     mlflow_client.set_registered_model_alias(IRIS_MODEL, "Champion", "2")
-    result = fresh_console.predict(caller, IRIS_MODEL, "Champion", SETOSA)
+    result = api_predict(fresh_services, caller, IRIS_MODEL, "Champion", SETOSA)
     assert (result.version, result.alias) == ("2", "Champion")
-    assert fresh_console.models.stats.loads == 2  # keyed by version: v1 and v2, not by alias
+    assert fresh_services.models.stats.loads == 2  # keyed by version: v1 and v2, not by alias
 
 
-def test_model_detail_lists_versions_aliases_tags_and_description(console, caller):
-    detail = console.model_detail(caller, IRIS_MODEL)
+def test_model_detail_lists_versions_aliases_tags_and_description(services, caller):
+    detail = services.registry.model_detail(caller, IRIS_MODEL, Source.API)
     assert detail.summary.aliases == {"Champion": "1", "Challenger": "2"}
     assert detail.summary.tags["task"] == "classification"
     assert "Iris species classifier" in detail.summary.description
@@ -97,8 +98,8 @@ def test_model_detail_lists_versions_aliases_tags_and_description(console, calle
     assert oldest.status == "READY" and oldest.run_id and oldest.created
 
 
-def test_version_detail_has_signature_and_input_example(console, caller):
-    detail = console.version_detail(caller, CHURN_MODEL, "Champion")
+def test_version_detail_has_signature_and_input_example(services, caller):
+    detail = services.registry.version_detail(caller, CHURN_MODEL, "Champion", Source.API)
     columns = {c.name: (c.type, c.required) for c in detail.signature.columns}
     assert columns == {
         "age": ("long", True),
@@ -113,14 +114,14 @@ def test_version_detail_has_signature_and_input_example(console, caller):
     assert "sklearn" in detail.files.flavors
 
 
-def test_tensor_signature_is_described(console, caller):
-    signature = console.version_detail(caller, TENSOR_MODEL, "1").signature
+def test_tensor_signature_is_described(services, caller):
+    signature = services.registry.version_detail(caller, TENSOR_MODEL, "1", Source.API).signature
     assert signature.is_tensor
     assert signature.tensors[0].shape == (-1, 4)
     assert signature.to_dict()["input_kind"] == "tensor"
 
 
-def test_list_models_includes_every_demo_model(console, caller):
-    names = [model.name for model in console.list_models(caller)]
+def test_list_models_includes_every_demo_model(services, caller):
+    names = [model.name for model in services.registry.list_models(caller)]
     assert {IRIS_MODEL, CHURN_MODEL, "main.ml_models.house_price_regressor"} <= set(names)
     assert names == sorted(names)

@@ -9,7 +9,6 @@ Databricks itself cannot run here: the third configuration points DATABRICKS_HOS
 
 from __future__ import annotations
 
-import ast
 import re
 import subprocess
 import sys
@@ -21,12 +20,13 @@ import requests
 import yaml
 
 from layouts.ids import Config
-from services.identity import TOKEN_HEADER
+from services.access.identity import TOKEN_HEADER
 from tests.conftest import SETOSA, free_port
 from tests.databricks_fake import ALLOWED_TOKEN, FakeWorkspace, running_workspace
 from tests.processes import PROJECT, clean_environment, running, wait_for
 from tests.registry_models import STAGED_MODEL
 from tests.runtime_env import runtime_python
+from tests.source_tree import imported_roots
 
 pytestmark = pytest.mark.slow
 SOURCE_FOLDERS = ("app.py", "api", "callbacks", "layouts", "services")
@@ -54,7 +54,7 @@ def readme_curl(port: int) -> str:
 
 
 def page_renders(dash_br, url: str) -> None:
-    """The console's first screen in headless Chromium, with nothing in the console log."""
+    """The console's first screen in headless Chromium, with nothing in the services log."""
     dash_br.server_url = url
     dash_br.wait_for_element(f"#{Config.LOAD}", timeout=30)
     dash_br.wait_for_contains_text("body", "Model Configuration")
@@ -118,17 +118,6 @@ def test_databricks_app_environment(runtime, tmp_path):
         assert tokens == {f"Bearer {ALLOWED_TOKEN}"}  # never the service principal
 
 
-def _imported_packages(path: Path) -> set[str]:
-    """Top-level names of every import in a file, those inside functions included."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
-    return names
-
-
 def test_every_run_time_import_is_in_requirements_txt(runtime):
     """Imports made only in some modes (Celery with REDIS_URL, Unity Catalog on Databricks)
     resolve in the runtime environment too."""
@@ -136,7 +125,7 @@ def test_every_run_time_import_is_in_requirements_txt(runtime):
         path for folder in SOURCE_FOLDERS[1:] for path in (PROJECT / folder).rglob("*.py")
     ]
     ours = set(SOURCE_FOLDERS) | {"app"}
-    imported = set().union(*map(_imported_packages, files))
+    imported = set().union(*map(imported_roots, files))
     packages = sorted(imported - ours - set(sys.stdlib_module_names))
     missing = subprocess.run(
         [str(runtime), "-c",

@@ -14,18 +14,18 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from services.access.caller import Caller
 from services.errors import FileGone, PayloadTooLarge
-from services.identity import Caller
 
 BLOCK = 1024 * 1024
-_ID = re.compile(r"^[0-9a-f]{32}$")
+_ID = re.compile(r"[0-9a-f]{32}")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-_MARK = re.compile(r"^[0-9a-f]{32}-[0-9]{1,9}$")
+_MARK_NAME = re.compile(r"[0-9a-z-]{1,80}")
 
 
 @dataclass(frozen=True)
@@ -72,23 +72,30 @@ class UserFiles:
         area.mkdir(parents=True, exist_ok=True)
         return area
 
-    def save(self, caller: Caller, filename: str, data: bytes) -> StoredFile:
-        with self.writing(caller, filename) as (stored_id, handle):
-            handle.write(data)
-        return self.describe(caller, stored_id)
-
     def save_stream(
-        self, caller: Caller, filename: str, stream: IO[bytes], limit: int
+        self,
+        caller: Caller,
+        filename: str,
+        stream: IO[bytes],
+        limit: int,
+        refusal: Callable[[int], PayloadTooLarge] = too_large,
     ) -> StoredFile:
-        """Copy a request body to disk block by block, refusing it past ``limit`` bytes."""
+        """Copy a request body to disk block by block, refusing it (``refusal(limit)``) past
+        ``limit`` bytes."""
         with self.writing(caller, filename) as (stored_id, handle):
             written = 0
             while block := stream.read(BLOCK):
                 written += len(block)
                 if written > limit:
-                    raise too_large(limit)
+                    raise refusal(limit)
                 handle.write(block)
         return self.describe(caller, stored_id)
+
+    def remove(self, caller: Caller, file_id: str) -> None:
+        """The caller's file, gone now rather than when it expires."""
+        path = self.path(caller, file_id)
+        path.with_suffix(".name").unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def writing(self, caller: Caller, filename: str) -> Iterator[tuple[str, IO[bytes]]]:
@@ -107,7 +114,7 @@ class UserFiles:
 
     def path(self, caller: Caller, file_id: str) -> Path:
         """The caller's own file with this id, or a clear error."""
-        if not _ID.match(file_id or ""):
+        if not isinstance(file_id, str) or not _ID.fullmatch(file_id):
             raise self._gone()
         path = self._area(caller) / f"{file_id}.data"
         if not path.exists():
@@ -123,12 +130,9 @@ class UserFiles:
         name = path.with_suffix(".name").read_text()
         return StoredFile(file_id, name, path.stat().st_size)
 
-    def read(self, caller: Caller, file_id: str) -> tuple[StoredFile, bytes]:
-        return self.describe(caller, file_id), self.path(caller, file_id).read_bytes()
-
     def mark(self, caller: Caller, name: str, kind: str) -> None:
         """An empty file in the caller's own area whose existence (and time) says something
-        happened: a job reached its end, a job made progress. Expires with the files."""
+        happened (a job reached its end, a job made progress). Expires with the files."""
         self._mark_path(caller, name, kind).touch()
 
     def has_mark(self, caller: Caller, name: str, kind: str) -> bool:
@@ -141,7 +145,7 @@ class UserFiles:
         return None
 
     def _mark_path(self, caller: Caller, name: str, kind: str) -> Path:
-        if not _MARK.match(name or "") or not kind.isalpha():
+        if not _MARK_NAME.fullmatch(name or "") or not kind.isalpha():
             raise ValueError(f"not a mark: {name!r} {kind!r}")  # callers pass checked names
         return self._area(caller) / f"{name}.{kind}"
 

@@ -3,13 +3,13 @@
 Accepted forms: one record (an object), a list of records, and MLflow's scoring formats
 ``dataframe_split``, ``dataframe_records``, ``instances`` and ``inputs`` (with optional
 ``params``). Parsing knows nothing of HTTP or Dash; checking against the signature is
-``services.validation``'s job.
+``services.scoring.validation``'s job.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,9 +23,6 @@ DATAFRAME_RECORDS = "dataframe_records"
 INSTANCES = "instances"
 INPUTS = "inputs"
 SCORING_FORMATS = (DATAFRAME_SPLIT, DATAFRAME_RECORDS, INSTANCES, INPUTS)
-RECORD = "record"
-RECORDS = "records"
-ROWS = "rows"
 
 FORMATS_HELP = (
     'Send one record ({"feature": value, ...}), a list of records, or one of MLflow\'s '
@@ -38,9 +35,7 @@ class ModelInput:
     """Rows for the model: named columns (DataFrame) or positional rows (ndarray)."""
 
     data: pd.DataFrame | np.ndarray
-    form: str
     params: dict[str, Any] | None = None
-    extra_columns: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -77,9 +72,9 @@ def parse_payload(value: Any) -> ModelInput:
             return _scoring_format(formats[0], value)
         if not value:
             raise InvalidInput("The record is empty: it has no features.", hint=FORMATS_HELP)
-        return ModelInput(_records_frame([value]), RECORD)
+        return ModelInput(_records_frame([value]))
     if isinstance(value, list):
-        return _from_list(value, RECORDS)
+        return _from_list(value)
     raise InvalidInput(
         f"Expected a JSON object or list, got {type(value).__name__}.", hint=FORMATS_HELP
     )
@@ -95,25 +90,25 @@ def _scoring_format(form: str, value: dict[str, Any]) -> ModelInput:
     elif form == DATAFRAME_RECORDS:
         if not isinstance(body, list):
             raise InvalidInput('"dataframe_records" must be a list of records.')
-        parsed = _from_list(body, form)
+        parsed = _from_list(body)
     elif isinstance(body, dict):
-        parsed = ModelInput(_columnar_frame(body, form), form)
+        parsed = ModelInput(_columnar_frame(body, form))
     elif isinstance(body, list):
-        parsed = _from_list(body, form)
+        parsed = _from_list(body)
     else:
         raise InvalidInput(f'"{form}" must be a list of rows or an object of columns.')
     parsed.params = params
     return parsed
 
 
-def _from_list(rows: list[Any], form: str) -> ModelInput:
+def _from_list(rows: list[Any]) -> ModelInput:
     if not rows:
         raise InvalidInput("The input has no rows.", hint=FORMATS_HELP)
     if all(isinstance(row, dict) for row in rows):
-        return ModelInput(_records_frame(rows), form)
+        return ModelInput(_records_frame(rows))
     if any(isinstance(row, dict) for row in rows):
         raise InvalidInput("Mix of records and plain values: every row must be an object.")
-    return ModelInput(_positional_rows(rows), ROWS if form == RECORDS else form)
+    return ModelInput(_positional_rows(rows))
 
 
 def _records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -136,14 +131,14 @@ def _split_frame(body: Any) -> ModelInput:
     if not data:
         raise InvalidInput("The input has no rows.", hint=FORMATS_HELP)
     if columns is None:
-        return ModelInput(_positional_rows(data), DATAFRAME_SPLIT)
+        return ModelInput(_positional_rows(data))
     for number, row in enumerate(data, start=1):
         if not isinstance(row, list) or len(row) != len(columns):
             raise InvalidInput(
                 f"Row {number} of dataframe_split has "
                 f"{len(row) if isinstance(row, list) else 1} values for {len(columns)} columns."
             )
-    return ModelInput(pd.DataFrame(data, columns=columns), DATAFRAME_SPLIT)
+    return ModelInput(pd.DataFrame(data, columns=columns))
 
 
 def _positional_rows(rows: list[Any]) -> np.ndarray:

@@ -21,8 +21,8 @@ from pandas.api.types import (
 )
 
 from services.errors import DimensionMismatch, InvalidInput, SchemaMismatch
-from services.payload import ModelInput
-from services.signature import ColumnInfo, SignatureInfo, TensorInfo
+from services.registry.signature import ColumnInfo, SignatureInfo, TensorInfo
+from services.scoring.payload import ModelInput
 
 NUMPY_TYPES = {
     "long": "int64",

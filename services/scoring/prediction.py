@@ -1,72 +1,21 @@
-"""Run a loaded model on conformed input, in chunks, and shape its output for people."""
+"""Run a loaded model on conformed input, in chunks, and shape its output for people and files."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from services.errors import ConsoleError, PredictionFailed
-from services.registry_types import ResolvedVersion
-from services.signature import ColumnInfo, SignatureInfo, TensorInfo
-from services.validation import ConformedInput
+from services.registry.signature import ColumnInfo, SignatureInfo, TensorInfo
+from services.scoring.models import LoadedModel
+from services.scoring.validation import ConformedInput
 
 PREDICTION_COLUMN = "prediction"
 MAX_ERROR_DETAIL = 200
-
-
-@dataclass
-class LoadedModel:
-    """A model ready to predict. Keyed by version in the cache, so it carries no alias."""
-
-    name: str
-    version: str
-    pyfunc: Any
-    signature: SignatureInfo
-    load_seconds: float
-
-
-@dataclass
-class PredictionResult:
-    predictions: list[Any]
-    input_rows: int
-    model: str
-    version: str
-    alias: str | None
-    latency_ms: float
-    ignored_columns: list[str] = field(default_factory=list)
-    probabilities: list[dict[str, float]] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Shallow on purpose: ``asdict`` would deep-copy every prediction (7 ms at 10k rows)."""
-        body = {f.name: getattr(self, f.name) for f in fields(self)}
-        for optional in ("alias", "probabilities", "ignored_columns"):
-            if not body[optional]:
-                del body[optional]
-        return body
-
-    @classmethod
-    def of(
-        cls,
-        resolved: ResolvedVersion,
-        predictions: list[Any],
-        rows: int,
-        latency_ms: float,
-        **extra: Any,
-    ) -> PredictionResult:
-        return cls(
-            predictions=predictions,
-            input_rows=rows,
-            model=resolved.name,
-            version=resolved.version,
-            alias=resolved.alias,
-            latency_ms=round(latency_ms, 3),
-            **extra,
-        )
 
 
 def _chunks(data: pd.DataFrame | np.ndarray, rows: int) -> Iterator[pd.DataFrame | np.ndarray]:
@@ -144,15 +93,25 @@ def _plain_nested(value: Any) -> Any:
     return _plain(value)
 
 
-def output_frame(output: Any, index: pd.Index) -> pd.DataFrame:
-    """The model's output as columns to append to a CSV: ``prediction`` or ``prediction_<name>``."""
+def output_names(output: Any) -> list[str]:
+    """The columns ``output_frame`` makes of one output: ``prediction``, or
+    ``prediction_<name>`` (``prediction_<i>``) for each column of a wider output."""
     if isinstance(output, pd.DataFrame) and output.shape[1] > 1:
-        frame = output.add_prefix(f"{PREDICTION_COLUMN}_")
-    elif isinstance(output, np.ndarray) and output.ndim == 2 and output.shape[1] > 1:
-        frame = pd.DataFrame(output).add_prefix(f"{PREDICTION_COLUMN}_")
+        return [f"{PREDICTION_COLUMN}_{name}" for name in output.columns]
+    if isinstance(output, np.ndarray) and output.ndim == 2 and output.shape[1] > 1:
+        return [f"{PREDICTION_COLUMN}_{i}" for i in range(output.shape[1])]
+    return [PREDICTION_COLUMN]
+
+
+def output_frame(output: Any, index: pd.Index) -> pd.DataFrame:
+    """The model's output as columns to append to a table (named by ``output_names``)."""
+    names = output_names(output)
+    if isinstance(output, pd.DataFrame) and len(names) > 1:
+        frame = output.set_axis(names, axis=1)
+    elif len(names) > 1:
+        frame = pd.DataFrame(output, columns=names)
     elif isinstance(output, np.ndarray) and output.dtype.kind in "iubf" and output.ndim <= 2:
-        # numbers as they are: 0.5 ms a million rows instead of 126 through Python lists
-        frame = pd.DataFrame({PREDICTION_COLUMN: output.reshape(-1)})
+        frame = pd.DataFrame({PREDICTION_COLUMN: output.reshape(-1)})  # numbers as they are
     else:
         frame = pd.DataFrame({PREDICTION_COLUMN: jsonable(output)})
     frame.index = index
@@ -176,15 +135,13 @@ def output_columns(signature: SignatureInfo) -> list[str]:
     return [f"{PREDICTION_COLUMN}_{name}" for name in names]
 
 
-def predicted_frame(
-    model: LoadedModel, conformed: ConformedInput, index: pd.Index, chunk_rows: int
-) -> pd.DataFrame:
-    """The model's output for ``conformed``, whose rows are ``index``, as columns. Each
-    chunk's rows are found by position, so tensor input (a plain array) works too."""
+def outputs_frame(parts: list[tuple[int, Any]], index: pd.Index) -> pd.DataFrame:
+    """The model's outputs, one per part of ``parts`` rows, as columns on ``index``. Each
+    part's rows are found by position, so tensor input (a plain array) works too."""
     frames, start = [], 0
-    for chunk, output in raw_outputs(model, conformed, chunk_rows):
-        frames.append(output_frame(output, index[start : start + len(chunk)]))
-        start += len(chunk)
+    for rows, output in parts:
+        frames.append(output_frame(output, index[start : start + rows]))
+        start += rows
     return frames[0] if len(frames) == 1 else pd.concat(frames)
 
 

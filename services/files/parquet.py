@@ -25,13 +25,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pandas.api.types import is_object_dtype, is_string_dtype
 
-from services.console import ERROR_COLUMN
 from services.errors import PredictionFailed
-from services.prediction import PREDICTION_COLUMN, output_columns
-from services.signature import ColumnInfo, SignatureInfo, TensorInfo
+from services.registry.signature import ColumnInfo, SignatureInfo, TensorInfo
+from services.scoring.prediction import PREDICTION_COLUMN, output_columns
+from services.scoring.tables import ERROR_COLUMN
 
-# 1M scored iris rows (bench/result_formats.py): zstd 14.3 MB in 0.38 s, snappy 20.3 MB in
-# 0.33 s, the CSV result 39.4 MB in 0.51 s. A third smaller for 0.05 s a million rows.
+# zstd: about a third smaller than snappy for a little more time (bench/result_formats.py)
 COMPRESSION = "zstd"
 SIGNATURE_TYPES: dict[str, pa.DataType] = {
     "long": pa.int64(),

@@ -1,21 +1,28 @@
-"""Loaded models, held as live objects in this process.
+"""Loaded models, held as live objects in this process, and loading them for a caller.
 
 Flask-Caching would pickle a model on every ``get`` (see FACTS.md), so models live here
 instead: a bounded LRU keyed by registry + name + *resolved* version, safe under threads, and
 loading each key once however many requests ask for it at the same moment.
 
-The cache does not decide who may use a model. Callers check the caller's own permission
-before asking for an entry (``ModelConsole`` does), so a hit never skips that check.
+The cache does not decide who may use a model: ``ModelLoader`` resolves and authorises the
+caller with the caller's own credentials before it asks for an entry, so a hit never skips
+that check.
 """
 
 from __future__ import annotations
 
-import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from services.access.caller import Caller
+from services.registry.access import ModelAccess
+from services.registry.client import Registry
+from services.registry.signature import SignatureInfo, describe_signature
+from services.registry.types import ResolvedVersion
 
 V = TypeVar("V")
 
@@ -53,11 +60,10 @@ class ModelCache(Generic[V]):
         self._entries: OrderedDict[CacheKey, V] = OrderedDict()
         self._loading: dict[CacheKey, _Slot[V]] = {}
         self._lock = threading.Lock()
-        # A background job forks this process; a lock another thread held at that moment
-        # would stay locked forever in the child, so the child gets fresh ones.
-        os.register_at_fork(after_in_child=self._after_fork)
 
-    def _after_fork(self) -> None:
+    def after_fork(self) -> None:
+        """A background job forks this process; a lock another thread held at that moment
+        would stay locked forever in the child, so the child gets fresh ones."""
         self._lock = threading.Lock()
         self._loading = {}
 
@@ -116,3 +122,43 @@ class ModelCache(Generic[V]):
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to predict. Keyed by version in the cache, so it carries no alias."""
+
+    name: str
+    version: str
+    pyfunc: Any
+    signature: SignatureInfo
+    load_seconds: float
+
+
+class ModelLoader:
+    """The model a caller asked for: resolved and authorised with the caller's credentials,
+    then taken from the cache or loaded once."""
+
+    def __init__(self, access: ModelAccess, cache: ModelCache[LoadedModel]) -> None:
+        self.access = access
+        self.cache = cache
+
+    def load(self, caller: Caller, name: str, ref: str) -> tuple[ResolvedVersion, LoadedModel]:
+        resolved = self.access.resolve(caller, name, ref)
+        registry = self.access.authorize(caller, resolved)
+        key = CacheKey(registry.uri, resolved.name, resolved.version)
+        return resolved, self.cache.get_or_load(key, lambda: _load(registry, resolved))
+
+
+def _load(registry: Registry, resolved: ResolvedVersion) -> LoadedModel:
+    import mlflow.pyfunc
+
+    started = time.perf_counter()
+    pyfunc = mlflow.pyfunc.load_model(str(registry.download(resolved)))
+    return LoadedModel(
+        name=resolved.name,
+        version=resolved.version,
+        pyfunc=pyfunc,
+        signature=describe_signature(pyfunc.metadata.signature),
+        load_seconds=time.perf_counter() - started,
+    )

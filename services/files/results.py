@@ -2,7 +2,7 @@
 
 A writer is a context manager around the open result file; it yields a function that takes
 each scored chunk in order, and the file is complete when the block ends without an error.
-``CsvService.score`` only picks the format; everything format-specific lives here.
+``FileService.score`` only picks the format; everything format-specific lives here.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import IO
 
 import pandas as pd
 
-from services.csv_io import write_csv
 from services.errors import InvalidInput
-from services.parquet_result import parquet_writer
-from services.signature import SignatureInfo
+from services.files.csv_io import write_csv
+from services.files.parquet import parquet_writer
+from services.registry.signature import SignatureInfo
 
 CSV = "csv"
 PARQUET = "parquet"

@@ -1,25 +1,35 @@
 """The audit log: one record per prediction, denial and failed prediction.
 
 Records go to a SQLAlchemy database (SQLite under $APP_DATA_DIR by default, any URL through
-AUDIT_DB_URL) and out as one JSON log line each. A writer thread batches the inserts so a
-request only pays for a queue put; ``close()`` (also run at interpreter exit) writes what is
-still queued. Records hold who, what and how it went: never payload values or credentials.
+AUDIT_DB_URL) and out as one JSON log line each. A writer thread, started with the first
+record, batches the inserts so a request only pays for a queue put; ``close()`` writes what is
+still queued (``create_app`` runs it at exit). Records hold who, what and how it went: never
+payload values or credentials.
+
+An action is audited through a scope: ``recording`` records its outcome whatever it is (a
+prediction), ``recording_refusals`` only a refusal (a view of metadata).
 """
 
 from __future__ import annotations
 
-import atexit
+import contextlib
 import json
 import logging
 import os
 import queue
 import threading
+import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, create_engine, select
+
+from services.access.caller import Caller
+from services.errors import ConsoleError, PermissionDenied, Unauthenticated
 
 log = logging.getLogger("model_console.audit")
 
@@ -27,6 +37,19 @@ OK = "ok"
 DENIED = "denied"
 ERROR = "error"
 BATCH = 200
+UNEXPECTED = "INTERNAL_ERROR"
+
+
+class Source(StrEnum):
+    """Where an action came from: which face of the console, which tab."""
+
+    API = "api"
+    JSON = "json"
+    FORM = "form"
+    CSV = "csv"
+    UI = "ui"
+    SIGN_IN = "http"
+
 
 metadata = MetaData()
 audit_table = Table(
@@ -50,7 +73,7 @@ audit_table = Table(
 @dataclass
 class AuditRecord:
     user: str
-    source: str
+    source: Source
     action: str
     model: str | None = None
     version: str | None = None
@@ -69,6 +92,20 @@ def _create_sqlite_folder(url: str) -> None:
         Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
 
 
+@dataclass
+class AuditedAction:
+    """Filled in while an audited action runs: which version it reached, how many rows."""
+
+    model: str
+    ref: str
+    version: str | None = None
+    alias: str | None = None
+    rows: int | None = None
+
+    def reached(self, model: str, version: str, alias: str | None) -> None:
+        self.model, self.version, self.alias = model, version, alias
+
+
 class AuditLog:
     def __init__(self, url: str) -> None:
         connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
@@ -76,20 +113,77 @@ class AuditLog:
         self.engine = create_engine(url, connect_args=connect_args)
         metadata.create_all(self.engine)
         self._queue: queue.Queue[AuditRecord | None] = queue.Queue()
-        self._writer = threading.Thread(
-            target=self._write_forever, name="audit-writer", daemon=True
-        )
-        self._writer.start()
+        self._writer: threading.Thread | None = None
         self._closed = False
         self._pid = os.getpid()
-        atexit.register(self.close)
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def recording(
+        self, caller: Caller, source: Source, action: str, model: str, ref: str
+    ) -> Iterator[AuditedAction]:
+        """Record the action's outcome, whatever it is: done, refused, or failed (by our
+        own errors or any other)."""
+        audited, started = AuditedAction(model, ref), time.perf_counter()
+        try:
+            yield audited
+        except Exception as error:
+            self._record(caller, source, action, audited, started, error)
+            raise
+        self._record(caller, source, action, audited, started, None)
+
+    @contextlib.contextmanager
+    def recording_refusals(
+        self, caller: Caller, source: Source, action: str, model: str, ref: str
+    ) -> Iterator[AuditedAction]:
+        """Record the action only if it is refused (a sign-in or a permission)."""
+        audited, started = AuditedAction(model, ref), time.perf_counter()
+        try:
+            yield audited
+        except (PermissionDenied, Unauthenticated) as error:
+            self._record(caller, source, action, audited, started, error)
+            raise
+
+    def _record(
+        self,
+        caller: Caller,
+        source: Source,
+        action: str,
+        audited: AuditedAction,
+        started: float,
+        error: Exception | None,
+    ) -> None:
+        numbered = audited.ref.isdigit()
+        self.record(
+            AuditRecord(
+                user=caller.user,
+                source=source,
+                action=action,
+                model=audited.model,
+                version=audited.version or (audited.ref if numbered else None),
+                alias=audited.alias if audited.version else (None if numbered else audited.ref),
+                input_rows=audited.rows,
+                latency_ms=round((time.perf_counter() - started) * 1000, 3),
+                outcome=_outcome(error),
+                error_code=_error_code(error),
+            )
+        )
 
     def record(self, record: AuditRecord) -> None:
         log.info(json.dumps({"audit": asdict(record)}, default=str))
         if os.getpid() != self._pid:
             self._record_in_forked_process(record)
             return
+        self._start_writer()
         self._queue.put(record)
+
+    def _start_writer(self) -> None:
+        with self._lock:
+            if self._writer is None and not self._closed:
+                self._writer = threading.Thread(
+                    target=self._write_forever, name="audit-writer", daemon=True
+                )
+                self._writer.start()
 
     def _record_in_forked_process(self, record: AuditRecord) -> None:
         """Background jobs run in a forked process: no writer thread exists there and it ends
@@ -104,11 +198,15 @@ class AuditLog:
         self._queue.join()
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(None)
-        self._writer.join(timeout=30)
+        """Write what is queued, then stop the writer."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            writer = self._writer
+        if writer is not None:
+            self._queue.put(None)
+            writer.join(timeout=30)
 
     def rows(self, **where: Any) -> list[dict[str, Any]]:
         """Records, oldest first, optionally filtered by equal columns (for reports and tests)."""
@@ -142,3 +240,15 @@ class AuditLog:
     def _insert(self, records: list[AuditRecord]) -> None:
         with self.engine.begin() as connection:
             connection.execute(audit_table.insert(), [asdict(r) for r in records])
+
+
+def _outcome(error: Exception | None) -> str:
+    if error is None:
+        return OK
+    return DENIED if isinstance(error, (PermissionDenied, Unauthenticated)) else ERROR
+
+
+def _error_code(error: Exception | None) -> str | None:
+    if error is None:
+        return None
+    return error.error_code if isinstance(error, ConsoleError) else UNEXPECTED

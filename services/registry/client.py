@@ -13,8 +13,9 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from services.access.caller import LOCAL_USER
 from services.errors import (
     ConsoleError,
     ModelNotFound,
@@ -24,15 +25,14 @@ from services.errors import (
     VersionNotFound,
     permission_denied,
 )
-from services.identity import LOCAL_USER
-from services.registry_types import (
+from services.registry.signature import describe_signature
+from services.registry.types import (
     ModelDetail,
     ModelSummary,
     ResolvedVersion,
     VersionFiles,
     VersionInfo,
 )
-from services.signature import describe_signature
 
 LEGACY_STAGES = {"staging": "Staging", "production": "Production", "archived": "Archived"}
 LATEST = "latest"
@@ -51,8 +51,20 @@ def _is_unreachable(exc: BaseException) -> bool:
     return any(marker in text for marker in markers)
 
 
+class ModelFiles(Protocol):
+    """A version's files fetched with one caller's own credentials (an MLflow server's
+    artifact proxy, Unity Catalog); without one, MLflow's default download is used."""
+
+    def handles(self, location: str) -> bool: ...
+
+    def check_access(self, resolved: ResolvedVersion, location: str) -> None: ...
+
+    def download(self, resolved: ResolvedVersion, location: str, path: str | None) -> Path: ...
+
+
 class Registry:
-    """A registry reached through an ``MlflowClient`` that carries one caller's credentials."""
+    """A registry reached through an ``MlflowClient``-like client that carries one caller's
+    credentials."""
 
     def __init__(
         self,
@@ -60,14 +72,14 @@ class Registry:
         uri: str,
         *,
         user: str = LOCAL_USER,
-        files: Any = None,
+        files: ModelFiles | None = None,
         enforces_permissions: bool = False,
     ) -> None:
         self.client = client
         self.uri = uri
         self.user = user
         self.shown_uri = display_uri(uri)
-        self.files = files  # the caller's own file access (ProxiedFiles), or MLflow's default
+        self.files = files
         self.enforces_permissions = enforces_permissions
 
     @contextlib.contextmanager
@@ -165,22 +177,21 @@ class Registry:
         ref = (ref or "").strip() or LATEST
         with self._translated(name):
             if ref.isdigit():
-                return self._pinned(self._get_version(name, ref), ref)
+                return self._pinned(self._get_version(name, ref))
             if ref.lower() == LATEST:
-                return self._pinned(self._latest(name), ref)
+                return self._pinned(self._latest(name))
             version = self._by_alias(name, ref)
             if version is not None:
-                return self._pinned(version, ref, alias=ref)
+                return self._pinned(version, alias=ref)
             version = self._by_stage(name, ref)
             if version is None:
                 raise self._version_not_found(name, ref)
-            return self._pinned(version, ref)
+            return self._pinned(version)
 
-    def _pinned(self, version: Any, ref: str, alias: str | None = None) -> ResolvedVersion:
+    def _pinned(self, version: Any, alias: str | None = None) -> ResolvedVersion:
         return ResolvedVersion(
             name=version.name,
             version=str(version.version),
-            ref=ref,
             source=version.source,
             run_id=version.run_id or None,
             alias=alias,

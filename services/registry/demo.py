@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from services.config import DEMO_MODEL, embedded_artifact_root
 from services.environment import preserved_environment
+from services.settings import DEMO_MODEL, embedded_artifact_root
 
 log = logging.getLogger(__name__)
 

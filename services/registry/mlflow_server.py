@@ -19,11 +19,10 @@ from urllib.parse import quote, urlparse
 
 import requests
 
-from services.errors import PermissionDenied, RegistryUnavailable, Unauthenticated
-from services.identity import Caller
+from services.access.caller import Caller
+from services.errors import PermissionDenied, RegistryUnavailable
 
 ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
-CURRENT_USER_API = "/api/2.0/mlflow/users/current"  # 200 for any valid pair, 401 otherwise
 PROXIED_SCHEME = "mlflow-artifacts:"
 TIMEOUT_SECONDS = 30
 
@@ -75,23 +74,6 @@ def raise_for_access(response: requests.Response, host: str, denied: str) -> Non
         raise PermissionDenied(denied)
     if not response.ok:
         raise RegistryUnavailable(f"{host} answered {response.status_code}.")
-
-
-def verify_credentials(host: str, caller: Caller) -> None:
-    """Raise ``Unauthenticated`` unless the MLflow server accepts the caller's password."""
-    try:
-        response = requests.get(
-            f"{host}{CURRENT_USER_API}",
-            auth=(caller.user, caller.password or ""),
-            timeout=TIMEOUT_SECONDS,
-        )
-    except requests.RequestException:
-        raise RegistryUnavailable(f"Cannot reach the MLflow server at {host}.") from None
-    if response.status_code == 401:
-        raise Unauthenticated(
-            f"The MLflow server at {host} did not accept the password for {caller.user}.",
-            hint="Check the username and password, then sign in again.",
-        )
 
 
 class ProxiedFiles:

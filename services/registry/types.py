@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from services.signature import SignatureInfo
+from services.registry.signature import SignatureInfo
 
 
 @dataclass(frozen=True)
@@ -14,7 +14,6 @@ class ResolvedVersion:
 
     name: str
     version: str
-    ref: str
     source: str
     run_id: str | None = None
     alias: str | None = None

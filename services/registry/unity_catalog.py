@@ -13,17 +13,17 @@ from typing import Any
 
 import requests
 
-from services.config import Settings
+from services.access.caller import Caller
 from services.errors import RegistryUnavailable
-from services.identity import Caller
-from services.mlflow_rest import (
+from services.registry.client import Registry
+from services.registry.mlflow_server import (
     TIMEOUT_SECONDS,
     UserRegistryClient,
     host_creds,
     raise_for_access,
 )
-from services.registry import Registry
-from services.registry_types import ResolvedVersion
+from services.registry.types import ResolvedVersion
+from services.settings import Settings
 
 UC_SCHEME = "databricks-uc"
 TEMPORARY_CREDENTIALS = (

@@ -1,0 +1,113 @@
+"""Dash's side of the CSV scoring job: who runs it, and what travels with it.
+
+Jobs run as Dash background callbacks: by default in a process forked by the web worker
+(``DiskcacheManager``, job store in $APP_DATA_DIR/jobs), with REDIS_URL in Celery workers
+(``CeleryManager``), which may run on other machines. Before every callback Dash runs our
+``custom_data`` hook in the web request: it takes the request's credentials out of the context
+Dash copies into a job (into Redis, under Celery) and, for the CSV job, puts in the caller
+sealed for that one job together with the console's prefix, which is how the job finds its
+console (Dash keeps background functions and hooks process-wide, shared by every console).
+What the job leaves for the page is in ``services/jobs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import dash
+from dash import hooks
+from flask import Flask
+
+from layouts.ids import Csv
+from services.access.identity import TOKEN_HEADER, current_caller
+from services.errors import ConsoleError
+from services.jobs.keys import job_key
+from services.settings import Settings
+from services.wiring import ConsoleServices
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+EXTENSION = "model_console"  # server.extensions[EXTENSION][url_base_pathname] -> Mounted
+JOB_CALLER = "model_console_job_caller"  # callback_context.custom_data[JOB_CALLER]
+CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "cookie", TOKEN_HEADER.lower()}
+JobManager = dash.DiskcacheManager | dash.CeleryManager
+
+
+@dataclass
+class Mounted:
+    """One console in a Flask server: its services, its job manager, and the CSV job."""
+
+    services: ConsoleServices
+    manager: JobManager
+    run_csv_job: Callable[..., tuple[Any, ...]] | None = None
+
+
+def mount(server: Flask, prefix: str, mounted: Mounted) -> None:
+    server.extensions.setdefault(EXTENSION, {})[prefix] = mounted
+
+
+def mounted_console(prefix: str | None = None) -> Mounted | None:
+    """The console at ``prefix`` (default: the one serving this request) in the current
+    Dash app's server; None in another Dash app that shares the process."""
+    app = dash.get_app()
+    return app.server.extensions.get(EXTENSION, {}).get(prefix or app.config.url_base_pathname)
+
+
+def job_manager(settings: Settings) -> JobManager:
+    if settings.redis_url:
+        return dash.CeleryManager(celery_for(settings), expire=settings.files_max_age_seconds)
+    import diskcache
+
+    store = diskcache.Cache(str(settings.app_data_dir / "jobs"))
+    return dash.DiskcacheManager(store, expire=settings.files_max_age_seconds)
+
+
+def celery_for(settings: Settings) -> Celery:
+    from celery import Celery  # imported only when REDIS_URL is set
+
+    celery = Celery("model_console", broker=settings.redis_url, backend=settings.redis_url)
+    celery.conf.update(
+        result_expires=settings.files_max_age_seconds,
+        worker_prefetch_multiplier=1,  # a long job must not hold others back in one worker
+        broker_connection_retry_on_startup=True,
+    )
+    return celery
+
+
+def csv_job(set_progress: Callable, *args: Any) -> tuple[Any, ...]:
+    """The CSV job, run where the manager runs jobs. A Celery worker runs it outside any
+    request, hence the app context (Flask-Caching needs one)."""
+    job = dash.callback_context.custom_data.get(JOB_CALLER) or {}
+    console = mounted_console(job.get("console"))
+    if console is None or console.run_csv_job is None:
+        raise RuntimeError("This process has no model console to run the CSV job.")
+    with dash.get_app().server.app_context():
+        return console.run_csv_job(set_progress, job.get("caller"), *args)
+
+
+def seal_caller_for_jobs(context: Any) -> dict[str, str] | None:
+    """Runs in the web request before every callback (see the module's docstring)."""
+    console = mounted_console()
+    if console is None:
+        return None
+    context.headers = {k: v for k, v in context.headers.items()
+                       if k.lower() not in CREDENTIAL_HEADERS}  # fmt: skip
+    context.cookies = {}
+    page_load = context.state_values.get(f"{Csv.PAGE_LOAD}.data")
+    run = context.input_values.get(f"{Csv.PREDICT}.n_clicks")
+    if page_load is None or run is None:
+        return None  # not the CSV job
+    try:
+        sealed = console.services.seal.seal(current_caller(), job_key(page_load, run))
+    except ConsoleError:
+        return None  # the job itself will say what is wrong
+    return {"console": dash.get_app().config.url_base_pathname, "caller": sealed}
+
+
+def install_job_identity() -> None:
+    """Dash hooks are process-wide: add ours once, however many consoles the process has."""
+    if not any(hook.func is seal_caller_for_jobs for hook in hooks.get_hooks("custom_data")):
+        hooks.custom_data(JOB_CALLER)(seal_caller_for_jobs)

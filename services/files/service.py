@@ -1,0 +1,206 @@
+"""Files through the console: check an uploaded table against the model, score it in chunks
+on the one table path, keep the result in the caller's own area for download."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import pandas as pd
+
+from services.access.audit import Source
+from services.access.caller import Caller
+from services.errors import PayloadTooLarge
+from services.files import results
+from services.files.csv_io import count_rows, iter_csv, passthrough_columns, read_csv_head
+from services.files.store import StoredFile, UserFiles, result_name
+from services.scoring.prediction import PREDICTION_COLUMN, display_records, jsonable
+from services.scoring.service import ModelUse, ScoringService
+from services.scoring.tables import BadRows
+from services.scoring.validation import column_problems
+from services.settings import Settings
+
+PREVIEW_ROWS = 5
+CHECKED_ROWS = 10_000
+RESULT_PREVIEW_ROWS = 100
+SUMMARY_PREDICTIONS = 5
+
+
+@dataclass
+class Progress:
+    """Rows done of all rows, and when the rest should be done at this pace."""
+
+    done: int
+    total: int
+    seconds: float
+
+    @property
+    def percent(self) -> int:
+        return min(100, int(100 * self.done / self.total)) if self.total else 0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if not self.done or self.done >= self.total:
+            return None
+        return self.seconds * (self.total - self.done) / self.done
+
+
+@dataclass
+class FileCheck:
+    """What a person should know about a file before predicting on it."""
+
+    rows: int
+    columns: list[str]
+    missing: list[str] = field(default_factory=list)
+    passthrough: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    checked_rows: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing
+
+
+@dataclass
+class ScoredFile:
+    """A scored file: which version scored it, how it went, and where the result is."""
+
+    model: str
+    version: str
+    alias: str | None
+    rows: int
+    failed_rows: int
+    seconds: float
+    predictions: list[Any]  # the first few, for a summary
+    output: StoredFile
+    preview: list[dict[str, Any]]  # the first rows of the result
+    columns: list[str]
+
+    def summary(self) -> dict[str, Any]:
+        """What the API answers."""
+        alias = {"alias": self.alias} if self.alias else {}
+        return {
+            "model": self.model, "version": self.version, **alias, "input_rows": self.rows,
+            "failed_rows": self.failed_rows, "latency_ms": round(self.seconds * 1000, 3),
+            "predictions": self.predictions,
+            "result_file": {"file_id": self.output.file_id, "filename": self.output.filename,
+                            "size": self.output.size},
+        }  # fmt: skip
+
+
+class FileService:
+    def __init__(self, settings: Settings, files: UserFiles, scoring: ScoringService) -> None:
+        self.settings = settings
+        self.store = files
+        self.scoring = scoring
+
+    def upload(self, caller: Caller, filename: str, stream: IO[bytes]) -> StoredFile:
+        return self.store.save_stream(caller, filename, stream, self.settings.upload_limit_bytes)
+
+    def check(
+        self, caller: Caller, name: str, ref: str, file_id: str, source: Source = Source.CSV
+    ) -> tuple[StoredFile, FileCheck]:
+        """Columns and types against the signature, from the first rows; rows are counted
+        without parsing, so a file of millions of rows is checked quickly."""
+        stored = self.store.describe(caller, file_id)
+        path = self.store.path(caller, file_id)
+        with self.scoring.look(caller, name, ref, source) as use:
+            signature = use.model.signature
+        head = read_csv_head(path, signature, CHECKED_ROWS)
+        present = set(head.columns)
+        return stored, FileCheck(
+            rows=count_rows(path),
+            columns=[str(c) for c in head.columns],
+            missing=[name for name in signature.required_columns if name not in present],
+            passthrough=passthrough_columns(head.columns, signature),
+            problems=column_problems(head, signature.columns),
+            preview=display_records(head, PREVIEW_ROWS),
+            checked_rows=len(head),
+        )
+
+    def score(
+        self,
+        caller: Caller,
+        name: str,
+        ref: str,
+        file_id: str,
+        *,
+        source: Source,
+        on_progress: Callable[[Progress], None] | None = None,
+        result_format: str = results.DEFAULT_RESULT_FORMAT,
+    ) -> ScoredFile:
+        """Score the caller's stored file, as ``result_format`` (a name in
+        ``RESULT_FORMATS``; another is ``InvalidInput``)."""
+        chosen = results.result_format(result_format)
+        stored = self.store.describe(caller, file_id)
+        with self.scoring.use(caller, name, ref, source) as use:
+            return self._score(caller, use, stored, chosen, on_progress)
+
+    def _score(
+        self,
+        caller: Caller,
+        use: ModelUse,
+        stored: StoredFile,
+        chosen: results.ResultFormat,
+        on_progress: Callable[[Progress], None] | None,
+    ) -> ScoredFile:
+        """One table run over the file's chunks; the result is written as it is produced and
+        published only when complete."""
+        path = self.store.path(caller, stored.file_id)
+        total, started = count_rows(path), time.monotonic()
+        signature, run = use.model.signature, self.scoring.table(use, BadRows.MARK)
+        chunks = iter_csv(path, signature, self.settings.predict_chunk_rows,
+                          chosen.passthrough_as_text)  # fmt: skip
+        first: list[pd.DataFrame] = []
+        target = result_name(stored.filename, chosen.extension)
+        with (
+            self.store.writing(caller, target) as (output_id, handle),
+            chosen.open_writer(handle, signature) as write_chunk,
+        ):
+            for scored in run.frames(chunks):
+                write_chunk(scored)
+                use.audited.rows = run.rows
+                if not first:
+                    first.append(scored.head(RESULT_PREVIEW_ROWS))
+                if on_progress is not None:
+                    on_progress(Progress(run.rows, total, time.monotonic() - started))
+        head = first[0] if first else pd.DataFrame()
+        return ScoredFile(
+            model=use.resolved.name,
+            version=use.resolved.version,
+            alias=use.resolved.alias,
+            rows=run.rows,
+            failed_rows=run.failed_rows,
+            seconds=run.seconds,
+            predictions=_first_predictions(head),
+            output=self.store.describe(caller, output_id),
+            preview=display_records(head),
+            columns=[str(c) for c in head.columns],
+        )
+
+    def score_body(
+        self,
+        caller: Caller,
+        name: str,
+        ref: str,
+        body: IO[bytes],
+        refusal: Callable[[int], PayloadTooLarge],
+    ) -> ScoredFile:
+        """A CSV sent as a request body (at most ``max_request_bytes``): kept on disk while it
+        is scored like an upload, so memory stays flat whatever its size. The input is
+        removed once scored; the caller removes the result after sending it."""
+        limit = self.settings.max_request_bytes
+        stored = self.store.save_stream(caller, "request.csv", body, limit, refusal)
+        try:
+            return self.score(caller, name, ref, stored.file_id, source=Source.API)
+        finally:
+            self.store.remove(caller, stored.file_id)
+
+
+def _first_predictions(head: pd.DataFrame) -> list[Any]:
+    if PREDICTION_COLUMN not in head.columns:
+        return []
+    return jsonable(head[PREDICTION_COLUMN].head(SUMMARY_PREDICTIONS))

@@ -1,0 +1,93 @@
+"""What one caller may see and use in the registry, asked with the caller's own credentials.
+
+Resolving a reference pins it to a version (an alias is re-read ``alias_cache_seconds`` after
+it moves); authorising asks the registry the question loading the files would (the verdict
+is remembered ``permission_cache_seconds``), so a model cached in this process for one user
+is never handed to another who may not use it. Views of metadata are audited when refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.access.audit import AuditLog, Source
+from services.access.caller import Caller
+from services.caching import KeyValueCache, Remembered, cache_key
+from services.errors import PermissionDenied, Unauthenticated
+from services.registry.client import Registry, display_uri
+from services.registry.factory import RegistryFor
+from services.registry.signature import placeholder_payload
+from services.registry.types import ModelDetail, ModelSummary, ResolvedVersion, VersionDetail
+from services.settings import Settings
+
+ALLOWED = "allowed"
+EXAMPLE_ROWS = 3
+
+
+class ModelAccess:
+    def __init__(
+        self, settings: Settings, registry_for: RegistryFor, cache: KeyValueCache, audit: AuditLog
+    ) -> None:
+        self.settings = settings
+        self.registry_for = registry_for
+        self.audit = audit
+        self.resolutions = Remembered(cache, settings.alias_cache_seconds)
+        self.verdicts = Remembered(cache, settings.permission_cache_seconds)
+        self.files = Remembered(cache, settings.metadata_cache_seconds)
+
+    @property
+    def shown_uri(self) -> str:
+        return display_uri(self.settings.registry_uri)
+
+    def list_models(self, caller: Caller) -> list[ModelSummary]:
+        """The models the caller may see (the registry filters by the caller's rights)."""
+        return self.registry_for(caller).list_models()
+
+    def model_detail(self, caller: Caller, name: str, source: Source) -> ModelDetail:
+        with self.audit.recording_refusals(caller, source, "view", name, ""):
+            return self.registry_for(caller).get_model(name)
+
+    def resolve(self, caller: Caller, name: str, ref: str) -> ResolvedVersion:
+        """Pin ``ref`` to a version of ``name`` with the caller's credentials."""
+        registry = self.registry_for(caller)
+        key = cache_key("resolve", caller.key, registry.uri, name, ref)
+        return self.resolutions.get_or_compute(key, lambda: registry.resolve(name, ref))
+
+    def authorize(self, caller: Caller, resolved: ResolvedVersion) -> Registry:
+        """The caller's registry, once it has said this caller may use this version."""
+        registry = self.registry_for(caller)
+        if not registry.enforces_permissions:
+            return registry
+        key = cache_key("verdict", caller.key, registry.uri, resolved.name, resolved.version)
+        verdict = self.verdicts.get_or_compute(key, lambda: _verdict(registry, resolved))
+        if verdict != ALLOWED:
+            raise verdict
+        return registry
+
+    def version_detail(self, caller: Caller, name: str, ref: str, source: Source) -> VersionDetail:
+        with self.audit.recording_refusals(caller, source, "view", name, ref) as audited:
+            resolved = self.resolve(caller, name, ref)
+            audited.reached(resolved.name, resolved.version, resolved.alias)
+            registry = self.authorize(caller, resolved)
+            info = registry.describe_version(resolved)  # fresh: aliases and tags move
+            key = cache_key("files", registry.uri, resolved.name, resolved.version)
+            files = self.files.get_or_compute(key, lambda: registry.version_files(resolved))
+            return VersionDetail(resolved, info, files)
+
+    def demo_payload(self, caller: Caller, name: str, ref: str) -> Any:
+        """A valid input for this version: its saved example, else one built from the
+        signature."""
+        detail = self.version_detail(caller, name, ref, Source.UI)
+        if detail.input_example:
+            example = detail.input_example[:EXAMPLE_ROWS]
+            return example[0] if len(example) == 1 else example
+        return placeholder_payload(detail.signature)
+
+
+def _verdict(registry: Registry, resolved: ResolvedVersion) -> Any:
+    """``ALLOWED``, or the refusal to raise (remembered like a yes)."""
+    try:
+        registry.check_access(resolved)
+    except (PermissionDenied, Unauthenticated) as error:
+        return error
+    return ALLOWED

@@ -1,0 +1,85 @@
+"""Which registry client a caller gets, by identity mode."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
+from services.access.caller import MODE_DATABRICKS, MODE_MLFLOW_BASIC, MODE_NONE, Caller
+from services.registry.client import Registry
+from services.settings import Settings
+
+RegistryFor = Callable[[Caller], Registry]
+REGISTRIES_KEPT = 256
+
+
+def registries_for(settings: Settings) -> RegistryFor:
+    """The function that gives each caller a registry client with the caller's own
+    credentials (mode ``none``: the app's own, for its one local user)."""
+    builders = {
+        MODE_NONE: _shared_registry,
+        MODE_MLFLOW_BASIC: _mlflow_user_registry,
+        MODE_DATABRICKS: _databricks_user_registry,
+    }
+    return builders[settings.auth_mode](settings)
+
+
+def _shared_registry(settings: Settings) -> RegistryFor:
+    from mlflow import MlflowClient
+
+    shared = Registry(
+        MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.registry_uri),
+        settings.registry_uri,
+    )
+    return lambda caller: shared
+
+
+class PerCaller:
+    """One registry client per caller and credentials, the most recent few hundred kept
+    (their HTTP sessions keep connections to the registry open)."""
+
+    def __init__(self, build: RegistryFor) -> None:
+        self.build = build
+        self.kept: OrderedDict[str, Registry] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def __call__(self, caller: Caller) -> Registry:
+        with self.lock:
+            registry = self.kept.get(caller.key)
+            if registry is None:
+                registry = self.kept[caller.key] = self.build(caller)
+                while len(self.kept) > REGISTRIES_KEPT:
+                    self.kept.popitem(last=False)
+            self.kept.move_to_end(caller.key)
+            return registry
+
+    def after_fork(self) -> None:
+        """A forked job process: a lock another thread held at the fork stays held."""
+        self.lock = threading.Lock()
+
+
+def _mlflow_user_registry(settings: Settings) -> RegistryFor:
+    """Mode ``mlflow-basic``: the caller's own username and password for every call."""
+    from services.registry.mlflow_server import ProxiedFiles, UserRegistryClient
+
+    host = settings.tracking_uri.rstrip("/")
+    files_dir = settings.app_data_dir / "model-files"
+
+    def build(caller: Caller) -> Registry:
+        return Registry(
+            UserRegistryClient(host, caller),
+            host,
+            user=caller.user,
+            files=ProxiedFiles(host, caller, files_dir),
+            enforces_permissions=True,
+        )
+
+    return PerCaller(build)
+
+
+def _databricks_user_registry(settings: Settings) -> RegistryFor:
+    """Mode ``databricks``: the user's forwarded token, never the app's service principal."""
+    from services.registry.unity_catalog import user_registry
+
+    return PerCaller(lambda caller: user_registry(settings, caller))

@@ -1,0 +1,141 @@
+"""Scoring a table: the one path every table takes, chunk by chunk, with one loaded model.
+
+A JSON batch, an API ``text/csv`` body, an uploaded file and a CSV job all come here. What
+differs is what a bad row does:
+
+- ``BadRows.REFUSE`` (JSON, MLflow's rules): the first bad value fails the whole input with a
+  message that names its column, row and value;
+- ``BadRows.MARK`` (files): a bad row gets no prediction and an ``error`` saying why; the rest
+  of the file is still scored.
+
+A missing column fails the whole table either way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import pandas as pd
+
+from services.scoring.models import LoadedModel
+from services.scoring.payload import ModelInput
+from services.scoring.prediction import (
+    PREDICTION_COLUMN,
+    jsonable,
+    output_columns,
+    output_names,
+    outputs_frame,
+    raw_outputs,
+    with_gaps,
+)
+from services.scoring.validation import conform, conform_frame, row_problems
+
+ERROR_COLUMN = "error"
+
+
+class BadRows(Enum):
+    REFUSE = "refuse"
+    MARK = "mark"
+
+
+@dataclass
+class ScoredChunk:
+    """One chunk and the model's answer for it.
+
+    ``parts``: (rows, output) for each ``predict`` call, in order; ``scored``: the index of
+    the rows that were scored (None: all of them); ``problems``: why each row was not scored
+    ("" where it was), with ``BadRows.MARK``."""
+
+    data: pd.DataFrame | Any
+    parts: list[tuple[int, Any]]
+    output_names: list[str]
+    scored: pd.Index | None = None
+    problems: pd.Series | None = None
+
+    @property
+    def failed_rows(self) -> int:
+        return 0 if self.problems is None else int((self.problems != "").sum())
+
+    def predictions(self) -> list[Any]:
+        """The answers as JSON values, one per scored row."""
+        values: list[Any] = []
+        for _, output in self.parts:
+            values.extend(jsonable(output))
+        return values
+
+    def frame(self) -> pd.DataFrame:
+        """The chunk's rows with the output columns appended (replacing input columns of the
+        same name) and, with ``BadRows.MARK``, the ``error`` column."""
+        rows = self.data
+        if self.parts:
+            index = rows.index if self.scored is None else self.scored
+            predicted = outputs_frame(self.parts, index)
+            if self.scored is not None and len(self.scored) < len(rows):
+                predicted = with_gaps(predicted, rows.index)
+        else:  # every row failed: the output columns of the model, empty
+            predicted = pd.DataFrame(dict.fromkeys(self.output_names), index=rows.index)
+        kept = rows.drop(columns=[c for c in predicted.columns if c in rows.columns])
+        scored = pd.concat([kept, predicted], axis=1)
+        if self.problems is not None:
+            scored[ERROR_COLUMN] = self.problems
+        return scored
+
+
+@dataclass
+class TableRun:
+    """A table scored chunk by chunk; counts what it has seen."""
+
+    model: LoadedModel
+    bad_rows: BadRows
+    chunk_rows: int
+    rows: int = 0
+    failed_rows: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    def __post_init__(self) -> None:
+        # until a chunk shows the model's own output columns
+        self.output_names = output_columns(self.model.signature) or [PREDICTION_COLUMN]
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+    def score(self, chunk: ModelInput) -> ScoredChunk:
+        scored = self._refusing(chunk) if self.bad_rows is BadRows.REFUSE else self._marking(chunk)
+        self.rows += chunk.rows
+        self.failed_rows += scored.failed_rows
+        return scored
+
+    def _refusing(self, chunk: ModelInput) -> ScoredChunk:
+        conformed = conform(chunk, self.model.signature)
+        self.ignored_columns = conformed.ignored_columns
+        parts = self._predict(conformed)
+        return ScoredChunk(chunk.data, parts, self.output_names)
+
+    def _marking(self, chunk: ModelInput) -> ScoredChunk:
+        frame, columns = chunk.data, self.model.signature.columns
+        if columns:
+            conform_frame(frame.head(0), columns)  # a missing column fails the whole table
+        problems = row_problems(frame, columns)
+        good = frame[problems == ""]
+        parts: list[tuple[int, Any]] = []
+        if len(good):
+            conformed = conform(ModelInput(good, chunk.params), self.model.signature)
+            self.ignored_columns = conformed.ignored_columns
+            parts = self._predict(conformed)
+            self.output_names = output_names(parts[0][1])
+        return ScoredChunk(frame, parts, self.output_names, good.index, problems)
+
+    def _predict(self, conformed: Any) -> list[tuple[int, Any]]:
+        return [(len(part), output) for part, output in
+                raw_outputs(self.model, conformed, self.chunk_rows)]  # fmt: skip
+
+    def frames(self, chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        """Each chunk of a table, scored, with the output (and ``error``) columns."""
+        for chunk in chunks:
+            yield self.score(ModelInput(chunk)).frame()

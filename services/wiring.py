@@ -1,0 +1,72 @@
+"""The console's services for one app instance, built once from its settings and handed to
+the Dash callbacks and the API (their two faces)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from services.access.audit import AuditLog
+from services.access.identity import Identity
+from services.caching import KeyValueCache
+from services.files.service import FileService
+from services.files.store import UserFiles
+from services.jobs.seal import CallerSeal, caller_seal
+from services.jobs.tracker import JobTracker
+from services.registry.access import ModelAccess
+from services.registry.factory import registries_for
+from services.scoring.models import LoadedModel, ModelCache, ModelLoader
+from services.scoring.service import ScoringService
+from services.settings import Settings
+
+
+@dataclass(eq=False)
+class ConsoleServices:
+    settings: Settings
+    audit: AuditLog
+    identity: Identity
+    registry: ModelAccess
+    models: ModelCache[LoadedModel]
+    scoring: ScoringService
+    files: FileService
+    jobs: JobTracker
+    seal: CallerSeal
+
+    def health(self) -> dict[str, Any]:
+        stats = self.models.stats
+        return {
+            "status": "ok",
+            "registry": self.registry.shown_uri,
+            "embedded_registry": self.settings.embedded_registry,
+            "auth_mode": self.settings.auth_mode,
+            "models_cached": len(self.models),
+            "model_cache": {"hits": stats.hits, "misses": stats.misses, "loads": stats.loads},
+        }
+
+    def after_fork(self) -> None:
+        """In a forked job process: locks other threads held at the fork stay held there."""
+        self.models.after_fork()
+        reset = getattr(self.registry.registry_for, "after_fork", None)
+        if reset is not None:
+            reset()
+
+
+def build_services(
+    settings: Settings, cache: KeyValueCache, audit: AuditLog | None = None
+) -> ConsoleServices:
+    audit = audit or AuditLog(settings.audit_url)
+    registry = ModelAccess(settings, registries_for(settings), cache, audit)
+    models: ModelCache[LoadedModel] = ModelCache(settings.model_cache_size)
+    scoring = ScoringService(settings, ModelLoader(registry, models), audit)
+    user_files = UserFiles(settings.app_data_dir / "files", settings.files_max_age_seconds)
+    return ConsoleServices(
+        settings=settings,
+        audit=audit,
+        identity=Identity(settings, cache, audit),
+        registry=registry,
+        models=models,
+        scoring=scoring,
+        files=FileService(settings, user_files, scoring),
+        jobs=JobTracker(user_files),
+        seal=caller_seal(settings),
+    )
