@@ -63,6 +63,29 @@
     }
   }
 
+  /* Where the JSON does not parse: a gutter annotation and a mark at the position. */
+  function markProblem(editor, problem) {
+    if (!editor) {
+      return;
+    }
+    var session = editor.session;
+    if (editor.problemMarker) {
+      session.removeMarker(editor.problemMarker);
+      editor.problemMarker = null;
+    }
+    if (!problem || !problem.line) {
+      session.clearAnnotations();
+      return;
+    }
+    var row = problem.line - 1;
+    var column = Math.max((problem.column || 1) - 1, 0);
+    session.setAnnotations([{ row: row, column: column, text: problem.message, type: "error" }]);
+    var Range = window.ace.require("ace/range").Range;
+    editor.problemMarker = session.addMarker(
+      new Range(row, column, row, column + 1), "json-problem-marker", "text", true
+    );
+  }
+
   /* CSV upload: the file goes to the server as it is (no base64 in the page), with progress.
      The upload zone carries the IDs of the components involved (data-upload), set in
      layouts/csv_tab.py. */
@@ -183,6 +206,10 @@
     modelConsole: {
       syncEditor: function (value, editorId, textId) {
         syncEditor(value, editorId, textId, 0);
+        return window.dash_clientside.no_update;
+      },
+      markProblem: function (problem, editorId) {
+        markProblem(editors[editorId], problem);
         return window.dash_clientside.no_update;
       },
       applyTheme: function (dark) {

@@ -15,5 +15,5 @@ def register_callbacks(app: dash.Dash, services: ConsoleServices) -> CsvCallback
     page.register(app, services)
     config_tab.register(app, services)
     json_tab.register(app, services)
-    history_tab.register(app)
+    history_tab.register(app, services)
     return csv_tab.register(app, services)

@@ -1,4 +1,4 @@
-"""What every tab's callbacks share: the session's model selection and error rendering."""
+"""What every tab's callbacks share: the session's active model and error rendering."""
 
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ def no_model() -> InvalidInput:
 
 
 def selected(selection: dict[str, Any] | None) -> tuple[str, str]:
-    """The model and reference this session chose. Only a choice: permission is checked by
-    the services on every call with the caller's own credentials."""
-    if not selection or not selection.get("name"):
+    """The model and the version this session loaded: predictions go to exactly the version
+    the page shows (an alias that moves later takes effect at the next Load Model). Only a
+    choice: permission is checked by the services on every call with the caller's own
+    credentials."""
+    if not selection or not selection.get("name") or not str(selection.get("version", "")):
         raise no_model()
-    return selection["name"], selection.get("ref") or selection.get("version") or "latest"
+    return selection["name"], str(selection["version"])
 
 
 def show_error(error: ConsoleError) -> html.Div:

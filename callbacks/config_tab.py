@@ -5,22 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, State, ctx, no_update
+from dash import ALL, Input, Output, State, ctx, html, no_update
 
-from callbacks.common import show_error
-from layouts.config_tab import details, loaded_message
-from layouts.ids import Config, Page
+from layouts.components import error_alert
+from layouts.config_tab import details, loaded_message, not_loaded, still_using
+from layouts.csv_tab import hidden_or_shown
+from layouts.ids import Config, Page, Tab
 from services.access.audit import Source
 from services.access.identity import current_caller
-from services.errors import ConsoleError, InvalidInput
+from services.errors import ConsoleError, InvalidInput, ModelNotFound, VersionNotFound
 from services.registry.client import LATEST
 from services.wiring import ConsoleServices
+
+SUGGESTS = {ModelNotFound: "model", VersionNotFound: "version"}
 
 
 def with_typed(options: list[Any], *extra: str | None) -> list[Any]:
     """Dropdown options plus what the user typed, so any name or alias can be chosen."""
     values = {o["value"] if isinstance(o, dict) else o for o in options}
     return options + [value for value in dict.fromkeys(extra) if value and value not in values]
+
+
+def load_failed(error: ConsoleError, selection: dict[str, Any] | None) -> html.Div:
+    """The error (its suggestions clickable), and that the loaded model stays."""
+    return html.Div([error_alert(error, SUGGESTS.get(type(error))), still_using(selection)])
 
 
 class ConfigCallbacks:
@@ -63,14 +71,17 @@ class ConfigCallbacks:
         ref: str | None,
         selection: dict[str, Any] | None,
     ) -> tuple[Any, ...]:
-        if ctx.triggered_id != Config.LOAD:  # page load: this session's model, else the default
+        """Load Model: the picked model becomes this session's one active model. A failed
+        load changes nothing (the card, the header and every prediction keep the model that
+        was loaded). On page load: this session's model, else the preselected one."""
+        if ctx.triggered_id != Config.LOAD:
             if selection:
                 name, ref = selection["name"], selection["ref"]
             elif not name:
                 return (no_update,) * 5
         if not name:
             error = InvalidInput("Choose a model first.", hint="Pick one or type its full name.")
-            return show_error(error), None, no_update, no_update, no_update
+            return load_failed(error, selection), no_update, no_update, no_update, no_update
         ref = (ref or LATEST).strip()
         caller = current_caller()
         try:
@@ -78,14 +89,35 @@ class ConfigCallbacks:
             model = self.registry.model_detail(caller, name, Source.UI)
             self.loader.load(caller, name, ref)  # so the first prediction does not wait for it
         except ConsoleError as error:
-            return show_error(error), None, no_update, no_update, no_update
+            return load_failed(error, selection), no_update, no_update, no_update, no_update
         chosen = {
             "name": detail.resolved.name,
             "ref": ref,
             "version": detail.resolved.version,
             "alias": detail.resolved.alias,
         }
-        return loaded_message(detail), details(detail, model), chosen, name, ref
+        return loaded_message(detail, ref), details(detail, model), chosen, name, ref
+
+    def pending(self, name: str | None, ref: str | None, selection: dict | None) -> Any:
+        return not_loaded(name, ref, selection)
+
+    def choose_suggestion(
+        self, clicks: list[int | None], loads: int | None
+    ) -> tuple[Any, Any, Any]:
+        """A "did you mean" button: pick it and load it."""
+        chosen = ctx.triggered_id
+        if not chosen or not any(clicks):
+            return no_update, no_update, no_update
+        load = (loads or 0) + 1
+        if chosen["field"] == "model":
+            return chosen["value"], no_update, load
+        return no_update, chosen["value"], load
+
+    def next_steps(self, selection: dict[str, Any] | None) -> dict[str, str]:
+        return hidden_or_shown(bool(selection))
+
+    def go_to(self, _: int | None, __: int | None) -> Any:
+        return Tab.JSON if ctx.triggered_id == Config.GO_JSON else Tab.CSV
 
 
 def register(app: dash.Dash, services: ConsoleServices) -> ConfigCallbacks:
@@ -114,4 +146,25 @@ def register(app: dash.Dash, services: ConsoleServices) -> ConfigCallbacks:
         State(Config.VERSION, "value"),
         State(Page.SELECTION, "data"),
     )(callbacks.load)
+    app.callback(
+        Output(Config.PENDING, "children"),
+        Input(Config.MODEL, "value"),
+        Input(Config.VERSION, "value"),
+        Input(Page.SELECTION, "data"),
+    )(callbacks.pending)
+    app.callback(
+        Output(Config.MODEL, "value", allow_duplicate=True),
+        Output(Config.VERSION, "value", allow_duplicate=True),
+        Output(Config.LOAD, "n_clicks"),
+        Input({"type": Config.SUGGESTION, "field": ALL, "value": ALL}, "n_clicks"),
+        State(Config.LOAD, "n_clicks"),
+        prevent_initial_call=True,
+    )(callbacks.choose_suggestion)
+    app.callback(Output(Config.NEXT, "style"), Input(Page.SELECTION, "data"))(callbacks.next_steps)
+    app.callback(
+        Output(Page.TABS, "active_tab"),
+        Input(Config.GO_JSON, "n_clicks"),
+        Input(Config.GO_CSV, "n_clicks"),
+        prevent_initial_call=True,
+    )(callbacks.go_to)
     return callbacks

@@ -1,4 +1,9 @@
-"""CSV Prediction: check the uploaded file, score it in the background, offer the result."""
+"""CSV Prediction: check the uploaded file, score it in the background, offer the result.
+
+Whatever no longer matches the file, the model or the format on screen is cleared: a new
+file or model clears the result; the format choice picks which of the result files (written
+in one pass) Download gives.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,9 @@ from typing import Any
 import dash
 from dash import Input, Output, State, no_update
 
-from callbacks.background import csv_job, install_job_identity
+from callbacks.background import csv_job
 from callbacks.common import selected, show_error
-from layouts.components import placeholder
+from layouts.components import active_model_line, placeholder
 from layouts.csv_tab import (
     DOWNLOAD_READY,
     DOWNLOAD_WAITING,
@@ -20,7 +25,9 @@ from layouts.csv_tab import (
     check_view,
     hidden_or_shown,
     prediction_view,
+    preview_grid,
     progress_label,
+    running_badge,
     stalled,
     too_large,
     watch_seconds,
@@ -30,8 +37,9 @@ from services.access.audit import Source
 from services.access.caller import Caller
 from services.access.identity import current_caller
 from services.errors import ConsoleError, InvalidInput, scoring_job_broke, scoring_job_lost
+from services.files.results import DEFAULT_RESULT_FORMAT
 from services.files.service import FileService, Progress
-from services.history import file_entry, with_entry
+from services.history import CANCELLED, failure_entry, file_entry, with_entry
 from services.jobs.keys import job_key
 from services.jobs.seal import CallerSeal
 from services.jobs.tracker import JobTracker
@@ -39,6 +47,7 @@ from services.wiring import ConsoleServices
 
 log = logging.getLogger(__name__)
 NO_FILE = "Upload a CSV file to check it against the model."
+NO_RESULT = "Predictions appear here after Predict from CSV."
 PROGRESS_POLL_MS = 500
 
 
@@ -55,22 +64,33 @@ class CsvCallbacks:
         self.seal = seal
         self.file_url = file_url
         self.stall_seconds = files.settings.job_stall_seconds
+        self.keep = files.settings.history_size
+
+    def active(self, selection: dict[str, Any] | None) -> Any:
+        return active_model_line(selection, "Scoring with")
 
     def explain_rejection(self, rejected: dict[str, Any] | None) -> Any:
         return too_large(rejected["size"], rejected["limit"]) if rejected else None
 
     def check_file(
         self, file_info: dict[str, Any] | None, selection: dict[str, Any] | None
-    ) -> tuple[Any, bool]:
-        """The uploaded file (in the caller's own area) against the session's model."""
+    ) -> tuple[Any, ...]:
+        """The uploaded file (in the caller's own area) against the session's model. A new
+        file or model also clears a result that was for the one before."""
+        cleared = (placeholder(NO_RESULT), None)
         if not file_info:
-            return placeholder(NO_FILE), True
+            return placeholder(NO_FILE), None, True, *cleared
         try:
-            name, ref = selected(selection)
-            stored, check = self.files.check(current_caller(), name, ref, file_info["file_id"])
+            name, version = selected(selection)
+            stored, check = self.files.check(current_caller(), name, version,
+                                             file_info["file_id"])  # fmt: skip
         except ConsoleError as error:
-            return show_error(error), True
-        return check_view(stored, check), not check.ok
+            return show_error(error), None, True, *cleared
+        return check_view(stored, check), preview_grid(check), not check.ok, *cleared
+
+    def starting(self, _: int) -> tuple[Any, Any]:
+        """At Predict: the previous result goes at once, so it cannot be taken for this one."""
+        return placeholder("Scoring… the result appears here when the file is done."), None
 
     def score_file(
         self,
@@ -87,7 +107,7 @@ class CsvCallbacks:
         responsive and Cancel stops it. The caller comes sealed from the request that started
         it. The job leaves marks in the caller's area as it moves and, whatever happened, when
         it ends: what the page reads when the job falls silent or stops without a word."""
-        set_progress((0, "Starting…", DOWNLOAD_WAITING))
+        set_progress((0, "Starting…"))
         try:
             job = job_key(page_load, run)
             caller = self.seal.open(sealed_caller, job)
@@ -97,7 +117,7 @@ class CsvCallbacks:
 
         def report(progress: Progress) -> None:
             self.jobs.progressed(caller, job)
-            set_progress((progress.percent, progress_label(progress), DOWNLOAD_WAITING))
+            set_progress((progress.percent, progress_label(progress)))
 
         try:
             return self._score(caller, report, file_info, selection, history, result_format)
@@ -113,17 +133,21 @@ class CsvCallbacks:
         history: list | None,
         result_format: str | None,
     ) -> tuple[Any, ...]:
+        fmt = result_format or DEFAULT_RESULT_FORMAT
         try:
             if not file_info:
                 raise InvalidInput(NO_FILE)
-            name, ref = selected(selection)
-            scored = self.files.score(caller, name, ref, file_info["file_id"], source=Source.CSV,
-                                      on_progress=report, result_format=result_format)  # fmt: skip
+            name, version = selected(selection)
+            scored = self.files.score(caller, name, version, file_info["file_id"],
+                                      source=Source.CSV, on_progress=report, result_format=fmt,
+                                      every_format=True)  # fmt: skip
         except ConsoleError as error:
-            return show_error(error), None, no_update
-        entry = file_entry(scored, file_info["filename"])
-        download = {"file_id": scored.output.file_id}
-        return prediction_view(scored), download, with_entry(history, entry)
+            entry = failure_entry("CSV", selection, error, file=file_info, fmt=fmt)
+            return show_error(error), None, with_entry(history, entry, self.keep)
+        entry = file_entry(scored, selection, file_info, fmt)
+        outputs = {"outputs": {name: out.file_id for name, out in scored.outputs.items()}}
+        view = prediction_view(scored, (selection or {}).get("ref"), file_info["filename"])
+        return view, outputs, with_entry(history, entry, self.keep)
 
     def job_failed(self, error: Exception) -> tuple[Any, ...]:
         """A job that broke outside our own checks: say so plainly, offer nothing."""
@@ -131,20 +155,29 @@ class CsvCallbacks:
         return show_error(scoring_job_broke()), None, no_update
 
     def explain_stop(
-        self, state: str | None, page_load: str, run: int | None, cancelled_run: int | None
-    ) -> Any:
+        self,
+        state: str | None,
+        page_load: str,
+        run: int | None,
+        cancelled_run: int | None,
+        file_info: dict[str, Any] | None,
+        selection: dict[str, Any] | None,
+        history: list | None,
+    ) -> tuple[Any, Any]:
         """When a job stops, its result, its error or Cancel says why. A job whose process
-        was killed says nothing and never marked its end: say that here."""
+        was killed says nothing and never marked its end: say that here (and in history)."""
         if state != JOB_STOPPED or not run or cancelled_run == run:
-            return no_update
+            return no_update, no_update
         try:
             job = job_key(page_load, run)
             if self.jobs.has_ended(current_caller(), job):
-                return no_update
+                return no_update, no_update
         except ConsoleError as error:
-            return show_error(error)
+            return show_error(error), no_update
         log.error("CSV scoring job %s stopped without finishing (process killed?)", job)
-        return show_error(scoring_job_lost())
+        lost = scoring_job_lost()
+        entry = failure_entry("CSV", selection, lost, file=file_info)
+        return show_error(lost), with_entry(history, entry, self.keep)
 
     def watch_progress(
         self, ticks: int | None, page_load: str, run: int | None, seen: dict | None
@@ -163,13 +196,28 @@ class CsvCallbacks:
         silent = (ticks - seen["tick"]) * watch_seconds(self.stall_seconds)
         return (stalled(silent) if silent >= self.stall_seconds else None), seen
 
-    def cancelled(self, _: int) -> Any:
-        return placeholder("Cancelled: nothing was written. Press Predict from CSV to start again.")
+    def cancelled(
+        self,
+        _: int,
+        file_info: dict[str, Any] | None,
+        selection: dict[str, Any] | None,
+        history: list | None,
+        result_format: str | None,
+    ) -> tuple[Any, Any]:
+        entry = failure_entry("CSV", selection, "Cancelled: nothing was written.",
+                              file=file_info, fmt=result_format, outcome=CANCELLED)  # fmt: skip
+        message = "Cancelled: nothing was written. Press Predict from CSV to start again."
+        return placeholder(message), with_entry(history, entry, self.keep)
 
-    def offer_download(self, result_file: dict[str, Any] | None) -> tuple[Any, str]:
-        if not result_file:
+    def offer_download(
+        self, result_file: dict[str, Any] | None, result_format: str | None
+    ) -> tuple[Any, str]:
+        """Download gives the result in the format chosen now (both are written)."""
+        outputs = (result_file or {}).get("outputs") or {}
+        chosen = outputs.get(result_format or DEFAULT_RESULT_FORMAT)
+        if not chosen:
             return None, DOWNLOAD_WAITING
-        return self.file_url(result_file["file_id"]), DOWNLOAD_READY
+        return self.file_url(chosen), DOWNLOAD_READY
 
 
 def register(app: dash.Dash, services: ConsoleServices) -> CsvCallbacks:
@@ -179,16 +227,26 @@ def register(app: dash.Dash, services: ConsoleServices) -> CsvCallbacks:
         services.seal,
         lambda file_id: app.get_relative_path(f"/api/files/{file_id}"),
     )
-    install_job_identity()
+    app.callback(Output(Csv.ACTIVE, "children"), Input(Page.SELECTION, "data"))(callbacks.active)
     app.callback(Output(Csv.UPLOAD_ERROR, "children"), Input(Csv.REJECTED, "data"))(
         callbacks.explain_rejection
     )
     app.callback(
         Output(Csv.PREVIEW, "children"),
+        Output(Csv.PREVIEW_GRID, "children"),
         Output(Csv.PREDICT, "disabled"),
+        Output(Csv.RESULT, "children", allow_duplicate=True),
+        Output(Csv.RESULT_FILE, "data", allow_duplicate=True),
         Input(Csv.FILE, "data"),
         Input(Page.SELECTION, "data"),
+        prevent_initial_call="initial_duplicate",
     )(callbacks.check_file)
+    app.callback(
+        Output(Csv.RESULT, "children", allow_duplicate=True),
+        Output(Csv.RESULT_FILE, "data", allow_duplicate=True),
+        Input(Csv.PREDICT, "n_clicks"),
+        prevent_initial_call=True,
+    )(callbacks.starting)
     app.callback(
         Output(Csv.RESULT, "children"),
         Output(Csv.RESULT_FILE, "data"),
@@ -200,11 +258,7 @@ def register(app: dash.Dash, services: ConsoleServices) -> CsvCallbacks:
         State(Csv.PAGE_LOAD, "data"),
         State(Csv.RESULT_FORMAT, "value"),
         background=True,
-        progress=[
-            Output(Csv.PROGRESS, "value"),
-            Output(Csv.PROGRESS_TEXT, "children"),
-            Output(Csv.DOWNLOAD_BUTTON, "className"),
-        ],
+        progress=[Output(Csv.PROGRESS, "value"), Output(Csv.PROGRESS_TEXT, "children")],
         running=[
             (Output(Csv.PREDICT, "disabled"), True, False),
             (Output(Csv.CANCEL, "disabled"), False, True),
@@ -212,6 +266,7 @@ def register(app: dash.Dash, services: ConsoleServices) -> CsvCallbacks:
             (Output(Csv.JOB_STATE, "data"), JOB_RUNNING, JOB_STOPPED),
             (Output(Csv.WATCHDOG, "disabled"), False, True),
             (Output(Csv.WATCHDOG, "n_intervals"), 0, 0),
+            (Output(Page.JOB, "children"), running_badge(), None),
         ],
         cancel=[Input(Csv.CANCEL, "n_clicks")],
         interval=PROGRESS_POLL_MS,
@@ -220,7 +275,12 @@ def register(app: dash.Dash, services: ConsoleServices) -> CsvCallbacks:
     )(csv_job)
     app.callback(
         Output(Csv.RESULT, "children", allow_duplicate=True),
+        Output(History.STORE, "data", allow_duplicate=True),
         Input(Csv.CANCEL, "n_clicks"),
+        State(Csv.FILE, "data"),
+        State(Page.SELECTION, "data"),
+        State(History.STORE, "data"),
+        State(Csv.RESULT_FORMAT, "value"),
         prevent_initial_call=True,
     )(callbacks.cancelled)
     # In the browser, at the click: the page must know its run was cancelled before Dash,
@@ -234,10 +294,14 @@ def register(app: dash.Dash, services: ConsoleServices) -> CsvCallbacks:
     )
     app.callback(
         Output(Csv.RESULT, "children", allow_duplicate=True),
+        Output(History.STORE, "data", allow_duplicate=True),
         Input(Csv.JOB_STATE, "data"),
         State(Csv.PAGE_LOAD, "data"),
         State(Csv.PREDICT, "n_clicks"),
         State(Csv.CANCELLED_RUN, "data"),
+        State(Csv.FILE, "data"),
+        State(Page.SELECTION, "data"),
+        State(History.STORE, "data"),
         prevent_initial_call=True,
     )(callbacks.explain_stop)
     app.callback(
@@ -251,8 +315,8 @@ def register(app: dash.Dash, services: ConsoleServices) -> CsvCallbacks:
     )(callbacks.watch_progress)
     app.callback(
         Output(Csv.DOWNLOAD_BUTTON, "href"),
-        Output(Csv.DOWNLOAD_BUTTON, "className", allow_duplicate=True),
+        Output(Csv.DOWNLOAD_BUTTON, "className"),
         Input(Csv.RESULT_FILE, "data"),
-        prevent_initial_call="initial_duplicate",
+        Input(Csv.RESULT_FORMAT, "value"),
     )(callbacks.offer_download)
     return callbacks

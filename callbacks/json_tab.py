@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import dash
@@ -10,43 +11,65 @@ import pandas as pd
 from dash import ALL, ClientsideFunction, Input, Output, State, no_update
 
 from callbacks.common import selected, show_error
-from layouts.ids import History, Json, Page, form_field
+from layouts.components import active_model_line
+from layouts.ids import History, Json, Page, form_feedback, form_field, form_switch
 from layouts.json_tab import (
+    SMALL_BATCH,
     form_fields,
+    form_status,
     result_view,
+    stale_notice,
     validation_empty,
     validation_ok,
     validation_problem,
 )
 from services.access.audit import Source
 from services.access.identity import current_caller
-from services.errors import ConsoleError
-from services.history import prediction_entry, with_entry
+from services.errors import ConsoleError, InvalidJson
+from services.history import failure_entry, prediction_entry, with_entry
+from services.registry.signature import SignatureInfo
+from services.scoring.form import read_form
 from services.scoring.payload import parse_json_text, parse_payload
 from services.scoring.prediction import display_records
+from services.scoring.service import Predictions
 from services.wiring import ConsoleServices
 
-TABLE_ROWS = 100
+TABLE_ROWS = 10_000
 
 
 def _input_records(data: Any) -> list[dict[str, Any]] | None:
     return display_records(data, TABLE_ROWS) if isinstance(data, pd.DataFrame) else None
 
 
+def problem_marker(error: ConsoleError) -> dict[str, Any]:
+    """Where the editor marks the problem (line and column when the JSON does not parse)."""
+    if isinstance(error, InvalidJson):
+        return {"line": error.line, "column": error.column, "message": error.message}
+    return {"line": None, "column": None, "message": error.message}
+
+
 class JsonCallbacks:
-    def __init__(self, services: ConsoleServices) -> None:
+    def __init__(self, services: ConsoleServices, file_url: Callable[[str], str]) -> None:
         self.registry = services.registry
         self.scoring = services.scoring
+        self.files = services.files
+        self.keep = services.settings.history_size
+        self.file_url = file_url
 
-    def validate(self, text: str | None, selection: dict[str, Any] | None) -> Any:
+    def active(self, selection: dict[str, Any] | None) -> Any:
+        return active_model_line(selection, "Predicting with")
+
+    def validate(self, text: str | None, selection: dict[str, Any] | None) -> tuple[Any, ...]:
+        """The line under the editor, Predict enabled only for input known to be valid, and
+        the problem for the editor's marker."""
         if not (text or "").strip():
-            return validation_empty()
+            return validation_empty(), True, None
         try:
-            name, ref = selected(selection)
-            check = self.scoring.check_input(current_caller(), name, ref, parse_json_text(text))
+            name, version = selected(selection)
+            check = self.scoring.check_input(current_caller(), name, version, parse_json_text(text))
         except ConsoleError as error:
-            return validation_problem(str(error))
-        return validation_ok(check)
+            return validation_problem(str(error)), True, problem_marker(error)
+        return validation_ok(check), False, None
 
     def demo_input(self, _: int, selection: dict[str, Any] | None) -> tuple[Any, Any]:
         try:
@@ -55,19 +78,42 @@ class JsonCallbacks:
             return no_update, show_error(error)
         return json.dumps(payload, indent=2), no_update
 
+    def prefill(self, selection: dict[str, Any] | None, text: str | None) -> Any:
+        """A loaded model fills an empty editor with a valid example, as the form is."""
+        if (text or "").strip() or not selection:
+            return no_update
+        try:
+            payload = self.registry.demo_payload(current_caller(), *selected(selection))
+        except ConsoleError:
+            return no_update
+        return json.dumps(payload, indent=2)
+
     def predict_json(
         self, _: int, text: str | None, selection: dict[str, Any] | None, history: list | None
-    ) -> tuple[Any, Any]:
+    ) -> tuple[Any, ...]:
         try:
-            name, ref = selected(selection)
+            name, version = selected(selection)
             model_input = parse_payload(parse_json_text(text or ""))
-            result = self.scoring.predict(
-                current_caller(), name, ref, model_input, source=Source.JSON
+            answer = self.scoring.predict(
+                current_caller(), name, version, model_input, source=Source.JSON
             )
         except ConsoleError as error:
-            return show_error(error), no_update
-        view = result_view(result, _input_records(model_input.data))
-        return view, with_entry(history, prediction_entry(result, "JSON"))
+            entry = failure_entry("JSON", selection, error, text=text)
+            return show_error(error), None, with_entry(history, entry, self.keep), selection
+        download = self._kept_batch(answer, model_input.data)
+        view = result_view(answer, _input_records(model_input.data), _ref(selection), download)
+        entry = prediction_entry(answer, "JSON", selection, text)
+        return view, None, with_entry(history, entry, self.keep), selection
+
+    def _kept_batch(self, answer: Predictions, data: Any) -> str | None:
+        """A big batch's inputs and predictions as a CSV file to download."""
+        if answer.input_rows <= SMALL_BATCH or not isinstance(data, pd.DataFrame):
+            return None
+        table = data.assign(prediction=answer.predictions)
+        if answer.labels:
+            table["label"] = answer.labels
+        kept = self.files.keep_table(current_caller(), table, "json_batch_with_predictions.csv")
+        return self.file_url(kept.file_id)
 
     def build_form(self, selection: dict[str, Any] | None) -> Any:
         try:
@@ -77,25 +123,81 @@ class JsonCallbacks:
         example = detail.input_example[0] if detail.input_example else None
         return form_fields(detail.signature, example)
 
+    def _signature(self, selection: dict[str, Any] | None) -> SignatureInfo:
+        """The loaded model's (from the model cache, permission checked as for predicting)."""
+        name, version = selected(selection)
+        return self.scoring.loader.load(current_caller(), name, version)[1].signature
+
+    def check_form(
+        self, values: list[Any], ids: list[dict[str, str]], selection: dict[str, Any] | None
+    ) -> tuple[Any, ...]:
+        """Each field read by the API's rules; the reason at the field; Predict only when
+        every field reads."""
+        raw = {field_id["column"]: value for field_id, value in zip(ids, values, strict=True)}
+        try:
+            signature = self._signature(selection)
+        except ConsoleError:
+            return [False] * len(ids), [None] * len(ids), True, None
+        problems = read_form(signature, raw).problems
+        invalid = [field_id["column"] in problems for field_id in ids]
+        feedback = [problems.get(field_id["column"]) for field_id in ids]
+        refuse = bool(problems) or not signature.columns
+        return invalid, feedback, refuse, form_status(len(problems))
+
     def predict_form(
         self,
         _: int,
         values: list[Any],
         ids: list[dict[str, str]],
+        switches: list[Any],
+        switch_ids: list[dict[str, str]],
         selection: dict[str, Any] | None,
         history: list | None,
-    ) -> tuple[Any, Any]:
-        record = {field_id["column"]: value for field_id, value in zip(ids, values, strict=True)}
+    ) -> tuple[Any, ...]:
+        raw = {i["column"]: v for i, v in zip(ids + switch_ids, values + switches, strict=True)}
         try:
-            name, ref = selected(selection)
-            result = self.scoring.predict(current_caller(), name, ref, record, source=Source.FORM)
+            name, version = selected(selection)
+            form = read_form(self._signature(selection), raw)
+            if not form.ok:
+                return form_status(len(form.problems)), None, no_update, no_update
+            answer = self.scoring.predict(
+                current_caller(), name, version, form.record, source=Source.FORM
+            )
         except ConsoleError as error:
-            return show_error(error), no_update
-        return result_view(result, None), with_entry(history, prediction_entry(result, "form"))
+            entry = failure_entry("form", selection, error, text=json.dumps(raw, default=str))
+            return show_error(error), None, with_entry(history, entry, self.keep), selection
+        text = json.dumps(form.record, default=str)
+        entry = prediction_entry(answer, "form", selection, text)
+        return result_view(answer, None, _ref(selection)), None, with_entry(
+            history, entry, self.keep), selection  # fmt: skip
+
+    def mark_stale(self, selection: dict | None, answered: dict | None) -> Any:
+        """An answer from another model than the loaded one is marked as such."""
+        if not answered or not selection or _same_model(answered, selection):
+            return None
+        return stale_notice(_label(answered), _label(selection))
+
+
+def _ref(selection: dict[str, Any] | None) -> str | None:
+    return (selection or {}).get("ref")
+
+
+def _same_model(one: dict[str, Any], other: dict[str, Any]) -> bool:
+    return _version_key(one) == _version_key(other)
+
+
+def _version_key(selection: dict[str, Any]) -> tuple[Any, str]:
+    return selection.get("name"), str(selection.get("version"))
+
+
+def _label(selection: dict[str, Any]) -> str:
+    alias = f" @{selection['alias']}" if selection.get("alias") else ""
+    return f"{selection['name']} v{selection['version']}{alias}"
 
 
 def register(app: dash.Dash, services: ConsoleServices) -> JsonCallbacks:
-    callbacks = JsonCallbacks(services)
+    callbacks = JsonCallbacks(services, lambda f: app.get_relative_path(f"/api/files/{f}"))
+    app.callback(Output(Json.ACTIVE, "children"), Input(Page.SELECTION, "data"))(callbacks.active)
     app.clientside_callback(
         ClientsideFunction("modelConsole", "syncEditor"),
         Output(Json.EDITOR_DUMMY, "children"),
@@ -103,8 +205,16 @@ def register(app: dash.Dash, services: ConsoleServices) -> JsonCallbacks:
         State(Json.EDITOR, "id"),
         State(Json.TEXT, "id"),
     )
+    app.clientside_callback(
+        ClientsideFunction("modelConsole", "markProblem"),
+        Output(Json.EDITOR_DUMMY, "title"),
+        Input(Json.PROBLEM, "data"),
+        State(Json.EDITOR, "id"),
+    )
     app.callback(
         Output(Json.VALIDATION, "children"),
+        Output(Json.PREDICT, "disabled"),
+        Output(Json.PROBLEM, "data"),
         Input(Json.TEXT, "value"),
         Input(Page.SELECTION, "data"),
     )(callbacks.validate)
@@ -116,8 +226,16 @@ def register(app: dash.Dash, services: ConsoleServices) -> JsonCallbacks:
         prevent_initial_call=True,
     )(callbacks.demo_input)
     app.callback(
+        Output(Json.TEXT, "value", allow_duplicate=True),
+        Input(Page.SELECTION, "data"),
+        State(Json.TEXT, "value"),
+        prevent_initial_call="initial_duplicate",
+    )(callbacks.prefill)
+    app.callback(
         Output(Json.RESULT, "children", allow_duplicate=True),
+        Output(Json.STALE, "children"),
         Output(History.STORE, "data", allow_duplicate=True),
+        Output(Json.ANSWERED_BY, "data"),
         Input(Json.PREDICT, "n_clicks"),
         State(Json.TEXT, "value"),
         State(Page.SELECTION, "data"),
@@ -128,13 +246,33 @@ def register(app: dash.Dash, services: ConsoleServices) -> JsonCallbacks:
         callbacks.build_form
     )
     app.callback(
+        Output(form_field(ALL), "invalid"),
+        Output(form_feedback(ALL), "children"),
+        Output(Json.FORM_PREDICT, "disabled"),
+        Output(Json.FORM_STATUS, "children"),
+        Input(form_field(ALL), "value"),
+        State(form_field(ALL), "id"),
+        State(Page.SELECTION, "data"),
+    )(callbacks.check_form)
+    app.callback(
         Output(Json.FORM_RESULT, "children"),
+        Output(Json.FORM_STALE, "children"),
         Output(History.STORE, "data", allow_duplicate=True),
+        Output(Json.FORM_ANSWERED_BY, "data"),
         Input(Json.FORM_PREDICT, "n_clicks"),
         State(form_field(ALL), "value"),
         State(form_field(ALL), "id"),
+        State(form_switch(ALL), "value"),
+        State(form_switch(ALL), "id"),
         State(Page.SELECTION, "data"),
         State(History.STORE, "data"),
         prevent_initial_call=True,
     )(callbacks.predict_form)
+    for notice, store in ((Json.STALE, Json.ANSWERED_BY), (Json.FORM_STALE, Json.FORM_ANSWERED_BY)):
+        app.callback(
+            Output(notice, "children", allow_duplicate=True),
+            Input(Page.SELECTION, "data"),
+            State(store, "data"),
+            prevent_initial_call=True,
+        )(callbacks.mark_stale)
     return callbacks

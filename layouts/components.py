@@ -1,4 +1,4 @@
-"""Small building blocks the tabs share: alerts, JSON blocks, grids, fact lists."""
+"""Small building blocks the tabs share: alerts, the model badge, JSON blocks, grids, facts."""
 
 from __future__ import annotations
 
@@ -10,17 +10,50 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from layouts.ids import suggestion
 from services.errors import ConsoleError
 
-GRID_ROWS_SHOWN = 100
+GRID_ROWS_SHOWN = 10_000
 AUTO_HEIGHT_ROWS = 12
+PAGE_ROWS = 100
 
 
-def error_alert(error: ConsoleError) -> dbc.Alert:
-    """What went wrong and what to do, in the same words the API uses."""
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 row``, ``2 rows``, ``1,000 rows``."""
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"
+
+
+def model_badge(name: str, version: str, ref: str | None = None, alias: str | None = None) -> Any:
+    """One way everywhere to say which model: its name, its version, and the alias (or
+    ``latest``) it was loaded by."""
+    parts: list[Any] = [html.Strong(name, className="model-name"),
+                        dbc.Badge(f"v{version}", color="secondary", className="ms-1")]  # fmt: skip
+    reached_by = f"@{alias}" if alias else ("latest" if (ref or "").lower() == "latest" else None)
+    if reached_by:
+        parts.append(dbc.Badge(reached_by, color="info", className="ms-1"))
+    return html.Span(parts, className="model-badge")
+
+
+def selection_badge(selection: dict[str, Any] | None) -> Any:
+    if not selection:
+        return html.Span("No model loaded", className="text-body-secondary")
+    return model_badge(selection["name"], selection["version"], selection.get("ref"),
+                       selection.get("alias"))  # fmt: skip
+
+
+def error_alert(error: ConsoleError, suggest: str | None = None) -> dbc.Alert:
+    """What went wrong and what to do, in the same words the API uses. With ``suggest``
+    (``model`` or ``version``) the error's suggestions are buttons that choose them."""
     body: list[Any] = [html.Strong(error.title), html.Div(error.message, className="mt-1")]
     if error.hint:
         body.append(html.Div(error.hint, className="small mt-1"))
+    if suggest and error.suggestions:
+        body.append(html.Div(
+            [html.Span("Choose: ", className="small me-1")]
+            + [dbc.Button(value, id=suggestion(suggest, value), size="sm", color="link",
+                          className="suggestion p-0 me-2") for value in error.suggestions],
+            className="mt-1",
+        ))  # fmt: skip
     color = "warning" if error.http_status < 500 else "danger"
     return dbc.Alert(body, color=color, className="mb-0 error-alert")
 
@@ -28,24 +61,39 @@ def error_alert(error: ConsoleError) -> dbc.Alert:
 def json_block(value: Any) -> dcc.Markdown:
     """Pretty, highlighted JSON. The fence is longer than any backtick run inside it."""
     text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    return code_block(text, "json")
+
+
+def code_block(text: str, language: str) -> dcc.Markdown:
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
-    return dcc.Markdown(f"{fence}json\n{text}\n{fence}", className="json-block")
+    return dcc.Markdown(f"{fence}{language}\n{text}\n{fence}", className="json-block")
 
 
 def data_grid(records: list[dict[str, Any]], columns: list[str], **grid: Any) -> dag.AgGrid:
-    """A read-only grid; field names are taken literally (a dot is not a nested path)."""
+    """A read-only grid showing cells as they are (a text cell in a number column is shown
+    as its text); field names are taken literally (a dot is not a nested path); pages of
+    ``PAGE_ROWS`` for long tables."""
     rows = records[:GRID_ROWS_SHOWN]
     short = len(rows) <= AUTO_HEIGHT_ROWS
     options: dict[str, Any] = {"suppressFieldDotNotation": True}
     if short:
         options["domLayout"] = "autoHeight"
+    if len(rows) > PAGE_ROWS:
+        options |= {"pagination": True, "paginationPageSize": PAGE_ROWS,
+                    "paginationPageSizeSelector": False}  # fmt: skip
     return dag.AgGrid(
         rowData=rows,
         columnDefs=[{"field": str(c), "headerName": str(c)} for c in columns],
-        defaultColDef={"resizable": True, "sortable": True, "flex": 1, "minWidth": 110},
+        defaultColDef={
+            "resizable": True,
+            "sortable": True,
+            "flex": 1,
+            "minWidth": 110,
+            "cellDataType": False,
+        },
         dashGridOptions=options,
-        style=None if short else {"height": "420px"},
+        style=None if short else {"height": "460px"},
         className="result-grid",
         **grid,
     )
@@ -71,6 +119,7 @@ def key_value_table(rows: dict[str, str], headers: tuple[str, str]) -> dbc.Table
         ],
         size="sm",
         striped=True,
+        responsive=True,
         className="mb-0",
     )
 
@@ -84,3 +133,14 @@ def section(title: str, body: Any, icon: str) -> dbc.Card:
 
 def placeholder(message: str) -> html.P:
     return html.P(message, className="text-body-secondary mb-0")
+
+
+def active_model_line(selection: dict[str, Any] | None, verb: str) -> Any:
+    """At the top of a tab: which model its predictions go to."""
+    if not selection:
+        return dbc.Alert(
+            "No model is loaded: pick one in Model Configuration and press Load Model.",
+            color="light", className="py-2 mb-3",
+        )  # fmt: skip
+    return html.Div([html.Span(f"{verb} ", className="me-1"), selection_badge(selection)],
+                    className="active-model mb-3")  # fmt: skip

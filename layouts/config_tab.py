@@ -7,7 +7,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts.components import facts, key_value_table, section
+from layouts.components import facts, key_value_table, section, selection_badge
 from layouts.ids import Config
 from services.registry.markdown import safe_markdown
 from services.registry.signature import SignatureInfo
@@ -59,26 +59,70 @@ def layout(default_model: str | None, default_version: str | None) -> html.Div:
         "Pick a registered model or type its full three-part name; pick or type a version "
         "number, an alias or 'latest'."
     )
+    next_steps = html.Div(
+        [
+            html.Span("Next:", className="me-2"),
+            dbc.Button([html.I(className="bi bi-braces me-1"), "Try it with JSON or a form"],
+                       id=Config.GO_JSON, color="primary", outline=True, size="sm",
+                       className="me-2"),
+            dbc.Button([html.I(className="bi bi-file-earmark-spreadsheet me-1"),
+                        "Score a CSV file"], id=Config.GO_CSV, color="primary", outline=True,
+                       size="sm"),
+        ],
+        id=Config.NEXT,
+        className="d-flex align-items-center flex-wrap gap-1 mb-3",
+        style={"display": "none"},
+    )  # fmt: skip
     return html.Div(
         [
-            section("Choose a model", [picker, hint], "search"),
+            section("Choose a model", [picker, hint, html.Div(id=Config.PENDING)], "search"),
             dcc.Loading(html.Div(id=Config.STATUS, className="mb-3"), type="dot"),
+            next_steps,
             html.Div(id=Config.DETAILS),
         ]
     )
 
 
-def loaded_message(detail: VersionDetail) -> dbc.Alert:
-    alias = f" (alias {detail.resolved.alias})" if detail.resolved.alias else ""
+def reached_by(ref: str, alias: str | None) -> str:
+    """How a reference reached its version, in words: ``(alias Champion)``, ``(latest)``."""
+    if alias:
+        return f" (alias {alias})"
+    return " (latest)" if ref.lower() == "latest" else ""
+
+
+def loaded_message(detail: VersionDetail, ref: str) -> dbc.Alert:
+    resolved = detail.resolved
     return dbc.Alert(
         [
             html.I(className="bi bi-check-circle me-2"),
-            f"Loaded {detail.resolved.name} version {detail.resolved.version}{alias}.",
+            f"Loaded {resolved.name} version {resolved.version}"
+            f"{reached_by(ref, resolved.alias)}. Predictions in every tab now use this version.",
         ],
         color="success",
         className="mb-0",
-        dismissable=True,
     )
+
+
+def not_loaded(name: str | None, ref: str | None, selection: dict | None) -> Any:
+    """The picker shows something other than the loaded model: say which one answers."""
+    if not name or (selection and (name, ref) == (selection["name"], selection["ref"])):
+        return None
+    chosen = f"{name} {ref}" if ref else name
+    if not selection:
+        text: list[Any] = [f"{chosen} is not loaded yet: press Load Model to use it."]
+    else:
+        text = [f"{chosen} is not loaded: predictions still use ", selection_badge(selection),
+                ". Press Load Model to switch."]  # fmt: skip
+    return dbc.Alert([html.I(className="bi bi-info-circle me-2"), *text], color="info",
+                     className="py-2 mt-2 mb-0 not-loaded")  # fmt: skip
+
+
+def still_using(selection: dict | None) -> Any:
+    """Under a failed load: nothing changed."""
+    if not selection:
+        return None
+    return html.Div(["Nothing changed: predictions still use ", selection_badge(selection),
+                     "."], className="small mt-2")  # fmt: skip
 
 
 def signature_table(signature: SignatureInfo) -> Any:
@@ -100,6 +144,7 @@ def signature_table(signature: SignatureInfo) -> Any:
         ],
         size="sm",
         striped=True,
+        responsive=True,
         className="mb-0 signature-table",
     )
 
@@ -133,6 +178,7 @@ def _versions_table(model: ModelDetail) -> dbc.Table:
         ],
         size="sm",
         hover=True,
+        responsive=True,
         className="mb-0",
     )
 

@@ -9,7 +9,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts.components import data_grid, placeholder, section
+from layouts.components import data_grid, model_badge, placeholder, plural, section
 from layouts.ids import Csv
 from services.files.results import DEFAULT_RESULT_FORMAT, RESULT_FORMATS
 from services.files.service import FileCheck, Progress, ScoredFile
@@ -72,7 +72,7 @@ def layout(upload_limit_bytes: int, stall_seconds: int) -> html.Div:
                 className="ms-1",
             ),
         ],
-        className="d-flex align-items-center flex-wrap mt-3",
+        className="d-flex align-items-center flex-wrap mb-2",
     )
     actions = html.Div(
         [
@@ -81,7 +81,6 @@ def layout(upload_limit_bytes: int, stall_seconds: int) -> html.Div:
                 id=Csv.PREDICT,
                 color="primary",
                 disabled=True,
-                className="me-2",
             ),
             dbc.Button(
                 [html.I(className="bi bi-x-circle me-1"), "Cancel"],
@@ -89,7 +88,6 @@ def layout(upload_limit_bytes: int, stall_seconds: int) -> html.Div:
                 color="secondary",
                 outline=True,
                 disabled=True,
-                className="me-2",
             ),
             html.A(
                 [html.I(className="bi bi-download me-1"), "Download"],
@@ -98,7 +96,7 @@ def layout(upload_limit_bytes: int, stall_seconds: int) -> html.Div:
                 role="button",
             ),
         ],
-        className="mt-3",
+        className="d-flex flex-wrap gap-2 align-items-center",
     )
     progress = html.Div(
         [
@@ -111,10 +109,12 @@ def layout(upload_limit_bytes: int, stall_seconds: int) -> html.Div:
         ],
         id=Csv.PROGRESS_BOX,
         style=HIDDEN,
-        className="mt-3 flex-column gap-1",
+        className="mt-2 flex-column gap-1",
     )
+    action_bar = html.Div([result_format, actions, progress], className="action-bar")
     return html.Div(
         [
+            html.Div(id=Csv.ACTIVE),
             dcc.Store(id=Csv.FILE),
             dcc.Store(id=Csv.RESULT_FILE),
             dcc.Store(id=Csv.REJECTED),
@@ -131,9 +131,8 @@ def layout(upload_limit_bytes: int, stall_seconds: int) -> html.Div:
                 "Check",
                 [
                     dcc.Loading(html.Div(id=Csv.PREVIEW), type="dot"),
-                    result_format,
-                    actions,
-                    progress,
+                    action_bar,
+                    html.Div(id=Csv.PREVIEW_GRID, className="mt-3"),
                 ],
                 "list-check",
             ),
@@ -163,7 +162,12 @@ def _list_line(label: str, names: list[str], color: str) -> html.Li | None:
     return html.Li([html.Strong(f"{label}: "), ", ".join(names)], className=f"text-{color}")
 
 
+SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+
+
 def check_view(stored: StoredFile, check: FileCheck) -> html.Div:
+    """What the file is and whether it fits the model (the grid of its first rows is
+    ``preview_grid``, below the action bar)."""
     lines = [
         _list_line("Missing required columns", check.missing, "danger"),
         _list_line("Kept as pass-through columns", check.passthrough, "body-secondary"),
@@ -177,8 +181,9 @@ def check_view(stored: StoredFile, check: FileCheck) -> html.Div:
         )
     elif check.problems:
         verdict = dbc.Alert(
-            f"Some of the first {check.checked_rows:,} rows have bad values: those rows will get "
-            "an error instead of a prediction. The rest is scored.",
+            f"Some of the first {plural(check.checked_rows, 'row')} have bad values: those rows "
+            "will get an error instead of a prediction. The rest is scored. Row numbers count "
+            "the header as row 1, as a spreadsheet does.",
             color="info",
             className="py-2",
         )
@@ -191,23 +196,30 @@ def check_view(stored: StoredFile, check: FileCheck) -> html.Div:
             color="success",
             className="py-2",
         )
+    separator = SEPARATOR_NAMES.get(check.separator, repr(check.separator))
     return html.Div(
         [
             html.P(
                 [
                     html.Strong(stored.filename),
-                    f" — {check.rows:,} rows, {len(check.columns)} columns, "
-                    f"{human_size(stored.size)}: ",
+                    f" — {plural(check.rows, 'row')}, {plural(len(check.columns), 'column')}, "
+                    f"{human_size(stored.size)}, {separator}-separated: ",
                     html.Code(", ".join(check.columns)),
                 ],
                 className="mb-2",
             ),
             verdict,
             html.Ul([line for line in lines if line is not None], className="mb-2"),
-            data_grid(check.preview, check.columns),
         ],
         className="csv-check",
     )
+
+
+def preview_grid(check: FileCheck) -> html.Div:
+    return html.Div(
+        [html.P(f"First {plural(len(check.preview), 'row')} of the file:", className="small mb-1"),
+         data_grid(check.preview, check.columns)]
+    )  # fmt: skip
 
 
 def stalled(silent_seconds: float) -> dbc.Alert:
@@ -229,29 +241,38 @@ def progress_label(progress: Progress) -> str:
     return f"{progress.done:,} / {progress.total:,} rows{remaining}"
 
 
-def prediction_view(scored: ScoredFile) -> html.Div:
+def prediction_view(scored: ScoredFile, ref: str | None, file_name: str) -> html.Div:
     failed = scored.failed_rows
-    summary = (
-        f"{scored.rows:,} rows scored by {scored.model} version {scored.version} "
-        f"in {scored.seconds:.2f} s. Download: {scored.output.filename}"
-    )
-    children: list[Any] = [
-        dbc.Alert([html.I(className="bi bi-check-circle me-2"), summary], color="success")
+    summary = [
+        html.I(className="bi bi-check-circle me-2"),
+        f"{file_name}: {plural(scored.rows, 'row')} scored by ",
+        model_badge(scored.model, scored.version, ref, scored.alias),
+        f" in {scored.seconds:.2f} s. Download gives {scored.output.filename} "
+        "(switch the result file format to get the other without scoring again).",
     ]
+    children: list[Any] = [dbc.Alert(summary, color="success")]
     if failed:
         children.append(
             dbc.Alert(
-                f"{failed:,} row{'s' if failed != 1 else ''} could not be scored: their "
-                "prediction is empty and the "
-                "'error' column says why.",
+                f"{plural(failed, 'row')} could not be scored: "
+                f"{'its' if failed == 1 else 'their'} prediction is empty and the 'error' "
+                "column says why.",
                 color="warning",
             )
         )
     children += [
-        html.P(f"First {len(scored.preview)} rows:", className="small mb-1"),
+        html.P(
+            f"First {plural(len(scored.preview), 'row')} of the result:", className="small mb-1"
+        ),
         data_grid(scored.preview, scored.columns),
     ]
     return html.Div(children, className="csv-result")
+
+
+def running_badge() -> Any:
+    """In the header while a file is being scored, whichever tab is open."""
+    return dbc.Badge([dbc.Spinner(size="sm", spinner_class_name="me-1"), "Scoring a file…"],
+                     color="warning", text_color="dark")  # fmt: skip
 
 
 def hidden_or_shown(show: bool) -> dict[str, Any]:

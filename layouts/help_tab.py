@@ -19,7 +19,28 @@ GUIDE = """
    **Predict from CSV**, then **Download** `<name>_with_predictions.csv`. Columns the model
    does not use, such as `customer_id`, are kept. Choose **Parquet** as the result file for
    code (pandas, Spark): each column keeps its type and IDs stay exactly as uploaded.
-4. **Prediction History** — the last five predictions of this browser session.
+4. **Prediction History** — every run of this browser session (JSON, form and CSV, done,
+   failed or cancelled) with the version that answered: **Open** one, **Download** its result
+   while the file exists, **Run again** with the same input.
+
+The model you load is the one that answers everywhere: the header, each tab and every result
+name it (`v1 @Champion`, `v2 latest`). Picking another model or version in the dropdowns
+changes nothing until you press **Load Model**; a failed load leaves the loaded model in
+place.
+"""
+
+FOR_OWNERS = """
+- **Class names.** Give your classifier's classes names and every result shows them beside
+  the numbers (`0 · setosa`; CSV and Parquet results get a `prediction_label` column; the API
+  answers `labels`): set the tag `console.class_labels` on the registered model (all versions)
+  or on one version, as JSON, for example:
+
+  ```python
+  MlflowClient().set_registered_model_tag(
+      "main.ml_models.iris_classifier", "console.class_labels",
+      '["setosa", "versicolor", "virginica"]')   # or '{"0": "stays", "1": "leaves"}'
+  ```
+- **Signature and input example**: the form, the demo input and every check come from them.
 """
 
 FORMATS = """
@@ -68,7 +89,9 @@ TROUBLESHOOTING = """
 | Model registry unreachable | The registry server does not answer | Retry; tell the administrator if it persists |
 | Scoring stopped before it finished | The process scoring your CSV was killed, usually for lack of memory | Press Predict from CSV again; if it stops again, split the file |
 | No progress for … | The CSV job has not moved for a while: a very slow model, or its worker is gone | Wait a little; if nothing moves, reload the page and press Predict from CSV again |
-| N rows could not be scored | Those rows have bad values; the rest is scored | Read the `error` column of the download, fix those rows, score them again |
+| N rows could not be scored | Those rows have bad values; the rest is scored | Read the `error` column of the download (it quotes your value), fix those rows, score them again. Row numbers in the check count the header as row 1, as a spreadsheet does |
+| … is missing ("n/a") | A cell holds a word meaning "no value" (`n/a`, `NULL`, `NA` …) in a number or true/false column | Fill in the value; an optional column may stay empty |
+| Use a dot for decimals | The form reads numbers as the API does: `3.5`, not `3,5`, and no thousands separators | Type the number with a dot |
 """
 
 PRACTICES = """
@@ -93,6 +116,7 @@ def layout(upload_limit_bytes: int) -> html.Div:
             section("Input formats", dcc.Markdown(FORMATS), "braces"),
             section("Troubleshooting", dcc.Markdown(TROUBLESHOOTING), "life-preserver"),
             section("Best practices", dcc.Markdown(PRACTICES), "award"),
+            section("For model owners", dcc.Markdown(FOR_OWNERS), "person-workspace"),
         ],
         className="help",
     )

@@ -10,6 +10,7 @@ class Page(StrEnum):
     TABS = "page-tabs"
     HEADER_MODEL = "page-header-model"
     USER = "page-user"
+    JOB = "page-job"
     SELECTION = "page-selection"
     THEME_SWITCH = "page-theme-switch"
     THEME_DUMMY = "page-theme-dummy"
@@ -19,25 +20,40 @@ class Config(StrEnum):
     MODEL = "config-model"
     VERSION = "config-version"
     LOAD = "config-load"
+    PENDING = "config-pending"
     STATUS = "config-status"
     DETAILS = "config-details"
+    SUGGESTION = "config-suggestion"
+    NEXT = "config-next"
+    GO_JSON = "config-go-json"
+    GO_CSV = "config-go-csv"
 
 
 class Json(StrEnum):
+    ACTIVE = "json-active"
     TEXT = "json-text"
     EDITOR = "json-editor"
     EDITOR_DUMMY = "json-editor-dummy"
+    PROBLEM = "json-problem"
     VALIDATION = "json-validation"
     DEMO = "json-demo"
     PREDICT = "json-predict"
     RESULT = "json-result"
+    STALE = "json-stale"
+    ANSWERED_BY = "json-answered-by"
     FORM_FIELDS = "json-form-fields"
     FORM_FIELD = "json-form-field"
+    FORM_SWITCH = "json-form-switch"
+    FORM_FEEDBACK = "json-form-feedback"
+    FORM_STATUS = "json-form-status"
     FORM_PREDICT = "json-form-predict"
     FORM_RESULT = "json-form-result"
+    FORM_STALE = "json-form-stale"
+    FORM_ANSWERED_BY = "json-form-answered-by"
 
 
 class Csv(StrEnum):
+    ACTIVE = "csv-active"
     UPLOAD = "csv-upload"
     FILE_INPUT = "csv-file-input"
     UPLOAD_PROGRESS = "csv-upload-progress"
@@ -45,6 +61,7 @@ class Csv(StrEnum):
     REJECTED = "csv-rejected"
     FILE = "csv-file"
     PREVIEW = "csv-preview"
+    PREVIEW_GRID = "csv-preview-grid"
     PREDICT = "csv-predict"
     CANCEL = "csv-cancel"
     RESULT_FORMAT = "csv-result-format"
@@ -66,6 +83,8 @@ class History(StrEnum):
     STORE = "history-store"
     LIST = "history-list"
     CLEAR = "history-clear"
+    ACTION = "history-action"
+    DETAIL = "history-detail"
 
 
 class Tab(StrEnum):
@@ -82,3 +101,23 @@ ALL_IDS = [member for group in (Page, Config, Json, Csv, History, Tab) for membe
 def form_field(column: str) -> dict[str, str]:
     """Pattern-matching ID of the form input for one signature column."""
     return {"type": Json.FORM_FIELD, "column": column}
+
+
+def form_switch(column: str) -> dict[str, str]:
+    """Pattern-matching ID of the form's true/false switch for one signature column."""
+    return {"type": Json.FORM_SWITCH, "column": column}
+
+
+def form_feedback(column: str) -> dict[str, str]:
+    """Where the form says what is wrong with one field."""
+    return {"type": Json.FORM_FEEDBACK, "column": column}
+
+
+def suggestion(field: str, value: str) -> dict[str, str]:
+    """A clickable "did you mean" choice for the model (``field="model"``) or version."""
+    return {"type": Config.SUGGESTION, "field": field, "value": value}
+
+
+def history_action(action: str, entry: str) -> dict[str, str]:
+    """A button on one history entry (``open``, ``rerun``), by the entry's id."""
+    return {"type": History.ACTION, "action": action, "entry": entry}

@@ -2,74 +2,81 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts.components import data_grid, json_block, placeholder, section
-from layouts.ids import Json, form_field
+from layouts.components import (
+    code_block,
+    data_grid,
+    model_badge,
+    placeholder,
+    plural,
+    section,
+)
+from layouts.ids import Json, form_feedback, form_field, form_switch
 from services.registry.signature import SignatureInfo
 from services.scoring.service import InputCheck, Predictions
 
 NUMERIC_TYPES = {"long", "integer", "double", "float"}
 EMPTY_EDITOR = "Type JSON or press Demo input."
+SMALL_BATCH = 20  # up to this many rows: the whole answer as JSON; more: summary and table
+TOP_CLASSES = 10
 
 
 def layout() -> html.Div:
     editor = [
         html.Div(id=Json.EDITOR, className="json-editor border rounded"),
         dcc.Textarea(id=Json.TEXT, value="", className="d-none", persistence=False),
+        dcc.Store(id=Json.PROBLEM),
+        dcc.Store(id=Json.ANSWERED_BY),
+        dcc.Store(id=Json.FORM_ANSWERED_BY),
         html.Div(id=Json.EDITOR_DUMMY, hidden=True),
         html.Div(id=Json.VALIDATION, className="small mt-2 validation", role="status"),
         html.Div(
             [
-                dbc.Button(
-                    [html.I(className="bi bi-magic me-2"), "Demo input"],
-                    id=Json.DEMO,
-                    color="secondary",
-                    outline=True,
-                    className="me-2",
-                ),
-                dbc.Button(
-                    [html.I(className="bi bi-play-fill me-1"), "Predict"],
-                    id=Json.PREDICT,
-                    color="primary",
-                ),
+                dbc.Button([html.I(className="bi bi-magic me-2"), "Demo input"], id=Json.DEMO,
+                           color="primary", outline=True, className="me-2"),
+                dbc.Button([html.I(className="bi bi-play-fill me-1"), "Predict"],
+                           id=Json.PREDICT, color="primary", disabled=True),
             ],
             className="mt-3",
         ),
-    ]
+    ]  # fmt: skip
     form = [
         html.Div(id=Json.FORM_FIELDS),
-        dbc.Button(
-            [html.I(className="bi bi-play-fill me-1"), "Predict from form"],
-            id=Json.FORM_PREDICT,
-            color="primary",
-            className="mt-2",
-        ),
+        html.Div(id=Json.FORM_STATUS, className="small mb-2", role="status"),
+        dbc.Button([html.I(className="bi bi-play-fill me-1"), "Predict from form"],
+                   id=Json.FORM_PREDICT, color="primary", className="mt-1"),
+        html.Div(id=Json.FORM_STALE, className="mt-3 stale-slot"),
         dcc.Loading(html.Div(id=Json.FORM_RESULT, className="mt-3"), type="dot"),
-    ]
-    return dbc.Row(
+    ]  # fmt: skip
+    result = [
+        html.Div(id=Json.STALE, className="stale-slot"),
+        dcc.Loading(
+            html.Div(placeholder("Press Predict to see the model's answer here."),
+                     id=Json.RESULT),
+            type="dot",
+        ),
+    ]  # fmt: skip
+    return html.Div(
         [
-            dbc.Col(
+            html.Div(id=Json.ACTIVE),
+            dbc.Row(
                 [
-                    section("JSON input", editor, "braces"),
-                    section(
-                        "Result",
-                        dcc.Loading(
-                            html.Div(
-                                placeholder("Press Predict to see the model's answer here."),
-                                id=Json.RESULT,
-                            ),
-                            type="dot",
-                        ),
-                        "stars",
+                    dbc.Col(
+                        [
+                            section("JSON input", editor, "braces"),
+                            section("Result", result, "stars"),
+                        ],
+                        xl=7,
                     ),
-                ],
-                xl=7,
+                    dbc.Col(section("Form input", form, "ui-checks"), xl=5),
+                ]
             ),
-            dbc.Col(section("Form input", form, "ui-checks"), xl=5),
         ]
     )
 
@@ -79,8 +86,7 @@ def validation_empty() -> html.Span:
 
 
 def validation_ok(check: InputCheck) -> html.Span:
-    rows = f"{check.rows} record{'s' if check.rows != 1 else ''}"
-    features = f"{check.features} feature{'s' if check.features != 1 else ''}"
+    rows, features = plural(check.rows, "record"), plural(check.features, "feature")
     ignored = f"; ignored: {', '.join(check.ignored_columns)}" if check.ignored_columns else ""
     return html.Span(
         [html.I(className="bi bi-check-circle-fill me-1"), f"valid — {rows}, {features}{ignored}"],
@@ -95,27 +101,103 @@ def validation_problem(message: str) -> html.Span:
     )
 
 
-def result_view(result: Predictions, inputs: list[dict[str, Any]] | None) -> html.Div:
-    """Formatted JSON of the result and, for several records, inputs with their predictions."""
-    children: list[Any] = [
-        html.Div(
-            [
-                dbc.Badge(f"{result.input_rows} rows", color="secondary", className="me-1"),
-                dbc.Badge(f"{result.latency_ms:.1f} ms", color="secondary", className="me-1"),
-                dbc.Badge(f"version {result.version}", color="primary"),
-            ],
-            className="mb-2",
-        ),
-        json_block(result.to_dict()),
-    ]
+def stale_notice(answered_by: str, now: str) -> dbc.Alert:
+    return dbc.Alert(
+        [html.I(className="bi bi-clock-history me-2"),
+         f"This answer came from {answered_by}; the loaded model is now {now}. "
+         "Predict again for its answer."],
+        color="secondary", className="py-2 mb-2 stale-notice",
+    )  # fmt: skip
+
+
+def compact_json(body: dict[str, Any]) -> str:
+    """The answer as JSON, lists of plain values on one line (a thousand predictions are
+    a paragraph, not a thousand lines)."""
+    lines = []
+    for key, value in body.items():
+        plain = isinstance(value, list) and all(not isinstance(v, (dict, list)) for v in value)
+        text = json.dumps(value, ensure_ascii=False, default=str, indent=None if plain else 2)
+        lines.append(f"  {json.dumps(key)}: {text.replace(chr(10), chr(10) + '  ')}")
+    return "{\n" + ",\n".join(lines) + "\n}"
+
+
+def _named(prediction: Any, label: str | None) -> str:
+    return f"{prediction} · {label}" if label else str(prediction)
+
+
+def result_header(answer: Predictions, ref: str | None) -> html.Div:
+    return html.Div(
+        [model_badge(answer.model, answer.version, ref, answer.alias),
+         dbc.Badge(plural(answer.input_rows, "row"), color="light", text_color="dark",
+                   className="ms-2"),
+         dbc.Badge(f"{answer.latency_ms:.1f} ms", color="light", text_color="dark",
+                   className="ms-1")],
+        className="mb-2 d-flex align-items-center flex-wrap gap-1",
+    )  # fmt: skip
+
+
+def result_view(
+    answer: Predictions,
+    inputs: list[dict[str, Any]] | None,
+    ref: str | None = None,
+    download: str | None = None,
+) -> html.Div:
+    """One row: the answer, large; a small batch: the JSON and a table; a big batch: a
+    summary, a paged table, copy and download."""
+    labels = answer.labels or [None] * len(answer.predictions)
+    children: list[Any] = [result_header(answer, ref)]
+    if answer.input_rows == 1 and answer.predictions:
+        children.append(html.Div(_named(answer.predictions[0], labels[0]),
+                                 className="fs-4 fw-semibold mb-2 single-answer"))  # fmt: skip
+    if answer.input_rows <= SMALL_BATCH:
+        children.append(code_block(compact_json(answer.to_dict()), "json"))
+    else:
+        children += [batch_summary(answer), batch_actions(answer, download)]
     if inputs and len(inputs) > 1:
-        rows = [
-            {**record, "prediction": _cell(prediction)}
-            for record, prediction in zip(inputs, result.predictions, strict=False)
-        ]
-        columns = [*inputs[0].keys(), "prediction"]
-        children.append(data_grid(rows, columns))
+        children.append(_answer_grid(answer, inputs, labels))
     return html.Div(children, className="prediction-result")
+
+
+def batch_summary(answer: Predictions) -> html.Div:
+    names = answer.labels or [None] * len(answer.predictions)
+    values = [_named(p, name) for p, name in zip(answer.predictions, names, strict=True)]
+    numeric = [p for p in answer.predictions if isinstance(p, float)]
+    if numeric and len(numeric) == len(answer.predictions):
+        ordered = sorted(numeric)
+        middle = ordered[len(ordered) // 2]
+        text = f"min {ordered[0]:,.4g} · median {middle:,.4g} · max {ordered[-1]:,.4g}"
+        return html.P(["Predictions: ", html.Strong(text)], className="mb-2")
+    counts = Counter(values).most_common(TOP_CLASSES)
+    return html.P(
+        ["Predictions: "] + [html.Span([html.Strong(value), f" × {count:,}"],
+                                       className="me-3") for value, count in counts],
+        className="mb-2",
+    )  # fmt: skip
+
+
+def batch_actions(answer: Predictions, download: str | None) -> html.Div:
+    copy = html.Span(
+        [dcc.Clipboard(content=json.dumps(answer.to_dict(), default=str),
+                       title="Copy the answer as JSON", className="d-inline-block me-1"),
+         "Copy JSON"],
+        className="btn btn-outline-secondary btn-sm me-2",
+    )  # fmt: skip
+    actions: list[Any] = [copy]
+    if download:
+        link = html.A([html.I(className="bi bi-download me-1"), "Download CSV"], href=download,
+                      className="btn btn-outline-success btn-sm")  # fmt: skip
+        actions.append(link)
+    return html.Div(actions, className="mb-2")
+
+
+def _answer_grid(answer: Predictions, inputs: list[dict[str, Any]], labels: list) -> Any:
+    named = {"label": None} if answer.labels else {}
+    rows = [
+        {**record, "prediction": _cell(p), **({"label": label} if named else {})}
+        for record, p, label in zip(inputs, answer.predictions, labels, strict=False)
+    ]
+    columns = [*inputs[0].keys(), "prediction", *(["label"] if answer.labels else [])]
+    return data_grid(rows, columns)
 
 
 def _cell(value: Any) -> Any:
@@ -130,17 +212,36 @@ def form_fields(signature: SignatureInfo, example: dict[str, Any] | None) -> Any
             className="mb-2",
         )
     example = example or {}
-    return dbc.Row([dbc.Col(_field(c.name, c.type, example.get(c.name)), md=6)
+    return dbc.Row([dbc.Col(_field(c.name, c.type, c.required, example.get(c.name)), md=6)
                     for c in signature.columns])  # fmt: skip
 
 
-def _field(name: str, type_name: str, value: Any) -> html.Div:
-    label = dbc.Label([name, html.Span(f" {type_name}", className="text-body-secondary small")])
+def _field(name: str, type_name: str, required: bool, value: Any) -> html.Div:
+    mark = html.Span(" *", className="text-danger", title="required") if required else None
+    label = dbc.Label(
+        [name, mark, html.Span(f" {type_name}", className="text-body-secondary small")]
+    )
     if type_name == "boolean":
-        control: Any = dbc.Switch(id=form_field(name), value=bool(value), label="true")
-    elif type_name in NUMERIC_TYPES:
-        step = 1 if type_name in {"long", "integer"} else "any"
-        control = dbc.Input(id=form_field(name), type="number", value=value, step=step)
-    else:
-        control = dbc.Input(id=form_field(name), type="text", value=value)
-    return html.Div([label, control], className="mb-2")
+        control: Any = dbc.Switch(id=form_switch(name), value=bool(value), label="true")
+        return html.Div([label, control], className="mb-2")
+    hint = "a whole number" if type_name in {"long", "integer"} else (
+        "a number, e.g. 3.5" if type_name in NUMERIC_TYPES else "text")  # fmt: skip
+    control = dbc.Input(id=form_field(name), type="text", value=_shown(value), debounce=300,
+                        placeholder=hint, required=required,
+                        inputmode="decimal" if type_name in NUMERIC_TYPES else "text")  # fmt: skip
+    feedback = dbc.FormFeedback(id=form_feedback(name), type="invalid")
+    return html.Div([label, control, feedback], className="mb-2")
+
+
+def _shown(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def form_status(problems: int) -> Any:
+    if not problems:
+        return None
+    return html.Span(
+        [html.I(className="bi bi-exclamation-triangle-fill me-1"),
+         f"{plural(problems, 'field needs', 'fields need')} attention before predicting."],
+        className="text-danger",
+    )  # fmt: skip

@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import config_tab, csv_tab, help_tab, history_tab, json_tab
+from layouts.components import selection_badge
 from layouts.ids import History, Page, Tab
 from services.settings import Settings
 
@@ -21,31 +22,32 @@ TAB_LABELS = {
 
 
 def header() -> dbc.Navbar:
+    theme = dbc.Switch(
+        id=Page.THEME_SWITCH,
+        label=[html.I(className="bi bi-moon-stars me-1"), "Dark mode"],
+        value=False,
+        persistence=True,
+        persistence_type="local",
+        class_name="mb-0 theme-switch",
+    )
     return dbc.Navbar(
         dbc.Container(
             [
                 dbc.NavbarBrand([html.I(className="bi bi-boxes me-2"), "Model Console"]),
                 html.Div(
                     [
+                        html.Span(id=Page.JOB, className="header-job me-3", role="status"),
                         html.Span(id=Page.HEADER_MODEL, className="header-model me-3"),
                         html.Span(id=Page.USER, className="header-model me-3"),
-                        dbc.Switch(
-                            id=Page.THEME_SWITCH,
-                            label=html.I(className="bi bi-moon-stars", title="Dark mode"),
-                            value=False,
-                            persistence=True,
-                            persistence_type="local",
-                            class_name="mb-0 text-light",
-                        ),
+                        theme,
                     ],
-                    className="d-flex align-items-center flex-wrap",
+                    className="d-flex align-items-center flex-wrap gap-1",
                 ),
             ],
             fluid=True,
         ),
-        color="primary",
         dark=True,
-        className="mb-3",
+        className="mb-3 console-header sticky-top",
     )
 
 
@@ -55,7 +57,7 @@ def page_layout(settings: Settings) -> html.Div:
         Tab.CONFIG: config_tab.layout(settings.default_model, settings.default_version),
         Tab.JSON: json_tab.layout(),
         Tab.CSV: csv_tab.layout(upload_limit_bytes, settings.job_stall_seconds),
-        Tab.HISTORY: history_tab.layout(),
+        Tab.HISTORY: history_tab.layout(settings.history_size),
         Tab.HELP: help_tab.layout(upload_limit_bytes),
     }
     return html.Div(
@@ -73,6 +75,7 @@ def page_layout(settings: Settings) -> html.Div:
                     ],
                     id=Page.TABS,
                     active_tab=Tab.CONFIG,
+                    class_name="console-tabs",
                 ),
                 fluid=True,
                 className="pb-5",
@@ -82,14 +85,7 @@ def page_layout(settings: Settings) -> html.Div:
 
 
 def header_model(selection: dict[str, Any] | None) -> list[Any]:
-    if not selection:
-        return [html.Span("No model loaded", className="opacity-75")]
-    badges = [html.I(className="bi bi-box-seam me-1"), html.Strong(selection["name"])]
-    badges.append(dbc.Badge(f"v{selection['version']}", color="light", text_color="dark",
-                            className="ms-2"))  # fmt: skip
-    if selection.get("alias"):
-        badges.append(dbc.Badge(f"@{selection['alias']}", color="info", className="ms-1"))
-    return badges
+    return [html.I(className="bi bi-box-seam me-1"), selection_badge(selection)]
 
 
 def signed_in(user: str | None) -> list[Any]:

@@ -15,15 +15,20 @@ class ConsoleError(Exception):
     http_status = 500
     title = "Something went wrong"
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, suggestions: list[str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.suggestions = suggestions or []  # what the user may have meant, to pick from
 
-    def to_dict(self) -> dict[str, str]:
-        body = {"error_code": self.error_code, "message": self.message}
+    def to_dict(self) -> dict[str, object]:
+        body: dict[str, object] = {"error_code": self.error_code, "message": self.message}
         if self.hint:
             body["hint"] = self.hint
+        if self.suggestions:
+            body["suggestions"] = self.suggestions
         return body
 
     def __str__(self) -> str:
@@ -64,6 +69,17 @@ class InvalidInput(ConsoleError):
     error_code = "INVALID_INPUT"
     http_status = 400
     title = "Input cannot be read"
+
+
+class InvalidJson(InvalidInput):
+    """JSON that does not parse, and where (1-based line and column, for an editor)."""
+
+    def __init__(
+        self, message: str, *, line: int = 1, column: int = 1, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.line = line
+        self.column = column
 
 
 class SchemaMismatch(InvalidInput):

@@ -1,59 +1,106 @@
-"""Prediction history entries: plain dicts, kept per browser session by the UI."""
+"""Prediction history entries: plain dicts, kept per browser session by the UI.
+
+Every run leaves one: done, failed or cancelled, from JSON, the form or a CSV file, with the
+version and the alias (or ``latest``) it used, rows and failed rows, the file and format, and
+what is needed to open it again, download its result while it exists, or run it again (the
+input of a JSON or form run, when small; the uploaded file of a CSV run).
+"""
 
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from services.errors import ConsoleError
 from services.files.service import ScoredFile
 from services.scoring.service import Predictions
 
-KEEP = 50
-SHOWN = 5
+OK, FAILED, CANCELLED = "ok", "failed", "cancelled"
 PREVIEW_CHARS = 80
+INPUT_KEPT_CHARS = 20_000  # larger inputs are not kept in the browser's session storage
 
 
-def _entry(
-    source: str,
-    model: str,
-    version: str,
-    alias: str | None,
-    rows: int,
-    latency_ms: float,
-    predictions: list[Any],
-    detail: str = "",
-) -> dict[str, Any]:
-    preview = json.dumps(predictions[:5], default=str)
-    if len(preview) > PREVIEW_CHARS:
-        preview = preview[: PREVIEW_CHARS - 1] + "…"
+def _entry(source: str, selection: dict[str, Any] | None, **fields: Any) -> dict[str, Any]:
+    selection = selection or {}
     return {
+        "id": uuid.uuid4().hex[:12],
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "source": source,
-        "model": model,
-        "version": version,
-        "alias": alias,
-        "rows": rows,
-        "latency_ms": round(latency_ms, 1),
-        "preview": preview,
-        "detail": detail,
+        "outcome": OK,
+        "model": selection.get("name"),
+        "version": selection.get("version"),
+        "alias": selection.get("alias"),
+        "ref": selection.get("ref"),
+        "rows": None,
+        "failed_rows": 0,
+        "latency_ms": None,
+        "preview": "",
+        "message": "",
+        "file": None,
+        "format": None,
+        "results": {},
+        "upload": None,
+        "input": None,
+        **fields,
     }
 
 
-def prediction_entry(answer: Predictions, source: str) -> dict[str, Any]:
-    return _entry(source, answer.model, answer.version, answer.alias, answer.input_rows,
-                  answer.latency_ms, answer.predictions)  # fmt: skip
+def _preview(predictions: list[Any], labels: list[str | None] | None = None) -> str:
+    shown = [f"{p} · {n}" if n else p for p, n in zip(predictions[:5], (labels or [None] * 5),
+                                                      strict=False)]  # fmt: skip
+    text = json.dumps(shown, default=str, ensure_ascii=False)
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
 
-def file_entry(scored: ScoredFile, filename: str) -> dict[str, Any]:
-    return _entry("CSV", scored.model, scored.version, scored.alias, scored.rows,
-                  scored.seconds * 1000, scored.predictions, detail=filename)  # fmt: skip
+def _kept(text: str | None) -> str | None:
+    return text if text is not None and len(text) <= INPUT_KEPT_CHARS else None
 
 
-def with_entry(history: list[dict[str, Any]] | None, entry: dict[str, Any]) -> list[dict]:
-    """Newest first, at most ``KEEP`` entries."""
-    return [entry, *(history or [])][:KEEP]
+def prediction_entry(
+    answer: Predictions, source: str, selection: dict[str, Any] | None, text: str | None
+) -> dict[str, Any]:
+    """A JSON or form prediction; ``text`` is the input as sent (kept when small)."""
+    preview = _preview(answer.predictions, answer.labels)
+    return _entry(source, selection, model=answer.model, version=answer.version,
+                  rows=answer.input_rows, latency_ms=round(answer.latency_ms, 1),
+                  preview=preview, input=_kept(text))  # fmt: skip
 
 
-def latest(history: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    return list(history or [])[:SHOWN]
+def file_entry(
+    scored: ScoredFile, selection: dict[str, Any] | None, file: dict[str, Any], fmt: str
+) -> dict[str, Any]:
+    return _entry("CSV", selection, model=scored.model, version=scored.version,
+                  rows=scored.rows, failed_rows=scored.failed_rows,
+                  latency_ms=round(scored.seconds * 1000, 1), preview=_preview(scored.predictions),
+                  file=file.get("filename"), format=fmt, upload=file.get("file_id"),
+                  results={name: out.file_id for name, out in scored.outputs.items()})  # fmt: skip
+
+
+def failure_entry(
+    source: str,
+    selection: dict[str, Any] | None,
+    error: ConsoleError | str,
+    *,
+    text: str | None = None,
+    file: dict[str, Any] | None = None,
+    fmt: str | None = None,
+    outcome: str = FAILED,
+) -> dict[str, Any]:
+    """A run that failed (its error) or was cancelled; enough to run it again."""
+    message = error.message if isinstance(error, ConsoleError) else error
+    file = file or {}
+    return _entry(source, selection, outcome=outcome, message=message, input=_kept(text),
+                  file=file.get("filename"), upload=file.get("file_id"), format=fmt)  # fmt: skip
+
+
+def with_entry(
+    history: list[dict[str, Any]] | None, entry: dict[str, Any], keep: int
+) -> list[dict[str, Any]]:
+    """Newest first, at most ``keep`` entries."""
+    return [entry, *(history or [])][:keep]
+
+
+def find_entry(history: list[dict[str, Any]] | None, entry_id: str) -> dict[str, Any] | None:
+    return next((e for e in history or [] if e.get("id") == entry_id), None)

@@ -50,6 +50,7 @@ class Settings:
     redis_url: str = field(default="", repr=False)  # may hold a password
     job_stall_seconds: int = 300
     job_secret: str = field(default="", repr=False)
+    history_size: int = 50
 
     @property
     def audit_url(self) -> str:
@@ -83,6 +84,7 @@ class Settings:
             "redis_url": os.environ.get("REDIS_URL", "").strip(),
             "job_stall_seconds": max(int_env("JOB_STALL_SECONDS", 300), 1),
             "job_secret": os.environ.get("JOB_SECRET_KEY", "").strip(),
+            "history_size": min(max(int_env("HISTORY_SIZE", 50), 1), 500),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -26,6 +26,8 @@ def start_console(dash_duo: Any, settings: Settings, **overrides: Any) -> None:
 
 
 def open_tab(dash_duo: Any, label: str) -> None:
+    """Scroll up to the tabs (a sticky header covers them lower down) and open one."""
+    dash_duo.driver.execute_script("window.scrollTo(0, 0)")
     for link in dash_duo.find_elements(".nav-tabs .nav-link"):
         if link.text == label:
             link.click()
@@ -105,6 +107,16 @@ def click(dash_duo: Any, selector: str) -> None:
     until(attempt, timeout=10)
 
 
+def in_view(dash_duo: Any, selector: str) -> bool:
+    """Whether the element is inside the window as it is scrolled now."""
+    element = dash_duo.find_element(selector)
+    return dash_duo.driver.execute_script(
+        "const r = arguments[0].getBoundingClientRect();"
+        "return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;",
+        element,
+    )
+
+
 def upload_csv(dash_duo: Any, path: Path, rows: int) -> None:
     """Choose ``path`` in the CSV tab and wait until the check says it can be predicted."""
     dash_duo.find_element(f"#{Csv.FILE_INPUT}").send_keys(str(path))
@@ -121,9 +133,11 @@ def progress_rows(dash_duo: Any) -> int:
     return int(label.split(" / ")[0].replace(",", "")) if " / " in label else 0
 
 
-def download_result(dash_duo: Any, filename: str) -> Path:
-    """Press Download and wait until the browser has saved ``filename`` completely."""
-    click(dash_duo, f"#{Csv.DOWNLOAD_BUTTON}")
+def download_result(dash_duo: Any, filename: str, press: bool = True) -> Path:
+    """Press Download (unless the download was started already) and wait until the browser
+    has saved ``filename`` completely."""
+    if press:
+        click(dash_duo, f"#{Csv.DOWNLOAD_BUTTON}")
     folder = Path(dash_duo.download_path)
     target = folder / filename
     until(lambda: target.exists() and not list(folder.glob("*.crdownload")), timeout=60)

@@ -2,7 +2,7 @@
 
 The worker is started the way the README says to start it in production
 (``celery -A app:celery_app worker``), from the project root, configured only through the
-environment, so it builds its own services exactly as a deployed worker would.
+environment, so it builds its own console exactly as a deployed worker would.
 """
 
 from __future__ import annotations

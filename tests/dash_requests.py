@@ -43,7 +43,7 @@ def score_request(
     """Predict from CSV pressed on a page that has ``file_info`` uploaded and ``selection``."""
     return click_request(
         app,
-        (f"{Csv.RESULT}.children", f"{Csv.RESULT_FILE}.data"),
+        (f"{Csv.RESULT}.children", f"{Csv.RESULT_FILE}.data", f"{History.STORE}.data"),
         Csv.PREDICT,
         [(Csv.FILE, "data", file_info), (Page.SELECTION, "data", selection),
          (History.STORE, "data", []), (Csv.PAGE_LOAD, "data", uuid.uuid4().hex),

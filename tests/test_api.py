@@ -129,7 +129,8 @@ def test_csv_in_csv_out_keeps_columns_and_neutralises_formulas(client):
     )
     assert response.status_code == 200 and response.mimetype == "text/csv"
     result = pd.read_csv(io.StringIO(response.get_data(as_text=True)))
-    assert list(result.columns) == [*customers.columns, "prediction", "error"]
+    assert list(result.columns) == [*customers.columns, "prediction", "prediction_label", "error"]
+    assert set(result["prediction_label"]) <= {"stays", "leaves"}  # the model's class names
     assert result["error"].isna().all() and response.headers["X-Failed-Rows"] == "0"
     assert result["customer_id"].tolist() == customers["customer_id"].tolist()
     assert result.loc[0, "note"] == "'=1+1"

@@ -1,4 +1,4 @@
-"""The three ways the services runs: standalone server, gunicorn, mounted in a host Flask app."""
+"""The three ways the console runs: standalone server, gunicorn, mounted in a host Flask app."""
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ def test_upload_then_download_the_scored_file(flask_app):
     assert "customers_with_predictions.csv" in download.headers["Content-Disposition"]
     result = pd.read_csv(io.BytesIO(download.data))
     assert len(result) == 3_000
-    assert result.loc[7, "error"] == "tenure_months expects a whole number"
+    assert result.loc[7, "error"] == 'tenure_months expects a whole number, got "soon"'
     assert pd.isna(result.loc[7, "prediction"]) and result["prediction"].notna().sum() == 2_999
 
 

@@ -1,4 +1,4 @@
-"""The services in headless Chromium: one small user flow per test, waiting on text."""
+"""The console in headless Chromium: one small user flow per test, waiting on text."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def iris_console(dash_duo, settings):
-    """The services with iris version 1 preselected, as MODEL_NAME / MODEL_VERSION would do."""
+    """The console with iris version 1 preselected, as MODEL_NAME / MODEL_VERSION would do."""
     start_console(dash_duo, settings, default_model=IRIS_MODEL, default_version="1")
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL} version 1")
     return dash_duo
@@ -100,13 +100,13 @@ def test_bad_json_and_missing_feature_then_the_app_still_works(iris_console):
     open_tab(dash_duo, "JSON Prediction")
     type_json(dash_duo, '{"sepal_length": 5.1,, }')
     dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "Invalid JSON at line 1, column 22")
-    dash_duo.find_element(f"#{Json.PREDICT}").click()
-    dash_duo.wait_for_contains_text(f"#{Json.RESULT} .alert", "Invalid JSON at line 1")
+    dash_duo.wait_for_element(f"#{Json.EDITOR} .ace_gutter-cell.ace_error")  # marked there
+    dash_duo.wait_for_element(f"#{Json.PREDICT}[disabled]")  # nothing to send
     missing = {k: v for k, v in SETOSA.items() if k != "petal_width"}
     type_json(dash_duo, json.dumps(missing))
     dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "Missing required column: petal_width")
-    dash_duo.find_element(f"#{Json.PREDICT}").click()
-    dash_duo.wait_for_contains_text(f"#{Json.RESULT} .alert", "Missing required column")
+    dash_duo.wait_for_element(f"#{Json.PREDICT}[disabled]")
+    assert not dash_duo.find_elements(f"#{Json.EDITOR} .ace_gutter-cell.ace_error")
     type_json(dash_duo, json.dumps(VIRGINICA))
     dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid")
     dash_duo.find_element(f"#{Json.PREDICT}").click()
@@ -127,7 +127,7 @@ def test_demo_input_is_valid_and_predicts(iris_console):
 def test_form_built_from_signature_predicts(iris_console):
     dash_duo = iris_console
     open_tab(dash_duo, "JSON Prediction")
-    field = dash_duo.find_element("#json-form-fields input[type=number]")
+    field = dash_duo.find_element(f"#{Json.FORM_FIELDS} input")
     assert field.get_attribute("value") == "5.1"  # prefilled from the input example
     dash_duo.find_element(f"#{Json.FORM_PREDICT}").click()
     assert result_json(dash_duo, f"#{Json.FORM_RESULT}")["predictions"] == [0]
@@ -154,9 +154,10 @@ def test_csv_with_customer_id_predicts_and_downloads(dash_duo, settings, tmp_pat
     dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
     screenshot(dash_duo, "tab-csv-prediction")
     result = pd.read_csv(download_result(dash_duo, "churn_customers_with_predictions.csv"))
-    assert list(result.columns) == [*customers.columns, "prediction", "error"]
+    assert list(result.columns) == [*customers.columns, "prediction", "prediction_label", "error"]
     assert result["customer_id"].tolist() == customers["customer_id"].tolist()
     assert set(result["prediction"]) <= {0, 1}
+    assert set(result["prediction_label"]) <= {"stays", "leaves"}
     assert result["error"].isna().all()
     assert dash_duo.get_logs() == []
 
@@ -186,11 +187,11 @@ def test_history_lists_predictions_and_a_new_session_starts_empty(iris_console):
     dash_duo.wait_for_element(f"#{History.LIST} tbody tr:nth-child(3)")
     rows = dash_duo.find_elements(f"#{History.LIST} tbody tr")
     assert [row.find_elements("css selector", "td")[1].text for row in rows] == [
-        "form",
-        "JSON",
-        "JSON",
+        "form done",
+        "JSON done",
+        "JSON done",
     ]  # newest first
-    assert "[2]" in rows[1].text and "[0]" in rows[2].text
+    assert "2 · virginica" in rows[1].text and "0 · setosa" in rows[2].text
     screenshot(dash_duo, "tab-prediction-history")
 
     dash_duo.driver.switch_to.new_window("window")

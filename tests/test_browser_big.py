@@ -14,12 +14,13 @@ import pyarrow.parquet as pq
 import pytest
 from dash.testing.wait import until
 
-from layouts.ids import Config, Csv
+from layouts.ids import Config, Csv, History, Page
 from services.access.caller import LOCAL_CALLER
 from services.registry.demo import CHURN_MODEL, churn_frame
 from tests.browser_helpers import (
     click,
     download_result,
+    in_view,
     open_tab,
     progress_rows,
     screenshot,
@@ -63,7 +64,7 @@ def test_big_file_scored_in_the_background_and_downloaded(churn_console, service
     dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
     result = pd.read_csv(download_result(dash_duo, "customers_big_with_predictions.csv"))
     assert len(result) == ROWS
-    assert list(result.columns) == [*customers.columns, "prediction", "error"]
+    assert list(result.columns) == [*customers.columns, "prediction", "prediction_label", "error"]
     assert result["customer_id"].tolist() == customers["customer_id"].tolist()
     _, model = services.scoring.loader.load(LOCAL_CALLER, CHURN_MODEL, "Champion")
     expected = np.asarray(model.pyfunc.predict(customers.drop(columns=["customer_id"])))
@@ -72,11 +73,16 @@ def test_big_file_scored_in_the_background_and_downloaded(churn_console, service
 
 
 def _scoring_underway(dash_duo, path: Path) -> None:
-    """A file of ROWS customers uploaded, Predict pressed, the first progress shown."""
+    """A file of ROWS customers uploaded, Predict pressed, the first progress shown; the
+    buttons and the bar in view (the window is 1400×1000), the header saying a job runs."""
     _customers(path, ROWS)
     upload_csv(dash_duo, path, ROWS)
+    assert in_view(dash_duo, f"#{Csv.PREDICT}"), "Predict is below the fold after an upload"
     click(dash_duo, f"#{Csv.PREDICT}")
     until(lambda: progress_rows(dash_duo) > 0, timeout=60)
+    dash_duo.wait_for_contains_text(f"#{Page.JOB}", "Scoring a file")
+    for selector in (f"#{Csv.CANCEL}", f"#{Csv.PROGRESS}"):
+        assert in_view(dash_duo, selector), f"{selector} is off-screen while the job runs"
 
 
 def test_cancel_stops_the_job_and_offers_no_download(churn_console, tmp_path):
@@ -89,6 +95,9 @@ def test_cancel_stops_the_job_and_offers_no_download(churn_console, tmp_path):
     assert "disabled" in dash_duo.find_element(f"#{Csv.DOWNLOAD_BUTTON}").get_attribute("class")
     results = list((data_dir / "files").glob("*/*.data"))
     assert len(results) == 1  # only the upload: no finished result file exists
+    open_tab(dash_duo, "Prediction History")
+    dash_duo.wait_for_contains_text(f"#{History.LIST}", "CSV cancelled")
+    dash_duo.wait_for_contains_text(f"#{History.LIST}", "customers_cancel.csv · csv")
     assert dash_duo.get_logs() == []
 
 
@@ -110,6 +119,9 @@ def test_a_job_killed_from_outside_ends_in_a_clear_failure(churn_console, tmp_pa
 
     dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "stopped before it finished", timeout=30)
     screenshot(dash_duo, "csv-job-killed")
+    open_tab(dash_duo, "Prediction History")
+    dash_duo.wait_for_contains_text(f"#{History.LIST}", "CSV failed")
+    open_tab(dash_duo, "CSV Prediction")
     assert not dash_duo.find_element(f"#{Csv.PROGRESS_BOX}").is_displayed()
     assert "disabled" in dash_duo.find_element(f"#{Csv.DOWNLOAD_BUTTON}").get_attribute("class")
     assert list((data_dir / "files").glob("*/*.data")) == [next(data_dir.glob("files/*/*.data"))]

@@ -15,7 +15,7 @@ from flask import g
 
 from callbacks.config_tab import ConfigCallbacks, with_typed
 from callbacks.csv_tab import CsvCallbacks
-from callbacks.history_tab import clear_history, show_history
+from callbacks.history_tab import HistoryCallbacks
 from callbacks.json_tab import JsonCallbacks
 from layouts.ids import Config, Page, form_field
 from services.access.caller import LOCAL_CALLER
@@ -74,13 +74,15 @@ def test_load_button_loads_and_remembers_the_selection(services):
     assert (name, ref) == (IRIS_MODEL, "Champion")
 
 
-def test_load_failure_shows_the_error_and_keeps_the_selection(services):
+def test_load_failure_shows_the_error_and_keeps_the_loaded_model(services):
     callbacks = ConfigCallbacks(services)
     status, details, selection, *_ = triggered_by(
         Config.LOAD, "n_clicks", callbacks.load, 1, "/", "main.ml_models.nope", "1", IRIS
     )
     assert "Model not found" in text_of(status)
-    assert details is None and selection is no_update
+    assert "Nothing changed: predictions still use" in text_of(status)
+    assert f"{IRIS_MODEL} v1 @Champion" in text_of(status)
+    assert details is no_update and selection is no_update  # the card of v1 stays
 
 
 def test_page_load_restores_this_sessions_model(services):
@@ -97,33 +99,61 @@ def test_version_options_list_aliases_latest_and_versions(services):
     assert values == ["Challenger", "Champion", "latest", "2", "1", "Staging"]
 
 
+def json_callbacks(services) -> JsonCallbacks:
+    return JsonCallbacks(services, lambda file_id: f"/api/files/{file_id}")
+
+
 def test_live_validation_messages(services):
-    callbacks = JsonCallbacks(services)
-    assert "valid — 1 record, 4 features" in text_of(callbacks.validate(json.dumps(SETOSA), IRIS))
-    assert "Invalid JSON at line 1" in text_of(callbacks.validate("{", IRIS))
-    assert "No model is loaded" in text_of(callbacks.validate("{}", None))
+    callbacks = json_callbacks(services)
+    status, disabled, problem = callbacks.validate(json.dumps(SETOSA), IRIS)
+    assert "valid — 1 record, 4 features" in text_of(status) and disabled is False
+    status, disabled, problem = callbacks.validate('{\n  "a": 1,\n}', IRIS)
+    assert "Invalid JSON at line 2, column 9" in text_of(status) and disabled is True
+    assert (problem["line"], problem["column"]) == (2, 9)  # marked in the editor
+    assert "No model is loaded" in text_of(callbacks.validate("{}", None)[0])
 
 
 def test_predict_json_renders_result_and_adds_history(services):
-    result, history = JsonCallbacks(services).predict_json(1, json.dumps([SETOSA] * 2), IRIS, [])
-    assert '"predictions": [\n    0,\n    0\n  ]' in text_of(result)
+    result, _, history, answered = json_callbacks(services).predict_json(
+        1, json.dumps([SETOSA] * 2), IRIS, []
+    )
+    assert '"predictions": [0, 0]' in text_of(result)
+    assert '"labels": ["setosa", "setosa"]' in text_of(result)
     assert history[0]["source"] == "JSON" and history[0]["rows"] == 2
+    assert history[0]["preview"] == '["0 · setosa", "0 · setosa"]' and answered == IRIS
 
 
-def test_predict_json_error_leaves_history_alone(services):
-    result, history = JsonCallbacks(services).predict_json(1, '{"sepal_length": 1}', IRIS, [])
+def test_predict_json_error_is_a_failed_history_entry(services):
+    result, _, history, _ = json_callbacks(services).predict_json(
+        1, '{"sepal_length": 1}', IRIS, []
+    )
     assert "Missing required columns" in text_of(result)
-    assert history is no_update
+    assert history[0]["outcome"] == "failed" and "Missing required" in history[0]["message"]
+    assert history[0]["input"] == '{"sepal_length": 1}'  # kept, to run it again
 
 
 def test_form_fields_follow_the_signature_and_predict(services):
-    callbacks = JsonCallbacks(services)
+    callbacks = json_callbacks(services)
     fields = callbacks.build_form(CHURN).to_plotly_json()
     assert "is_member" in json.dumps(fields, default=str)
     ids = [form_field(name) for name in SETOSA]
-    result, history = callbacks.predict_form(1, list(SETOSA.values()), ids, IRIS, None)
-    assert '"predictions": [\n    0\n  ]' in text_of(result)
+    texts = [str(value) for value in SETOSA.values()]
+    result, _, history, _ = callbacks.predict_form(1, texts, ids, [], [], IRIS, None)
+    assert '"predictions": [0]' in text_of(result) and "0 · setosa" in text_of(result)
     assert history[0]["source"] == "form"
+
+
+def test_form_fields_read_by_the_apis_rules_before_anything_is_sent(services):
+    callbacks = json_callbacks(services)
+    ids = [form_field(name) for name in SETOSA]
+    invalid, feedback, disabled, status = callbacks.check_form(["", "3,5", "abc", "0.2"], ids, IRIS)
+    assert invalid == [True, True, True, False] and disabled is True
+    assert feedback[:3] == ["Required: fill in a value.", "Use a dot for decimals: 3.5",
+                            "Not a number."]  # fmt: skip
+    assert "3 fields need attention" in text_of(status)
+    result, _, history, _ = callbacks.predict_form(1, ["", "3,5", "abc", "0.2"], ids, [], [],
+                                                   IRIS, None)  # fmt: skip
+    assert "3 fields need attention" in text_of(result) and history is no_update
 
 
 @pytest.fixture
@@ -156,85 +186,104 @@ def test_csv_check_score_and_download_link(csv_callbacks, csv_service, seal):
     customers.insert(0, "customer_id", range(12))
     customers.loc[3, "age"] = None  # one bad row: scored as an error, not a failed file
     file_info = _stored(csv_service, customers)
-    preview, disabled = csv_callbacks.check_file(file_info, CHURN)
-    assert "12 rows, 7 columns" in text_of(preview) and disabled is False
-    assert "age is required, but row 4 is empty" in text_of(preview)
+    preview, _grid, disabled, result, result_file = csv_callbacks.check_file(file_info, CHURN)
+    assert "12 rows, 7 columns" in text_of(preview) and "comma-separated" in text_of(preview)
+    assert disabled is False and result_file is None  # a new file clears the result before
+    assert "age is empty in row 5." in text_of(preview)  # the header is row 1
     progress: list[tuple] = []
     sealed = seal.seal(LOCAL_CALLER, f"{PAGE_LOAD}-1")
     result, download, history = csv_callbacks.score_file(
         progress.append, sealed, 1, file_info, CHURN, [], PAGE_LOAD
     )
-    assert "12 rows scored" in text_of(result)
+    assert "12 rows scored" in text_of(result) and f"{CHURN_MODEL} v1" in text_of(result)
     assert "1 row could not be scored" in text_of(result)
     assert progress[0][1] == "Starting…" and progress[-1][0] == 100
-    assert history[0]["source"] == "CSV"
-    href, style = csv_callbacks.offer_download(download)
-    assert href == f"/api/files/{download['file_id']}" and "disabled" not in style
-    stored = csv_service.store.describe(LOCAL_CALLER, download["file_id"])
+    entry = history[0]
+    assert (entry["source"], entry["failed_rows"], entry["file"]) == ("CSV", 1, "customers.csv")
+    assert set(entry["results"]) == {"csv", "parquet"}  # both written in the one pass
+    href, style = csv_callbacks.offer_download(download, "csv")
+    assert href == f"/api/files/{download['outputs']['csv']}" and "disabled" not in style
+    parquet_href, _ = csv_callbacks.offer_download(download, "parquet")  # no scoring again
+    assert parquet_href == f"/api/files/{download['outputs']['parquet']}"
+    stored = csv_service.store.describe(LOCAL_CALLER, download["outputs"]["csv"])
     assert stored.filename == "customers_with_predictions.csv"
-    content = csv_service.store.path(LOCAL_CALLER, download["file_id"]).read_text()
+    content = csv_service.store.path(LOCAL_CALLER, stored.file_id).read_text()
     header = content.splitlines()[0].replace('"', "")
-    assert header == "customer_id,age,income,tenure_months,usage_gb,city,is_member,prediction,error"
+    assert header == ("customer_id,age,income,tenure_months,usage_gb,city,is_member,"
+                      "prediction,prediction_label,error")  # fmt: skip
 
 
 def test_csv_with_missing_columns_cannot_be_predicted(csv_callbacks, csv_service):
     file_info = _stored(csv_service, churn_frame(3).drop(columns=["city", "age"]))
-    preview, disabled = csv_callbacks.check_file(file_info, CHURN)
+    preview, _, disabled, *_ = csv_callbacks.check_file(file_info, CHURN)
     assert "Missing required columns:  age, city" in text_of(preview)
     assert disabled is True
 
 
 def test_a_file_id_from_elsewhere_leads_nowhere(csv_callbacks):
     for file_id in ("0" * 32, "../../etc/passwd"):
-        preview, disabled = csv_callbacks.check_file({"file_id": file_id}, CHURN)
+        preview, _, disabled, *_ = csv_callbacks.check_file({"file_id": file_id}, CHURN)
         assert "no longer available" in text_of(preview) and disabled is True
 
 
 def test_no_file_yet(csv_callbacks):
-    preview, disabled = csv_callbacks.check_file(None, CHURN)
+    preview, _, disabled, *_ = csv_callbacks.check_file(None, CHURN)
     assert "Upload a CSV file" in text_of(preview) and disabled is True
-    assert csv_callbacks.offer_download(None)[0] is None
+    assert csv_callbacks.offer_download(None, "csv")[0] is None
 
 
-def test_history_shows_newest_five_and_clears():
-    entries = [
-        {"time": f"2026-01-0{i}T00:00:00+00:00", "source": "JSON", "model": "m", "version": "1",
-         "alias": None, "rows": 1, "latency_ms": 1.0, "preview": f"[{i}]"}
-        for i in range(1, 8)
-    ]  # fmt: skip
-    shown = text_of(show_history(entries))
-    assert "[5]" in shown and "[6]" not in shown
-    assert clear_history(1) == []
-    assert "No predictions yet" in text_of(show_history([]))
+def test_history_lists_every_kind_of_run_up_to_its_length(services):
+    from dataclasses import replace
+
+    from services.history import CANCELLED, failure_entry, with_entry
+
+    short = replace(services, settings=replace(services.settings, history_size=6))
+    callbacks = HistoryCallbacks(short, lambda file_id: f"/api/files/{file_id}")
+    history: list = []
+    for number in range(7):
+        history = with_entry(history, failure_entry("JSON", IRIS, f"error {number}"), 6)
+    history = with_entry(history, failure_entry("CSV", CHURN, "Cancelled: nothing was written.",
+                                                file={"filename": "c.csv"}, fmt="parquet",
+                                                outcome=CANCELLED), 6)  # fmt: skip
+    shown = text_of(callbacks.show(history))
+    assert len(history) == 6 and "error 6" in shown and "error 1" not in shown
+    assert "cancelled" in shown and "c.csv · parquet" in shown and f"{CHURN_MODEL} v1" in shown
+    assert callbacks.clear(1) == ([], None)
+    assert "No predictions yet" in text_of(callbacks.show([]))
 
 
 def test_a_broken_job_says_so_and_offers_nothing(csv_callbacks):
     result, download, history = csv_callbacks.job_failed(RuntimeError("worker died"))
     assert "Scoring stopped with an unexpected error" in text_of(result)
     assert download is None and history is no_update
-    assert "Cancelled: nothing was written" in text_of(csv_callbacks.cancelled(1))
+    message, history = csv_callbacks.cancelled(1, {"filename": "c.csv"}, CHURN, [], "csv")
+    assert "Cancelled: nothing was written" in text_of(message)
+    assert (history[0]["outcome"], history[0]["file"]) == ("cancelled", "c.csv")
 
 
 def test_a_job_killed_midway_is_reported_as_failed(csv_callbacks, csv_service, seal):
     """A job process killed from outside (out of memory) writes nothing at all; when the
     page sees the job stop, only the missing end mark tells the story."""
     file_info = _stored(csv_service, churn_frame(20, seed=3))
-    stopped = csv_callbacks.explain_stop("stopped", PAGE_LOAD, 7, None)
+    stopped, history = csv_callbacks.explain_stop("stopped", PAGE_LOAD, 7, None, file_info,
+                                                  CHURN, [])  # fmt: skip
     assert "stopped before it finished" in text_of(stopped)
     assert "ran out of memory" in text_of(stopped)
+    assert history[0]["outcome"] == "failed" and history[0]["file"] == "customers.csv"
 
     # The same run finishing normally (or cancelled) adds no message of its own.
     csv_callbacks.score_file(lambda _: None, seal.seal(LOCAL_CALLER, f"{PAGE_LOAD}-7"), 7,
                              file_info, CHURN, [], PAGE_LOAD)  # fmt: skip
-    assert csv_callbacks.explain_stop("stopped", PAGE_LOAD, 7, None) is no_update
-    assert csv_callbacks.explain_stop("stopped", PAGE_LOAD, 8, 8) is no_update
-    assert csv_callbacks.explain_stop("running", PAGE_LOAD, 9, None) is no_update
+    nothing = (no_update, no_update)
+    assert csv_callbacks.explain_stop("stopped", PAGE_LOAD, 7, None, None, CHURN, []) == nothing
+    assert csv_callbacks.explain_stop("stopped", PAGE_LOAD, 8, 8, None, CHURN, []) == nothing
+    assert csv_callbacks.explain_stop("running", PAGE_LOAD, 9, None, None, CHURN, []) == nothing
     # A job that failed on our own checks also marks its end: its error is the message.
     result, _, _ = csv_callbacks.score_file(lambda _: None, seal.seal(LOCAL_CALLER,
                                             f"{PAGE_LOAD}-10"), 10, None, CHURN, [],
                                             PAGE_LOAD)  # fmt: skip
     assert "Upload a CSV file" in text_of(result)
-    assert csv_callbacks.explain_stop("stopped", PAGE_LOAD, 10, None) is no_update
+    assert csv_callbacks.explain_stop("stopped", PAGE_LOAD, 10, None, None, CHURN, []) == nothing
 
 
 def test_a_job_takes_its_caller_only_from_the_sealed_request(csv_callbacks, csv_service, seal):
@@ -264,7 +313,8 @@ def test_a_forged_job_reference_is_refused(csv_callbacks, csv_service, seal):
             lambda _: None, seal.seal(LOCAL_CALLER, "x"), 1, file_info, CHURN, [], page_load
         )
         assert "job reference is not valid" in text_of(result)
-        assert "not valid" in text_of(csv_callbacks.explain_stop("stopped", page_load, 1, None))
+        stopped, _ = csv_callbacks.explain_stop("stopped", page_load, 1, None, None, CHURN, [])
+        assert "not valid" in text_of(stopped)
 
 
 def test_a_silent_job_gets_a_warning_that_goes_when_it_moves(csv_callbacks, services):

@@ -80,7 +80,7 @@ def basic_worker(redis_url, auth_server: AuthServer, tmp_path_factory) -> Iterat
 
 
 def _churn_file_in_the_csv_tab(dash_duo, settings, tmp_path, **overrides) -> pd.DataFrame:
-    """The services on the churn model, its CSV tab showing an uploaded file of ROWS rows."""
+    """The console on the churn model, its CSV tab showing an uploaded file of ROWS rows."""
     start_console(dash_duo, settings, default_model=CHURN_MODEL, default_version="Champion",
                   **overrides)  # fmt: skip
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL}")
@@ -198,7 +198,7 @@ def test_celery_job_acts_as_the_person_who_pressed_predict(auth_server, basic_wo
 
     answer = _run_job(client, app, alice, _upload(client, alice, 500), model)
     assert "500 rows scored" in str(answer[Csv.RESULT])
-    result_id = answer[Csv.RESULT_FILE]["data"]["file_id"]
+    result_id = answer[Csv.RESULT_FILE]["data"]["outputs"]["csv"]
     download = client.get(f"/api/files/{result_id}", headers=alice)
     assert download.status_code == 200
     assert len(download.get_data(as_text=True).strip().splitlines()) == 501

@@ -95,7 +95,7 @@ def test_parquet_download_has_the_in_process_predictions_and_typed_columns(clien
     assert table.schema == pa.schema(
         [("flower_id", pa.string())]
         + [(name, pa.float64()) for name in IRIS_FEATURES]
-        + [("prediction", pa.int64()), ("error", pa.string())]
+        + [("prediction", pa.int64()), ("prediction_label", pa.string()), ("error", pa.string())]
     )
     assert table["flower_id"].to_pylist() == ids  # "000007" stays "000007"
     assert table["prediction"].to_pylist() == in_process(services, IRIS_MODEL, flowers)
@@ -118,11 +118,12 @@ def test_bad_cells_in_a_later_chunk_are_null_and_named(client, services):
     assert table.schema.field("prediction").type == pa.int64()
     rows = table.to_pylist()
     assert rows[150]["income"] is None and rows[150]["age"] == customers.loc[150, "age"]
-    assert rows[150]["error"] == "income expects a number"
+    assert rows[150]["error"] == 'income expects a number, got "abc"'
     assert rows[250]["tenure_months"] is None
-    assert rows[250]["error"] == "tenure_months expects a whole number"
+    assert rows[250]["error"] == 'tenure_months expects a whole number, got "2.5"'
     assert (
-        rows[251]["is_member"] is None and rows[251]["error"] == "is_member expects true or false"
+        rows[251]["is_member"] is None
+        and rows[251]["error"] == 'is_member expects true or false, got "maybe"'
     )
     bad = {150, 250, 251}
     assert [rows[i]["prediction"] is None for i in range(300)] == [i in bad for i in range(300)]
@@ -145,7 +146,9 @@ def test_first_chunk_all_bad_then_good_chunks(client, services):
     predictions = table["prediction"].to_pylist()
     assert predictions[:CHUNK_ROWS] == [None] * CHUNK_ROWS
     assert predictions[CHUNK_ROWS:] == in_process(services, CHURN_MODEL, customers[CHUNK_ROWS:])
-    assert set(table["error"].to_pylist()[:CHUNK_ROWS]) == {"tenure_months expects a whole number"}
+    assert set(table["error"].to_pylist()[:CHUNK_ROWS]) == {
+        'tenure_months expects a whole number, got "soon"'
+    }
 
 
 def write_parquet(small_chunks, frame: pd.DataFrame, tmp_path, without_output_signature: bool):

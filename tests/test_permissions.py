@@ -122,7 +122,7 @@ def test_forged_callback_naming_a_forbidden_model_is_denied(console_app, auth_se
         as_text=True
     )
     alice = client.post("/_dash-update-component", json=body, headers=auth(auth_server, "alice"))
-    assert '\\"predictions\\": [\\n    0\\n  ]' in alice.get_data(as_text=True)
+    assert '\\"predictions\\": [0]' in alice.get_data(as_text=True)
 
 
 def test_every_route_asks_for_credentials(console_app, auth_server):

@@ -54,7 +54,7 @@ def readme_curl(port: int) -> str:
 
 
 def page_renders(dash_br, url: str) -> None:
-    """The console's first screen in headless Chromium, with nothing in the services log."""
+    """The console's first screen in headless Chromium, with nothing in the console log."""
     dash_br.server_url = url
     dash_br.wait_for_element(f"#{Config.LOAD}", timeout=30)
     dash_br.wait_for_contains_text("body", "Model Configuration")

@@ -1,4 +1,4 @@
-"""A configuration problem stops the services once, with one line that says what is wrong and
+"""A configuration problem stops the console once, with one line that says what is wrong and
 what to do: from ``python app.py``, ``gunicorn app:server`` and the Celery worker alike, before
 any worker boots. And a fresh worker answers its first requests, however many come at once."""
 

@@ -13,6 +13,7 @@ from pandas.api.types import is_object_dtype, is_string_dtype
 
 from services.errors import InvalidInput
 from services.registry.signature import SignatureInfo
+from services.scoring.cells import MISSING_WORDS
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 FORMULA_PATTERN = r"^[=+\-@\t\r]"
@@ -54,6 +55,10 @@ def parse_cells(frame: pd.DataFrame, signature: SignatureInfo | None) -> pd.Data
         series = frame[column.name]
         if not (is_object_dtype(series.dtype) or is_string_dtype(series.dtype)):
             continue
+        said_missing = column.type in NUMERIC or column.type == "boolean"
+        if said_missing and not column.required:  # an optional value said to be missing is
+            series = series.mask(series.map(_missing_word))
+            frame[column.name] = series
         if column.type in NUMERIC:
             parsed = pd.to_numeric(series, errors="coerce")
             whole = column.type in WHOLE  # "34" stays 34, not 34.0, in what is written back
@@ -66,6 +71,10 @@ def parse_cells(frame: pd.DataFrame, signature: SignatureInfo | None) -> pd.Data
             lowered = series.astype(object).map(lambda v: TRUE_FALSE.get(str(v).strip().lower(), v))
             frame[column.name] = lowered.where(series.notna(), None)
     return frame
+
+
+def _missing_word(value: object) -> bool:
+    return isinstance(value, str) and value.strip().lower() in MISSING_WORDS
 
 
 def _whole(value: object) -> object:
@@ -95,16 +104,25 @@ def _with_rows(frame: pd.DataFrame, signature: SignatureInfo | None) -> pd.DataF
 
 
 def _read_options(header: str, signature: SignatureInfo | None) -> dict:
+    """Only an empty cell is empty: ``NA`` can be an ID or a country, and a missing-value
+    word in a number column is reported as such (``services/scoring/cells.py``)."""
     return {
         "sep": detect_delimiter(header),
         "dtype": _string_columns(signature),
         "encoding": "utf-8-sig",
+        "keep_default_na": False,
+        "na_values": [""],
     }
 
 
 def _head(path: Path) -> bytes:
     with open(path, "rb") as handle:
         return handle.read(64 * 1024)
+
+
+def delimiter_of(path: Path) -> str:
+    """The separator a stored file is read with."""
+    return detect_delimiter(_first_line(_head(path)))
 
 
 def check_readable(path: Path) -> None:

@@ -3,6 +3,7 @@ on the one table path, keep the result in the caller's own area for download."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,12 +15,19 @@ from services.access.audit import Source
 from services.access.caller import Caller
 from services.errors import PayloadTooLarge
 from services.files import results
-from services.files.csv_io import count_rows, iter_csv, passthrough_columns, read_csv_head
+from services.files.csv_io import (
+    count_rows,
+    delimiter_of,
+    iter_csv,
+    passthrough_columns,
+    read_csv_head,
+)
 from services.files.store import StoredFile, UserFiles, result_name
+from services.registry.signature import SignatureInfo
+from services.scoring.cells import problem_summary
 from services.scoring.prediction import PREDICTION_COLUMN, display_records, jsonable
 from services.scoring.service import ModelUse, ScoringService
 from services.scoring.tables import BadRows
-from services.scoring.validation import column_problems
 from services.settings import Settings
 
 PREVIEW_ROWS = 5
@@ -58,6 +66,7 @@ class FileCheck:
     problems: list[str] = field(default_factory=list)
     preview: list[dict[str, Any]] = field(default_factory=list)
     checked_rows: int = 0
+    separator: str = ","
 
     @property
     def ok(self) -> bool:
@@ -75,9 +84,10 @@ class ScoredFile:
     failed_rows: int
     seconds: float
     predictions: list[Any]  # the first few, for a summary
-    output: StoredFile
+    output: StoredFile  # in the format asked for
     preview: list[dict[str, Any]]  # the first rows of the result
     columns: list[str]
+    outputs: dict[str, StoredFile] = field(default_factory=dict)  # every format written
 
     def summary(self) -> dict[str, Any]:
         """What the API answers."""
@@ -116,9 +126,10 @@ class FileService:
             columns=[str(c) for c in head.columns],
             missing=[name for name in signature.required_columns if name not in present],
             passthrough=passthrough_columns(head.columns, signature),
-            problems=column_problems(head, signature.columns),
+            problems=problem_summary(head, signature.columns),
             preview=display_records(head, PREVIEW_ROWS),
             checked_rows=len(head),
+            separator=delimiter_of(path),
         )
 
     def score(
@@ -131,43 +142,51 @@ class FileService:
         source: Source,
         on_progress: Callable[[Progress], None] | None = None,
         result_format: str = results.DEFAULT_RESULT_FORMAT,
+        every_format: bool = False,
     ) -> ScoredFile:
         """Score the caller's stored file, as ``result_format`` (a name in
-        ``RESULT_FORMATS``; another is ``InvalidInput``)."""
+        ``RESULT_FORMATS``; another is ``InvalidInput``); with ``every_format`` the other
+        formats are written in the same pass, so a person can switch without scoring again."""
         chosen = results.result_format(result_format)
+        formats = [chosen] + [f for f in results.RESULT_FORMATS.values()
+                              if every_format and f is not chosen]  # fmt: skip
         stored = self.store.describe(caller, file_id)
         with self.scoring.use(caller, name, ref, source) as use:
-            return self._score(caller, use, stored, chosen, on_progress)
+            return self._score(caller, use, stored, formats, on_progress)
 
     def _score(
         self,
         caller: Caller,
         use: ModelUse,
         stored: StoredFile,
-        chosen: results.ResultFormat,
+        formats: list[results.ResultFormat],
         on_progress: Callable[[Progress], None] | None,
     ) -> ScoredFile:
-        """One table run over the file's chunks; the result is written as it is produced and
+        """One table run over the file's chunks; each result is written as it is produced and
         published only when complete."""
         path = self.store.path(caller, stored.file_id)
         total, started = count_rows(path), time.monotonic()
         signature, run = use.model.signature, self.scoring.table(use, BadRows.MARK)
-        chunks = iter_csv(path, signature, self.settings.predict_chunk_rows,
-                          chosen.passthrough_as_text)  # fmt: skip
+        as_text = any(f.passthrough_as_text for f in formats)
+        chunks = iter_csv(path, signature, self.settings.predict_chunk_rows, as_text)
         first: list[pd.DataFrame] = []
-        target = result_name(stored.filename, chosen.extension)
-        with (
-            self.store.writing(caller, target) as (output_id, handle),
-            chosen.open_writer(handle, signature) as write_chunk,
-        ):
+        with contextlib.ExitStack() as stack:
+            writers, output_ids = [], {}
+            for chosen in formats:
+                target = result_name(stored.filename, chosen.extension)
+                output_id, handle = stack.enter_context(self.store.writing(caller, target))
+                writers.append(stack.enter_context(chosen.open_writer(handle, signature)))
+                output_ids[chosen.name] = output_id
             for scored in run.frames(chunks):
-                write_chunk(scored)
+                for write_chunk in writers:
+                    write_chunk(scored)
                 use.audited.rows = run.rows
                 if not first:
                     first.append(scored.head(RESULT_PREVIEW_ROWS))
                 if on_progress is not None:
                     on_progress(Progress(run.rows, total, time.monotonic() - started))
         head = first[0] if first else pd.DataFrame()
+        outputs = {name: self.store.describe(caller, i) for name, i in output_ids.items()}
         return ScoredFile(
             model=use.resolved.name,
             version=use.resolved.version,
@@ -176,10 +195,22 @@ class FileService:
             failed_rows=run.failed_rows,
             seconds=run.seconds,
             predictions=_first_predictions(head),
-            output=self.store.describe(caller, output_id),
+            output=outputs[formats[0].name],
             preview=display_records(head),
             columns=[str(c) for c in head.columns],
+            outputs=outputs,
         )
+
+    def keep_table(self, caller: Caller, frame: pd.DataFrame, filename: str) -> StoredFile:
+        """A table (a JSON batch with its predictions) kept as CSV in the caller's area, for
+        download while it exists."""
+        chosen = results.result_format(results.CSV)
+        with (
+            self.store.writing(caller, filename) as (file_id, handle),
+            chosen.open_writer(handle, SignatureInfo()) as write,
+        ):
+            write(frame)
+        return self.store.describe(caller, file_id)
 
     def score_body(
         self,

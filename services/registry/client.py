@@ -158,7 +158,9 @@ class Registry:
             if suggestions
             else "Use the full three-part name, for example main.ml_models.iris_classifier."
         )
-        return ModelNotFound(f"No registered model named {name} in {self.shown_uri}.", hint=hint)
+        return ModelNotFound(
+            f"No registered model named {name}.", hint=hint, suggestions=suggestions
+        )
 
     def _near_names(self, name: str) -> list[str]:
         try:
@@ -241,13 +243,23 @@ class Registry:
     def _version_not_found(self, name: str, ref: str) -> VersionNotFound:
         model = self.client.get_registered_model(name)
         versions = self.client.search_model_versions(f"name = '{_quoted(name)}'")
-        numbers = ", ".join(sorted((str(v.version) for v in versions), key=int)) or "none"
-        aliases = ", ".join(f"{a} → {v}" for a, v in sorted(_aliases(model).items())) or "none"
+        numbers = sorted((str(v.version) for v in versions), key=int)
+        aliases = sorted(_aliases(model).items())
         kind = "Version" if ref.isdigit() else "Alias"
+        listed = ", ".join(numbers) or "none"
+        named = ", ".join(f"{a} → {v}" for a, v in aliases) or "none"
         return VersionNotFound(
-            f"{kind} {ref} of {name} does not exist. Versions: {numbers}; aliases: {aliases}.",
+            f"{kind} {ref} of {name} does not exist. Versions: {listed}; aliases: {named}.",
             hint="Pick one of these, or use 'latest' for the newest version.",
+            suggestions=[alias for alias, _ in aliases] + numbers[::-1],
         )
+
+    def tags(self, resolved: ResolvedVersion) -> dict[str, str]:
+        """The registered model's tags with the version's on top (a version's tag wins)."""
+        with self._translated(resolved.name):
+            model = self.client.get_registered_model(resolved.name)
+            version = self.client.get_model_version(resolved.name, resolved.version)
+        return {**dict(_listed(model, "tags") or {}), **dict(version.tags or {})}
 
     def describe_version(self, resolved: ResolvedVersion) -> VersionInfo:
         with self._translated(resolved.name):

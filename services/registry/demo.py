@@ -20,12 +20,13 @@ import numpy as np
 import pandas as pd
 
 from services.environment import preserved_environment
+from services.registry.labels import LABELS_TAG
 from services.settings import DEMO_MODEL, embedded_artifact_root
 
 log = logging.getLogger(__name__)
 
 SEED_TAG = "console.demo_recipe"
-SEED_RECIPE = "1"
+SEED_RECIPE = "2"  # 2: class labels on the classifiers
 DEMO_EXPERIMENT = "/console-demo-models"
 URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
@@ -194,7 +195,12 @@ DEMO_MODELS = [
         "Predicts the species of an iris flower from four measurements in centimetres.\n\n"
         "| class | species |\n|---|---|\n| 0 | setosa |\n| 1 | versicolor |\n| 2 | virginica |\n\n"
         "*Trained on the classic Fisher iris data set (150 flowers).*",
-        {"team": "data-science", "domain": "botany", "task": "classification"},
+        {
+            "team": "data-science",
+            "domain": "botany",
+            "task": "classification",
+            LABELS_TAG: '["setosa", "versicolor", "virginica"]',
+        },
         _iris_versions,
         {"Champion": 1, "Challenger": 2},
     ),
@@ -203,7 +209,12 @@ DEMO_MODELS = [
         "## Customer churn\n\n"
         "Predicts whether a customer leaves in the next quarter (**1**) or stays (**0**).\n"
         "Mixed inputs: numbers, a city and a membership flag.",
-        {"team": "growth-analytics", "domain": "customers", "task": "classification"},
+        {
+            "team": "growth-analytics",
+            "domain": "customers",
+            "task": "classification",
+            LABELS_TAG: '{"0": "stays", "1": "leaves"}',
+        },
         _churn_versions,
         {"Champion": 1},
     ),

@@ -21,6 +21,7 @@ from typing import Any, Generic, TypeVar
 from services.access.caller import Caller
 from services.registry.access import ModelAccess
 from services.registry.client import Registry
+from services.registry.labels import class_labels
 from services.registry.signature import SignatureInfo, describe_signature
 from services.registry.types import ResolvedVersion
 
@@ -133,6 +134,7 @@ class LoadedModel:
     pyfunc: Any
     signature: SignatureInfo
     load_seconds: float
+    labels: dict[str, str] | None = None  # class value → name, as the model declares them
 
 
 class ModelLoader:
@@ -161,4 +163,5 @@ def _load(registry: Registry, resolved: ResolvedVersion) -> LoadedModel:
         pyfunc=pyfunc,
         signature=describe_signature(pyfunc.metadata.signature),
         load_seconds=time.perf_counter() - started,
+        labels=class_labels(registry.tags(resolved)),
     )

@@ -16,7 +16,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from services.errors import InvalidInput
+from services.errors import InvalidInput, InvalidJson
 
 DATAFRAME_SPLIT = "dataframe_split"
 DATAFRAME_RECORDS = "dataframe_records"
@@ -51,8 +51,10 @@ def parse_json_text(text: str | bytes) -> Any:
     except json.JSONDecodeError as exc:  # orjson's error is a json.JSONDecodeError
         if "UTF-8" in exc.msg:
             raise InvalidInput("The input is not UTF-8 text.", hint="Send it as UTF-8.") from None
-        raise InvalidInput(
+        raise InvalidJson(
             f"Invalid JSON at line {exc.lineno}, column {exc.colno}: {_first_clause(exc.msg)}.",
+            line=exc.lineno,
+            column=exc.colno,
             hint="Check quotes, commas and brackets near that position.",
         ) from None
 

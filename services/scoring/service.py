@@ -32,11 +32,12 @@ class Predictions:
     latency_ms: float
     ignored_columns: list[str] = field(default_factory=list)
     probabilities: list[dict[str, float]] | None = None
+    labels: list[str | None] | None = None  # the declared class name of each prediction
 
     def to_dict(self) -> dict[str, Any]:
         """Shallow on purpose: ``asdict`` would deep-copy every prediction."""
         body = {f.name: getattr(self, f.name) for f in fields(self)}
-        for optional in ("alias", "probabilities", "ignored_columns"):
+        for optional in ("alias", "probabilities", "ignored_columns", "labels"):
             if not body[optional]:
                 del body[optional]
         return body
@@ -104,8 +105,12 @@ class ScoringService:
             started = time.perf_counter()
             use = self._load(caller, name, ref, audited)
             run = self.table(use, BadRows.REFUSE)
-            predictions = run.score(model_input).predictions()
-            extra: dict[str, Any] = {"ignored_columns": run.ignored_columns}
+            scored = run.score(model_input)
+            predictions = scored.predictions()
+            extra: dict[str, Any] = {
+                "ignored_columns": run.ignored_columns,
+                "labels": scored.class_names(predictions),
+            }
             if probabilities:
                 conformed = conform(model_input, use.model.signature)
                 extra["probabilities"] = class_probabilities(use.model, conformed)

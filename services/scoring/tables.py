@@ -21,6 +21,8 @@ from typing import Any
 
 import pandas as pd
 
+from services.registry.labels import label_of
+from services.scoring.cells import row_problems, typed_inputs
 from services.scoring.models import LoadedModel
 from services.scoring.payload import ModelInput
 from services.scoring.prediction import (
@@ -32,9 +34,10 @@ from services.scoring.prediction import (
     raw_outputs,
     with_gaps,
 )
-from services.scoring.validation import conform, conform_frame, row_problems
+from services.scoring.validation import conform, conform_frame
 
 ERROR_COLUMN = "error"
+LABEL_COLUMN = f"{PREDICTION_COLUMN}_label"
 
 
 class BadRows(Enum):
@@ -55,6 +58,7 @@ class ScoredChunk:
     output_names: list[str]
     scored: pd.Index | None = None
     problems: pd.Series | None = None
+    labels: dict[str, str] | None = None
 
     @property
     def failed_rows(self) -> int:
@@ -67,6 +71,12 @@ class ScoredChunk:
             values.extend(jsonable(output))
         return values
 
+    def class_names(self, predictions: list[Any]) -> list[str | None] | None:
+        """The declared name of each prediction; None when the model declares none."""
+        if self.labels is None:
+            return None
+        return [label_of(self.labels, value) for value in predictions]
+
     def frame(self) -> pd.DataFrame:
         """The chunk's rows with the output columns appended (replacing input columns of the
         same name) and, with ``BadRows.MARK``, the ``error`` column."""
@@ -78,6 +88,8 @@ class ScoredChunk:
                 predicted = with_gaps(predicted, rows.index)
         else:  # every row failed: the output columns of the model, empty
             predicted = pd.DataFrame(dict.fromkeys(self.output_names), index=rows.index)
+        if self.labels is not None and PREDICTION_COLUMN in predicted.columns:
+            predicted[LABEL_COLUMN] = _names(predicted[PREDICTION_COLUMN], self.labels)
         kept = rows.drop(columns=[c for c in predicted.columns if c in rows.columns])
         scored = pd.concat([kept, predicted], axis=1)
         if self.problems is not None:
@@ -115,21 +127,23 @@ class TableRun:
         conformed = conform(chunk, self.model.signature)
         self.ignored_columns = conformed.ignored_columns
         parts = self._predict(conformed)
-        return ScoredChunk(chunk.data, parts, self.output_names)
+        return ScoredChunk(chunk.data, parts, self.output_names, labels=self.model.labels)
 
     def _marking(self, chunk: ModelInput) -> ScoredChunk:
         frame, columns = chunk.data, self.model.signature.columns
         if columns:
             conform_frame(frame.head(0), columns)  # a missing column fails the whole table
         problems = row_problems(frame, columns)
-        good = frame[problems == ""]
+        scored = problems == ""
+        good = frame[scored]
         parts: list[tuple[int, Any]] = []
         if len(good):
             conformed = conform(ModelInput(good, chunk.params), self.model.signature)
             self.ignored_columns = conformed.ignored_columns
             parts = self._predict(conformed)
             self.output_names = output_names(parts[0][1])
-        return ScoredChunk(frame, parts, self.output_names, good.index, problems)
+        shown = frame if scored.all() else typed_inputs(frame, columns)
+        return ScoredChunk(shown, parts, self.output_names, good.index, problems, self.model.labels)
 
     def _predict(self, conformed: Any) -> list[tuple[int, Any]]:
         return [(len(part), output) for part, output in
@@ -139,3 +153,9 @@ class TableRun:
         """Each chunk of a table, scored, with the output (and ``error``) columns."""
         for chunk in chunks:
             yield self.score(ModelInput(chunk)).frame()
+
+
+def _names(predictions: pd.Series, labels: dict[str, str]) -> pd.Series:
+    """Each prediction's declared name (empty where it has none)."""
+    names = {value: label_of(labels, value) for value in predictions.dropna().unique()}
+    return predictions.map(names).astype(object)

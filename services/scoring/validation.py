@@ -122,66 +122,6 @@ def _already_conformed(frame: pd.DataFrame, columns: list[ColumnInfo]) -> bool:
     return not frame[[c.name for c in columns]].isna().to_numpy().any()
 
 
-def column_problems(frame: pd.DataFrame, columns: list[ColumnInfo]) -> list[str]:
-    """Every column's problem at once (for a file preview), not just the first."""
-    problems = []
-    for column in columns:
-        if column.name in frame.columns:
-            try:
-                _convert_column(frame[column.name], column)
-            except SchemaMismatch as error:
-                problems.append(error.message)
-    return problems
-
-
-def row_problems(frame: pd.DataFrame, columns: list[ColumnInfo]) -> pd.Series:
-    """For each row, what is wrong with it ("" when nothing is), so one bad row in a big
-    file costs that row, not the file. Columns must be present (checked before)."""
-    problems = pd.Series("", index=frame.index, dtype=object)
-    for column in columns:
-        if column.name not in frame.columns:
-            continue
-        series = frame[column.name]
-        empty = series.isna()
-        words = TYPE_WORDS.get(column.type, column.type)
-        for bad, message in (
-            (empty if column.required else None, f"{column.name} is empty"),
-            (_wrong_type(series, column) & ~empty, f"{column.name} expects {words}"),
-        ):
-            if bad is not None and bad.any():
-                problems = problems.mask(bad & (problems == ""), message)
-    return problems
-
-
-def _wrong_type(series: pd.Series, column: ColumnInfo) -> pd.Series:
-    if _has_exact_type(series, column):
-        return pd.Series(False, index=series.index)
-    if column.type in NUMPY_TYPES and column.type != "boolean":
-        numbers = pd.to_numeric(series, errors="coerce")
-        bad = numbers.isna()
-        if NUMPY_TYPES[column.type].startswith("int"):
-            bad |= (numbers != np.floor(numbers)) & numbers.notna()
-        return bad
-    expected = {"boolean": (bool, np.bool_), "string": (str,)}.get(column.type)
-    if expected is None:
-        return pd.Series(False, index=series.index)
-    return ~series.map(lambda value: isinstance(value, expected))
-
-
-def _has_exact_type(series: pd.Series, column: ColumnInfo) -> bool:
-    """Cheap answers for whole columns a CSV reader already typed (millions of rows)."""
-    dtype = series.dtype
-    if column.type == "boolean":
-        return is_bool_dtype(dtype)
-    if column.type == "string":
-        return is_string_dtype(dtype) and not is_object_dtype(dtype)
-    if column.type in ("double", "float"):
-        return is_numeric_dtype(dtype) and not is_bool_dtype(dtype)
-    if column.type in ("long", "integer"):
-        return dtype.kind in "iu"
-    return False
-
-
 def _first_row(mask: pd.Series) -> int:
     """1-based position of the first True in ``mask``."""
     return int(np.argmax(mask.to_numpy())) + 1
