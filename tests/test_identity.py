@@ -6,8 +6,11 @@ few Databricks REST endpoints the app calls: Databricks itself cannot run here.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -162,3 +165,56 @@ def test_job_secret_is_made_once_private_and_overridable(tmp_path):
     assert caller_seal(settings).open(sealed, "job-1") == alice
     with pytest.raises(Unauthenticated, match="could not be verified"):
         caller_seal(replace(settings, job_secret=configured)).open(sealed, "job-1")
+
+
+class SignInServer(BaseHTTPRequestHandler):
+    """Stands in for an MLflow server that misbehaves on ``users/current`` (overloaded,
+    not an auth server, answering for someone else): a real one cannot be made to."""
+
+    status: ClassVar[int] = 200
+    body: ClassVar[bytes] = b""
+    calls: ClassVar[int] = 0
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        SignInServer.calls += 1
+        self.send_response(SignInServer.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(SignInServer.body)))
+        self.end_headers()
+        self.wfile.write(SignInServer.body)
+
+
+@pytest.fixture
+def sign_in_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SignInServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(403, b"{}"), (404, b"{}"), (429, b"{}"), (500, b"{}"), (502, b"oops"),
+     (200, b"<html>not an auth server</html>"),
+     (200, b'{"user": {"username": "admin"}}')],
+    ids=["403", "404", "429", "500", "502", "not-json", "someone-else"],
+)  # fmt: skip
+def test_sign_in_fails_closed(tmp_path, sign_in_server, status, body):
+    """Only a 200 naming this user signs in; anything else refuses, and is not remembered."""
+    SignInServer.status, SignInServer.body, SignInServer.calls = status, body, 0
+    settings = replace(settings_for(tmp_path), tracking_uri=sign_in_server,
+                       registry_uri=sign_in_server, embedded_registry=False,
+                       auth_mode="mlflow-basic")  # fmt: skip
+    client = create_app(settings=settings).server.test_client()
+    mallory = basic_header("alice", "any-password-at-all")
+    for _ in range(2):
+        answer = client.get("/api/health", headers=mallory)
+        assert answer.status_code == 503 and answer.status_code != 200
+        assert "could not confirm the sign-in" in answer.get_data(as_text=True)
+    assert SignInServer.calls == 2  # asked every time: a refusal is never cached as a yes
+    SignInServer.status, SignInServer.body = 200, b'{"user": {"username": "alice"}}'
+    assert client.get("/api/health", headers=mallory).status_code == 200

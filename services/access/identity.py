@@ -33,6 +33,7 @@ from services.access.caller import (
 )
 from services.caching import KeyValueCache, Remembered, cache_key
 from services.errors import ConsoleError, RegistryUnavailable, Unauthenticated
+from services.registry.client import display_uri
 from services.settings import Settings
 
 USER_HEADERS = ("X-Forwarded-Email", "X-Forwarded-User", "X-Forwarded-Preferred-Username")
@@ -97,7 +98,11 @@ def current_caller() -> Caller:
 
 
 def verify_password(host: str, caller: Caller) -> None:
-    """Raise ``Unauthenticated`` unless the MLflow server accepts the caller's password."""
+    """Return only if the MLflow server says, in so many words, that these are the
+    caller's credentials: a 200 naming this very user. A 401 is a wrong password; any other
+    answer (403, 404, 429, a 5xx, a body that is not an auth server's) is not a yes, so
+    nobody signs in until the server answers properly (fail closed)."""
+    shown = display_uri(host)
     try:
         response = requests.get(
             f"{host}{CURRENT_USER_API}",
@@ -105,12 +110,28 @@ def verify_password(host: str, caller: Caller) -> None:
             timeout=SIGN_IN_TIMEOUT_SECONDS,
         )
     except requests.RequestException:
-        raise RegistryUnavailable(f"Cannot reach the MLflow server at {host}.") from None
+        raise RegistryUnavailable(f"Cannot reach the MLflow server at {shown}.") from None
     if response.status_code == 401:
         raise Unauthenticated(
-            f"The MLflow server at {host} did not accept the password for {caller.user}.",
+            f"The MLflow server at {shown} did not accept the password for {caller.user}.",
             hint="Check the username and password, then sign in again.",
         )
+    if response.status_code != 200 or _signed_in_user(response) != caller.user:
+        raise RegistryUnavailable(
+            f"The MLflow server at {shown} could not confirm the sign-in "
+            f"(it answered {response.status_code}), so nobody can sign in for now.",
+            hint="Retry in a moment; if it persists, the administrator should check that "
+            "MLFLOW_TRACKING_URI is an MLflow server with authentication.",
+        )
+
+
+def _signed_in_user(response: requests.Response) -> str | None:
+    try:
+        user = response.json().get("user") or {}
+    except (ValueError, AttributeError):
+        return None
+    name = user.get("username") if isinstance(user, dict) else None
+    return name if isinstance(name, str) else None
 
 
 class Identity:
