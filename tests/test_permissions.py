@@ -100,6 +100,22 @@ def test_revoked_grant_is_denied_within_the_verdict_ttl(auth_server, tmp_path):
         auth_server.grant("alice", "registered_model", auth_server.models["X"])
 
 
+def test_a_verdict_time_of_zero_means_ask_every_time(auth_server, tmp_path):
+    """PERMISSION_CACHE_SECONDS=0 must not mean "remember forever" (cachelib's 0). Only the
+    files' grant is revoked: resolving still works, the verdict alone must refuse."""
+    app = _console_app(auth_server, tmp_path, permission_cache_seconds=0, alias_cache_seconds=0)
+    client = app.server.test_client()
+    assert predict(client, auth_server, "alice", "X").status_code == 200
+    auth_server.revoke("alice", "experiment", auth_server.experiments["X"])
+    try:
+        revoked_at = time.monotonic()
+        while predict(client, auth_server, "alice", "X").status_code == 200:
+            assert time.monotonic() - revoked_at < 5, "a revoked grant still works"
+            time.sleep(0.2)
+    finally:
+        auth_server.grant("alice", "experiment", auth_server.experiments["X"])
+
+
 def _callback_request(app, selection: dict[str, Any], text: str) -> dict[str, Any]:
     """The request the browser sends when Predict is pressed in the JSON tab."""
     return click_request(
