@@ -68,6 +68,7 @@ def create_app(
     cache = Cache()
     cache.init_app(server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 5000})
     services = build_services(settings, cache)
+    services.audit.start()
     atexit.register(services.audit.close)
     reset_after_fork(services)
     services.identity.init_app(server, url_base_pathname)

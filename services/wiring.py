@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cachelib import SimpleCache
+
 from services.access.audit import AuditLog
 from services.access.identity import Identity
 from services.caching import KeyValueCache
@@ -44,17 +46,23 @@ class ConsoleServices:
         }
 
     def after_fork(self) -> None:
-        """In a forked job process: locks other threads held at the fork stay held there."""
+        """In a forked job process: locks other threads held at the fork stay held there
+        (the model cache's, the registry clients', the audit spool's, the cache's RLock), so
+        the job gets fresh ones, and a cache of its own."""
         self.models.after_fork()
         reset = getattr(self.registry.registry_for, "after_fork", None)
         if reset is not None:
             reset()
+        self.audit.after_fork()
+        fresh = SimpleCache()
+        self.registry.use_cache(fresh)
+        self.identity.sign_ins.cache = fresh
 
 
 def build_services(
     settings: Settings, cache: KeyValueCache, audit: AuditLog | None = None
 ) -> ConsoleServices:
-    audit = audit or AuditLog(settings.audit_url)
+    audit = audit or AuditLog(settings.audit_url, settings.app_data_dir / "audit-spool")
     registry = ModelAccess(settings, registries_for(settings), cache, audit)
     models: ModelCache[LoadedModel] = ModelCache(settings.model_cache_size)
     scoring = ScoringService(settings, ModelLoader(registry, models), audit)

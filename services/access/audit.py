@@ -1,10 +1,11 @@
 """The audit log: one record per prediction, denial and failed prediction.
 
 Records go to a SQLAlchemy database (SQLite under $APP_DATA_DIR by default, any URL through
-AUDIT_DB_URL) and out as one JSON log line each. A writer thread, started with the first
-record, batches the inserts so a request only pays for a queue put; ``close()`` writes what is
-still queued (``create_app`` runs it at exit). Records hold who, what and how it went: never
-payload values or credentials.
+AUDIT_DB_URL) and out as one JSON log line each. Each is on local disk before the action's
+answer is sent, and reaches the database through a writer thread (see ``audit_store``):
+nothing is lost to a killed worker or a database that is down for a while. ``close()`` writes
+what is waiting (``create_app`` runs it at exit). Records hold who, what and how it went:
+never payload values or credentials.
 
 An action is audited through a scope: ``recording`` records its outcome whatever it is (a
 prediction), ``recording_refusals`` only a refusal (a view of metadata).
@@ -19,6 +20,7 @@ import os
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -26,8 +28,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, create_engine, select
-
+from services.access.audit_store import AuditDatabase, Spool, fit_for_storage, sweep
 from services.access.caller import Caller
 from services.errors import ConsoleError, PermissionDenied, Unauthenticated
 
@@ -37,6 +38,8 @@ OK = "ok"
 DENIED = "denied"
 ERROR = "error"
 BATCH = 200
+RETRY_SECONDS = 2  # how soon records that wait are tried again
+SWEEP_SECONDS = 30  # how often gone processes' spool files are looked for
 UNEXPECTED = "INTERNAL_ERROR"
 
 
@@ -49,25 +52,6 @@ class Source(StrEnum):
     CSV = "csv"
     UI = "ui"
     SIGN_IN = "http"
-
-
-metadata = MetaData()
-audit_table = Table(
-    "audit_log",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("time", String(40), nullable=False, index=True),
-    Column("user", String(320), nullable=False, index=True),
-    Column("source", String(20), nullable=False),
-    Column("action", String(40), nullable=False),
-    Column("model", String(500)),
-    Column("version", String(40)),
-    Column("alias", String(255)),
-    Column("input_rows", Integer),
-    Column("latency_ms", Float),
-    Column("outcome", String(20), nullable=False),
-    Column("error_code", String(60)),
-)
 
 
 @dataclass
@@ -85,13 +69,6 @@ class AuditRecord:
     time: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
 
 
-def _create_sqlite_folder(url: str) -> None:
-    """SQLite creates the database file on first use, but not the folder it lives in."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and url != f"{prefix}:memory:":
-        Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
-
-
 @dataclass
 class AuditedAction:
     """Filled in while an audited action runs: which version it reached, how many rows."""
@@ -107,12 +84,10 @@ class AuditedAction:
 
 
 class AuditLog:
-    def __init__(self, url: str) -> None:
-        connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
-        _create_sqlite_folder(url)
-        self.engine = create_engine(url, connect_args=connect_args)
-        metadata.create_all(self.engine)
-        self._queue: queue.Queue[AuditRecord | None] = queue.Queue()
+    def __init__(self, url: str, spool_dir: Path | None = None) -> None:
+        self.database = AuditDatabase(url)
+        self.spool = Spool(spool_dir or _spool_beside(url))
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._writer: threading.Thread | None = None
         self._closed = False
         self._pid = os.getpid()
@@ -170,12 +145,31 @@ class AuditLog:
         )
 
     def record(self, record: AuditRecord) -> None:
-        log.info(json.dumps({"audit": asdict(record)}, default=str))
+        """On disk before this returns; in the database soon after. Never raises: an audit
+        problem never costs a user their answer (it is logged, and the record waits)."""
+        row = fit_for_storage({**asdict(record), "record_id": uuid.uuid4().hex})
+        log.info(json.dumps({"audit": row}, default=str, ensure_ascii=False))
+        try:
+            self.spool.append(row)
+        except OSError:
+            log.exception("could not spool an audit record; the log line above is its copy")
         if os.getpid() != self._pid:
-            self._record_in_forked_process(record)
+            self._store_now(row)
             return
         self._start_writer()
-        self._queue.put(record)
+        self._queue.put(row)
+
+    def _store_now(self, row: dict[str, Any]) -> None:
+        """A forked job has no writer thread and ends without atexit: store at once; if the
+        database is not there, the record waits in the job's spool file for a sweep."""
+        try:
+            self.spool.set_aside(self.database.store(self.spool.worth_storing([row])))
+        except Exception as error:
+            log.warning("audit record kept in the spool for later (%s)", type(error).__name__)
+
+    def start(self) -> None:
+        """Start the writer now (it first stores what killed processes left in the spool)."""
+        self._start_writer()
 
     def _start_writer(self) -> None:
         with self._lock:
@@ -185,20 +179,21 @@ class AuditLog:
                 )
                 self._writer.start()
 
-    def _record_in_forked_process(self, record: AuditRecord) -> None:
-        """Background jobs run in a forked process: no writer thread exists there and it ends
-        without running atexit, so write at once (on connections of its own)."""
-        if getattr(self, "_forked_pid", None) != os.getpid():
-            self.engine.dispose(close=False)  # never share the parent's pooled connections
-            self._forked_pid = os.getpid()
-        self._insert([record])
+    def sweep(self) -> int:
+        """Copy what waits in the spool (this process's, and gone processes') into the
+        database; how many spool files still wait."""
+        try:
+            return sweep(self.spool, self.database)
+        except Exception:
+            log.exception("audit sweep failed; the records stay in the spool")
+            return 1
 
     def flush(self) -> None:
-        """Return once every record so far is in the database."""
+        """Return once every record queued so far has been tried (stored or spooled)."""
         self._queue.join()
 
     def close(self) -> None:
-        """Write what is queued, then stop the writer."""
+        """Write what is queued and waiting, then stop the writer."""
         with self._lock:
             if self._closed:
                 return
@@ -211,35 +206,53 @@ class AuditLog:
     def rows(self, **where: Any) -> list[dict[str, Any]]:
         """Records, oldest first, optionally filtered by equal columns (for reports and tests)."""
         self.flush()
-        query = select(audit_table).order_by(audit_table.c.id)
-        for column, value in where.items():
-            query = query.where(audit_table.c[column] == value)
-        with self.engine.connect() as connection:
-            return [dict(row._mapping) for row in connection.execute(query)]
+        return self.database.rows(**where)
+
+    def after_fork(self) -> None:
+        self.spool.after_fork()
+        self.database.after_fork()
 
     def _write_forever(self) -> None:
+        behind = self.sweep() > 0  # records a killed process left: replayed at start
+        last_sweep = time.monotonic()
         while True:
-            batch = [self._queue.get()]
-            while len(batch) < BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            records = [r for r in batch if r is not None]
+            batch = self._next_batch()
+            rows = [row for row in batch if row is not None]
             try:
-                if records:
-                    self._insert(records)
-            except Exception:  # the log line is out already; never let a failing insert kill us
-                log.exception("could not write %d audit records", len(records))
+                if rows:
+                    self.spool.set_aside(self.database.store(self.spool.worth_storing(rows)))
+            except Exception as error:  # the records are in the spool: a sweep stores them
+                log.warning("audit database unavailable (%s); %d records wait in the spool",
+                            type(error).__name__, len(rows))  # fmt: skip
+                behind = True
             finally:
                 for _ in batch:
                     self._queue.task_done()
-            if len(records) < len(batch):
+            if None in batch:
+                self.sweep()
                 return
+            if behind or time.monotonic() - last_sweep > SWEEP_SECONDS:
+                behind, last_sweep = self.sweep() > 0, time.monotonic()
 
-    def _insert(self, records: list[AuditRecord]) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(audit_table.insert(), [asdict(r) for r in records])
+    def _next_batch(self) -> list[dict[str, Any] | None]:
+        try:
+            batch = [self._queue.get(timeout=RETRY_SECONDS)]
+        except queue.Empty:
+            return []
+        while len(batch) < BATCH and batch[-1] is not None:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+
+def _spool_beside(url: str) -> Path:
+    """Without a folder given: next to a SQLite database (the folder it is created in)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        raise ValueError("an audit log on a database server needs a spool folder")
+    return Path(url[len(prefix) :]).parent / "audit-spool"
 
 
 def _outcome(error: Exception | None) -> str:

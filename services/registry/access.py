@@ -35,6 +35,10 @@ class ModelAccess:
         self.verdicts = Remembered(cache, settings.permission_cache_seconds)
         self.files = Remembered(cache, settings.metadata_cache_seconds)
 
+    def use_cache(self, cache: KeyValueCache) -> None:
+        for remembered in (self.resolutions, self.verdicts, self.files):
+            remembered.cache = cache
+
     @property
     def shown_uri(self) -> str:
         return display_uri(self.settings.registry_uri)
