@@ -219,3 +219,18 @@ def test_output_columns_are_known_before_any_row_is_scored(services, caller):
     assert output_columns(SignatureInfo(outputs=[TensorInfo(None, "float64", (-1, 3))])) == [
         "prediction_0", "prediction_1", "prediction_2"]  # fmt: skip
     assert output_columns(SignatureInfo()) == []
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"dataframe_split": {"columns": "abc", "data": [[1, 2, 3]]}},
+     {"dataframe_split": {"columns": [1, 2], "data": [[1, 2]]}},
+     {"dataframe_split": {"columns": ["a", "a"], "data": [[1, 2]]}}],
+    ids=["columns-text", "columns-numbers", "columns-twice"],
+)  # fmt: skip
+def test_malformed_scoring_formats_are_input_errors_and_audited(services, caller, payload):
+    """They were a TypeError deep in pandas (an unaudited 500)."""
+    before = len(services.audit.rows(source="api"))
+    with pytest.raises(InvalidInput, match="dataframe_split"):
+        api_predict(services, caller, IRIS_MODEL, "1", payload)
+    assert len(services.audit.rows(source="api")) == before + 1

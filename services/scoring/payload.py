@@ -134,6 +134,10 @@ def _split_frame(body: Any) -> ModelInput:
         raise InvalidInput("The input has no rows.", hint=FORMATS_HELP)
     if columns is None:
         return ModelInput(_positional_rows(data))
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise InvalidInput('"columns" of dataframe_split must be a list of column names.')
+    if len(set(columns)) != len(columns):
+        raise InvalidInput('"columns" of dataframe_split names a column twice.')
     for number, row in enumerate(data, start=1):
         if not isinstance(row, list) or len(row) != len(columns):
             raise InvalidInput(
