@@ -26,6 +26,7 @@ from api.routes import create_api_blueprint
 from callbacks import register_callbacks
 from callbacks.background import EXTENSION, Mounted, install_job_identity, job_manager, mount
 from layouts.page import page_layout
+from services.access.guard import RequestGuard
 from services.settings import ConfigurationError, Settings
 from services.startup import (
     check_configuration,
@@ -71,6 +72,8 @@ def create_app(
     services.audit.start()
     atexit.register(services.audit.close)
     reset_after_fork(services)
+    guard = RequestGuard(settings)
+    guard.init_app(server, url_base_pathname)
     services.identity.init_app(server, url_base_pathname)
 
     manager = job_manager(settings)
@@ -92,6 +95,7 @@ def create_app(
     blueprint = create_api_blueprint(services, name=f"model_console_api_{id(app)}")
     server.register_blueprint(blueprint, url_prefix=url_base_pathname.rstrip("/") + "/api")
     finish_dash_setup(app)
+    guard.allow_scripts(app.csp_hashes())
     freeze_startup_objects()
     return app
 

@@ -20,8 +20,11 @@ from services.wiring import ConsoleServices
 
 log = logging.getLogger(__name__)
 
-JSON_TYPES = {"application/json", ""}
+JSON_TYPES = {"application/json"}
 CSV_TYPES = {"text/csv", "application/csv"}
+# What a browser may label a .csv file with; a page on another site cannot send these
+# without asking first (a CORS preflight), unlike text/plain or a form.
+UPLOAD_TYPES = CSV_TYPES | {"application/vnd.ms-excel", "application/octet-stream"}
 
 
 def _flag(name: str) -> bool:
@@ -99,8 +102,8 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
             return _predict_csv(name, ref)
         if content_type not in JSON_TYPES:
             raise UnsupportedMediaType(
-                f"Content-Type {content_type} is not supported.",
-                hint="Send application/json (records or MLflow formats) or text/csv.",
+                f"Content-Type {content_type or '(none)'} is not supported.",
+                hint="Send Content-Type: application/json (records or MLflow formats) or text/csv.",
             )
         payload = parse_json_text(_body(settings.max_request_bytes))
         answer = scoring.predict(current_caller(), name, ref, payload, source=Source.API,
@@ -129,6 +132,11 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
         limit = settings.upload_limit_bytes
         if request.content_length is not None and request.content_length > limit:
             raise too_large(limit)
+        if (request.mimetype or "").lower() not in UPLOAD_TYPES:
+            raise UnsupportedMediaType(
+                f"Content-Type {request.mimetype or '(none)'} is not an upload of a CSV file.",
+                hint="Send the file as the body with Content-Type: text/csv.",
+            )
         filename = request.args.get("filename") or "upload.csv"
         return _json(asdict(files.upload(current_caller(), filename, request.stream)), 201)
 

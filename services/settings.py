@@ -51,6 +51,8 @@ class Settings:
     job_stall_seconds: int = 300
     job_secret: str = field(default="", repr=False)
     history_size: int = 50
+    allowed_hosts: str = ""
+    frame_ancestors: str = "'self'"
 
     @property
     def audit_url(self) -> str:
@@ -85,6 +87,8 @@ class Settings:
             "job_stall_seconds": max(int_env("JOB_STALL_SECONDS", 300), 1),
             "job_secret": os.environ.get("JOB_SECRET_KEY", "").strip(),
             "history_size": min(max(int_env("HISTORY_SIZE", 50), 1), 500),
+            "allowed_hosts": os.environ.get("ALLOWED_HOSTS", "").strip(),
+            "frame_ancestors": os.environ.get("FRAME_ANCESTORS", "").strip() or "'self'",
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
