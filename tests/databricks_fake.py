@@ -2,7 +2,8 @@
 
 Databricks itself cannot run here, so this stands in for a workspace: it answers Unity
 Catalog's model registry calls and the temporary-credentials call that loading a model makes,
-allows only the token ``ana-token`` and records every request, so tests can prove the user's
+allows only the token ``ana-token`` (whose owner, SCIM ``Me`` says, is ana@corp.com) and
+records every request, so tests can prove the user's
 token (never the app's service principal) is what reaches the workspace.
 """
 
@@ -29,6 +30,11 @@ ROUTES = {
     f"{UC}/model-versions/get": {"model_version": VERSION},
     f"{UC}/model-versions/search": {"model_versions": [VERSION]},
     f"{UC}/registered-models/alias": {"model_version": VERSION},
+    "/api/2.0/preview/scim/v2/Me": {
+        "userName": "ana@corp.com",
+        "id": "1001",
+        "emails": [{"value": "ana@corp.com", "primary": True}],
+    },
 }
 
 

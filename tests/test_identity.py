@@ -218,3 +218,27 @@ def test_sign_in_fails_closed(tmp_path, sign_in_server, status, body):
     assert SignInServer.calls == 2  # asked every time: a refusal is never cached as a yes
     SignInServer.status, SignInServer.body = 200, b'{"user": {"username": "alice"}}'
     assert client.get("/api/health", headers=mallory).status_code == 200
+
+
+def _databricks_client(tmp_path, workspace):
+    return create_app(settings=_databricks_settings(tmp_path, workspace)).server.test_client()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [[("X-Forwarded-Email", "ceo@corp.com"), ("X-Forwarded-Access-Token", "ana-token")],
+     [("X-Forwarded-Email", "ana@corp.com"), ("X-Forwarded-Email", "ceo@corp.com"),
+      ("X-Forwarded-Access-Token", "ana-token")],
+     [("X-Forwarded-Email", "ana@corp.com, ceo@corp.com"),
+      ("X-Forwarded-Access-Token", "ana-token")],
+     [("X-Forwarded-Email", "ana@corp.com"), ("X-Forwarded-Access-Token", "stolen")]],
+    ids=["someone-elses-name", "named-twice", "appended", "not-a-token"],
+)  # fmt: skip
+def test_databricks_user_is_the_owner_of_the_forwarded_token(tmp_path, workspace, headers):
+    """Reaching the container past the proxy, or a proxy that appends: the forwarded user
+    must be whom the workspace says the token belongs to."""
+    client = _databricks_client(tmp_path, workspace)
+    answer = client.get("/api/models", headers=headers)
+    assert answer.status_code == 401, answer.get_data(as_text=True)
+    ana = {"X-Forwarded-Email": "ana@corp.com", "X-Forwarded-Access-Token": "ana-token"}
+    assert client.get("/api/health", headers=ana).status_code == 200

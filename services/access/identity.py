@@ -40,6 +40,7 @@ USER_HEADERS = ("X-Forwarded-Email", "X-Forwarded-User", "X-Forwarded-Preferred-
 TOKEN_HEADER = "X-Forwarded-Access-Token"
 BASIC_REALM = 'Basic realm="Model Console", charset="UTF-8"'
 CURRENT_USER_API = "/api/2.0/mlflow/users/current"  # 200 for any valid pair, 401 otherwise
+DATABRICKS_ME_API = "/api/2.0/preview/scim/v2/Me"  # whom a token belongs to
 SIGN_IN_TIMEOUT_SECONDS = 30
 _CALLER = "model_console_caller"  # flask.g attribute
 
@@ -72,6 +73,7 @@ def _basic_caller(authorization: str) -> Caller:
 
 
 def _databricks_caller(headers: Mapping[str, str]) -> Caller:
+    _one_identity(headers)
     user = next((headers[h] for h in USER_HEADERS if headers.get(h)), None)
     if not user:
         raise Unauthenticated(
@@ -87,6 +89,21 @@ def _databricks_caller(headers: Mapping[str, str]) -> Caller:
             "service principal.",
         )
     return Caller(user=user, mode=MODE_DATABRICKS, token=token)
+
+
+def _one_identity(headers: Mapping[str, str]) -> None:
+    """A request that names its user twice (a proxy that appends instead of replacing, or
+    someone reaching the container past the proxy) names nobody."""
+    getlist = getattr(headers, "getlist", None)
+    for name in (*USER_HEADERS, TOKEN_HEADER):
+        values = getlist(name) if getlist else [headers.get(name)]
+        if len({v for v in values if v}) > 1 or any(
+            "," in (v or "") for v in values[:1] if name == TOKEN_HEADER
+        ):
+            raise Unauthenticated(
+                f"This request carries more than one {name}.",
+                hint="Open the app through its Databricks Apps URL, not the container's port.",
+            )
 
 
 def current_caller() -> Caller:
@@ -134,6 +151,44 @@ def _signed_in_user(response: requests.Response) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def verify_databricks_user(host: str, caller: Caller) -> None:
+    """The forwarded user must be the one the forwarded token belongs to (the workspace says
+    whom: SCIM ``Me``); anything else, or no clear answer, refuses (fail closed)."""
+    shown = display_uri(host)
+    try:
+        response = requests.get(f"{host}{DATABRICKS_ME_API}", timeout=SIGN_IN_TIMEOUT_SECONDS,
+                                headers={"Authorization": f"Bearer {caller.token}"})  # fmt: skip
+    except requests.RequestException:
+        raise RegistryUnavailable(f"Cannot reach the workspace at {shown}.") from None
+    if response.status_code in (401, 403):
+        raise Unauthenticated("The workspace did not accept the forwarded token.",
+                              hint="Reload the page to sign in again.")  # fmt: skip
+    if response.status_code != 200:
+        raise RegistryUnavailable(
+            f"The workspace at {shown} could not confirm who is signed in "
+            f"(it answered {response.status_code}).",
+            hint="Retry in a moment.",
+        )
+    if caller.user.lower() not in _token_names(response):
+        raise Unauthenticated(
+            "The forwarded user is not the owner of the forwarded token.",
+            hint="Open the app through its Databricks Apps URL, not the container's port.",
+        )
+
+
+def _token_names(response: requests.Response) -> set[str]:
+    """The user name and e-mail addresses the workspace gives for a token, lower case."""
+    try:
+        me = response.json()
+    except ValueError:
+        return set()
+    if not isinstance(me, dict):
+        return set()
+    names = {me.get("userName"), me.get("id")}
+    names |= {e.get("value") for e in me.get("emails") or [] if isinstance(e, dict)}
+    return {n.lower() for n in names if isinstance(n, str) and n}
+
+
 class Identity:
     """Decides the caller of every request under a prefix; see the module's docstring."""
 
@@ -160,15 +215,19 @@ class Identity:
             return None
 
     def check_sign_in(self, caller: Caller) -> None:
-        """In mlflow-basic mode, the MLflow server decides whether a password is right; a yes
-        is remembered for ``permission_cache_seconds`` (the server's hash check is slow)."""
-        if self.settings.auth_mode != MODE_MLFLOW_BASIC:
+        """In mlflow-basic mode the MLflow server decides whether a password is right; in
+        databricks mode the workspace says whom the forwarded token belongs to. A yes is
+        remembered for ``permission_cache_seconds`` (the checks are slow)."""
+        if self.settings.auth_mode == MODE_NONE:
             return
         key = cache_key("sign-in", caller.key)
         if self.sign_ins.recall(key):
             return
         try:
-            verify_password(self.settings.tracking_uri.rstrip("/"), caller)
+            if self.settings.auth_mode == MODE_DATABRICKS:
+                verify_databricks_user(self.settings.databricks_host or "", caller)
+            else:
+                verify_password(self.settings.tracking_uri.rstrip("/"), caller)
         except Unauthenticated as error:
             self.audit.record(AuditRecord(user=caller.user, source=Source.SIGN_IN,
                                           action="sign-in", outcome=DENIED,
