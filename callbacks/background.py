@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import dash
 from dash import hooks
-from flask import Flask
+from flask import Flask, Response, request
+from plotly.io.json import to_json_plotly as to_json
 
-from layouts.ids import Csv
+from layouts.components import error_alert
+from layouts.ids import Csv, History
 from services.access.identity import TOKEN_HEADER, current_caller
-from services.errors import ConsoleError
+from services.errors import ConsoleError, too_many_jobs
 from services.jobs.keys import job_key
 from services.settings import Settings
 from services.wiring import ConsoleServices
@@ -34,6 +36,7 @@ EXTENSION = "model_console"  # server.extensions[EXTENSION][url_base_pathname] -
 JOB_CALLER = "model_console_job_caller"  # callback_context.custom_data[JOB_CALLER]
 CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "cookie", TOKEN_HEADER.lower()}
 JobManager = dash.DiskcacheManager | dash.CeleryManager
+JOB_OUTPUTS = (f"{Csv.RESULT_FILE}.data", f"{History.STORE}.data")  # the CSV job's, only
 
 
 @dataclass
@@ -47,6 +50,24 @@ class Mounted:
 
 def mount(server: Flask, prefix: str, mounted: Mounted) -> None:
     server.extensions.setdefault(EXTENSION, {})[prefix] = mounted
+    callbacks_route = f"{prefix}_dash-update-component"
+
+    @server.before_request
+    def refuse_job_floods() -> Response | None:
+        """A new CSV job while the caller already runs ``JOBS_PER_USER``: answered here, so
+        a flood of (forged) Predict requests makes no processes."""
+        if request.path != callbacks_route or "cacheKey" in request.args:
+            return None
+        body = request.get_json(silent=True) or {}
+        output = body.get("output") if isinstance(body, dict) else None
+        if not isinstance(output, str) or not all(part in output for part in JOB_OUTPUTS):
+            return None
+        limit = mounted.services.settings.jobs_per_user
+        if mounted.services.jobs.active(current_caller()) < limit:
+            return None
+        alert = error_alert(too_many_jobs(limit)).to_plotly_json()
+        answer = {"multi": True, "response": {Csv.RESULT: {"children": alert}}}
+        return Response(to_json(answer), mimetype="application/json")
 
 
 def mounted_console(prefix: str | None = None) -> Mounted | None:
@@ -101,9 +122,11 @@ def seal_caller_for_jobs(context: Any) -> dict[str, str] | None:
     if page_load is None or run is None:
         return None  # not the CSV job
     try:
-        sealed = console.services.seal.seal(current_caller(), job_key(page_load, run))
+        caller, job = current_caller(), job_key(page_load, run)
+        sealed = console.services.seal.seal(caller, job)
     except ConsoleError:
         return None  # the job itself will say what is wrong
+    console.services.jobs.queued(caller, job)
     return {"console": dash.get_app().config.url_base_pathname, "caller": sealed}
 
 

@@ -7,6 +7,7 @@ in one pass) Download gives.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -120,13 +121,14 @@ class CsvCallbacks:
             set_progress((progress.percent, progress_label(progress)))
 
         try:
-            return self._score(caller, report, file_info, selection, history, result_format)
+            return self._score(caller, job, report, file_info, selection, history, result_format)
         finally:
             self.jobs.ended(caller, job)
 
     def _score(
         self,
         caller: Caller,
+        job: str,
         report: Callable[[Progress], None],
         file_info: dict[str, Any] | None,
         selection: dict[str, Any] | None,
@@ -140,7 +142,7 @@ class CsvCallbacks:
             name, version = selected(selection)
             scored = self.files.score(caller, name, version, file_info["file_id"],
                                       source=Source.CSV, on_progress=report, result_format=fmt,
-                                      every_format=True)  # fmt: skip
+                                      every_format=True, job=job)  # fmt: skip
         except ConsoleError as error:
             entry = failure_entry("CSV", selection, error, file=file_info, fmt=fmt)
             return show_error(error), None, with_entry(history, entry, self.keep)
@@ -175,6 +177,7 @@ class CsvCallbacks:
         except ConsoleError as error:
             return show_error(error), no_update
         log.error("CSV scoring job %s stopped without finishing (process killed?)", job)
+        self.jobs.stop(current_caller(), job)
         lost = scoring_job_lost()
         entry = failure_entry("CSV", selection, lost, file=file_info)
         return show_error(lost), with_entry(history, entry, self.keep)
@@ -203,7 +206,12 @@ class CsvCallbacks:
         selection: dict[str, Any] | None,
         history: list | None,
         result_format: str | None,
+        page_load: str | None = None,
+        run: int | None = None,
     ) -> tuple[Any, Any]:
+        """The job is stopped by Dash (its process killed): what it had written goes."""
+        with contextlib.suppress(ConsoleError):  # no valid job reference: nothing to remove
+            self.jobs.stop(current_caller(), job_key(page_load, run))
         entry = failure_entry("CSV", selection, "Cancelled: nothing was written.",
                               file=file_info, fmt=result_format, outcome=CANCELLED)  # fmt: skip
         message = "Cancelled: nothing was written. Press Predict from CSV to start again."
@@ -281,6 +289,8 @@ def register(app: dash.Dash, services: ConsoleServices) -> CsvCallbacks:
         State(Page.SELECTION, "data"),
         State(History.STORE, "data"),
         State(Csv.RESULT_FORMAT, "value"),
+        State(Csv.PAGE_LOAD, "data"),
+        State(Csv.PREDICT, "n_clicks"),
         prevent_initial_call=True,
     )(callbacks.cancelled)
     # In the browser, at the click: the page must know its run was cancelled before Dash,

@@ -59,6 +59,10 @@ class PermissionDenied(ConsoleError):
     title = "Permission denied"
 
 
+class FilesOutOfReach(PermissionDenied):
+    """A version's files the caller's own credentials cannot fetch (only the console's)."""
+
+
 class Unauthenticated(ConsoleError):
     error_code = "UNAUTHENTICATED"
     http_status = 401
@@ -133,6 +137,20 @@ def permission_denied(user: str, model: str, version: str | None = None) -> Perm
         "exists); if it is right, ask an owner for READ on the model and its experiment "
         f"(MLflow), or for EXECUTE on it with USE CATALOG and USE SCHEMA (Unity Catalog: "
         f"GRANT EXECUTE ON FUNCTION {model} TO `{user}`; models are granted as functions).",
+    )
+
+
+class TooManyJobs(ConsoleError):
+    error_code = "TOO_MANY_JOBS"
+    http_status = 429
+    title = "Files already being scored"
+
+
+def too_many_jobs(limit: int) -> TooManyJobs:
+    return TooManyJobs(
+        f"You already have {limit} file{'s' if limit != 1 else ''} being scored; each person "
+        "may run that many at once.",
+        hint="Wait for one to finish (or cancel it), then press Predict from CSV again.",
     )
 
 

@@ -51,6 +51,8 @@ class Settings:
     job_stall_seconds: int = 300
     job_secret: str = field(default="", repr=False)
     history_size: int = 50
+    user_quota_bytes: int = 10 * 1024**3
+    jobs_per_user: int = 2
     allowed_hosts: str = ""
     frame_ancestors: str = "'self'"
 
@@ -87,6 +89,8 @@ class Settings:
             "job_stall_seconds": max(int_env("JOB_STALL_SECONDS", 300), 1),
             "job_secret": os.environ.get("JOB_SECRET_KEY", "").strip(),
             "history_size": min(max(int_env("HISTORY_SIZE", 50), 1), 500),
+            "user_quota_bytes": int_env("USER_QUOTA_MB", 10 * 1024) * 1024 * 1024,
+            "jobs_per_user": max(int_env("JOBS_PER_USER", 2), 1),
             "allowed_hosts": os.environ.get("ALLOWED_HOSTS", "").strip(),
             "frame_ancestors": os.environ.get("FRAME_ANCESTORS", "").strip() or "'self'",
         }

@@ -47,6 +47,7 @@ def check_configuration(settings: Settings) -> None:
     """Raise ``ConfigurationError`` for the first setting the console cannot run with."""
     _check_auth_mode(settings)
     _check_job_secret(settings)
+    _check_limits(settings)
     _check_packages(settings)
     ensure_data_dir(settings.app_data_dir)
     _check_sqlite_registry(settings.tracking_uri)
@@ -76,6 +77,16 @@ def _check_job_secret(settings: Settings) -> None:
             f"JOB_SECRET_KEY is shorter than {KEY_BYTES} characters; use a longer "
             "random value (or unset it to have one generated in APP_DATA_DIR)."
         )
+
+
+def _check_limits(settings: Settings) -> None:
+    if settings.files_max_age_seconds < 3600:
+        raise ConfigurationError(
+            "FILES_MAX_AGE_HOURS must be at least 1: with less, files are removed while "
+            "people (and their jobs) still use them."
+        )
+    if settings.user_quota_bytes <= 0 or settings.upload_limit_bytes <= 0:
+        raise ConfigurationError("USER_QUOTA_MB and UPLOAD_LIMIT_MB must be positive.")
 
 
 def _check_packages(settings: Settings) -> None:

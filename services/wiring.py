@@ -66,7 +66,8 @@ def build_services(
     registry = ModelAccess(settings, registries_for(settings), cache, audit)
     models: ModelCache[LoadedModel] = ModelCache(settings.model_cache_size)
     scoring = ScoringService(settings, ModelLoader(registry, models), audit)
-    user_files = UserFiles(settings.app_data_dir / "files", settings.files_max_age_seconds)
+    user_files = UserFiles(settings.app_data_dir / "files", settings.files_max_age_seconds,
+                           quota_bytes=settings.user_quota_bytes)  # fmt: skip
     return ConsoleServices(
         settings=settings,
         audit=audit,
@@ -75,6 +76,6 @@ def build_services(
         models=models,
         scoring=scoring,
         files=FileService(settings, user_files, scoring),
-        jobs=JobTracker(user_files),
+        jobs=JobTracker(user_files, settings.job_stall_seconds),
         seal=caller_seal(settings),
     )

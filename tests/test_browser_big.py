@@ -95,6 +95,7 @@ def test_cancel_stops_the_job_and_offers_no_download(churn_console, tmp_path):
     assert "disabled" in dash_duo.find_element(f"#{Csv.DOWNLOAD_BUTTON}").get_attribute("class")
     results = list((data_dir / "files").glob("*/*.data"))
     assert len(results) == 1  # only the upload: no finished result file exists
+    assert list((data_dir / "files").glob("*/*.partial")) == []  # nor an unfinished one
     open_tab(dash_duo, "Prediction History")
     dash_duo.wait_for_contains_text(f"#{History.LIST}", "CSV cancelled")
     dash_duo.wait_for_contains_text(f"#{History.LIST}", "customers_cancel.csv · csv")

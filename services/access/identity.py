@@ -33,7 +33,7 @@ from services.access.caller import (
 )
 from services.caching import KeyValueCache, Remembered, cache_key
 from services.errors import ConsoleError, RegistryUnavailable, Unauthenticated
-from services.registry.client import display_uri
+from services.registry.records import display_uri
 from services.settings import Settings
 
 USER_HEADERS = ("X-Forwarded-Email", "X-Forwarded-User", "X-Forwarded-Preferred-Username")

@@ -143,6 +143,7 @@ class FileService:
         on_progress: Callable[[Progress], None] | None = None,
         result_format: str = results.DEFAULT_RESULT_FORMAT,
         every_format: bool = False,
+        job: str = "request",
     ) -> ScoredFile:
         """Score the caller's stored file, as ``result_format`` (a name in
         ``RESULT_FORMATS``; another is ``InvalidInput``); with ``every_format`` the other
@@ -152,7 +153,7 @@ class FileService:
                               if every_format and f is not chosen]  # fmt: skip
         stored = self.store.describe(caller, file_id)
         with self.scoring.use(caller, name, ref, source) as use:
-            return self._score(caller, use, stored, formats, on_progress)
+            return self._score(caller, use, stored, formats, on_progress, job)
 
     def _score(
         self,
@@ -161,6 +162,7 @@ class FileService:
         stored: StoredFile,
         formats: list[results.ResultFormat],
         on_progress: Callable[[Progress], None] | None,
+        job: str,
     ) -> ScoredFile:
         """One table run over the file's chunks; each result is written as it is produced and
         published only when complete."""
@@ -174,7 +176,7 @@ class FileService:
             writers, output_ids = [], {}
             for chosen in formats:
                 target = result_name(stored.filename, chosen.extension)
-                output_id, handle = stack.enter_context(self.store.writing(caller, target))
+                output_id, handle = stack.enter_context(self.store.writing(caller, target, job))
                 writers.append(stack.enter_context(chosen.open_writer(handle, signature)))
                 output_ids[chosen.name] = output_id
             for scored in run.frames(chunks):

@@ -3,7 +3,9 @@
 A file is found by an unguessable id *and* the caller's own area, so an id from another user
 leads nowhere. Uploads are streamed to disk in blocks (a 1 GB file never sits in memory);
 results are written under a temporary name and appear only when complete, so a cancelled or
-crashed job leaves nothing to download. Files older than ``max_age_seconds`` are removed.
+crashed job leaves nothing to download (its unfinished file is removed when the job is
+cancelled, or once no one has written to it for ``partial_max_age_seconds``). Each user's
+area holds at most ``quota_bytes``. Files older than ``max_age_seconds`` are removed.
 """
 
 from __future__ import annotations
@@ -54,6 +56,20 @@ def human_size(size: int) -> str:
     return f"{size} bytes"
 
 
+class QuotaExceeded(PayloadTooLarge):
+    error_code = "QUOTA_EXCEEDED"
+    http_status = 507
+    title = "Your files area is full"
+
+
+def quota_full(quota: int) -> QuotaExceeded:
+    return QuotaExceeded(
+        f"Your files would take more than the {human_size(quota)} each person may keep here.",
+        hint="Download what you need; files go after FILES_MAX_AGE_HOURS. The administrator "
+        "can raise USER_QUOTA_MB.",
+    )
+
+
 def too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(
         f"The file is larger than the {human_size(limit)} this console accepts.",
@@ -62,9 +78,18 @@ def too_large(limit: int) -> PayloadTooLarge:
 
 
 class UserFiles:
-    def __init__(self, root: Path, max_age_seconds: int = 24 * 3600) -> None:
+    def __init__(
+        self,
+        root: Path,
+        max_age_seconds: int = 24 * 3600,
+        *,
+        quota_bytes: int | None = None,
+        partial_max_age_seconds: int = 3600,
+    ) -> None:
         self.root = root
         self.max_age_seconds = max_age_seconds
+        self.quota_bytes = quota_bytes
+        self.partial_max_age_seconds = partial_max_age_seconds
 
     def _area(self, caller: Caller) -> Path:
         digest = hashlib.sha256(caller.user.encode()).hexdigest()[:24]
@@ -81,15 +106,36 @@ class UserFiles:
         refusal: Callable[[int], PayloadTooLarge] = too_large,
     ) -> StoredFile:
         """Copy a request body to disk block by block, refusing it (``refusal(limit)``) past
-        ``limit`` bytes."""
+        ``limit`` bytes, and past what is left of the caller's quota."""
+        room = self.room(caller)
         with self.writing(caller, filename) as (stored_id, handle):
             written = 0
             while block := stream.read(BLOCK):
                 written += len(block)
                 if written > limit:
                     raise refusal(limit)
+                if room is not None and written > room:
+                    raise quota_full(self.quota_bytes or 0)
                 handle.write(block)
         return self.describe(caller, stored_id)
+
+    def usage(self, caller: Caller) -> int:
+        """Bytes the caller's area holds, unfinished files included."""
+        total = 0
+        for path in self._area(caller).iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                total += path.stat().st_size
+        return total
+
+    def room(self, caller: Caller) -> int | None:
+        """Bytes the caller may still add (None: no quota)."""
+        return None if self.quota_bytes is None else self.quota_bytes - self.usage(caller)
+
+    def check_room(self, caller: Caller) -> None:
+        """Refuse work that would write into a full area."""
+        room = self.room(caller)
+        if room is not None and room <= 0:
+            raise quota_full(self.quota_bytes or 0)
 
     def remove(self, caller: Caller, file_id: str) -> None:
         """The caller's file, gone now rather than when it expires."""
@@ -98,12 +144,15 @@ class UserFiles:
         path.unlink(missing_ok=True)
 
     @contextlib.contextmanager
-    def writing(self, caller: Caller, filename: str) -> Iterator[tuple[str, IO[bytes]]]:
-        """A new file, visible under its id only once the block finishes without error."""
+    def writing(
+        self, caller: Caller, filename: str, owner: str = "request"
+    ) -> Iterator[tuple[str, IO[bytes]]]:
+        """A new file, visible under its id only once the block finishes without error.
+        ``owner`` (a job's name) lets ``discard`` remove it if that job is stopped."""
         self.remove_expired()
         file_id = uuid.uuid4().hex
         area = self._area(caller)
-        partial = area / f"{file_id}.partial"
+        partial = area / f"{file_id}.{_safe_mark(owner)}.partial"
         try:
             with open(partial, "wb") as handle:
                 yield file_id, handle
@@ -111,6 +160,23 @@ class UserFiles:
             os.replace(partial, area / f"{file_id}.data")
         finally:
             partial.unlink(missing_ok=True)
+
+    def discard(self, caller: Caller, owner: str) -> int:
+        """Remove the unfinished files ``owner`` was writing (a job that was cancelled or
+        killed cannot clean up after itself); how many were removed."""
+        removed = 0
+        for partial in self._area(caller).glob(f"*.{_safe_mark(owner)}.partial"):
+            partial.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
+    def marks(self, caller: Caller, kind: str) -> list[tuple[str, float]]:
+        """Every mark of this kind in the caller's area: its name and when it was set."""
+        found = []
+        for path in self._area(caller).glob(f"*.{kind}"):
+            with contextlib.suppress(FileNotFoundError):
+                found.append((path.stem, path.stat().st_mtime))
+        return found
 
     def path(self, caller: Caller, file_id: str) -> Path:
         """The caller's own file with this id, or a clear error."""
@@ -145,13 +211,24 @@ class UserFiles:
         return None
 
     def _mark_path(self, caller: Caller, name: str, kind: str) -> Path:
-        if not _MARK_NAME.fullmatch(name or "") or not kind.isalpha():
-            raise ValueError(f"not a mark: {name!r} {kind!r}")  # callers pass checked names
-        return self._area(caller) / f"{name}.{kind}"
+        if not kind.isalpha():
+            raise ValueError(f"not a mark: {kind!r}")  # callers pass checked names
+        return self._area(caller) / f"{_safe_mark(name)}.{kind}"
 
     def remove_expired(self) -> None:
-        cutoff = time.time() - self.max_age_seconds
+        """Files past their age; unfinished files nobody has written to for a while (a
+        killed job's)."""
+        now = time.time()
         for path in self.root.glob("*/*"):
+            limit = (
+                self.partial_max_age_seconds if path.suffix == ".partial" else self.max_age_seconds
+            )
             with contextlib.suppress(FileNotFoundError):
-                if path.stat().st_mtime < cutoff:
+                if path.stat().st_mtime < now - limit:
                     path.unlink()
+
+
+def _safe_mark(name: str) -> str:
+    if not _MARK_NAME.fullmatch(name or ""):
+        raise ValueError(f"not a mark name: {name!r}")  # callers pass checked names
+    return name

@@ -8,15 +8,39 @@ progress mark that stops changing means the job has fallen silent.
 
 from __future__ import annotations
 
+import time
+
 from services.access.caller import Caller
 from services.files.store import UserFiles
 
-ENDED, PROGRESSED = "ended", "progressed"
+ENDED, PROGRESSED, QUEUED = "ended", "progressed", "queued"
 
 
 class JobTracker:
-    def __init__(self, files: UserFiles) -> None:
+    def __init__(self, files: UserFiles, live_seconds: int) -> None:
         self.files = files
+        self.live_seconds = live_seconds  # a job silent longer than this is not counted
+
+    def queued(self, caller: Caller, job: str) -> None:
+        """Called in the web request that starts a job, before any process is made."""
+        self.files.mark(caller, job, QUEUED)
+
+    def active(self, caller: Caller) -> int:
+        """The caller's jobs that have started (or are waiting to) and not ended, and are
+        not long silent (a killed job never marks its end)."""
+        ended = {name for name, _ in self.files.marks(caller, ENDED)}
+        latest: dict[str, float] = {}
+        for kind in (QUEUED, PROGRESSED):
+            for name, when in self.files.marks(caller, kind):
+                latest[name] = max(latest.get(name, 0.0), when)
+        now = time.time()
+        return sum(1 for name, when in latest.items()
+                   if name not in ended and now - when < self.live_seconds)  # fmt: skip
+
+    def stop(self, caller: Caller, job: str) -> None:
+        """A job cancelled (or found killed): it is over, and its unfinished files go."""
+        self.files.discard(caller, job)
+        self.ended(caller, job)
 
     def progressed(self, caller: Caller, job: str) -> None:
         self.files.mark(caller, job, PROGRESSED)

@@ -14,8 +14,9 @@ from services.access.audit import AuditLog, Source
 from services.access.caller import Caller
 from services.caching import KeyValueCache, Remembered, cache_key
 from services.errors import PermissionDenied, Unauthenticated
-from services.registry.client import Registry, display_uri
+from services.registry.client import Registry
 from services.registry.factory import RegistryFor
+from services.registry.records import display_uri
 from services.registry.signature import placeholder_payload
 from services.registry.types import ModelDetail, ModelSummary, ResolvedVersion, VersionDetail
 from services.settings import Settings

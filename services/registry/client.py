@@ -11,19 +11,30 @@ import contextlib
 import difflib
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from services.access.caller import LOCAL_USER
 from services.errors import (
     ConsoleError,
+    FilesOutOfReach,
     ModelNotFound,
     PermissionDenied,
     RegistryUnavailable,
     Unauthenticated,
     VersionNotFound,
     permission_denied,
+)
+from services.registry.records import (
+    aliases_of,
+    display_uri,
+    example_records,
+    is_unreachable,
+    listed,
+    logged_model_id,
+    own_file,
+    quoted,
+    timestamp,
 )
 from services.registry.signature import describe_signature
 from services.registry.types import (
@@ -37,18 +48,6 @@ from services.registry.types import (
 LEGACY_STAGES = {"staging": "Staging", "production": "Production", "archived": "Archived"}
 LATEST = "latest"
 MAX_MODELS_LISTED = 1000
-
-
-def _timestamp(ms: int | None) -> str:
-    if not ms:
-        return ""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="seconds")
-
-
-def _is_unreachable(exc: BaseException) -> bool:
-    text = str(exc)
-    markers = ("Max retries exceeded", "Connection refused", "unable to open database", "timed out")
-    return any(marker in text for marker in markers)
 
 
 class ModelFiles(Protocol):
@@ -94,7 +93,7 @@ class Registry:
         except MlflowException as exc:
             raise self._translate(exc, name) from None
         except Exception as exc:
-            if _is_unreachable(exc) or type(exc).__module__.startswith(("sqlalchemy", "requests")):
+            if is_unreachable(exc) or type(exc).__module__.startswith(("sqlalchemy", "requests")):
                 raise self._unreachable() from None
             raise
 
@@ -112,7 +111,7 @@ class Registry:
             return Unauthenticated("The registry did not accept your credentials. Sign in again.")
         if code == "RESOURCE_DOES_NOT_EXIST" and name:
             return self._model_not_found(name)
-        if _is_unreachable(exc):
+        if is_unreachable(exc):
             return self._unreachable()
         return RegistryUnavailable(
             f"The model registry at {self.shown_uri} returned an error ({code or 'unknown'}).",
@@ -132,9 +131,9 @@ class Registry:
     def get_model(self, name: str) -> ModelDetail:
         with self._translated(name):
             model = self.client.get_registered_model(name)
-            versions = self.client.search_model_versions(f"name = '{_quoted(name)}'")
+            versions = self.client.search_model_versions(f"name = '{quoted(name)}'")
         aliases_by_version: dict[str, list[str]] = {}
-        for alias, version in _aliases(model).items():
+        for alias, version in aliases_of(model).items():
             aliases_by_version.setdefault(version, []).append(alias)
         infos = [
             self._version_info(v, aliases_by_version.get(str(v.version), [])) for v in versions
@@ -146,9 +145,9 @@ class Registry:
         return ModelSummary(
             name=model.name,
             description=model.description or "",
-            tags=dict(_listed(model, "tags") or {}),
-            aliases=_aliases(model),
-            updated=_timestamp(model.last_updated_timestamp),
+            tags=dict(listed(model, "tags") or {}),
+            aliases=aliases_of(model),
+            updated=timestamp(model.last_updated_timestamp),
         )
 
     def _model_not_found(self, name: str) -> ModelNotFound:
@@ -211,7 +210,7 @@ class Registry:
             raise
 
     def _latest(self, name: str) -> Any:
-        versions = self.client.search_model_versions(f"name = '{_quoted(name)}'")
+        versions = self.client.search_model_versions(f"name = '{quoted(name)}'")
         if not versions:
             self.client.get_registered_model(name)
             raise VersionNotFound(f"Model {name} has no versions yet.")
@@ -242,9 +241,9 @@ class Registry:
 
     def _version_not_found(self, name: str, ref: str) -> VersionNotFound:
         model = self.client.get_registered_model(name)
-        versions = self.client.search_model_versions(f"name = '{_quoted(name)}'")
+        versions = self.client.search_model_versions(f"name = '{quoted(name)}'")
         numbers = sorted((str(v.version) for v in versions), key=int)
-        aliases = sorted(_aliases(model).items())
+        aliases = sorted(aliases_of(model).items())
         kind = "Version" if ref.isdigit() else "Alias"
         listed = ", ".join(numbers) or "none"
         named = ", ".join(f"{a} → {v}" for a, v in aliases) or "none"
@@ -259,7 +258,7 @@ class Registry:
         with self._translated(resolved.name):
             model = self.client.get_registered_model(resolved.name)
             version = self.client.get_model_version(resolved.name, resolved.version)
-        return {**dict(_listed(model, "tags") or {}), **dict(version.tags or {})}
+        return {**dict(listed(model, "tags") or {}), **dict(version.tags or {})}
 
     def describe_version(self, resolved: ResolvedVersion) -> VersionInfo:
         with self._translated(resolved.name):
@@ -271,7 +270,7 @@ class Registry:
         return VersionInfo(
             version=str(version.version),
             status=str(version.status or ""),
-            created=_timestamp(version.creation_timestamp),
+            created=timestamp(version.creation_timestamp),
             aliases=sorted(aliases),
             tags=dict(version.tags or {}),
             run_id=version.run_id or None,
@@ -283,15 +282,19 @@ class Registry:
     # -- files ----------------------------------------------------------------------------
 
     def download(self, resolved: ResolvedVersion, path: str | None = None) -> Path:
-        """Local path of the version's files (or of one file in them)."""
+        """Local path of the version's files (or of one file in them, which must be one of
+        its own: ``path`` comes from the model's MLmodel)."""
         import mlflow
 
+        if path is not None and not own_file(path):
+            raise PermissionDenied("The model's description names a file outside its own files.")
         with self._translated(resolved.name):
             location = self.files_location(resolved)
             if self._proxied(location):
                 return self._as_caller(
                     resolved, lambda: self.files.download(resolved, location, path)
                 )
+            self._refuse_ambient(resolved, location)
             uri = f"{location.rstrip('/')}/{path}" if path else location
             return Path(
                 mlflow.artifacts.download_artifacts(artifact_uri=uri, tracking_uri=self.uri)
@@ -305,10 +308,26 @@ class Registry:
             with self._translated(resolved.name):
                 self.client.get_model_version(resolved.name, resolved.version)
                 location = self.files_location(resolved)
-            if self._proxied(location):
+            if not self._proxied(location):
+                self._refuse_ambient(resolved, location)
+            elif self.files is not None:
                 self.files.check_access(resolved, location)
 
         self._as_caller(resolved, check)
+
+    def _refuse_ambient(self, resolved: ResolvedVersion, location: str) -> None:
+        """Where every call acts as the caller, files the caller's credentials cannot fetch
+        would be fetched with the console's own (an S3 bucket, a local path): refused, or a
+        user with READ on a model could read whatever the console may."""
+        if self.enforces_permissions:
+            scheme = location.split(":", 1)[0] if ":" in location else "local"
+            raise FilesOutOfReach(
+                f"The files of {resolved.name} version {resolved.version} are at a {scheme} "
+                "location, which this console could read only with its own credentials, "
+                "not yours.",
+                hint="Ask the model's owner to log it through the tracking server's artifact "
+                "proxy (mlflow-artifacts:), which checks your own permission.",
+            )
 
     def _proxied(self, location: str) -> bool:
         return self.files is not None and self.files.handles(location)
@@ -316,6 +335,8 @@ class Registry:
     def _as_caller(self, resolved: ResolvedVersion, action: Any) -> Any:
         try:
             return action()
+        except FilesOutOfReach:
+            raise
         except PermissionDenied:
             raise permission_denied(self.user, resolved.name, resolved.version) from None
 
@@ -348,47 +369,3 @@ class Registry:
         except (ConsoleError, OSError, ValueError):
             return None
         return example_records(raw)
-
-
-def example_records(raw: Any) -> list[dict[str, Any]] | None:
-    """MLflow stores examples as split-oriented frames or plain lists; return records."""
-    if isinstance(raw, dict) and "columns" in raw and "data" in raw:
-        return [dict(zip(raw["columns"], row, strict=False)) for row in raw["data"]]
-    if isinstance(raw, list) and all(isinstance(row, dict) for row in raw):
-        return raw
-    if isinstance(raw, dict) and "inputs" in raw:
-        return example_records(raw["inputs"])
-    return None
-
-
-def display_uri(uri: str) -> str:
-    """The URI without any user:password part, fit to show in messages."""
-    scheme, sep, rest = uri.partition("://")
-    if sep and "@" in rest.split("/", 1)[0]:
-        return f"{scheme}://{rest.split('@', 1)[1]}"
-    return uri
-
-
-def logged_model_id(source: str) -> str | None:
-    prefix = "models:/m-"
-    if source.startswith(prefix) and "/" not in source[len("models:/") :]:
-        return source[len("models:/") :]
-    return None
-
-
-def _listed(model: Any, attribute: str) -> Any:
-    """A model's tags or aliases. Unity Catalog's search results carry neither (the attribute
-    is a method that raises): a listing shows them empty; ``get_model`` has them."""
-    value = getattr(model, attribute, None)
-    return None if callable(value) else value
-
-
-def _aliases(model: Any) -> dict[str, str]:
-    aliases = _listed(model, "aliases") or {}
-    if isinstance(aliases, dict):
-        return {alias: str(version) for alias, version in aliases.items()}
-    return {a.alias: str(a.version) for a in aliases}
-
-
-def _quoted(name: str) -> str:
-    return name.replace("'", "\\'")

@@ -71,7 +71,7 @@ def _mlflow_user_registry(settings: Settings) -> RegistryFor:
             UserRegistryClient(host, caller),
             host,
             user=caller.user,
-            files=ProxiedFiles(host, caller, files_dir),
+            files=ProxiedFiles(host, caller, files_dir, settings.files_max_age_seconds),
             enforces_permissions=True,
         )
 

@@ -9,10 +9,12 @@ API is used.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
@@ -84,10 +86,13 @@ class ProxiedFiles:
     who may not read it.
     """
 
-    def __init__(self, host: str, caller: Caller, cache_dir: Path) -> None:
+    def __init__(
+        self, host: str, caller: Caller, cache_dir: Path, keep_seconds: int = 24 * 3600
+    ) -> None:
         self.host = host.rstrip("/")
         self.caller = caller
         self.cache_dir = cache_dir
+        self.keep_seconds = keep_seconds
         self.session = requests.Session()
         if caller.token:
             self.session.headers["Authorization"] = f"Bearer {caller.token}"
@@ -119,10 +124,12 @@ class ProxiedFiles:
         local = self.cache_dir / hashlib.sha256(location.encode()).hexdigest()[:32]
         if not (local / ".complete").exists():
             self._download_tree(location, local)
-        return local / path if path else local
+        (local / ".complete").touch()  # last used now: kept while in use
+        return inside(local, path)
 
     def _download_tree(self, location: str, local: Path) -> None:
         local.parent.mkdir(parents=True, exist_ok=True)
+        prune_model_files(self.cache_dir, self.keep_seconds)
         staging = Path(tempfile.mkdtemp(dir=local.parent, prefix=".partial-"))
         try:
             self._copy_dir(self._relative(location), "", staging)
@@ -137,7 +144,10 @@ class ProxiedFiles:
 
     def _copy_dir(self, root: str, sub: str, target: Path) -> None:
         for entry in self._entries(f"{root}/{sub}".rstrip("/")):
-            child = f"{sub}/{entry['path'].rsplit('/', 1)[-1]}".lstrip("/")
+            name = str(entry.get("path", "")).rsplit("/", 1)[-1]
+            if name in ("", ".", "..") or "\\" in name:
+                continue  # a listing never names a place outside the folder it lists
+            child = f"{sub}/{name}".lstrip("/")
             if entry.get("is_dir"):
                 (target / child).mkdir(parents=True, exist_ok=True)
                 self._copy_dir(root, child, target)
@@ -145,3 +155,26 @@ class ProxiedFiles:
                 url = f"{self.host}{ARTIFACTS_API}/{quote(f'{root}/{child}')}"
                 (target / child).parent.mkdir(parents=True, exist_ok=True)
                 (target / child).write_bytes(self._get(url).content)
+
+
+def inside(root: Path, relative: str | None) -> Path:
+    """``root / relative``, provided it stays inside ``root`` (a model's MLmodel names its
+    own files, and could name ``../../anything``)."""
+    if not relative:
+        return root
+    target = (root / relative).resolve()
+    if target != root.resolve() and root.resolve() not in target.parents:
+        raise PermissionDenied("The model's description names a file outside its own files.")
+    return target
+
+
+def prune_model_files(cache_dir: Path, keep_seconds: int) -> None:
+    """Downloaded model files not used for ``keep_seconds`` (and abandoned downloads) go."""
+    cutoff = time.time() - keep_seconds
+    if not cache_dir.is_dir():
+        return
+    for child in cache_dir.iterdir():
+        marker = child / ".complete" if not child.name.startswith(".partial-") else child
+        with contextlib.suppress(FileNotFoundError):
+            if marker.stat().st_mtime < cutoff:
+                shutil.rmtree(child, ignore_errors=True)

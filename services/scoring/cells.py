@@ -15,14 +15,14 @@ import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype, is_object_dtype, is_string_dtype
 
 from services.registry.signature import ColumnInfo
-from services.scoring.validation import NUMPY_TYPES, TYPE_WORDS
+from services.scoring.validation import NUMPY_TYPES, TYPE_WORDS, out_of_range
 
 MISSING_WORDS = frozenset(
     {"na", "n/a", "#n/a", "#na", "nan", "-nan", "null", "none", "nil", "<na>", "-", "?"}
 )
 SHOWN_CHARS = 40
 HEADER_ROWS = 1
-EMPTY, MISSING, WRONG_TYPE = "empty", "missing", "type"
+EMPTY, MISSING, WRONG_TYPE, NOT_FINITE, TOO_LARGE = "empty", "missing", "type", "finite", "range"
 
 
 @dataclass
@@ -41,7 +41,7 @@ class CellProblem:
         shown = values.astype(str).str.slice(0, SHOWN_CHARS)
         if self.kind == MISSING:
             return f'{name} is missing ("' + shown + '")'
-        return f"{name} expects {_words(self.column)}, got " + '"' + shown + '"'
+        return f"{name} expects {self._expected()}, got " + '"' + shown + '"'
 
     def summary(self, series: pd.Series) -> str:
         """One line for a file check: the first row with this problem, and how many more."""
@@ -55,7 +55,14 @@ class CellProblem:
             return f"{name} is empty in row {row}{more}."
         if self.kind == MISSING:
             return f'{name} is missing in row {row}: "{value}"{more}.'
-        return f'{name} expects {_words(self.column)}: row {row} has "{value}"{more}.'
+        return f'{name} expects {self._expected()}: row {row} has "{value}"{more}.'
+
+    def _expected(self) -> str:
+        if self.kind == NOT_FINITE:
+            return "a finite number"
+        if self.kind == TOO_LARGE:
+            return f"a whole number that fits a {self.column.type} column"
+        return _words(self.column)
 
 
 def cell_problems(frame: pd.DataFrame, columns: list[ColumnInfo]) -> list[CellProblem]:
@@ -68,8 +75,10 @@ def cell_problems(frame: pd.DataFrame, columns: list[ColumnInfo]) -> list[CellPr
         empty = series.isna()
         missing = _missing_words(series, column) & ~empty
         wrong = _wrong_type(series, column) & ~empty & ~missing
+        infinite, too_large = _impossible_numbers(series, column)
         kinds = ((EMPTY, empty if column.required else None),
-                 (MISSING, missing if column.required else None), (WRONG_TYPE, wrong))  # fmt: skip
+                 (MISSING, missing if column.required else None), (WRONG_TYPE, wrong & ~too_large),
+                 (NOT_FINITE, infinite & ~wrong), (TOO_LARGE, too_large))  # fmt: skip
         found += [CellProblem(column, kind, mask) for kind, mask in kinds
                   if mask is not None and mask.any()]  # fmt: skip
     return found
@@ -109,7 +118,8 @@ def typed_inputs(frame: pd.DataFrame, columns: list[ColumnInfo]) -> pd.DataFrame
             continue
         numbers = pd.to_numeric(series.where(~series.map(_is_bool)), errors="coerce")
         if NUMPY_TYPES[column.type].startswith("int"):
-            whole = numbers.where(numbers == np.floor(numbers))
+            fits = ~out_of_range(numbers, NUMPY_TYPES[column.type]) & np.isfinite(numbers)
+            whole = numbers.where(fits & (numbers == np.floor(numbers)))
             typed[column.name] = whole.astype("Float64").astype("Int64")
         else:
             typed[column.name] = numbers
@@ -132,6 +142,22 @@ def _missing_words(series: pd.Series, column: ColumnInfo) -> pd.Series:
     ):
         return pd.Series(False, index=series.index)
     return series.map(lambda v: isinstance(v, str) and v.strip().lower() in MISSING_WORDS)
+
+
+def _impossible_numbers(series: pd.Series, column: ColumnInfo) -> tuple[pd.Series, pd.Series]:
+    """Numbers no model can take: infinite (``inf`` reads as a number), and whole numbers
+    too large for their column's type (stored, they would wrap around)."""
+    none = pd.Series(False, index=series.index)
+    if column.type not in NUMPY_TYPES or column.type == "boolean":
+        return none, none
+    numbers = series if is_numeric_dtype(series.dtype) and not is_bool_dtype(series.dtype) \
+        else pd.to_numeric(series.where(~series.map(_is_bool)), errors="coerce")  # fmt: skip
+    as_float = numbers.astype(float)
+    infinite = np.isinf(as_float) & numbers.notna()
+    target = NUMPY_TYPES[column.type]
+    if not target.startswith("int"):
+        return infinite.astype(bool), none
+    return infinite.astype(bool), (out_of_range(numbers, target) & ~infinite & numbers.notna())
 
 
 def _wrong_type(series: pd.Series, column: ColumnInfo) -> pd.Series:

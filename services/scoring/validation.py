@@ -169,10 +169,38 @@ def _numeric(series: pd.Series, column: ColumnInfo) -> pd.Series:
 def _checked_numeric(series: pd.Series, values: pd.Series, column: ColumnInfo) -> pd.Series:
     target = NUMPY_TYPES[column.type]
     if target.startswith("int"):
-        fractional = values != np.floor(values)
+        outside = out_of_range(values, target)
+        if outside.any():
+            raise _too_large(column, series, outside, target)
+        fractional = values != np.floor(values.astype(float))
         if fractional.any():
             raise _mismatch(column, series, fractional)
     return values.astype(target)
+
+
+def out_of_range(values: pd.Series, target: str) -> pd.Series:
+    """Where a whole number cannot be stored as ``target`` (``int64`` …) without wrapping
+    around: numpy would turn 2**63 into -2**63, and 3e9 into a negative int32."""
+    low, high = int(np.iinfo(target).min), int(np.iinfo(target).max)
+    if values.dtype.kind in "iu":
+        return (values > high) | (values < low) if values.dtype.kind == "u" or target != "int64" \
+            else pd.Series(False, index=values.index)  # fmt: skip
+    if values.dtype.kind == "f":
+        return (values < float(low)) | (values >= float(high) + 1)  # 2**63 is exact as float
+    return values.map(lambda v: isinstance(v, (int, float)) and not low <= v <= high).astype(bool)
+
+
+def _too_large(
+    column: ColumnInfo, series: pd.Series, bad: pd.Series, target: str
+) -> SchemaMismatch:
+    row = _first_row(bad)
+    info = np.iinfo(target)
+    return SchemaMismatch(
+        f"Column {column.name} takes whole numbers from {info.min:,} to {info.max:,} "
+        f"({column.type}), but row {row} has {_shown(series.iloc[row - 1])}: too large to store.",
+        hint="Check the value; a number this large is usually a mistake (or an ID sent as a "
+        "number).",
+    )
 
 
 def _boolean(series: pd.Series, column: ColumnInfo) -> pd.Series:

@@ -1,0 +1,158 @@
+"""Findings of the security read, each with the test that failed before its fix: the
+console's own credentials are never lent to a caller, a model's files stay its own, work
+per user is bounded, and numbers are never silently changed."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import psutil
+import pytest
+from dash.testing.wait import until
+
+from app import create_app
+from services.access.audit import Source
+from services.access.caller import LOCAL_CALLER
+from services.errors import PermissionDenied
+from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
+from services.registry.mlflow_server import inside, prune_model_files
+from services.registry.records import own_file
+from tests.conftest import SETOSA, auth, mlflow_basic_settings
+from tests.dash_requests import page_token, score_request
+
+CHURN = {"name": CHURN_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
+
+
+@pytest.mark.slow
+def test_files_the_caller_cannot_fetch_are_never_fetched_with_the_consoles_credentials(
+    auth_server, tmp_path
+):
+    """A model version whose files are in a bucket (not behind the server's artifact proxy):
+    READ on the model must not make the console fetch them with its own credentials."""
+    from mlflow import MlflowClient
+
+    from tests.auth_server import _admin_mlflow_session
+
+    name = "test.auth.elsewhere"
+    with _admin_mlflow_session(auth_server.url, auth_server.admin):
+        client = MlflowClient(auth_server.url, auth_server.url)
+        client.create_registered_model(name)
+        client.create_model_version(name, source="s3://someone-elses-bucket/models/m")
+    auth_server.grant("alice", "registered_model", name)
+    app = create_app(settings=mlflow_basic_settings(auth_server, tmp_path))
+    answer = app.server.test_client().post(
+        f"/api/models/{name}/1/predict", json=SETOSA, headers=auth(auth_server, "alice")
+    )
+    assert answer.status_code == 403
+    assert "could read only with its own credentials" in answer.get_json()["message"]
+
+
+def test_a_models_description_cannot_name_files_outside_its_own(services, tmp_path):
+    """MLmodel's saved_input_example_info.artifact_path is the model owner's to write."""
+    assert not own_file("../../secret.json") and not own_file("/etc/passwd")
+    assert not own_file("a/../../b") and own_file("input_example.json")
+    root = tmp_path / "model"
+    root.mkdir()
+    with pytest.raises(PermissionDenied):
+        inside(root, "../outside.json")
+    assert inside(root, "input_example.json") == (root / "input_example.json").resolve()
+    registry = services.registry.registry_for(LOCAL_CALLER)
+    resolved = services.registry.resolve(LOCAL_CALLER, IRIS_MODEL, "1")
+    with pytest.raises(PermissionDenied, match="outside its own files"):
+        registry.download(resolved, "../../../../registry.db")
+
+
+def test_unused_model_files_are_pruned(tmp_path):
+    old, fresh = tmp_path / "old", tmp_path / "fresh"
+    for folder in (old, fresh):
+        folder.mkdir()
+        (folder / ".complete").touch()
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(old / ".complete", (two_days_ago, two_days_ago))
+    prune_model_files(tmp_path, keep_seconds=86400)
+    assert not old.exists() and fresh.exists()
+
+
+def test_each_persons_area_has_a_quota(settings, tmp_path):
+    small = replace(settings, app_data_dir=tmp_path, user_quota_bytes=20_000)
+    client = create_app(settings=small).server.test_client()
+    first = client.post("/api/uploads?filename=a.csv", data=b"a,b\n" + b"1,2\n" * 3000,
+                        content_type="text/csv")  # fmt: skip
+    assert first.status_code == 201
+    second = client.post("/api/uploads?filename=b.csv", data=b"a,b\n" + b"1,2\n" * 3000,
+                         content_type="text/csv")  # fmt: skip
+    assert second.status_code == 507 and second.get_json()["error_code"] == "QUOTA_EXCEEDED"
+    assert len(list((tmp_path / "files").glob("*/*.data"))) == 1  # nothing half-written kept
+
+
+def _job_processes() -> list[psutil.Process]:
+    me = psutil.Process()
+    return [child for child in me.children() if child.cmdline() == me.cmdline()]
+
+
+def test_a_flood_of_job_requests_makes_no_processes(settings, tmp_path):
+    """Forged Predict-from-CSV requests beyond JOBS_PER_USER are answered at once, without
+    a process being made for them."""
+    limited = replace(settings, app_data_dir=tmp_path, jobs_per_user=1, predict_chunk_rows=2000)
+    app = create_app(settings=limited)
+    client = app.server.test_client()
+    frame = churn_frame(100_000, seed=1)
+    upload = client.post("/api/uploads?filename=big.csv", data=frame.to_csv(index=False),
+                         content_type="text/csv").get_json()  # fmt: skip
+    body = score_request(app, {"file_id": upload["file_id"], "filename": "big.csv"}, CHURN)
+    page = page_token(client)
+    started = client.post(f"/_dash-update-component?endId={page}", json=body).get_json()
+    assert "cacheKey" in started
+    for _ in range(10):
+        flood = score_request(app, {"file_id": upload["file_id"], "filename": "big.csv"}, CHURN)
+        answer = client.post(f"/_dash-update-component?endId={page_token(client)}", json=flood)
+        assert "already have 1 file being scored" in answer.get_data(as_text=True)
+    assert len(_job_processes()) <= 1
+    job = f"cacheKey={started['cacheKey']}&job={started['job']}"
+    until(lambda: "rows scored" in client.post(
+        f"/_dash-update-component?endId={page}&{job}", json=body).get_data(as_text=True),
+        timeout=120)  # fmt: skip
+    again = client.post(f"/_dash-update-component?endId={page_token(client)}", json=body)
+    assert "cacheKey" in again.get_json()  # one at a time is fine
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "words"),
+    [("age", 1e29, "too large"), ("age", 2**63, "too large"), ("age", -(2**64), "too large")],
+)  # fmt: skip
+def test_numbers_too_large_for_the_column_are_refused_not_wrapped(services, column, value, words):
+    from services.errors import SchemaMismatch
+
+    customer = churn_frame(1, seed=1).to_dict("records")[0] | {column: value}
+    with pytest.raises(SchemaMismatch, match=words):
+        services.scoring.predict(LOCAL_CALLER, CHURN_MODEL, "1", customer, source=Source.API)
+
+
+def test_infinite_and_too_large_csv_cells_cost_their_row_only(client):
+    customers = churn_frame(6, seed=2).astype({"income": object, "age": object})
+    customers.loc[1, "income"] = "inf"
+    customers.loc[2, "age"] = "99999999999999999999"
+    answer = client.post(f"/api/models/{CHURN_MODEL}/1/predict", data=customers.to_csv(index=False),
+                         content_type="text/csv")  # fmt: skip
+    assert answer.status_code == 200 and answer.headers["X-Failed-Rows"] == "2"
+    result = pd.read_csv(io.BytesIO(answer.data), dtype=str, keep_default_na=False)
+    assert result.loc[1, "error"] == 'income expects a finite number, got "inf"'
+    assert result.loc[2, "error"].startswith("age expects a whole number that fits")
+    assert (result["error"] == "").sum() == 4
+
+
+def test_int32_columns_are_checked_against_their_range():
+    from services.errors import SchemaMismatch
+    from services.registry.signature import ColumnInfo, SignatureInfo
+    from services.scoring.payload import ModelInput
+    from services.scoring.validation import conform
+
+    signature = SignatureInfo(columns=[ColumnInfo("n", "integer", True)], present=True)
+    with pytest.raises(SchemaMismatch, match="too large"):
+        conform(ModelInput(pd.DataFrame({"n": [3_000_000_000]})), signature)
+    assert conform(ModelInput(pd.DataFrame({"n": [7]})), signature).data["n"].dtype == np.int32
