@@ -25,6 +25,7 @@ from flask_caching import Cache
 from api.routes import create_api_blueprint
 from callbacks import register_callbacks
 from callbacks.background import EXTENSION, Mounted, install_job_identity, job_manager, mount
+from callbacks.csv_tab import score_in_clean_process
 from layouts.page import page_layout
 from services.access.guard import RequestGuard
 from services.settings import ConfigurationError, Settings
@@ -76,7 +77,7 @@ def create_app(
     guard.init_app(server, url_base_pathname)
     services.identity.init_app(server, url_base_pathname)
 
-    manager = job_manager(settings)
+    manager = job_manager(settings, score_in_clean_process)
     mounted = Mounted(services, manager)
     mount(server, url_base_pathname, mounted)
     app = dash.Dash(

@@ -1,12 +1,13 @@
 """Dash's side of the CSV scoring job: who runs it, and what travels with it.
 
-Jobs run as Dash background callbacks: by default in a process forked by the web worker
-(``DiskcacheManager``, job store in $APP_DATA_DIR/jobs), with REDIS_URL in Celery workers
-(``CeleryManager``), which may run on other machines. Before every callback Dash runs our
-``custom_data`` hook in the web request: it takes the request's credentials out of the context
-Dash copies into a job (into Redis, under Celery) and, for the CSV job, puts in the caller
-sealed for that one job together with the console's prefix, which is how the job finds its
-console (Dash keeps background functions and hooks process-wide, shared by every console).
+Jobs run as Dash background callbacks: by default in a clean process on this server
+(``CleanProcessJobs``, job store in $APP_DATA_DIR/jobs; see ``job_process``), with REDIS_URL
+in Celery workers (``CeleryManager``), which may run on other machines. Before every
+callback Dash runs our ``custom_data`` hook in the web request: it takes the request's
+credentials out of the context Dash copies into a job (into Redis, under Celery) and, for the
+CSV job, puts in the caller sealed for that one job together with the console's prefix, which
+is how a Celery job finds its console (Dash keeps background functions and hooks
+process-wide, shared by every console). A clean process is given its console's settings.
 What the job leaves for the page is in ``services/jobs``.
 """
 
@@ -36,6 +37,7 @@ EXTENSION = "model_console"  # server.extensions[EXTENSION][url_base_pathname] -
 JOB_CALLER = "model_console_job_caller"  # callback_context.custom_data[JOB_CALLER]
 CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "cookie", TOKEN_HEADER.lower()}
 JobManager = dash.DiskcacheManager | dash.CeleryManager
+CleanProcessJob = Callable[[Settings, str, str, Any, dict], None]
 JOB_OUTPUTS = (f"{Csv.RESULT_FILE}.data", f"{History.STORE}.data")  # the CSV job's, only
 
 
@@ -77,13 +79,13 @@ def mounted_console(prefix: str | None = None) -> Mounted | None:
     return app.server.extensions.get(EXTENSION, {}).get(prefix or app.config.url_base_pathname)
 
 
-def job_manager(settings: Settings) -> JobManager:
+def job_manager(settings: Settings, clean_process_job: CleanProcessJob) -> JobManager:
+    """Celery with REDIS_URL; else clean processes here, each running ``clean_process_job``."""
     if settings.redis_url:
         return dash.CeleryManager(celery_for(settings), expire=settings.files_max_age_seconds)
-    import diskcache
+    from callbacks.job_process import CleanProcessJobs  # diskcache only when it is used
 
-    store = diskcache.Cache(str(settings.app_data_dir / "jobs"))
-    return dash.DiskcacheManager(store, expire=settings.files_max_age_seconds)
+    return CleanProcessJobs(settings, clean_process_job)
 
 
 def celery_for(settings: Settings) -> Celery:
@@ -101,12 +103,21 @@ def celery_for(settings: Settings) -> Celery:
 def csv_job(set_progress: Callable, *args: Any) -> tuple[Any, ...]:
     """The CSV job, run where the manager runs jobs. A Celery worker runs it outside any
     request, hence the app context (Flask-Caching needs one)."""
-    job = dash.callback_context.custom_data.get(JOB_CALLER) or {}
-    console = mounted_console(job.get("console"))
+    console = mounted_console(job_data().get("console"))
     if console is None or console.run_csv_job is None:
         raise RuntimeError("This process has no model console to run the CSV job.")
     with dash.get_app().server.app_context():
-        return console.run_csv_job(set_progress, job.get("caller"), *args)
+        return run_sealed(console.run_csv_job, set_progress, *args)
+
+
+def job_data() -> dict[str, Any]:
+    """What ``seal_caller_for_jobs`` put into this job: its console and sealed caller."""
+    return dash.callback_context.custom_data.get(JOB_CALLER) or {}
+
+
+def run_sealed(run_csv_job: Callable[..., tuple[Any, ...]], set_progress: Callable,
+               *args: Any) -> tuple[Any, ...]:  # fmt: skip
+    return run_csv_job(set_progress, job_data().get("caller"), *args)
 
 
 def seal_caller_for_jobs(context: Any) -> dict[str, str] | None:

@@ -8,6 +8,7 @@ in one pass) Download gives.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -15,8 +16,9 @@ from typing import Any
 import dash
 from dash import Input, Output, State, no_update
 
-from callbacks.background import csv_job
+from callbacks.background import csv_job, run_sealed
 from callbacks.common import selected, show_error
+from callbacks.job_process import run_in_clean_process
 from layouts.components import active_model_line, placeholder
 from layouts.csv_tab import (
     DOWNLOAD_READY,
@@ -44,7 +46,8 @@ from services.history import CANCELLED, failure_entry, file_entry, with_entry
 from services.jobs.keys import job_key
 from services.jobs.seal import CallerSeal
 from services.jobs.tracker import JobTracker
-from services.wiring import ConsoleServices
+from services.settings import Settings
+from services.wiring import ConsoleServices, build_services
 
 log = logging.getLogger(__name__)
 NO_FILE = "Upload a CSV file to check it against the model."
@@ -226,6 +229,22 @@ class CsvCallbacks:
         if not chosen:
             return None, DOWNLOAD_WAITING
         return self.file_url(chosen), DOWNLOAD_READY
+
+
+def score_in_clean_process(
+    settings: Settings, key: str, progress_key: str, args: Any, context: dict[str, Any]
+) -> None:
+    """A CSV job's process on this server (``job_process``): its own services, built from the
+    console's settings, and its audit records stored before it ends."""
+    from cachelib import SimpleCache
+
+    services = build_services(settings, SimpleCache())
+    tab = CsvCallbacks(services.files, services.jobs, services.seal, file_url=str)
+    try:
+        run_in_clean_process(settings, key, progress_key, args, context,
+                             job=functools.partial(run_sealed, tab.score_file))  # fmt: skip
+    finally:
+        services.audit.close()
 
 
 def register(app: dash.Dash, services: ConsoleServices) -> CsvCallbacks:

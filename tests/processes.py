@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import psutil
 import requests
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -62,3 +63,23 @@ def running(
         finally:
             if process.poll() is None:
                 stop_process_group(process)
+
+
+def job_processes(parent: psutil.Process | None = None) -> list[psutil.Process]:
+    """The CSV jobs running for ``parent`` (this process by default): children of its
+    multiprocessing fork server (see callbacks/job_process.py), which only jobs have."""
+    parent = parent or psutil.Process()
+    servers = [child for child in parent.children()
+               if "multiprocessing.forkserver" in " ".join(_command_line(child))]  # fmt: skip
+    return [job for server in servers for job in _alive(server.children())]
+
+
+def _command_line(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
+
+
+def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
+    return [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]

@@ -17,7 +17,9 @@ HOSTILE_DESCRIPTION = """## Staged tree
 [click me](javascript:alert('md')) [data](data:text/html;base64,PHNjcmlwdD4=)
 [encoded](&#106;avascript:alert(2)) <script>window.injected = true</script>
 <img src=x onerror="window.injected = true"> [docs](https://mlflow.org/docs)
-![pixel](https://tracker.invalid/p.gif)
+![pixel](http://127.0.0.1:9/p.gif) ![reference pixel][px] ![px]
+
+[px]: http://127.0.0.1:9/ref.gif
 """
 EMPTY_MODEL = "test.models.empty"
 TEST_EXPERIMENT = "/console-test-models"

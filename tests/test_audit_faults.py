@@ -38,13 +38,14 @@ def record(number: int, user: str | None = None) -> AuditRecord:
 
 
 @contextmanager
-def locked(database: Path):
-    """Another process's exclusive lock on a SQLite database: nobody else may write."""
+def locked(database: Path, kind: str = "EXCLUSIVE"):
+    """Another process's lock on a SQLite database: nobody else may write (IMMEDIATE: what
+    any other writer holds, reads still work; EXCLUSIVE: reads fail too)."""
     holder = subprocess.Popen(
         [sys.executable, "-c",
          "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
-         "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); sys.stdin.read()",
-         str(database)],
+         "c.execute('BEGIN ' + sys.argv[2]); print('locked', flush=True); sys.stdin.read()",
+         str(database), kind],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert holder.stdout.readline().strip() == "locked"
@@ -59,17 +60,19 @@ def stored(url: str, **where: object) -> list[dict]:
     return AuditLog(url, Path("/nonexistent")).database.rows(**where)
 
 
-def test_records_wait_while_the_database_is_locked_and_arrive_after(tmp_path):
+@pytest.mark.parametrize("kind", ["IMMEDIATE", "EXCLUSIVE"])
+def test_records_wait_while_the_database_is_locked_and_arrive_after(tmp_path, kind):
     url = f"sqlite:///{tmp_path / 'audit.db'}"
     audit = AuditLog(url)
     audit.database.ready()
-    with locked(tmp_path / "audit.db"):
+    with locked(tmp_path / "audit.db", kind):
         for number in range(50):
             audit.record(record(number))
         audit.flush()  # tried, and the database said no
     until(lambda: len(stored(url)) == 50, timeout=30)
     audit.close()
     assert sorted(r["input_rows"] for r in stored(url)) == list(range(50))
+    assert not (tmp_path / "audit-spool" / "rejected.jsonl").exists()
 
 
 def test_one_refused_record_is_set_aside_not_the_others(tmp_path):

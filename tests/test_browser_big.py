@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -27,6 +26,7 @@ from tests.browser_helpers import (
     start_console,
     upload_csv,
 )
+from tests.processes import job_processes
 
 pytestmark = pytest.mark.browser
 
@@ -102,18 +102,11 @@ def test_cancel_stops_the_job_and_offers_no_download(churn_console, tmp_path):
     assert dash_duo.get_logs() == []
 
 
-def _job_processes() -> list[psutil.Process]:
-    """Background jobs are forked from this process (dash_duo serves the app in a thread
-    here), so they share its command line; Chromium and its driver do not."""
-    me = psutil.Process()
-    return [child for child in me.children() if child.cmdline() == me.cmdline()]
-
-
 def test_a_job_killed_from_outside_ends_in_a_clear_failure(churn_console, tmp_path):
     """What an out-of-memory kill looks like: SIGKILL, so the job cannot say anything."""
     dash_duo, data_dir = churn_console
     _scoring_underway(dash_duo, tmp_path / "customers_killed.csv")
-    jobs = _job_processes()
+    jobs = job_processes()
     assert jobs, "the scoring job should be running in a process of its own"
     for job in jobs:
         job.send_signal(signal.SIGKILL)

@@ -83,3 +83,15 @@ def test_formula_column_names_are_neutralised_too():
     write_csv(pd.DataFrame({"=cmd()": ["a"]}), buffer)
     written = buffer.getvalue().decode()
     assert written.splitlines()[0] == '"\'=cmd()"'
+
+
+def test_full_width_formula_signs_are_neutralised():
+    frame = pd.DataFrame(
+        {"note": ['\uff1dHYPERLINK("x")', "\uff0b1", "\uff0dcmd", "\uff20SUM(A1)"]}
+    )
+    assert all(cell.startswith("'") for cell in neutralise_formulas(frame)["note"])
+
+
+def test_categorical_columns_are_neutralised():
+    frame = pd.DataFrame({"label": pd.Categorical(['=HYPERLINK("x")', "setosa"])})
+    assert neutralise_formulas(frame)["label"].tolist() == ['\'=HYPERLINK("x")', "setosa"]

@@ -66,3 +66,28 @@ def test_a_failed_load_is_not_cached_and_reaches_every_waiter():
 def test_size_must_be_positive():
     with pytest.raises(ValueError):
         ModelCache(max_entries=0)
+
+
+def test_a_waiter_is_not_given_another_callers_refusal():
+    """Bob's load waits on Alice's; Alice is refused. Bob must load for himself, not be told
+    that Alice may not run the model."""
+    from services.errors import PermissionDenied
+
+    cache: ModelCache[str] = ModelCache()
+    alice_started, release = threading.Event(), threading.Event()
+
+    def alice_load() -> str:
+        alice_started.set()
+        release.wait(timeout=30)
+        raise PermissionDenied("alice may not run m.")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        alice = pool.submit(cache.get_or_load, key("1"), alice_load)
+        alice_started.wait(timeout=30)
+        bob = pool.submit(cache.get_or_load, key("1"), lambda: "bob's model")
+        while cache.stats.misses < 2:
+            threading.Event().wait(0.001)
+        release.set()
+        with pytest.raises(PermissionDenied, match="alice"):
+            alice.result(timeout=30)
+        assert bob.result(timeout=30) == "bob's model"

@@ -11,7 +11,6 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-import psutil
 import pytest
 from dash.testing.wait import until
 
@@ -24,6 +23,7 @@ from services.registry.mlflow_server import inside, prune_model_files
 from services.registry.records import own_file
 from tests.conftest import SETOSA, auth, mlflow_basic_settings
 from tests.dash_requests import page_token, score_request
+from tests.processes import job_processes
 
 CHURN = {"name": CHURN_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
 
@@ -90,11 +90,6 @@ def test_each_persons_area_has_a_quota(settings, tmp_path):
     assert len(list((tmp_path / "files").glob("*/*.data"))) == 1  # nothing half-written kept
 
 
-def _job_processes() -> list[psutil.Process]:
-    me = psutil.Process()
-    return [child for child in me.children() if child.cmdline() == me.cmdline()]
-
-
 def test_a_flood_of_job_requests_makes_no_processes(settings, tmp_path):
     """Forged Predict-from-CSV requests beyond JOBS_PER_USER are answered at once, without
     a process being made for them."""
@@ -112,7 +107,7 @@ def test_a_flood_of_job_requests_makes_no_processes(settings, tmp_path):
         flood = score_request(app, {"file_id": upload["file_id"], "filename": "big.csv"}, CHURN)
         answer = client.post(f"/_dash-update-component?endId={page_token(client)}", json=flood)
         assert "already have 1 file being scored" in answer.get_data(as_text=True)
-    assert len(_job_processes()) <= 1
+    assert len(job_processes()) <= 1
     job = f"cacheKey={started['cacheKey']}&job={started['job']}"
     until(lambda: "rows scored" in client.post(
         f"/_dash-update-component?endId={page}&{job}", json=body).get_data(as_text=True),
@@ -156,3 +151,25 @@ def test_int32_columns_are_checked_against_their_range():
     with pytest.raises(SchemaMismatch, match="too large"):
         conform(ModelInput(pd.DataFrame({"n": [3_000_000_000]})), signature)
     assert conform(ModelInput(pd.DataFrame({"n": [7]})), signature).data["n"].dtype == np.int32
+
+
+def test_credentials_in_the_registry_uri_never_reach_an_answer(tmp_path):
+    """An operator may put user:password in MLFLOW_TRACKING_URI; a registry that is down must
+    not show them to whoever asks."""
+    from services.errors import RegistryUnavailable
+    from services.registry.mlflow_server import ProxiedFiles
+    from tests.conftest import free_port, settings_for
+
+    uri = f"http://ops:s3cret@127.0.0.1:{free_port()}"
+    app = create_app(settings=settings_for(tmp_path, tracking_uri=uri, registry_uri=uri,
+                                           embedded_registry=False))  # fmt: skip
+    client = app.server.test_client()
+    for answer in (client.get("/api/models"),
+                   client.post(f"/api/models/{IRIS_MODEL}/1/predict", json=SETOSA)):  # fmt: skip
+        assert answer.status_code == 503
+        assert "127.0.0.1" in answer.get_json()["message"]
+        assert "s3cret" not in answer.get_data(as_text=True)
+    files = ProxiedFiles(uri, LOCAL_CALLER, tmp_path / "files")
+    with pytest.raises(RegistryUnavailable) as refused:
+        files.check_access(None, "mlflow-artifacts:/1/models/m/artifacts")
+    assert "s3cret" not in str(refused.value) and "127.0.0.1" in str(refused.value)

@@ -34,7 +34,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 log = logging.getLogger("model_console.audit")
 
@@ -121,21 +121,16 @@ class AuditDatabase:
         return [bad for row in fresh for bad in self._alone(row)]
 
     def _alone(self, row: dict[str, Any]) -> list[dict[str, Any]]:
-        """One row by itself: stored, or refused (returned); a database that is not there
-        at all raises, so nothing is set aside for its sake."""
+        """One row by itself: stored, or refused for what it holds (returned). Anything else
+        (a lock held too long, a lost connection, a full disk) is the database's state, not
+        the record's: it raises, so the record waits for the next round."""
         try:
             with self.engine.begin() as connection:
                 connection.execute(audit_table.insert(), [row])
             return []
-        except IntegrityError as error:
+        except (IntegrityError, DataError) as error:
             if not self._missing([row]):
                 return []  # another process stored it a moment ago
-            log.error("the audit database refused a record (%s); kept in %s", error, REJECTED)
-            return [row]
-        except SQLAlchemyError as error:
-            self.engine.dispose()
-            with self.engine.connect() as connection:  # raises if the database is gone
-                connection.execute(text("SELECT 1"))
             log.error("the audit database refused a record (%s); kept in %s", error, REJECTED)
             return [row]
 

@@ -15,8 +15,9 @@ from services.errors import InvalidInput
 from services.registry.signature import SignatureInfo
 from services.scoring.cells import MISSING_WORDS
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-FORMULA_PATTERN = r"^[=+\-@\t\r]"
+# Spreadsheets also run formulas typed with the full-width signs of East Asian keyboards.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+FORMULA_PATTERN = "^[=+\\-@\t\r\uff1d\uff0b\uff0d\uff20]"
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 
 
@@ -208,6 +209,8 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     safe = frame.copy()
     for name in safe.columns:
         column = safe[name]
+        if isinstance(column.dtype, pd.CategoricalDtype):  # a model's categorical output
+            column = safe[name] = column.astype(object)
         if is_object_dtype(column.dtype) or is_string_dtype(column.dtype):
             text = column.astype("string")
             risky = text.str.match(FORMULA_PATTERN).fillna(False).astype(bool)

@@ -44,6 +44,7 @@ def safe_markdown(text: str | None) -> str:
     if not text:
         return ""
     text = _INLINE_LINK.sub(_inline, text)
+    text = text.replace("![", "[image: ")  # reference-style images (![x][ref], ![ref]) too
     text = _REFERENCE.sub(lambda m: f"{m.group(1)}{_safe(m.group(2))}{m.group(3)}", text)
     text = _AUTOLINK.sub(_autolink, text)
     return _escape_html_tags(text)

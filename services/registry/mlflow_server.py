@@ -23,6 +23,7 @@ import requests
 
 from services.access.caller import Caller
 from services.errors import PermissionDenied, RegistryUnavailable
+from services.registry.records import display_uri
 
 ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
 PROXIED_SCHEME = "mlflow-artifacts:"
@@ -75,7 +76,7 @@ def raise_for_access(response: requests.Response, host: str, denied: str) -> Non
     if response.status_code in (401, 403):
         raise PermissionDenied(denied)
     if not response.ok:
-        raise RegistryUnavailable(f"{host} answered {response.status_code}.")
+        raise RegistryUnavailable(f"{display_uri(host)} answered {response.status_code}.")
 
 
 class ProxiedFiles:
@@ -111,7 +112,9 @@ class ProxiedFiles:
         try:
             response = self.session.get(url, params=params or None, timeout=TIMEOUT_SECONDS)
         except requests.RequestException:
-            raise RegistryUnavailable(f"Cannot reach the MLflow server at {self.host}.") from None
+            raise RegistryUnavailable(
+                f"Cannot reach the MLflow server at {display_uri(self.host)}."
+            ) from None
         raise_for_access(response, self.host, f"{self.caller.user} may not read these files.")
         return response
 

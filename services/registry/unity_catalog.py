@@ -22,6 +22,7 @@ from services.registry.mlflow_server import (
     host_creds,
     raise_for_access,
 )
+from services.registry.records import display_uri
 from services.registry.types import ResolvedVersion
 from services.settings import Settings
 
@@ -81,7 +82,9 @@ class UnityCatalogFiles:
                 timeout=TIMEOUT_SECONDS,
             )
         except requests.RequestException:
-            raise RegistryUnavailable(f"Cannot reach the workspace at {self.host}.") from None
+            raise RegistryUnavailable(
+                f"Cannot reach the workspace at {display_uri(self.host)}."
+            ) from None
         raise_for_access(response, self.host, f"{self.caller.user} may not run {resolved.name}.")
 
     def download(self, resolved: ResolvedVersion, location: str, path: str | None = None) -> Path:

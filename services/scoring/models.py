@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from services.access.caller import Caller
+from services.errors import PermissionDenied, Unauthenticated
 from services.registry.access import ModelAccess
 from services.registry.client import Registry
 from services.registry.labels import class_labels
@@ -88,11 +89,16 @@ class ModelCache(Generic[V]):
             if leader:
                 slot = self._loading[key] = _Slot()
         if not leader:
-            return self._wait(slot)
+            waited = self._wait(slot)
+            return self.get_or_load(key, load) if waited is None else waited
         return self._load(key, slot, load)
 
-    def _wait(self, slot: _Slot[V]) -> V:
+    def _wait(self, slot: _Slot[V]) -> V | None:
+        """The leader's model, or its error. None when the leader was refused for who it
+        is: that refusal names someone else, so the waiter loads for itself."""
         slot.done.wait()
+        if isinstance(slot.error, (PermissionDenied, Unauthenticated)):
+            return None
         if slot.error is not None:
             raise slot.error
         return slot.value  # type: ignore[return-value]

@@ -1,0 +1,80 @@
+"""CSV jobs on this server run in clean processes: never stuck because another thread of the
+web worker was inside SQLite when the job started, and stopped only by their own handle."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import replace
+
+import psutil
+import pytest
+from dash.testing.wait import until
+
+from app import create_app
+from callbacks.job_process import _job_process
+from services.registry.demo import CHURN_MODEL, churn_frame
+from tests.dash_requests import page_token, score_request
+from tests.processes import job_processes
+
+CHURN = {"name": CHURN_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
+JOBS = 12
+
+
+def _busy_with_sqlite(folder, stop: threading.Event) -> None:
+    """What the web worker's other threads do all day (job polls, the audit writer, an
+    embedded registry): open, write, read and close SQLite databases."""
+    while not stop.is_set():
+        connection = sqlite3.connect(folder / f"busy-{threading.get_ident()}.db")
+        connection.execute("CREATE TABLE IF NOT EXISTS t (x TEXT)")
+        connection.executemany("INSERT INTO t VALUES (?)", [("x" * 200,)] * 200)
+        connection.execute("SELECT count(*), max(x) FROM t").fetchall()
+        connection.execute("DELETE FROM t")
+        connection.commit()
+        connection.close()
+
+
+def _finished(client, page: str, started: dict, body: dict) -> bool:
+    job = f"cacheKey={started['cacheKey']}&job={started['job']}"
+    answer = client.post(f"/_dash-update-component?endId={page}&{job}", json=body)
+    return "rows scored" in answer.get_data(as_text=True)
+
+
+@pytest.mark.slow
+def test_jobs_finish_while_other_threads_use_sqlite(settings, tmp_path):
+    app = create_app(settings=replace(settings, app_data_dir=tmp_path, jobs_per_user=JOBS))
+    client = app.server.test_client()
+    upload = client.post("/api/uploads?filename=c.csv", content_type="text/csv",
+                         data=churn_frame(200, seed=3).to_csv(index=False)).get_json()  # fmt: skip
+    stop = threading.Event()
+    busy = [threading.Thread(target=_busy_with_sqlite, args=(tmp_path, stop)) for _ in range(4)]
+    for thread in busy:
+        thread.start()
+    try:
+        page = page_token(client)
+        running = []
+        for _ in range(JOBS):
+            body = score_request(app, {"file_id": upload["file_id"], "filename": "c.csv"}, CHURN)
+            running.append((client.post(f"/_dash-update-component?endId={page}", json=body)
+                            .get_json(), body))  # fmt: skip
+        deadline = time.monotonic() + 120
+        while running and time.monotonic() < deadline:
+            running = [(s, b) for s, b in running if not _finished(client, page, s, b)]
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        for thread in busy:
+            thread.join()
+    assert running == [], f"{len(running)} of {JOBS} jobs never finished"
+    until(lambda: job_processes() == [], timeout=30)
+
+
+def test_a_handle_stops_only_the_process_it_was_given_for():
+    """The fork server reaps a finished job at once, so its pid may be given again; a handle
+    names the pid and the moment that process started."""
+    me = psutil.Process()
+    assert _job_process(f"{me.pid}:{me.create_time():.3f}").pid == me.pid
+    assert _job_process(f"{me.pid}:{me.create_time() - 5:.3f}") is None  # same pid, not ours
+    assert _job_process(str(me.pid)) is None
+    assert _job_process("") is None and _job_process("../1") is None
