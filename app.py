@@ -19,6 +19,7 @@ import weakref
 from pathlib import Path
 
 import dash
+from dash.exceptions import DependencyException
 from flask import Flask
 from flask_caching import Cache
 
@@ -96,6 +97,7 @@ def create_app(
     blueprint = create_api_blueprint(services, name=f"model_console_api_{id(app)}")
     server.register_blueprint(blueprint, url_prefix=url_base_pathname.rstrip("/") + "/api")
     finish_dash_setup(app)
+    answer_unknown_bundles(server)
     guard.allow_scripts(app.csp_hashes())
     freeze_startup_objects()
     return app
@@ -114,6 +116,14 @@ def finish_dash_setup(app: dash.Dash) -> None:
     "Loading...". Done here, before any request."""
     with app.server.test_request_context(app.config.requests_pathname_prefix):
         app._setup_server()
+
+
+def answer_unknown_bundles(server: Flask) -> None:
+    """Dash answers a script path it does not serve (a guess, a ``..``) with an exception,
+    so a 500 with its list of what it does serve: a 404 says all there is to say."""
+    server.register_error_handler(
+        DependencyException, lambda _: ("No such file.", 404, {"Content-Type": "text/plain"})
+    )
 
 
 _reset_in_forked_child: weakref.WeakSet[ConsoleServices] = weakref.WeakSet()

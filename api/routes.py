@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from services.access.audit import Source
 from services.access.identity import current_caller
-from services.errors import ConsoleError, PayloadTooLarge, UnsupportedMediaType
+from services.errors import ConsoleError, PayloadTooLarge, UnsupportedMediaType, cut
 from services.files.results import DEFAULT_RESULT_FORMAT, mimetype_for
 from services.files.store import too_large
 from services.scoring.payload import parse_json_text
@@ -102,7 +102,7 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
             return _predict_csv(name, ref)
         if content_type not in JSON_TYPES:
             raise UnsupportedMediaType(
-                f"Content-Type {content_type or '(none)'} is not supported.",
+                f"Content-Type {cut(content_type) or '(none)'} is not supported.",
                 hint="Send Content-Type: application/json (records or MLflow formats) or text/csv.",
             )
         payload = parse_json_text(_body(settings.max_request_bytes))
@@ -134,7 +134,7 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
             raise too_large(limit)
         if (request.mimetype or "").lower() not in UPLOAD_TYPES:
             raise UnsupportedMediaType(
-                f"Content-Type {request.mimetype or '(none)'} is not an upload of a CSV file.",
+                f"Content-Type {cut(request.mimetype) or '(none)'} is not an upload of a CSV file.",
                 hint="Send the file as the body with Content-Type: text/csv.",
             )
         filename = request.args.get("filename") or "upload.csv"

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import config_tab, csv_tab, history_tab, json_tab, page
+from callbacks import config_tab, csv_tab, history_tab, inbound, json_tab, page
 from callbacks.csv_tab import CsvCallbacks
 from services.wiring import ConsoleServices
 
 
 def register_callbacks(app: dash.Dash, services: ConsoleServices) -> CsvCallbacks:
     """Register every tab's callbacks on ``app`` (never module-level ``@dash.callback``);
-    returns the CSV tab's, whose job runs wherever jobs run."""
+    returns the CSV tab's, whose job runs wherever jobs run. Every request to them is read
+    first (``inbound``)."""
+    inbound.install(app)
     page.register(app, services)
     config_tab.register(app, services)
     json_tab.register(app, services)

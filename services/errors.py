@@ -8,6 +8,11 @@ the UI renders the same message. Messages never echo the user's payload or a sta
 from __future__ import annotations
 
 
+def cut(text: str, limit: int = 80) -> str:
+    """Someone's text (a name, a header) as a message shows it: at most ``limit`` characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class ConsoleError(Exception):
     """Base type: a message for the user, a machine-readable code and an HTTP status."""
 
@@ -94,6 +99,18 @@ class SchemaMismatch(InvalidInput):
 class DimensionMismatch(SchemaMismatch):
     error_code = "DIMENSION_MISMATCH"
     title = "Dimension mismatch"
+
+
+class ModelRejectedInput(InvalidInput):
+    """The input matched the signature, and the model itself refused a value of it."""
+
+    error_code = "MODEL_REJECTED_INPUT"
+    http_status = 422
+    title = "The model could not score this input"
+
+    def __init__(self, message: str, *, detail: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.detail = detail  # the model's own words, for a row's error cell
 
 
 class PayloadTooLarge(ConsoleError):

@@ -102,5 +102,41 @@ def with_entry(
     return [entry, *(history or [])][:keep]
 
 
+_TEXT, _NUMBER = (str,), (int, float)
+_REQUIRED = {"id": _TEXT, "time": _TEXT, "source": _TEXT, "outcome": _TEXT}
+_OPTIONAL = {  # field: (types it may have besides None, what a missing field reads as)
+    "model": (_TEXT, None), "version": (_TEXT, None), "alias": (_TEXT, None),
+    "ref": (_TEXT, None), "rows": (_NUMBER, None), "failed_rows": (_NUMBER, 0),
+    "latency_ms": (_NUMBER, None), "preview": (_TEXT, ""), "message": (_TEXT, ""),
+    "file": (_TEXT, None), "format": (_TEXT, None), "results": ((dict,), {}),
+    "upload": (_TEXT, None), "input": (_TEXT, None),
+}  # fmt: skip
+
+
+def valid_entries(history: Any) -> list[dict[str, Any]]:
+    """The entries of a history read back from the browser: what is not an entry this
+    console writes is dropped, a field an older version did not write reads as empty."""
+    if not isinstance(history, list):
+        return []
+    return [entry for entry in map(_valid_entry, history) if entry is not None]
+
+
+def _valid_entry(entry: Any) -> dict[str, Any] | None:
+    if not isinstance(entry, dict):
+        return None
+    if not all(isinstance(entry.get(k), kinds) for k, kinds in _REQUIRED.items()):
+        return None
+    read = {k: entry[k] for k in _REQUIRED}
+    for name, (kinds, missing) in _OPTIONAL.items():
+        value = entry.get(name, missing)
+        if value is not None and (not isinstance(value, kinds) or isinstance(value, bool)):
+            return None
+        read[name] = value
+    results = dict(read["results"] or {})
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in results.items()):
+        return None
+    return read | {"results": results}
+
+
 def find_entry(history: list[dict[str, Any]] | None, entry_id: str) -> dict[str, Any] | None:
     return next((e for e in history or [] if e.get("id") == entry_id), None)

@@ -11,6 +11,7 @@ import pytest
 from app import create_app
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
 from tests.conftest import SETOSA, VIRGINICA, free_port, settings_for
+from tests.registry_models import NO_SIGNATURE_MODEL
 
 PREDICT = f"/api/models/{IRIS_MODEL}/{{ref}}/predict"
 SECRET_MARKER = "do-not-echo-7c1f"
@@ -76,6 +77,13 @@ def test_version_detail_has_signature_and_example(client):
         (PREDICT.format(ref="1"), {"data": "<x/>", "content_type": "application/xml"}, 415,
          "UNSUPPORTED_MEDIA_TYPE"),
         ("/api/models/nope", {}, 404, "MODEL_NOT_FOUND"),
+        ("/api/models/../1/predict", {"json": SETOSA}, 400, "INVALID_INPUT"),
+        ("/api/models/a%3Ab/1/predict", {"json": SETOSA}, 400, "INVALID_INPUT"),
+        (PREDICT.format(ref=str(2**63)), {"json": SETOSA}, 404, "VERSION_NOT_FOUND"),
+        (PREDICT.format(ref="1"), {"json": {**SETOSA, "sepal_length": 1.7e308}}, 422,
+         "MODEL_REJECTED_INPUT"),
+        (f"/api/models/{NO_SIGNATURE_MODEL}/1/predict", {"json": SETOSA}, 422,
+         "MODEL_REJECTED_INPUT"),
         ("/api/no/such/route", {}, 404, "NOT_FOUND"),
     ],
 )  # fmt: skip
@@ -85,6 +93,7 @@ def test_errors_are_json_with_code_and_message(client, path, kwargs, status, cod
     body = response.get_json()
     assert body["error_code"] == code
     assert body["message"] and "Traceback" not in body["message"]
+    assert "Error" not in body["message"] and "registry.db" not in body["message"]
 
 
 def test_errors_never_echo_the_payload(client):
@@ -145,3 +154,16 @@ def test_csv_missing_column_is_a_clear_400(client):
     )
     assert response.status_code == 400
     assert "Missing required columns: tenure_months" in response.get_json()["message"]
+
+
+def test_a_row_the_model_refuses_costs_that_row_not_the_file(client):
+    """sklearn's trees take float32: a value beyond it is the model's refusal, of one row."""
+    rows = pd.DataFrame([SETOSA, {**SETOSA, "sepal_length": 1.7e308}, VIRGINICA] * 40)
+    response = client.post(PREDICT.format(ref="1"), data=rows.to_csv(index=False),
+                           content_type="text/csv")  # fmt: skip
+    assert response.status_code == 200 and response.headers["X-Failed-Rows"] == "40"
+    result = pd.read_csv(io.StringIO(response.get_data(as_text=True)))
+    refused = result["error"].notna()
+    assert refused.tolist() == [False, True, False] * 40
+    assert result.loc[refused, "error"].str.contains("too large for dtype").all()
+    assert result.loc[~refused, "prediction"].tolist() == [0, 2] * 40

@@ -31,6 +31,7 @@ from typing import Any
 from services.access.audit_store import AuditDatabase, Spool, fit_for_storage, sweep
 from services.access.caller import Caller
 from services.errors import ConsoleError, PermissionDenied, Unauthenticated
+from services.registry.records import is_version_number
 
 log = logging.getLogger("model_console.audit")
 
@@ -128,7 +129,7 @@ class AuditLog:
         started: float,
         error: Exception | None,
     ) -> None:
-        numbered = audited.ref.isdigit()
+        numbered = is_version_number(audited.ref)
         self.record(
             AuditRecord(
                 user=caller.user,

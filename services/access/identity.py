@@ -69,6 +69,15 @@ def _basic_caller(authorization: str) -> Caller:
         user, sep, password = "", "", ""
     if not sep or not user:
         raise Unauthenticated("The credentials sent are not valid HTTP Basic credentials.")
+    if not (user + password).isascii() or any(ord(c) < 32 for c in user + password):
+        # MLflow's own client sends credentials as Latin-1 and its server reads them as
+        # UTF-8: only plain ASCII means the same thing at both ends.
+        raise Unauthenticated(
+            "The user name or password has characters MLflow's sign-in cannot carry "
+            "(only ASCII letters, digits and punctuation work).",
+            hint="Sign in with an ASCII user name and password; ask an administrator to "
+            "change them if yours are not.",
+        )
     return Caller(user=user, mode=MODE_MLFLOW_BASIC, password=password)
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from services.access.audit import Source
 from services.access.caller import Caller
-from services.errors import PayloadTooLarge
+from services.errors import InvalidInput, PayloadTooLarge
 from services.files import results
 from services.files.csv_io import (
     count_rows,
@@ -108,7 +108,14 @@ class FileService:
         self.scoring = scoring
 
     def upload(self, caller: Caller, filename: str, stream: IO[bytes]) -> StoredFile:
-        return self.store.save_stream(caller, filename, stream, self.settings.upload_limit_bytes)
+        stored = self.store.save_stream(caller, filename, stream, self.settings.upload_limit_bytes)
+        if stored.size == 0:
+            self.store.remove(caller, stored.file_id)
+            raise InvalidInput(
+                "The file is empty: nothing arrived to upload.",
+                hint="Choose the CSV file again; it needs a header row.",
+            )
+        return stored
 
     def check(
         self, caller: Caller, name: str, ref: str, file_id: str, source: Source = Source.CSV

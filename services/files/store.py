@@ -38,8 +38,8 @@ class StoredFile:
 
 
 def _display_name(filename: str) -> str:
-    stem = Path(filename or "upload.csv").name
-    return _UNSAFE_NAME.sub("_", stem)[:120] or "upload.csv"
+    stem = _UNSAFE_NAME.sub("_", Path(filename or "upload.csv").name)[:120]
+    return stem if stem.strip(". ") else "upload.csv"  # "..", "...": names only as paths
 
 
 def result_name(original: str, extension: str = ".csv") -> str:

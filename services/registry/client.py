@@ -18,20 +18,25 @@ from services.access.caller import LOCAL_USER
 from services.errors import (
     ConsoleError,
     FilesOutOfReach,
+    InvalidInput,
     ModelNotFound,
     PermissionDenied,
     RegistryUnavailable,
     Unauthenticated,
     VersionNotFound,
+    cut,
     permission_denied,
 )
 from services.registry.records import (
+    MAX_VERSION,
     aliases_of,
     display_uri,
     example_records,
     is_unreachable,
+    is_version_number,
     listed,
     logged_model_id,
+    name_problem,
     own_file,
     quoted,
     timestamp,
@@ -48,6 +53,8 @@ from services.registry.types import (
 LEGACY_STAGES = {"staging": "Staging", "production": "Production", "archived": "Archived"}
 LATEST = "latest"
 MAX_MODELS_LISTED = 1000
+NAME_HINT = ("Model names look like catalog.schema.model (Unity Catalog) or iris_classifier, "
+             "without '/' or ':'. Pick one from the list.")  # fmt: skip
 
 
 class ModelFiles(Protocol):
@@ -86,6 +93,9 @@ class Registry:
         """Turn MLflow's failures into our errors; our own errors pass through."""
         from mlflow.exceptions import MlflowException
 
+        problem = name_problem(name) if name is not None else None
+        if problem:
+            raise InvalidInput(problem, hint=NAME_HINT)
         try:
             yield
         except ConsoleError:
@@ -111,6 +121,9 @@ class Registry:
             return Unauthenticated("The registry did not accept your credentials. Sign in again.")
         if code == "RESOURCE_DOES_NOT_EXIST" and name:
             return self._model_not_found(name)
+        if code == "INVALID_PARAMETER_VALUE" and name:
+            return InvalidInput(f"The registry does not take '{cut(name)}' as a model name.",
+                                hint=NAME_HINT)  # fmt: skip
         if is_unreachable(exc):
             return self._unreachable()
         return RegistryUnavailable(
@@ -177,7 +190,9 @@ class Registry:
         """Pin ``ref`` (number, alias, ``latest`` or legacy stage) to one version of ``name``."""
         ref = (ref or "").strip() or LATEST
         with self._translated(name):
-            if ref.isdigit():
+            if is_version_number(ref):
+                if int(ref) > MAX_VERSION:
+                    raise self._version_not_found(name, ref)
                 return self._pinned(self._get_version(name, ref))
             if ref.lower() == LATEST:
                 return self._pinned(self._latest(name))
@@ -244,11 +259,11 @@ class Registry:
         versions = self.client.search_model_versions(f"name = '{quoted(name)}'")
         numbers = sorted((str(v.version) for v in versions), key=int)
         aliases = sorted(aliases_of(model).items())
-        kind = "Version" if ref.isdigit() else "Alias"
+        kind = "Version" if is_version_number(ref) else "Alias"
         listed = ", ".join(numbers) or "none"
         named = ", ".join(f"{a} → {v}" for a, v in aliases) or "none"
         return VersionNotFound(
-            f"{kind} {ref} of {name} does not exist. Versions: {listed}; aliases: {named}.",
+            f"{kind} {cut(ref)} of {name} does not exist. Versions: {listed}; aliases: {named}.",
             hint="Pick one of these, or use 'latest' for the newest version.",
             suggestions=[alias for alias, _ in aliases] + numbers[::-1],
         )

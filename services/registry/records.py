@@ -6,6 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from services.errors import cut
+
+LOCAL_SCHEMES = {"sqlite", "file"}
+
 
 def timestamp(ms: int | None) -> str:
     if not ms:
@@ -37,11 +41,37 @@ def example_records(raw: Any) -> list[dict[str, Any]] | None:
 
 
 def display_uri(uri: str) -> str:
-    """The URI without any user:password part, fit to show in messages."""
+    """The URI fit to show anyone: no user:password part, and of a local database or folder
+    only its last name (where the server keeps its files is not theirs to read)."""
     scheme, sep, rest = uri.partition("://")
-    if sep and "@" in rest.split("/", 1)[0]:
+    if not sep:
+        return f"…/{uri.rstrip('/').rsplit('/', 1)[-1]}" if "/" in uri else uri
+    if scheme.split("+")[0] in LOCAL_SCHEMES:
+        return f"{scheme}:///…/{rest.rstrip('/').rsplit('/', 1)[-1]}"
+    if "@" in rest.split("/", 1)[0]:
         return f"{scheme}://{rest.split('@', 1)[1]}"
     return uri
+
+
+MAX_VERSION = 2**63 - 1  # registries keep version numbers as 64-bit integers
+MAX_NAME_LENGTH = 768  # three Unity Catalog names of 255 and their dots
+
+
+def is_version_number(ref: str) -> bool:
+    return ref.isascii() and ref.isdigit()
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a registered model's name, in words; None when it can."""
+    if not name.strip():
+        return "A model name cannot be empty."
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "A model name cannot contain line breaks or other control characters."
+    if not name.strip(". "):
+        return f"'{cut(name)}' is not a model name: names cannot be made of dots alone."
+    if len(name) > MAX_NAME_LENGTH:
+        return f"A model name has at most {MAX_NAME_LENGTH} characters."
+    return None
 
 
 def logged_model_id(source: str) -> str | None:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from services.errors import ConsoleError, PredictionFailed
+from services.errors import ConsoleError, ModelRejectedInput, PredictionFailed
 from services.registry.signature import ColumnInfo, SignatureInfo, TensorInfo
 from services.scoring.models import LoadedModel
 from services.scoring.validation import ConformedInput
@@ -43,12 +43,28 @@ def raw_outputs(
         except ConsoleError:
             raise
         except Exception as exc:
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise PredictionFailed(
-                f"{model.name} version {model.version} raised {type(exc).__name__} "
-                f"while predicting: {detail[:MAX_ERROR_DETAIL]}",
-                hint="Check the input values; if they are right, tell the model's owner.",
-            ) from None
+            raise model_error(model, exc) from None
+
+
+def model_error(model: LoadedModel, exc: Exception) -> ConsoleError:
+    """The model's own failure in words: refusing a value (ValueError and the like, MLflow's
+    schema checks) is the input's problem; anything else is the model's."""
+    from mlflow.exceptions import MlflowException
+
+    text = str(exc).strip()
+    detail = (text.splitlines()[0] if text else type(exc).__name__)[:MAX_ERROR_DETAIL]
+    if isinstance(exc, (ValueError, TypeError, KeyError, IndexError, MlflowException)):
+        return ModelRejectedInput(
+            f"{model.name} version {model.version} could not score this input: {detail}",
+            detail=detail,
+            hint="Check the values against the signature (Model Configuration); if they look "
+            "right, tell the model's owner.",
+        )
+    return PredictionFailed(
+        f"{model.name} version {model.version} failed while predicting "
+        f"({type(exc).__name__}): {detail}",
+        hint="Try again; if it keeps failing, tell the model's owner.",
+    )
 
 
 def _plain(value: Any) -> Any:

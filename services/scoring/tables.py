@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from services.errors import ModelRejectedInput
 from services.registry.labels import label_of
 from services.scoring.cells import row_problems, typed_inputs
 from services.scoring.models import LoadedModel
@@ -37,6 +38,7 @@ from services.scoring.prediction import (
 from services.scoring.validation import conform, conform_frame
 
 ERROR_COLUMN = "error"
+MAX_REFUSED_ROWS = 100  # per chunk: beyond, the model refuses the file, not some rows
 LABEL_COLUMN = f"{PREDICTION_COLUMN}_label"
 
 
@@ -134,16 +136,39 @@ class TableRun:
         if columns:
             conform_frame(frame.head(0), columns)  # a missing column fails the whole table
         problems = row_problems(frame, columns)
-        scored = problems == ""
-        good = frame[scored]
+        good = frame[problems == ""]
         parts: list[tuple[int, Any]] = []
         if len(good):
-            conformed = conform(ModelInput(good, chunk.params), self.model.signature)
-            self.ignored_columns = conformed.ignored_columns
-            parts = self._predict(conformed)
-            self.output_names = output_names(parts[0][1])
-        shown = frame if scored.all() else typed_inputs(frame, columns)
+            parts, refused = self._isolating(good, chunk.params, budget=[MAX_REFUSED_ROWS])
+            problems = problems.copy()
+            for label, detail in refused.items():
+                problems[label] = f"the model could not score this row: {detail}"
+            good = good.drop(index=list(refused))
+            if parts:
+                self.output_names = output_names(parts[0][1])
+        shown = frame if (problems == "").all() else typed_inputs(frame, columns)
         return ScoredChunk(shown, parts, self.output_names, good.index, problems, self.model.labels)
+
+    def _isolating(
+        self, rows: pd.DataFrame, params: Any, budget: list[int]
+    ) -> tuple[list[tuple[int, Any]], dict[Any, str]]:
+        """Score ``rows``; when the model refuses them, halve until the rows it refuses by
+        themselves are found (each costs its row, not the file). Past ``budget`` refused
+        rows the model refuses the table, so the whole file fails with its words."""
+        try:
+            conformed = conform(ModelInput(rows, params), self.model.signature)
+            self.ignored_columns = conformed.ignored_columns
+            return self._predict(conformed), {}
+        except ModelRejectedInput as error:
+            if len(rows) == 1 and budget[0] > 0:
+                budget[0] -= 1
+                return [], {rows.index[0]: error.detail}
+            if len(rows) == 1 or budget[0] <= 0:
+                raise
+        half = len(rows) // 2
+        first, refused_first = self._isolating(rows.iloc[:half], params, budget)
+        second, refused_second = self._isolating(rows.iloc[half:], params, budget)
+        return first + second, {**refused_first, **refused_second}
 
     def _predict(self, conformed: Any) -> list[tuple[int, Any]]:
         return [(len(part), output) for part, output in

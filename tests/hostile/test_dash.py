@@ -1,0 +1,237 @@
+"""Forged Dash callbacks: store values, callback bodies, history entries and CSV jobs."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from callbacks.background import EXTENSION
+from layouts.ids import Csv, History, Json, Page, history_action
+from services.registry.demo import IRIS_MODEL
+from tests.conftest import SETOSA
+from tests.dash_requests import page_token, score_request
+from tests.hostile.corpus import (
+    DASH,
+    IRIS_SELECTION,
+    MARKER,
+    Guard,
+    base_values,
+    callback_key,
+    callback_name,
+    examples,
+    forged_call,
+    json_values,
+    outputs_of,
+    shown,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Forged Dash callbacks
+# ---------------------------------------------------------------------------------------------
+
+
+def forgeable(app: Any, store: str) -> list[str]:
+    """Server callbacks that read ``store`` and take only plain ids (no background job)."""
+    keys = []
+    for key, spec in app.callback_map.items():
+        deps = [*spec["inputs"], *spec.get("state", [])]
+        names = {f"{d['id']}.{d['property']}" for d in deps}
+        plain = not any(str(d["id"]).startswith("{") for d in deps) and "{" not in key
+        if store in names and plain and not spec.get("background") and spec.get("callback"):
+            keys.append(key)
+    return keys
+
+
+FORGED_STORES: dict[str, list[Any]] = {
+    f"{Page.SELECTION}.data": ["abc", [IRIS_MODEL, "1"], 5,
+                               {"name": "nope.nope.nope", "version": "1"},
+                               {"name": IRIS_MODEL, "ref": "../../x", "version": "../../x"},
+                               {"name": "..", "ref": "1", "version": "1"},
+                               {"name": ["x"], "ref": {}, "version": "1"}],
+    f"{History.STORE}.data": ["garbage", 5, {"a": 1}, [1, None, "x"],
+                              [{"id": {"a": 1}, "model": ["x"], "time": None}]],
+    f"{Csv.FILE}.data": [{"file_id": "../../etc/passwd", "filename": "../../etc/passwd"}, "x",
+                         ["x"], {"file_id": 5}, {"filename": "a.csv"}],
+    f"{Csv.RESULT_FILE}.data": ["x", {"outputs": "x"}, {"outputs": {"csv": "../../etc/passwd"}},
+                                [1]],
+    f"{Json.ANSWERED_BY}.data": ["x", {"name": ["x"]}, 5],
+    f"{Csv.WATCH_SEEN}.data": ["x", {"job": 1, "stamp": [], "tick": "x"}],
+    f"{Csv.REJECTED}.data": ["x", {"size": "x", "limit": None}, {}],
+    f"{Json.TEXT}.value": [5, ["x"], {"a": 1}, "\x00", "[" * 5000,
+                           json.dumps({"dataframe_split": {"columns": 5, "data": [[1]]}})],
+}  # fmt: skip
+FORGED_CASES = [(store, value) for store, values in FORGED_STORES.items() for value in values]
+
+
+@pytest.mark.parametrize(("store", "value"), FORGED_CASES,
+                         ids=[f"{s}={shown(v, 40)}" for s, v in FORGED_CASES])  # fmt: skip
+def test_forged_store_values(guard, hostile_app, store, value):
+    """Every callback that reads the store gets the forged value (the rest of the page is
+    good); every answer is listed."""
+    keys = forgeable(hostile_app, store)
+    assert keys, f"no callback reads {store}"
+    found = []
+    for key in keys:
+        body = forged_call(hostile_app, key, {**base_values(), store: value})
+        response = guard.client.post(DASH, json=body)
+        found += guard.problems(response, (callback_name(hostile_app, key), value), api=False)
+        guard.alive()
+    assert not found, f"{len(found)} of {len(keys)} callbacks:\n" + "\n".join(found)
+
+
+@examples(80)
+@given(data=st.data())
+def test_generated_store_values(guard, hostile_app, data):
+    store = data.draw(st.sampled_from(sorted(FORGED_STORES)))
+    key = data.draw(st.sampled_from(forgeable(hostile_app, store)))
+    value = data.draw(json_values)
+    response = guard.client.post(
+        DASH, json=forged_call(hostile_app, key, {**base_values(), store: value})
+    )
+    guard.check(response, (callback_name(hostile_app, key), store, value), api=False)
+    guard.alive(every=5)
+
+
+def _json_predict(app: Any, **changes: Any) -> dict[str, Any]:
+    return forged_call(app, callback_key(app, "predict_json"), {**base_values(), **changes})
+
+
+MALFORMED_DASH: dict[str, Callable[[Any], Any]] = {
+    "not json": lambda app: b"{",
+    "invalid utf-8": lambda app: b"\xff",
+    "a list": lambda app: b"[]",
+    "null": lambda app: b"null",
+    "empty object": lambda app: b"{}",
+    "a string": lambda app: b'"x"',
+    "unknown output": lambda app: {"output": "nope.children",
+                                   "outputs": {"id": "nope", "property": "children"},
+                                   "inputs": [], "changedPropIds": []},
+    "missing inputs": lambda app: {k: v for k, v in _json_predict(app).items() if k != "inputs"},
+    "missing outputs": lambda app: {k: v for k, v in _json_predict(app).items() if k != "outputs"},
+    "missing state": lambda app: {k: v for k, v in _json_predict(app).items() if k != "state"},
+    "missing changedPropIds": lambda app: {k: v for k, v in _json_predict(app).items()
+                                           if k != "changedPropIds"},
+    "inputs not a list": lambda app: {**_json_predict(app), "inputs": "x"},
+    "state of dicts without value": lambda app: {**_json_predict(app),
+                                                 "state": [{"id": "x"}] * 3},
+    "too few states": lambda app: {**_json_predict(app), "state": []},
+    "outputs a string": lambda app: {**_json_predict(app), "outputs": "x"},
+    "output of another callback": lambda app: {**_json_predict(app),
+                                               "output": f"{Json.ACTIVE}.children"},
+    "changedPropIds garbage": lambda app: {**_json_predict(app), "changedPropIds": [5, None]},
+    "2 MB of text": lambda app: _json_predict(app, **{f"{Json.TEXT}.value": "[" + "1," * 1_000_000
+                                                      + "1]"}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("build", MALFORMED_DASH.values(), ids=MALFORMED_DASH.keys())
+def test_malformed_callback_bodies(guard, hostile_app, build):
+    body = build(hostile_app)
+    kwargs = {"data": body, "content_type": "application/json"} if isinstance(body, bytes) else {
+        "json": body}  # fmt: skip
+    guard.send("post", DASH, shown(body, 120), **kwargs)
+    guard.alive()
+
+
+@examples(40)
+@given(body=st.dictionaries(st.sampled_from(["output", "outputs", "inputs", "state",
+                                             "changedPropIds", "parsedChangedPropsIds"]),
+                            json_values, max_size=5))  # fmt: skip
+def test_generated_callback_bodies(guard, body):
+    guard.send("post", DASH, body, json=body)
+    guard.alive(every=5)
+
+
+def history_act(app: Any, action: str, entry: Any) -> dict[str, Any]:
+    """ "Open" or "Run again" pressed on a history entry the browser keeps (forged here)."""
+    key = callback_key(app, "act")
+    ident = history_action(action, "e1")
+    return {"output": key, "outputs": outputs_of(key),
+            "inputs": [[{"id": ident, "property": "n_clicks", "value": 1}]],
+            "state": [{"id": str(History.STORE), "property": "data", "value": [entry]}],
+            "changedPropIds": [json.dumps(ident, sort_keys=True, separators=(",", ":"))
+                               + ".n_clicks"]}  # fmt: skip
+
+
+ENTRY = {"id": "e1", "time": "2026-01-01T00:00:00", "source": "json", "model": IRIS_MODEL,
+         "version": "1", "ref": "1", "alias": None, "outcome": "ok", "preview": "0",
+         "input": json.dumps(SETOSA)}  # fmt: skip
+FORGED_ENTRIES = [
+    ("open", {"id": "e1"}),
+    ("open", {**ENTRY, "results": {"csv": "../../etc/passwd"}}),
+    ("open", {**ENTRY, "results": "x"}),
+    ("rerun", {**ENTRY, "model": "../../x"}),
+    ("rerun", {**ENTRY, "model": ".."}),
+    ("rerun", {**ENTRY, "version": {"a": 1}}),
+    ("rerun", {**ENTRY, "input": 5}),
+    ("rerun", {**ENTRY, "input": "{\"dataframe_split\": {\"columns\": 5, \"data\": [[1]]}}"}),
+    ("rerun", {"id": "e1", "input": "{}"}),
+    ("rerun", {**{k: v for k, v in ENTRY.items() if k != "input"}, "upload": "../../etc/passwd"}),
+    ("rerun", {"id": "e1"}),
+    ("nope", ENTRY),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("action", "entry"), FORGED_ENTRIES,
+                         ids=[f"{a}-{shown(e, 50)}" for a, e in FORGED_ENTRIES])  # fmt: skip
+def test_forged_history_entries(guard, hostile_app, action, entry):
+    guard.send("post", DASH, (action, entry), json=history_act(hostile_app, action, entry))
+    guard.alive()
+
+
+FORGED_JOBS = [
+    ({"file_id": "../../etc/passwd", "filename": "passwd"}, IRIS_SELECTION, "csv"),
+    ("x", IRIS_SELECTION, "csv"),
+    (None, "abc", "csv"),
+    (None, {"name": "..", "ref": "1", "version": "1"}, "csv"),
+    (None, IRIS_SELECTION, "../x"),
+    ({"file_id": None}, IRIS_SELECTION, "parquet"),
+]
+
+
+def stop_job(app: Any, signed_handle: str) -> None:
+    """Stop a job that never answered, as Cancel does (its handle names its process)."""
+    app.server.extensions[EXTENSION]["/"].manager.terminate_job(signed_handle.split("~")[0])
+
+
+def job_answers(guard: Guard, app: Any, body: dict[str, Any]) -> list[Any]:
+    """Every answer the page gets for a background job: the start, then polls until its
+    result (20 s at most). A job that never answers is stopped as Cancel would stop it, so
+    no process outlives the test."""
+    token = page_token(guard.client)
+    started = guard.client.post(f"{DASH}?endId={token}", json=body)
+    answers = [started]
+    handles = started.get_json(silent=True) or {}
+    if "cacheKey" not in handles:
+        return answers
+    job = f"cacheKey={handles['cacheKey']}&job={handles['job']}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        answer = guard.client.post(f"{DASH}?endId={token}&{job}", json=body)
+        answers.append(answer)
+        text = answer.get_data(as_text=True)
+        if answer.status_code not in (200, 204) or f'"{Csv.RESULT}"' in text:
+            return answers
+        time.sleep(0.05)
+    stop_job(app, handles["job"])
+    last = answers[-1].get_data(as_text=True)[:200]
+    raise AssertionError(f"the job gave no result in 20 s (last answer {last!r})")
+
+
+@pytest.mark.parametrize(("file_info", "selection", "fmt"), FORGED_JOBS,
+                         ids=[shown(j, 60) for j in FORGED_JOBS])  # fmt: skip
+def test_forged_csv_jobs(guard, hostile_app, iris_upload, file_info, selection, fmt):
+    """Predict from CSV with a forged file store, selection or format: the background job
+    says what is wrong within 20 s, and nothing it answers leaks."""
+    file_info = file_info or {"file_id": iris_upload, "filename": "iris.csv"}
+    body = score_request(hostile_app, file_info, selection, fmt)
+    for answer in job_answers(guard, hostile_app, body):
+        guard.check(answer, (file_info, selection, fmt), api=False)
+        assert MARKER not in answer.get_data(as_text=True)
+    guard.alive()
