@@ -68,6 +68,12 @@ class FilesOutOfReach(PermissionDenied):
     """A version's files the caller's own credentials cannot fetch (only the console's)."""
 
 
+class ModelNotAllowed(PermissionDenied):
+    """A model outside the operator's MODEL_ALLOW: refused before the registry is asked."""
+
+    error_code = "MODEL_NOT_ALLOWED"
+
+
 class Unauthenticated(ConsoleError):
     error_code = "UNAUTHENTICATED"
     http_status = 401
@@ -108,9 +114,9 @@ class ModelRejectedInput(InvalidInput):
     http_status = 422
     title = "The model could not score this input"
 
-    def __init__(self, message: str, *, detail: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, detail: str = "") -> None:
         super().__init__(message, hint=hint)
-        self.detail = detail  # the model's own words, for a row's error cell
+        self.detail = detail or message  # the model's own words, for a row's error cell
 
 
 class PayloadTooLarge(ConsoleError):

@@ -55,6 +55,7 @@ class Settings:
     jobs_per_user: int = 2
     allowed_hosts: str = ""
     frame_ancestors: str = "'self'"
+    model_allow: tuple[str, ...] = ()  # name patterns the console may load; () = any
 
     @property
     def audit_url(self) -> str:
@@ -93,9 +94,14 @@ class Settings:
             "jobs_per_user": max(int_env("JOBS_PER_USER", 2), 1),
             "allowed_hosts": os.environ.get("ALLOWED_HOSTS", "").strip(),
             "frame_ancestors": os.environ.get("FRAME_ANCESTORS", "").strip() or "'self'",
+            "model_allow": _patterns(os.environ.get("MODEL_ALLOW", "")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _patterns(raw: str) -> tuple[str, ...]:
+    return tuple(pattern.strip() for pattern in raw.split(",") if pattern.strip())
 
 
 def auth_mode_from_env() -> str:

@@ -64,12 +64,11 @@ def test_declared_size_over_the_cap_is_refused_before_reading(settings):
 
 @pytest.mark.parametrize(
     ("content", "words"),
-    [(b"", "The CSV file is empty"),
-     (b"age,income\n", "has a header but no rows"),
+    [(b"age,income\n", "has a header but no rows"),
      (b"age:income:city\n1:2:x\n", "Missing required columns"),
      ("age,city\n1,K\xf6ln\n".encode("latin-1"), "not UTF-8"),
      (b"age,income\n1,2\n3,4,5,6\n", "Expected 2 fields in line 3, saw 4")],
-    ids=["empty", "header-only", "wrong-delimiter", "latin-1", "ragged"],
+    ids=["header-only", "wrong-delimiter", "latin-1", "ragged"],
 )  # fmt: skip
 def test_bad_files_get_clear_messages(flask_app, content, words):
     from services.errors import ConsoleError
@@ -81,6 +80,15 @@ def test_bad_files_get_clear_messages(flask_app, content, words):
         files.check(LOCAL_CALLER, CHURN_MODEL, "1", file_id)
         files.score(LOCAL_CALLER, CHURN_MODEL, "1", file_id, source=Source.API)
     assert words in str(error.value)
+
+
+def test_an_empty_upload_is_refused_and_nothing_is_kept(flask_app):
+    area = services_of(flask_app).files.store._area(LOCAL_CALLER)
+    before = sorted(area.iterdir())
+    answer = upload(flask_app.test_client(), b"")
+    assert answer.status_code == 400
+    assert "The CSV file is empty" in answer.get_json()["message"]
+    assert sorted(area.iterdir()) == before
 
 
 def test_unknown_file_id_is_404_not_a_crash(client):

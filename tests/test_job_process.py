@@ -78,3 +78,59 @@ def test_a_handle_stops_only_the_process_it_was_given_for():
     assert _job_process(f"{me.pid}:{me.create_time() - 5:.3f}") is None  # same pid, not ours
     assert _job_process(str(me.pid)) is None
     assert _job_process("") is None and _job_process("../1") is None
+
+
+def test_a_fork_while_other_threads_hold_the_consoles_locks_does_not_hang(settings, tmp_path):
+    """Celery's prefork pool forks the process that built the console: a lock another thread
+    held at that moment (the model cache's, the registry clients') would stay held in the
+    child for ever. The child scores all the same."""
+    import os
+    import signal
+
+    from app import services_of
+    from services.access.audit import Source
+    from services.access.caller import LOCAL_CALLER
+    from services.registry.demo import IRIS_MODEL
+    from tests.conftest import SETOSA
+
+    services = services_of(create_app(settings=replace(settings, app_data_dir=tmp_path)).server)
+    release, held = threading.Event(), threading.Event()
+
+    per_caller = getattr(services.registry.registry_for, "lock", None)  # not in mode none
+    locks = [services.models._lock, *([per_caller] if per_caller else [])]
+
+    def hold_locks() -> None:
+        for lock in locks:
+            lock.acquire()
+        held.set()
+        release.wait(timeout=60)
+        for lock in locks:
+            lock.release()
+
+    holder = threading.Thread(target=hold_locks)
+    holder.start()
+    assert held.wait(timeout=10)
+    try:
+        child = os.fork()
+        if child == 0:  # the child: score, then leave without running the parent's cleanup
+            code = 1
+            try:
+                answer = services.scoring.predict(LOCAL_CALLER, IRIS_MODEL, "1", SETOSA,
+                                                  source=Source.API)  # fmt: skip
+                code = 0 if answer.predictions == [0] else 2
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(child, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+            pytest.fail("the forked child hung on a lock held by another thread")
+    finally:
+        release.set()
+        holder.join()
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -91,3 +91,27 @@ def test_a_waiter_is_not_given_another_callers_refusal():
         with pytest.raises(PermissionDenied, match="alice"):
             alice.result(timeout=30)
         assert bob.result(timeout=30) == "bob's model"
+
+
+def test_an_evicted_model_is_freed(settings, tmp_path):
+    """Nothing keeps a model alive once the cache lets it go (no gc.freeze at each load, so
+    a console that serves many models in turn stays the size of the ones it keeps)."""
+    import gc
+    import weakref
+    from dataclasses import replace
+
+    from cachelib import SimpleCache
+
+    from services.access.caller import LOCAL_CALLER
+    from services.registry.demo import CHURN_MODEL, IRIS_MODEL
+    from services.wiring import build_services
+
+    one_model = replace(settings, app_data_dir=tmp_path, model_cache_size=1)
+    services = build_services(one_model, SimpleCache())
+    _, iris = services.scoring.loader.load(LOCAL_CALLER, IRIS_MODEL, "1")
+    iris.pyfunc.itself = iris.pyfunc  # as many models are: a cycle only the collector frees
+    freed = weakref.ref(iris.pyfunc)
+    del iris
+    services.scoring.loader.load(LOCAL_CALLER, CHURN_MODEL, "1")  # evicts iris
+    gc.collect()
+    assert freed() is None

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from dash.testing.wait import until
 
-from app import create_app
+from app import create_app, services_of
 from services.access.audit import Source
 from services.access.caller import LOCAL_CALLER
 from services.errors import PermissionDenied
@@ -173,3 +173,37 @@ def test_credentials_in_the_registry_uri_never_reach_an_answer(tmp_path):
     with pytest.raises(RegistryUnavailable) as refused:
         files.check_access(None, "mlflow-artifacts:/1/models/m/artifacts")
     assert "s3cret" not in str(refused.value) and "127.0.0.1" in str(refused.value)
+
+
+@pytest.mark.parametrize("suffix", ["\n", "\r\n", "\x00", " "])
+def test_job_and_file_references_match_whole_not_up_to_a_newline(services, suffix):
+    """``re.match`` with ``$`` accepted a trailing newline, which then reached a file name."""
+    from services.errors import FileGone, InvalidInput
+    from services.jobs.keys import job_key
+
+    reference = "0123456789abcdef" * 2
+    assert job_key(reference, 1) == f"{reference}-1"
+    with pytest.raises(InvalidInput):
+        job_key(reference + suffix, 1)
+    with pytest.raises(FileGone):
+        services.files.store.path(LOCAL_CALLER, reference + suffix)
+
+
+def test_models_outside_the_operators_allow_list_are_never_loaded(settings, tmp_path):
+    """MODEL_ALLOW: loading a model runs its code here, so an operator can say whose."""
+    allowing = replace(settings, app_data_dir=tmp_path, model_allow=("main.ml_models.iris_*",))
+    app = create_app(settings=allowing)
+    client = app.server.test_client()
+    listed = [m["name"] for m in client.get("/api/models").get_json()["models"]]
+    assert IRIS_MODEL in listed and CHURN_MODEL not in listed
+    for answer in (client.post(f"/api/models/{CHURN_MODEL}/1/predict", json=[{"age": 1}]),
+                   client.get(f"/api/models/{CHURN_MODEL}"),
+                   client.get(f"/api/models/{CHURN_MODEL}/Champion")):  # fmt: skip
+        assert answer.status_code == 403
+        assert answer.get_json()["error_code"] == "MODEL_NOT_ALLOWED"
+        assert "main.ml_models.iris_*" in answer.get_json()["message"]
+    services = services_of(app.server)
+    assert services.models.stats.loads == 0
+    assert client.post(f"/api/models/{IRIS_MODEL}/1/predict", json=SETOSA).status_code == 200
+    refused = services.audit.rows(model=CHURN_MODEL)
+    assert refused and {r["error_code"] for r in refused} == {"MODEL_NOT_ALLOWED"}

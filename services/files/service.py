@@ -112,7 +112,7 @@ class FileService:
         if stored.size == 0:
             self.store.remove(caller, stored.file_id)
             raise InvalidInput(
-                "The file is empty: nothing arrived to upload.",
+                "The CSV file is empty: nothing arrived to upload.",
                 hint="Choose the CSV file again; it needs a header row.",
             )
         return stored

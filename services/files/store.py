@@ -11,6 +11,7 @@ area holds at most ``quota_bytes``. Files older than ``max_age_seconds`` are rem
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from services.access.caller import Caller
-from services.errors import FileGone, PayloadTooLarge
+from services.errors import ConsoleError, FileGone, PayloadTooLarge
 
 BLOCK = 1024 * 1024
 _ID = re.compile(r"[0-9a-f]{32}")
@@ -68,6 +69,24 @@ def quota_full(quota: int) -> QuotaExceeded:
         hint="Download what you need; files go after FILES_MAX_AGE_HOURS. The administrator "
         "can raise USER_QUOTA_MB.",
     )
+
+
+class StorageFull(ConsoleError):
+    error_code = "STORAGE_FULL"
+    http_status = 507
+    title = "The server's disk is full"
+
+
+def storage_full() -> StorageFull:
+    return StorageFull(
+        "The server's disk is full, so the file could not be written; nothing was kept.",
+        hint="Try again later. The administrator should free space under APP_DATA_DIR.",
+    )
+
+
+def is_disk_full(error: OSError) -> bool:
+    """ENOSPC or a quota, also as pyarrow says it (an OSError without an errno)."""
+    return error.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left" in str(error)
 
 
 def too_large(limit: int) -> PayloadTooLarge:
@@ -152,12 +171,17 @@ class UserFiles:
         self.remove_expired()
         file_id = uuid.uuid4().hex
         area = self._area(caller)
-        partial = area / f"{file_id}.{_safe_mark(owner)}.partial"
+        partial, name = area / f"{file_id}.{_safe_mark(owner)}.partial", area / f"{file_id}.name"
         try:
             with open(partial, "wb") as handle:
                 yield file_id, handle
-            (area / f"{file_id}.name").write_text(_display_name(filename))
+            name.write_text(_display_name(filename))
             os.replace(partial, area / f"{file_id}.data")
+        except OSError as error:
+            name.unlink(missing_ok=True)
+            if is_disk_full(error):
+                raise storage_full() from None
+            raise
         finally:
             partial.unlink(missing_ok=True)
 

@@ -8,12 +8,13 @@ is never handed to another who may not use it. Views of metadata are audited whe
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from typing import Any
 
 from services.access.audit import AuditLog, Source
 from services.access.caller import Caller
 from services.caching import KeyValueCache, Remembered, cache_key
-from services.errors import PermissionDenied, Unauthenticated
+from services.errors import ModelNotAllowed, PermissionDenied, Unauthenticated, cut
 from services.registry.client import Registry
 from services.registry.factory import RegistryFor
 from services.registry.records import display_uri
@@ -45,18 +46,38 @@ class ModelAccess:
         return display_uri(self.settings.registry_uri)
 
     def list_models(self, caller: Caller) -> list[ModelSummary]:
-        """The models the caller may see (the registry filters by the caller's rights)."""
-        return self.registry_for(caller).list_models()
+        """The models the caller may see (the registry filters by the caller's rights) and
+        the console may load (MODEL_ALLOW)."""
+        return [m for m in self.registry_for(caller).list_models() if self.allows(m.name)]
 
     def model_detail(self, caller: Caller, name: str, source: Source) -> ModelDetail:
         with self.audit.recording_refusals(caller, source, "view", name, ""):
+            self._check_allowed(name)
             return self.registry_for(caller).get_model(name)
 
     def resolve(self, caller: Caller, name: str, ref: str) -> ResolvedVersion:
         """Pin ``ref`` to a version of ``name`` with the caller's credentials."""
+        self._check_allowed(name)
         registry = self.registry_for(caller)
         key = cache_key("resolve", caller.key, registry.uri, name, ref)
-        return self.resolutions.get_or_compute(key, lambda: registry.resolve(name, ref))
+        resolved = self.resolutions.get_or_compute(key, lambda: registry.resolve(name, ref))
+        self._check_allowed(resolved.name)  # the registry's spelling of the name
+        return resolved
+
+    def allows(self, name: str) -> bool:
+        """Whether the operator lets the console load ``name`` (any, without MODEL_ALLOW).
+        Unity Catalog names do not depend on case, so neither does the match."""
+        patterns = self.settings.model_allow
+        return not patterns or any(fnmatchcase(name.lower(), p.lower()) for p in patterns)
+
+    def _check_allowed(self, name: str) -> None:
+        """Before the registry is asked, so a model outside the list never runs here."""
+        if not self.allows(name):
+            raise ModelNotAllowed(
+                f"This console does not load {cut(name)}: its operator allows only models "
+                f"named {', '.join(self.settings.model_allow)}.",
+                hint="Pick a model from the list, or ask the operator to add it to MODEL_ALLOW.",
+            )
 
     def authorize(self, caller: Caller, resolved: ResolvedVersion) -> Registry:
         """The caller's registry, once it has said this caller may use this version."""
