@@ -82,10 +82,30 @@ def mounted_console(prefix: str | None = None) -> Mounted | None:
 def job_manager(settings: Settings, clean_process_job: CleanProcessJob) -> JobManager:
     """Celery with REDIS_URL; else clean processes here, each running ``clean_process_job``."""
     if settings.redis_url:
-        return dash.CeleryManager(celery_for(settings), expire=settings.files_max_age_seconds)
+        return CeleryJobs(celery_for(settings), expire=settings.files_max_age_seconds)
     from callbacks.job_process import CleanProcessJobs  # diskcache only when it is used
 
     return CleanProcessJobs(settings, clean_process_job)
+
+
+class CeleryJobs(dash.CeleryManager):
+    """Dash's Celery manager, where a task that has ended with its result not yet read still
+    counts as running (see ``CleanProcessJobs.job_running``)."""
+
+    def call_job_fn(self, key: str, job_fn: Any, args: Any, context: Any) -> str:
+        job = super().call_job_fn(key, job_fn, args, context)
+        self.handle.backend.set(result_key_of(job), key)
+        return job
+
+    def job_running(self, job: Any) -> bool:
+        if super().job_running(job):
+            return True
+        key = self.handle.backend.get(result_key_of(job))
+        return key is not None and self.result_ready(key.decode())
+
+
+def result_key_of(job: Any) -> str:
+    return f"result-key-of-job:{job}"
 
 
 def celery_for(settings: Settings) -> Celery:

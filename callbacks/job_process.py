@@ -23,6 +23,7 @@ import dash
 import diskcache
 import psutil
 
+from callbacks.background import result_key_of
 from services.settings import Settings
 
 FORK_SERVER_PRELOAD = ["callbacks.csv_tab", "mlflow.pyfunc", "pyarrow.parquet"]
@@ -57,10 +58,13 @@ class CleanProcessJobs(dash.DiskcacheManager):
             daemon=False,
         )
         process.start()
-        return f"{process.pid}:{_started(process.pid)}"
+        handle = f"{process.pid}:{_started(process.pid)}"
+        self.handle.set(result_key_of(handle), key, expire=self.expire)
+        return handle
 
     def terminate_job(self, job: Any) -> None:
         process = _job_process(job)
+        self.handle.delete(result_key_of(job))
         if process is None:
             return
         with self.handle.transact():
@@ -76,11 +80,21 @@ class CleanProcessJobs(dash.DiskcacheManager):
         return False
 
     def job_running(self, job: Any) -> bool:
+        """A job that has ended with its result not yet read still counts: Dash asks for the
+        result first and then whether the job runs, and a job finishing between the two
+        questions would otherwise be taken for cancelled and its result never shown."""
+        return self._process_running(job) or self._result_waiting(job)
+
+    def _process_running(self, job: Any) -> bool:
         process = _job_process(job)
         try:
             return process is not None and process.status() != psutil.STATUS_ZOMBIE
         except psutil.Error:
             return False  # it ended between the two questions
+
+    def _result_waiting(self, job: Any) -> bool:
+        key = self.handle.get(result_key_of(job))
+        return key is not None and self.result_ready(key)
 
 
 def job_store(settings: Settings) -> Path:

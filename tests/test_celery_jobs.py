@@ -27,7 +27,7 @@ from app import create_app
 from layouts.ids import Config, Csv
 from services.access.audit import AuditLog, Source
 from services.access.caller import LOCAL_CALLER
-from services.registry.demo import CHURN_MODEL, churn_frame
+from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
 from tests.auth_server import AuthServer
 from tests.browser_helpers import (
     click,
@@ -237,3 +237,27 @@ def test_the_job_message_in_redis_carries_no_readable_credentials(auth_server, r
         assert secret not in text
     assert "authorization" not in text.lower()
     assert '"caller"' in text and '"console"' in text  # the sealed caller travels instead
+
+
+def test_a_task_that_ends_between_result_and_running_checks_still_shows_its_result(
+    settings, local_worker
+):
+    """As for jobs on the web server (test_job_process): a task that stored its result and
+    ended between Dash's two questions is no cancelled job; its result is shown."""
+    redis, data_dir, _ = local_worker
+    app = create_app(settings=replace(settings, redis_url=redis, app_data_dir=data_dir))
+    client = app.server.test_client()
+    page = page_token(client, {})
+    selection = {"name": IRIS_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
+    file = {"file_id": _upload(client, {}, 50), "filename": "iris.csv"}
+    body = score_request(app, file, selection)
+    started = client.post(f"/_dash-update-component?endId={page}", json=body).get_json()
+    manager, job = app._background_manager, started["job"].partition("~")[0]  # unsigned
+    until(lambda: manager.handle.AsyncResult(job).status == "SUCCESS", timeout=60)
+
+    assert manager.job_running(job)
+    poll = (
+        f"/_dash-update-component?endId={page}&cacheKey={started['cacheKey']}&job={started['job']}"
+    )
+    assert "50 rows scored" in client.post(poll, json=body).get_data(as_text=True)
+    assert not manager.job_running(job)

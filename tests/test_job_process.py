@@ -134,3 +134,25 @@ def test_a_fork_while_other_threads_hold_the_consoles_locks_does_not_hang(settin
         release.set()
         holder.join()
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_job_that_ends_between_result_and_running_checks_still_shows_its_result(
+    settings, tmp_path
+):
+    """Dash asks for the result, then whether the job runs. A job that wrote its result and
+    ended in between was taken for cancelled: the page got 204, stopped polling and never
+    showed the result (seen once in the soak). It counts as running until it is read."""
+    app = create_app(settings=replace(settings, app_data_dir=tmp_path))
+    client = app.server.test_client()
+    upload = client.post("/api/uploads?filename=c.csv", content_type="text/csv",
+                         data=churn_frame(50, seed=4).to_csv(index=False)).get_json()  # fmt: skip
+    page = page_token(client)
+    body = score_request(app, {"file_id": upload["file_id"], "filename": "c.csv"}, CHURN)
+    started = client.post(f"/_dash-update-component?endId={page}", json=body).get_json()
+    manager, job = app._background_manager, started["job"].partition("~")[0]  # unsigned
+    assert _job_process(job) is not None
+    until(lambda: _job_process(job) is None, timeout=60)  # ended, its result not yet read
+
+    assert manager.job_running(job)
+    assert _finished(client, page, started, body)
+    assert not manager.job_running(job)
