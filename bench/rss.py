@@ -14,13 +14,23 @@ MB = 1024 * 1024
 SAMPLE_INTERVAL_S = 0.05
 
 
-def tree_rss(pid: int) -> int:
-    """Bytes resident in ``pid`` and all its descendants (workers come and go: skip the gone)."""
+def tree_pids(pid: int) -> set[int]:
+    try:
+        return {pid, *(p.pid for p in psutil.Process(pid).children(recursive=True))}
+    except psutil.NoSuchProcess:
+        return set()
+
+
+def tree_rss(pid: int, only: set[int] | None = None) -> int:
+    """Bytes resident in ``pid`` and all its descendants (workers come and go: skip the gone);
+    with ``only``, in those of them whose pid is in it."""
     try:
         root = psutil.Process(pid)
         processes = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
         return 0
+    if only is not None:
+        processes = [p for p in processes if p.pid in only]
     total = 0
     for process in processes:
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
@@ -28,12 +38,12 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def idle_rss(pid: int, seconds: float = 1.0) -> int:
+def idle_rss(pid: int, seconds: float = 1.0, only: set[int] | None = None) -> int:
     """Median of the samples over ``seconds`` while nothing is asked of the server."""
     samples = []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        samples.append(tree_rss(pid))
+        samples.append(tree_rss(pid, only))
         time.sleep(SAMPLE_INTERVAL_S)
     return int(statistics.median(samples))
 

@@ -28,10 +28,9 @@ from typing import Any
 from urllib.parse import quote
 
 import numpy as np
-import psutil
 import requests
 from report import Section, mark, render_sections_markdown, render_sections_text
-from rss import MB, idle_rss, sampling_peak, tree_rss
+from rss import MB, idle_rss, sampling_peak, tree_pids, tree_rss
 from run import OUT_DIR, ROOT, project_on_path, stop_on_sigterm
 from servers import child_env, free_port, start_server, stop_server, wait_ready
 
@@ -299,7 +298,8 @@ def soak(args: argparse.Namespace, data_dir: Path) -> tuple[list[Section], list[
             thread.start()
         ready.wait()
         rss = {"start": idle_rss(pid := server.process.pid, 2.0)}
-        rss["procs"] = len(psutil.Process(pid).children(recursive=True))  # shows jobs left running
+        first = tree_pids(pid)  # a leak shows in these; a process started later is listed
+        rss["procs"] = len(first) - 1  # shows jobs left running
         print(f"warm-up done; RSS {rss['start'] / MB:.0f} MB; soaking {args.minutes} min")
         timeline, started = [rss["start"]], time.perf_counter()
         go.set()
@@ -311,9 +311,10 @@ def soak(args: argparse.Namespace, data_dir: Path) -> tuple[list[Section], list[
             seconds = time.perf_counter() - started  # runs in flight at the stop still count
             for thread in threads:
                 thread.join()
-        rss.update(end=idle_rss(pid, 2.0), peak=peak.peak, procs_end=0)
+        rss.update(end=idle_rss(pid, 2.0, first), peak=peak.peak, procs_end=0, later=0)
         if (exited := server.process.poll()) is None:  # or it stopped on its own
-            rss["procs_end"] = len(psutil.Process(pid).children(recursive=True))
+            rss["procs_end"] = len(tree_pids(pid)) - 1
+            rss["later"] = idle_rss(pid, 1.0, tree_pids(pid) - first)
             os.killpg(pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 server.process.wait(timeout=45)  # past gunicorn's 30 s: workers flush the audit
@@ -350,13 +351,15 @@ def sections(sessions: list[Session], seconds: float, audit: Counter[str], note:
              for k in (*KINDS, "total")]  # fmt: skip
     rows += [[f"histories intact (last {args.keep} runs)", str(len(sessions)), str(intact),
               mark(intact == len(sessions))],
-             ["RSS MB, idle: end (start + 10%)", f"≤ {start * (1 + MEMORY_SLACK):.0f}",
+             ["RSS MB idle, processes of the warm-up: end (start+10%)",
+              f"≤ {start * (1 + MEMORY_SLACK):.0f}",
               f"{end:.0f} ({start:.0f})", mark(0 < end <= start * (1 + MEMORY_SLACK))]]  # fmt: skip
     return [load, Section("Checks", ["check", "expected", "found", "verdict"], rows, [
         note + "; audit.db counted after SIGTERM",
         "RSS every tenth of the run (MB): " + " ".join(f"{v / MB:.0f}" for v in timeline)
         + f"; peak {rss['peak'] / MB:.0f} (forked jobs counted whole); processes under the "
-        f"master: {rss['procs']} after warm-up, {rss['procs_end']} at the end",
+        f"master: {rss['procs']} after warm-up, {rss['procs_end']} at the end (those started "
+        f"later, a worker's first job's fork server say: {rss['later'] / MB:.0f} MB idle)",
         *(f"error ×{n}: {text}" for text, n in distinct.most_common(5)),
     ])]  # fmt: skip
 
