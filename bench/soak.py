@@ -294,12 +294,11 @@ def soak(args: argparse.Namespace, data_dir: Path) -> tuple[list[Section], list[
         go, stop = threading.Event(), threading.Event()
         threads = [threading.Thread(target=s.run, args=(ready, go, stop), daemon=True)
                    for s in sessions]  # fmt: skip
-        for thread in threads:
-            thread.start()
+        _ = [thread.start() for thread in threads]
         ready.wait()
         rss = {"start": idle_rss(pid := server.process.pid, 2.0)}
-        first = tree_pids(pid)  # a leak shows in these; a process started later is listed
-        rss["procs"] = len(first) - 1  # shows jobs left running
+        first = tree_pids(pid)  # a leak shows in these (jobs left running in the count)
+        rss["procs"] = len(first) - 1
         print(f"warm-up done; RSS {rss['start'] / MB:.0f} MB; soaking {args.minutes} min")
         timeline, started = [rss["start"]], time.perf_counter()
         go.set()

@@ -56,6 +56,8 @@ class Settings:
     allowed_hosts: str = ""
     frame_ancestors: str = "'self'"
     model_allow: tuple[str, ...] = ()  # name patterns the console may load; () = any
+    batch_window_ms: int = 2
+    batch_max_rows: int = 256
 
     @property
     def audit_url(self) -> str:
@@ -95,6 +97,8 @@ class Settings:
             "allowed_hosts": os.environ.get("ALLOWED_HOSTS", "").strip(),
             "frame_ancestors": os.environ.get("FRAME_ANCESTORS", "").strip() or "'self'",
             "model_allow": _patterns(os.environ.get("MODEL_ALLOW", "")),
+            "batch_window_ms": max(int_env("BATCH_WINDOW_MS", 2), 0),
+            "batch_max_rows": max(int_env("BATCH_MAX_ROWS", 256), 0),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from services.jobs.seal import CallerSeal, caller_seal
 from services.jobs.tracker import JobTracker
 from services.registry.access import ModelAccess
 from services.registry.factory import registries_for
+from services.scoring.batching import BatchSettings
 from services.scoring.models import LoadedModel, ModelCache, ModelLoader
 from services.scoring.service import ScoringService
 from services.settings import Settings
@@ -65,7 +66,8 @@ def build_services(
     audit = audit or AuditLog(settings.audit_url, settings.app_data_dir / "audit-spool")
     registry = ModelAccess(settings, registries_for(settings), cache, audit)
     models: ModelCache[LoadedModel] = ModelCache(settings.model_cache_size)
-    scoring = ScoringService(settings, ModelLoader(registry, models), audit)
+    batching = BatchSettings(settings.batch_window_ms / 1000, settings.batch_max_rows)
+    scoring = ScoringService(settings, ModelLoader(registry, models, batching), audit)
     user_files = UserFiles(settings.app_data_dir / "files", settings.files_max_age_seconds,
                            quota_bytes=settings.user_quota_bytes)  # fmt: skip
     return ConsoleServices(

@@ -25,6 +25,7 @@ from services.registry.client import Registry
 from services.registry.labels import class_labels
 from services.registry.signature import SignatureInfo, describe_signature
 from services.registry.types import ResolvedVersion
+from services.scoring.batching import Batcher, BatchSettings
 
 V = TypeVar("V")
 
@@ -68,6 +69,10 @@ class ModelCache(Generic[V]):
         would stay locked forever in the child, so the child gets fresh ones."""
         self._lock = threading.Lock()
         self._loading = {}
+        for value in self._entries.values():
+            reset = getattr(value, "after_fork", None)
+            if reset is not None:
+                reset()
 
     def __len__(self) -> int:
         with self._lock:
@@ -141,21 +146,43 @@ class LoadedModel:
     signature: SignatureInfo
     load_seconds: float
     labels: dict[str, str] | None = None  # class value → name, as the model declares them
+    batcher: Batcher | None = None
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        """The model's output; without params, batched with concurrent requests."""
+        if params:
+            return self.pyfunc.predict(data, params=params)
+        if self.batcher is not None:
+            return self.batcher.predict(data)
+        return self.pyfunc.predict(data)
+
+    def after_fork(self) -> None:
+        if self.batcher is not None:
+            self.batcher.after_fork()
 
 
 class ModelLoader:
     """The model a caller asked for: resolved and authorised with the caller's credentials,
     then taken from the cache or loaded once."""
 
-    def __init__(self, access: ModelAccess, cache: ModelCache[LoadedModel]) -> None:
+    def __init__(
+        self, access: ModelAccess, cache: ModelCache[LoadedModel], batching: BatchSettings
+    ) -> None:
         self.access = access
         self.cache = cache
+        self.batching = batching
 
     def load(self, caller: Caller, name: str, ref: str) -> tuple[ResolvedVersion, LoadedModel]:
         resolved = self.access.resolve(caller, name, ref)
         registry = self.access.authorize(caller, resolved)
         key = CacheKey(registry.uri, resolved.name, resolved.version)
-        return resolved, self.cache.get_or_load(key, lambda: _load(registry, resolved))
+        return resolved, self.cache.get_or_load(key, lambda: self._load(registry, resolved))
+
+    def _load(self, registry: Registry, resolved: ResolvedVersion) -> LoadedModel:
+        model = _load(registry, resolved)
+        if self.batching.on:
+            model.batcher = Batcher(model.pyfunc.predict, self.batching)
+        return model
 
 
 def _load(registry: Registry, resolved: ResolvedVersion) -> LoadedModel:

@@ -36,10 +36,7 @@ def raw_outputs(
     """Each chunk of the input with the model's own output for it."""
     for chunk in _chunks(conformed.data, chunk_rows):
         try:
-            if conformed.params:
-                yield chunk, model.pyfunc.predict(chunk, params=conformed.params)
-            else:
-                yield chunk, model.pyfunc.predict(chunk)
+            yield chunk, model.predict(chunk, conformed.params)
         except ConsoleError:
             raise
         except Exception as exc:
