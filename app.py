@@ -9,14 +9,49 @@ Three ways to run it:
 
 from __future__ import annotations
 
+# The launcher comes first: ``python app.py`` only execs gunicorn, whose workers import the
+# rest; importing Dash, pandas and the services here first would only delay the start.
 import argparse
-import atexit
-import gc
 import logging
 import os
 import sys
-import weakref
 from pathlib import Path
+
+from services.settings import ConfigurationError
+from services.startup import listen_address, stop
+
+ROOT = Path(__file__).resolve().parent
+
+
+def main(argv: list[str] | None = None) -> None:
+    """gunicorn with ``gunicorn.conf.py``: its master checks the configuration and seeds
+    the embedded registry once, before any worker starts."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="Flask's development server")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        host, port = listen_address()
+        if args.debug:
+            from app import create_app  # as this module's copy, for the workers' name
+
+            create_app().run(host=host, port=port, debug=True)
+            return
+    except ConfigurationError as error:
+        stop(error)
+    logging.getLogger("model_console").info("Model console on http://%s:%s (gunicorn)", host, port)
+    os.chdir(ROOT)
+    config = str(ROOT / "gunicorn.conf.py")
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--config", config, "app:server"])
+
+
+if __name__ == "__main__":
+    main()
+
+
+import atexit
+import gc
+import weakref
 
 import dash
 from dash.exceptions import DependencyException
@@ -29,17 +64,10 @@ from callbacks.background import EXTENSION, Mounted, install_job_identity, job_m
 from callbacks.csv_tab import score_in_clean_process
 from layouts.page import page_layout
 from services.access.guard import RequestGuard
-from services.settings import ConfigurationError, Settings
-from services.startup import (
-    check_configuration,
-    listen_address,
-    prepare_registry,
-    registry_prepared,
-    stop,
-)
+from services.settings import Settings
+from services.startup import check_configuration, prepare_registry, registry_prepared
 from services.wiring import ConsoleServices, build_services
 
-ROOT = Path(__file__).resolve().parent
 ASSETS = ROOT / "assets"
 # MLflow retries a refused connection for minutes by default; a person waiting on a page
 # should hear "registry unreachable" in seconds. Operators can still override these.
@@ -169,27 +197,3 @@ def __getattr__(name: str) -> object:
     if not isinstance(manager, dash.CeleryManager):
         stop(ConfigurationError("Set REDIS_URL to run CSV jobs in Celery workers."))
     return manager.handle
-
-
-def main(argv: list[str] | None = None) -> None:
-    """gunicorn with ``gunicorn.conf.py``: its master checks the configuration and seeds
-    the embedded registry once, before any worker starts."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--debug", action="store_true", help="Flask's development server")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        host, port = listen_address()
-        if args.debug:
-            create_app().run(host=host, port=port, debug=True)
-            return
-    except ConfigurationError as error:
-        stop(error)
-    log.info("Model console on http://%s:%s (gunicorn)", host, port)
-    os.chdir(ROOT)
-    config = str(ROOT / "gunicorn.conf.py")
-    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--config", config, "app:server"])
-
-
-if __name__ == "__main__":
-    main()

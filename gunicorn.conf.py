@@ -22,3 +22,18 @@ control_socket_disable = True  # every gunicorn on a machine would share one con
 
 def on_starting(server) -> None:
     before_workers([address for address in server.cfg.address])
+
+
+def post_worker_init(worker) -> None:
+    """Import MLflow once the worker serves: its first page does not need it (the registry
+    client is made on first use), its first prediction does."""
+    import threading
+
+    threading.Thread(target=_import_mlflow, name="warm-up", daemon=True).start()
+
+
+def _import_mlflow() -> None:
+    import contextlib
+
+    with contextlib.suppress(Exception):  # a real problem shows where MLflow is used
+        import mlflow.pyfunc  # noqa: F401

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 SEED_TAG = "console.demo_recipe"
 SEED_RECIPE = "2"  # 2: class labels on the classifiers
+SEEDED_MARK = "demo-seeded"
 DEMO_EXPERIMENT = "/console-demo-models"
 URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
@@ -310,6 +311,9 @@ def _seed_model(client, spec: DemoModel, experiment_id: str) -> None:
 
 def ensure_demo_models(tracking_uri: str, data_dir: Path) -> list[str]:
     """Make sure every demo model exists in the registry; return the names seeded now."""
+    mark = _seeded_mark(tracking_uri)
+    if mark is not None and mark == _read(data_dir / SEEDED_MARK):
+        return []  # asking MLflow would cost its import and the database's schema check
     import mlflow
     from mlflow import MlflowClient
 
@@ -318,6 +322,7 @@ def ensure_demo_models(tracking_uri: str, data_dir: Path) -> list[str]:
         client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         missing = [spec for spec in DEMO_MODELS if not _is_seeded(client, spec.name)]
         if not missing:
+            _mark_seeded(tracking_uri, data_dir)
             return []
         experiment = client.get_experiment_by_name(DEMO_EXPERIMENT)
         experiment_id = (
@@ -331,4 +336,29 @@ def ensure_demo_models(tracking_uri: str, data_dir: Path) -> list[str]:
             log.info("Seeding demo model %s", spec.name)
             _seed_model(client, spec, experiment_id)
         mlflow.end_run()
+        _mark_seeded(tracking_uri, data_dir)
         return [spec.name for spec in missing]
+
+
+def _seeded_mark(tracking_uri: str) -> str | None:
+    """What the mark of a seeded registry says: this recipe, in this very database file (a
+    registry.db deleted or put back from elsewhere is another file, and is asked again)."""
+    database = Path(tracking_uri.removeprefix("sqlite:///"))
+    try:
+        found = database.stat()
+    except OSError:
+        return None
+    return f"{SEED_RECIPE} {tracking_uri} {found.st_dev}:{found.st_ino}"
+
+
+def _mark_seeded(tracking_uri: str, data_dir: Path) -> None:
+    if (mark := _seeded_mark(tracking_uri)) is not None:
+        with contextlib.suppress(OSError):  # no mark: the next start asks MLflow again
+            (data_dir / SEEDED_MARK).write_text(mark)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None

@@ -25,14 +25,35 @@ def registries_for(settings: Settings) -> RegistryFor:
     return builders[settings.auth_mode](settings)
 
 
-def _shared_registry(settings: Settings) -> RegistryFor:
-    from mlflow import MlflowClient
+class SharedRegistry:
+    """Mode ``none``: one client for everyone, made on first use, so that a worker serves
+    its first page without waiting for MLflow's import and its store's schema check."""
 
-    shared = Registry(
-        MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.registry_uri),
-        settings.registry_uri,
-    )
-    return lambda caller: shared
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.registry: Registry | None = None
+        self.lock = threading.Lock()
+
+    def __call__(self, caller: Caller) -> Registry:
+        if self.registry is None:
+            with self.lock:
+                if self.registry is None:
+                    self.registry = self._build()
+        return self.registry
+
+    def _build(self) -> Registry:
+        from mlflow import MlflowClient
+
+        uris = {"tracking_uri": self.settings.tracking_uri}
+        client = MlflowClient(**uris, registry_uri=self.settings.registry_uri)
+        return Registry(client, self.settings.registry_uri)
+
+    def after_fork(self) -> None:
+        self.lock = threading.Lock()
+
+
+def _shared_registry(settings: Settings) -> RegistryFor:
+    return SharedRegistry(settings)
 
 
 class PerCaller:

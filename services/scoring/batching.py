@@ -40,6 +40,7 @@ class BatchSettings:
 @dataclass
 class _Request:
     data: pd.DataFrame
+    exact: bool  # may go to the model's direct predict (see models.direct_predict)
     wake: threading.Event = field(default_factory=threading.Event)
     leads: bool = False
     finished: bool = False
@@ -61,8 +62,11 @@ class BatchStats:
 class Batcher:
     """The queue in front of one loaded model's ``predict``."""
 
-    def __init__(self, predict: Predict, settings: BatchSettings) -> None:
+    def __init__(
+        self, predict: Predict, settings: BatchSettings, direct: Predict | None = None
+    ) -> None:
         self._predict = predict
+        self._direct = direct
         self.settings = settings
         self.stats = BatchStats()
         self.row_aligned = True
@@ -76,11 +80,11 @@ class Batcher:
         self._queue, self._queued_rows, self._busy = [], 0, False
         self._arrived = threading.Condition(threading.Lock())
 
-    def predict(self, data: Any) -> Any:
+    def predict(self, data: Any, exact: bool = False) -> Any:
         """The model's output for ``data``, predicted alone or together with others."""
         if not self._batchable(data):
-            return self._predict(data)
-        request = _Request(data)
+            return self._model_for([exact])(data)
+        request = _Request(data, exact)
         with self._arrived:
             self._queue.append(request)
             self._queued_rows += len(data)
@@ -156,7 +160,8 @@ class Batcher:
             self.stats.calls += 1
             self.stats.requests += len(batch)
             try:
-                output = self._predict(pd.concat([r.data for r in batch], ignore_index=True))
+                combined = pd.concat([r.data for r in batch], ignore_index=True)
+                output = self._model_for([r.exact for r in batch])(combined)
             except Exception:
                 self.stats.fallbacks += 1  # one request's rows may be the cause: ask each alone
             else:
@@ -168,9 +173,12 @@ class Batcher:
                 self.row_aligned = False
         for request in batch:
             try:
-                request.finish(self._predict(request.data))
+                request.finish(self._model_for([request.exact])(request.data))
             except Exception as error:
                 request.finish(error=error)
+
+    def _model_for(self, exact: list[bool]) -> Predict:
+        return self._direct if self._direct is not None and all(exact) else self._predict
 
 
 def _same_columns(batch: list[_Request]) -> bool:

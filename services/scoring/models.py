@@ -148,13 +148,15 @@ class LoadedModel:
     labels: dict[str, str] | None = None  # class value → name, as the model declares them
     batcher: Batcher | None = None
 
-    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
-        """The model's output; without params, batched with concurrent requests."""
+    def predict(self, data: Any, params: dict[str, Any] | None = None, exact: bool = False) -> Any:
+        """The model's output; without params, batched with concurrent requests. ``exact``
+        input (what MLflow's schema check would hand the model) may skip that check."""
         if params:
             return self.pyfunc.predict(data, params=params)
         if self.batcher is not None:
-            return self.batcher.predict(data)
-        return self.pyfunc.predict(data)
+            return self.batcher.predict(data, exact)
+        direct = direct_predict(self.pyfunc) if exact else None
+        return (direct or self.pyfunc.predict)(data)
 
     def after_fork(self) -> None:
         if self.batcher is not None:
@@ -181,8 +183,22 @@ class ModelLoader:
     def _load(self, registry: Registry, resolved: ResolvedVersion) -> LoadedModel:
         model = _load(registry, resolved)
         if self.batching.on:
-            model.batcher = Batcher(model.pyfunc.predict, self.batching)
+            direct = direct_predict(model.pyfunc)
+            model.batcher = Batcher(model.pyfunc.predict, self.batching, direct)
         return model
+
+
+def direct_predict(pyfunc: Any) -> Callable[[Any], Any] | None:
+    """scikit-learn's own ``predict`` behind MLflow's wrapper, for input that already is what
+    MLflow's schema check returns: that check, the prediction context and the look at the
+    wrapper's parameters are then work done twice (see the flavour's ``_SklearnModelWrapper``).
+    None for every other flavour: they keep MLflow's whole path."""
+    if getattr(pyfunc, "loader_module", None) != "mlflow.sklearn":
+        return None
+    if pyfunc.metadata._is_signature_from_type_hint():
+        return None
+    implementation = getattr(pyfunc, "_model_impl", None)
+    return getattr(implementation, "predict", None)
 
 
 def _load(registry: Registry, resolved: ResolvedVersion) -> LoadedModel:

@@ -36,7 +36,7 @@ def raw_outputs(
     """Each chunk of the input with the model's own output for it."""
     for chunk in _chunks(conformed.data, chunk_rows):
         try:
-            yield chunk, model.predict(chunk, conformed.params)
+            yield chunk, model.predict(chunk, conformed.params, exact=conformed.exact)
         except ConsoleError:
             raise
         except Exception as exc:

@@ -12,6 +12,7 @@ from typing import Any
 from services.access.audit import AuditedAction, AuditLog, Source
 from services.access.caller import Caller
 from services.registry.types import ResolvedVersion
+from services.scoring.fast import fast_conformed, fast_shape
 from services.scoring.models import LoadedModel, ModelLoader
 from services.scoring.payload import ModelInput, parse_payload
 from services.scoring.prediction import class_probabilities
@@ -59,6 +60,10 @@ class ModelUse:
     audited: AuditedAction
 
 
+def _model_input(payload: Any) -> ModelInput:
+    return payload if isinstance(payload, ModelInput) else parse_payload(payload)
+
+
 class ScoringService:
     def __init__(self, settings: Settings, loader: ModelLoader, audit: AuditLog) -> None:
         self.settings = settings
@@ -100,19 +105,25 @@ class ScoringService:
     ) -> Predictions:
         """Predict from a parsed JSON value in any accepted form (or a ``ModelInput``)."""
         with self.audit.recording(caller, source, "predict", name, ref) as audited:
-            model_input = payload if isinstance(payload, ModelInput) else parse_payload(payload)
-            audited.rows = model_input.rows
+            shape = None if isinstance(payload, ModelInput) else fast_shape(payload)
+            model_input = None if shape is not None else _model_input(payload)
+            audited.rows = len(shape.rows) if shape is not None else model_input.rows
             started = time.perf_counter()
             use = self._load(caller, name, ref, audited)
             run = self.table(use, BadRows.REFUSE)
-            scored = run.score(model_input)
+            conformed = fast_conformed(shape, use.model.signature) if shape else None
+            if conformed is None:
+                model_input = model_input or parse_payload(payload)
+                scored = run.score(model_input)
+            else:
+                scored = run.score_conformed(conformed)
             predictions = scored.predictions()
             extra: dict[str, Any] = {
                 "ignored_columns": run.ignored_columns,
                 "labels": scored.class_names(predictions),
             }
             if probabilities:
-                conformed = conform(model_input, use.model.signature)
+                conformed = conformed or conform(model_input, use.model.signature)
                 extra["probabilities"] = class_probabilities(use.model, conformed)
             return Predictions(
                 predictions=predictions,

@@ -35,7 +35,7 @@ from services.scoring.prediction import (
     raw_outputs,
     with_gaps,
 )
-from services.scoring.validation import conform, conform_frame
+from services.scoring.validation import ConformedInput, conform, conform_frame
 
 ERROR_COLUMN = "error"
 MAX_REFUSED_ROWS = 100  # per chunk: beyond, the model refuses the file, not some rows
@@ -125,11 +125,18 @@ class TableRun:
         self.failed_rows += scored.failed_rows
         return scored
 
+    def score_conformed(self, conformed: ConformedInput) -> ScoredChunk:
+        """Input already model-ready (the fast path for a few clean records)."""
+        self.rows += conformed.rows
+        return self._scored(conformed.data, conformed)
+
     def _refusing(self, chunk: ModelInput) -> ScoredChunk:
-        conformed = conform(chunk, self.model.signature)
+        return self._scored(chunk.data, conform(chunk, self.model.signature))
+
+    def _scored(self, data: Any, conformed: ConformedInput) -> ScoredChunk:
         self.ignored_columns = conformed.ignored_columns
         parts = self._predict(conformed)
-        return ScoredChunk(chunk.data, parts, self.output_names, labels=self.model.labels)
+        return ScoredChunk(data, parts, self.output_names, labels=self.model.labels)
 
     def _marking(self, chunk: ModelInput) -> ScoredChunk:
         frame, columns = chunk.data, self.model.signature.columns

@@ -51,6 +51,7 @@ class ConformedInput:
     data: pd.DataFrame | np.ndarray
     params: dict[str, Any] | None
     ignored_columns: list[str] = field(default_factory=list)
+    exact: bool = False  # exactly what MLflow's own schema check would hand the model
 
     @property
     def rows(self) -> int:
