@@ -18,7 +18,7 @@ from services.explain.reference import read_reference
 from services.explain.whatif import FeatureRange, IceCurve, feature_ranges, ice_curve
 from services.registry.access import ModelAccess
 from services.scoring.models import CacheKey, ModelCache
-from services.scoring.payload import parse_payload
+from services.scoring.payload import ModelInput, parse_payload
 from services.scoring.service import ModelUse, ScoringService
 from services.scoring.validation import conform
 
@@ -94,7 +94,7 @@ class ExplainService:
         ``MAX_EXPLAIN_ROWS``)."""
         started = time.perf_counter()
         with self.scoring.use(caller, name, ref, source, action="explain") as use:
-            model_input = parse_payload(payload)
+            model_input = payload if isinstance(payload, ModelInput) else parse_payload(payload)
             use.audited.rows = model_input.rows
             if model_input.rows > MAX_EXPLAIN_ROWS:
                 raise InvalidInput(
