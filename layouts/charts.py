@@ -31,7 +31,7 @@ def _layout(figure: go.Figure, title: str, height: int = 280) -> go.Figure:
 def graph(figure: go.Figure, name: str) -> html.Div:
     """One chart; ``name`` marks it for tests and styles (ids stay in layouts/ids.py)."""
     return html.Div(
-        dcc.Graph(figure=figure, config={"displaylogo": False, "responsive": True}),
+        dcc.Graph(figure=figure, config={"displayModeBar": False, "responsive": True}),
         className=f"console-chart chart-{name}",
     )
 
@@ -96,8 +96,8 @@ def waterfall_chart(row: dict[str, Any], explained_output: str) -> Any:
     ))  # fmt: skip
     figure.update_yaxes(autorange="reversed", type="category")
     height = 110 + 30 * (len(names) + 2)
-    return graph(_layout(figure, f"Why: contributions to the {explained_output}", height),
-                 "waterfall")  # fmt: skip
+    del explained_output  # said under the chart: too long for a title
+    return graph(_layout(figure, "Why: each input's contribution", height), "waterfall")
 
 
 def importance_chart(importance: dict[str, Any]) -> Any:
@@ -107,8 +107,7 @@ def importance_chart(importance: dict[str, Any]) -> Any:
                               marker_color=BLUE))  # fmt: skip
     figure.update_yaxes(type="category")
     height = 90 + 28 * len(features)
-    return graph(_layout(figure, f"Feature importance: {importance['what']}", height),
-                 "importance")  # fmt: skip
+    return graph(_layout(figure, "Feature importance", height), "importance")
 
 
 def ice_chart(curve: dict[str, Any]) -> Any:
@@ -128,4 +127,4 @@ def _named(value: Any, labels: dict[str, str] | None) -> str:
 
 
 def _value(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    return f"{value:,.6g}" if isinstance(value, float) else str(value)

@@ -49,7 +49,8 @@ def explanation_view(explanation: Any) -> Any:
     row = explanation["rows"][0]
     return html.Div(
         [waterfall_chart(row, explanation["explained_output"]),
-         _note(f"{explanation['method']} explainer · {explanation['note']}",
+         _note(f"Explained: {explanation['explained_output']} ({explanation['method']} "
+               f"explainer). {explanation['note']}",
                "exclamation-triangle" if explanation["reference"]["fallback"] else "info-circle")],
         className="explanation",
     )  # fmt: skip
@@ -79,7 +80,8 @@ def importance_view(importance: Any) -> Any:
     reference = importance["reference"]
     where = "the model's input example (it has no training reference)" if reference["fallback"] \
         else f"the training reference ({reference['rows']:,} rows)"  # fmt: skip
-    return html.Div([importance_chart(importance), _note(f"Reference data: {where}.")],
+    return html.Div([importance_chart(importance),
+                     _note(f"{importance['what'].capitalize()}. Reference data: {where}.")],
                     className="feature-importance")  # fmt: skip
 
 
