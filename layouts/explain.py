@@ -16,6 +16,7 @@ from layouts.charts import (
     probability_bars,
     waterfall_chart,
 )
+from layouts.components import section
 from services.scoring.distribution import Distribution, probability_histogram
 from services.scoring.service import Predictions
 
@@ -80,8 +81,11 @@ def importance_view(importance: Any) -> Any:
     reference = importance["reference"]
     where = "the model's input example (it has no training reference)" if reference["fallback"] \
         else f"the training reference ({reference['rows']:,} rows)"  # fmt: skip
-    return html.Div([importance_chart(importance),
-                     _note(f"{importance['what'].capitalize()}. Reference data: {where}.")],
+    body = [
+        importance_chart(importance),
+        _note(f"{importance['what'].capitalize()}. Reference data: {where}."),
+    ]
+    return html.Div(section("Feature importance", body, "bar-chart"),
                     className="feature-importance")  # fmt: skip
 
 
