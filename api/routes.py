@@ -54,6 +54,15 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(payload, status=status, mimetype="application/json")
 
 
+def _require_json() -> None:
+    content_type = (request.mimetype or "").lower()
+    if content_type not in JSON_TYPES:
+        raise UnsupportedMediaType(
+            f"Content-Type {cut(content_type) or '(none)'} is not supported.",
+            hint="Send Content-Type: application/json (records or MLflow formats).",
+        )
+
+
 def create_api_blueprint(services: ConsoleServices, name: str = "model_console_api") -> Blueprint:
     api = Blueprint(name, __name__)
     settings = services.settings
@@ -125,6 +134,18 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
         response.headers["X-Input-Rows"] = str(scored.rows)
         response.headers["X-Failed-Rows"] = str(scored.failed_rows)
         return response
+
+    @api.post("/models/<name>/<ref>/explain")
+    def explain(name: str, ref: str) -> Response:
+        """Each row's feature contributions (at most 100 rows), same JSON forms as predict."""
+        _require_json()
+        payload = parse_json_text(_body(settings.max_request_bytes))
+        answer = services.explain.explain(current_caller(), name, ref, payload, source=Source.API)
+        return _json(answer.to_dict())
+
+    @api.get("/models/<name>/<ref>/importance")
+    def importance(name: str, ref: str) -> Response:
+        return _json(services.explain.importance(current_caller(), name, ref, Source.API).to_dict())
 
     @api.post("/uploads")
     def upload() -> Response:

@@ -10,6 +10,7 @@ from dash import ALL, Input, Output, State, ctx, html, no_update
 from layouts.components import error_alert
 from layouts.config_tab import details, loaded_message, not_loaded, still_using
 from layouts.csv_tab import hidden_or_shown
+from layouts.explain import importance_view
 from layouts.ids import Config, Page, Tab
 from services.access.audit import Source
 from services.access.identity import current_caller
@@ -35,6 +36,7 @@ class ConfigCallbacks:
     def __init__(self, services: ConsoleServices) -> None:
         self.registry = services.registry
         self.loader = services.scoring.loader
+        self.explain = services.explain
 
     def model_options(self, _: str, typed: str | None, current: str | None) -> list[Any]:
         try:
@@ -116,6 +118,17 @@ class ConfigCallbacks:
     def next_steps(self, selection: dict[str, Any] | None) -> dict[str, str]:
         return hidden_or_shown(bool(selection))
 
+    def importance(self, selection: dict[str, Any] | None) -> Any:
+        """The loaded model's global feature importance (a chart, or why there is none)."""
+        if not selection:
+            return None
+        try:
+            found = self.explain.importance(current_caller(), selection["name"],
+                                            str(selection["version"]), Source.UI)  # fmt: skip
+        except ConsoleError as error:
+            return importance_view(error.message)
+        return importance_view(found.to_dict())
+
     def go_to(self, _: int | None, __: int | None) -> Any:
         return Tab.JSON if ctx.triggered_id == Config.GO_JSON else Tab.CSV
 
@@ -161,6 +174,9 @@ def register(app: dash.Dash, services: ConsoleServices) -> ConfigCallbacks:
         prevent_initial_call=True,
     )(callbacks.choose_suggestion)
     app.callback(Output(Config.NEXT, "style"), Input(Page.SELECTION, "data"))(callbacks.next_steps)
+    app.callback(Output(Config.IMPORTANCE, "children"), Input(Page.SELECTION, "data"))(
+        callbacks.importance
+    )
     app.callback(
         Output(Page.TABS, "active_tab"),
         Input(Config.GO_JSON, "n_clicks"),

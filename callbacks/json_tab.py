@@ -53,6 +53,7 @@ class JsonCallbacks:
         self.registry = services.registry
         self.scoring = services.scoring
         self.files = services.files
+        self.explain = services.explain
         self.keep = services.settings.history_size
         self.file_url = file_url
 
@@ -94,14 +95,15 @@ class JsonCallbacks:
         try:
             name, version = selected(selection)
             model_input = parse_payload(parse_json_text(text or ""))
-            answer = self.scoring.predict(
-                current_caller(), name, version, model_input, source=Source.JSON
-            )
+            answer = self.scoring.predict(current_caller(), name, version, model_input,
+                                          source=Source.JSON, probabilities=None)  # fmt: skip
         except ConsoleError as error:
             entry = failure_entry("JSON", selection, error, text=text)
             return show_error(error), None, with_entry(history, entry, self.keep), selection
         download = self._kept_batch(answer, model_input.data)
-        view = result_view(answer, _input_records(model_input.data), _ref(selection), download)
+        insight = self._insight(answer, name, version, model_input, Source.JSON)
+        view = result_view(answer, _input_records(model_input.data), _ref(selection), download,
+                           *insight)  # fmt: skip
         entry = prediction_entry(answer, "JSON", selection, text)
         return view, None, with_entry(history, entry, self.keep), selection
 
@@ -160,16 +162,30 @@ class JsonCallbacks:
             form = read_form(self._signature(selection), raw)
             if not form.ok:
                 return form_status(len(form.problems)), None, no_update, no_update
-            answer = self.scoring.predict(
-                current_caller(), name, version, form.record, source=Source.FORM
-            )
+            answer = self.scoring.predict(current_caller(), name, version, form.record,
+                                          source=Source.FORM, probabilities=None)  # fmt: skip
         except ConsoleError as error:
             entry = failure_entry("form", selection, error, text=json.dumps(raw, default=str))
             return show_error(error), None, with_entry(history, entry, self.keep), selection
         text = json.dumps(form.record, default=str)
         entry = prediction_entry(answer, "form", selection, text)
-        return result_view(answer, None, _ref(selection)), None, with_entry(
+        insight = self._insight(answer, name, version, form.record, Source.FORM)
+        return result_view(answer, None, _ref(selection), None, *insight), None, with_entry(
             history, entry, self.keep), selection  # fmt: skip
+
+    def _insight(
+        self, answer: Predictions, name: str, version: str, payload: Any, source: Source
+    ) -> tuple[Any, dict[str, str] | None]:
+        """One row's explanation (a dict, or why there is none) and the class names."""
+        caller = current_caller()
+        labels = self.scoring.loader.load(caller, name, version)[1].labels
+        if answer.input_rows != 1:
+            return None, labels
+        try:
+            explained = self.explain.explain(caller, name, version, payload, source=source)
+        except ConsoleError as error:
+            return error.message, labels
+        return {**explained.to_dict(), "note": explained.reference_note}, labels
 
     def mark_stale(self, selection: dict | None, answered: dict | None) -> Any:
         """An answer from another model than the loaded one is marked as such."""

@@ -79,6 +79,7 @@ def layout(default_model: str | None, default_version: str | None) -> html.Div:
             dcc.Loading(html.Div(id=Config.STATUS, className="mb-3"), type="dot"),
             next_steps,
             html.Div(id=Config.DETAILS),
+            dcc.Loading(html.Div(id=Config.IMPORTANCE, className="mt-3"), type="dot"),
         ]
     )
 

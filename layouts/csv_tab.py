@@ -10,6 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts.components import data_grid, model_badge, placeholder, plural, section
+from layouts.explain import file_charts
 from layouts.ids import Csv
 from services.files.results import DEFAULT_RESULT_FORMAT, RESULT_FORMATS
 from services.files.service import FileCheck, Progress, ScoredFile
@@ -261,6 +262,7 @@ def prediction_view(scored: ScoredFile, ref: str | None, file_name: str) -> html
             )
         )
     children += [
+        file_charts(scored.distribution),
         html.P(
             f"First {plural(len(scored.preview), 'row')} of the result:", className="small mb-1"
         ),

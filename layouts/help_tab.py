@@ -41,6 +41,21 @@ FOR_OWNERS = """
       '["setosa", "versicolor", "virginica"]')   # or '{"0": "stays", "1": "leaves"}'
   ```
 - **Signature and input example**: the form, the demo input and every check come from them.
+- **Training reference**: explanations, feature importance and what-if compare against a
+  sample of the training inputs carried in the model's own files (read with your own
+  permissions, like the model). After `info = mlflow.sklearn.log_model(...)`, one line:
+
+  ```python
+  X_train.sample(min(len(X_train), 10_000)).to_parquet("console_reference.parquet")
+  mlflow.MlflowClient().log_model_artifact(info.model_id, "console_reference.parquet")
+  ```
+
+  Without it the console falls back to the input example and every chart says so.
+- **Why this answer?** A one-row answer (form or JSON) shows its class probabilities and a
+  waterfall of each input's SHAP contribution: exact for tree ensembles (probability for
+  forests, log-odds for boosting) and linear models (log-odds for logistic ones), a
+  model-agnostic estimate otherwise; one-hot columns are summed back into the column you
+  typed. A batch shows its distribution; Model Configuration shows feature importance.
 """
 
 FORMATS = """

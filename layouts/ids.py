@@ -27,6 +27,7 @@ class Config(StrEnum):
     NEXT = "config-next"
     GO_JSON = "config-go-json"
     GO_CSV = "config-go-csv"
+    IMPORTANCE = "config-importance"
 
 
 class Json(StrEnum):

@@ -17,6 +17,7 @@ from layouts.components import (
     plural,
     section,
 )
+from layouts.explain import batch_charts, single_row_insight
 from layouts.ids import Json, form_feedback, form_field, form_switch
 from services.registry.signature import SignatureInfo
 from services.scoring.service import InputCheck, Predictions
@@ -141,14 +142,20 @@ def result_view(
     inputs: list[dict[str, Any]] | None,
     ref: str | None = None,
     download: str | None = None,
+    explanation: Any = None,
+    label_names: dict[str, str] | None = None,
 ) -> html.Div:
-    """One row: the answer, large; a small batch: the JSON and a table; a big batch: a
-    summary, a paged table, copy and download."""
+    """One row: the answer, large, with its confidence and explanation; a small batch: the
+    JSON and a table; a big batch: a summary, a paged table, copy and download; any batch:
+    its distribution."""
     labels = answer.labels or [None] * len(answer.predictions)
     children: list[Any] = [result_header(answer, ref)]
     if answer.input_rows == 1 and answer.predictions:
-        children.append(html.Div(_named(answer.predictions[0], labels[0]),
+        children.append(html.Div(_named(answer.predictions[0], labels[0]) + _sure(answer),
                                  className="fs-4 fw-semibold mb-2 single-answer"))  # fmt: skip
+        children.append(single_row_insight(answer, explanation, label_names))
+    elif answer.input_rows > 1:
+        children.append(batch_charts(answer, label_names))
     if answer.input_rows <= SMALL_BATCH:
         children.append(code_block(compact_json(answer.to_dict()), "json"))
     else:
@@ -156,6 +163,12 @@ def result_view(
     if inputs and len(inputs) > 1:
         children.append(_answer_grid(answer, inputs, labels))
     return html.Div(children, className="prediction-result")
+
+
+def _sure(answer: Predictions) -> str:
+    if not answer.probabilities:
+        return ""
+    return f" ({max(answer.probabilities[0].values()):.1%})"
 
 
 def batch_summary(answer: Predictions) -> html.Div:

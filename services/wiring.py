@@ -11,6 +11,7 @@ from cachelib import SimpleCache
 from services.access.audit import AuditLog
 from services.access.identity import Identity
 from services.caching import KeyValueCache
+from services.explain.service import ExplainService
 from services.files.service import FileService
 from services.files.store import UserFiles
 from services.jobs.seal import CallerSeal, caller_seal
@@ -34,6 +35,7 @@ class ConsoleServices:
     files: FileService
     jobs: JobTracker
     seal: CallerSeal
+    explain: ExplainService
 
     def health(self) -> dict[str, Any]:
         stats = self.models.stats
@@ -51,6 +53,7 @@ class ConsoleServices:
         (the model cache's, the registry clients', the audit spool's, the cache's RLock), so
         the job gets fresh ones, and a cache of its own."""
         self.models.after_fork()
+        self.explain.after_fork()
         reset = getattr(self.registry.registry_for, "after_fork", None)
         if reset is not None:
             reset()
@@ -80,4 +83,5 @@ def build_services(
         files=FileService(settings, user_files, scoring),
         jobs=JobTracker(user_files, settings.job_stall_seconds),
         seal=caller_seal(settings),
+        explain=ExplainService(scoring, registry, settings.model_cache_size),
     )

@@ -25,6 +25,7 @@ from services.files.csv_io import (
 from services.files.store import StoredFile, UserFiles, result_name
 from services.registry.signature import SignatureInfo
 from services.scoring.cells import problem_summary
+from services.scoring.distribution import Distribution
 from services.scoring.prediction import PREDICTION_COLUMN, display_records, jsonable
 from services.scoring.service import ModelUse, ScoringService
 from services.scoring.tables import BadRows
@@ -88,6 +89,7 @@ class ScoredFile:
     preview: list[dict[str, Any]]  # the first rows of the result
     columns: list[str]
     outputs: dict[str, StoredFile] = field(default_factory=dict)  # every format written
+    distribution: dict[str, Any] | None = None  # of the predictions, for the charts
 
     def summary(self) -> dict[str, Any]:
         """What the API answers."""
@@ -95,7 +97,7 @@ class ScoredFile:
         return {
             "model": self.model, "version": self.version, **alias, "input_rows": self.rows,
             "failed_rows": self.failed_rows, "latency_ms": round(self.seconds * 1000, 3),
-            "predictions": self.predictions,
+            "predictions": self.predictions, "distribution": self.distribution,
             "result_file": {"file_id": self.output.file_id, "filename": self.output.filename,
                             "size": self.output.size},
         }  # fmt: skip
@@ -179,6 +181,7 @@ class FileService:
         as_text = any(f.passthrough_as_text for f in formats)
         chunks = iter_csv(path, signature, self.settings.predict_chunk_rows, as_text)
         first: list[pd.DataFrame] = []
+        distribution = Distribution()  # counted as the chunks go, so charts cost no re-read
         with contextlib.ExitStack() as stack:
             writers, output_ids = [], {}
             for chosen in formats:
@@ -190,6 +193,8 @@ class FileService:
                 for write_chunk in writers:
                     write_chunk(scored)
                 use.audited.rows = run.rows
+                if PREDICTION_COLUMN in scored.columns:
+                    distribution.add(scored[PREDICTION_COLUMN])
                 if not first:
                     first.append(scored.head(RESULT_PREVIEW_ROWS))
                 if on_progress is not None:
@@ -208,6 +213,7 @@ class FileService:
             preview=display_records(head),
             columns=[str(c) for c in head.columns],
             outputs=outputs,
+            distribution=distribution.to_dict() if distribution.total else None,
         )
 
     def keep_table(self, caller: Caller, frame: pd.DataFrame, filename: str) -> StoredFile:

@@ -26,7 +26,7 @@ from services.settings import DEMO_MODEL, embedded_artifact_root
 log = logging.getLogger(__name__)
 
 SEED_TAG = "console.demo_recipe"
-SEED_RECIPE = "2"  # 2: class labels on the classifiers
+SEED_RECIPE = "3"  # 2: class labels on the classifiers; 3: training references
 SEEDED_MARK = "demo-seeded"
 DEMO_EXPERIMENT = "/console-demo-models"
 URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
@@ -263,6 +263,20 @@ def pip_requirements() -> list[str]:
     return [f"{name}=={installed_version(name)}" for name in names]
 
 
+def log_training_reference(client, model_id: str, X: pd.DataFrame) -> None:
+    """The convention of ``services.explain.reference``: a Parquet sample of the training
+    inputs in the model's own files, which explanations and what-if compare against."""
+    import tempfile
+
+    from services.explain.reference import MAX_REFERENCE_ROWS, REFERENCE_FILE
+
+    sample = X.sample(min(len(X), MAX_REFERENCE_ROWS), random_state=0)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / REFERENCE_FILE
+        sample.to_parquet(path, index=False)
+        client.log_model_artifact(model_id, str(path))
+
+
 def _is_seeded(client, name: str) -> bool:
     from mlflow.exceptions import MlflowException
 
@@ -294,6 +308,7 @@ def _seed_model(client, spec: DemoModel, experiment_id: str) -> None:
                 pip_requirements=pip_requirements(),
                 serialization_format="cloudpickle",
             )
+        log_training_reference(client, info.model_id, demo.X)
         mv = client.create_model_version(
             spec.name,
             source=info.model_uri,

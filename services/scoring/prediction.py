@@ -169,10 +169,19 @@ def with_gaps(predicted: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     return predicted.astype(nullable).reindex(index)
 
 
+def has_probabilities(model: LoadedModel) -> bool:
+    """Whether the model (through its pipeline, if any) exposes ``predict_proba``."""
+    try:
+        raw = model.pyfunc.get_raw_model() if hasattr(model.pyfunc, "get_raw_model") else None
+    except Exception:  # flavours without a raw model say so in their own way
+        return False
+    return raw is not None and hasattr(raw, "predict_proba")
+
+
 def class_probabilities(model: LoadedModel, conformed: ConformedInput) -> list[dict[str, float]]:
     """Per-class probabilities for classifiers that expose ``predict_proba``."""
-    raw = model.pyfunc.get_raw_model() if hasattr(model.pyfunc, "get_raw_model") else None
-    if raw is None or not hasattr(raw, "predict_proba"):
+    raw = model.pyfunc.get_raw_model() if has_probabilities(model) else None
+    if raw is None:
         raise PredictionFailed(
             f"{model.name} version {model.version} does not provide class probabilities."
         )

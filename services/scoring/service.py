@@ -15,7 +15,7 @@ from services.registry.types import ResolvedVersion
 from services.scoring.fast import fast_conformed, fast_shape
 from services.scoring.models import LoadedModel, ModelLoader
 from services.scoring.payload import ModelInput, parse_payload
-from services.scoring.prediction import class_probabilities
+from services.scoring.prediction import class_probabilities, has_probabilities
 from services.scoring.tables import BadRows, TableRun
 from services.scoring.validation import conform
 from services.settings import Settings
@@ -101,9 +101,10 @@ class ScoringService:
         payload: Any,
         *,
         source: Source,
-        probabilities: bool = False,
+        probabilities: bool | None = False,
     ) -> Predictions:
-        """Predict from a parsed JSON value in any accepted form (or a ``ModelInput``)."""
+        """Predict from a parsed JSON value in any accepted form (or a ``ModelInput``);
+        ``probabilities=None``: with class probabilities when the model has them."""
         with self.audit.recording(caller, source, "predict", name, ref) as audited:
             shape = None if isinstance(payload, ModelInput) else fast_shape(payload)
             model_input = None if shape is not None else _model_input(payload)
@@ -122,6 +123,8 @@ class ScoringService:
                 "ignored_columns": run.ignored_columns,
                 "labels": scored.class_names(predictions),
             }
+            if probabilities is None:
+                probabilities = has_probabilities(use.model)
             if probabilities:
                 conformed = conformed or conform(model_input, use.model.signature)
                 extra["probabilities"] = class_probabilities(use.model, conformed)

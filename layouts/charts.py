@@ -1,0 +1,130 @@
+"""Plotly figures in dcc.Graph: a batch's distribution, a row's class probabilities, a
+waterfall of one row's explanation, a model's feature importance. Transparent backgrounds
+and theme-coloured text (assets/10-console.css), so light and dark mode both read."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import plotly.graph_objects as go
+from dash import dcc, html
+
+from services.registry.labels import label_of
+
+BLUE, RED, GREEN, GREY = "#0d6efd", "#dc3545", "#198754", "#6c757d"
+TOP_CLASSES = 5
+WATERFALL_FEATURES = 12
+
+
+def _layout(figure: go.Figure, title: str, height: int = 280) -> go.Figure:
+    figure.update_layout(
+        title={"text": title, "font": {"size": 14}, "x": 0, "xanchor": "left"},
+        height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", showlegend=False,
+    )  # fmt: skip
+    figure.update_xaxes(automargin=True)
+    figure.update_yaxes(automargin=True)
+    return figure
+
+
+def graph(figure: go.Figure, name: str) -> html.Div:
+    """One chart; ``name`` marks it for tests and styles (ids stay in layouts/ids.py)."""
+    return html.Div(
+        dcc.Graph(figure=figure, config={"displayModeBar": False, "responsive": True}),
+        className=f"console-chart chart-{name}",
+    )
+
+
+def distribution_chart(distribution: dict[str, Any], labels: dict[str, str] | None) -> Any:
+    """Counts per class, or a histogram of predicted values."""
+    total = distribution.get("total", 0)
+    if distribution["kind"] == "histogram":
+        edges, counts = distribution["edges"], distribution["counts"]
+        centres = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
+        figure = go.Figure(go.Bar(x=centres, y=counts, width=edges[1] - edges[0],
+                                  marker_color=BLUE))  # fmt: skip
+        figure.update_xaxes(title="predicted value")
+        return graph(_layout(figure, f"Distribution of {total:,} predictions"), "distribution")
+    names = [_named(value, labels) for value in distribution["counts"]]
+    figure = go.Figure(go.Bar(x=names, y=list(distribution["counts"].values()),
+                              marker_color=BLUE, text=list(distribution["counts"].values()),
+                              textposition="auto"))  # fmt: skip
+    figure.update_xaxes(type="category", title="predicted class")
+    return graph(_layout(figure, f"Predictions per class ({total:,} rows)"), "distribution")
+
+
+def confidence_chart(histogram: dict[str, Any]) -> Any:
+    edges, counts = histogram["edges"], histogram["counts"]
+    centres = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
+    figure = go.Figure(go.Bar(x=centres, y=counts, width=edges[1] - edges[0], marker_color=GREEN))
+    figure.update_xaxes(title="probability of the predicted class", range=[0, 1])
+    return graph(_layout(figure, "How sure the model is"), "confidence")
+
+
+def probability_bars(probabilities: dict[str, float], labels: dict[str, str] | None) -> Any:
+    """The top classes of one row, most likely first."""
+    top = sorted(probabilities.items(), key=lambda item: -item[1])[:TOP_CLASSES]
+    names = [_named(value, labels) for value, _ in top][::-1]
+    values = [p for _, p in top][::-1]
+    figure = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=BLUE,
+                              text=[f"{p:.1%}" for p in values], textposition="auto"))  # fmt: skip
+    figure.update_xaxes(range=[0, 1], tickformat=".0%")
+    figure.update_yaxes(type="category")
+    height = 90 + 34 * len(top)
+    return graph(_layout(figure, "Class probabilities", height), "probabilities")
+
+
+def waterfall_chart(row: dict[str, Any], explained_output: str) -> Any:
+    """From the base value to this row's output, the largest contributions first; the rest
+    gathered into one bar so the sum still holds."""
+    ranked = sorted(row["contributions"], key=lambda c: -abs(c["contribution"]))
+    shown, rest = ranked[:WATERFALL_FEATURES], ranked[WATERFALL_FEATURES:]
+    names = [f"{c['feature']} = {_value(c['value'])}" for c in shown]
+    values = [c["contribution"] for c in shown]
+    if rest:
+        names.append(f"{len(rest)} other features")
+        values.append(sum(c["contribution"] for c in rest))
+    figure = go.Figure(go.Waterfall(
+        orientation="h", y=["base value", *names, "output"],
+        x=[row["base_value"], *values, row["output"]],
+        measure=["absolute", *["relative"] * len(values), "total"],
+        increasing={"marker": {"color": RED}}, decreasing={"marker": {"color": BLUE}},
+        totals={"marker": {"color": GREY}}, connector={"line": {"width": 0}},
+        text=[f"{row['base_value']:.4g}", *[f"{v:+.3g}" for v in values], f"{row['output']:.4g}"],
+        textposition="auto",
+    ))  # fmt: skip
+    figure.update_yaxes(autorange="reversed", type="category")
+    height = 110 + 30 * (len(names) + 2)
+    del explained_output  # said under the chart: too long for a title
+    return graph(_layout(figure, "Why: each input's contribution", height), "waterfall")
+
+
+def importance_chart(importance: dict[str, Any]) -> Any:
+    features = importance["features"][::-1]
+    figure = go.Figure(go.Bar(x=[f["importance"] for f in features],
+                              y=[f["feature"] for f in features], orientation="h",
+                              marker_color=BLUE))  # fmt: skip
+    figure.update_yaxes(type="category")
+    height = 90 + 28 * len(features)
+    return graph(_layout(figure, "Feature importance", height), "importance")
+
+
+def ice_chart(curve: dict[str, Any]) -> Any:
+    figure = go.Figure(go.Scatter(x=curve["values"], y=curve["outputs"], mode="lines+markers",
+                                  line={"color": BLUE}))  # fmt: skip
+    current = curve["current"]
+    if isinstance(current, (int, float)) and not isinstance(current, bool):
+        figure.add_vline(x=current, line_dash="dot", line_color=GREY)
+    figure.update_xaxes(title=curve["feature"])
+    figure.update_yaxes(title=curve["explained_output"])
+    return graph(_layout(figure, f"What if {curve['feature']} changed (others held)"), "ice")
+
+
+def _named(value: Any, labels: dict[str, str] | None) -> str:
+    name = label_of(labels, value)
+    return f"{value} · {name}" if name else str(value)
+
+
+def _value(value: Any) -> str:
+    return f"{value:,.6g}" if isinstance(value, float) else str(value)

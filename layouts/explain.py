@@ -1,0 +1,93 @@
+"""Confidence, charts and explanations beside a prediction (JSON, form, CSV results) and
+the feature importance of Model Configuration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import html
+
+from layouts.charts import (
+    confidence_chart,
+    distribution_chart,
+    importance_chart,
+    probability_bars,
+    waterfall_chart,
+)
+from layouts.components import section
+from services.scoring.distribution import Distribution, probability_histogram
+from services.scoring.service import Predictions
+
+NO_PROBABILITIES = "This model gives no class probabilities, so there is no confidence to show."
+
+
+def _note(text: str, icon: str = "info-circle") -> html.Div:
+    return html.Div([html.I(className=f"bi bi-{icon} me-1"), text],
+                    className="small text-body-secondary mb-2 explain-note")  # fmt: skip
+
+
+def single_row_insight(
+    answer: Predictions, explanation: Any, labels: dict[str, str] | None
+) -> html.Div:
+    """The top classes as bars and the row's waterfall (or why there is none)."""
+    children: list[Any] = []
+    if answer.probabilities:
+        children.append(probability_bars(answer.probabilities[0], labels))
+    elif _looks_like_classes(answer.predictions):
+        children.append(_note(NO_PROBABILITIES))
+    children.append(explanation_view(explanation))
+    return html.Div(children, className="row-insight")
+
+
+def explanation_view(explanation: Any) -> Any:
+    """A dict from ``Explanation.to_dict`` (plus ``note``), or an error message."""
+    if explanation is None:
+        return None
+    if isinstance(explanation, str):
+        return _note(f"No explanation: {explanation}", "exclamation-circle")
+    row = explanation["rows"][0]
+    return html.Div(
+        [waterfall_chart(row, explanation["explained_output"]),
+         _note(f"Explained: {explanation['explained_output']} ({explanation['method']} "
+               f"explainer). {explanation['note']}",
+               "exclamation-triangle" if explanation["reference"]["fallback"] else "info-circle")],
+        className="explanation",
+    )  # fmt: skip
+
+
+def batch_charts(answer: Predictions, labels: dict[str, str] | None) -> html.Div:
+    distribution = Distribution()
+    distribution.add(pd.Series(answer.predictions))
+    charts: list[Any] = []
+    if distribution.total:
+        charts.append(dbc.Col(distribution_chart(distribution.to_dict(), labels), md=6))
+    if answer.probabilities:
+        charts.append(dbc.Col(confidence_chart(probability_histogram(answer.probabilities)), md=6))
+    return dbc.Row(charts, className="batch-charts")
+
+
+def file_charts(distribution: dict[str, Any] | None) -> Any:
+    if not distribution:
+        return None
+    return dbc.Row(dbc.Col(distribution_chart(distribution, None), md=8), className="batch-charts")
+
+
+def importance_view(importance: Any) -> Any:
+    """The chart, labelled with which importance it is and what it was compared against."""
+    if isinstance(importance, str):
+        return _note(f"No feature importance: {importance}", "exclamation-circle")
+    reference = importance["reference"]
+    where = "the model's input example (it has no training reference)" if reference["fallback"] \
+        else f"the training reference ({reference['rows']:,} rows)"  # fmt: skip
+    body = [
+        importance_chart(importance),
+        _note(f"{importance['what'].capitalize()}. Reference data: {where}."),
+    ]
+    return html.Div(section("Feature importance", body, "bar-chart"),
+                    className="feature-importance")  # fmt: skip
+
+
+def _looks_like_classes(predictions: list[Any]) -> bool:
+    return bool(predictions) and all(isinstance(p, (int, str, bool)) for p in predictions)

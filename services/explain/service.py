@@ -1,0 +1,149 @@
+"""Explanations for a caller: the same resolution, permission check and audit record as a
+prediction, then the version's explainer (built once per version and cached)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from services.access.audit import Source
+from services.access.caller import Caller
+from services.errors import InvalidInput
+from services.explain.explainer import RowExplanation, VersionExplainer
+from services.explain.importance import Importance, importance
+from services.explain.reference import read_reference
+from services.explain.whatif import FeatureRange, IceCurve, feature_ranges, ice_curve
+from services.registry.access import ModelAccess
+from services.scoring.models import CacheKey, ModelCache
+from services.scoring.payload import ModelInput, parse_payload
+from services.scoring.service import ModelUse, ScoringService
+from services.scoring.validation import conform
+
+MAX_EXPLAIN_ROWS = 100
+EXPLAIN_SECONDS = 20.0
+
+
+@dataclass
+class Explanation:
+    """The answer to an explain request, as the API sends it."""
+
+    method: str
+    explained_output: str
+    reference: dict[str, Any]
+    model: str
+    version: str
+    alias: str | None
+    rows: list[RowExplanation]
+    latency_ms: float
+    reference_note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        body = {
+            "method": self.method,
+            "explained_output": self.explained_output,
+            "reference": self.reference,
+            "model": self.model,
+            "version": self.version,
+            "rows": [row.to_dict() for row in self.rows],
+            "latency_ms": self.latency_ms,
+        }
+        if self.alias:
+            body["alias"] = self.alias
+        return body  # fmt: skip
+
+
+@dataclass
+class WhatIfSpace:
+    """What the what-if form may offer: each feature's training range or categories."""
+
+    ranges: list[FeatureRange]
+    reference: dict[str, Any]
+    note: str
+    explained: dict[str, str] = field(default_factory=dict)
+
+
+class ExplainService:
+    def __init__(
+        self,
+        scoring: ScoringService,
+        access: ModelAccess,
+        cache_size: int = 8,
+        seconds: float = EXPLAIN_SECONDS,
+    ) -> None:
+        self.scoring, self.access, self.seconds = scoring, access, seconds
+        self.explainers: ModelCache[VersionExplainer] = ModelCache(cache_size)
+
+    def after_fork(self) -> None:
+        self.explainers.after_fork()
+
+    def _explainer(self, caller: Caller, use: ModelUse) -> VersionExplainer:
+        """The version's explainer; its reference read with the caller's own registry, which
+        has just said this caller may use the version."""
+        registry = self.access.authorize(caller, use.resolved)
+        key = CacheKey(registry.uri, use.resolved.name, use.resolved.version)
+        return self.explainers.get_or_load(key, lambda: VersionExplainer(
+            use.model, read_reference(registry, use.resolved, use.model.signature)))  # fmt: skip
+
+    def explain(
+        self, caller: Caller, name: str, ref: str, payload: Any, *, source: Source
+    ) -> Explanation:
+        """Explain each row of a parsed JSON value in any accepted form (at most
+        ``MAX_EXPLAIN_ROWS``)."""
+        started = time.perf_counter()
+        with self.scoring.use(caller, name, ref, source, action="explain") as use:
+            model_input = payload if isinstance(payload, ModelInput) else parse_payload(payload)
+            use.audited.rows = model_input.rows
+            if model_input.rows > MAX_EXPLAIN_ROWS:
+                raise InvalidInput(
+                    f"At most {MAX_EXPLAIN_ROWS} rows can be explained at once; this input "
+                    f"has {model_input.rows:,}.",
+                    hint="Explain the rows you are curious about, or a sample.",
+                )
+            data = conform(model_input, use.model.signature).data
+            explainer = self._explainer(caller, use)
+            rows = explainer.explain(_framed(data, explainer), time.monotonic() + self.seconds)
+            return Explanation(
+                method=explainer.method.name,
+                explained_output=explainer.method.explained_output,
+                reference=explainer.reference.describe(),
+                model=use.resolved.name,
+                version=use.resolved.version,
+                alias=use.resolved.alias,
+                rows=rows,
+                latency_ms=round((time.perf_counter() - started) * 1000, 3),
+                reference_note=explainer.reference.note(),
+            )
+
+    def importance(self, caller: Caller, name: str, ref: str, source: Source) -> Importance:
+        with self.scoring.use(caller, name, ref, source, action="importance") as use:
+            explainer = self._explainer(caller, use)
+            return importance(explainer, time.monotonic() + self.seconds)
+
+    def what_if_space(self, caller: Caller, name: str, ref: str) -> WhatIfSpace:
+        with self.scoring.look(caller, name, ref, Source.UI) as use:
+            explainer = self._explainer(caller, use)
+        reference = explainer.reference
+        return WhatIfSpace(feature_ranges(reference.frame), reference.describe(), reference.note())
+
+    def ice(
+        self, caller: Caller, name: str, ref: str, record: dict[str, Any], feature: str,
+        *, source: Source,
+    ) -> IceCurve:  # fmt: skip
+        """How one row's output moves as ``feature`` sweeps its training range."""
+        with self.scoring.use(caller, name, ref, source, action="what-if") as use:
+            use.audited.rows = 1
+            data = conform(parse_payload(record), use.model.signature).data
+            explainer = self._explainer(caller, use)
+            if feature not in explainer.columns:
+                raise InvalidInput(f"The model has no input named {feature[:80]}.")
+            return ice_curve(explainer, _framed(data, explainer).head(1), feature)
+
+
+def _framed(data: Any, explainer: VersionExplainer) -> pd.DataFrame:
+    """Named columns are what explanations speak of; plain rows get the reference's names."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    return pd.DataFrame(data, columns=explainer.columns)

@@ -1,0 +1,73 @@
+"""Confidence, charts, explanations and importance in the browser, light and dark."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from layouts.ids import Config, Csv, Json, Page
+from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
+from tests.browser_helpers import click, open_tab, screenshot, start_console, type_json
+from tests.conftest import SETOSA, VIRGINICA
+
+pytestmark = pytest.mark.browser
+
+
+def _bars(dash_duo, chart: str, within: str) -> int:
+    selector = f"#{within} .chart-{chart} .main-svg"
+    dash_duo.wait_for_element(selector, timeout=30)
+    return len(dash_duo.find_elements(f"#{within} .chart-{chart} .point"))
+
+
+def test_form_answer_shows_confidence_waterfall_and_importance(dash_duo, settings):
+    start_console(dash_duo, settings, default_model=CHURN_MODEL, default_version="1")
+    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL} version 1")
+    dash_duo.wait_for_contains_text(f"#{Config.IMPORTANCE}", "coefficients on scaled inputs")
+    assert _bars(dash_duo, "importance", Config.IMPORTANCE) == 6
+    assert "training reference (2,000 rows)" in dash_duo.find_element(
+        f"#{Config.IMPORTANCE}").text  # fmt: skip
+    screenshot(dash_duo, "explain-importance")
+    open_tab(dash_duo, "JSON Prediction")
+    click(dash_duo, f"#{Json.FORM_PREDICT}")
+    dash_duo.wait_for_contains_text(f"#{Json.FORM_RESULT}", "%)")
+    assert _bars(dash_duo, "probabilities", Json.FORM_RESULT) == 2
+    # base value, six inputs and the output
+    dash_duo.wait_for_contains_text(f"#{Json.FORM_RESULT}", "linear explainer")
+    waterfall = f"#{Json.FORM_RESULT} .chart-waterfall"
+    dash_duo.wait_for_element(f"{waterfall} .main-svg")
+    assert "city = " in dash_duo.find_element(waterfall).text
+    screenshot(dash_duo, "explain-form-light")
+    click(dash_duo, f"#{Page.THEME_SWITCH}")
+    dash_duo.wait_for_element("html[data-bs-theme='dark']")
+    screenshot(dash_duo, "explain-form-dark")
+    assert dash_duo.get_logs() == []
+
+
+def test_json_batch_shows_distribution_and_confidence_charts(dash_duo, settings):
+    start_console(dash_duo, settings, default_model=IRIS_MODEL, default_version="1")
+    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL} version 1")
+    open_tab(dash_duo, "JSON Prediction")
+    type_json(dash_duo, json.dumps([SETOSA, VIRGINICA, SETOSA, VIRGINICA, SETOSA]))
+    dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid — 5 records")
+    dash_duo.find_element(f"#{Json.PREDICT}").click()
+    dash_duo.wait_for_contains_text(f"#{Json.RESULT}", "Predictions per class (5 rows)")
+    assert _bars(dash_duo, "distribution", Json.RESULT) == 2  # setosa and virginica
+    assert _bars(dash_duo, "confidence", Json.RESULT) >= 1
+    screenshot(dash_duo, "explain-json-batch")
+    assert dash_duo.get_logs() == []
+
+
+def test_csv_result_has_its_distribution(dash_duo, settings, tmp_path):
+    start_console(dash_duo, settings, default_model=CHURN_MODEL, default_version="Champion")
+    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL}")
+    source = tmp_path / "customers.csv"
+    churn_frame(300, seed=4).to_csv(source, index=False)
+    open_tab(dash_duo, "CSV Prediction")
+    dash_duo.find_element(f"#{Csv.FILE_INPUT}").send_keys(str(source))
+    dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "Ready to predict")
+    click(dash_duo, f"#{Csv.PREDICT}")
+    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "Predictions per class (300 rows)")
+    assert _bars(dash_duo, "distribution", Csv.RESULT) == 2
+    screenshot(dash_duo, "explain-csv")
+    assert dash_duo.get_logs() == []
