@@ -77,7 +77,11 @@ class ScoredChunk:
         """The declared name of each prediction; None when the model declares none."""
         if self.labels is None:
             return None
-        return [label_of(self.labels, value) for value in predictions]
+        try:  # a batch holds few distinct classes: name each once
+            names = {value: label_of(self.labels, value) for value in set(predictions)}
+        except TypeError:  # unhashable outputs (several columns per row)
+            return [label_of(self.labels, value) for value in predictions]
+        return [names[value] for value in predictions]
 
     def frame(self) -> pd.DataFrame:
         """The chunk's rows with the output columns appended (replacing input columns of the
