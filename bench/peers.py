@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import sys
 import tempfile
 import time
@@ -22,7 +21,15 @@ from typing import Any
 
 from cold_start import cold_starts
 from load import Round, Target, run_round
-from report import IN_PROCESS, Result, Section, mark, median, render_sections_markdown
+from report import (
+    IN_PROCESS,
+    Result,
+    Section,
+    mark,
+    median,
+    render_sections_markdown,
+    replace_section,
+)
 from report import render_sections_text as render_text
 from run import (
     ALIAS,
@@ -45,7 +52,7 @@ from servers import Server, child_env, free_port, start_server, wait_ready
 RESULTS = ROOT / "bench" / "RESULTS.md"
 CLIENTS = (1, 4, 16, 64)
 REQUESTS_PER_CLIENT = {1: 300, 4: 100, 16: 40, 64: 20}
-SECTION = "Faster than the peers"
+SECTION = "Faster than the peers (bench/peers.py)"
 
 
 def start_console(stack: contextlib.ExitStack, data_dir: Path, name: str, **env: str) -> Server:
@@ -211,13 +218,6 @@ def build_sections(latency, rounds, colds, callback) -> list[Section]:
     ]  # fmt: skip
 
 
-def write_results(markdown: str) -> None:
-    body = markdown.split("\n", 1)[1].replace("\n## ", "\n### ")
-    section = f"## {SECTION} (bench/peers.py)\n{body}"
-    kept = re.sub(rf"\n## {SECTION}.*?(?=\n## |\Z)", "", RESULTS.read_text(), flags=re.S)
-    RESULTS.write_text(kept.rstrip("\n") + "\n\n" + section)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=300, help="timed calls per 1-row case")
@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         found, notes = sections(args, Path(work))
     print(render_text(found, notes))
     if args.write_results:
-        write_results(render_sections_markdown(SECTION, found, notes))
+        replace_section(RESULTS, SECTION, render_sections_markdown(SECTION, found, notes))
         print(f"written to {RESULTS.relative_to(ROOT)}")
     return 0
 

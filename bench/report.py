@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import re
 import statistics
 from dataclasses import dataclass, field
 from importlib.metadata import version as installed_version
@@ -157,3 +158,12 @@ def render_sections_markdown(title: str, sections: list[Section], notes: list[st
         if section.lines:
             parts.append("\n".join(f"- {line}" for line in section.lines))
     return "\n\n".join(parts) + "\n"
+
+
+def replace_section(results: Path, heading: str, markdown: str) -> None:
+    """``markdown`` (a rendered report: its title line dropped, its sections one level down)
+    as the section ``## {heading}…`` of ``results``: replaced (moved to the end), or added."""
+    body = markdown.split("\n", 1)[1].replace("\n## ", "\n### ").strip("\n")
+    kept = re.sub(rf"\n## {re.escape(heading)}.*?(?=\n## |\Z)", "", results.read_text(),
+                  flags=re.S)  # fmt: skip
+    results.write_text(f"{kept.rstrip()}\n\n## {heading}\n\n{body}\n")

@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import numpy as np
 import requests
-from report import Section, mark, render_sections_markdown, render_sections_text
+from report import Section, mark, render_sections_markdown, render_sections_text, replace_section
 from rss import MB, idle_rss, sampling_peak, tree_pids, tree_rss
 from run import OUT_DIR, ROOT, project_on_path, stop_on_sigterm
 from servers import child_env, free_port, start_server, stop_server, wait_ready
@@ -363,14 +363,6 @@ def sections(sessions: list[Session], seconds: float, audit: Counter[str], note:
     ])]  # fmt: skip
 
 
-def write_results(markdown: str) -> None:
-    """The Soak section of RESULTS.md replaced (moved to the end), or appended."""
-    body = markdown.split("\n", 1)[1].replace("\n## ", "\n### ").strip("\n")
-    section = f"## Soak: {TITLE.split(': ', 1)[1]} (bench/soak.py)\n\n{body}\n"
-    kept = re.sub(r"\n## Soak.*?(?=\n## |\Z)", "", RESULTS.read_text(), flags=re.S)
-    RESULTS.write_text(kept.rstrip("\n") + "\n\n" + section)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=50, help="concurrent browser pages")
@@ -391,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     (OUT_DIR / "soak.md").write_text(markdown := render_sections_markdown(TITLE, parts, notes))
     (OUT_DIR / "soak-errors.txt").write_text("".join(f"{text}\n" for text in errors))
     if args.write_results:
-        write_results(markdown)
+        replace_section(RESULTS, f"Soak: {TITLE.split(': ', 1)[1]} (bench/soak.py)", markdown)
         print(f"Soak section written to {RESULTS.relative_to(ROOT)}")
     return 0 if not errors else 1
 
