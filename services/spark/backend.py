@@ -25,7 +25,7 @@ from typing import Any
 from services.errors import InvalidInput
 from services.files import results
 from services.files.csv_io import delimiter_of
-from services.files.store import StoredFile, UserFiles, human_size
+from services.files.store import StoredFile, UserFiles, human_size, result_name
 from services.scoring.service import ModelUse
 from services.scoring.tables import ERROR_COLUMN, BadRows, TableRun
 from services.settings import Settings
@@ -124,7 +124,8 @@ class SparkBackend:
                                   from_arrow_schema(plan.schema))  # fmt: skip
         counts = Observation(f"counts-{job.job_id}")
         error = ERROR_COLUMN if ERROR_COLUMN in plan.schema.names else None
-        failed = F.count(F.col(f"`{error}`")) if error else F.lit(0)
+        # empty in a CSV result, null in Parquet, where the row was scored
+        failed = F.count(F.when(F.col(f"`{error}`") != "", 1)) if error else F.lit(0)
         scored = scored.observe(counts, F.count(F.lit(1)).alias("rows"), failed.alias("failed"))
         location, result_file = self._write(scored, job, work, plan.schema.names)
         seen = counts.get
@@ -185,6 +186,15 @@ class SparkBackend:
             return target.name, None
         return "your files", self._keep(job, parts, names)
 
+    def _result_name(self, job: SparkRun) -> str:
+        """``<source>_with_predictions.<ext>``, after the uploaded file's own name."""
+        source = job.source
+        if source.kind is Kind.UPLOAD:
+            stem = self.files.describe(job.caller, source.value).filename
+        else:
+            stem = source.value.rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[-1] or "table"
+        return result_name(stem, job.result_format.extension)
+
     def _keep(self, job: SparkRun, parts: Path, names: list[str]) -> StoredFile:
         """The parts joined into one file in the user's own area, published when complete."""
         size = assemble.parts_size(parts)
@@ -195,7 +205,7 @@ class SparkBackend:
                 "may take in your files.",
                 hint="Name a destination (a path or table: under SPARK_ALLOWED_LOCATIONS).",
             )
-        name = _result_name(job)
+        name = self._result_name(job)
         with self.files.writing(job.caller, name, job.job_id) as (file_id, handle):
             assemble.join(parts, handle, job.result_format.name, names)
         return self.files.describe(job.caller, file_id)
@@ -207,13 +217,6 @@ def _csv_reader(reader: Any) -> Any:
     holding a line break is not supported on Spark (it is on this server)."""
     return (reader.option("header", True).option("inferSchema", False)
             .option("encoding", "UTF-8").option("escape", '"'))  # fmt: skip
-
-
-def _result_name(job: SparkRun) -> str:
-    from services.files.store import result_name
-
-    stem = job.source.value.rstrip("/").rsplit("/", 1)[-1] or "table"
-    return result_name(stem, job.result_format.extension)
 
 
 def _missing_files() -> Path:

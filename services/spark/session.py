@@ -67,6 +67,10 @@ def open_session(settings: Settings, caller: Caller) -> Any:
         session.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
         session.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch",
                          str(settings.predict_chunk_rows))  # fmt: skip
+        # Scoring costs CPU, not reading: smaller splits than Spark's 128 MB keep every
+        # core busy, show progress in finer steps and let a cancel land sooner.
+        session.conf.set("spark.sql.files.maxPartitionBytes", "16m")
+        session.conf.set("spark.sql.files.openCostInBytes", "1m")
     return session
 
 
