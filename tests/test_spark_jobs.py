@@ -17,8 +17,8 @@ import pytest
 from dash.testing.wait import until
 
 from app import create_app, services_of
-from tests.conftest import free_port
 from services.registry.demo import IRIS_FEATURES, IRIS_MODEL
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.slow
 ROWS = 100_000

@@ -232,8 +232,12 @@ def _local_progress(job: TableJob, cancelled: threading.Event):
     def report(progress: Progress) -> None:
         if cancelled.is_set():
             raise JobCancelled("The job was cancelled; nothing was published.")
-        job.progress = {"rows_done": progress.done, "rows_total": progress.total,
-                        "percent": progress.percent, "eta_seconds": progress.eta_seconds}  # fmt: skip
+        job.progress = {
+            "rows_done": progress.done,
+            "rows_total": progress.total,
+            "percent": progress.percent,
+            "eta_seconds": progress.eta_seconds,
+        }
 
     return report
 
