@@ -170,6 +170,25 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
                              result_format=result_format)  # fmt: skip
         return _json(scored.summary())
 
+    @api.post("/models/<name>/<ref>/jobs")
+    def start_job(name: str, ref: str) -> Response:
+        """A table job: {"source", "destination", "format", "engine"} → its record (202)."""
+        body = parse_json_text(_body(settings.max_request_bytes))
+        job = services.tables.submit(current_caller(), name, ref, body)
+        return _json(job.to_dict(), 202)
+
+    @api.get("/jobs")
+    def list_jobs() -> Response:
+        return _json({"jobs": [job.to_dict() for job in services.tables.list(current_caller())]})
+
+    @api.get("/jobs/<job_id>")
+    def job_state(job_id: str) -> Response:
+        return _json(services.tables.get(current_caller(), job_id).to_dict())
+
+    @api.delete("/jobs/<job_id>")
+    def cancel_job(job_id: str) -> Response:
+        return _json(services.tables.cancel(current_caller(), job_id).to_dict(), 202)
+
     @api.get("/files/<file_id>")
     def download(file_id: str) -> Response:
         """The caller's own file, streamed from disk: memory stays flat for any size."""

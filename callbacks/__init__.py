@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import config_tab, csv_tab, history_tab, inbound, json_tab, page
+from callbacks import config_tab, csv_tab, history_tab, inbound, json_tab, page, table_panel
 from callbacks.csv_tab import CsvCallbacks
 from services.wiring import ConsoleServices
 
@@ -18,4 +18,5 @@ def register_callbacks(app: dash.Dash, services: ConsoleServices) -> CsvCallback
     config_tab.register(app, services)
     json_tab.register(app, services)
     history_tab.register(app, services)
+    table_panel.register(app, services)
     return csv_tab.register(app, services)

@@ -17,7 +17,7 @@ from typing import Any
 import dash
 from flask import Response, jsonify, request
 
-from layouts.ids import Config, Csv, History, Json, Page
+from layouts.ids import Config, Csv, History, Json, Page, Table
 from services.history import valid_entries
 
 NOT_FROM_THIS_PAGE = ("This request is not one the console's page sends. Reload the page; "
@@ -99,6 +99,11 @@ READERS: dict[str, Callable[[Any], Any]] = {
     f"{Csv.JOB_STATE}.data": _text,
     f"{Csv.CANCELLED_RUN}.data": _count,
     f"{Csv.RESULT_FORMAT}.value": _text,
+    f"{Table.JOB}.data": _text,
+    f"{Table.RUN_ON}.value": _text,
+    f"{Table.SOURCE}.value": _text,
+    f"{Table.DESTINATION}.value": _text,
+    f"{Table.FORMAT}.value": _text,
     f"{Json.TEXT}.value": _text,
     f"{Config.MODEL}.value": _text,
     f"{Config.MODEL}.search_value": _text,

@@ -80,6 +80,22 @@ class Csv(StrEnum):
     CANCELLED_RUN = "csv-cancelled-run"
 
 
+class Table(StrEnum):
+    """The "Score a table" panel of the CSV tab (table jobs, on this server or Spark)."""
+
+    RUN_ON = "table-run-on"
+    SOURCE = "table-source"
+    DESTINATION = "table-destination"
+    FORMAT = "table-format"
+    START = "table-start"
+    CANCEL = "table-cancel"
+    JOB = "table-job"
+    POLL = "table-poll"
+    PROGRESS = "table-progress"
+    PROGRESS_TEXT = "table-progress-text"
+    RESULT = "table-result"
+
+
 class History(StrEnum):
     STORE = "history-store"
     LIST = "history-list"
@@ -96,7 +112,7 @@ class Tab(StrEnum):
     HELP = "tab-help"
 
 
-ALL_IDS = [member for group in (Page, Config, Json, Csv, History, Tab) for member in group]
+ALL_IDS = [member for group in (Page, Config, Json, Csv, Table, History, Tab) for member in group]
 
 
 def form_field(column: str) -> dict[str, str]:

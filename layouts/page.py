@@ -7,7 +7,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts import config_tab, csv_tab, help_tab, history_tab, json_tab
+from layouts import config_tab, csv_tab, help_tab, history_tab, json_tab, table_panel
 from layouts.components import selection_badge
 from layouts.ids import History, Page, Tab
 from services.settings import Settings
@@ -56,7 +56,12 @@ def page_layout(settings: Settings) -> html.Div:
     tabs: dict[Tab, Any] = {
         Tab.CONFIG: config_tab.layout(settings.default_model, settings.default_version),
         Tab.JSON: json_tab.layout(),
-        Tab.CSV: csv_tab.layout(upload_limit_bytes, settings.job_stall_seconds),
+        Tab.CSV: html.Div(
+            [
+                csv_tab.layout(upload_limit_bytes, settings.job_stall_seconds),
+                table_panel.layout(bool(settings.spark_remote)),
+            ]
+        ),
         Tab.HISTORY: history_tab.layout(settings.history_size),
         Tab.HELP: help_tab.layout(upload_limit_bytes),
     }

@@ -78,6 +78,20 @@ def file_entry(
                   results={name: out.file_id for name, out in scored.outputs.items()})  # fmt: skip
 
 
+def table_entry(job: dict[str, Any], selection: dict[str, Any] | None) -> dict[str, Any]:
+    """A table job that ended: done (rows, where the result is), failed or cancelled."""
+    summary, result, error = job.get("summary") or {}, job.get("result") or {}, job.get("error")
+    outcome = {"succeeded": OK, "cancelled": CANCELLED}.get(job.get("state", ""), FAILED)
+    seconds = summary.get("seconds")
+    return _entry("Table", selection, outcome=outcome, version=job.get("version"),
+                  rows=summary.get("input_rows"), failed_rows=summary.get("failed_rows") or 0,
+                  latency_ms=round(seconds * 1000, 1) if seconds is not None else None,
+                  file=result.get("filename") or job.get("destination"), format=job.get("format"),
+                  message=(error or {}).get("message", "") if outcome == FAILED else "",
+                  results={job.get("format") or "result": result["file_id"]}
+                  if result.get("file_id") else {})  # fmt: skip
+
+
 def failure_entry(
     source: str,
     selection: dict[str, Any] | None,

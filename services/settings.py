@@ -58,6 +58,9 @@ class Settings:
     model_allow: tuple[str, ...] = ()  # name patterns the console may load; () = any
     batch_window_ms: int = 2
     batch_max_rows: int = 256
+    spark_remote: str = ""  # a Spark Connect URL (sc://host:15002) or "databricks"; "" = off
+    spark_allowed_locations: tuple[str, ...] = ()  # prefixes users may read and write
+    spark_download_max_bytes: int = 1024**3  # a Spark result in the user's area up to this
 
     @property
     def audit_url(self) -> str:
@@ -99,6 +102,9 @@ class Settings:
             "model_allow": _patterns(os.environ.get("MODEL_ALLOW", "")),
             "batch_window_ms": max(int_env("BATCH_WINDOW_MS", 2), 0),
             "batch_max_rows": max(int_env("BATCH_MAX_ROWS", 256), 0),
+            "spark_remote": os.environ.get("SPARK_REMOTE", "").strip(),
+            "spark_allowed_locations": _patterns(os.environ.get("SPARK_ALLOWED_LOCATIONS", "")),
+            "spark_download_max_bytes": int_env("SPARK_DOWNLOAD_MAX_MB", 1024) * 1024 * 1024,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -15,6 +15,8 @@ from services.explain.service import ExplainService
 from services.files.service import FileService
 from services.files.store import UserFiles
 from services.jobs.seal import CallerSeal, caller_seal
+from services.jobs.table_jobs import TableJobs
+from services.jobs.table_store import JobStore
 from services.jobs.tracker import JobTracker
 from services.registry.access import ModelAccess
 from services.registry.factory import registries_for
@@ -36,6 +38,7 @@ class ConsoleServices:
     jobs: JobTracker
     seal: CallerSeal
     explain: ExplainService
+    tables: TableJobs  # table jobs: uploaded files, paths and tables, locally or on Spark
 
     def health(self) -> dict[str, Any]:
         stats = self.models.stats
@@ -73,6 +76,7 @@ def build_services(
     scoring = ScoringService(settings, ModelLoader(registry, models, batching), audit)
     user_files = UserFiles(settings.app_data_dir / "files", settings.files_max_age_seconds,
                            quota_bytes=settings.user_quota_bytes)  # fmt: skip
+    files = FileService(settings, user_files, scoring)
     return ConsoleServices(
         settings=settings,
         audit=audit,
@@ -80,8 +84,9 @@ def build_services(
         registry=registry,
         models=models,
         scoring=scoring,
-        files=FileService(settings, user_files, scoring),
+        files=files,
         jobs=JobTracker(user_files, settings.job_stall_seconds),
         seal=caller_seal(settings),
         explain=ExplainService(scoring, registry, settings.model_cache_size),
+        tables=TableJobs(settings, scoring, files, JobStore(settings.app_data_dir / "table-jobs")),
     )

@@ -172,3 +172,12 @@ def no_dash_app_left_current():
 
     _get_app.app_context.set(None)
     yield
+
+
+@pytest.fixture(scope="session")
+def spark_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real Spark Connect server on 127.0.0.1 for the whole session, always stopped."""
+    from tests.spark_server import running_spark_server
+
+    with running_spark_server(tmp_path_factory.mktemp("spark-connect")) as server:
+        yield server

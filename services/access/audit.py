@@ -71,6 +71,8 @@ class AuditRecord:
     latency_ms: float | None = None
     outcome: str = OK
     error_code: str | None = None
+    job_input: str | None = None  # a table job's source and destination: names, never data
+    job_output: str | None = None
     time: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
 
 
@@ -83,6 +85,8 @@ class AuditedAction:
     version: str | None = None
     alias: str | None = None
     rows: int | None = None
+    job_input: str | None = None
+    job_output: str | None = None
 
     def reached(self, model: str, version: str, alias: str | None) -> None:
         self.model, self.version, self.alias = model, version, alias
@@ -146,6 +150,8 @@ class AuditLog:
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
                 outcome=_outcome(error),
                 error_code=_error_code(error),
+                job_input=audited.job_input,
+                job_output=audited.job_output,
             )
         )
 

@@ -55,7 +55,10 @@ audit_table = Table(
     Column("latency_ms", Float),
     Column("outcome", String(20), nullable=False),
     Column("error_code", String(60)),
+    Column("job_input", String(500)),
+    Column("job_output", String(500)),
 )
+ADDED_LATER = {"job_input": "VARCHAR(500)", "job_output": "VARCHAR(500)"}
 TEXT_LIMITS = {c.name: c.type.length for c in audit_table.columns if getattr(c.type, "length", 0)}
 REJECTED = "rejected.jsonl"
 SPOOL_SUFFIX = ".jsonl"
@@ -65,7 +68,7 @@ IN_CLAUSE = 500
 def fit_for_storage(row: dict[str, Any]) -> dict[str, Any]:
     """Text cut to its column's length and free of NUL (PostgreSQL refuses both, and a
     user name from a failed sign-in is whatever was sent)."""
-    fitted = dict(row)
+    fitted = dict.fromkeys(ADDED_LATER) | dict(row)  # a record spooled before they existed
     for name, limit in TEXT_LIMITS.items():
         value = fitted.get(name)
         if isinstance(value, str):
@@ -102,12 +105,17 @@ class AuditDatabase:
                 connection.execute(text(
                     "CREATE UNIQUE INDEX IF NOT EXISTS ix_audit_record_id ON audit_log (record_id)"
                 ))  # fmt: skip
+        for name, kind in ADDED_LATER.items():  # a database made before table jobs
+            if name not in columns:
+                with self.engine.begin() as connection:
+                    connection.execute(text(f"ALTER TABLE audit_log ADD COLUMN {name} {kind}"))
         self._ready = True
 
     def store(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Insert the rows not stored yet; returns the ones the database refused by
         themselves. Raises when the database as a whole is not there (try again later)."""
         self.ready()
+        rows = [dict.fromkeys(ADDED_LATER) | row for row in rows]  # spooled before them
         fresh = self._missing(rows)
         if not fresh:
             return []

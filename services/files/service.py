@@ -164,6 +164,20 @@ class FileService:
         with self.scoring.use(caller, name, ref, source) as use:
             return self._score(caller, use, stored, formats, on_progress, job)
 
+    def score_in(
+        self,
+        use: ModelUse,
+        caller: Caller,
+        file_id: str,
+        result_format: str,
+        on_progress: Callable[[Progress], None] | None,
+        job: str,
+    ) -> ScoredFile:
+        """``score`` inside a model use opened by the caller (a table job's, audited once)."""
+        stored = self.store.describe(caller, file_id)
+        chosen = [results.result_format(result_format)]
+        return self._score(caller, use, stored, chosen, on_progress, job)
+
     def _score(
         self,
         caller: Caller,

@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from services.access.caller import Caller
@@ -147,6 +148,7 @@ class LoadedModel:
     load_seconds: float
     labels: dict[str, str] | None = None  # class value → name, as the model declares them
     batcher: Batcher | None = None
+    files: Path | None = None  # the folder it was loaded from (shipped to Spark as it is)
 
     def predict(self, data: Any, params: dict[str, Any] | None = None, exact: bool = False) -> Any:
         """The model's output; without params, batched with concurrent requests. ``exact``
@@ -205,7 +207,8 @@ def _load(registry: Registry, resolved: ResolvedVersion) -> LoadedModel:
     import mlflow.pyfunc
 
     started = time.perf_counter()
-    pyfunc = mlflow.pyfunc.load_model(str(registry.download(resolved)))
+    files = registry.download(resolved)
+    pyfunc = mlflow.pyfunc.load_model(str(files))
     return LoadedModel(
         name=resolved.name,
         version=resolved.version,
@@ -213,4 +216,5 @@ def _load(registry: Registry, resolved: ResolvedVersion) -> LoadedModel:
         signature=describe_signature(pyfunc.metadata.signature),
         load_seconds=time.perf_counter() - started,
         labels=class_labels(registry.tags(resolved)),
+        files=files,
     )

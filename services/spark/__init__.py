@@ -1,0 +1,1 @@
+"""Scoring tables on Spark: the same scoring path, run by Spark Connect executors."""

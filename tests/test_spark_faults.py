@@ -1,0 +1,108 @@
+"""Table jobs and who may touch them, and Spark going away mid-job, against real servers:
+the MLflow basic-auth server (alice READ on X, bob nothing) and Spark Connect servers on
+127.0.0.1. Not exercised: Databricks Connect built with a user's token (its branch in
+services/spark/session.py needs databricks-connect and a workspace)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from dash.testing.wait import until
+
+from app import create_app, services_of
+from tests.conftest import SETOSA, auth, free_port, mlflow_basic_settings
+from tests.spark_server import running_spark_server
+from tests.test_spark_jobs import finished, iris_rows
+
+pytestmark = pytest.mark.slow
+
+
+def _upload(client, server, user: str, rows: int = 2_000) -> str:
+    answer = client.post("/api/uploads?filename=mine.csv", data=iris_rows(rows).to_csv(index=False),
+                         content_type="text/csv", headers=auth(server, user))  # fmt: skip
+    assert answer.status_code == 201, answer.get_json()
+    return answer.get_json()["file_id"]
+
+
+def test_another_user_can_neither_see_poll_cancel_nor_download_the_job(
+    auth_server, spark_server, tmp_path
+):
+    settings = replace(mlflow_basic_settings(auth_server, tmp_path), spark_remote=spark_server.url)
+    client = create_app(settings=settings).server.test_client()
+    model = auth_server.models["X"]
+    alice, bob = auth(auth_server, "alice"), auth(auth_server, "bob")
+    body = {"source": f"upload:{_upload(client, auth_server, 'alice')}", "format": "csv"}
+    started = client.post(f"/api/models/{model}/1/jobs", json=body, headers=alice)
+    assert started.status_code == 202, started.get_json()
+    job_id = started.get_json()["job_id"]
+    for method in (client.get, client.delete):
+        refused = method(f"/api/jobs/{job_id}", headers=bob)
+        assert refused.status_code == 404 and refused.get_json()["error_code"] == "JOB_NOT_FOUND"
+    assert client.get("/api/jobs", headers=bob).get_json()["jobs"] == []
+
+    def done() -> dict | None:
+        state = client.get(f"/api/jobs/{job_id}", headers=alice).get_json()
+        return state if state["state"] != "running" else None
+
+    state = until(done, timeout=240, poll=0.5)
+    assert state["state"] == "succeeded", state
+    result = f"/api/files/{state['result']['file_id']}"
+    assert client.get(result, headers=bob).status_code == 404
+    assert client.get(result, headers=alice).status_code == 200
+    assert client.get(f"/api/jobs/{job_id}", headers=bob).status_code == 404
+    assert [job["job_id"] for job in client.get("/api/jobs", headers=alice).get_json()["jobs"]] == [
+        job_id
+    ]
+
+
+def test_a_caller_without_read_on_the_model_is_refused_before_anything_is_shipped(
+    auth_server, tmp_path
+):
+    """Spark here is a closed port: a refusal that reached Spark would be a 503, not a 403."""
+    settings = replace(mlflow_basic_settings(auth_server, tmp_path),
+                       spark_remote=f"sc://127.0.0.1:{free_port()}")  # fmt: skip
+    app = create_app(settings=settings)
+    client = app.server.test_client()
+    body = {"source": f"upload:{_upload(client, auth_server, 'bob')}"}
+    bob = auth(auth_server, "bob")
+    refused = client.post(f"/api/models/{auth_server.models['X']}/1/jobs", json=body, headers=bob)
+    assert refused.status_code == 403, refused.get_json()
+    assert refused.get_json()["message"].startswith("Permission denied: bob cannot use")
+    assert client.get("/api/jobs", headers=bob).get_json()["jobs"] == []
+    denied = services_of(app.server).audit.rows(user="bob", outcome="denied")
+    assert denied and not (tmp_path / "spark").exists()
+
+
+def test_the_spark_server_killed_mid_job_gives_a_clear_failure_and_the_app_keeps_serving(
+    settings, tmp_path
+):
+    with running_spark_server(tmp_path) as server:
+        shared = tmp_path / "shared"
+        parts = shared / "parts"
+        parts.mkdir(parents=True)
+        frame = iris_rows(2_000_000, seed=4)
+        for number, start in enumerate(range(0, len(frame), 50_000)):
+            frame.iloc[start : start + 50_000].to_parquet(parts / f"part-{number:03}.parquet")
+        configured = replace(settings, app_data_dir=tmp_path / "app", spark_remote=server.url,
+                             spark_allowed_locations=(str(shared),))  # fmt: skip
+        client = create_app(settings=configured).server.test_client()
+        body = {"source": str(parts), "destination": str(shared / "out")}
+        job = client.post("/api/models/main.ml_models.iris_classifier/1/jobs", json=body)
+        assert job.status_code == 202, job.get_json()
+        job_id = job.get_json()["job_id"]
+
+        def writing() -> bool:
+            state = client.get(f"/api/jobs/{job_id}").get_json()
+            return state["state"] != "running" or state["progress"].get("tasks_total", 0) >= 1
+
+        until(writing, timeout=240, poll=0.3)
+        server.stop()
+        state = finished(client, job_id, timeout=90)
+    assert state["state"] == "failed", state
+    assert state["error"]["error_code"] == "SPARK_UNAVAILABLE", state["error"]
+    assert "cannot be reached" in state["error"]["message"]
+    assert not (shared / "out").exists()
+    assert client.get("/api/health").status_code == 200
+    answer = client.post("/api/models/main.ml_models.iris_classifier/1/predict", json=SETOSA)
+    assert answer.status_code == 200 and answer.get_json()["predictions"] == [0]
