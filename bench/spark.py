@@ -44,7 +44,7 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "Spark: 10M and 100M rows (bench/spark.py)"
 ID = "row_id"
 PART_ROWS = 1_000_000
-BYTES_PER_ROW = 45  # id + 4 noisy doubles as snappy Parquet, about
+BYTES_PER_ROW = 30  # id + 4 doubles of 4 decimals, snappy Parquet: about 13 (x2 for safety)
 POLL_S = 0.5
 JOB_TIMEOUT_S = 4 * 3600.0
 SAMPLE_ROW_GROUPS = 4
@@ -122,7 +122,9 @@ def check(model: Any, path: Path, rows: int, features: list[str]) -> tuple[bool,
     """Every id once (count and sum), and sampled row groups' predictions = in-process."""
     data = ds.dataset(path, format="parquet")
     count = data.count_rows()
-    total = sum(pc.sum(b.column(0)).as_py() or 0 for b in data.to_batches(columns=[ID]))
+    total = sum(
+        pc.sum(pc.cast(b.column(0), pa.int64())).as_py() or 0 for b in data.to_batches(columns=[ID])
+    )
     groups = [g for f in data.get_fragments() for g in f.split_by_row_group()]
     rng = np.random.default_rng(1)
     picked = rng.choice(len(groups), size=min(SAMPLE_ROW_GROUPS, len(groups)), replace=False)
@@ -203,7 +205,7 @@ def run_job(console: Server, model: str, body: dict[str, str], job: JobRun) -> d
             reading = (seconds, p.get("tasks_done"), p.get("tasks_total"), p.get("rows_done"))
             if not job.readings or reading[1:] != job.readings[-1][1:]:
                 job.readings.append(reading)
-                print(f"  {job.label}: {describe(reading)}", flush=True)
+                print(f"  {job.label}: " + " → ".join(describe(reading)), flush=True)
             timeline.append(tree_rss(pid))
             if state["state"] != "running":
                 break
@@ -218,10 +220,10 @@ def run_job(console: Server, model: str, body: dict[str, str], job: JobRun) -> d
     return state
 
 
-def describe(reading: tuple[float, Any, Any, Any]) -> str:
+def describe(reading: tuple[float, Any, Any, Any]) -> list[str]:
     seconds, done, total, rows = reading
     tasks = f"tasks {done}/{total}" if total else "tasks -"
-    return f"{seconds:6.1f} s  {tasks}, rows {rows if rows is None else f'{rows:,}'}"
+    return [f"{seconds:.1f} s", f"{tasks}, rows {rows if rows is None else f'{rows:,}'}"]
 
 
 def download(base: str, file_id: str, target: Path) -> None:
@@ -274,18 +276,18 @@ def benchmark(args: argparse.Namespace, work: Path) -> tuple[list[JobRun], JobRu
         mlflow.set_registry_uri(uri)
         model = mlflow.pyfunc.load_model(f"models:/{IRIS_MODEL}@{ALIAS}")
         start_rss = idle_rss(console.process.pid, 3.0)
-        spark = JobRun("spark 10M", args.rows)
+        spark = JobRun(f"spark {args.rows / 1e6:g}M", args.rows)
         body = {"source": str(shared / "iris-small"), "destination": str(shared / "out-small"),
                 "format": "parquet", "engine": "spark"}  # fmt: skip
         if run_job(console, IRIS_MODEL, body, spark)["state"] == "succeeded":
             spark.ok, spark.check = check(model, shared / "out-small", args.rows, features)
-        huge = JobRun("spark big", big_rows)
+        huge = JobRun(f"spark {big_rows / 1e6:g}M", big_rows)
         body = {"source": str(shared / "iris-big"), "destination": str(shared / "out-big"),
                 "format": "parquet", "engine": "spark"}  # fmt: skip
         if run_job(console, IRIS_MODEL, body, huge)["state"] == "succeeded":
             huge.ok, huge.check = check(model, shared / "out-big", big_rows, features)
         print(f"  check: {huge.check}")
-        local = JobRun("local 10M", args.rows)
+        local = JobRun(f"local {args.rows / 1e6:g}M", args.rows)
         file_id, upload_s = upload(console.base_url, work / "iris-small.csv")
         local.extra = f"upload of the {csv_size / MB:.0f} MB CSV: {upload_s:.1f} s, not counted"
         print(f"  uploaded the CSV in {upload_s:.1f} s")
@@ -295,7 +297,7 @@ def benchmark(args: argparse.Namespace, work: Path) -> tuple[list[JobRun], JobRu
             download(console.base_url, state["result"]["file_id"], work / "local.parquet")
             local.ok, local.check = check(model, work / "local.parquet", args.rows, features)
         print(f"  checks: spark {spark.check}; local {local.check}")
-    baseline = JobRun("in-process 10M", args.rows, state="succeeded")
+    baseline = JobRun(f"in-process {args.rows / 1e6:g}M", args.rows, state="succeeded")
     baseline.wall_s = in_process(model, shared / "iris-small", work / "raw", features)
     baseline.ok, baseline.check = check(model, work / "raw", args.rows, features)
     print(f"  in-process: {baseline.wall_s:.1f} s; {baseline.check}")
@@ -315,8 +317,9 @@ def ratio(a: float, b: float) -> str:
 
 def sections(small: list[JobRun], huge: JobRun) -> list[Section]:
     spark, local, baseline = small
-    rows = [[r.label, f"{r.rows:,}", r.state, f"{r.wall_s:.1f}", f"{r.job_s:.1f}",
-             f"{r.rate:,.0f}", ratio(r.wall_s, local.wall_s), mark(r.ok)]
+    rows = [[r.label, f"{r.rows:,}", r.state, f"{r.wall_s:.1f}",
+             f"{r.job_s:.1f}" if r.job_s else "-", f"{r.rate:,.0f}",
+             ratio(r.wall_s, local.wall_s), mark(r.ok)]
             for r in small]  # fmt: skip
     compare = Section(f"{spark.rows:,} rows: Spark vs the local engine",
                       ["case", "rows", "state", "wall s", "job s", "rows/s", "vs local", "check"],
@@ -341,8 +344,9 @@ def sections(small: list[JobRun], huge: JobRun) -> list[Section]:
         ["app tree RSS peak during, MB", f"{huge.rss_peak / MB:.0f}"],
         ["growth (peak − idle), MB", f"{growth / MB:.0f}"],
         ["RSS at each poll, min–max MB", f"{huge.rss_min / MB:.0f}–{huge.rss_max / MB:.0f}"],
-        ["check", f"{mark(huge.ok)}: {huge.check}"],
+        ["check", mark(huge.ok)],
     ], [
+        f"check: {huge.check}",
         f"input {huge.extra} parts; destination a path, Parquet (zstd)",
         "RSS summed over the console's gunicorn master and workers (psutil, every ~50 ms), "
         "not the Spark server",
@@ -353,10 +357,10 @@ def sections(small: list[JobRun], huge: JobRun) -> list[Section]:
         step = max(1, len(run.readings) // 6)
         picked = run.readings[::step]
         picked += [r for r in run.readings[-1:] if r is not picked[-1]]
-        readings += [[run.label, *describe(r).split("  ", 1)] for r in picked]
-    progress = Section("Progress readings (GET /api/jobs/<id>)", ["job", "time", "progress"],
-                       readings, ["rows done on Spark are estimated from tasks done (the "
-                                  "job's progress field); the local engine counts rows"])  # fmt: skip
+        readings += [[run.label, *describe(r)] for r in picked]
+    note = "rows done on Spark are estimated from tasks done; the local engine counts rows"
+    header = ["job", "time", "progress"]
+    progress = Section("Progress readings (GET /api/jobs/<id>)", header, readings, [note])
     return [compare, big, progress]
 
 
