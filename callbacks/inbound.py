@@ -17,7 +17,7 @@ from typing import Any
 import dash
 from flask import Response, jsonify, request
 
-from layouts.ids import Config, Csv, History, Json, Page
+from layouts.ids import Config, Csv, History, Insight, Json, Page
 from services.history import valid_entries
 
 NOT_FROM_THIS_PAGE = ("This request is not one the console's page sends. Reload the page; "
@@ -100,6 +100,8 @@ READERS: dict[str, Callable[[Any], Any]] = {
     f"{Csv.CANCELLED_RUN}.data": _count,
     f"{Csv.RESULT_FORMAT}.value": _text,
     f"{Json.TEXT}.value": _text,
+    f"{Insight.WHATIF_FEATURE}.value": _text,
+    f"{Insight.CSV_PROBABILITIES}.value": _flag,
     f"{Config.MODEL}.value": _text,
     f"{Config.MODEL}.search_value": _text,
     f"{Config.VERSION}.value": _text,
