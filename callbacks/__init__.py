@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import config_tab, csv_tab, history_tab, inbound, json_tab, page, whatif
+from callbacks import (
+    config_tab,
+    csv_tab,
+    history_tab,
+    inbound,
+    json_tab,
+    page,
+    row_explain,
+    whatif,
+)
 from callbacks.csv_tab import CsvCallbacks
 from services.wiring import ConsoleServices
 
@@ -18,5 +27,6 @@ def register_callbacks(app: dash.Dash, services: ConsoleServices) -> CsvCallback
     config_tab.register(app, services)
     json_tab.register(app, services)
     whatif.register(app, services)
+    row_explain.register(app, services)
     history_tab.register(app, services)
     return csv_tab.register(app, services)

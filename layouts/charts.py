@@ -94,11 +94,12 @@ def waterfall_chart(row: dict[str, Any], explained_output: str) -> Any:
         text=[f"{row['base_value']:.4g}", *[f"{v:+.3g}" for v in values], f"{row['output']:.4g}"],
         textposition="auto", cliponaxis=False,  # labels of the last bars stay readable
     ))  # fmt: skip
-    figure.update_layout(margin={"r": 50})
     figure.update_yaxes(autorange="reversed", type="category")
     height = 110 + 30 * (len(names) + 2)
     del explained_output  # said under the chart: too long for a title
-    return graph(_layout(figure, "Why: each input's contribution", height), "waterfall")
+    figure = _layout(figure, "Why: each input's contribution", height)
+    figure.update_layout(margin={"r": 60})  # room for the labels of bars at the right edge
+    return graph(figure, "waterfall")
 
 
 def importance_chart(importance: dict[str, Any]) -> Any:

@@ -18,7 +18,8 @@ from layouts.components import (
     section,
 )
 from layouts.explain import batch_charts, single_row_insight
-from layouts.ids import Json, form_feedback, form_field, form_switch
+from layouts.ids import Insight, Json, form_feedback, form_field, form_switch
+from layouts.row_explain import pickable, row_slot
 from layouts.whatif import panel as whatif_panel
 from services.registry.signature import SignatureInfo
 from services.scoring.service import InputCheck, Predictions
@@ -212,7 +213,8 @@ def _answer_grid(answer: Predictions, inputs: list[dict[str, Any]], labels: list
         for record, p, label in zip(inputs, answer.predictions, labels, strict=False)
     ]
     columns = [*inputs[0].keys(), "prediction", *(["label"] if answer.labels else [])]
-    return data_grid(rows, columns)
+    grid = pickable(data_grid(rows, columns), Insight.JSON_GRID)
+    return html.Div([grid, row_slot(Insight.JSON_ROW)])
 
 
 def _cell(value: Any) -> Any:

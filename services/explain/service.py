@@ -160,15 +160,21 @@ class ExplainService:
         A prediction that fails raises; an explanation or sweep that fails says why."""
         answer = self.scoring.predict(caller, name, ref, record, source=Source.FORM,
                                       probabilities=None)  # fmt: skip
-        labels = self.scoring.loader.load(caller, name, ref)[1].labels
-        try:
-            explained = self.explain(caller, name, ref, record, source=Source.FORM)
-            explanation: dict[str, Any] | str = {**explained.to_dict(),
-                                                 "note": explained.reference_note}  # fmt: skip
-        except ConsoleError as error:
-            explanation = error.message
+        explanation, labels = self.explained_row(caller, name, ref, record, Source.FORM)
         return WhatIfAnswer(answer, explanation, self.sweep(caller, name, ref, record, feature),
                             labels)  # fmt: skip
+
+    def explained_row(
+        self, caller: Caller, name: str, ref: str, record: dict[str, Any], source: Source
+    ) -> tuple[dict[str, Any] | str, dict[str, str] | None]:
+        """One row's explanation as the UI shows it (``to_dict`` with the reference note),
+        or why there is none, and the model's class names."""
+        labels = self.scoring.loader.load(caller, name, ref)[1].labels
+        try:
+            explained = self.explain(caller, name, ref, record, source=source)
+        except ConsoleError as error:
+            return error.message, labels
+        return {**explained.to_dict(), "note": explained.reference_note}, labels
 
     def sweep(
         self, caller: Caller, name: str, ref: str, record: dict[str, Any], feature: str | None

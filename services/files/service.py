@@ -92,6 +92,7 @@ class ScoredFile:
     outputs: dict[str, StoredFile] = field(default_factory=dict)  # every format written
     distribution: dict[str, Any] | None = None  # of the predictions, for the charts
     confidence: dict[str, Any] | None = None  # of the predicted class's probability
+    labels: dict[str, str] | None = None  # the model's class names, for the charts
 
     def summary(self) -> dict[str, Any]:
         """What the API answers."""
@@ -226,6 +227,7 @@ class FileService:
             outputs=outputs,
             distribution=distribution.to_dict() if distribution.total else None,
             confidence=confidence.to_dict(),
+            labels=use.model.labels,
         )
 
     def keep_table(self, caller: Caller, frame: pd.DataFrame, filename: str) -> StoredFile:
