@@ -53,3 +53,25 @@ def test_sliders_span_the_training_range_and_lists_hold_its_categories(services,
     assert "is_member" not in made  # the switch needs no slider
     assert slider_text(5.1000000000000005, whole=False) == "5.1"
     assert slider_text(41.0, whole=True) == "41"
+
+
+def test_the_panel_says_when_ranges_come_from_the_input_example(services, registry_dir, flask_app):
+    from flask import g
+
+    from callbacks.whatif import WhatIfCallbacks
+    from services.access.caller import LOCAL_CALLER
+    from services.settings import embedded_tracking_uri
+    from tests.explain_models import FORMULA_MODEL, register_explain_models
+    from tests.test_callbacks import text_of
+
+    register_explain_models(embedded_tracking_uri(registry_dir), registry_dir)
+    panel = WhatIfCallbacks(services.explain, services.scoring).panel
+    selection = {"name": FORMULA_MODEL, "ref": "2", "version": "2", "alias": None}
+    with flask_app.test_request_context():
+        g.model_console_caller = LOCAL_CALLER  # the caller the server decided
+        options, first, note, _ = panel(selection)
+        assert "no training reference" in text_of(note)
+        assert "input example (3 rows)" in text_of(note)
+        assert first == "living_area_sqm" and len(options) == 4
+        _, _, note, _ = panel({**selection, "ref": "1", "version": "1"})
+        assert "training reference, 300 rows" in text_of(note)
