@@ -126,7 +126,8 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
         if request.content_length is not None and request.content_length > limit:
             raise _too_large(limit)
         caller = current_caller()
-        scored = files.score_body(caller, name, ref, request.stream, _too_large)
+        scored = files.score_body(caller, name, ref, request.stream, _too_large,
+                                  probabilities=_flag("probabilities"))  # fmt: skip
         response = send_file(files.store.path(caller, scored.output.file_id),
                              mimetype="text/csv", max_age=0)  # fmt: skip
         response.call_on_close(lambda: files.store.remove(caller, scored.output.file_id))
@@ -164,10 +165,12 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
     @api.post("/models/<name>/<ref>/score/<file_id>")
     def score_file(name: str, ref: str, file_id: str) -> Response:
         """Score an uploaded file in chunks; the result is a new file to GET from /files/,
-        as ``?format=`` csv (the default) or parquet."""
+        as ``?format=`` csv (the default) or parquet; ``?probabilities=true`` adds a
+        ``probability_<class>`` column per class."""
         result_format = request.args.get("format", DEFAULT_RESULT_FORMAT)
         scored = files.score(current_caller(), name, ref, file_id, source=Source.API,
-                             result_format=result_format)  # fmt: skip
+                             result_format=result_format,
+                             probabilities=_flag("probabilities"))  # fmt: skip
         return _json(scored.summary())
 
     @api.post("/models/<name>/<ref>/jobs")

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import config_tab, csv_tab, history_tab, inbound, json_tab, page, table_panel
+from callbacks import (
+    config_tab,
+    csv_tab,
+    history_tab,
+    inbound,
+    json_tab,
+    page,
+    row_explain,
+    table_panel,
+    whatif,
+)
 from callbacks.csv_tab import CsvCallbacks
 from services.wiring import ConsoleServices
 
@@ -17,6 +27,8 @@ def register_callbacks(app: dash.Dash, services: ConsoleServices) -> CsvCallback
     page.register(app, services)
     config_tab.register(app, services)
     json_tab.register(app, services)
+    whatif.register(app, services)
+    row_explain.register(app, services)
     history_tab.register(app, services)
     table_panel.register(app, services)
     return csv_tab.register(app, services)

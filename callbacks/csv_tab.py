@@ -35,7 +35,7 @@ from layouts.csv_tab import (
     too_large,
     watch_seconds,
 )
-from layouts.ids import Csv, History, Page
+from layouts.ids import Csv, History, Insight, Page
 from services.access.audit import Source
 from services.access.caller import Caller
 from services.access.identity import current_caller
@@ -106,6 +106,7 @@ class CsvCallbacks:
         history: list | None,
         page_load: str,
         result_format: str | None = None,
+        probabilities: bool | None = None,
     ) -> tuple[Any, ...]:
         """Runs as a background job (another process, maybe another machine): the page stays
         responsive and Cancel stops it. The caller comes sealed from the request that started
@@ -124,7 +125,8 @@ class CsvCallbacks:
             set_progress((progress.percent, progress_label(progress)))
 
         try:
-            return self._score(caller, job, report, file_info, selection, history, result_format)
+            return self._score(caller, job, report, file_info, selection, history, result_format,
+                               bool(probabilities))  # fmt: skip
         finally:
             self.jobs.ended(caller, job)
 
@@ -137,6 +139,7 @@ class CsvCallbacks:
         selection: dict[str, Any] | None,
         history: list | None,
         result_format: str | None,
+        probabilities: bool = False,
     ) -> tuple[Any, ...]:
         fmt = result_format or DEFAULT_RESULT_FORMAT
         try:
@@ -145,7 +148,8 @@ class CsvCallbacks:
             name, version = selected(selection)
             scored = self.files.score(caller, name, version, file_info["file_id"],
                                       source=Source.CSV, on_progress=report, result_format=fmt,
-                                      every_format=True, job=job)  # fmt: skip
+                                      every_format=True, job=job,
+                                      probabilities=probabilities)  # fmt: skip
         except ConsoleError as error:
             entry = failure_entry("CSV", selection, error, file=file_info, fmt=fmt)
             return show_error(error), None, with_entry(history, entry, self.keep)
@@ -284,6 +288,7 @@ def register(app: dash.Dash, services: ConsoleServices) -> CsvCallbacks:
         State(History.STORE, "data"),
         State(Csv.PAGE_LOAD, "data"),
         State(Csv.RESULT_FORMAT, "value"),
+        State(Insight.CSV_PROBABILITIES, "value"),
         background=True,
         progress=[Output(Csv.PROGRESS, "value"), Output(Csv.PROGRESS_TEXT, "children")],
         running=[

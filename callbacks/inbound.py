@@ -17,7 +17,7 @@ from typing import Any
 import dash
 from flask import Response, jsonify, request
 
-from layouts.ids import Config, Csv, History, Json, Page, Table
+from layouts.ids import Config, Csv, History, Insight, Json, Page, Table
 from services.history import valid_entries
 
 NOT_FROM_THIS_PAGE = ("This request is not one the console's page sends. Reload the page; "
@@ -105,6 +105,8 @@ READERS: dict[str, Callable[[Any], Any]] = {
     f"{Table.DESTINATION}.value": _text,
     f"{Table.FORMAT}.value": _text,
     f"{Json.TEXT}.value": _text,
+    f"{Insight.WHATIF_FEATURE}.value": _text,
+    f"{Insight.CSV_PROBABILITIES}.value": _flag,
     f"{Config.MODEL}.value": _text,
     f"{Config.MODEL}.search_value": _text,
     f"{Config.VERSION}.value": _text,

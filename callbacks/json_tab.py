@@ -11,6 +11,7 @@ import pandas as pd
 from dash import ALL, ClientsideFunction, Input, Output, State, no_update
 
 from callbacks.common import selected, show_error
+from callbacks.whatif import form_controls
 from layouts.components import active_model_line
 from layouts.ids import History, Json, Page, form_feedback, form_field, form_switch
 from layouts.json_tab import (
@@ -123,7 +124,9 @@ class JsonCallbacks:
         except ConsoleError as error:
             return show_error(error)
         example = detail.input_example[0] if detail.input_example else None
-        return form_fields(detail.signature, example)
+        return form_fields(
+            detail.signature, example, form_controls(self.explain, selection, example)
+        )
 
     def _signature(self, selection: dict[str, Any] | None) -> SignatureInfo:
         """The loaded model's (from the model cache, permission checked as for predicting)."""

@@ -92,12 +92,14 @@ def waterfall_chart(row: dict[str, Any], explained_output: str) -> Any:
         increasing={"marker": {"color": RED}}, decreasing={"marker": {"color": BLUE}},
         totals={"marker": {"color": GREY}}, connector={"line": {"width": 0}},
         text=[f"{row['base_value']:.4g}", *[f"{v:+.3g}" for v in values], f"{row['output']:.4g}"],
-        textposition="auto",
+        textposition="auto", cliponaxis=False,  # labels of the last bars stay readable
     ))  # fmt: skip
     figure.update_yaxes(autorange="reversed", type="category")
     height = 110 + 30 * (len(names) + 2)
     del explained_output  # said under the chart: too long for a title
-    return graph(_layout(figure, "Why: each input's contribution", height), "waterfall")
+    figure = _layout(figure, "Why: each input's contribution", height)
+    figure.update_layout(margin={"r": 60})  # room for the labels of bars at the right edge
+    return graph(figure, "waterfall")
 
 
 def importance_chart(importance: dict[str, Any]) -> Any:
@@ -111,13 +113,22 @@ def importance_chart(importance: dict[str, Any]) -> Any:
 
 
 def ice_chart(curve: dict[str, Any]) -> Any:
+    """The output as one feature sweeps its range, the row as it is marked on the curve."""
     figure = go.Figure(go.Scatter(x=curve["values"], y=curve["outputs"], mode="lines+markers",
-                                  line={"color": BLUE}))  # fmt: skip
-    current = curve["current"]
+                                  line={"color": BLUE}, name="swept"))  # fmt: skip
+    current, now = curve["current"], curve.get("current_output")
+    if now is not None and current is not None:
+        marker = {"color": RED, "size": 11, "symbol": "diamond"}
+        figure.add_trace(go.Scatter(x=[current], y=[now], mode="markers", name="this row",
+                                    marker=marker))  # fmt: skip
     if isinstance(current, (int, float)) and not isinstance(current, bool):
         figure.add_vline(x=current, line_dash="dot", line_color=GREY)
-    figure.update_xaxes(title=curve["feature"])
-    figure.update_yaxes(title=curve["explained_output"])
+    if curve["explained_output"].startswith("probability"):
+        figure.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    categorical = any(isinstance(v, (str, bool)) for v in curve["values"])
+    figure.update_xaxes(title=curve["feature"], type="category" if categorical else None)
+    target = curve.get("target")
+    figure.update_yaxes(title=f"probability of {target}" if target else curve["explained_output"])
     return graph(_layout(figure, f"What if {curve['feature']} changed (others held)"), "ice")
 
 

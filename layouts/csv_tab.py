@@ -11,7 +11,8 @@ from dash import dcc, html
 
 from layouts.components import data_grid, model_badge, placeholder, plural, section
 from layouts.explain import file_charts
-from layouts.ids import Csv
+from layouts.ids import Csv, Insight
+from layouts.row_explain import pickable, probabilities_option, row_slot
 from services.files.results import DEFAULT_RESULT_FORMAT, RESULT_FORMATS
 from services.files.service import FileCheck, Progress, ScoredFile
 from services.files.store import StoredFile, human_size
@@ -112,7 +113,8 @@ def layout(upload_limit_bytes: int, stall_seconds: int) -> html.Div:
         style=HIDDEN,
         className="mt-2 flex-column gap-1",
     )
-    action_bar = html.Div([result_format, actions, progress], className="action-bar")
+    options = [result_format, probabilities_option(Insight.CSV_PROBABILITIES)]
+    action_bar = html.Div([*options, actions, progress], className="action-bar")
     return html.Div(
         [
             html.Div(id=Csv.ACTIVE),
@@ -262,11 +264,13 @@ def prediction_view(scored: ScoredFile, ref: str | None, file_name: str) -> html
             )
         )
     children += [
-        file_charts(scored.distribution),
+        file_charts(scored.distribution, scored.confidence, scored.labels),
         html.P(
-            f"First {plural(len(scored.preview), 'row')} of the result:", className="small mb-1"
+            f"First {plural(len(scored.preview), 'row')} of the result (pick one to see why):",
+            className="small mb-1",
         ),
-        data_grid(scored.preview, scored.columns),
+        pickable(data_grid(scored.preview, scored.columns), Insight.CSV_GRID),
+        row_slot(Insight.CSV_ROW),
     ]
     return html.Div(children, className="csv-result")
 

@@ -20,6 +20,8 @@ from layouts.components import section
 from services.scoring.distribution import Distribution, probability_histogram
 from services.scoring.service import Predictions
 
+NO_CONFIDENCE = ("Tick Add class probabilities before Predict from CSV to see how sure the "
+                 "model was across the file.")  # fmt: skip
 NO_PROBABILITIES = "This model gives no class probabilities, so there is no confidence to show."
 
 
@@ -68,10 +70,21 @@ def batch_charts(answer: Predictions, labels: dict[str, str] | None) -> html.Div
     return dbc.Row(charts, className="batch-charts")
 
 
-def file_charts(distribution: dict[str, Any] | None) -> Any:
+def file_charts(
+    distribution: dict[str, Any] | None,
+    confidence: dict[str, Any] | None = None,
+    labels: dict[str, str] | None = None,
+) -> Any:
+    """A file's distribution and, when its class probabilities were added, how sure the
+    model was (both counted while the chunks were scored)."""
     if not distribution:
         return None
-    return dbc.Row(dbc.Col(distribution_chart(distribution, None), md=8), className="batch-charts")
+    charts = [dbc.Col(distribution_chart(distribution, labels), md=6)]
+    if confidence:
+        charts.append(dbc.Col(confidence_chart(confidence), md=6))
+    elif distribution["kind"] == "classes":
+        charts.append(dbc.Col(_note(NO_CONFIDENCE), md=6, className="align-self-center"))
+    return dbc.Row(charts, className="batch-charts")
 
 
 def importance_view(importance: Any) -> Any:

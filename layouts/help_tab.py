@@ -56,6 +56,20 @@ FOR_OWNERS = """
   forests, log-odds for boosting) and linear models (log-odds for logistic ones), a
   model-agnostic estimate otherwise; one-hot columns are summed back into the column you
   typed. A batch shows its distribution; Model Configuration shows feature importance.
+- **What-if.** Each numeric field of **Form input** has a slider spanning the training
+  range, and each text field a list of the categories seen in training (you can still type
+  anything). Changing a value predicts again at once: the answer, its probabilities and the
+  waterfall follow, and the **What-if** chart shows how the prediction (for a classifier,
+  the probability of the predicted class) moves as the feature chosen under **Sweep** goes
+  across its range with the other values held. What-if answers are audited but not kept in
+  Prediction History. Without a training reference the ranges come from the input example,
+  and the panel says so.
+- **Pick a row.** Click a row of a JSON batch's table or of a CSV result's first rows to see
+  that row's waterfall under the table.
+- **Class probabilities in a CSV result.** Tick **Add class probabilities** before
+  **Predict from CSV**: one `probability_<class>` column per class, in the model's class
+  order, and a histogram of how sure the model was across the file (the API:
+  `?probabilities=true` on the score route). A row that could not be scored gets none.
 """
 
 FORMATS = """

@@ -104,6 +104,21 @@ class History(StrEnum):
     DETAIL = "history-detail"
 
 
+class Insight(StrEnum):
+    """What-if on the form, class probabilities of a CSV job, a grid row's explanation."""
+
+    WHATIF_NOTE = "json-whatif-note"
+    WHATIF_FEATURE = "json-whatif-feature"
+    WHATIF_ICE = "json-whatif-ice"
+    WHATIF_SLIDER = "json-whatif-slider"
+    WHATIF_CHOICE = "json-whatif-choice"
+    JSON_GRID = "json-result-grid"
+    JSON_ROW = "json-row-explanation"
+    CSV_PROBABILITIES = "csv-probabilities"
+    CSV_GRID = "csv-result-grid"
+    CSV_ROW = "csv-row-explanation"
+
+
 class Tab(StrEnum):
     CONFIG = "tab-config"
     JSON = "tab-json"
@@ -112,7 +127,9 @@ class Tab(StrEnum):
     HELP = "tab-help"
 
 
-ALL_IDS = [member for group in (Page, Config, Json, Csv, Table, History, Tab) for member in group]
+ALL_IDS = [
+    member for group in (Page, Config, Json, Csv, Table, History, Insight, Tab) for member in group
+]
 
 
 def form_field(column: str) -> dict[str, str]:
@@ -138,3 +155,13 @@ def suggestion(field: str, value: str) -> dict[str, str]:
 def history_action(action: str, entry: str) -> dict[str, str]:
     """A button on one history entry (``open``, ``rerun``), by the entry's id."""
     return {"type": History.ACTION, "action": action, "entry": entry}
+
+
+def whatif_slider(column: str) -> dict[str, str]:
+    """The what-if slider beside a numeric form field (kept in step with its text)."""
+    return {"type": Insight.WHATIF_SLIDER, "column": column}
+
+
+def whatif_choice(column: str) -> dict[str, str]:
+    """The list of categories seen in training beside a text form field."""
+    return {"type": Insight.WHATIF_CHOICE, "column": column}

@@ -18,7 +18,9 @@ from layouts.components import (
     section,
 )
 from layouts.explain import batch_charts, single_row_insight
-from layouts.ids import Json, form_feedback, form_field, form_switch
+from layouts.ids import Insight, Json, form_feedback, form_field, form_switch
+from layouts.row_explain import pickable, row_slot
+from layouts.whatif import panel as whatif_panel
 from services.registry.signature import SignatureInfo
 from services.scoring.service import InputCheck, Predictions
 
@@ -54,6 +56,7 @@ def layout() -> html.Div:
                    id=Json.FORM_PREDICT, color="primary", className="mt-1"),
         html.Div(id=Json.FORM_STALE, className="mt-3 stale-slot"),
         dcc.Loading(html.Div(id=Json.FORM_RESULT, className="mt-3"), type="dot"),
+        whatif_panel(),
     ]  # fmt: skip
     result = [
         html.Div(id=Json.STALE, className="stale-slot"),
@@ -210,26 +213,31 @@ def _answer_grid(answer: Predictions, inputs: list[dict[str, Any]], labels: list
         for record, p, label in zip(inputs, answer.predictions, labels, strict=False)
     ]
     columns = [*inputs[0].keys(), "prediction", *(["label"] if answer.labels else [])]
-    return data_grid(rows, columns)
+    grid = pickable(data_grid(rows, columns), Insight.JSON_GRID)
+    return html.Div([grid, row_slot(Insight.JSON_ROW)])
 
 
 def _cell(value: Any) -> Any:
     return value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
 
 
-def form_fields(signature: SignatureInfo, example: dict[str, Any] | None) -> Any:
+def form_fields(
+    signature: SignatureInfo, example: dict[str, Any] | None, below: dict[str, Any] | None = None
+) -> Any:
+    """A field per column; ``below``: a what-if control under a field (layouts/whatif.py)."""
     if signature.is_tensor or not signature.columns:
         return dbc.Alert(
             "This model has no named input columns, so there is no form: use JSON input.",
             color="light",
             className="mb-2",
         )
-    example = example or {}
-    return dbc.Row([dbc.Col(_field(c.name, c.type, c.required, example.get(c.name)), md=6)
+    example, below = example or {}, below or {}
+    return dbc.Row([dbc.Col(_field(c.name, c.type, c.required, example.get(c.name),
+                                   below.get(c.name)), md=6)
                     for c in signature.columns])  # fmt: skip
 
 
-def _field(name: str, type_name: str, required: bool, value: Any) -> html.Div:
+def _field(name: str, type_name: str, required: bool, value: Any, below: Any = None) -> html.Div:
     mark = html.Span(" *", className="text-danger", title="required") if required else None
     label = dbc.Label(
         [name, mark, html.Span(f" {type_name}", className="text-body-secondary small")]
@@ -243,7 +251,7 @@ def _field(name: str, type_name: str, required: bool, value: Any) -> html.Div:
                         placeholder=hint, required=required,
                         inputmode="decimal" if type_name in NUMERIC_TYPES else "text")  # fmt: skip
     feedback = dbc.FormFeedback(id=form_feedback(name), type="invalid")
-    return html.Div([label, control, feedback], className="mb-2")
+    return html.Div([label, control, feedback, below], className="mb-2")
 
 
 def _shown(value: Any) -> str:

@@ -142,3 +142,12 @@ def download_result(dash_duo: Any, filename: str, press: bool = True) -> Path:
     target = folder / filename
     until(lambda: target.exists() and not list(folder.glob("*.crdownload")), timeout=60)
     return target
+
+
+def css_of(component_id: object) -> str:
+    """A CSS selector for a component, pattern-matching IDs included (Dash writes those as
+    JSON, keys sorted, in the element's id)."""
+    if isinstance(component_id, dict):
+        text = json.dumps(component_id, sort_keys=True, separators=(",", ":"))
+        return f"[id='{text}']"
+    return f"#{component_id}"

@@ -8,7 +8,7 @@ import re
 import uuid
 from typing import Any
 
-from layouts.ids import Csv, History, Page
+from layouts.ids import Csv, History, Insight, Page
 
 CONFIG = re.compile(r'<script id="_dash-config" type="application/json">(.*?)</script>', re.S)
 
@@ -38,7 +38,11 @@ def page_token(client: Any, headers: dict[str, str] | None = None) -> str:
 
 
 def score_request(
-    app: Any, file_info: dict[str, str], selection: dict[str, Any], result_format: str = "csv"
+    app: Any,
+    file_info: dict[str, str],
+    selection: dict[str, Any],
+    result_format: str = "csv",
+    probabilities: bool = False,
 ) -> dict:
     """Predict from CSV pressed on a page that has ``file_info`` uploaded and ``selection``."""
     return click_request(
@@ -47,5 +51,6 @@ def score_request(
         Csv.PREDICT,
         [(Csv.FILE, "data", file_info), (Page.SELECTION, "data", selection),
          (History.STORE, "data", []), (Csv.PAGE_LOAD, "data", uuid.uuid4().hex),
-         (Csv.RESULT_FORMAT, "value", result_format)],
+         (Csv.RESULT_FORMAT, "value", result_format),
+         (Insight.CSV_PROBABILITIES, "value", probabilities)],
     )  # fmt: skip

@@ -11,7 +11,7 @@ import pandas as pd
 
 from services.access.audit import Source
 from services.access.caller import Caller
-from services.errors import InvalidInput
+from services.errors import ConsoleError, InvalidInput
 from services.explain.explainer import RowExplanation, VersionExplainer
 from services.explain.importance import Importance, importance
 from services.explain.reference import read_reference
@@ -19,7 +19,7 @@ from services.explain.whatif import FeatureRange, IceCurve, feature_ranges, ice_
 from services.registry.access import ModelAccess
 from services.scoring.models import CacheKey, ModelCache
 from services.scoring.payload import ModelInput, parse_payload
-from services.scoring.service import ModelUse, ScoringService
+from services.scoring.service import ModelUse, Predictions, ScoringService
 from services.scoring.validation import conform
 
 MAX_EXPLAIN_ROWS = 100
@@ -63,6 +63,17 @@ class WhatIfSpace:
     reference: dict[str, Any]
     note: str
     explained: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class WhatIfAnswer:
+    """One form row as the what-if panel shows it. ``explanation``: ``Explanation.to_dict``
+    with the reference ``note``, or why there is none; ``curve`` likewise."""
+
+    predictions: Predictions
+    explanation: dict[str, Any] | str
+    curve: IceCurve | str | None
+    labels: dict[str, str] | None
 
 
 class ExplainService:
@@ -140,6 +151,41 @@ class ExplainService:
             if feature not in explainer.columns:
                 raise InvalidInput(f"The model has no input named {feature[:80]}.")
             return ice_curve(explainer, _framed(data, explainer).head(1), feature)
+
+    def what_if(
+        self, caller: Caller, name: str, ref: str, record: dict[str, Any], feature: str | None
+    ) -> WhatIfAnswer:
+        """Predict one form row with its probabilities, explain it and sweep ``feature``;
+        each is audited as its own action (predict, explain, what-if), as when asked apart.
+        A prediction that fails raises; an explanation or sweep that fails says why."""
+        answer = self.scoring.predict(caller, name, ref, record, source=Source.FORM,
+                                      probabilities=None)  # fmt: skip
+        explanation, labels = self.explained_row(caller, name, ref, record, Source.FORM)
+        return WhatIfAnswer(answer, explanation, self.sweep(caller, name, ref, record, feature),
+                            labels)  # fmt: skip
+
+    def explained_row(
+        self, caller: Caller, name: str, ref: str, record: dict[str, Any], source: Source
+    ) -> tuple[dict[str, Any] | str, dict[str, str] | None]:
+        """One row's explanation as the UI shows it (``to_dict`` with the reference note),
+        or why there is none, and the model's class names."""
+        labels = self.scoring.loader.load(caller, name, ref)[1].labels
+        try:
+            explained = self.explain(caller, name, ref, record, source=source)
+        except ConsoleError as error:
+            return error.message, labels
+        return {**explained.to_dict(), "note": explained.reference_note}, labels
+
+    def sweep(
+        self, caller: Caller, name: str, ref: str, record: dict[str, Any], feature: str | None
+    ) -> IceCurve | str | None:
+        """The ICE curve of ``feature`` for this row, or why there is none."""
+        if not feature:
+            return None
+        try:
+            return self.ice(caller, name, ref, record, feature, source=Source.FORM)
+        except ConsoleError as error:
+            return error.message
 
 
 def _framed(data: Any, explainer: VersionExplainer) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from services.explain.explainer import VersionExplainer
+from services.registry.labels import label_of
 from services.scoring.prediction import _plain
 
 MAX_CATEGORIES = 50
@@ -52,6 +53,8 @@ class IceCurve:
     outputs: list[float]
     explained_output: str
     current: Any
+    current_output: float | None = None  # the output for the row as it is
+    target: str | None = None  # the predicted class whose probability is swept, by name
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -69,9 +72,19 @@ def ice_curve(explainer: VersionExplainer, row: pd.DataFrame, feature: str) -> I
     if explainer.is_classifier:
         target = int(explainer.probabilities(row[explainer.columns]).argmax(axis=1)[0])
     outputs = explainer.output_of(sweep, target)
+    now = float(explainer.output_of(row, target)[0])
     what = "probability of the predicted class" if target is not None else "predicted value"
     return IceCurve(feature, [_plain(v) for v in grid], [float(v) for v in outputs], what,
-                    _plain(row[feature].iloc[0]))  # fmt: skip
+                    _plain(row[feature].iloc[0]), now, _class_name(explainer, target))  # fmt: skip
+
+
+def _class_name(explainer: VersionExplainer, target: int | None) -> str | None:
+    """``1 · leaves`` for a class with a declared name, ``1`` otherwise."""
+    if target is None:
+        return None
+    value = _plain(explainer.parts.classes[target])
+    name = label_of(explainer.model.labels, value)
+    return f"{value} · {name}" if name else str(value)
 
 
 def _grid(feature: FeatureRange) -> list[Any]:

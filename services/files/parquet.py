@@ -28,6 +28,7 @@ from pandas.api.types import is_object_dtype, is_string_dtype
 from services.errors import PredictionFailed
 from services.registry.signature import ColumnInfo, SignatureInfo, TensorInfo
 from services.scoring.prediction import PREDICTION_COLUMN, output_columns
+from services.scoring.probabilities import PROBABILITY_PREFIX
 from services.scoring.tables import ERROR_COLUMN
 
 # zstd: about a third smaller than snappy for a little more time (bench/result_formats.py)
@@ -103,7 +104,7 @@ class ColumnTypes:
             return OUTPUT
         if name in self.inputs:
             return INPUT
-        if is_output_column(name):
+        if is_output_column(name) or name.startswith(PROBABILITY_PREFIX):
             return OUTPUT
         return PASSTHROUGH if self.inputs else LEARNT
 
@@ -114,6 +115,8 @@ class ColumnTypes:
             return pa.string()
         if role == INPUT:
             return self.inputs[name]
+        if name.startswith(PROBABILITY_PREFIX) and name not in self.outputs:
+            return pa.float64()  # a class probability, even in a chunk where every row failed
         return self.outputs.get(name) or self.learnt.get(name)
 
     def learn(self, frame: pd.DataFrame) -> bool:

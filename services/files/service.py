@@ -25,10 +25,11 @@ from services.files.csv_io import (
 from services.files.store import StoredFile, UserFiles, result_name
 from services.registry.signature import SignatureInfo
 from services.scoring.cells import problem_summary
-from services.scoring.distribution import Distribution
+from services.scoring.distribution import ConfidenceHistogram, Distribution
 from services.scoring.prediction import PREDICTION_COLUMN, display_records, jsonable
+from services.scoring.probabilities import top_probabilities
 from services.scoring.service import ModelUse, ScoringService
-from services.scoring.tables import BadRows
+from services.scoring.tables import BadRows, TableRun
 from services.settings import Settings
 
 PREVIEW_ROWS = 5
@@ -90,6 +91,8 @@ class ScoredFile:
     columns: list[str]
     outputs: dict[str, StoredFile] = field(default_factory=dict)  # every format written
     distribution: dict[str, Any] | None = None  # of the predictions, for the charts
+    confidence: dict[str, Any] | None = None  # of the predicted class's probability
+    labels: dict[str, str] | None = None  # the model's class names, for the charts
 
     def summary(self) -> dict[str, Any]:
         """What the API answers."""
@@ -98,6 +101,7 @@ class ScoredFile:
             "model": self.model, "version": self.version, **alias, "input_rows": self.rows,
             "failed_rows": self.failed_rows, "latency_ms": round(self.seconds * 1000, 3),
             "predictions": self.predictions, "distribution": self.distribution,
+            "confidence": self.confidence,
             "result_file": {"file_id": self.output.file_id, "filename": self.output.filename,
                             "size": self.output.size},
         }  # fmt: skip
@@ -153,16 +157,20 @@ class FileService:
         result_format: str = results.DEFAULT_RESULT_FORMAT,
         every_format: bool = False,
         job: str = "request",
+        probabilities: bool = False,
     ) -> ScoredFile:
         """Score the caller's stored file, as ``result_format`` (a name in
         ``RESULT_FORMATS``; another is ``InvalidInput``); with ``every_format`` the other
-        formats are written in the same pass, so a person can switch without scoring again."""
+        formats are written in the same pass, so a person can switch without scoring again;
+        with ``probabilities`` a ``probability_<class>`` column per class (``NoProbabilities``
+        for a model without them) and the confidence histogram."""
         chosen = results.result_format(result_format)
         formats = [chosen] + [f for f in results.RESULT_FORMATS.values()
                               if every_format and f is not chosen]  # fmt: skip
         stored = self.store.describe(caller, file_id)
         with self.scoring.use(caller, name, ref, source) as use:
-            return self._score(caller, use, stored, formats, on_progress, job)
+            run = self.scoring.table(use, BadRows.MARK, probabilities)
+            return self._score(caller, use, run, stored, formats, on_progress, job)
 
     def score_in(
         self,
@@ -182,6 +190,7 @@ class FileService:
         self,
         caller: Caller,
         use: ModelUse,
+        run: TableRun,
         stored: StoredFile,
         formats: list[results.ResultFormat],
         on_progress: Callable[[Progress], None] | None,
@@ -191,11 +200,12 @@ class FileService:
         published only when complete."""
         path = self.store.path(caller, stored.file_id)
         total, started = count_rows(path), time.monotonic()
-        signature, run = use.model.signature, self.scoring.table(use, BadRows.MARK)
+        signature = use.model.signature
         as_text = any(f.passthrough_as_text for f in formats)
         chunks = iter_csv(path, signature, self.settings.predict_chunk_rows, as_text)
         first: list[pd.DataFrame] = []
         distribution = Distribution()  # counted as the chunks go, so charts cost no re-read
+        confidence = ConfidenceHistogram()
         with contextlib.ExitStack() as stack:
             writers, output_ids = [], {}
             for chosen in formats:
@@ -209,6 +219,8 @@ class FileService:
                 use.audited.rows = run.rows
                 if PREDICTION_COLUMN in scored.columns:
                     distribution.add(scored[PREDICTION_COLUMN])
+                if run.probability_columns:
+                    confidence.add(top_probabilities(scored, run.probability_columns))
                 if not first:
                     first.append(scored.head(RESULT_PREVIEW_ROWS))
                 if on_progress is not None:
@@ -228,6 +240,8 @@ class FileService:
             columns=[str(c) for c in head.columns],
             outputs=outputs,
             distribution=distribution.to_dict() if distribution.total else None,
+            confidence=confidence.to_dict(),
+            labels=use.model.labels,
         )
 
     def keep_table(self, caller: Caller, frame: pd.DataFrame, filename: str) -> StoredFile:
@@ -248,6 +262,7 @@ class FileService:
         ref: str,
         body: IO[bytes],
         refusal: Callable[[int], PayloadTooLarge],
+        probabilities: bool = False,
     ) -> ScoredFile:
         """A CSV sent as a request body (at most ``max_request_bytes``): kept on disk while it
         is scored like an upload, so memory stays flat whatever its size. The input is
@@ -255,7 +270,8 @@ class FileService:
         limit = self.settings.max_request_bytes
         stored = self.store.save_stream(caller, "request.csv", body, limit, refusal)
         try:
-            return self.score(caller, name, ref, stored.file_id, source=Source.API)
+            return self.score(caller, name, ref, stored.file_id, source=Source.API,
+                              probabilities=probabilities)  # fmt: skip
         finally:
             self.store.remove(caller, stored.file_id)
 

@@ -85,3 +85,29 @@ def probability_histogram(probabilities: list[dict[str, float]], bins: int = 20)
     top = np.array([max(row.values()) for row in probabilities if row])
     counts, edges = np.histogram(top, bins=bins, range=(0.0, 1.0))
     return {"kind": "confidence", "edges": edges.tolist(), "counts": counts.tolist()}
+
+
+@dataclass
+class ConfidenceHistogram:
+    """How sure the model was across a file: the predicted class's probability counted into
+    fixed bins over [0, 1] chunk by chunk, so the figure is exact at any size."""
+
+    bins: int = 20
+    counts: np.ndarray | None = None
+    total: int = 0
+    top_sum: float = 0.0
+
+    def add(self, top: np.ndarray) -> None:
+        if not len(top):
+            return
+        counts, _ = np.histogram(top, bins=self.bins, range=(0.0, 1.0))
+        self.counts = counts if self.counts is None else self.counts + counts
+        self.total += len(top)
+        self.top_sum += float(top.sum())
+
+    def to_dict(self) -> dict[str, Any] | None:
+        if not self.total or self.counts is None:
+            return None
+        edges = np.linspace(0.0, 1.0, self.bins + 1)
+        return {"kind": "confidence", "edges": edges.tolist(), "counts": self.counts.tolist(),
+                "total": self.total, "mean": self.top_sum / self.total}  # fmt: skip

@@ -90,8 +90,9 @@ class ScoringService:
         audited.reached(resolved.name, resolved.version, resolved.alias)
         return ModelUse(resolved, model, audited)
 
-    def table(self, use: ModelUse, bad_rows: BadRows) -> TableRun:
-        return TableRun(use.model, bad_rows, self.settings.predict_chunk_rows)
+    def table(self, use: ModelUse, bad_rows: BadRows, probabilities: bool = False) -> TableRun:
+        return TableRun(use.model, bad_rows, self.settings.predict_chunk_rows,
+                        probabilities=probabilities)  # fmt: skip
 
     def predict(
         self,

@@ -35,6 +35,11 @@ from services.scoring.prediction import (
     raw_outputs,
     with_gaps,
 )
+from services.scoring.probabilities import (
+    probability_columns,
+    probability_frame,
+    probability_matrix,
+)
 from services.scoring.validation import ConformedInput, conform, conform_frame
 
 ERROR_COLUMN = "error"
@@ -61,6 +66,8 @@ class ScoredChunk:
     scored: pd.Index | None = None
     problems: pd.Series | None = None
     labels: dict[str, str] | None = None
+    probabilities: list[Any] = field(default_factory=list)  # one matrix per part
+    probability_columns: list[str] = field(default_factory=list)
 
     @property
     def failed_rows(self) -> int:
@@ -96,6 +103,11 @@ class ScoredChunk:
             predicted = pd.DataFrame(dict.fromkeys(self.output_names), index=rows.index)
         if self.labels is not None and PREDICTION_COLUMN in predicted.columns:
             predicted[LABEL_COLUMN] = _names(predicted[PREDICTION_COLUMN], self.labels)
+        if self.probability_columns:
+            scored_rows = rows.index if self.scored is None else self.scored
+            chances = probability_frame(self.probabilities, self.probability_columns,
+                                        scored_rows, rows.index)  # fmt: skip
+            predicted = pd.concat([predicted, chances], axis=1)
         kept = rows.drop(columns=[c for c in predicted.columns if c in rows.columns])
         scored = pd.concat([kept, predicted], axis=1)
         if self.problems is not None:
@@ -114,16 +126,21 @@ class TableRun:
     failed_rows: int = 0
     ignored_columns: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    probabilities: bool = False  # add a probability_<class> column per class
 
     def __post_init__(self) -> None:
         # until a chunk shows the model's own output columns
         self.output_names = output_columns(self.model.signature) or [PREDICTION_COLUMN]
+        # known before the first chunk, so every chunk (even one of bad rows) has them
+        self.probability_columns = probability_columns(self.model) if self.probabilities else []
+        self._matrices: list[Any] = []
 
     @property
     def seconds(self) -> float:
         return time.perf_counter() - self.started
 
     def score(self, chunk: ModelInput) -> ScoredChunk:
+        self._matrices = []
         scored = self._refusing(chunk) if self.bad_rows is BadRows.REFUSE else self._marking(chunk)
         self.rows += chunk.rows
         self.failed_rows += scored.failed_rows
@@ -132,6 +149,7 @@ class TableRun:
     def score_conformed(self, conformed: ConformedInput) -> ScoredChunk:
         """Input already model-ready (the fast path for a few clean records)."""
         self.rows += conformed.rows
+        self._matrices = []
         return self._scored(conformed.data, conformed)
 
     def _refusing(self, chunk: ModelInput) -> ScoredChunk:
@@ -140,7 +158,8 @@ class TableRun:
     def _scored(self, data: Any, conformed: ConformedInput) -> ScoredChunk:
         self.ignored_columns = conformed.ignored_columns
         parts = self._predict(conformed)
-        return ScoredChunk(data, parts, self.output_names, labels=self.model.labels)
+        return ScoredChunk(data, parts, self.output_names, labels=self.model.labels,
+                           **self._probabilities())  # fmt: skip
 
     def _marking(self, chunk: ModelInput) -> ScoredChunk:
         frame, columns = chunk.data, self.model.signature.columns
@@ -158,7 +177,11 @@ class TableRun:
             if parts:
                 self.output_names = output_names(parts[0][1])
         shown = frame if (problems == "").all() else typed_inputs(frame, columns)
-        return ScoredChunk(shown, parts, self.output_names, good.index, problems, self.model.labels)
+        return ScoredChunk(shown, parts, self.output_names, good.index, problems, self.model.labels,
+                           **self._probabilities())  # fmt: skip
+
+    def _probabilities(self) -> dict[str, Any]:
+        return {"probabilities": self._matrices, "probability_columns": self.probability_columns}
 
     def _isolating(
         self, rows: pd.DataFrame, params: Any, budget: list[int]
@@ -182,8 +205,16 @@ class TableRun:
         return first + second, {**refused_first, **refused_second}
 
     def _predict(self, conformed: Any) -> list[tuple[int, Any]]:
-        return [(len(part), output) for part, output in
-                raw_outputs(self.model, conformed, self.chunk_rows)]  # fmt: skip
+        """The model's output per part; with probabilities, each part's matrix is kept in
+        the same order, and only once the whole call succeeded (a refused call is halved and
+        tried again)."""
+        parts, matrices = [], []
+        for part, output in raw_outputs(self.model, conformed, self.chunk_rows):
+            parts.append((len(part), output))
+            if self.probability_columns:
+                matrices.append(probability_matrix(self.model, part))
+        self._matrices.extend(matrices)
+        return parts
 
     def frames(self, chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         """Each chunk of a table, scored, with the output (and ``error``) columns."""
