@@ -5,6 +5,7 @@ and theme-coloured text (assets/10-console.css), so light and dark mode both rea
 from __future__ import annotations
 
 import itertools
+from html import escape
 from typing import Any
 
 import plotly.graph_objects as go
@@ -80,7 +81,7 @@ def waterfall_chart(row: dict[str, Any], explained_output: str) -> Any:
     gathered into one bar so the sum still holds."""
     ranked = sorted(row["contributions"], key=lambda c: -abs(c["contribution"]))
     shown, rest = ranked[:WATERFALL_FEATURES], ranked[WATERFALL_FEATURES:]
-    names = [f"{c['feature']} = {_value(c['value'])}" for c in shown]
+    names = [f"{safe(c['feature'])} = {_value(c['value'])}" for c in shown]
     values = [c["contribution"] for c in shown]
     if rest:
         names.append(f"{len(rest)} other features")
@@ -105,7 +106,7 @@ def waterfall_chart(row: dict[str, Any], explained_output: str) -> Any:
 def importance_chart(importance: dict[str, Any]) -> Any:
     features = importance["features"][::-1]
     figure = go.Figure(go.Bar(x=[f["importance"] for f in features],
-                              y=[f["feature"] for f in features], orientation="h",
+                              y=[safe(f["feature"]) for f in features], orientation="h",
                               marker_color=BLUE))  # fmt: skip
     figure.update_yaxes(type="category")
     height = 90 + 28 * len(features)
@@ -119,23 +120,33 @@ def ice_chart(curve: dict[str, Any]) -> Any:
     current, now = curve["current"], curve.get("current_output")
     if now is not None and current is not None:
         marker = {"color": RED, "size": 11, "symbol": "diamond"}
-        figure.add_trace(go.Scatter(x=[current], y=[now], mode="markers", name="this row",
+        shown = safe(current) if isinstance(current, str) else current
+        figure.add_trace(go.Scatter(x=[shown], y=[now], mode="markers", name="this row",
                                     marker=marker))  # fmt: skip
     if isinstance(current, (int, float)) and not isinstance(current, bool):
         figure.add_vline(x=current, line_dash="dot", line_color=GREY)
     if curve["explained_output"].startswith("probability"):
         figure.update_yaxes(range=[0, 1.02], tickformat=".0%")
     categorical = any(isinstance(v, (str, bool)) for v in curve["values"])
-    figure.update_xaxes(title=curve["feature"], type="category" if categorical else None)
-    target = curve.get("target")
-    figure.update_yaxes(title=f"probability of {target}" if target else curve["explained_output"])
-    return graph(_layout(figure, f"What if {curve['feature']} changed (others held)"), "ice")
+    if categorical:
+        figure.update_traces(x=[safe(v) for v in curve["values"]], selector={"name": "swept"})
+    feature, target = safe(curve["feature"]), curve.get("target")
+    figure.update_xaxes(title=feature, type="category" if categorical else None)
+    figure.update_yaxes(title=f"probability of {safe(target)}" if target
+                        else curve["explained_output"])  # fmt: skip
+    return graph(_layout(figure, f"What if {feature} changed (others held)"), "ice")
 
 
 def _named(value: Any, labels: dict[str, str] | None) -> str:
     name = label_of(labels, value)
-    return f"{value} · {name}" if name else str(value)
+    return safe(f"{value} · {name}" if name else str(value))
 
 
 def _value(value: Any) -> str:
-    return f"{value:,.6g}" if isinstance(value, float) else str(value)
+    return safe(f"{value:,.6g}" if isinstance(value, float) else str(value))
+
+
+def safe(text: Any) -> str:
+    """Text as plotly shows it, never as markup: plotly reads links, line breaks and styles
+    in labels, and class names, feature names and cells come from model owners and files."""
+    return escape(str(text), quote=False)

@@ -112,3 +112,59 @@ def test_a_model_whose_output_is_not_row_aligned_is_not_batched_again():
         answers = list(pool.map(ask, frames))
     assert answers == [[len(f)] for f in frames]
     assert not batcher.row_aligned
+
+
+class _Interrupted(BaseException):
+    """What stops a thread that is not a model error (an interrupt, a worker shutting down)."""
+
+
+def test_an_interrupted_leader_leaves_nobody_waiting():
+    """The leader's thread is interrupted while it predicts a batch: it stops, its
+    neighbours get a clear error of their own (not its interrupt), and the model serves the
+    next requests."""
+    calls = {"n": 0}
+
+    def interrupted_second(frame: pd.DataFrame) -> np.ndarray:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            time.sleep(0.05)  # the others queue behind this first request
+        elif calls["n"] == 2:
+            raise _Interrupted
+        return np.arange(len(frame))
+
+    batcher = Batcher(interrupted_second, BatchSettings(window_seconds=0.02, max_rows=1000))
+    answers = _ask_together(batcher, 8)
+    assert sorted(answers) == ["PredictionFailed"] * 6 + ["interrupted", "ok"], answers
+    assert batcher.predict(pd.DataFrame({"x": [1, 2]})).tolist() == [0, 1]
+
+
+class _InterruptedWhileGathering(Batcher):
+    def _gather(self) -> None:
+        if not getattr(self, "interrupted", False):
+            self.interrupted = True
+            raise _Interrupted
+        super()._gather()
+
+
+def test_a_leader_interrupted_before_it_took_its_batch_does_not_block_the_model():
+    batcher = _InterruptedWhileGathering(lambda f: np.arange(len(f)), BatchSettings(0.02, 100))
+    with pytest.raises(_Interrupted):
+        batcher.predict(pd.DataFrame({"x": [1]}))
+    assert _ask_together(batcher, 4) == ["ok"] * 4  # would wait for ever behind the first
+
+
+def _ask_together(batcher: Batcher, clients: int) -> list[str]:
+    start = threading.Barrier(clients)
+
+    def ask(rows: int) -> str:
+        start.wait()
+        try:
+            batcher.predict(pd.DataFrame({"x": range(rows)}))
+            return "ok"
+        except _Interrupted:
+            return "interrupted"
+        except Exception as error:
+            return type(error).__name__
+
+    with ThreadPoolExecutor(clients) as pool:
+        return list(pool.map(ask, range(1, clients + 1)))

@@ -92,3 +92,25 @@ def test_a_signature_with_text_is_never_taken(services, caller):
     _, churn = services.scoring.loader.load(caller, CHURN_MODEL, "Champion")
     record = {c.name: 1.0 for c in churn.signature.columns}
     assert fast_conformed(fast_shape(record), churn.signature) is None
+
+
+@pytest.mark.parametrize("predict_fn", ["predict", "predict_proba"])
+def test_the_direct_call_is_the_one_mlflow_would_make(tmp_path, predict_fn):
+    """A model logged to answer with ``predict_proba`` keeps MLflow's path: the fast path
+    must not turn its probabilities into classes."""
+    import mlflow.pyfunc
+    import mlflow.sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    from services.scoring.models import direct_predict
+
+    frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 0.0, 1.0, 0.0]})
+    model = LogisticRegression().fit(frame, [0, 0, 1, 1])
+    mlflow.sklearn.save_model(model, tmp_path / "m", pyfunc_predict_fn=predict_fn)
+    loaded = mlflow.pyfunc.load_model(str(tmp_path / "m"))
+    direct = direct_predict(loaded)
+    if predict_fn == "predict":
+        assert direct is not None
+        assert direct(frame.head(1)).tolist() == loaded.predict(frame.head(1)).tolist()
+    else:
+        assert direct is None

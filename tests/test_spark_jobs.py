@@ -120,7 +120,7 @@ def test_an_uploaded_csv_gives_the_same_result_on_spark_as_on_this_server(client
     outcomes = {}
     for engine in ("spark", "local"):
         state = run_job(client, {"source": f"upload:{file_id}", "format": "csv", "engine": engine})
-        assert state["state"] == "succeeded", state
+        assert state["state"] == "succeeded", str(state)[:3000]
         assert state["summary"]["input_rows"] == ROWS and state["summary"]["failed_rows"] == 2
         assert state["result"]["filename"] == "flowers_with_predictions.csv"
         download = client.get(f"/api/files/{state['result']['file_id']}")
@@ -181,4 +181,28 @@ def test_a_location_outside_the_allowed_places_is_refused_before_any_spark_work(
         answer = client.post(f"/api/models/{IRIS_MODEL}/Champion/jobs", json=body)
         assert answer.status_code == 403, (body, answer.get_json())
         assert "outside the places" in answer.get_json()["message"]
+    assert client.get("/api/jobs").get_json()["jobs"] == []
+
+
+def test_wildcards_and_the_consoles_own_folder_are_refused_however_wide_the_prefix(
+    settings, tmp_path
+):
+    """Spark expands ``{/..,x}`` in a read path (Hadoop's globbing), which climbed out of an
+    allowed prefix; and a prefix as wide as the disk must not reach everyone's uploads or
+    the audit log in APP_DATA_DIR."""
+    data_dir = tmp_path / "data"
+    app = create_app(settings=replace(settings, app_data_dir=data_dir,
+                                      spark_remote=f"sc://127.0.0.1:{free_port()}",
+                                      spark_allowed_locations=(str(tmp_path),)))  # fmt: skip
+    client = app.server.test_client()
+    url = f"/api/models/{IRIS_MODEL}/Champion/jobs"
+    for source in (f"{tmp_path}/allowed/{{/..,q}}/secret.parquet", f"{tmp_path}/*.parquet",
+                   f"{tmp_path}/part-[0-9].parquet"):  # fmt: skip
+        answer = client.post(url, json={"source": source})
+        assert answer.status_code == 400, (source, answer.get_json())
+        assert "wildcard" in answer.get_json()["message"]
+    inside = {"source": f"{tmp_path}/in.parquet", "destination": f"{data_dir}/files/x"}
+    for body in ({"source": f"{data_dir}/audit.db"}, inside):
+        answer = client.post(url, json=body)
+        assert answer.status_code == 403, (body, answer.get_json())
     assert client.get("/api/jobs").get_json()["jobs"] == []

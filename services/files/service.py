@@ -184,7 +184,8 @@ class FileService:
         """``score`` inside a model use opened by the caller (a table job's, audited once)."""
         stored = self.store.describe(caller, file_id)
         chosen = [results.result_format(result_format)]
-        return self._score(caller, use, stored, chosen, on_progress, job)
+        run = self.scoring.table(use, BadRows.MARK)
+        return self._score(caller, use, run, stored, chosen, on_progress, job)
 
     def _score(
         self,

@@ -140,8 +140,9 @@ class TableJobs:
                 "This server scores only uploaded files, into your own files.",
                 hint="Use engine spark for paths and tables.",
             )
-        check_allowed(source, self.prefixes, writing=False)
-        check_allowed(destination, self.prefixes, writing=True)
+        private = str(self.settings.app_data_dir)
+        check_allowed(source, self.prefixes, writing=False, private=private)
+        check_allowed(destination, self.prefixes, writing=True, private=private)
 
     def _run(
         self,

@@ -24,7 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from services.errors import PredictionFailed
+
 Predict = Callable[[Any], Any]
+INTERRUPTED = "The prediction was interrupted on the server."
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class BatchSettings:
         return self.window_seconds > 0 and self.max_rows > 1
 
 
-@dataclass
+@dataclass(eq=False)  # a request is itself, whatever its rows
 class _Request:
     data: pd.DataFrame
     exact: bool  # may go to the model's direct predict (see models.direct_predict)
@@ -94,7 +97,7 @@ class Batcher:
         if not request.leads:
             request.wake.wait()
         if not request.finished:  # woken to lead the next batch
-            self._lead()
+            self._lead(request)
         if request.error is not None:
             raise request.error
         return request.output
@@ -107,19 +110,27 @@ class Batcher:
             and 0 < len(data) < self.settings.max_rows
         )
 
-    def _lead(self) -> None:
+    def _lead(self, own: _Request) -> None:
         batch: list[_Request] = []
         try:
             self._gather()
             batch = self._take()
             self._run(batch)
-        except BaseException as error:  # never leave a waiter without an answer
+        except BaseException:  # an interrupt of this thread: never leave a waiter hanging
+            if not batch:
+                self._withdraw(own)
             for request in batch:
-                if not request.finished:
-                    request.finish(error=error)
+                if request is not own and not request.finished:
+                    request.finish(error=PredictionFailed(INTERRUPTED, hint="Try again."))
             raise
         finally:
             self._pass_on()
+
+    def _withdraw(self, request: _Request) -> None:
+        with self._arrived:
+            if request in self._queue:
+                self._queue.remove(request)
+                self._queued_rows -= len(request.data)
 
     def _gather(self) -> None:
         """Under overlapping traffic, wait for others up to the window or the row limit."""

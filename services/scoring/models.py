@@ -194,13 +194,16 @@ def direct_predict(pyfunc: Any) -> Callable[[Any], Any] | None:
     """scikit-learn's own ``predict`` behind MLflow's wrapper, for input that already is what
     MLflow's schema check returns: that check, the prediction context and the look at the
     wrapper's parameters are then work done twice (see the flavour's ``_SklearnModelWrapper``).
-    None for every other flavour: they keep MLflow's whole path."""
+    None for every other flavour, and for a model logged to answer with another method
+    (``pyfunc_predict_fn="predict_proba"``): they keep MLflow's whole path."""
     if getattr(pyfunc, "loader_module", None) != "mlflow.sklearn":
         return None
     if pyfunc.metadata._is_signature_from_type_hint():
         return None
-    implementation = getattr(pyfunc, "_model_impl", None)
-    return getattr(implementation, "predict", None)
+    predict = getattr(getattr(pyfunc, "_model_impl", None), "predict", None)
+    return (
+        predict if predict is not None and getattr(pyfunc, "_predict_fn", None) == predict else None
+    )
 
 
 def _load(registry: Registry, resolved: ResolvedVersion) -> LoadedModel:

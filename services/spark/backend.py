@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from services.errors import InvalidInput
@@ -192,7 +192,9 @@ class SparkBackend:
         if source.kind is Kind.UPLOAD:
             stem = self.files.describe(job.caller, source.value).filename
         else:
-            stem = source.value.rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[-1] or "table"
+            last = source.value.rstrip("/").rsplit("/", 1)[-1]
+            stem = (last.rsplit(".", 1)[-1] if source.kind is Kind.TABLE
+                    else PurePosixPath(last).stem) or "table"  # fmt: skip
         return result_name(stem, job.result_format.extension)
 
     def _keep(self, job: SparkRun, parts: Path, names: list[str]) -> StoredFile:
@@ -265,7 +267,9 @@ def _removed_unless_done(path: Path | None) -> Iterator[None]:
     existed = path is not None and path.exists()
     try:
         yield
-    except BaseException:
-        if path is not None and not existed:
+    except BaseException as error:
+        # someone else's job made it in the meantime (Spark's PATH_ALREADY_EXISTS): not ours
+        theirs = "ALREADY_EXISTS" in str(error)
+        if path is not None and not existed and not theirs:
             shutil.rmtree(path, ignore_errors=True)
         raise

@@ -27,6 +27,7 @@ from services.errors import InvalidInput, PermissionDenied, cut
 UPLOAD_PREFIX = "upload:"
 TABLE_PREFIX = "table:"
 MINE = "mine"
+GLOB_SIGNS = ("*", "?", "[", "]", "{", "}")
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):(//)?")
 LOCATION_HINT = (
@@ -93,6 +94,11 @@ def _normalised_path(text: str) -> str:
         raise InvalidInput(f"{cut(text)} is not an absolute path or a URI.", hint=LOCATION_HINT)
     if "\\" in rest:
         raise InvalidInput("Paths use forward slashes.", hint=LOCATION_HINT)
+    if any(sign in rest for sign in GLOB_SIGNS):  # Spark would expand them past the prefix check
+        raise InvalidInput(
+            f"{cut(text)} has a wildcard or a set ({' '.join(GLOB_SIGNS)}).",
+            hint="Name one file or a directory of parts; a directory is read whole.",
+        )
     trailing = "/" if rest.endswith("/") else ""
     cleaned = posixpath.normpath(rest) if rest else rest
     if scheme in ("file:", "file://"):  # one spelling for local paths, so prefixes compare
@@ -120,12 +126,17 @@ def allowed_prefixes(raw: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(prefixes)
 
 
-def check_allowed(location: Location, prefixes: tuple[str, ...], *, writing: bool) -> None:
-    """Refuse a place outside the user's own area and the operator's list."""
+def check_allowed(
+    location: Location, prefixes: tuple[str, ...], *, writing: bool, private: str = ""
+) -> None:
+    """Refuse a place outside the user's own area and the operator's list, and any path in
+    the console's own ``private`` folder (everyone's uploads, the audit log), however wide
+    the operator's prefixes."""
     if location.kind in (Kind.UPLOAD, Kind.MINE):
         return  # the user's own area (the file id is looked up in it)
     spelled = location.name
-    if any(_under(spelled, prefix) for prefix in prefixes):
+    inside_private = bool(private) and _under(spelled, _normalised_path(private).rstrip("/"))
+    if not inside_private and any(_under(spelled, prefix) for prefix in prefixes):
         return
     verb = "write to" if writing else "read"
     raise PermissionDenied(

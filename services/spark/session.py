@@ -86,7 +86,7 @@ def _databricks_session(settings: Settings, caller: Caller) -> Any:
     from databricks.sdk.core import Config  # type: ignore[import-not-found]
 
     config = Config(host=settings.databricks_host, token=caller.token, auth_type="pat")
-    return DatabricksSession.builder.sdkConfig(config).serverless(True).getOrCreate()
+    return DatabricksSession.builder.sdkConfig(config).serverless(True).create()
 
 
 def ship_model(session: Any, files: Path, work: Path, name: str) -> str:
