@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from services.access.audit import Source
 from services.access.identity import current_caller
+from services.compare.service import parse_refs
 from services.errors import ConsoleError, PayloadTooLarge, UnsupportedMediaType, cut
 from services.files.results import DEFAULT_RESULT_FORMAT, mimetype_for
 from services.files.store import too_large
@@ -141,6 +142,15 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
         _require_json()
         payload = parse_json_text(_body(settings.max_request_bytes))
         answer = services.explain.explain(current_caller(), name, ref, payload, source=Source.API)
+        return _json(answer.to_dict())
+
+    @api.post("/models/<name>/compare")
+    def compare(name: str) -> Response:
+        """The same rows through each of ``?refs=`` (default Champion,Challenger)."""
+        _require_json()
+        payload = parse_json_text(_body(settings.max_request_bytes))
+        refs = parse_refs(request.args.get("refs"))
+        answer = services.compare.compare(current_caller(), name, refs, payload, source=Source.API)
         return _json(answer.to_dict())
 
     @api.get("/models/<name>/<ref>/importance")

@@ -11,6 +11,7 @@ from cachelib import SimpleCache
 from services.access.audit import AuditLog
 from services.access.identity import Identity
 from services.caching import KeyValueCache
+from services.compare.service import CompareService
 from services.explain.service import ExplainService
 from services.files.service import FileService
 from services.files.store import UserFiles
@@ -36,6 +37,7 @@ class ConsoleServices:
     jobs: JobTracker
     seal: CallerSeal
     explain: ExplainService
+    compare: CompareService
 
     def health(self) -> dict[str, Any]:
         stats = self.models.stats
@@ -84,4 +86,5 @@ def build_services(
         jobs=JobTracker(user_files, settings.job_stall_seconds),
         seal=caller_seal(settings),
         explain=ExplainService(scoring, registry, settings.model_cache_size),
+        compare=CompareService(scoring, registry),
     )

@@ -80,9 +80,11 @@ class ScoringService:
             yield self._load(caller, name, ref, audited)
 
     @contextlib.contextmanager
-    def look(self, caller: Caller, name: str, ref: str, source: Source) -> Iterator[ModelUse]:
+    def look(
+        self, caller: Caller, name: str, ref: str, source: Source, action: str = "view"
+    ) -> Iterator[ModelUse]:
         """The model for a check before predicting (its signature); audited if refused."""
-        with self.audit.recording_refusals(caller, source, "view", name, ref) as audited:
+        with self.audit.recording_refusals(caller, source, action, name, ref) as audited:
             yield self._load(caller, name, ref, audited)
 
     def _load(self, caller: Caller, name: str, ref: str, audited: AuditedAction) -> ModelUse:
