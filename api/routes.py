@@ -153,6 +153,15 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
         answer = services.compare.compare(current_caller(), name, refs, payload, source=Source.API)
         return _json(answer.to_dict())
 
+    @api.post("/models/<name>/compare/<file_id>")
+    def compare_file(name: str, file_id: str) -> Response:
+        """An uploaded file through each of ``?refs=``; the result (one prediction column
+        per version) is a new file to GET from /files/."""
+        refs = parse_refs(request.args.get("refs"))
+        compared = services.compare_files.compare_file(current_caller(), name, refs, file_id,
+                                                       source=Source.API)  # fmt: skip
+        return _json(compared.summary())
+
     @api.get("/models/<name>/<ref>/importance")
     def importance(name: str, ref: str) -> Response:
         return _json(services.explain.importance(current_caller(), name, ref, Source.API).to_dict())

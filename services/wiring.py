@@ -11,6 +11,7 @@ from cachelib import SimpleCache
 from services.access.audit import AuditLog
 from services.access.identity import Identity
 from services.caching import KeyValueCache
+from services.compare.files import CompareFiles
 from services.compare.service import CompareService
 from services.explain.service import ExplainService
 from services.files.service import FileService
@@ -38,6 +39,7 @@ class ConsoleServices:
     seal: CallerSeal
     explain: ExplainService
     compare: CompareService
+    compare_files: CompareFiles
 
     def health(self) -> dict[str, Any]:
         stats = self.models.stats
@@ -75,6 +77,8 @@ def build_services(
     scoring = ScoringService(settings, ModelLoader(registry, models, batching), audit)
     user_files = UserFiles(settings.app_data_dir / "files", settings.files_max_age_seconds,
                            quota_bytes=settings.user_quota_bytes)  # fmt: skip
+    files = FileService(settings, user_files, scoring)
+    compare = CompareService(scoring, registry)
     return ConsoleServices(
         settings=settings,
         audit=audit,
@@ -82,9 +86,10 @@ def build_services(
         registry=registry,
         models=models,
         scoring=scoring,
-        files=FileService(settings, user_files, scoring),
+        files=files,
         jobs=JobTracker(user_files, settings.job_stall_seconds),
         seal=caller_seal(settings),
         explain=ExplainService(scoring, registry, settings.model_cache_size),
-        compare=CompareService(scoring, registry),
+        compare=compare,
+        compare_files=CompareFiles(files, compare),
     )

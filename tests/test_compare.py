@@ -104,3 +104,32 @@ def test_api_refuses_a_single_ref(client):
     response = client.post(f"{COMPARE}?refs=Champion", json=[{}])
     assert response.status_code == 400
     assert "2 to 4 different versions" in response.get_json()["message"]
+
+
+def test_a_file_gains_one_prediction_column_per_version(services, caller, iris_expected, tmp_path):
+    import io
+
+    from services.compare.files import AGREE_COLUMN, CompareFiles
+
+    frame, first, second, disagreeing = iris_expected
+    body = io.BytesIO(frame.assign(id=range(len(frame))).to_csv(index=False).encode())
+    stored = services.files.upload(caller, "iris.csv", body)
+    compared = CompareFiles(services.files, services.compare).compare_file(
+        caller, IRIS_MODEL, None, stored.file_id
+    )
+    assert compared.tally.disagreements == disagreeing
+    result = pd.read_csv(services.files.store.path(caller, compared.output.file_id))
+    assert result["prediction_Champion"].tolist() == first
+    assert result["prediction_Challenger"].tolist() == second
+    assert (~result[AGREE_COLUMN]).sum() == len(disagreeing)
+    assert compared.preview[0]["id"] == str(disagreeing[0])  # disagreeing rows first
+    assert result["label_Champion"][0] == "setosa"
+
+
+def test_api_compares_an_uploaded_file(client, iris_expected):
+    frame, _, _, disagreeing = iris_expected
+    upload = client.post("/api/uploads?filename=iris.csv", data=frame.to_csv(index=False),
+                         content_type="text/csv").get_json()  # fmt: skip
+    body = client.post(f"{COMPARE}/{upload['file_id']}").get_json()
+    assert body["disagreements"] == disagreeing and body["rows"] == len(frame)
+    assert client.get(f"/api/files/{body['result_file']['file_id']}").status_code == 200
