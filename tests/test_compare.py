@@ -9,7 +9,13 @@ import pytest
 from services.access.audit import Source
 from services.compare.service import CompareService
 from services.errors import InvalidInput
-from services.registry.demo import HOUSE_PRICE_MODEL, IRIS_FEATURES, IRIS_MODEL, house_frame
+from services.registry.demo import (
+    HOUSE_PRICE_MODEL,
+    IRIS_FEATURES,
+    IRIS_MODEL,
+    house_frame,
+    using_tracking_uri,
+)
 from tests.registry_models import TWO_SIGNATURES_MODEL
 
 COMPARE = f"/api/models/{IRIS_MODEL}/compare"
@@ -22,8 +28,8 @@ def iris_rows() -> pd.DataFrame:
 
 
 def in_process(settings, name: str, version: str, frame: pd.DataFrame) -> list:
-    mlflow.set_registry_uri(settings.registry_uri)
-    model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    with using_tracking_uri(settings.tracking_uri):
+        model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
     return [v.item() if hasattr(v, "item") else v for v in model.predict(frame)]
 
 
