@@ -16,6 +16,7 @@ from services.compare.service import parse_refs
 from services.errors import ConsoleError, PayloadTooLarge, UnsupportedMediaType, cut
 from services.files.results import DEFAULT_RESULT_FORMAT, mimetype_for
 from services.files.store import too_large
+from services.monitor.split import request_key
 from services.scoring.payload import parse_json_text
 from services.wiring import ConsoleServices
 
@@ -161,6 +162,26 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
         compared = services.compare_files.compare_file(current_caller(), name, refs, file_id,
                                                        source=Source.API)  # fmt: skip
         return _json(compared.summary())
+
+    @api.get("/models/<name>/split")
+    def split(name: str) -> Response:
+        return _json(services.split.split(current_caller(), name).to_dict())
+
+    @api.post("/models/<name>/split/predict")
+    def split_predict(name: str) -> Response:
+        """One arm of the model's traffic split, sticky for ``X-Request-Key`` (or ``?key=``)."""
+        _require_json()
+        payload = parse_json_text(_body(settings.max_request_bytes))
+        key = request_key(request.headers.get("X-Request-Key"), request.args.get("key"))
+        answer = services.split.predict(current_caller(), name, key, payload)
+        return _json(answer.to_dict())
+
+    @api.get("/models/<name>/traffic")
+    def traffic(name: str) -> Response:
+        """Per arm of the split: requests, rows, latency, predictions (``?since=&until=``)."""
+        report = services.traffic.report(current_caller(), name, request.args.get("since"),
+                                         request.args.get("until"))  # fmt: skip
+        return _json(report.to_dict())
 
     @api.get("/models/<name>/<ref>/importance")
     def importance(name: str, ref: str) -> Response:

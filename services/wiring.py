@@ -18,6 +18,8 @@ from services.files.service import FileService
 from services.files.store import UserFiles
 from services.jobs.seal import CallerSeal, caller_seal
 from services.jobs.tracker import JobTracker
+from services.monitor.split import SplitService
+from services.monitor.traffic import TrafficService
 from services.registry.access import ModelAccess
 from services.registry.factory import registries_for
 from services.scoring.batching import BatchSettings
@@ -40,6 +42,8 @@ class ConsoleServices:
     explain: ExplainService
     compare: CompareService
     compare_files: CompareFiles
+    split: SplitService
+    traffic: TrafficService
 
     def health(self) -> dict[str, Any]:
         stats = self.models.stats
@@ -92,4 +96,6 @@ def build_services(
         explain=ExplainService(scoring, registry, settings.model_cache_size),
         compare=compare,
         compare_files=CompareFiles(files, compare),
+        split=SplitService(scoring, registry, cache, settings.alias_cache_seconds),
+        traffic=TrafficService(audit, registry),
     )

@@ -71,6 +71,8 @@ class AuditRecord:
     latency_ms: float | None = None
     outcome: str = OK
     error_code: str | None = None
+    arm: str | None = None
+    outputs: str | None = None
     time: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
 
 
@@ -83,6 +85,8 @@ class AuditedAction:
     version: str | None = None
     alias: str | None = None
     rows: int | None = None
+    arm: str | None = None
+    outputs: str | None = None  # a compact summary of the answers (see monitor.outputs)
 
     def reached(self, model: str, version: str, alias: str | None) -> None:
         self.model, self.version, self.alias = model, version, alias
@@ -146,6 +150,8 @@ class AuditLog:
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
                 outcome=_outcome(error),
                 error_code=_error_code(error),
+                arm=audited.arm,
+                outputs=audited.outputs,
             )
         )
 

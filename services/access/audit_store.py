@@ -55,7 +55,11 @@ audit_table = Table(
     Column("latency_ms", Float),
     Column("outcome", String(20), nullable=False),
     Column("error_code", String(60)),
+    Column("arm", String(255)),  # which arm of a traffic split answered
+    Column("outputs", String(2000)),  # a compact summary of the answers (counts), never inputs
 )
+# Columns added after databases were made: added to those when first opened.
+LATER_COLUMNS = {"arm": "VARCHAR(255)", "outputs": "VARCHAR(2000)"}
 TEXT_LIMITS = {c.name: c.type.length for c in audit_table.columns if getattr(c.type, "length", 0)}
 REJECTED = "rejected.jsonl"
 SPOOL_SUFFIX = ".jsonl"
@@ -102,13 +106,18 @@ class AuditDatabase:
                 connection.execute(text(
                     "CREATE UNIQUE INDEX IF NOT EXISTS ix_audit_record_id ON audit_log (record_id)"
                 ))  # fmt: skip
+        for name, kind in LATER_COLUMNS.items():
+            if name not in columns:
+                with self.engine.begin() as connection:
+                    connection.execute(text(f"ALTER TABLE audit_log ADD COLUMN {name} {kind}"))
         self._ready = True
 
     def store(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Insert the rows not stored yet; returns the ones the database refused by
         themselves. Raises when the database as a whole is not there (try again later)."""
         self.ready()
-        fresh = self._missing(rows)
+        # records spooled by an older console lack the later columns; one insert needs all
+        fresh = [dict.fromkeys(LATER_COLUMNS) | row for row in self._missing(rows)]
         if not fresh:
             return []
         try:
