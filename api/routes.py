@@ -183,6 +183,12 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
                                          request.args.get("until"))  # fmt: skip
         return _json(report.to_dict())
 
+    @api.get("/models/<name>/<ref>/drift")
+    def drift(name: str, ref: str) -> Response:
+        """The stored drift summaries of the version, oldest first (``?since=`` ISO time)."""
+        history = services.drift.history(current_caller(), name, ref, request.args.get("since"))
+        return _json(history)
+
     @api.get("/models/<name>/<ref>/importance")
     def importance(name: str, ref: str) -> Response:
         return _json(services.explain.importance(current_caller(), name, ref, Source.API).to_dict())

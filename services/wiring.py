@@ -18,7 +18,9 @@ from services.files.service import FileService
 from services.files.store import UserFiles
 from services.jobs.seal import CallerSeal, caller_seal
 from services.jobs.tracker import JobTracker
+from services.monitor.service import DriftService
 from services.monitor.split import SplitService
+from services.monitor.store import DriftStore
 from services.monitor.traffic import TrafficService
 from services.registry.access import ModelAccess
 from services.registry.factory import registries_for
@@ -44,6 +46,7 @@ class ConsoleServices:
     compare_files: CompareFiles
     split: SplitService
     traffic: TrafficService
+    drift: DriftService
 
     def health(self) -> dict[str, Any]:
         stats = self.models.stats
@@ -62,6 +65,7 @@ class ConsoleServices:
         the job gets fresh ones, and a cache of its own."""
         self.models.after_fork()
         self.explain.after_fork()
+        self.drift.after_fork()
         reset = getattr(self.registry.registry_for, "after_fork", None)
         if reset is not None:
             reset()
@@ -81,7 +85,9 @@ def build_services(
     scoring = ScoringService(settings, ModelLoader(registry, models, batching), audit)
     user_files = UserFiles(settings.app_data_dir / "files", settings.files_max_age_seconds,
                            quota_bytes=settings.user_quota_bytes)  # fmt: skip
-    files = FileService(settings, user_files, scoring)
+    drift_store = DriftStore(settings.audit_url)
+    drift = DriftService(scoring, registry, drift_store, settings.model_cache_size)
+    files = FileService(settings, user_files, scoring, drift)
     compare = CompareService(scoring, registry)
     return ConsoleServices(
         settings=settings,
@@ -98,4 +104,5 @@ def build_services(
         compare_files=CompareFiles(files, compare),
         split=SplitService(scoring, registry, cache, settings.alias_cache_seconds),
         traffic=TrafficService(audit, registry),
+        drift=drift,
     )

@@ -1,0 +1,59 @@
+"""Drift for a caller: the version's training reference read with the caller's own registry
+(the same check as loading the model), a tally per job, and the stored summaries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.access.audit import Source
+from services.access.caller import Caller
+from services.explain.reference import NoReference, TrainingReference, read_reference
+from services.monitor.drift import DriftTally
+from services.monitor.periods import iso_utc
+from services.monitor.store import DriftStore
+from services.registry.access import ModelAccess
+from services.scoring.models import CacheKey, ModelCache
+from services.scoring.service import ModelUse, ScoringService
+
+
+class DriftService:
+    def __init__(
+        self, scoring: ScoringService, access: ModelAccess, store: DriftStore, cache_size: int = 8
+    ) -> None:
+        self.scoring, self.access, self.store = scoring, access, store
+        self.references: ModelCache[TrainingReference] = ModelCache(cache_size)
+
+    def after_fork(self) -> None:
+        self.references.after_fork()
+        self.store.after_fork()
+
+    def tally(self, caller: Caller, use: ModelUse) -> DriftTally | None:
+        """A fresh tally against the version's reference; None when it has none (its
+        scoring goes on without drift)."""
+        registry = self.access.authorize(caller, use.resolved)
+        key = CacheKey(registry.uri, use.resolved.name, use.resolved.version)
+        try:
+            reference = self.references.get_or_load(key, lambda: read_reference(
+                registry, use.resolved, use.model.signature))  # fmt: skip
+        except NoReference:
+            return None
+        return DriftTally.against(reference.frame, reference.describe())
+
+    def keep(
+        self, caller: Caller, use: ModelUse, tally: DriftTally, source: Source, label: str
+    ) -> dict[str, Any]:
+        summary = tally.summary()
+        resolved = use.resolved
+        self.store.add(resolved.name, resolved.version, caller.user, source, label, summary)
+        return summary
+
+    def history(
+        self, caller: Caller, name: str, ref: str, since: str | None = None,
+        source: Source = Source.API,
+    ) -> dict[str, Any]:  # fmt: skip
+        """The stored summaries of one version, oldest first, for a caller who may use it."""
+        with self.scoring.look(caller, name, ref, source, action="drift") as use:
+            resolved = use.resolved
+        summaries = self.store.summaries(resolved.name, resolved.version, iso_utc(since))
+        return {"model": resolved.name, "version": resolved.version, "alias": resolved.alias,
+                "summaries": summaries}  # fmt: skip
