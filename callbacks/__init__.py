@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import config_tab, csv_tab, history_tab, inbound, json_tab, page
+from callbacks import (
+    compare,
+    config_tab,
+    csv_tab,
+    history_tab,
+    inbound,
+    json_tab,
+    monitor_tab,
+    page,
+)
 from callbacks.csv_tab import CsvCallbacks
 from services.wiring import ConsoleServices
 
@@ -18,4 +27,6 @@ def register_callbacks(app: dash.Dash, services: ConsoleServices) -> CsvCallback
     config_tab.register(app, services)
     json_tab.register(app, services)
     history_tab.register(app, services)
+    compare.register(app, services)
+    monitor_tab.register(app, services)
     return csv_tab.register(app, services)

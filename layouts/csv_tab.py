@@ -9,7 +9,9 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from layouts import compare
 from layouts.components import data_grid, model_badge, placeholder, plural, section
+from layouts.drift_view import drift_view
 from layouts.explain import file_charts
 from layouts.ids import Csv
 from services.files.results import DEFAULT_RESULT_FORMAT, RESULT_FORMATS
@@ -144,6 +146,7 @@ def layout(upload_limit_bytes: int, stall_seconds: int) -> html.Div:
                 ),
                 "stars",
             ),
+            compare.csv_section(),
         ]
     )
 
@@ -263,6 +266,7 @@ def prediction_view(scored: ScoredFile, ref: str | None, file_name: str) -> html
         )
     children += [
         file_charts(scored.distribution),
+        drift_view(scored.drift),
         html.P(
             f"First {plural(len(scored.preview), 'row')} of the result:", className="small mb-1"
         ),

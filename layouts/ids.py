@@ -80,6 +80,28 @@ class Csv(StrEnum):
     CANCELLED_RUN = "csv-cancelled-run"
 
 
+class Compare(StrEnum):
+    """ "Compare with" in the JSON and CSV tabs (layouts/compare.py)."""
+
+    JSON_WITH = "compare-json-with"
+    JSON_RUN = "compare-json-run"
+    FORM_RUN = "compare-form-run"
+    JSON_RESULT = "compare-json-result"
+    CSV_WITH = "compare-csv-with"
+    CSV_RUN = "compare-csv-run"
+    CSV_RESULT = "compare-csv-result"
+
+
+class Monitor(StrEnum):
+    """The Compare & Monitor tab: traffic of a split, drift over time (layouts/monitor_tab.py)."""
+
+    ACTIVE = "monitor-active"
+    PERIOD = "monitor-period"
+    REFRESH = "monitor-refresh"
+    TRAFFIC = "monitor-traffic"
+    DRIFT = "monitor-drift"
+
+
 class History(StrEnum):
     STORE = "history-store"
     LIST = "history-list"
@@ -93,10 +115,15 @@ class Tab(StrEnum):
     JSON = "tab-json"
     CSV = "tab-csv"
     HISTORY = "tab-history"
+    MONITOR = "tab-monitor"
     HELP = "tab-help"
 
 
-ALL_IDS = [member for group in (Page, Config, Json, Csv, History, Tab) for member in group]
+ALL_IDS = [
+    member
+    for group in (Page, Config, Json, Csv, Compare, Monitor, History, Tab)
+    for member in group
+]
 
 
 def form_field(column: str) -> dict[str, str]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from services.access.audit import Source
@@ -14,6 +15,8 @@ from services.monitor.store import DriftStore
 from services.registry.access import ModelAccess
 from services.scoring.models import CacheKey, ModelCache
 from services.scoring.service import ModelUse, ScoringService
+
+log = logging.getLogger(__name__)
 
 
 class DriftService:
@@ -30,7 +33,9 @@ class DriftService:
     def tally(self, caller: Caller, use: ModelUse) -> DriftTally | None:
         """A fresh tally against the version's reference; None when it has none (its
         scoring goes on without drift)."""
-        registry = self.access.authorize(caller, use.resolved)
+        # the use has just been authorised for this caller: asking again would cost a job a
+        # second permission check (and could split it between two verdicts)
+        registry = self.access.registry_for(caller)
         key = CacheKey(registry.uri, use.resolved.name, use.resolved.version)
         try:
             reference = self.references.get_or_load(key, lambda: read_reference(
@@ -42,9 +47,15 @@ class DriftService:
     def keep(
         self, caller: Caller, use: ModelUse, tally: DriftTally, source: Source, label: str
     ) -> dict[str, Any]:
+        """The job's summary, stored; a store that fails never costs the job its result (the
+        summary is still answered, marked as not kept)."""
         summary = tally.summary()
         resolved = use.resolved
-        self.store.add(resolved.name, resolved.version, caller.user, source, label, summary)
+        try:
+            self.store.add(resolved.name, resolved.version, caller.user, source, label, summary)
+        except Exception as error:
+            log.warning("drift summary not stored (%s)", type(error).__name__)
+            summary["stored"] = False
         return summary
 
     def history(
