@@ -32,6 +32,12 @@ def _with(ref: Any) -> str:
     return ref
 
 
+def _name_loaded(loaded: Any, selection: dict[str, Any]) -> None:
+    """The loaded version is compared by its number (the page's promise: an alias that moved
+    since Load Model does not change it), and shown with the alias it was loaded by."""
+    loaded.alias = loaded.alias or selection.get("alias")
+
+
 class CompareCallbacks:
     def __init__(self, services: ConsoleServices, file_url: Callable[[str], str]) -> None:
         self.services = services
@@ -56,6 +62,7 @@ class CompareCallbacks:
         model_input = parse_payload(payload)
         answer = self.services.compare.compare(current_caller(), name, [version, _with(other)],
                                                model_input, source=source)  # fmt: skip
+        _name_loaded(answer.versions[0], selection)
         data = model_input.data
         inputs = display_records(data, GRID_INPUT_ROWS) if isinstance(data, pd.DataFrame) else None
         return comparison_view(answer, inputs)
@@ -94,6 +101,7 @@ class CompareCallbacks:
             )
         except ConsoleError as error:
             return show_error(error)
+        _name_loaded(compared.versions[0], selection)
         return compared_file_view(compared, self.file_url(compared.output.file_id))
 
 

@@ -15,6 +15,7 @@ from layouts.ids import Compare
 from layouts.monitor_charts import crosstab_chart, scatter_chart
 from services.compare.files import AGREE_COLUMN, ComparedFile, prediction_column
 from services.compare.service import ComparedVersion, Comparison
+from services.registry.labels import label_of
 
 GRID_ROWS = 1_000
 DISAGREE_CLASS = "compare-disagree"
@@ -114,11 +115,25 @@ def _chart(tally_kind: str, crosstab: dict | None, versions, answers: list[list[
     return crosstab_chart(crosstab, first, second) if crosstab else None
 
 
-def grid(records: list[dict[str, Any]], columns: list[str]) -> dag.AgGrid:
+def _headers(columns: list[str], versions: list[ComparedVersion]) -> list[dict[str, Any]]:
+    """The answers first, named by version, then the inputs: visible without scrolling."""
+    named = {"row": "row"}
+    for version in versions:
+        named[prediction_column(version.ref)] = _name(version)
+        named[f"label_{version.ref}"] = f"{_name(version)} class"
+    named[AGREE_COLUMN] = "agree"
+    first = [c for c in named if c in columns]
+    return [{"field": c, "headerName": named.get(c, c), "pinned": "left" if c in named else None}
+            for c in first + [c for c in columns if c not in named]]  # fmt: skip
+
+
+def grid(
+    records: list[dict[str, Any]], columns: list[str], versions: list[ComparedVersion]
+) -> dag.AgGrid:
     """The rows with each version's answer; disagreeing rows highlighted."""
     return dag.AgGrid(
         rowData=records[:GRID_ROWS],
-        columnDefs=[{"field": c, "headerName": c} for c in columns],
+        columnDefs=_headers(columns, versions),
         defaultColDef={"resizable": True, "sortable": True, "flex": 1, "minWidth": 110,
                        "cellDataType": False},
         dashGridOptions={"suppressFieldDotNotation": True, "pagination": len(records) > 20,
@@ -138,7 +153,7 @@ def comparison_view(comparison: Comparison, inputs: list[dict[str, Any]] | None)
         record = dict((inputs or [{}] * comparison.rows)[index]) if inputs else {}
         record = {"row": index, **record}
         for version, values in zip(versions, answers, strict=True):
-            record[prediction_column(version.ref)] = _cell(values[index])
+            record[prediction_column(version.ref)] = _labelled(values[index], version.labels)
         record[AGREE_COLUMN] = index not in set(tally.disagreements)
         rows.append(record)
     rows.sort(key=lambda r: r[AGREE_COLUMN])  # False first: disagreements on top
@@ -148,7 +163,7 @@ def comparison_view(comparison: Comparison, inputs: list[dict[str, Any]] | None)
         _columns_note(comparison.shared_columns, comparison.differing_columns, versions),
         _chart(comparison.kind, body.get("crosstab"), versions, answers,
                body.get("mean_absolute_difference")),
-        grid(rows, columns),
+        grid(rows, columns, versions),
     ], className="compare-result")  # fmt: skip
 
 
@@ -164,8 +179,13 @@ def compared_file_view(compared: ComparedFile, download: str) -> html.Div:
         _chart(tally.kind or "classes", tally.crosstab(versions[0].labels), versions,
                [[r.get(prediction_column(v.ref)) for r in compared.preview] for v in versions],
                tally.mean_absolute_difference),
-        link, preview_note, grid(compared.preview, compared.columns),
+        link, preview_note, grid(compared.preview, compared.columns, versions),
     ], className="compare-result")  # fmt: skip
+
+
+def _labelled(value: Any, labels: dict[str, str] | None) -> Any:
+    name = label_of(labels, value)
+    return f"{value} · {name}" if name else _cell(value)
 
 
 def _cell(value: Any) -> Any:

@@ -4,6 +4,7 @@ Same look as layouts/charts.py (transparent, theme-coloured text)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import plotly.graph_objects as go
@@ -12,13 +13,15 @@ from layouts.charts import BLUE, GREY, RED, chart_layout, graph
 
 PALETTE = [BLUE, "#fd7e14", "#20c997", "#6f42c1", RED, "#0dcaf0", "#d63384", GREY]
 MAX_POINTS = 5_000
+# see-through, so the theme's text colour reads on every cell, in light and dark mode
+TRANSLUCENT_BLUES = [[0.0, "rgba(13,110,253,0.06)"], [1.0, "rgba(13,110,253,0.6)"]]
 
 
 def crosstab_chart(crosstab: dict[str, Any], first: str, second: str) -> Any:
     counts = crosstab["counts"]
     figure = go.Figure(go.Heatmap(
         z=counts, x=crosstab["columns"], y=crosstab["rows"], text=counts,
-        texttemplate="%{text}", colorscale="Blues", showscale=False, xgap=2, ygap=2,
+        texttemplate="%{text}", colorscale=TRANSLUCENT_BLUES, showscale=False, xgap=2, ygap=2,
         hovertemplate=f"{first}: %{{y}}<br>{second}: %{{x}}<br>%{{z}} rows<extra></extra>",
     ))  # fmt: skip
     figure.update_xaxes(type="category", title=second, side="bottom")
@@ -76,9 +79,18 @@ def drift_over_time_chart(summaries: list[dict[str, Any]], threshold: float) -> 
         ))  # fmt: skip
     figure.add_hline(y=threshold, line_dash="dot", line_color=RED)
     figure.update_yaxes(title="PSI", rangemode="tozero")
+    figure.update_xaxes(type="date", tickformat="%b %d, %H:%M", range=_padded(summaries))
     figure = chart_layout(figure, "Drift per column over time (dotted: threshold)", 340)
     figure.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.2})
     return graph(figure, "drift-over-time")
+
+
+def _padded(summaries: list[dict[str, Any]]) -> list[str]:
+    """At least an hour either side: jobs seconds apart would get millisecond ticks."""
+    times = [datetime.fromisoformat(s["time"]) for s in summaries]
+    low, high = min(times), max(times)
+    pad = max((high - low) / 20, timedelta(hours=1))
+    return [(low - pad).isoformat(), (high + pad).isoformat()]
 
 
 def _psi(summary: dict[str, Any], column: str) -> float | None:
@@ -99,6 +111,6 @@ def arm_predictions_chart(arms: list[dict[str, Any]]) -> Any:
                                 marker_color=PALETTE[index % len(PALETTE)]))  # fmt: skip
     figure.update_layout(barmode="stack")
     figure.update_yaxes(tickformat=".0%", range=[0, 1])
-    figure = chart_layout(figure, "Predicted classes per arm", 300)
+    figure = chart_layout(figure, "Predicted classes per arm", 240)
     figure.update_layout(showlegend=True)
     return graph(figure, "arm-predictions")

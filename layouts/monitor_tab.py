@@ -136,7 +136,7 @@ def traffic_view(split: dict[str, Any], report: dict[str, Any]) -> html.Div:
             if any((a["predictions"] or {}).get("classes") for a in arms)
             else None
         )
-        body = [table, chart]
+        body = html.Div([table, chart])
     total = html.P(f"{plural(report['requests'], 'request')} in this period.", className="small")
     return html.Div([_split_line(split), total, body])
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import requests
 
-from layouts.ids import Compare, Config, Csv, Monitor, Page
+from layouts.ids import Compare, Config, Csv, Json, Monitor, Page
 from services.access.audit import Source
 from services.monitor.split import SPLIT_TAG
 from services.registry.demo import IRIS_FEATURES, IRIS_MODEL
@@ -37,6 +37,13 @@ def _load_iris(dash_duo, settings) -> None:
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL} version 1")
 
 
+def click_at_bottom(dash_duo, selector: str) -> None:
+    """The last card of a tab: scrolled to at once (a smooth scroll toward the page's end
+    was still under way when the click came), then clicked."""
+    dash_duo.driver.execute_script("window.scrollTo({top: 1e6, behavior: 'instant'})")
+    dash_duo.find_element(selector).click()
+
+
 def _marked_rows(dash_duo, within: str) -> int:
     return len(dash_duo.find_elements(f"#{within} .ag-center-cols-container .compare-disagree"))
 
@@ -47,6 +54,7 @@ def test_compare_in_the_json_tab(dash_duo, settings, disagreeing):
     _load_iris(dash_duo, settings)
     open_tab(dash_duo, "JSON Prediction")
     type_json(dash_duo, json.dumps(rows.iloc[chosen].to_dict(orient="records")))
+    dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid — 5 records", timeout=30)
     dash_duo.wait_for_contains_text(f"#{Compare.JSON_WITH}", "@Challenger (version 2)")
     click(dash_duo, f"#{Compare.JSON_RUN}")
     dash_duo.wait_for_contains_text(f"#{Compare.JSON_RESULT}", "60.0% agree", timeout=30)
@@ -62,7 +70,12 @@ def test_compare_in_the_json_tab(dash_duo, settings, disagreeing):
     dash_duo.wait_for_element("html[data-bs-theme='dark']")
     screenshot(dash_duo, "compare-json-dark")
     click(dash_duo, f"#{Compare.FORM_RUN}")
-    dash_duo.wait_for_contains_text(f"#{Compare.JSON_RESULT}", "on 1 row", timeout=30)
+    try:
+        dash_duo.wait_for_contains_text(f"#{Compare.JSON_RESULT}", "on 1 row", timeout=30)
+    except Exception:
+        print("DEBUG", dash_duo.find_element(f"#{Compare.JSON_RESULT}").text[:500])
+        print("DEBUG", dash_duo.get_logs())
+        raise
     assert dash_duo.get_logs() == []
 
 
@@ -73,11 +86,11 @@ def test_compare_in_the_csv_tab(dash_duo, settings, disagreeing, tmp_path):
     open_tab(dash_duo, "CSV Prediction")
     upload_csv(dash_duo, source, 150)
     dash_duo.wait_for_contains_text(f"#{Compare.CSV_WITH}", "@Challenger (version 2)")
-    click(dash_duo, f"#{Compare.CSV_RUN}")
+    click_at_bottom(dash_duo, f"#{Compare.CSV_RUN}")
     agree = f"{(150 - len(disagreeing)) / 150:.1%} agree"
     dash_duo.wait_for_contains_text(f"#{Compare.CSV_RESULT}", agree, timeout=60)
     text = dash_duo.find_element(f"#{Compare.CSV_RESULT}").text
-    assert "flowers_compared.csv" in text and "prediction_Challenger" in text
+    assert "Download flowers_compared.csv" in text
     dash_duo.wait_for_element(f"#{Compare.CSV_RESULT} .compare-disagree")
     assert _marked_rows(dash_duo, Compare.CSV_RESULT) == len(disagreeing)
     screenshot(dash_duo, "compare-csv-light")
@@ -109,6 +122,8 @@ def test_drift_of_a_file_and_the_monitor_tab(dash_duo, settings, tmp_path, iris_
     dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "Drift in petal_length", timeout=60)
     dash_duo.wait_for_element(f"#{Csv.RESULT} .chart-drift .main-svg")
     screenshot(dash_duo, "drift-csv-light")
+    # at once to the top: a smooth scroll up a long page was still under way at the click
+    dash_duo.driver.execute_script("window.scrollTo({top: 0, behavior: 'instant'})")
     open_tab(dash_duo, "Compare & Monitor")
     dash_duo.wait_for_contains_text(f"#{Monitor.TRAFFIC}", "Champion 70% · Challenger 30%")
     dash_duo.wait_for_element(f"#{Monitor.TRAFFIC} .traffic-table")
