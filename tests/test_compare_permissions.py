@@ -27,8 +27,9 @@ def model_z(auth_server) -> str:
         client.create_registered_model(MODEL_Z)
         for key in ("X", "Y"):
             source = client.get_model_version(auth_server.models[key], "1")
+            model_id = source.model_id or source.source.rsplit("/", 1)[-1]
             client.create_model_version(MODEL_Z, source=source.source, run_id=source.run_id,
-                                        model_id=source.model_id)  # fmt: skip
+                                        model_id=model_id)  # fmt: skip
         client.set_registered_model_tag(MODEL_Z, SPLIT_TAG, "1:50,2:50")
     auth_server.grant("alice", "registered_model", MODEL_Z)
     return MODEL_Z
