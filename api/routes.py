@@ -119,7 +119,10 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
         payload = parse_json_text(_body(settings.max_request_bytes))
         answer = scoring.predict(current_caller(), name, ref, payload, source=Source.API,
                                  probabilities=_flag("probabilities"))  # fmt: skip
-        return _json(answer.to_dict())
+        if not _flag("drift"):
+            return _json(answer.to_dict())
+        drift = services.drift.of_rows(current_caller(), name, answer.version, payload)
+        return _json({**answer.to_dict(), "drift": drift})
 
     def _predict_csv(name: str, ref: str) -> Response:
         """The CSV with the prediction and ``error`` columns appended, on the same path as an

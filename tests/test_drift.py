@@ -89,3 +89,15 @@ def test_monitoring_lists_the_jobs_in_order(own, caller, client):
     assert body["version"] == "1" and isinstance(body["summaries"], list)
     bad = client.get(f"/api/models/{IRIS_MODEL}/Champion/drift?since=yesterday")
     assert bad.status_code == 400 and "is not a time" in bad.get_json()["message"]
+
+
+def test_the_api_carries_drift_for_files_and_on_request_for_json(client):
+    rows = iris(150, seed=9).assign(petal_width=lambda f: f["petal_width"] + 5)
+    upload = client.post("/api/uploads?filename=api.csv", data=rows.to_csv(index=False),
+                         content_type="text/csv").get_json()  # fmt: skip
+    summary = client.post(f"/api/models/{IRIS_MODEL}/Champion/score/{upload['file_id']}").get_json()
+    assert summary["drift"]["flagged"] == ["petal_width"]
+    url = f"/api/models/{IRIS_MODEL}/Champion/predict"
+    body = client.post(f"{url}?drift=true", json=rows.to_dict(orient="records")).get_json()
+    assert body["drift"]["flagged"] == ["petal_width"] and len(body["predictions"]) == 150
+    assert "drift" not in client.post(url, json=rows.head(1).to_dict(orient="records")).get_json()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pandas as pd
+
 from services.access.audit import Source
 from services.access.caller import Caller
 from services.explain.reference import NoReference, TrainingReference, read_reference
@@ -14,7 +16,9 @@ from services.monitor.periods import iso_utc
 from services.monitor.store import DriftStore
 from services.registry.access import ModelAccess
 from services.scoring.models import CacheKey, ModelCache
+from services.scoring.payload import parse_payload
 from services.scoring.service import ModelUse, ScoringService
+from services.scoring.validation import conform
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,19 @@ class DriftService:
             log.warning("drift summary not stored (%s)", type(error).__name__)
             summary["stored"] = False
         return summary
+
+    def of_rows(
+        self, caller: Caller, name: str, ref: str, payload: Any, source: Source = Source.API
+    ) -> dict[str, Any] | None:
+        """A JSON batch's drift, on request (kept like a file's, labelled "JSON batch"); None
+        when the version has no reference to compare with."""
+        with self.scoring.look(caller, name, ref, source, action="drift") as use:
+            conformed = conform(parse_payload(payload), use.model.signature)
+            tally = self.tally(caller, use)
+            if tally is None or not isinstance(conformed.data, pd.DataFrame):
+                return None
+            tally.add(conformed.data)
+            return self.keep(caller, use, tally, source, "JSON batch")
 
     def history(
         self, caller: Caller, name: str, ref: str, since: str | None = None,
