@@ -101,3 +101,13 @@ def test_the_api_carries_drift_for_files_and_on_request_for_json(client):
     body = client.post(f"{url}?drift=true", json=rows.to_dict(orient="records")).get_json()
     assert body["drift"]["flagged"] == ["petal_width"] and len(body["predictions"]) == 150
     assert "drift" not in client.post(url, json=rows.head(1).to_dict(orient="records")).get_json()
+
+
+def test_only_the_owner_of_a_file_sees_its_name(own, caller):
+    from services.access.caller import Caller
+
+    score(own, caller, iris(seed=4), filename="private-name.csv")
+    other = Caller(user="someone.else@example.com")
+    seen = own.drift.history(other, IRIS_MODEL, "Champion")["summaries"][-1]
+    assert (seen["label"], seen["mine"]) == ("another user's file", False)
+    assert own.drift.history(caller, IRIS_MODEL, "Champion")["summaries"][-1]["mine"]

@@ -82,6 +82,17 @@ class DriftService:
         """The stored summaries of one version, oldest first, for a caller who may use it."""
         with self.scoring.look(caller, name, ref, source, action="drift") as use:
             resolved = use.resolved
-        summaries = self.store.summaries(resolved.name, resolved.version, iso_utc(since))
+        stored = self.store.summaries(resolved.name, resolved.version, iso_utc(since))
+        summaries = [_as_seen_by(caller, summary) for summary in stored]
         return {"model": resolved.name, "version": resolved.version, "alias": resolved.alias,
                 "summaries": summaries}  # fmt: skip
+
+
+def _as_seen_by(caller: Caller, summary: dict[str, Any]) -> dict[str, Any]:
+    """Everyone who may use the version sees every job's statistics; only the file's owner
+    sees whose it was and its name (a file name can say more than a statistic)."""
+    user = summary.pop("user", None)
+    if user != caller.user:
+        summary["label"] = "another user's file"
+    summary["mine"] = user == caller.user
+    return summary

@@ -69,7 +69,8 @@ class DriftStore:
         with self.engine.connect() as connection:
             rows = connection.execute(query.order_by(table.id)).mappings().all()
         return [{"time": r["time"], "version": r["version"], "source": r["source"],
-                 "label": r["label"], **json.loads(r["summary"])} for r in rows]  # fmt: skip
+                 "user": r["user"], "label": r["label"], **json.loads(r["summary"])}
+                for r in rows]  # fmt: skip
 
     def after_fork(self) -> None:
         self.engine.dispose(close=False)
