@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,11 +44,18 @@ class DriftStore:
         connect_args = {"check_same_thread": False, "timeout": 5} if sqlite else {}
         self.engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
         self._ready_in: int | None = None
+        self._lock = threading.Lock()
 
     def _ready(self) -> None:
-        if self._ready_in != os.getpid():
-            metadata.create_all(self.engine)
-            self._ready_in = os.getpid()
+        """The table, made once per process; two requests at once must not both create it."""
+        with self._lock:
+            if self._ready_in != os.getpid():
+                try:
+                    metadata.create_all(self.engine)
+                except OperationalError:  # another worker made it a moment ago
+                    if not inspect(self.engine).has_table(drift_table.name):
+                        raise
+                self._ready_in = os.getpid()
 
     def add(self, model: str, version: str, user: str, source: str, label: str,
             summary: dict[str, Any]) -> None:  # fmt: skip
@@ -73,4 +81,5 @@ class DriftStore:
                 for r in rows]  # fmt: skip
 
     def after_fork(self) -> None:
+        self._lock = threading.Lock()  # another thread may have held it at the fork
         self.engine.dispose(close=False)
