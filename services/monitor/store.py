@@ -18,8 +18,10 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    inspect,
     select,
 )
+from sqlalchemy.exc import OperationalError
 
 metadata = MetaData()
 drift_table = Table(
