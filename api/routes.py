@@ -12,9 +12,11 @@ from werkzeug.exceptions import HTTPException
 
 from services.access.audit import Source
 from services.access.identity import current_caller
+from services.compare.service import parse_refs
 from services.errors import ConsoleError, PayloadTooLarge, UnsupportedMediaType, cut
 from services.files.results import DEFAULT_RESULT_FORMAT, mimetype_for
 from services.files.store import too_large
+from services.monitor.split import request_key
 from services.scoring.payload import parse_json_text
 from services.wiring import ConsoleServices
 
@@ -117,7 +119,10 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
         payload = parse_json_text(_body(settings.max_request_bytes))
         answer = scoring.predict(current_caller(), name, ref, payload, source=Source.API,
                                  probabilities=_flag("probabilities"))  # fmt: skip
-        return _json(answer.to_dict())
+        if not _flag("drift"):
+            return _json(answer.to_dict())
+        drift = services.drift.of_rows(current_caller(), name, answer.version, payload)
+        return _json({**answer.to_dict(), "drift": drift})
 
     def _predict_csv(name: str, ref: str) -> Response:
         """The CSV with the prediction and ``error`` columns appended, on the same path as an
@@ -143,6 +148,50 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
         payload = parse_json_text(_body(settings.max_request_bytes))
         answer = services.explain.explain(current_caller(), name, ref, payload, source=Source.API)
         return _json(answer.to_dict())
+
+    @api.post("/models/<name>/compare")
+    def compare(name: str) -> Response:
+        """The same rows through each of ``?refs=`` (default Champion,Challenger)."""
+        _require_json()
+        payload = parse_json_text(_body(settings.max_request_bytes))
+        refs = parse_refs(request.args.get("refs"))
+        answer = services.compare.compare(current_caller(), name, refs, payload, source=Source.API)
+        return _json(answer.to_dict())
+
+    @api.post("/models/<name>/compare/<file_id>")
+    def compare_file(name: str, file_id: str) -> Response:
+        """An uploaded file through each of ``?refs=``; the result (one prediction column
+        per version) is a new file to GET from /files/."""
+        refs = parse_refs(request.args.get("refs"))
+        compared = services.compare_files.compare_file(current_caller(), name, refs, file_id,
+                                                       source=Source.API)  # fmt: skip
+        return _json(compared.summary())
+
+    @api.get("/models/<name>/split")
+    def split(name: str) -> Response:
+        return _json(services.split.split(current_caller(), name).to_dict())
+
+    @api.post("/models/<name>/split/predict")
+    def split_predict(name: str) -> Response:
+        """One arm of the model's traffic split, sticky for ``X-Request-Key`` (or ``?key=``)."""
+        _require_json()
+        payload = parse_json_text(_body(settings.max_request_bytes))
+        key = request_key(request.headers.get("X-Request-Key"), request.args.get("key"))
+        answer = services.split.predict(current_caller(), name, key, payload)
+        return _json(answer.to_dict())
+
+    @api.get("/models/<name>/traffic")
+    def traffic(name: str) -> Response:
+        """Per arm of the split: requests, rows, latency, predictions (``?since=&until=``)."""
+        report = services.traffic.report(current_caller(), name, request.args.get("since"),
+                                         request.args.get("until"))  # fmt: skip
+        return _json(report.to_dict())
+
+    @api.get("/models/<name>/<ref>/drift")
+    def drift(name: str, ref: str) -> Response:
+        """The stored drift summaries of the version, oldest first (``?since=`` ISO time)."""
+        history = services.drift.history(current_caller(), name, ref, request.args.get("since"))
+        return _json(history)
 
     @api.get("/models/<name>/<ref>/importance")
     def importance(name: str, ref: str) -> Response:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import dash
 
 from callbacks import (
+    compare,
     config_tab,
     csv_tab,
     history_tab,
     inbound,
     json_tab,
+    monitor_tab,
     page,
     row_explain,
     table_panel,
@@ -31,4 +33,6 @@ def register_callbacks(app: dash.Dash, services: ConsoleServices) -> CsvCallback
     row_explain.register(app, services)
     history_tab.register(app, services)
     table_panel.register(app, services)
+    compare.register(app, services)
+    monitor_tab.register(app, services)
     return csv_tab.register(app, services)

@@ -29,6 +29,9 @@ def _layout(figure: go.Figure, title: str, height: int = 280) -> go.Figure:
     return figure
 
 
+chart_layout = _layout  # for the other chart modules (layouts/monitor_charts.py)
+
+
 def graph(figure: go.Figure, name: str) -> html.Div:
     """One chart; ``name`` marks it for tests and styles (ids stay in layouts/ids.py)."""
     return html.Div(

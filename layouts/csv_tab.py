@@ -9,7 +9,9 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from layouts import compare
 from layouts.components import data_grid, model_badge, placeholder, plural, section
+from layouts.drift_view import drift_view
 from layouts.explain import file_charts
 from layouts.ids import Csv, Insight
 from layouts.row_explain import pickable, probabilities_option, row_slot
@@ -146,6 +148,7 @@ def layout(upload_limit_bytes: int, stall_seconds: int) -> html.Div:
                 ),
                 "stars",
             ),
+            compare.csv_section(),
         ]
     )
 
@@ -265,6 +268,7 @@ def prediction_view(scored: ScoredFile, ref: str | None, file_name: str) -> html
         )
     children += [
         file_charts(scored.distribution, scored.confidence, scored.labels),
+        drift_view(scored.drift),
         html.P(
             f"First {plural(len(scored.preview), 'row')} of the result (pick one to see why):",
             className="small mb-1",

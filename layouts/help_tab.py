@@ -128,9 +128,38 @@ PRACTICES = """
   `MODEL_VERSION`): `Champion` follows promotions, `3` never moves.
 - **Promotion** is moving an alias: set `Champion` to the new version once it has been
   checked as `Challenger`. The console picks it up within seconds, without a restart.
+- **Before promoting**, compare Champion and Challenger on your own rows (Compare with), or
+  send a share of real traffic to the Challenger with a traffic split.
 - **Rollback** is moving the alias back to the previous version; keep old versions registered.
 - Always log a **signature and an input example** with a model: the console checks input
   against the signature and builds the form and the demo input from them.
+"""
+
+
+COMPARE_MONITOR = """
+- **Compare with** (JSON Prediction and CSV Prediction tabs): pick a second version or alias
+  (Challenger when Champion is loaded, Champion otherwise) and press **Compare JSON input**,
+  **Compare form input** or **Compare on this file**. Both versions predict the same rows;
+  you see the share of rows where they agree, the rows where they disagree first and
+  highlighted, a crosstab of their classes (classifiers) or one against the other and the
+  mean absolute difference (regressors). A file's result, `<name>_compared.csv`, has one
+  `prediction_<version>` column per version and `versions_agree`. Each version is checked
+  for your permissions and audited on its own: a version you may not use stops the
+  comparison and says which. Versions with different signatures each take the columns they
+  need from your input; the result says which columns only one of them uses.
+- **Drift** (every CSV result): each column of what you scored against the version's
+  training reference: a population stability index (PSI) on bins fixed from the reference
+  (deciles for numbers, categories for text), the share outside the training range, of
+  unseen categories and of missing values. A column with PSI above 0.2 is flagged. Under 100
+  rows the drift is *indicative* only and nothing is flagged: so few rows are mostly noise.
+- **Compare & Monitor** tab: for the loaded model, its **traffic split** (requests, rows,
+  latency and predictions per arm for the chosen period, from the audit log) and, for the
+  loaded version, **drift over time**: one point per scored file, hollow when indicative.
+- **A/B split** (API): the model's owner sets the model tag `console.traffic_split`, for
+  example `Champion:90,Challenger:10`; `POST /api/models/<name>/split/predict` sends each
+  request to one arm, always the same arm for the same `X-Request-Key` header (or `?key=`)
+  while the split is unchanged, and answers which arm and version answered. The tag is
+  re-read like an alias: a change takes effect within seconds.
 """
 
 
@@ -142,6 +171,7 @@ def layout(upload_limit_bytes: int) -> html.Div:
     return html.Div(
         [
             section("Step by step", dcc.Markdown(GUIDE + limits), "signpost"),
+            section("Compare and monitor", dcc.Markdown(COMPARE_MONITOR), "layout-split"),
             section("Input formats", dcc.Markdown(FORMATS), "braces"),
             section("Troubleshooting", dcc.Markdown(TROUBLESHOOTING), "life-preserver"),
             section("Best practices", dcc.Markdown(PRACTICES), "award"),

@@ -96,6 +96,28 @@ class Table(StrEnum):
     RESULT = "table-result"
 
 
+class Compare(StrEnum):
+    """ "Compare with" in the JSON and CSV tabs (layouts/compare.py)."""
+
+    JSON_WITH = "compare-json-with"
+    JSON_RUN = "compare-json-run"
+    FORM_RUN = "compare-form-run"
+    JSON_RESULT = "compare-json-result"
+    CSV_WITH = "compare-csv-with"
+    CSV_RUN = "compare-csv-run"
+    CSV_RESULT = "compare-csv-result"
+
+
+class Monitor(StrEnum):
+    """The Compare & Monitor tab: traffic of a split, drift over time (layouts/monitor_tab.py)."""
+
+    ACTIVE = "monitor-active"
+    PERIOD = "monitor-period"
+    REFRESH = "monitor-refresh"
+    TRAFFIC = "monitor-traffic"
+    DRIFT = "monitor-drift"
+
+
 class History(StrEnum):
     STORE = "history-store"
     LIST = "history-list"
@@ -124,11 +146,14 @@ class Tab(StrEnum):
     JSON = "tab-json"
     CSV = "tab-csv"
     HISTORY = "tab-history"
+    MONITOR = "tab-monitor"
     HELP = "tab-help"
 
 
 ALL_IDS = [
-    member for group in (Page, Config, Json, Csv, Table, History, Insight, Tab) for member in group
+    member
+    for group in (Page, Config, Json, Csv, Table, Compare, Monitor, History, Insight, Tab)
+    for member in group
 ]
 
 

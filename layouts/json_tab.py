@@ -9,6 +9,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from layouts import compare
 from layouts.components import (
     code_block,
     data_grid,
@@ -75,6 +76,7 @@ def layout() -> html.Div:
                         [
                             section("JSON input", editor, "braces"),
                             section("Result", result, "stars"),
+                            compare.json_section(),
                         ],
                         xl=7,
                     ),

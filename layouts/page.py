@@ -7,7 +7,15 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts import config_tab, csv_tab, help_tab, history_tab, json_tab, table_panel
+from layouts import (
+    config_tab,
+    csv_tab,
+    help_tab,
+    history_tab,
+    json_tab,
+    monitor_tab,
+    table_panel,
+)
 from layouts.components import selection_badge
 from layouts.ids import History, Page, Tab
 from services.settings import Settings
@@ -17,6 +25,7 @@ TAB_LABELS = {
     Tab.JSON: "JSON Prediction",
     Tab.CSV: "CSV Prediction",
     Tab.HISTORY: "Prediction History",
+    Tab.MONITOR: "Compare & Monitor",
     Tab.HELP: "Help",
 }
 
@@ -63,6 +72,7 @@ def page_layout(settings: Settings) -> html.Div:
             ]
         ),
         Tab.HISTORY: history_tab.layout(settings.history_size),
+        Tab.MONITOR: monitor_tab.layout(),
         Tab.HELP: help_tab.layout(upload_limit_bytes),
     }
     return html.Div(

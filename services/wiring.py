@@ -11,6 +11,8 @@ from cachelib import SimpleCache
 from services.access.audit import AuditLog
 from services.access.identity import Identity
 from services.caching import KeyValueCache
+from services.compare.files import CompareFiles
+from services.compare.service import CompareService
 from services.explain.service import ExplainService
 from services.files.service import FileService
 from services.files.store import UserFiles
@@ -18,6 +20,10 @@ from services.jobs.seal import CallerSeal, caller_seal
 from services.jobs.table_jobs import TableJobs
 from services.jobs.table_store import JobStore
 from services.jobs.tracker import JobTracker
+from services.monitor.service import DriftService
+from services.monitor.split import SplitService
+from services.monitor.store import DriftStore
+from services.monitor.traffic import TrafficService
 from services.registry.access import ModelAccess
 from services.registry.factory import registries_for
 from services.scoring.batching import BatchSettings
@@ -39,6 +45,11 @@ class ConsoleServices:
     seal: CallerSeal
     explain: ExplainService
     tables: TableJobs  # table jobs: uploaded files, paths and tables, locally or on Spark
+    compare: CompareService
+    compare_files: CompareFiles
+    split: SplitService
+    traffic: TrafficService
+    drift: DriftService
 
     def health(self) -> dict[str, Any]:
         stats = self.models.stats
@@ -57,6 +68,7 @@ class ConsoleServices:
         the job gets fresh ones, and a cache of its own."""
         self.models.after_fork()
         self.explain.after_fork()
+        self.drift.after_fork()
         reset = getattr(self.registry.registry_for, "after_fork", None)
         if reset is not None:
             reset()
@@ -76,7 +88,10 @@ def build_services(
     scoring = ScoringService(settings, ModelLoader(registry, models, batching), audit)
     user_files = UserFiles(settings.app_data_dir / "files", settings.files_max_age_seconds,
                            quota_bytes=settings.user_quota_bytes)  # fmt: skip
-    files = FileService(settings, user_files, scoring)
+    drift_store = DriftStore(settings.audit_url)
+    drift = DriftService(scoring, registry, drift_store, settings.model_cache_size)
+    files = FileService(settings, user_files, scoring, drift)
+    compare = CompareService(scoring, registry)
     return ConsoleServices(
         settings=settings,
         audit=audit,
@@ -89,4 +104,9 @@ def build_services(
         seal=caller_seal(settings),
         explain=ExplainService(scoring, registry, settings.model_cache_size),
         tables=TableJobs(settings, scoring, files, JobStore(settings.app_data_dir / "table-jobs")),
+        compare=compare,
+        compare_files=CompareFiles(files, compare),
+        split=SplitService(scoring, registry, cache, settings.alias_cache_seconds),
+        traffic=TrafficService(audit, registry),
+        drift=drift,
     )

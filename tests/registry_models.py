@@ -22,6 +22,7 @@ HOSTILE_DESCRIPTION = """## Staged tree
 [px]: http://127.0.0.1:9/ref.gif
 """
 EMPTY_MODEL = "test.models.empty"
+TWO_SIGNATURES_MODEL = "test.models.two_signatures"  # v2 does without sepal_width
 TEST_EXPERIMENT = "/console-test-models"
 
 
@@ -81,3 +82,15 @@ def register_test_models(tracking_uri: str, data_dir: Path) -> None:
         client.transition_model_version_stage(STAGED_MODEL, "1", "Production")
         client.transition_model_version_stage(STAGED_MODEL, "2", "Staging")
         client.create_registered_model(EMPTY_MODEL)
+        _register_two_signatures(client, frame, y, experiment_id)
+
+
+def _register_two_signatures(client, frame, y, experiment_id: str) -> None:
+    from mlflow.models import infer_signature
+    from sklearn.tree import DecisionTreeClassifier
+
+    client.create_registered_model(TWO_SIGNATURES_MODEL)
+    for columns in (IRIS_FEATURES, [c for c in IRIS_FEATURES if c != "sepal_width"]):
+        tree = DecisionTreeClassifier(max_depth=2, random_state=0).fit(frame[columns], y)
+        signature = infer_signature(frame[columns], tree.predict(frame[columns]))
+        _log_and_register(client, TWO_SIGNATURES_MODEL, tree, experiment_id, signature=signature)

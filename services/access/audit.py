@@ -73,6 +73,8 @@ class AuditRecord:
     error_code: str | None = None
     job_input: str | None = None  # a table job's source and destination: names, never data
     job_output: str | None = None
+    arm: str | None = None
+    outputs: str | None = None
     time: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
 
 
@@ -87,6 +89,8 @@ class AuditedAction:
     rows: int | None = None
     job_input: str | None = None
     job_output: str | None = None
+    arm: str | None = None
+    outputs: str | None = None  # a compact summary of the answers (see monitor.outputs)
 
     def reached(self, model: str, version: str, alias: str | None) -> None:
         self.model, self.version, self.alias = model, version, alias
@@ -152,6 +156,8 @@ class AuditLog:
                 error_code=_error_code(error),
                 job_input=audited.job_input,
                 job_output=audited.job_output,
+                arm=audited.arm,
+                outputs=audited.outputs,
             )
         )
 

@@ -55,10 +55,18 @@ audit_table = Table(
     Column("latency_ms", Float),
     Column("outcome", String(20), nullable=False),
     Column("error_code", String(60)),
-    Column("job_input", String(500)),
+    Column("job_input", String(500)),  # a table job's source and destination: names only
     Column("job_output", String(500)),
+    Column("arm", String(255)),  # which arm of a traffic split answered
+    Column("outputs", String(2000)),  # a compact summary of the answers (counts), never inputs
 )
-ADDED_LATER = {"job_input": "VARCHAR(500)", "job_output": "VARCHAR(500)"}
+# Columns added after databases were made: added to those when first opened.
+LATER_COLUMNS = {
+    "job_input": "VARCHAR(500)",
+    "job_output": "VARCHAR(500)",
+    "arm": "VARCHAR(255)",
+    "outputs": "VARCHAR(2000)",
+}
 TEXT_LIMITS = {c.name: c.type.length for c in audit_table.columns if getattr(c.type, "length", 0)}
 REJECTED = "rejected.jsonl"
 SPOOL_SUFFIX = ".jsonl"
@@ -68,7 +76,7 @@ IN_CLAUSE = 500
 def fit_for_storage(row: dict[str, Any]) -> dict[str, Any]:
     """Text cut to its column's length and free of NUL (PostgreSQL refuses both, and a
     user name from a failed sign-in is whatever was sent)."""
-    fitted = dict.fromkeys(ADDED_LATER) | dict(row)  # a record spooled before they existed
+    fitted = dict.fromkeys(LATER_COLUMNS) | dict(row)  # a record spooled before they existed
     for name, limit in TEXT_LIMITS.items():
         value = fitted.get(name)
         if isinstance(value, str):
@@ -105,7 +113,7 @@ class AuditDatabase:
                 connection.execute(text(
                     "CREATE UNIQUE INDEX IF NOT EXISTS ix_audit_record_id ON audit_log (record_id)"
                 ))  # fmt: skip
-        for name, kind in ADDED_LATER.items():  # a database made before table jobs
+        for name, kind in LATER_COLUMNS.items():
             if name not in columns:
                 with self.engine.begin() as connection:
                     connection.execute(text(f"ALTER TABLE audit_log ADD COLUMN {name} {kind}"))
@@ -115,8 +123,8 @@ class AuditDatabase:
         """Insert the rows not stored yet; returns the ones the database refused by
         themselves. Raises when the database as a whole is not there (try again later)."""
         self.ready()
-        rows = [dict.fromkeys(ADDED_LATER) | row for row in rows]  # spooled before them
-        fresh = self._missing(rows)
+        # records spooled by an older console lack the later columns; one insert needs all
+        fresh = [dict.fromkeys(LATER_COLUMNS) | row for row in self._missing(rows)]
         if not fresh:
             return []
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -93,6 +93,7 @@ class ScoredFile:
     distribution: dict[str, Any] | None = None  # of the predictions, for the charts
     confidence: dict[str, Any] | None = None  # of the predicted class's probability
     labels: dict[str, str] | None = None  # the model's class names, for the charts
+    drift: dict[str, Any] | None = None  # what was scored against the training reference
 
     def summary(self) -> dict[str, Any]:
         """What the API answers."""
@@ -102,16 +103,20 @@ class ScoredFile:
             "failed_rows": self.failed_rows, "latency_ms": round(self.seconds * 1000, 3),
             "predictions": self.predictions, "distribution": self.distribution,
             "confidence": self.confidence,
+            "drift": self.drift,
             "result_file": {"file_id": self.output.file_id, "filename": self.output.filename,
                             "size": self.output.size},
         }  # fmt: skip
 
 
 class FileService:
-    def __init__(self, settings: Settings, files: UserFiles, scoring: ScoringService) -> None:
+    def __init__(
+        self, settings: Settings, files: UserFiles, scoring: ScoringService, drift: Any = None
+    ) -> None:
         self.settings = settings
         self.store = files
         self.scoring = scoring
+        self.drift = drift  # a monitor.service.DriftService: each job's drift, same pass
 
     def upload(self, caller: Caller, filename: str, stream: IO[bytes]) -> StoredFile:
         stored = self.store.save_stream(caller, filename, stream, self.settings.upload_limit_bytes)
@@ -158,6 +163,7 @@ class FileService:
         every_format: bool = False,
         job: str = "request",
         probabilities: bool = False,
+        drift: bool = True,
     ) -> ScoredFile:
         """Score the caller's stored file, as ``result_format`` (a name in
         ``RESULT_FORMATS``; another is ``InvalidInput``); with ``every_format`` the other
@@ -170,7 +176,11 @@ class FileService:
         stored = self.store.describe(caller, file_id)
         with self.scoring.use(caller, name, ref, source) as use:
             run = self.scoring.table(use, BadRows.MARK, probabilities)
-            return self._score(caller, use, run, stored, formats, on_progress, job)
+            tally = self.drift.tally(caller, use) if drift and self.drift else None
+            scored = self._score(caller, use, run, stored, formats, on_progress, job, tally)
+            if tally is not None:
+                scored.drift = self.drift.keep(caller, use, tally, source, stored.filename)
+            return scored
 
     def score_in(
         self,
@@ -196,6 +206,7 @@ class FileService:
         formats: list[results.ResultFormat],
         on_progress: Callable[[Progress], None] | None,
         job: str,
+        tally: Any = None,
     ) -> ScoredFile:
         """One table run over the file's chunks; each result is written as it is produced and
         published only when complete."""
@@ -204,6 +215,8 @@ class FileService:
         signature = use.model.signature
         as_text = any(f.passthrough_as_text for f in formats)
         chunks = iter_csv(path, signature, self.settings.predict_chunk_rows, as_text)
+        if tally is not None:
+            chunks = _counted(chunks, tally)
         first: list[pd.DataFrame] = []
         distribution = Distribution()  # counted as the chunks go, so charts cost no re-read
         confidence = ConfidenceHistogram()
@@ -275,6 +288,13 @@ class FileService:
                               probabilities=probabilities)  # fmt: skip
         finally:
             self.store.remove(caller, stored.file_id)
+
+
+def _counted(chunks: Iterator[pd.DataFrame], tally: Any) -> Iterator[pd.DataFrame]:
+    """Each chunk as read, counted for drift before it is scored."""
+    for chunk in chunks:
+        tally.add(chunk)
+        yield chunk
 
 
 def _first_predictions(head: pd.DataFrame) -> list[Any]:

@@ -5,6 +5,7 @@ outside them. Plain data; the UI draws it."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,3 +112,24 @@ class ConfidenceHistogram:
         edges = np.linspace(0.0, 1.0, self.bins + 1)
         return {"kind": "confidence", "edges": edges.tolist(), "counts": self.counts.tolist(),
                 "total": self.total, "mean": self.top_sum / self.total}  # fmt: skip
+
+
+SUMMARY_CLASSES = 20  # a summary fits the audit log's column; the rest is counted as other
+OTHER = "(other)"
+
+
+def output_summary(predictions: list[Any]) -> str:
+    """The answers of one request in a few bytes for the audit log (never inputs): counts
+    per class, or count, sum, min and max of numbers. Merged across requests by reports."""
+    values = [p for p in predictions if p is not None and not isinstance(p, (dict, list))]
+    if values and all(isinstance(v, float) for v in values) and _is_float(pd.Series(values)):
+        numbers = np.asarray(values, dtype=float)
+        summary = {"n": len(numbers), "sum": float(numbers.sum()),
+                   "min": float(numbers.min()), "max": float(numbers.max())}  # fmt: skip
+        return json.dumps({"numbers": summary})
+    counts = pd.Series([str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+                        for v in values], dtype=object).value_counts()  # fmt: skip
+    top = {str(k)[:40]: int(c) for k, c in counts.head(SUMMARY_CLASSES).items()}
+    if len(counts) > SUMMARY_CLASSES:
+        top[OTHER] = int(counts.iloc[SUMMARY_CLASSES:].sum())
+    return json.dumps({"classes": top})

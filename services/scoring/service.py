@@ -12,6 +12,7 @@ from typing import Any
 from services.access.audit import AuditedAction, AuditLog, Source
 from services.access.caller import Caller
 from services.registry.types import ResolvedVersion
+from services.scoring.distribution import output_summary
 from services.scoring.fast import fast_conformed, fast_shape
 from services.scoring.models import LoadedModel, ModelLoader
 from services.scoring.payload import ModelInput, parse_payload
@@ -80,9 +81,11 @@ class ScoringService:
             yield self._load(caller, name, ref, audited)
 
     @contextlib.contextmanager
-    def look(self, caller: Caller, name: str, ref: str, source: Source) -> Iterator[ModelUse]:
+    def look(
+        self, caller: Caller, name: str, ref: str, source: Source, action: str = "view"
+    ) -> Iterator[ModelUse]:
         """The model for a check before predicting (its signature); audited if refused."""
-        with self.audit.recording_refusals(caller, source, "view", name, ref) as audited:
+        with self.audit.recording_refusals(caller, source, action, name, ref) as audited:
             yield self._load(caller, name, ref, audited)
 
     def _load(self, caller: Caller, name: str, ref: str, audited: AuditedAction) -> ModelUse:
@@ -103,10 +106,14 @@ class ScoringService:
         *,
         source: Source,
         probabilities: bool | None = False,
+        action: str = "predict",
+        arm: str | None = None,
     ) -> Predictions:
         """Predict from a parsed JSON value in any accepted form (or a ``ModelInput``);
-        ``probabilities=None``: with class probabilities when the model has them."""
-        with self.audit.recording(caller, source, "predict", name, ref) as audited:
+        ``probabilities=None``: with class probabilities when the model has them. ``arm``:
+        the traffic split's arm this request went to, audited with a summary of the answers."""
+        with self.audit.recording(caller, source, action, name, ref) as audited:
+            audited.arm = arm
             shape = None if isinstance(payload, ModelInput) else fast_shape(payload)
             model_input = None if shape is not None else _model_input(payload)
             audited.rows = len(shape.rows) if shape is not None else model_input.rows
@@ -120,6 +127,8 @@ class ScoringService:
             else:
                 scored = run.score_conformed(conformed)
             predictions = scored.predictions()
+            if arm is not None:
+                audited.outputs = output_summary(predictions)
             extra: dict[str, Any] = {
                 "ignored_columns": run.ignored_columns,
                 "labels": scored.class_names(predictions),

@@ -1,0 +1,78 @@
+"""What drift costs a CSV job: the same iris file scored through FileService with and
+without drift, in one process, alternating, best of a few runs; plus the drift tally alone
+over the same chunks (the part drift adds, free of the job's noise).
+
+    nice -n 19 .venv/bin/python -m bench.drift [rows ...]    # default: 1000000 10000000
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cachelib import SimpleCache
+
+from bench.bigcsv import write_iris_csv
+from services.access.audit import Source
+from services.access.caller import LOCAL_CALLER
+from services.files.csv_io import iter_csv
+from services.registry.demo import IRIS_FEATURES, IRIS_MODEL, ensure_demo_models
+from services.settings import embedded_tracking_uri
+from services.wiring import build_services
+from tests.conftest import settings_for
+
+RUNS = {1_000_000: 3, 10_000_000: 1}
+
+
+def _job(services, file_id: str, drift: bool) -> float:
+    started = time.perf_counter()
+    scored = services.files.score(LOCAL_CALLER, IRIS_MODEL, "Champion", file_id,
+                                  source=Source.API, drift=drift)  # fmt: skip
+    seconds = time.perf_counter() - started
+    services.files.store.remove(LOCAL_CALLER, scored.output.file_id)
+    assert (scored.drift is not None) == drift
+    return seconds
+
+
+def _tally_alone(services, path: Path) -> float:
+    """Reading is timed apart and taken off: only ``tally.add`` is what drift adds."""
+    with services.scoring.use(LOCAL_CALLER, IRIS_MODEL, "Champion", Source.API) as use:
+        tally = services.drift.tally(LOCAL_CALLER, use)
+        signature = use.model.signature
+    spent = 0.0
+    for chunk in iter_csv(path, signature, services.settings.predict_chunk_rows):
+        started = time.perf_counter()
+        tally.add(chunk)
+        spent += time.perf_counter() - started
+    return spent
+
+
+def main(sizes: list[int]) -> None:
+    folder = Path(tempfile.mkdtemp())
+    ensure_demo_models(embedded_tracking_uri(folder), folder)
+    services = build_services(settings_for(folder), SimpleCache())
+    print("| rows | job without drift | job with drift | overhead | drift tally alone |")
+    print("|---:|---:|---:|---:|---:|")
+    for rows in sizes:
+        path = folder / f"iris-{rows}.csv"
+        write_iris_csv(path, rows, IRIS_FEATURES)
+        with open(path, "rb") as body:
+            stored = services.files.upload(LOCAL_CALLER, path.name, body)
+        if rows == sizes[0]:
+            _job(services, stored.file_id, True)  # warm: model, reference
+        without, with_drift = [], []
+        for _ in range(RUNS.get(rows, 1)):
+            without.append(_job(services, stored.file_id, False))
+            with_drift.append(_job(services, stored.file_id, True))
+        base, extra = min(without), min(with_drift)
+        alone = _tally_alone(services, services.files.store.path(LOCAL_CALLER, stored.file_id))
+        print(f"| {rows:,} | {base:.1f} s | {extra:.1f} s | {(extra - base) / base:+.1%} | "
+              f"{alone:.2f} s ({alone / base:.1%}) |", flush=True)  # fmt: skip
+        services.files.store.remove(LOCAL_CALLER, stored.file_id)
+        path.unlink()
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [1_000_000, 10_000_000])

@@ -1,0 +1,1 @@
+"""Two or more versions of one model on the same rows."""

@@ -1,0 +1,1 @@
+"""Monitoring what users score: traffic splits between versions, their traffic, and drift."""
