@@ -125,7 +125,7 @@ def dash_callback_ms(data_dir: Path, model: Any, repeat: int) -> tuple[float, fl
 
     os.environ["APP_DATA_DIR"] = str(data_dir)
     with project_on_path():
-        from app import create_app
+        from app import create_app, services_of
         from layouts.ids import History, Json, Page
         from services.registry.demo import IRIS_MODEL
         from services.settings import Settings
@@ -153,6 +153,7 @@ def dash_callback_ms(data_dir: Path, model: Any, repeat: int) -> tuple[float, fl
     proba = model.get_raw_model().predict_proba
     runs = [(timed(lambda: client.post(url, json=body)), timed(lambda: model.predict(frame)),
              timed(lambda: proba(frame))) for _ in range(repeat)]  # fmt: skip
+    services_of(app.server).audit.close()  # before the data dir goes
     return tuple(median([run[i] for run in runs]) for i in range(3))  # type: ignore[return-value]
 
 

@@ -95,8 +95,10 @@ class JsonCallbacks:
     ) -> tuple[Any, ...]:
         try:
             name, version = selected(selection)
-            model_input = parse_payload(parse_json_text(text or ""))
-            answer = self.scoring.predict(current_caller(), name, version, model_input,
+            value = parse_json_text(text or "")
+            model_input = parse_payload(value)  # refused here with the usual words
+            # the parsed value, not model_input: a few clean records take the fast path
+            answer = self.scoring.predict(current_caller(), name, version, value,
                                           source=Source.JSON, probabilities=None)  # fmt: skip
         except ConsoleError as error:
             entry = failure_entry("JSON", selection, error, text=text)
