@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 from cachelib import SimpleCache
 
+from bench.timing import best_seconds
 from services.access.audit import Source
 from services.access.caller import LOCAL_CALLER
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, ensure_demo_models, house_frame
@@ -26,12 +27,7 @@ ROWS, CHUNK, REPEATS = 1_000_000, 100_000, 20
 
 
 def _best(action, repeats: int = REPEATS) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return min(times)
+    return best_seconds(action, repeats)
 
 
 def main() -> None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import io
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from cachelib import SimpleCache
 
+from bench.timing import best_seconds
 from services.access.audit import Source
 from services.access.caller import LOCAL_CALLER
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame, ensure_demo_models
@@ -27,12 +27,7 @@ ROWS, REPEATS = 300_000, 3
 
 
 def _best(action, repeats: int = REPEATS) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return min(times)
+    return best_seconds(action, repeats)
 
 
 def _iris(rows: int) -> pd.DataFrame:
