@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import importlib
+import importlib.util
 import logging
 import os
 import socket
@@ -28,6 +29,7 @@ KNOWN_AUTH_MODES = ("none", "mlflow-basic", "databricks")
 # Packages some modes import only when they run; a missing one is named before start.
 JOBS_ON_THIS_SERVER = ("diskcache", "multiprocess", "psutil")
 JOBS_IN_CELERY = ("celery", "redis")
+SPARK_CLIENT = ("pyspark", "grpc")  # pyspark[connect], in requirements-spark.txt
 REINSTALL = "install the app's requirements: pip install -r requirements.txt"
 
 
@@ -90,6 +92,11 @@ def _check_limits(settings: Settings) -> None:
 
 
 def _check_packages(settings: Settings) -> None:
+    if settings.spark_remote and not all(importlib.util.find_spec(p) for p in SPARK_CLIENT):
+        raise ConfigurationError(
+            "SPARK_REMOTE is set, but the Spark Connect client is not installed: "
+            "pip install -r requirements-spark.txt (or unset SPARK_REMOTE)."
+        )
     needed = JOBS_IN_CELERY if settings.redis_url else JOBS_ON_THIS_SERVER
     purpose = "CSV jobs in Celery (REDIS_URL is set)" if settings.redis_url else "CSV jobs"
     for package in needed:

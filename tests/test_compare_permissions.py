@@ -4,6 +4,7 @@ them) and version 2 from Y's files (she may not), and alice has READ on Z."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -19,7 +20,9 @@ MODEL_Z = "test.auth.model_z"
 
 
 @pytest.fixture(scope="module")
-def model_z(auth_server) -> str:
+def model_z(auth_server) -> Iterator[str]:
+    """A model of the shared auth server made for this module, and deleted after it: other
+    modules list the server's models and expect only their own."""
     from mlflow import MlflowClient
 
     with _admin_mlflow_session(auth_server.url, auth_server.admin):
@@ -32,7 +35,10 @@ def model_z(auth_server) -> str:
                                         model_id=model_id)  # fmt: skip
         client.set_registered_model_tag(MODEL_Z, SPLIT_TAG, "1:50,2:50")
     auth_server.grant("alice", "registered_model", MODEL_Z)
-    return MODEL_Z
+    yield MODEL_Z
+    with _admin_mlflow_session(auth_server.url, auth_server.admin):
+        MlflowClient(tracking_uri=auth_server.url, registry_uri=auth_server.url
+                     ).delete_registered_model(MODEL_Z)  # fmt: skip
 
 
 @pytest.fixture(scope="module")

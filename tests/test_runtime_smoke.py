@@ -118,6 +118,24 @@ def test_databricks_app_environment(runtime, tmp_path):
         assert tokens == {f"Bearer {ALLOWED_TOKEN}"}  # never the service principal
 
 
+# Imports of a mode installed from its own requirements file (SPARK_REMOTE:
+# requirements-spark.txt); without it that mode refuses to start (test below).
+OPTIONAL_IMPORTS = {"pyspark": "pyspark[connect]=="}
+
+
+def test_spark_without_its_client_stops_once_with_one_line(runtime, tmp_path):
+    env = clean_environment(APP_DATA_DIR=tmp_path / "data", PORT=free_port(),
+                            SPARK_REMOTE="sc://127.0.0.1:1")  # fmt: skip
+    started = subprocess.run([str(runtime), "app.py"], cwd=PROJECT, env=env, timeout=120,
+                             capture_output=True, text=True)  # fmt: skip
+    assert started.returncode != 0
+    lines = [line for line in started.stderr.splitlines() if line.startswith("Cannot start")]
+    assert "Booting worker" not in started.stderr
+    assert lines == ["Cannot start the model console: SPARK_REMOTE is set, but the Spark "
+                     "Connect client is not installed: pip install -r requirements-spark.txt "
+                     "(or unset SPARK_REMOTE)."], started.stderr[-2000:]  # fmt: skip
+
+
 def test_every_run_time_import_is_in_requirements_txt(runtime):
     """Imports made only in some modes (Celery with REDIS_URL, Unity Catalog on Databricks)
     resolve in the runtime environment too."""
@@ -134,6 +152,8 @@ def test_every_run_time_import_is_in_requirements_txt(runtime):
          *packages],
         capture_output=True, text=True, check=True,
     ).stdout.split()  # fmt: skip
-    assert missing == []
+    optional = (PROJECT / "requirements-spark.txt").read_text()
+    assert [name for name in missing if name not in OPTIONAL_IMPORTS] == []
+    assert all(OPTIONAL_IMPORTS[name] in optional for name in missing)
     dash_extras = "import dash; dash.DiskcacheManager; import diskcache, multiprocess, psutil"
     subprocess.run([str(runtime), "-c", dash_extras], check=True)
