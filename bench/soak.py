@@ -294,7 +294,8 @@ def soak(args: argparse.Namespace, data_dir: Path) -> tuple[list[Section], list[
         go, stop = threading.Event(), threading.Event()
         threads = [threading.Thread(target=s.run, args=(ready, go, stop), daemon=True)
                    for s in sessions]  # fmt: skip
-        _ = [thread.start() for thread in threads]
+        for thread in threads:
+            thread.start()
         ready.wait()
         rss = {"start": idle_rss(pid := server.process.pid, 2.0)}
         first = tree_pids(pid)  # a leak shows in these (jobs left running in the count)

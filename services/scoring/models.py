@@ -148,6 +148,7 @@ class LoadedModel:
     load_seconds: float
     labels: dict[str, str] | None = None  # class value → name, as the model declares them
     batcher: Batcher | None = None
+    direct: Callable[[Any], Any] | None = None  # see direct_predict: looked up once, at load
     files: Path | None = None  # the folder it was loaded from (shipped to Spark as it is)
 
     def predict(self, data: Any, params: dict[str, Any] | None = None, exact: bool = False) -> Any:
@@ -157,8 +158,7 @@ class LoadedModel:
             return self.pyfunc.predict(data, params=params)
         if self.batcher is not None:
             return self.batcher.predict(data, exact)
-        direct = direct_predict(self.pyfunc) if exact else None
-        return (direct or self.pyfunc.predict)(data)
+        return (self.direct if exact and self.direct else self.pyfunc.predict)(data)
 
     def after_fork(self) -> None:
         if self.batcher is not None:
@@ -185,8 +185,7 @@ class ModelLoader:
     def _load(self, registry: Registry, resolved: ResolvedVersion) -> LoadedModel:
         model = _load(registry, resolved)
         if self.batching.on:
-            direct = direct_predict(model.pyfunc)
-            model.batcher = Batcher(model.pyfunc.predict, self.batching, direct)
+            model.batcher = Batcher(model.pyfunc.predict, self.batching, model.direct)
         return model
 
 
@@ -220,4 +219,5 @@ def _load(registry: Registry, resolved: ResolvedVersion) -> LoadedModel:
         load_seconds=time.perf_counter() - started,
         labels=class_labels(registry.tags(resolved)),
         files=files,
+        direct=direct_predict(pyfunc),
     )
