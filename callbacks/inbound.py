@@ -86,10 +86,17 @@ def watched(value: Any) -> dict[str, Any] | None:
     return _fields(value, job=_is_text, stamp=_is_number_or_none, tick=_is_count)
 
 
+def insight_asked(value: Any) -> dict[str, Any] | None:
+    """The row to explain is input like any other; only its shape is checked here."""
+    return _fields(value, selection=lambda v: selection(v) is not None, asked=_is_count)
+
+
 READERS: dict[str, Callable[[Any], Any]] = {
     f"{Page.SELECTION}.data": selection,
     f"{Json.ANSWERED_BY}.data": selection,
     f"{Json.FORM_ANSWERED_BY}.data": selection,
+    f"{Json.INSIGHT_ASKED}.data": insight_asked,
+    f"{Json.FORM_INSIGHT_ASKED}.data": insight_asked,
     f"{History.STORE}.data": valid_entries,
     f"{Csv.FILE}.data": uploaded_file,
     f"{Csv.RESULT_FILE}.data": result_files,

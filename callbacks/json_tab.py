@@ -9,12 +9,16 @@ from typing import Any
 import dash
 import pandas as pd
 from dash import ALL, ClientsideFunction, Input, Output, State, no_update
+from dash.exceptions import PreventUpdate
 
 from callbacks.common import selected, show_error
 from callbacks.whatif import form_controls
 from layouts.components import active_model_line
+from layouts.explain import explanation_view, insight_parts, sureness
 from layouts.ids import History, Json, Page, form_feedback, form_field, form_switch
 from layouts.json_tab import (
+    FORM_SLOTS,
+    JSON_SLOTS,
     SMALL_BATCH,
     form_fields,
     form_status,
@@ -91,24 +95,31 @@ class JsonCallbacks:
         return json.dumps(payload, indent=2)
 
     def predict_json(
-        self, _: int, text: str | None, selection: dict[str, Any] | None, history: list | None
-    ) -> tuple[Any, ...]:
+        self, clicks: int, text: str | None, selection: dict[str, Any] | None,
+        history: list | None,
+    ) -> tuple[Any, ...]:  # fmt: skip
+        """The answer at once; for one row, its confidence and explanation follow
+        (``explain_answer``), so the person does not wait for them to see it."""
         try:
             name, version = selected(selection)
             value = parse_json_text(text or "")
             model_input = parse_payload(value)  # refused here with the usual words
+            one_row = model_input.rows == 1
             # the parsed value, not model_input: a few clean records take the fast path
             answer = self.scoring.predict(current_caller(), name, version, value,
-                                          source=Source.JSON, probabilities=None)  # fmt: skip
+                                          source=Source.JSON,
+                                          probabilities=False if one_row else None)  # fmt: skip
         except ConsoleError as error:
             entry = failure_entry("JSON", selection, error, text=text)
-            return show_error(error), None, with_entry(history, entry, self.keep), selection
+            return (show_error(error), None, with_entry(history, entry, self.keep), selection,
+                    None)  # fmt: skip
         download = self._kept_batch(answer, model_input.data)
-        insight = self._insight(answer, name, version, model_input, Source.JSON)
         view = result_view(answer, _input_records(model_input.data), _ref(selection), download,
-                           *insight)  # fmt: skip
+                           None, self._labels(name, version),
+                           JSON_SLOTS if one_row else None)  # fmt: skip
         entry = prediction_entry(answer, "JSON", selection, text)
-        return view, None, with_entry(history, entry, self.keep), selection
+        asked = _insight_asked(selection, value, answer, clicks) if one_row else None
+        return view, None, with_entry(history, entry, self.keep), selection, asked
 
     def _kept_batch(self, answer: Predictions, data: Any) -> str | None:
         """A big batch's inputs and predictions as a CSV file to download."""
@@ -153,7 +164,7 @@ class JsonCallbacks:
 
     def predict_form(
         self,
-        _: int,
+        clicks: int,
         values: list[Any],
         ids: list[dict[str, str]],
         switches: list[Any],
@@ -166,37 +177,51 @@ class JsonCallbacks:
             name, version = selected(selection)
             form = read_form(self._signature(selection), raw)
             if not form.ok:
-                return form_status(len(form.problems)), None, no_update, no_update
+                return form_status(len(form.problems)), None, no_update, no_update, no_update
             answer = self.scoring.predict(current_caller(), name, version, form.record,
-                                          source=Source.FORM, probabilities=None)  # fmt: skip
+                                          source=Source.FORM, probabilities=False)  # fmt: skip
         except ConsoleError as error:
             entry = failure_entry("form", selection, error, text=json.dumps(raw, default=str))
-            return show_error(error), None, with_entry(history, entry, self.keep), selection
+            return (show_error(error), None, with_entry(history, entry, self.keep), selection,
+                    None)  # fmt: skip
         text = json.dumps(form.record, default=str)
         entry = prediction_entry(answer, "form", selection, text)
-        insight = self._insight(answer, name, version, form.record, Source.FORM)
-        return result_view(answer, None, _ref(selection), None, *insight), None, with_entry(
-            history, entry, self.keep), selection  # fmt: skip
+        view = result_view(answer, None, _ref(selection), slots=FORM_SLOTS)
+        asked = _insight_asked(selection, form.record, answer, clicks)
+        return view, None, with_entry(history, entry, self.keep), selection, asked
 
-    def _insight(
-        self, answer: Predictions, name: str, version: str, payload: Any, source: Source
-    ) -> tuple[Any, dict[str, str] | None]:
-        """One row's explanation (a dict, or why there is none) and the class names."""
-        caller = current_caller()
-        labels = self.scoring.loader.load(caller, name, version)[1].labels
-        if answer.input_rows != 1:
-            return None, labels
+    def _labels(self, name: str, version: str) -> dict[str, str] | None:
+        return self.scoring.loader.load(current_caller(), name, version)[1].labels
+
+    def explain_answer(self, asked: dict[str, Any] | None, source: Source) -> tuple[Any, Any]:
+        """The confidence and explanation of the one-row answer on screen, asked again as
+        the server's caller (the page only says which row and version)."""
+        if not asked:
+            raise PreventUpdate
         try:
-            explained = self.explain.explain(caller, name, version, payload, source=source)
+            insight = self.explain.row_insight(current_caller(), *selected(asked["selection"]),
+                                               asked["payload"], source)  # fmt: skip
         except ConsoleError as error:
-            return error.message, labels
-        return {**explained.to_dict(), "note": explained.reference_note}, labels
+            return "", explanation_view(error.message)
+        parts = insight_parts(insight.probabilities, [asked.get("prediction")],
+                              insight.explanation, insight.labels)  # fmt: skip
+        return sureness(insight.probabilities), parts
 
     def mark_stale(self, selection: dict | None, answered: dict | None) -> Any:
         """An answer from another model than the loaded one is marked as such."""
         if not answered or not selection or _same_model(answered, selection):
             return None
         return stale_notice(_label(answered), _label(selection))
+
+
+def _insight_asked(
+    selection: dict[str, Any] | None, payload: Any, answer: Predictions, clicks: int
+) -> dict[str, Any]:
+    """What the follow-up needs to explain the answer: the version, the row, and the
+    click (the same row predicted twice is explained twice)."""
+    prediction = answer.predictions[0] if answer.predictions else None
+    return {"selection": selection, "payload": payload, "prediction": prediction,
+            "asked": clicks}  # fmt: skip
 
 
 def _ref(selection: dict[str, Any] | None) -> str | None:
@@ -257,6 +282,7 @@ def register(app: dash.Dash, services: ConsoleServices) -> JsonCallbacks:
         Output(Json.STALE, "children"),
         Output(History.STORE, "data", allow_duplicate=True),
         Output(Json.ANSWERED_BY, "data"),
+        Output(Json.INSIGHT_ASKED, "data"),
         Input(Json.PREDICT, "n_clicks"),
         State(Json.TEXT, "value"),
         State(Page.SELECTION, "data"),
@@ -280,6 +306,7 @@ def register(app: dash.Dash, services: ConsoleServices) -> JsonCallbacks:
         Output(Json.FORM_STALE, "children"),
         Output(History.STORE, "data", allow_duplicate=True),
         Output(Json.FORM_ANSWERED_BY, "data"),
+        Output(Json.FORM_INSIGHT_ASKED, "data"),
         Input(Json.FORM_PREDICT, "n_clicks"),
         State(form_field(ALL), "value"),
         State(form_field(ALL), "id"),
@@ -289,6 +316,14 @@ def register(app: dash.Dash, services: ConsoleServices) -> JsonCallbacks:
         State(History.STORE, "data"),
         prevent_initial_call=True,
     )(callbacks.predict_form)
+    for asked, slots, source in ((Json.INSIGHT_ASKED, JSON_SLOTS, Source.JSON),
+                                 (Json.FORM_INSIGHT_ASKED, FORM_SLOTS, Source.FORM)):  # fmt: skip
+        app.callback(
+            Output(slots.confidence, "children"),
+            Output(slots.insight, "children"),
+            Input(asked, "data"),
+            prevent_initial_call=True,
+        )(lambda value, source=source: callbacks.explain_answer(value, source))
     for notice, store in ((Json.STALE, Json.ANSWERED_BY), (Json.FORM_STALE, Json.FORM_ANSWERED_BY)):
         app.callback(
             Output(notice, "children", allow_duplicate=True),

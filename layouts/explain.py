@@ -30,17 +30,45 @@ def _note(text: str, icon: str = "info-circle") -> html.Div:
                     className="small text-body-secondary mb-2 explain-note")  # fmt: skip
 
 
+WORKING_OUT = "Working out how sure the model is and why…"
+
+
 def single_row_insight(
     answer: Predictions, explanation: Any, labels: dict[str, str] | None
 ) -> html.Div:
     """The top classes as bars and the row's waterfall (or why there is none)."""
-    children: list[Any] = []
-    if answer.probabilities:
-        children.append(probability_bars(answer.probabilities[0], labels))
-    elif _looks_like_classes(answer.predictions):
-        children.append(_note(NO_PROBABILITIES))
-    children.append(explanation_view(explanation))
-    return html.Div(children, className="row-insight")
+    probabilities = answer.probabilities[0] if answer.probabilities else None
+    return html.Div(insight_parts(probabilities, answer.predictions, explanation, labels),
+                    className="row-insight")  # fmt: skip
+
+
+def insight_parts(
+    probabilities: dict[str, float] | None,
+    predictions: list[Any],
+    explanation: Any,
+    labels: dict[str, str] | None,
+) -> list[Any]:
+    parts: list[Any] = []
+    if probabilities:
+        parts.append(probability_bars(probabilities, labels))
+    elif _looks_like_classes(predictions):
+        parts.append(_note(NO_PROBABILITIES))
+    parts.append(explanation_view(explanation))
+    return parts
+
+
+def pending_insight(slot: str) -> html.Div:
+    """Where a row's confidence and explanation arrive, a moment after its answer."""
+    working = html.Div(
+        [dbc.Spinner(size="sm", spinner_class_name="me-2"), WORKING_OUT],
+        className="small text-body-secondary mb-2 d-flex align-items-center",
+    )
+    return html.Div(working, id=slot, className="row-insight")
+
+
+def sureness(probabilities: dict[str, float] | None) -> str:
+    """How sure the model is of its answer, as the answer line shows it."""
+    return f" ({max(probabilities.values()):.1%})" if probabilities else ""
 
 
 def explanation_view(explanation: Any) -> Any:

@@ -42,6 +42,9 @@ class Json(StrEnum):
     RESULT = "json-result"
     STALE = "json-stale"
     ANSWERED_BY = "json-answered-by"
+    CONFIDENCE = "json-confidence"
+    INSIGHT = "json-insight"
+    INSIGHT_ASKED = "json-insight-asked"
     FORM_FIELDS = "json-form-fields"
     FORM_FIELD = "json-form-field"
     FORM_SWITCH = "json-form-switch"
@@ -51,6 +54,9 @@ class Json(StrEnum):
     FORM_RESULT = "json-form-result"
     FORM_STALE = "json-form-stale"
     FORM_ANSWERED_BY = "json-form-answered-by"
+    FORM_CONFIDENCE = "json-form-confidence"
+    FORM_INSIGHT = "json-form-insight"
+    FORM_INSIGHT_ASKED = "json-form-insight-asked"
 
 
 class Csv(StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
+from typing import Any, NamedTuple
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -18,7 +18,7 @@ from layouts.components import (
     plural,
     section,
 )
-from layouts.explain import batch_charts, single_row_insight
+from layouts.explain import batch_charts, pending_insight, single_row_insight, sureness
 from layouts.ids import Insight, Json, form_feedback, form_field, form_switch
 from layouts.row_explain import pickable, row_slot
 from layouts.whatif import panel as whatif_panel
@@ -31,6 +31,17 @@ SMALL_BATCH = 20  # up to this many rows: the whole answer as JSON; more: summar
 TOP_CLASSES = 10
 
 
+class InsightSlots(NamedTuple):
+    """Where a one-row answer's confidence and explanation go when they follow it."""
+
+    confidence: str
+    insight: str
+
+
+JSON_SLOTS = InsightSlots(Json.CONFIDENCE, Json.INSIGHT)
+FORM_SLOTS = InsightSlots(Json.FORM_CONFIDENCE, Json.FORM_INSIGHT)
+
+
 def layout() -> html.Div:
     editor = [
         html.Div(id=Json.EDITOR, className="json-editor border rounded"),
@@ -38,6 +49,8 @@ def layout() -> html.Div:
         dcc.Store(id=Json.PROBLEM),
         dcc.Store(id=Json.ANSWERED_BY),
         dcc.Store(id=Json.FORM_ANSWERED_BY),
+        dcc.Store(id=Json.INSIGHT_ASKED),
+        dcc.Store(id=Json.FORM_INSIGHT_ASKED),
         html.Div(id=Json.EDITOR_DUMMY, hidden=True),
         html.Div(id=Json.VALIDATION, className="small mt-2 validation", role="status"),
         html.Div(
@@ -149,16 +162,20 @@ def result_view(
     download: str | None = None,
     explanation: Any = None,
     label_names: dict[str, str] | None = None,
+    slots: InsightSlots | None = None,
 ) -> html.Div:
-    """One row: the answer, large, with its confidence and explanation; a small batch: the
-    JSON and a table; a big batch: a summary, a paged table, copy and download; any batch:
-    its distribution."""
+    """One row: the answer, large, with its confidence and explanation (in ``slots``, when
+    they follow the answer); a small batch: the JSON and a table; a big batch: a summary, a
+    paged table, copy and download; any batch: its distribution."""
     labels = answer.labels or [None] * len(answer.predictions)
     children: list[Any] = [result_header(answer, ref)]
     if answer.input_rows == 1 and answer.predictions:
-        children.append(html.Div(_named(answer.predictions[0], labels[0]) + _sure(answer),
-                                 className="fs-4 fw-semibold mb-2 single-answer"))  # fmt: skip
-        children.append(single_row_insight(answer, explanation, label_names))
+        sure = sureness(answer.probabilities[0] if answer.probabilities else None)
+        line = [_named(answer.predictions[0], labels[0]),
+                html.Span(sure, id=slots.confidence) if slots else sure]  # fmt: skip
+        children.append(html.Div(line, className="fs-4 fw-semibold mb-2 single-answer"))
+        children.append(pending_insight(slots.insight) if slots
+                        else single_row_insight(answer, explanation, label_names))  # fmt: skip
     elif answer.input_rows > 1:
         children.append(batch_charts(answer, label_names))
     if answer.input_rows <= SMALL_BATCH:
@@ -168,12 +185,6 @@ def result_view(
     if inputs and len(inputs) > 1:
         children.append(_answer_grid(answer, inputs, labels))
     return html.Div(children, className="prediction-result")
-
-
-def _sure(answer: Predictions) -> str:
-    if not answer.probabilities:
-        return ""
-    return f" ({max(answer.probabilities[0].values()):.1%})"
 
 
 def batch_summary(answer: Predictions) -> html.Div:

@@ -31,6 +31,22 @@ def click_request(
     }
 
 
+def store_request(app: Any, output: str, store: str, value: Any) -> dict[str, Any]:
+    """The callback request that follows ``store``'s data changing to ``value``, for the
+    callback whose outputs include ``output`` ("id.prop")."""
+    key = next(key for key in app.callback_map if output in key)
+    return {
+        "output": key,
+        "outputs": [
+            {"id": part.split(".")[0], "property": part.split(".", 1)[1]}
+            for part in key.strip(".").split("...")
+        ],
+        "inputs": [{"id": store, "property": "data", "value": value}],
+        "state": [],
+        "changedPropIds": [f"{store}.data"],
+    }
+
+
 def page_token(client: Any, headers: dict[str, str] | None = None) -> str:
     """What the renderer of one page load sends as ``endId`` with every callback."""
     page = client.get("/", headers=headers or {}).get_data(as_text=True)

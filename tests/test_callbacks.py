@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 from contextvars import copy_context
 from typing import Any
 
@@ -16,11 +15,9 @@ from flask import g
 from callbacks.config_tab import ConfigCallbacks, with_typed
 from callbacks.csv_tab import CsvCallbacks
 from callbacks.history_tab import HistoryCallbacks
-from callbacks.json_tab import JsonCallbacks
-from layouts.ids import Config, Page, form_field
+from layouts.ids import Config, Page
 from services.access.caller import LOCAL_CALLER
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
-from tests.conftest import SETOSA
 
 
 @pytest.fixture(autouse=True)
@@ -97,63 +94,6 @@ def test_version_options_list_aliases_latest_and_versions(services):
     options = ConfigCallbacks(services).version_options(IRIS_MODEL, "Staging", None)
     values = [o["value"] if isinstance(o, dict) else o for o in options]
     assert values == ["Challenger", "Champion", "latest", "2", "1", "Staging"]
-
-
-def json_callbacks(services) -> JsonCallbacks:
-    return JsonCallbacks(services, lambda file_id: f"/api/files/{file_id}")
-
-
-def test_live_validation_messages(services):
-    callbacks = json_callbacks(services)
-    status, disabled, problem = callbacks.validate(json.dumps(SETOSA), IRIS)
-    assert "valid — 1 record, 4 features" in text_of(status) and disabled is False
-    status, disabled, problem = callbacks.validate('{\n  "a": 1,\n}', IRIS)
-    assert "Invalid JSON at line 2, column 9" in text_of(status) and disabled is True
-    assert (problem["line"], problem["column"]) == (2, 9)  # marked in the editor
-    assert "No model is loaded" in text_of(callbacks.validate("{}", None)[0])
-
-
-def test_predict_json_renders_result_and_adds_history(services):
-    result, _, history, answered = json_callbacks(services).predict_json(
-        1, json.dumps([SETOSA] * 2), IRIS, []
-    )
-    assert '"predictions": [0, 0]' in text_of(result)
-    assert '"labels": ["setosa", "setosa"]' in text_of(result)
-    assert history[0]["source"] == "JSON" and history[0]["rows"] == 2
-    assert history[0]["preview"] == '["0 · setosa", "0 · setosa"]' and answered == IRIS
-
-
-def test_predict_json_error_is_a_failed_history_entry(services):
-    result, _, history, _ = json_callbacks(services).predict_json(
-        1, '{"sepal_length": 1}', IRIS, []
-    )
-    assert "Missing required columns" in text_of(result)
-    assert history[0]["outcome"] == "failed" and "Missing required" in history[0]["message"]
-    assert history[0]["input"] == '{"sepal_length": 1}'  # kept, to run it again
-
-
-def test_form_fields_follow_the_signature_and_predict(services):
-    callbacks = json_callbacks(services)
-    fields = callbacks.build_form(CHURN).to_plotly_json()
-    assert "is_member" in json.dumps(fields, default=str)
-    ids = [form_field(name) for name in SETOSA]
-    texts = [str(value) for value in SETOSA.values()]
-    result, _, history, _ = callbacks.predict_form(1, texts, ids, [], [], IRIS, None)
-    assert '"predictions": [0]' in text_of(result) and "0 · setosa" in text_of(result)
-    assert history[0]["source"] == "form"
-
-
-def test_form_fields_read_by_the_apis_rules_before_anything_is_sent(services):
-    callbacks = json_callbacks(services)
-    ids = [form_field(name) for name in SETOSA]
-    invalid, feedback, disabled, status = callbacks.check_form(["", "3,5", "abc", "0.2"], ids, IRIS)
-    assert invalid == [True, True, True, False] and disabled is True
-    assert feedback[:3] == ["Required: fill in a value.", "Use a dot for decimals: 3.5",
-                            "Not a number."]  # fmt: skip
-    assert "3 fields need attention" in text_of(status)
-    result, _, history, _ = callbacks.predict_form(1, ["", "3,5", "abc", "0.2"], ids, [], [],
-                                                   IRIS, None)  # fmt: skip
-    assert "3 fields need attention" in text_of(result) and history is no_update
 
 
 @pytest.fixture

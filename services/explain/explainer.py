@@ -39,6 +39,7 @@ class RowExplanation:
     label: str | None
     probability: float | None
     contributions: list[dict[str, Any]]
+    probabilities: dict[str, float] | None = None  # every class's, for a classifier
 
     def to_dict(self) -> dict[str, Any]:
         body = {
@@ -51,6 +52,8 @@ class RowExplanation:
             body["label"] = self.label
         if self.probability is not None:
             body["probability"] = self.probability
+        if self.probabilities is not None:
+            body["probabilities"] = self.probabilities
         return body  # fmt: skip
 
 
@@ -106,6 +109,8 @@ class VersionExplainer:
                 label=None,
                 probability=None if targets is None
                 else round(float(probabilities[index, targets[i]]), 6),
+                probabilities=None if targets is None
+                else self._class_probabilities(probabilities[index]),
                 contributions=[
                     {"feature": str(column), "value": _plain(frame.iloc[i][column]),
                      "contribution": float(explained.contributions[i, j])}
@@ -114,6 +119,11 @@ class VersionExplainer:
             ))  # fmt: skip
             rows[-1].label = label_of(self.model.labels, rows[-1].prediction)
         return rows
+
+    def _class_probabilities(self, row: np.ndarray) -> dict[str, float]:
+        """Keyed as the answers' ``probabilities`` are (``class_probabilities``)."""
+        return {str(_plain(c)): round(float(p), 6) for c, p in zip(self.parts.classes, row,
+                                                                   strict=True)}  # fmt: skip
 
     def _prediction(self, targets: Any, i: int, row: pd.DataFrame) -> Any:
         if targets is not None:

@@ -19,6 +19,7 @@ from services.explain.whatif import FeatureRange, IceCurve, feature_ranges, ice_
 from services.registry.access import ModelAccess
 from services.scoring.models import CacheKey, ModelCache
 from services.scoring.payload import ModelInput, parse_payload
+from services.scoring.prediction import class_probabilities, has_probabilities
 from services.scoring.service import ModelUse, Predictions, ScoringService
 from services.scoring.validation import conform
 
@@ -63,6 +64,17 @@ class WhatIfSpace:
     reference: dict[str, Any]
     note: str
     explained: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RowInsight:
+    """How sure the model is of one row and why: what the console shows once the row's
+    answer is on screen. ``explanation``: ``Explanation.to_dict`` with the reference
+    ``note``, or why there is none."""
+
+    probabilities: dict[str, float] | None
+    explanation: dict[str, Any] | str
+    labels: dict[str, str] | None
 
 
 @dataclass
@@ -165,16 +177,42 @@ class ExplainService:
                             labels)  # fmt: skip
 
     def explained_row(
-        self, caller: Caller, name: str, ref: str, record: dict[str, Any], source: Source
+        self, caller: Caller, name: str, ref: str, record: Any, source: Source
     ) -> tuple[dict[str, Any] | str, dict[str, str] | None]:
-        """One row's explanation as the UI shows it (``to_dict`` with the reference note),
-        or why there is none, and the model's class names."""
+        """One row's explanation (a record, or one row in any JSON form) as the UI shows it
+        (``to_dict`` with the reference note), or why there is none, and the class names."""
         labels = self.scoring.loader.load(caller, name, ref)[1].labels
         try:
             explained = self.explain(caller, name, ref, record, source=source)
         except ConsoleError as error:
             return error.message, labels
         return {**explained.to_dict(), "note": explained.reference_note}, labels
+
+    def row_insight(
+        self, caller: Caller, name: str, ref: str, payload: Any, source: Source
+    ) -> RowInsight:
+        """One row's class probabilities and explanation, from one ``predict_proba`` call
+        when the row can be explained (the explanation computes them anyway)."""
+        explanation, labels = self.explained_row(caller, name, ref, payload, source)
+        if isinstance(explanation, dict):
+            return RowInsight(explanation["rows"][0].get("probabilities"), explanation, labels)
+        return RowInsight(self._probabilities_alone(caller, name, ref, payload, source),
+                          explanation, labels)  # fmt: skip
+
+    def _probabilities_alone(
+        self, caller: Caller, name: str, ref: str, payload: Any, source: Source
+    ) -> dict[str, float] | None:
+        """A row that cannot be explained still has its class probabilities, if the model
+        gives any: audited as their own action."""
+        if not has_probabilities(self.scoring.loader.load(caller, name, ref)[1]):
+            return None
+        try:
+            with self.scoring.use(caller, name, ref, source, action="probabilities") as use:
+                conformed = conform(parse_payload(payload), use.model.signature)
+                use.audited.rows = conformed.rows
+                return class_probabilities(use.model, conformed)[0]
+        except ConsoleError:
+            return None  # the explanation's reason is already on screen
 
     def sweep(
         self, caller: Caller, name: str, ref: str, record: dict[str, Any], feature: str | None
