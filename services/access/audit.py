@@ -20,9 +20,8 @@ import os
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -44,6 +43,7 @@ SWEEP_SECONDS = 30  # how often gone processes' spool files are looked for
 # Records are on disk (the spool) before they are queued, so the writer may gather them a
 # moment: one insert and commit for many requests, rather than one each beside every request.
 GATHER_SECONDS = 0.25
+GATHER_STEP_SECONDS = 0.05  # how often the gathering writer looks at the queue
 _FLUSH: dict[str, Any] = {}  # put by flush(): stop gathering, write what is there
 UNEXPECTED = "INTERNAL_ERROR"
 
@@ -105,6 +105,7 @@ class AuditLog:
         self._closed = False
         self._pid = os.getpid()
         self._lock = threading.Lock()
+        self._gathering = threading.Event()  # set: stop gathering (a flush, or closing)
 
     @contextlib.contextmanager
     def recording(
@@ -164,10 +165,13 @@ class AuditLog:
     def record(self, record: AuditRecord) -> None:
         """On disk before this returns; in the database soon after. Never raises: an audit
         problem never costs a user their answer (it is logged, and the record waits)."""
-        row = fit_for_storage({**asdict(record), "record_id": uuid.uuid4().hex})
-        log.info(json.dumps({"audit": row}, default=str, ensure_ascii=False))
+        # every field is a plain value: a shallow copy (``asdict`` copies deeply)
+        fields = {**vars(record), "record_id": os.urandom(16).hex()}
+        row = fit_for_storage(fields)
+        line = json.dumps(row, default=str, ensure_ascii=False)  # once, for log and spool
+        log.info('{"audit": %s}', line)
         try:
-            self.spool.append(row)
+            self.spool.append(line)
         except OSError:
             log.exception("could not spool an audit record; the log line above is its copy")
         if os.getpid() != self._pid:
@@ -211,6 +215,7 @@ class AuditLog:
             writing = self._writer is not None and self._writer.is_alive()
         if writing:
             self._queue.put(_FLUSH)
+            self._gathering.set()
         self._queue.join()
 
     def close(self) -> None:
@@ -222,6 +227,7 @@ class AuditLog:
             writer = self._writer
         if writer is not None:
             self._queue.put(None)
+            self._gathering.set()
             writer.join(timeout=30)
 
     def rows(self, **where: Any) -> list[dict[str, Any]]:
@@ -256,6 +262,9 @@ class AuditLog:
                 behind, last_sweep = self.sweep() > 0, time.monotonic()
 
     def _next_batch(self) -> list[dict[str, Any] | None]:
+        """The first record wakes the writer; the ones after it are taken when the gathering
+        ends, not each as it comes (a woken writer would take the GIL from the request that
+        is answering)."""
         try:
             batch = [self._queue.get(timeout=RETRY_SECONDS)]
         except queue.Empty:
@@ -263,9 +272,14 @@ class AuditLog:
         until = time.monotonic() + GATHER_SECONDS
         while len(batch) < BATCH and batch[-1] is not None and batch[-1] is not _FLUSH:
             try:
-                batch.append(self._queue.get(timeout=max(until - time.monotonic(), 0)))
+                batch.append(self._queue.get_nowait())
+                continue
             except queue.Empty:
+                pass
+            if time.monotonic() >= until:
                 break
+            if self._gathering.wait(min(GATHER_STEP_SECONDS, max(until - time.monotonic(), 0))):
+                self._gathering.clear()  # what set it was queued before: the next look finds it
         return batch
 
 

@@ -186,8 +186,9 @@ class Spool:
     def own(self) -> Path:
         return self.folder / f"{socket.gethostname()}-{os.getpid()}{SPOOL_SUFFIX}"
 
-    def append(self, row: dict[str, Any]) -> None:
-        line = json.dumps(row, default=str, ensure_ascii=False) + "\n"
+    def append(self, line: str) -> None:
+        """One record, as its JSON line."""
+        line += "\n"
         with self.lock:
             if self._pid != os.getpid():  # a forked job writes a file of its own
                 self.folder.mkdir(parents=True, exist_ok=True)
