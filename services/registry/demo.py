@@ -7,10 +7,13 @@ start at once (a file lock serialises them).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import fcntl
 import logging
 import os
+import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import version as installed_version
@@ -23,11 +26,14 @@ from services.environment import preserved_environment
 from services.registry.labels import LABELS_TAG
 from services.settings import DEMO_MODEL, embedded_artifact_root
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("services.registry.demo")  # also when run as __main__
 
 SEED_TAG = "console.demo_recipe"
 SEED_RECIPE = "3"  # 2: class labels on the classifiers; 3: training references
 SEEDED_MARK = "demo-seeded"
+SEED_LOCK = "seed.lock"
+SEEDED = "seeded"  # what the seeding process says when it succeeded
+SEED_POLL_SECONDS = 0.02
 DEMO_EXPERIMENT = "/console-demo-models"
 URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
@@ -326,14 +332,18 @@ def _seed_model(client, spec: DemoModel, experiment_id: str) -> None:
 
 def ensure_demo_models(tracking_uri: str, data_dir: Path) -> list[str]:
     """Make sure every demo model exists in the registry; return the names seeded now."""
-    mark = _seeded_mark(tracking_uri)
-    if mark is not None and mark == _read(data_dir / SEEDED_MARK):
+    if demo_seeded(tracking_uri, data_dir):
         return []  # asking MLflow would cost its import and the database's schema check
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with _file_lock(data_dir / SEED_LOCK):
+        return _seed_holding_lock(tracking_uri, data_dir)
+
+
+def _seed_holding_lock(tracking_uri: str, data_dir: Path) -> list[str]:
     import mlflow
     from mlflow import MlflowClient
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with _file_lock(data_dir / "seed.lock"), using_tracking_uri(tracking_uri):
+    with using_tracking_uri(tracking_uri):
         client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         missing = [spec for spec in DEMO_MODELS if not _is_seeded(client, spec.name)]
         if not missing:
@@ -353,6 +363,72 @@ def ensure_demo_models(tracking_uri: str, data_dir: Path) -> list[str]:
         mlflow.end_run()
         _mark_seeded(tracking_uri, data_dir)
         return [spec.name for spec in missing]
+
+
+def demo_seeded(tracking_uri: str, data_dir: Path) -> bool:
+    """The mark says this very registry file holds the current demo models (no MLflow)."""
+    mark = _seeded_mark(tracking_uri)
+    return mark is not None and mark == _read(data_dir / SEEDED_MARK)
+
+
+def lock_for_seeding(data_dir: Path) -> int:
+    """The seeding lock, held exclusively through the returned descriptor: a seeding process
+    that inherits it holds the lock from before it even starts, so no one can take the lock
+    first and find the registry still empty. Waits while someone else seeds this folder."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(data_dir / SEED_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+def wait_for_seeding(tracking_uri: str, data_dir: Path, timeout: float) -> bool:
+    """Wait (at most ``timeout`` seconds, then ``TimeoutError``) until no one seeds this
+    registry; True if its demo models are there, False if the seeding failed."""
+    if demo_seeded(tracking_uri, data_dir):
+        return True
+    deadline = time.monotonic() + timeout
+    descriptor = os.open(data_dir / SEED_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        while True:
+            try:  # shared: the workers' threads waiting here do not queue behind each other
+                fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{data_dir} still being seeded") from None
+                time.sleep(SEED_POLL_SECONDS)
+        return demo_seeded(tracking_uri, data_dir)
+    finally:
+        os.close(descriptor)  # and with it the lock
+
+
+def seed_in_this_process(tracking_uri: str, data_dir: Path, lock_fd: int, status_fd: int) -> int:
+    """The seeding process's work: seed under the lock it inherited, then write one word to
+    ``status_fd`` for whoever started it, ``SEEDED`` or the error in one line. The exit
+    code repeats it, for a caller that can still collect it (gunicorn's master reaps every
+    child it has, so it reads the word instead)."""
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)  # ours already: proves it was handed over
+        seeded = _seed_holding_lock(tracking_uri, data_dir)
+        if not demo_seeded(tracking_uri, data_dir):
+            raise RuntimeError(f"the mark {data_dir / SEEDED_MARK} could not be written")
+    except Exception as error:  # said in one line by the starter: no traceback here
+        report, code = one_line(f"{type(error).__name__}: {error}"), 1
+    else:
+        log.info("Demo registry ready (%s)", ", ".join(seeded) or "already seeded")
+        report, code = SEEDED, 0
+    os.write(status_fd, report.encode())
+    return code
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    """An error as a single line of bounded length (SQL errors span many)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _seeded_mark(tracking_uri: str) -> str | None:
@@ -377,3 +453,21 @@ def _read(path: Path) -> str | None:
         return path.read_text()
     except OSError:
         return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m services.registry.demo``: the seeding process gunicorn's master starts
+    (``services.startup.start_seeding``), with the lock and the status pipe it hands over."""
+    parser = argparse.ArgumentParser(description="seed the embedded demo registry")
+    parser.add_argument("--tracking-uri", required=True)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--lock-fd", type=int, required=True)
+    parser.add_argument("--status-fd", type=int, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log.setLevel(logging.INFO)
+    sys.exit(seed_in_this_process(args.tracking_uri, args.data_dir, args.lock_fd, args.status_fd))
+
+
+if __name__ == "__main__":
+    main()
