@@ -31,6 +31,7 @@ log = logging.getLogger("services.registry.demo")  # also when run as __main__
 SEED_TAG = "console.demo_recipe"
 SEED_RECIPE = "3"  # 2: class labels on the classifiers; 3: training references
 SEEDED_MARK = "demo-seeded"
+SEEDING_MARK = "demo-seeding"  # a seeding process was started here and has not succeeded
 SEED_LOCK = "seed.lock"
 SEEDED = "seeded"  # what the seeding process says when it succeeded
 SEED_POLL_SECONDS = 0.02
@@ -372,13 +373,15 @@ def demo_seeded(tracking_uri: str, data_dir: Path) -> bool:
 
 
 def lock_for_seeding(data_dir: Path) -> int:
-    """The seeding lock, held exclusively through the returned descriptor: a seeding process
-    that inherits it holds the lock from before it even starts, so no one can take the lock
-    first and find the registry still empty. Waits while someone else seeds this folder."""
+    """The seeding lock, held exclusively through the returned descriptor, and the mark that
+    a seeding is under way: a seeding process that inherits the descriptor holds the lock
+    from before it even starts, so no one can take the lock first and find the registry
+    still empty. Waits while someone else seeds this folder."""
     data_dir.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(data_dir / SEED_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
+        (data_dir / SEEDING_MARK).write_text(f"{os.getpid()}\n")
     except BaseException:
         os.close(descriptor)
         raise
@@ -386,10 +389,11 @@ def lock_for_seeding(data_dir: Path) -> int:
 
 
 def wait_for_seeding(tracking_uri: str, data_dir: Path, timeout: float) -> bool:
-    """Wait (at most ``timeout`` seconds, then ``TimeoutError``) until no one seeds this
-    registry; True if its demo models are there, False if the seeding failed."""
-    if demo_seeded(tracking_uri, data_dir):
-        return True
+    """Wait (at most ``timeout`` seconds, then ``TimeoutError``) while a seeding process
+    started for this registry runs; False if it failed (it left its mark of a seeding under
+    way), True otherwise, also when no one seeds here."""
+    if demo_seeded(tracking_uri, data_dir) or not (data_dir / SEEDING_MARK).exists():
+        return True  # the mark is written before any worker starts
     deadline = time.monotonic() + timeout
     descriptor = os.open(data_dir / SEED_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -401,7 +405,7 @@ def wait_for_seeding(tracking_uri: str, data_dir: Path, timeout: float) -> bool:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{data_dir} still being seeded") from None
                 time.sleep(SEED_POLL_SECONDS)
-        return demo_seeded(tracking_uri, data_dir)
+        return demo_seeded(tracking_uri, data_dir) or not (data_dir / SEEDING_MARK).exists()
     finally:
         os.close(descriptor)  # and with it the lock
 
@@ -412,10 +416,8 @@ def seed_in_this_process(tracking_uri: str, data_dir: Path, lock_fd: int, status
     code repeats it, for a caller that can still collect it (gunicorn's master reaps every
     child it has, so it reads the word instead)."""
     try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)  # ours already: proves it was handed over
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)  # inherited, ours already: a wrong descriptor fails
         seeded = _seed_holding_lock(tracking_uri, data_dir)
-        if not demo_seeded(tracking_uri, data_dir):
-            raise RuntimeError(f"the mark {data_dir / SEEDED_MARK} could not be written")
     except Exception as error:  # said in one line by the starter: no traceback here
         report, code = one_line(f"{type(error).__name__}: {error}"), 1
     else:
@@ -446,6 +448,8 @@ def _mark_seeded(tracking_uri: str, data_dir: Path) -> None:
     if (mark := _seeded_mark(tracking_uri)) is not None:
         with contextlib.suppress(OSError):  # no mark: the next start asks MLflow again
             (data_dir / SEEDED_MARK).write_text(mark)
+    with contextlib.suppress(OSError):  # seeded, whoever had started it
+        (data_dir / SEEDING_MARK).unlink()
 
 
 def _read(path: Path) -> str | None:

@@ -32,8 +32,9 @@ class SharedRegistry:
     """Mode ``none``: one client for everyone, made on first use, so that a worker serves
     its first page without waiting for MLflow's import and its store's schema check."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, seeding_wait: float = SEEDING_WAIT_SECONDS) -> None:
         self.settings = settings
+        self.seeding_wait = seeding_wait
         self.registry: Registry | None = None
         self.lock = threading.Lock()
 
@@ -46,7 +47,7 @@ class SharedRegistry:
 
     def _build(self) -> Registry:
         if self.settings.embedded_registry:
-            wait_for_demo_models(self.settings)
+            wait_for_demo_models(self.settings, self.seeding_wait)
         from mlflow import MlflowClient
 
         uris = {"tracking_uri": self.settings.tracking_uri}
@@ -57,16 +58,14 @@ class SharedRegistry:
         self.lock = threading.Lock()
 
 
-def wait_for_demo_models(settings: Settings) -> None:
+def wait_for_demo_models(settings: Settings, timeout: float = SEEDING_WAIT_SECONDS) -> None:
     """The embedded registry may still be seeded by another process (gunicorn's master
     starts one while its workers boot): no one may see it empty or half seeded, nor open
     its database while MLflow migrates the schema. Raises ``RegistryUnavailable``."""
     from services.registry.demo import wait_for_seeding
 
     try:
-        seeded = wait_for_seeding(
-            settings.tracking_uri, settings.app_data_dir, SEEDING_WAIT_SECONDS
-        )
+        seeded = wait_for_seeding(settings.tracking_uri, settings.app_data_dir, timeout)
     except TimeoutError:
         raise RegistryUnavailable(
             "The demo models are still being added to the embedded registry.",
