@@ -195,7 +195,8 @@ def start_seeding(settings: Settings) -> int | None:
     A thread waits for its word and stops the whole console if it failed."""
     if not settings.embedded_registry:
         return None
-    from services.registry.demo import demo_seeded, lock_for_seeding
+    from services.registry.demo import demo_seeded
+    from services.registry.seeding import lock_for_seeding
 
     data_dir = settings.app_data_dir.resolve()
     if demo_seeded(settings.tracking_uri, data_dir):
@@ -206,7 +207,7 @@ def start_seeding(settings: Settings) -> int | None:
         raise ConfigurationError(f"The demo registry cannot be seeded ({error}).") from None
     status_read, status_write = os.pipe()
     fds = {"--lock-fd": lock_fd, "--status-fd": status_write}
-    command = [sys.executable, "-m", "services.registry.demo",
+    command = [sys.executable, "-m", "services.registry.seeding",
                "--tracking-uri", settings.tracking_uri, "--data-dir", str(data_dir),
                *(str(part) for pair in fds.items() for part in pair)]  # fmt: skip
     env = {
@@ -237,7 +238,7 @@ def _watch_seeding(status_fd: int, data_dir: Path) -> None:
     finding their parent gone, stop by themselves, and a request waiting for the registry
     hears that it could not be seeded. Nothing else happens in this thread: the master
     forks workers meanwhile, and a fork copies only the forking thread."""
-    from services.registry.demo import SEEDED
+    from services.registry.seeding import SEEDED
 
     with os.fdopen(status_fd, "rb") as status:
         report = status.read().decode(errors="replace").strip()

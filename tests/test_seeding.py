@@ -22,9 +22,9 @@ from services.registry.demo import (
     HOUSE_PRICE_MODEL,
     IRIS_MODEL,
     SEEDED_MARK,
-    lock_for_seeding,
 )
 from services.registry.factory import SharedRegistry
+from services.registry.seeding import lock_for_seeding
 from tests.conftest import free_port, settings_for
 from tests.processes import PROJECT, clean_environment, running, wait_for
 from tests.test_startup import APP_PY, STOPPED

@@ -7,13 +7,10 @@ start at once (a file lock serialises them).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import fcntl
 import logging
 import os
-import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import version as installed_version
@@ -26,15 +23,13 @@ from services.environment import preserved_environment
 from services.registry.labels import LABELS_TAG
 from services.settings import DEMO_MODEL, embedded_artifact_root
 
-log = logging.getLogger("services.registry.demo")  # also when run as __main__
+log = logging.getLogger(__name__)
 
 SEED_TAG = "console.demo_recipe"
 SEED_RECIPE = "3"  # 2: class labels on the classifiers; 3: training references
 SEEDED_MARK = "demo-seeded"
 SEEDING_MARK = "demo-seeding"  # a seeding process was started here and has not succeeded
 SEED_LOCK = "seed.lock"
-SEEDED = "seeded"  # what the seeding process says when it succeeded
-SEED_POLL_SECONDS = 0.02
 DEMO_EXPERIMENT = "/console-demo-models"
 URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
@@ -337,10 +332,11 @@ def ensure_demo_models(tracking_uri: str, data_dir: Path) -> list[str]:
         return []  # asking MLflow would cost its import and the database's schema check
     data_dir.mkdir(parents=True, exist_ok=True)
     with _file_lock(data_dir / SEED_LOCK):
-        return _seed_holding_lock(tracking_uri, data_dir)
+        return seed_under_lock(tracking_uri, data_dir)
 
 
-def _seed_holding_lock(tracking_uri: str, data_dir: Path) -> list[str]:
+def seed_under_lock(tracking_uri: str, data_dir: Path) -> list[str]:
+    """``ensure_demo_models`` for a caller already holding the seeding lock."""
     import mlflow
     from mlflow import MlflowClient
 
@@ -372,67 +368,6 @@ def demo_seeded(tracking_uri: str, data_dir: Path) -> bool:
     return mark is not None and mark == _read(data_dir / SEEDED_MARK)
 
 
-def lock_for_seeding(data_dir: Path) -> int:
-    """The seeding lock, held exclusively through the returned descriptor, and the mark that
-    a seeding is under way: a seeding process that inherits the descriptor holds the lock
-    from before it even starts, so no one can take the lock first and find the registry
-    still empty. Waits while someone else seeds this folder."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(data_dir / SEED_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        (data_dir / SEEDING_MARK).write_text(f"{os.getpid()}\n")
-    except BaseException:
-        os.close(descriptor)
-        raise
-    return descriptor
-
-
-def wait_for_seeding(tracking_uri: str, data_dir: Path, timeout: float) -> bool:
-    """Wait (at most ``timeout`` seconds, then ``TimeoutError``) while a seeding process
-    started for this registry runs; False if it failed (it left its mark of a seeding under
-    way), True otherwise, also when no one seeds here."""
-    if demo_seeded(tracking_uri, data_dir) or not (data_dir / SEEDING_MARK).exists():
-        return True  # the mark is written before any worker starts
-    deadline = time.monotonic() + timeout
-    descriptor = os.open(data_dir / SEED_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        while True:
-            try:  # shared: the workers' threads waiting here do not queue behind each other
-                fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{data_dir} still being seeded") from None
-                time.sleep(SEED_POLL_SECONDS)
-        return demo_seeded(tracking_uri, data_dir) or not (data_dir / SEEDING_MARK).exists()
-    finally:
-        os.close(descriptor)  # and with it the lock
-
-
-def seed_in_this_process(tracking_uri: str, data_dir: Path, lock_fd: int, status_fd: int) -> int:
-    """The seeding process's work: seed under the lock it inherited, then write one word to
-    ``status_fd`` for whoever started it, ``SEEDED`` or the error in one line. The exit
-    code repeats it, for a caller that can still collect it (gunicorn's master reaps every
-    child it has, so it reads the word instead)."""
-    try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)  # inherited, ours already: a wrong descriptor fails
-        seeded = _seed_holding_lock(tracking_uri, data_dir)
-    except Exception as error:  # said in one line by the starter: no traceback here
-        report, code = one_line(f"{type(error).__name__}: {error}"), 1
-    else:
-        log.info("Demo registry ready (%s)", ", ".join(seeded) or "already seeded")
-        report, code = SEEDED, 0
-    os.write(status_fd, report.encode())
-    return code
-
-
-def one_line(text: str, limit: int = 400) -> str:
-    """An error as a single line of bounded length (SQL errors span many)."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 def _seeded_mark(tracking_uri: str) -> str | None:
     """What the mark of a seeded registry says: this recipe, in this very database file (a
     registry.db deleted or put back from elsewhere is another file, and is asked again)."""
@@ -457,21 +392,3 @@ def _read(path: Path) -> str | None:
         return path.read_text()
     except OSError:
         return None
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m services.registry.demo``: the seeding process gunicorn's master starts
-    (``services.startup.start_seeding``), with the lock and the status pipe it hands over."""
-    parser = argparse.ArgumentParser(description="seed the embedded demo registry")
-    parser.add_argument("--tracking-uri", required=True)
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--lock-fd", type=int, required=True)
-    parser.add_argument("--status-fd", type=int, required=True)
-    args = parser.parse_args(argv)
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    log.setLevel(logging.INFO)
-    sys.exit(seed_in_this_process(args.tracking_uri, args.data_dir, args.lock_fd, args.status_fd))
-
-
-if __name__ == "__main__":
-    main()

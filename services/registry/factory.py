@@ -62,7 +62,7 @@ def wait_for_demo_models(settings: Settings, timeout: float = SEEDING_WAIT_SECON
     """The embedded registry may still be seeded by another process (gunicorn's master
     starts one while its workers boot): no one may see it empty or half seeded, nor open
     its database while MLflow migrates the schema. Raises ``RegistryUnavailable``."""
-    from services.registry.demo import wait_for_seeding
+    from services.registry.seeding import wait_for_seeding
 
     try:
         seeded = wait_for_seeding(settings.tracking_uri, settings.app_data_dir, timeout)
