@@ -1,8 +1,10 @@
 """gunicorn's settings for the console, read from the working directory by ``gunicorn
 app:server`` and passed explicitly by ``python app.py``.
 
-The master checks the configuration and seeds the embedded registry once, before any worker
-starts: a problem stops gunicorn with one line, never a loop of workers failing to boot.
+The master checks the configuration before any worker starts, then, if the embedded registry
+is not seeded yet, seeds it in a process of its own while the workers boot (the first page
+does not need it; a request that does waits for it). A problem stops gunicorn with one line,
+never a loop of workers failing to boot.
 """
 
 from services.settings import ConfigurationError, int_env
@@ -21,12 +23,15 @@ control_socket_disable = True  # every gunicorn on a machine would share one con
 
 
 def on_starting(server) -> None:
-    before_workers([address for address in server.cfg.address])
+    seeder = before_workers([address for address in server.cfg.address])
+    if seeder is not None:
+        server.log.info("Seeding the demo registry in process %s while workers boot", seeder)
 
 
 def post_worker_init(worker) -> None:
     """Import MLflow once the worker serves: its first page does not need it (the registry
-    client is made on first use), its first prediction does."""
+    client is made on first use), its first prediction does. Only the import: the store may
+    still be seeded (and its schema migrated) by another process."""
     import threading
 
     threading.Thread(target=_import_mlflow, name="warm-up", daemon=True).start()

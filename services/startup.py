@@ -14,8 +14,10 @@ import importlib.util
 import logging
 import os
 import socket
+import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import NoReturn
 
@@ -24,6 +26,7 @@ from services.settings import ConfigurationError, Settings
 
 log = logging.getLogger("model_console")
 
+PROJECT = Path(__file__).resolve().parent.parent  # for the seeding process's imports
 DEFAULT_PORT = 8050
 KNOWN_AUTH_MODES = ("none", "mlflow-basic", "databricks")
 # Packages some modes import only when they run; a missing one is named before start.
@@ -167,9 +170,10 @@ def stop(error: ConfigurationError, exit_code: int = 2) -> NoReturn:
     os._exit(exit_code)  # before any atexit hook or worker can add noise
 
 
-def before_workers(addresses: list[object]) -> None:
-    """In gunicorn's master, before it listens or forks: check, seed, and remember that this
-    was done (workers are forked, so they inherit the flag and do not seed again)."""
+def before_workers(addresses: list[object]) -> int | None:
+    """In gunicorn's master, before it listens or forks: check, start seeding, and remember
+    that this was done (workers are forked, so they inherit the flag and do not seed).
+    Returns the seeding process's id, None when there is nothing to seed."""
     global _prepared
     try:
         settings = Settings.from_env()
@@ -177,10 +181,75 @@ def before_workers(addresses: list[object]) -> None:
         for address in addresses:
             if isinstance(address, tuple):
                 check_port_free(str(address[0]), int(address[1]))
-        prepare_registry(settings)
+        seeder = start_seeding(settings)
     except ConfigurationError as error:
         stop(error)
     _prepared = settings.app_data_dir
+    return seeder
+
+
+def start_seeding(settings: Settings) -> int | None:
+    """Seed the embedded registry in a process of its own while the workers boot; None when
+    it is seeded already. The process inherits the seeding lock, held from here on, so a
+    worker that needs the registry waits until the models are there (``SharedRegistry``).
+    A thread waits for its word and stops the whole console if it failed."""
+    if not settings.embedded_registry:
+        return None
+    from services.registry.demo import demo_seeded
+    from services.registry.seeding import lock_for_seeding
+
+    data_dir = settings.app_data_dir.resolve()
+    if demo_seeded(settings.tracking_uri, data_dir):
+        return None  # without importing MLflow in the master
+    try:
+        lock_fd = lock_for_seeding(data_dir)
+    except OSError as error:
+        raise ConfigurationError(f"The demo registry cannot be seeded ({error}).") from None
+    status_read, status_write = os.pipe()
+    fds = {"--lock-fd": lock_fd, "--status-fd": status_write}
+    command = [sys.executable, "-m", "services.registry.seeding",
+               "--tracking-uri", settings.tracking_uri, "--data-dir", str(data_dir),
+               *(str(part) for pair in fds.items() for part in pair)]  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT), os.environ.get("PYTHONPATH")])),
+    }
+    try:
+        # A new program, not a fork: nothing of this process's state (locks, threads) goes
+        # along. Only the seeder keeps the lock and the pipe's writing end: the lock is
+        # released, and the pipe ends, when it exits however it exits.
+        process = subprocess.Popen(command, pass_fds=tuple(fds.values()), env=env)
+    except OSError as error:
+        os.close(status_read)
+        raise ConfigurationError(f"The demo registry cannot be seeded ({error}).") from None
+    finally:
+        os.close(lock_fd)
+        os.close(status_write)
+    watcher = threading.Thread(
+        target=_watch_seeding, args=(status_read, data_dir), name="seed-watcher", daemon=True
+    )
+    watcher.start()
+    return process.pid
+
+
+def _watch_seeding(status_fd: int, data_dir: Path) -> None:
+    """The seeder's word, read from its pipe (gunicorn's master reaps every child, so its
+    exit code may be gone). A failure stops the master at once with one line; the workers,
+    finding their parent gone, stop by themselves, and a request waiting for the registry
+    hears that it could not be seeded. Nothing else happens in this thread: the master
+    forks workers meanwhile, and a fork copies only the forking thread."""
+    from services.registry.seeding import SEEDED
+
+    with os.fdopen(status_fd, "rb") as status:
+        report = status.read().decode(errors="replace").strip()
+    if report != SEEDED:
+        reason = report or "the seeding process ended without saying why"
+        stop(
+            ConfigurationError(
+                f"Seeding the demo registry in {data_dir} failed ({reason}); delete that "
+                "folder to start over, or set MLFLOW_TRACKING_URI to your own registry."
+            )
+        )
 
 
 _prepared: Path | None = None

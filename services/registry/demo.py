@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 SEED_TAG = "console.demo_recipe"
 SEED_RECIPE = "3"  # 2: class labels on the classifiers; 3: training references
 SEEDED_MARK = "demo-seeded"
+SEEDING_MARK = "demo-seeding"  # a seeding process was started here and has not succeeded
+SEED_LOCK = "seed.lock"
 DEMO_EXPERIMENT = "/console-demo-models"
 URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
@@ -326,14 +328,19 @@ def _seed_model(client, spec: DemoModel, experiment_id: str) -> None:
 
 def ensure_demo_models(tracking_uri: str, data_dir: Path) -> list[str]:
     """Make sure every demo model exists in the registry; return the names seeded now."""
-    mark = _seeded_mark(tracking_uri)
-    if mark is not None and mark == _read(data_dir / SEEDED_MARK):
+    if demo_seeded(tracking_uri, data_dir):
         return []  # asking MLflow would cost its import and the database's schema check
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with _file_lock(data_dir / SEED_LOCK):
+        return seed_under_lock(tracking_uri, data_dir)
+
+
+def seed_under_lock(tracking_uri: str, data_dir: Path) -> list[str]:
+    """``ensure_demo_models`` for a caller already holding the seeding lock."""
     import mlflow
     from mlflow import MlflowClient
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with _file_lock(data_dir / "seed.lock"), using_tracking_uri(tracking_uri):
+    with using_tracking_uri(tracking_uri):
         client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         missing = [spec for spec in DEMO_MODELS if not _is_seeded(client, spec.name)]
         if not missing:
@@ -355,6 +362,12 @@ def ensure_demo_models(tracking_uri: str, data_dir: Path) -> list[str]:
         return [spec.name for spec in missing]
 
 
+def demo_seeded(tracking_uri: str, data_dir: Path) -> bool:
+    """The mark says this very registry file holds the current demo models (no MLflow)."""
+    mark = _seeded_mark(tracking_uri)
+    return mark is not None and mark == _read(data_dir / SEEDED_MARK)
+
+
 def _seeded_mark(tracking_uri: str) -> str | None:
     """What the mark of a seeded registry says: this recipe, in this very database file (a
     registry.db deleted or put back from elsewhere is another file, and is asked again)."""
@@ -370,6 +383,8 @@ def _mark_seeded(tracking_uri: str, data_dir: Path) -> None:
     if (mark := _seeded_mark(tracking_uri)) is not None:
         with contextlib.suppress(OSError):  # no mark: the next start asks MLflow again
             (data_dir / SEEDED_MARK).write_text(mark)
+    with contextlib.suppress(OSError):  # seeded, whoever had started it
+        (data_dir / SEEDING_MARK).unlink()
 
 
 def _read(path: Path) -> str | None:

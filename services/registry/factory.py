@@ -7,11 +7,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from services.access.caller import MODE_DATABRICKS, MODE_MLFLOW_BASIC, MODE_NONE, Caller
+from services.errors import RegistryUnavailable
 from services.registry.client import Registry
 from services.settings import Settings
 
 RegistryFor = Callable[[Caller], Registry]
 REGISTRIES_KEPT = 256
+# Seeding takes seconds; a request still waiting after this long is told to come back.
+SEEDING_WAIT_SECONDS = 120.0
 
 
 def registries_for(settings: Settings) -> RegistryFor:
@@ -29,8 +32,9 @@ class SharedRegistry:
     """Mode ``none``: one client for everyone, made on first use, so that a worker serves
     its first page without waiting for MLflow's import and its store's schema check."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, seeding_wait: float = SEEDING_WAIT_SECONDS) -> None:
         self.settings = settings
+        self.seeding_wait = seeding_wait
         self.registry: Registry | None = None
         self.lock = threading.Lock()
 
@@ -42,6 +46,8 @@ class SharedRegistry:
         return self.registry
 
     def _build(self) -> Registry:
+        if self.settings.embedded_registry:
+            wait_for_demo_models(self.settings, self.seeding_wait)
         from mlflow import MlflowClient
 
         uris = {"tracking_uri": self.settings.tracking_uri}
@@ -50,6 +56,26 @@ class SharedRegistry:
 
     def after_fork(self) -> None:
         self.lock = threading.Lock()
+
+
+def wait_for_demo_models(settings: Settings, timeout: float = SEEDING_WAIT_SECONDS) -> None:
+    """The embedded registry may still be seeded by another process (gunicorn's master
+    starts one while its workers boot): no one may see it empty or half seeded, nor open
+    its database while MLflow migrates the schema. Raises ``RegistryUnavailable``."""
+    from services.registry.seeding import wait_for_seeding
+
+    try:
+        seeded = wait_for_seeding(settings.tracking_uri, settings.app_data_dir, timeout)
+    except TimeoutError:
+        raise RegistryUnavailable(
+            "The demo models are still being added to the embedded registry.",
+            hint="Try again in a moment.",
+        ) from None
+    if not seeded:
+        raise RegistryUnavailable(
+            "The demo models could not be added to the embedded registry.",
+            hint="The server's log says why; the console stops.",
+        )
 
 
 def _shared_registry(settings: Settings) -> RegistryFor:

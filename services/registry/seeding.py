@@ -1,0 +1,105 @@
+"""Seeding the embedded registry in a process of its own, while gunicorn's workers boot.
+
+The starter (``services.startup.start_seeding``) takes the seeding lock and marks a seeding
+under way (``lock_for_seeding``), then starts ``python -m services.registry.seeding`` with the
+held lock and a pipe: the process seeds, says ``SEEDED`` or its error on the pipe, and its exit
+releases the lock. Whoever needs the registry meanwhile waits on the lock (``wait_for_seeding``)
+and then finds the seeded mark, or the mark of a seeding that failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from services.registry.demo import SEED_LOCK, SEEDING_MARK, demo_seeded, seed_under_lock
+
+log = logging.getLogger("services.registry.seeding")  # also when run as __main__
+
+SEEDED = "seeded"  # what the seeding process says when it succeeded
+SEED_POLL_SECONDS = 0.02
+
+
+def lock_for_seeding(data_dir: Path) -> int:
+    """The seeding lock, held exclusively through the returned descriptor, and the mark that
+    a seeding is under way: a seeding process that inherits the descriptor holds the lock
+    from before it even starts, so no one can take the lock first and find the registry
+    still empty. Waits while someone else seeds this folder."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(data_dir / SEED_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        (data_dir / SEEDING_MARK).write_text(f"{os.getpid()}\n")
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+def wait_for_seeding(tracking_uri: str, data_dir: Path, timeout: float) -> bool:
+    """Wait (at most ``timeout`` seconds, then ``TimeoutError``) while a seeding process
+    started for this registry runs; False if it failed (it left its mark of a seeding under
+    way), True otherwise, also when no one seeds here."""
+    if demo_seeded(tracking_uri, data_dir) or not (data_dir / SEEDING_MARK).exists():
+        return True  # the mark is written before any worker starts
+    deadline = time.monotonic() + timeout
+    descriptor = os.open(data_dir / SEED_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        while True:
+            try:  # shared: the workers' threads waiting here do not queue behind each other
+                fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{data_dir} still being seeded") from None
+                time.sleep(SEED_POLL_SECONDS)
+        return demo_seeded(tracking_uri, data_dir) or not (data_dir / SEEDING_MARK).exists()
+    finally:
+        os.close(descriptor)  # and with it the lock
+
+
+def seed_in_this_process(tracking_uri: str, data_dir: Path, lock_fd: int, status_fd: int) -> int:
+    """The seeding process's work: seed under the lock it inherited, then write one word to
+    ``status_fd`` for whoever started it, ``SEEDED`` or the error in one line. The exit
+    code repeats it, for a caller that can still collect it (gunicorn's master reaps every
+    child it has, so it reads the word instead)."""
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)  # inherited, ours already: a wrong descriptor fails
+        seeded = seed_under_lock(tracking_uri, data_dir)
+    except Exception as error:  # said in one line by the starter: no traceback here
+        report, code = one_line(f"{type(error).__name__}: {error}"), 1
+    else:
+        log.info("Demo registry ready (%s)", ", ".join(seeded) or "already seeded")
+        report, code = SEEDED, 0
+    os.write(status_fd, report.encode())
+    return code
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    """An error as a single line of bounded length (SQL errors span many)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m services.registry.seeding``: the seeding process gunicorn's master starts
+    (``services.startup.start_seeding``), with the lock and the status pipe it hands over."""
+    parser = argparse.ArgumentParser(description="seed the embedded demo registry")
+    parser.add_argument("--tracking-uri", required=True)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--lock-fd", type=int, required=True)
+    parser.add_argument("--status-fd", type=int, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for name in ("services.registry.demo", log.name):
+        logging.getLogger(name).setLevel(logging.INFO)
+    sys.exit(seed_in_this_process(args.tracking_uri, args.data_dir, args.lock_fd, args.status_fd))
+
+
+if __name__ == "__main__":
+    main()
