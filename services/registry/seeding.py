@@ -70,6 +70,7 @@ def seed_in_this_process(tracking_uri: str, data_dir: Path, lock_fd: int, status
     child it has, so it reads the word instead)."""
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX)  # inherited, ours already: a wrong descriptor fails
+        _sqlite_without_waiting_for_the_disk()
         seeded = seed_under_lock(tracking_uri, data_dir)
     except Exception as error:  # said in one line by the starter: no traceback here
         report, code = one_line(f"{type(error).__name__}: {error}"), 1
@@ -78,6 +79,26 @@ def seed_in_this_process(tracking_uri: str, data_dir: Path, lock_fd: int, status
         report, code = SEEDED, 0
     os.write(status_fd, report.encode())
     return code
+
+
+def _sqlite_without_waiting_for_the_disk() -> None:
+    """This process only writes the demo database, mostly MLflow's schema migrations: SQLite
+    need not wait for the disk after each statement. Only an operating system crash meanwhile
+    could lose what it wrote; the seeded mark comes last, so the next start seeds again (or
+    says to start over)."""
+    import contextlib
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    def unsynced(connection: object, _record: object) -> None:
+        # not a database (a broken file): MLflow's own first statement says so, at once
+        if isinstance(connection, sqlite3.Connection):
+            with contextlib.suppress(sqlite3.DatabaseError):
+                connection.execute("PRAGMA synchronous=OFF")
+
+    event.listen(Engine, "connect", unsynced)
 
 
 def one_line(text: str, limit: int = 400) -> str:
