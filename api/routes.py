@@ -42,9 +42,11 @@ def _too_large(limit: int) -> PayloadTooLarge:
 
 def _body(limit: int) -> bytes:
     """The request body, refused past ``limit`` bytes without reading all of it."""
-    if request.content_length is not None and request.content_length > limit:
+    length = request.content_length
+    if length is not None and length > limit:
         raise _too_large(limit)
-    body = request.stream.read(limit + 1)
+    # read(n) sets aside n bytes first: the declared length, not the limit, when it is known
+    body = request.stream.read(limit + 1 if length is None else length)
     if len(body) > limit:
         raise _too_large(limit)
     return body
