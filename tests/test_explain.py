@@ -165,6 +165,15 @@ def test_explain_route_answers_the_documented_shape(client):
     assert client.post(EXPLAIN.format(name=IRIS_MODEL, ref="1"), json=split).status_code == 200
 
 
+def test_an_explained_row_carries_the_same_class_probabilities_as_its_prediction(client):
+    explained = client.post(EXPLAIN.format(name=IRIS_MODEL, ref="Champion"), json=VIRGINICA)
+    predicted = client.post(f"/api/models/{IRIS_MODEL}/Champion/predict?probabilities=true",
+                            json=VIRGINICA)  # fmt: skip
+    (row,) = explained.get_json()["rows"]
+    assert row["probabilities"] == predicted.get_json()["probabilities"][0]
+    assert row["probability"] == max(row["probabilities"].values())
+
+
 def test_explain_route_errors(client):
     many = client.post(EXPLAIN.format(name=IRIS_MODEL, ref="1"), json=[SETOSA] * 101)
     assert many.status_code == 400 and many.get_json()["error_code"] == "INVALID_INPUT"
