@@ -29,16 +29,23 @@ def on_starting(server) -> None:
 
 
 def post_worker_init(worker) -> None:
-    """Import MLflow once the worker serves: its first page does not need it (the registry
-    client is made on first use), its first prediction does. Only the import: the store may
-    still be seeded (and its schema migrated) by another process."""
+    """Once the worker serves, import MLflow and scikit-learn (the demo models', and most
+    tabular models' library) and make the registry client, in a thread: the first page needs
+    none of them, the first prediction all (the client waits for the seeding, if one runs;
+    nothing touches the store before)."""
     import threading
 
-    threading.Thread(target=_import_mlflow, name="warm-up", daemon=True).start()
+    threading.Thread(target=_warm_up, args=(worker.wsgi,), name="warm-up", daemon=True).start()
 
 
-def _import_mlflow() -> None:
+def _warm_up(server) -> None:
     import contextlib
 
-    with contextlib.suppress(Exception):  # a real problem shows where MLflow is used
+    with contextlib.suppress(Exception):  # a real problem shows where the registry is used
         import mlflow.pyfunc  # noqa: F401
+        import mlflow.sklearn  # noqa: F401
+        import sklearn.ensemble  # noqa: F401
+
+        from app import services_of
+
+        services_of(server).warm_up()

@@ -62,6 +62,13 @@ class ConsoleServices:
             "model_cache": {"hits": stats.hits, "misses": stats.misses, "loads": stats.loads},
         }
 
+    def warm_up(self) -> None:
+        """What a worker can prepare before its first request needs it (mode ``none``: the
+        shared registry client). Raises what building it raises."""
+        prepare = getattr(self.registry.registry_for, "warm_up", None)
+        if prepare is not None:
+            prepare()
+
     def after_fork(self) -> None:
         """In a forked job process: locks other threads held at the fork stay held there
         (the model cache's, the registry clients', the audit spool's, the cache's RLock), so

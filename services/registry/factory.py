@@ -6,7 +6,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
-from services.access.caller import MODE_DATABRICKS, MODE_MLFLOW_BASIC, MODE_NONE, Caller
+from services.access.caller import (
+    LOCAL_CALLER,
+    MODE_DATABRICKS,
+    MODE_MLFLOW_BASIC,
+    MODE_NONE,
+    Caller,
+)
 from services.errors import RegistryUnavailable
 from services.registry.client import Registry
 from services.settings import Settings
@@ -53,6 +59,11 @@ class SharedRegistry:
         uris = {"tracking_uri": self.settings.tracking_uri}
         client = MlflowClient(**uris, registry_uri=self.settings.registry_uri)
         return Registry(client, self.settings.registry_uri)
+
+    def warm_up(self) -> None:
+        """Make the client now (after the seeding, if one runs): its store's schema check
+        is then not part of the first request that needs the registry."""
+        self(LOCAL_CALLER)
 
     def after_fork(self) -> None:
         self.lock = threading.Lock()
