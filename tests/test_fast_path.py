@@ -37,6 +37,10 @@ RECORD = st.fixed_dictionaries(
 DOUBLES = SignatureInfo(columns=[ColumnInfo(c, "double", True) for c in ("a", "b", "c", "d")],
                         present=True)  # fmt: skip
 DOUBLE_RECORD = st.fixed_dictionaries({c.name: NUMBERS for c in DOUBLES.columns})
+LONGS = SignatureInfo(columns=[ColumnInfo(c, "long", True) for c in ("i", "j")], present=True)
+LONG_RECORD = st.fixed_dictionaries({c.name: st.integers(-(2**63), 2**63 - 1)
+                                     for c in LONGS.columns})  # fmt: skip
+KINDS = [(RECORD, SIGNATURE), (DOUBLE_RECORD, DOUBLES), (LONG_RECORD, LONGS)]
 # Values of the wrong kind for each column type: the fast path must step aside for each one,
 # wherever it is among thousands of clean rows (a bool is an int to Python and a 1.0 to numpy).
 SPOILERS = {
@@ -76,7 +80,7 @@ def test_clean_records_become_the_frame_the_usual_path_makes(records):
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.sampled_from([(RECORD, SIGNATURE), (DOUBLE_RECORD, DOUBLES)]),
+    st.sampled_from(KINDS),
     st.data(),
     st.integers(2, 400),
 )
@@ -115,7 +119,7 @@ def _spoiled_forms(records: list[dict], columns: list[str], row: int, how: str, 
 
 @st.composite
 def spoiled(draw):
-    strategy, signature = draw(st.sampled_from([(RECORD, SIGNATURE), (DOUBLE_RECORD, DOUBLES)]))
+    strategy, signature = draw(st.sampled_from(KINDS))
     records = _big(draw(st.lists(strategy, min_size=1, max_size=20)), draw(st.integers(4, 300)))
     columns = [c.name for c in signature.columns]
     row = draw(st.integers(0, len(records) - 1))
