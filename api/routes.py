@@ -55,8 +55,8 @@ def _read(size: int) -> bytes:
     """Up to ``size`` bytes of the body, as ``request.stream`` reads them.
 
     gunicorn's ``Body.read`` gathers what it is asked for a kilobyte at a time (a turn of a
-    Python loop per kilobyte, each copying the rest of a socket read: a large JSON body spends
-    longer there than in parsing); the reader beneath it hands over whole socket reads. That
+    Python loop per kilobyte, each copying the rest of a socket read: costly for thousands of
+    rows); the reader beneath it hands over whole socket reads. That
     reader is used only while nothing has been read from the body, so the bytes are the same;
     under any other server (and Flask's test client) the stream is read as usual."""
     raw = request.environ.get("wsgi.input")
