@@ -135,8 +135,8 @@ def _uniform_rows(shape: FastShape, names: list[str], column_type: str) -> Confo
     if not kinds <= PLAIN_TYPES[column_type]:
         return None
     try:
-        block = np.array(flat, dtype=NUMPY_TYPES[column_type])
-    except OverflowError:
+        block = np.fromiter(flat, dtype=NUMPY_TYPES[column_type], count=len(flat))
+    except OverflowError:  # a whole number past int64 (or past any double): the usual path's
         return None
     if column_type == "double" and not _exact_doubles(block, flat, int in kinds):
         return None
