@@ -42,7 +42,7 @@ def _warm_up(server) -> None:
     import contextlib
 
     with contextlib.suppress(Exception):  # a real problem shows where the registry is used
-        import mlflow.pyfunc  # noqa: F401
+        import mlflow.pyfunc
         import mlflow.sklearn  # noqa: F401
         import sklearn.ensemble  # noqa: F401
 

@@ -6,6 +6,7 @@ Our JSON API (adaptive batching on, and off) against `mlflow models serve` and i
 server-side time of the Dash JSON callback for one row. Each goal is printed PASS or MISS.
 
     .venv/bin/python bench/peers.py [--repeat 300] [--write-results]
+    .venv/bin/python bench/peers.py --latency-only [--repeat-large 30]   # the latency table
 """
 
 from __future__ import annotations
@@ -171,7 +172,8 @@ def sections(args: argparse.Namespace, work: Path) -> tuple[list[Section], list[
     model_dir = champion_files(tracking_uri, IRIS_MODEL)
     with contextlib.ExitStack() as stack:
         on = start_console(stack, seeded, "console-batching-on")
-        off = start_console(stack, seeded, "console-batching-off", BATCH_WINDOW_MS="0")
+        off = None if args.latency_only else start_console(
+            stack, seeded, "console-batching-off", BATCH_WINDOW_MS="0")  # fmt: skip
         serve = start_mlflow_serve(stack, model_dir, cwd=seeded)
         path = f"/api/models/{IRIS_MODEL}/{ALIAS}/predict"
         model = mlflow.pyfunc.load_model(str(model_dir))
@@ -180,9 +182,19 @@ def sections(args: argparse.Namespace, work: Path) -> tuple[list[Section], list[
         one = iris_frame(1, IRIS_FEATURES)
         record = one.to_dict("records")[0]
         for console in (on, off):
-            prime_workers(console, console.base_url + path, record)
+            if console is not None:
+                prime_workers(console, console.base_url + path, record)
         latency = run_cases(build_cases(targets, one), args.repeat)
-        latency += run_cases(build_cases(targets, iris_frame(10_000, IRIS_FEATURES)), 30)
+        large = iris_frame(10_000, IRIS_FEATURES)
+        latency += run_cases(build_cases(targets, large), args.repeat_large)
+        if args.latency_only:
+            rows, goals = latency_rows(latency)
+            return latency_sections(rows, goals), [
+                "command: bench/peers.py --latency-only "
+                f"--repeat {args.repeat} "
+                f"--repeat-large {args.repeat_large}"
+            ]
+        assert off is not None
         body = to_json(record)
         rounds = concurrency({
             "ours, batching on": Target("ours, batching on", on.base_url + path, body),
@@ -195,6 +207,15 @@ def sections(args: argparse.Namespace, work: Path) -> tuple[list[Section], list[
     return build_sections(latency, rounds, colds, callback), [
         f"command: bench/peers.py --repeat {args.repeat} --cold-repeat {args.cold_repeat}"
     ]
+
+
+def latency_sections(rows: list[list[str]], goals: list[tuple[str, bool]]) -> list[Section]:
+    """Only the latency table and its goals (``--latency-only``)."""
+    return [
+        Section("Latency (iris RandomForest @Champion)",
+                ["case", "median ms", "p90 ms", "over in-process ms", ""], rows, []),
+        Section("Goals", ["goal", "verdict"], [[text, mark(ok)] for text, ok in goals], []),
+    ]  # fmt: skip
 
 
 def build_sections(latency, rounds, colds, callback) -> list[Section]:
@@ -227,8 +248,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=300, help="timed calls per 1-row case")
     parser.add_argument("--cold-repeat", type=int, default=2, help="launches per data dir kind")
+    parser.add_argument("--repeat-large", type=int, default=30,
+                        help="timed calls per 10,000-row case")  # fmt: skip
+    parser.add_argument(
+        "--latency-only",
+        action="store_true",
+        help="only the latency cases: no concurrency, cold start or Dash",
+    )
     parser.add_argument("--write-results", action="store_true", help="update bench/RESULTS.md")
     args = parser.parse_args(argv)
+    if args.latency_only and args.write_results:
+        parser.error("--write-results needs the whole run (RESULTS.md holds every section)")
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="peers-") as work, project_on_path():
         found, notes = sections(args, Path(work))

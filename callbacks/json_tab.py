@@ -105,7 +105,7 @@ class JsonCallbacks:
             value = parse_json_text(text or "")
             model_input = parse_payload(value)  # refused here with the usual words
             one_row = model_input.rows == 1
-            # the parsed value, not model_input: a few clean records take the fast path
+            # the parsed value, not model_input: clean records take the fast path
             answer = self.scoring.predict(current_caller(), name, version, value,
                                           source=Source.JSON,
                                           probabilities=False if one_row else None)  # fmt: skip

@@ -92,6 +92,15 @@ def test_type_mismatches_name_column_row_and_value(services, caller, change, wor
     assert words in error.value.message
 
 
+def test_a_whole_number_beyond_any_double_is_refused_with_its_row(services, caller):
+    """Not from JSON (orjson stops at 64 bits) but from any Python caller of the service."""
+    rows = [SETOSA, {**SETOSA, "petal_width": 2**1100}]
+    with pytest.raises(SchemaMismatch) as error:
+        api_predict(services, caller, IRIS_MODEL, "1", rows)
+    assert "Column petal_width takes numbers (double), but row 2 has a whole number beyond" \
+        in error.value.message  # fmt: skip
+
+
 def test_type_mismatch_in_a_batch_points_at_the_row(services, caller):
     rows = [CUSTOMER, CUSTOMER, {**CUSTOMER, "age": 41.5}, {**CUSTOMER, "age": 2.5}]
     with pytest.raises(SchemaMismatch) as error:

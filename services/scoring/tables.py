@@ -147,7 +147,7 @@ class TableRun:
         return scored
 
     def score_conformed(self, conformed: ConformedInput) -> ScoredChunk:
-        """Input already model-ready (the fast path for a few clean records)."""
+        """Input already model-ready (the fast path for clean records)."""
         self.rows += conformed.rows
         self._matrices = []
         return self._scored(conformed.data, conformed)

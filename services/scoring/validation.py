@@ -8,6 +8,7 @@ integer column, since JSON writers and spreadsheets produce those and nothing is
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,7 +165,21 @@ def _numeric(series: pd.Series, column: ColumnInfo) -> pd.Series:
     bad = is_bool | ~is_number
     if bad.any():
         raise _mismatch(column, series, bad)
-    return _checked_numeric(series, pd.to_numeric(series), column)
+    try:
+        numbers = pd.to_numeric(series)
+    except OverflowError:  # a whole number beyond any double
+        huge = values.map(lambda v: isinstance(v, int) and abs(v) > sys.float_info.max)
+        raise _beyond_double(column, series, huge.astype(bool)) from None
+    return _checked_numeric(series, numbers, column)
+
+
+def _beyond_double(column: ColumnInfo, series: pd.Series, bad: pd.Series) -> SchemaMismatch:
+    row = _first_row(bad)
+    return SchemaMismatch(
+        f"Column {column.name} takes numbers ({column.type}), but row {row} has a whole "
+        f"number beyond {sys.float_info.max:.1e}: too large to store.",
+        hint="Check the value; a number this large is usually a mistake.",
+    )
 
 
 def _checked_numeric(series: pd.Series, values: pd.Series, column: ColumnInfo) -> pd.Series:
