@@ -40,7 +40,11 @@ def post_worker_init(worker) -> None:
 
 def _warm_up(server) -> None:
     import contextlib
+    import os
+    import threading
 
+    with contextlib.suppress(OSError):  # background work: requests and the seeding go first
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
     with contextlib.suppress(Exception):  # a real problem shows where the registry is used
         import mlflow.pyfunc
         import mlflow.sklearn  # noqa: F401
