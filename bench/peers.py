@@ -222,7 +222,8 @@ def build_sections(latency, rounds, colds, callback) -> list[Section]:
     rows, goals = latency_rows(latency)
     crows, cgoals = concurrency_rows(rounds)
     pages = {k: median([c.to_page_s for c in colds if c.kind == k]) for k in ("fresh", "seeded")}
-    cold_rows = [[f"{k} APP_DATA_DIR: command to first page", f"{s:.2f}", f"≤ {limit} s"]
+    first = {k: median([c.to_predict_s for c in colds if c.kind == k]) for k in pages}
+    cold_rows = [[f"{k} APP_DATA_DIR", f"{s:.2f}", f"≤ {limit} s", f"{first[k]:.2f}"]
                  for (k, s), limit in zip(pages.items(), (5, 3), strict=True)]  # fmt: skip
     goals += cgoals + [(f"cold start, {k}: {s:.2f} s (goal ≤ {limit} s)", s <= limit)
                        for (k, s), limit in zip(pages.items(), (5, 3), strict=True)]  # fmt: skip
@@ -238,9 +239,13 @@ def build_sections(latency, rounds, colds, callback) -> list[Section]:
                 ["clients: server", "req/s", "p50 ms", "p99 ms", "errors", "vs serve"], crows,
                 ["both consoles: python app.py, 2 gunicorn workers × 8 threads; serve: uvicorn, "
                  "its default"]),
-        Section("Cold start", ["launch", "seconds", "goal"], cold_rows,
-                [f"medians of {len(colds) // 2} launches each; polled every 50 ms"]),
-        Section("Goals", ["goal", "verdict"], [[text, mark(ok)] for text, ok in goals], []),
+        Section("Cold start", ["launch", "to first page s", "goal", "to first prediction s"],
+                cold_rows, [f"medians of {len(colds) // 2} launches each; polled every 50 ms"]),
+        Section("Goals", ["goal", "verdict"], [[text, mark(ok)] for text, ok in goals],
+                ["Dash callback: the Predict callback's own server time minus in-process "
+                 "predict; a one-row answer's probabilities and explanation come in a second "
+                 "callback, timed apart (earlier runs counted the probabilities inside the "
+                 "first and allowed their time)"]),
     ]  # fmt: skip
 
 

@@ -87,8 +87,10 @@ def watched(value: Any) -> dict[str, Any] | None:
 
 
 def insight_asked(value: Any) -> dict[str, Any] | None:
-    """The row to explain is input like any other; only its shape is checked here."""
-    return _fields(value, selection=lambda v: selection(v) is not None, asked=_is_count)
+    """The row to explain (JSON text) is input like any other; only its shape is checked
+    here."""
+    return _fields(value, selection=lambda v: selection(v) is not None, payload=_is_text,
+                   asked=_is_count)  # fmt: skip
 
 
 READERS: dict[str, Callable[[Any], Any]] = {

@@ -118,7 +118,7 @@ class JsonCallbacks:
                            None, self._labels(name, version),
                            JSON_SLOTS if one_row else None)  # fmt: skip
         entry = prediction_entry(answer, "JSON", selection, text)
-        asked = _insight_asked(selection, value, answer, clicks) if one_row else None
+        asked = _insight_asked(selection, text or "", answer, clicks) if one_row else None
         return view, None, with_entry(history, entry, self.keep), selection, asked
 
     def _kept_batch(self, answer: Predictions, data: Any) -> str | None:
@@ -187,7 +187,7 @@ class JsonCallbacks:
         text = json.dumps(form.record, default=str)
         entry = prediction_entry(answer, "form", selection, text)
         view = result_view(answer, None, _ref(selection), slots=FORM_SLOTS)
-        asked = _insight_asked(selection, form.record, answer, clicks)
+        asked = _insight_asked(selection, text, answer, clicks)
         return view, None, with_entry(history, entry, self.keep), selection, asked
 
     def _labels(self, name: str, version: str) -> dict[str, str] | None:
@@ -199,8 +199,9 @@ class JsonCallbacks:
         if not asked:
             raise PreventUpdate
         try:
+            row = parse_json_text(asked["payload"])
             insight = self.explain.row_insight(current_caller(), *selected(asked["selection"]),
-                                               asked["payload"], source)  # fmt: skip
+                                               row, source)  # fmt: skip
         except ConsoleError as error:
             return "", explanation_view(error.message)
         parts = insight_parts(insight.probabilities, [asked.get("prediction")],
@@ -215,12 +216,13 @@ class JsonCallbacks:
 
 
 def _insight_asked(
-    selection: dict[str, Any] | None, payload: Any, answer: Predictions, clicks: int
+    selection: dict[str, Any] | None, text: str, answer: Predictions, clicks: int
 ) -> dict[str, Any]:
-    """What the follow-up needs to explain the answer: the version, the row, and the
-    click (the same row predicted twice is explained twice)."""
+    """What the follow-up needs to explain the answer: the version, the row as JSON text
+    (a number in the page is a JavaScript double: a long past 2**53 would come back another
+    number), and the click (the same row predicted twice is explained twice)."""
     prediction = answer.predictions[0] if answer.predictions else None
-    return {"selection": selection, "payload": payload, "prediction": prediction,
+    return {"selection": selection, "payload": text, "prediction": prediction,
             "asked": clicks}  # fmt: skip
 
 

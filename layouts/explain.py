@@ -48,6 +48,7 @@ def insight_parts(
     explanation: Any,
     labels: dict[str, str] | None,
 ) -> list[Any]:
+    """One row's bars (or why there are none) and its waterfall (or why there is none)."""
     parts: list[Any] = []
     if probabilities:
         parts.append(probability_bars(probabilities, labels))

@@ -69,7 +69,10 @@ def layout() -> html.Div:
         dbc.Button([html.I(className="bi bi-play-fill me-1"), "Predict from form"],
                    id=Json.FORM_PREDICT, color="primary", className="mt-1"),
         html.Div(id=Json.FORM_STALE, className="mt-3 stale-slot"),
-        dcc.Loading(html.Div(id=Json.FORM_RESULT, className="mt-3"), type="dot"),
+        # only the answer's own callback shows the spinner: the confidence and explanation
+        # that follow it must not hide the answer while they are worked out
+        dcc.Loading(html.Div(id=Json.FORM_RESULT, className="mt-3"), type="dot",
+                    target_components={Json.FORM_RESULT: "children"}),
         whatif_panel(),
     ]  # fmt: skip
     result = [
@@ -78,6 +81,7 @@ def layout() -> html.Div:
             html.Div(placeholder("Press Predict to see the model's answer here."),
                      id=Json.RESULT),
             type="dot",
+            target_components={Json.RESULT: "children"},
         ),
     ]  # fmt: skip
     return html.Div(

@@ -195,7 +195,7 @@ def start_seeding(settings: Settings) -> int | None:
     A thread waits for its word and stops the whole console if it failed."""
     if not settings.embedded_registry:
         return None
-    from services.registry.demo import demo_seeded
+    from services.registry.seed_marks import demo_seeded
     from services.registry.seeding import lock_for_seeding
 
     data_dir = settings.app_data_dir.resolve()
@@ -218,7 +218,9 @@ def start_seeding(settings: Settings) -> int | None:
         # A new program, not a fork: nothing of this process's state (locks, threads) goes
         # along. Only the seeder keeps the lock and the pipe's writing end: the lock is
         # released, and the pipe ends, when it exits however it exits.
-        process = subprocess.Popen(command, pass_fds=tuple(fds.values()), env=env)
+        process = _seeders[data_dir] = subprocess.Popen(
+            command, pass_fds=tuple(fds.values()), env=env
+        )
     except OSError as error:
         os.close(status_read)
         raise ConfigurationError(f"The demo registry cannot be seeded ({error}).") from None
@@ -253,6 +255,7 @@ def _watch_seeding(status_fd: int, data_dir: Path) -> None:
 
 
 _prepared: Path | None = None
+_seeders: dict[Path, subprocess.Popen[bytes]] = {}  # kept while they run (gunicorn reaps them)
 
 
 def registry_prepared(settings: Settings) -> bool:

@@ -86,6 +86,18 @@ def test_the_body_comes_whole_and_unchanged(chunked, peek):
 
 
 @pytest.mark.parametrize("chunked", [False, True])
+def test_a_whole_body_goes_through_gunicorns_reader_not_its_kilobyte_loop(chunked, monkeypatch):
+    """If gunicorn's internals change, this says so (the answers would stay right, slower)."""
+
+    def refused(self, size=None):
+        raise AssertionError("Body.read was used for a body nothing had read yet")
+
+    monkeypatch.setattr("gunicorn.http.body.Body.read", refused)
+    status, answer = _through_gunicorn(_app(), _request(BODY, chunked))
+    assert status.startswith("200"), answer
+
+
+@pytest.mark.parametrize("chunked", [False, True])
 def test_a_body_past_the_limit_is_still_refused(chunked):
     status, _ = _through_gunicorn(_app(), _request(b"x" * (LIMIT + 1), chunked))
     assert status.startswith("413")

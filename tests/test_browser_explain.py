@@ -44,6 +44,39 @@ def test_form_answer_shows_confidence_waterfall_and_importance(dash_duo, setting
     assert dash_duo.get_logs() == []
 
 
+# The page's requests for the follow-up (its input is the store the answer writes) wait a
+# while, as a slow explanation would, so what the person sees meanwhile can be checked.
+HOLD_FOLLOW_UP = """
+const send = window.fetch;
+window.fetch = function (url, options) {
+  const body = options && typeof options.body === "string" ? options.body : "";
+  if (!body.includes(STORE_ID)) { return send.apply(this, [url, options]); }
+  return new Promise((done) => setTimeout(done, 3000)).then(() => send.apply(this, [url, options]));
+};
+"""
+
+
+def test_a_one_row_answer_is_shown_while_its_explanation_is_still_worked_out(dash_duo, settings):
+    start_console(dash_duo, settings, default_model=IRIS_MODEL, default_version="1")
+    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL} version 1")
+    open_tab(dash_duo, "JSON Prediction")
+    dash_duo.driver.execute_script(
+        HOLD_FOLLOW_UP.replace("STORE_ID", json.dumps(f'"{Json.INSIGHT_ASKED}"'))
+    )
+    type_json(dash_duo, json.dumps(SETOSA))
+    dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid — 1 record")
+    click(dash_duo, f"#{Json.PREDICT}")
+    dash_duo.wait_for_contains_text(f"#{Json.RESULT} .single-answer", "0 · setosa")
+    assert dash_duo.find_element(f"#{Json.RESULT} .single-answer").is_displayed()
+    assert "Working out how sure" in dash_duo.find_element(f"#{Json.INSIGHT}").text
+    assert not dash_duo.find_elements(f"#{Json.RESULT} .chart-waterfall")
+    # then the held request goes, and the confidence and charts join the answer
+    dash_duo.wait_for_contains_text(f"#{Json.RESULT} .single-answer", "%)", timeout=20)
+    dash_duo.wait_for_element(f"#{Json.RESULT} .chart-waterfall .main-svg", timeout=20)
+    assert _bars(dash_duo, "probabilities", Json.RESULT) == 3
+    assert dash_duo.get_logs() == []
+
+
 def test_json_batch_shows_distribution_and_confidence_charts(dash_duo, settings):
     start_console(dash_duo, settings, default_model=IRIS_MODEL, default_version="1")
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL} version 1")

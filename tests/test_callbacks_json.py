@@ -11,6 +11,7 @@ from callbacks.json_tab import JsonCallbacks
 from layouts.ids import form_field
 from services.access.audit import Source
 from services.access.caller import LOCAL_CALLER
+from services.explain.service import ExplainService
 from services.registry.demo import IRIS_MODEL
 from tests.conftest import SETOSA
 from tests.test_callbacks import CHURN, IRIS, signed_in, text_of  # noqa: F401 (a fixture)
@@ -49,7 +50,7 @@ def test_one_row_answer_comes_first_and_its_confidence_and_explanation_follow(se
     shown = text_of(result)
     assert "0 · setosa" in shown and "Working out how sure the model is" in shown
     assert '"probabilities"' not in shown and "%" not in shown  # not predicted yet
-    assert asked["payload"] == SETOSA and asked["selection"] == IRIS
+    assert json.loads(asked["payload"]) == SETOSA and asked["selection"] == IRIS
     sure, parts = callbacks.explain_answer(asked, Source.JSON)
     model = services.scoring.loader.load(LOCAL_CALLER, IRIS_MODEL, "1")[1]
     expected = model.pyfunc.get_raw_model().predict_proba(pd.DataFrame([SETOSA]))[0]
@@ -59,11 +60,41 @@ def test_one_row_answer_comes_first_and_its_confidence_and_explanation_follow(se
 
 
 def test_a_row_that_cannot_be_explained_still_shows_how_sure_the_model_is(services):
+    """An explanation over its time limit (here: no time at all) says so; the class
+    probabilities are still worked out (their own audited use)."""
     callbacks = json_callbacks(services)
-    asked = {"selection": IRIS, "payload": {**SETOSA, "sepal_width": "wide"},
-             "prediction": 0, "asked": 1}  # fmt: skip
+    callbacks.explain = ExplainService(services.scoring, services.registry, seconds=-1)
+    asked = {"selection": IRIS, "payload": json.dumps(SETOSA), "prediction": 0, "asked": 1}
     sure, parts = callbacks.explain_answer(asked, Source.JSON)
+    assert sure == " (100.0%)"
+    shown = json.dumps([p.to_plotly_json() for p in parts if p is not None], default=str)
+    assert "chart-probabilities" in shown and "chart-waterfall" not in shown
+    assert "No explanation: Explaining stopped after 0 of 1 rows" in text_of(parts)
+    actions = [row["action"] for row in services.audit.rows(model=IRIS_MODEL)[-2:]]
+    assert actions == ["explain", "probabilities"]
+
+
+def test_a_row_that_cannot_be_read_says_why_and_shows_no_confidence(services):
+    callbacks = json_callbacks(services)
+    row = json.dumps({**SETOSA, "sepal_width": "wide"})
+    sure, parts = callbacks.explain_answer({"selection": IRIS, "payload": row, "asked": 1},
+                                           Source.JSON)  # fmt: skip
     assert sure == "" and "sepal_width" in text_of(parts)
+
+
+def test_the_follow_up_explains_the_row_as_typed_not_as_the_page_rounds_it(services):
+    """The page keeps the row as the text typed (its numbers are JavaScript doubles)."""
+    callbacks = json_callbacks(services)
+    text = '{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}'
+    *_, asked = callbacks.predict_json(1, text, IRIS, [])
+    assert asked["payload"] == text
+
+
+def test_the_follow_up_refuses_more_than_one_row(services):
+    callbacks = json_callbacks(services)
+    many = {"selection": IRIS, "payload": json.dumps([SETOSA] * 3), "asked": 1}
+    sure, parts = callbacks.explain_answer(many, Source.JSON)
+    assert sure == "" and "one row at a time" in text_of(parts)
 
 
 def test_predict_json_error_is_a_failed_history_entry(services):
@@ -84,7 +115,7 @@ def test_form_fields_follow_the_signature_and_predict(services):
     texts = [str(value) for value in SETOSA.values()]
     result, _, history, _, asked = callbacks.predict_form(1, texts, ids, [], [], IRIS, None)
     assert '"predictions": [0]' in text_of(result) and "0 · setosa" in text_of(result)
-    assert history[0]["source"] == "form" and asked["payload"] == SETOSA
+    assert history[0]["source"] == "form" and json.loads(asked["payload"]) == SETOSA
 
 
 def test_form_fields_read_by_the_apis_rules_before_anything_is_sent(services):

@@ -235,7 +235,7 @@ def test_the_direct_call_is_the_one_mlflow_would_make(tmp_path, predict_fn):
 def test_ten_thousand_rows_answer_what_the_model_answers_in_process(client, services, caller, form):
     """Through the API, 10,000 clean rows take the fast path (and the direct scikit-learn
     predict): the answers are MLflow's own ``pyfunc.predict`` of the same frame, and so are
-    those of the usual path (the same rows with one integer too large to be a double)."""
+    those of the usual path for the same rows."""
     from sklearn.datasets import load_iris
 
     _, iris = services.scoring.loader.load(caller, IRIS_MODEL, "Champion")

@@ -40,6 +40,7 @@ class Explanation:
     rows: list[RowExplanation]
     latency_ms: float
     reference_note: str = ""
+    labels: dict[str, str] | None = None  # the model's class names (not part of the answer)
 
     def to_dict(self) -> dict[str, Any]:
         body = {
@@ -138,6 +139,7 @@ class ExplainService:
                 rows=rows,
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
                 reference_note=explainer.reference.note(),
+                labels=use.model.labels,
             )
 
     def importance(self, caller: Caller, name: str, ref: str, source: Source) -> Importance:
@@ -181,38 +183,40 @@ class ExplainService:
     ) -> tuple[dict[str, Any] | str, dict[str, str] | None]:
         """One row's explanation (a record, or one row in any JSON form) as the UI shows it
         (``to_dict`` with the reference note), or why there is none, and the class names."""
-        labels = self.scoring.loader.load(caller, name, ref)[1].labels
         try:
             explained = self.explain(caller, name, ref, record, source=source)
         except ConsoleError as error:
-            return error.message, labels
-        return {**explained.to_dict(), "note": explained.reference_note}, labels
+            return error.message, None
+        return {**explained.to_dict(), "note": explained.reference_note}, explained.labels
 
     def row_insight(
         self, caller: Caller, name: str, ref: str, payload: Any, source: Source
     ) -> RowInsight:
         """One row's class probabilities and explanation, from one ``predict_proba`` call
         when the row can be explained (the explanation computes them anyway)."""
+        if parse_payload(payload).rows != 1:
+            raise InvalidInput("Confidence and explanation are worked out for one row at a time.")
         explanation, labels = self.explained_row(caller, name, ref, payload, source)
         if isinstance(explanation, dict):
             return RowInsight(explanation["rows"][0].get("probabilities"), explanation, labels)
-        return RowInsight(self._probabilities_alone(caller, name, ref, payload, source),
-                          explanation, labels)  # fmt: skip
+        probabilities, labels = self._probabilities_alone(caller, name, ref, payload, source)
+        return RowInsight(probabilities, explanation, labels)
 
     def _probabilities_alone(
         self, caller: Caller, name: str, ref: str, payload: Any, source: Source
-    ) -> dict[str, float] | None:
+    ) -> tuple[dict[str, float] | None, dict[str, str] | None]:
         """A row that cannot be explained still has its class probabilities, if the model
         gives any: audited as their own action."""
-        if not has_probabilities(self.scoring.loader.load(caller, name, ref)[1]):
-            return None
         try:
+            with self.scoring.look(caller, name, ref, source) as seen:  # a refusal is audited
+                if not has_probabilities(seen.model):
+                    return None, seen.model.labels
             with self.scoring.use(caller, name, ref, source, action="probabilities") as use:
                 conformed = conform(parse_payload(payload), use.model.signature)
                 use.audited.rows = conformed.rows
-                return class_probabilities(use.model, conformed)[0]
+                return class_probabilities(use.model, conformed)[0], use.model.labels
         except ConsoleError:
-            return None  # the explanation's reason is already on screen
+            return None, None  # the explanation's reason is already on screen
 
     def sweep(
         self, caller: Caller, name: str, ref: str, record: dict[str, Any], feature: str | None

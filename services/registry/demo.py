@@ -21,15 +21,12 @@ import pandas as pd
 
 from services.environment import preserved_environment
 from services.registry.labels import LABELS_TAG
+from services.registry.seed_marks import SEED_LOCK, SEED_RECIPE, demo_seeded, mark_seeded
 from services.settings import DEMO_MODEL, embedded_artifact_root
 
 log = logging.getLogger(__name__)
 
 SEED_TAG = "console.demo_recipe"
-SEED_RECIPE = "3"  # 2: class labels on the classifiers; 3: training references
-SEEDED_MARK = "demo-seeded"
-SEEDING_MARK = "demo-seeding"  # a seeding process was started here and has not succeeded
-SEED_LOCK = "seed.lock"
 DEMO_EXPERIMENT = "/console-demo-models"
 URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
@@ -344,7 +341,7 @@ def seed_under_lock(tracking_uri: str, data_dir: Path) -> list[str]:
         client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         missing = [spec for spec in DEMO_MODELS if not _is_seeded(client, spec.name)]
         if not missing:
-            _mark_seeded(tracking_uri, data_dir)
+            mark_seeded(tracking_uri, data_dir)
             return []
         experiment = client.get_experiment_by_name(DEMO_EXPERIMENT)
         experiment_id = (
@@ -358,37 +355,5 @@ def seed_under_lock(tracking_uri: str, data_dir: Path) -> list[str]:
             log.info("Seeding demo model %s", spec.name)
             _seed_model(client, spec, experiment_id)
         mlflow.end_run()
-        _mark_seeded(tracking_uri, data_dir)
+        mark_seeded(tracking_uri, data_dir)
         return [spec.name for spec in missing]
-
-
-def demo_seeded(tracking_uri: str, data_dir: Path) -> bool:
-    """The mark says this very registry file holds the current demo models (no MLflow)."""
-    mark = _seeded_mark(tracking_uri)
-    return mark is not None and mark == _read(data_dir / SEEDED_MARK)
-
-
-def _seeded_mark(tracking_uri: str) -> str | None:
-    """What the mark of a seeded registry says: this recipe, in this very database file (a
-    registry.db deleted or put back from elsewhere is another file, and is asked again)."""
-    database = Path(tracking_uri.removeprefix("sqlite:///"))
-    try:
-        found = database.stat()
-    except OSError:
-        return None
-    return f"{SEED_RECIPE} {tracking_uri} {found.st_dev}:{found.st_ino}"
-
-
-def _mark_seeded(tracking_uri: str, data_dir: Path) -> None:
-    if (mark := _seeded_mark(tracking_uri)) is not None:
-        with contextlib.suppress(OSError):  # no mark: the next start asks MLflow again
-            (data_dir / SEEDED_MARK).write_text(mark)
-    with contextlib.suppress(OSError):  # seeded, whoever had started it
-        (data_dir / SEEDING_MARK).unlink()
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text()
-    except OSError:
-        return None

@@ -46,14 +46,14 @@ class SharedRegistry:
 
     def __call__(self, caller: Caller) -> Registry:
         if self.registry is None:
+            if self.settings.embedded_registry:  # each waiter on its own clock, side by side
+                wait_for_demo_models(self.settings, self.seeding_wait)
             with self.lock:
                 if self.registry is None:
                     self.registry = self._build()
         return self.registry
 
     def _build(self) -> Registry:
-        if self.settings.embedded_registry:
-            wait_for_demo_models(self.settings, self.seeding_wait)
         from mlflow import MlflowClient
 
         uris = {"tracking_uri": self.settings.tracking_uri}

@@ -10,6 +10,7 @@ and then finds the seeded mark, or the mark of a seeding that failed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import logging
 import os
@@ -17,7 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from services.registry.demo import SEED_LOCK, SEEDING_MARK, demo_seeded, seed_under_lock
+from services.registry.demo import seed_under_lock
+from services.registry.seed_marks import SEED_LOCK, SEEDING_MARK, demo_seeded
 
 log = logging.getLogger("services.registry.seeding")  # also when run as __main__
 
@@ -77,7 +79,8 @@ def seed_in_this_process(tracking_uri: str, data_dir: Path, lock_fd: int, status
     else:
         log.info("Demo registry ready (%s)", ", ".join(seeded) or "already seeded")
         report, code = SEEDED, 0
-    os.write(status_fd, report.encode())
+    with contextlib.suppress(OSError):  # no one to tell: the master has gone
+        os.write(status_fd, report.encode())
     return code
 
 

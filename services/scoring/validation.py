@@ -63,7 +63,10 @@ def _shown(value: Any) -> str:
     """The value as JSON would write it (users send JSON and CSV), cut short."""
     if isinstance(value, np.generic):
         value = value.item()
-    text = json.dumps(value, default=str, ensure_ascii=False)
+    try:
+        text = json.dumps(value, default=str, ensure_ascii=False)
+    except ValueError:  # a whole number of thousands of digits: Python will not write it
+        return "a whole number too long to show"
     return text if len(text) <= MAX_VALUE_SHOWN else text[: MAX_VALUE_SHOWN - 1] + "…"
 
 
@@ -169,6 +172,9 @@ def _numeric(series: pd.Series, column: ColumnInfo) -> pd.Series:
         numbers = pd.to_numeric(series)
     except OverflowError:  # a whole number beyond any double
         huge = values.map(lambda v: isinstance(v, int) and abs(v) > sys.float_info.max)
+        target = NUMPY_TYPES[column.type]
+        if target.startswith("int"):  # its own range is the one to name
+            raise _too_large(column, series, huge.astype(bool), target) from None
         raise _beyond_double(column, series, huge.astype(bool)) from None
     return _checked_numeric(series, numbers, column)
 

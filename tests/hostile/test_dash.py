@@ -63,6 +63,16 @@ FORGED_STORES: dict[str, list[Any]] = {
     f"{Json.ANSWERED_BY}.data": ["x", {"name": ["x"]}, 5],
     f"{Csv.WATCH_SEEN}.data": ["x", {"job": 1, "stamp": [], "tick": "x"}],
     f"{Csv.REJECTED}.data": ["x", {"size": "x", "limit": None}, {}],
+    **{f"{asked}.data": [{"selection": IRIS_SELECTION, "asked": 1},
+                         {"selection": IRIS_SELECTION, "payload": json.dumps([SETOSA] * 500),
+                          "asked": 1},
+                         {"selection": IRIS_SELECTION, "payload": "{", "asked": 1},
+                         {"selection": IRIS_SELECTION, "payload": 5, "asked": 1},
+                         {"selection": {"name": "nope.nope.nope", "ref": "1", "version": "1"},
+                          "payload": json.dumps(SETOSA), "asked": 1},
+                         {"selection": IRIS_SELECTION, "payload": json.dumps(SETOSA),
+                          "prediction": {"x": [1]}, "asked": 1}, "x", [1]]
+       for asked in (Json.INSIGHT_ASKED, Json.FORM_INSIGHT_ASKED)},
     f"{Json.TEXT}.value": [5, ["x"], {"a": 1}, "\x00", "[" * 5000,
                            json.dumps({"dataframe_split": {"columns": 5, "data": [[1]]}})],
 }  # fmt: skip
