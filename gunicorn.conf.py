@@ -50,6 +50,7 @@ def _warm_up(server) -> None:
         import mlflow.sklearn  # noqa: F401
         import sklearn.ensemble  # noqa: F401
 
-        from app import services_of
+        from app import freeze_startup_objects, services_of
 
+        freeze_startup_objects()  # MLflow and scikit-learn arrived after create_app froze
         services_of(server).warm_up()

@@ -218,9 +218,7 @@ def start_seeding(settings: Settings) -> int | None:
         # A new program, not a fork: nothing of this process's state (locks, threads) goes
         # along. Only the seeder keeps the lock and the pipe's writing end: the lock is
         # released, and the pipe ends, when it exits however it exits.
-        process = _seeders[data_dir] = subprocess.Popen(
-            command, pass_fds=tuple(fds.values()), env=env
-        )
+        process = subprocess.Popen(command, pass_fds=tuple(fds.values()), env=env)
     except OSError as error:
         os.close(status_read)
         raise ConfigurationError(f"The demo registry cannot be seeded ({error}).") from None
@@ -231,6 +229,8 @@ def start_seeding(settings: Settings) -> int | None:
         target=_watch_seeding, args=(status_read, data_dir), name="seed-watcher", daemon=True
     )
     watcher.start()
+    global _seeder
+    _seeder = process
     return process.pid
 
 
@@ -255,7 +255,7 @@ def _watch_seeding(status_fd: int, data_dir: Path) -> None:
 
 
 _prepared: Path | None = None
-_seeders: dict[Path, subprocess.Popen[bytes]] = {}  # kept while they run (gunicorn reaps them)
+_seeder: subprocess.Popen[bytes] | None = None  # kept while it runs (gunicorn reaps it)
 
 
 def registry_prepared(settings: Settings) -> bool:

@@ -44,7 +44,7 @@ def test_form_answer_shows_confidence_waterfall_and_importance(dash_duo, setting
     assert dash_duo.get_logs() == []
 
 
-# The page's requests for the follow-up (its input is the store the answer writes) wait a
+# The page's requests for the follow-up (the change of the store the answer writes) wait a
 # while, as a slow explanation would, so what the person sees meanwhile can be checked.
 HOLD_FOLLOW_UP = """
 const send = window.fetch;
@@ -61,7 +61,7 @@ def test_a_one_row_answer_is_shown_while_its_explanation_is_still_worked_out(das
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL} version 1")
     open_tab(dash_duo, "JSON Prediction")
     dash_duo.driver.execute_script(
-        HOLD_FOLLOW_UP.replace("STORE_ID", json.dumps(f'"{Json.INSIGHT_ASKED}"'))
+        HOLD_FOLLOW_UP.replace("STORE_ID", json.dumps(f'"{Json.INSIGHT_ASKED}.data"'))
     )
     type_json(dash_duo, json.dumps(SETOSA))
     dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid — 1 record")

@@ -76,7 +76,7 @@ IN_CLAUSE = 500
 def fit_for_storage(row: dict[str, Any]) -> dict[str, Any]:
     """Text cut to its column's length and free of NUL (PostgreSQL refuses both, and a
     user name from a failed sign-in is whatever was sent)."""
-    fitted = dict.fromkeys(LATER_COLUMNS) | dict(row)  # a record spooled before they existed
+    fitted = dict(row)  # a record spooled before the later columns existed: store() pads it
     for name, limit in TEXT_LIMITS.items():
         value = fitted.get(name)
         if isinstance(value, str):

@@ -18,7 +18,7 @@ from services.access.caller import Caller
 from services.compare.agreement import NUMBERS, Tally
 from services.errors import ConsoleError, InvalidInput, PermissionDenied, cut
 from services.registry.access import ModelAccess
-from services.scoring.payload import ModelInput, parse_payload
+from services.scoring.payload import as_model_input
 from services.scoring.service import ScoringService
 from services.scoring.tables import BadRows
 
@@ -144,7 +144,7 @@ class CompareService:
         version; ``refs`` None: Champion and Challenger."""
         started = time.perf_counter()
         refs = self.refs_for(caller, name, refs, source)
-        model_input = payload if isinstance(payload, ModelInput) else parse_payload(payload)
+        model_input = as_model_input(payload)
         versions = self.check(caller, name, refs, source)
         predictions: dict[str, list[Any]] = {}
         model = name

@@ -18,7 +18,7 @@ from services.explain.reference import read_reference
 from services.explain.whatif import FeatureRange, IceCurve, feature_ranges, ice_curve
 from services.registry.access import ModelAccess
 from services.scoring.models import CacheKey, ModelCache
-from services.scoring.payload import ModelInput, parse_payload
+from services.scoring.payload import ModelInput, as_model_input, parse_payload
 from services.scoring.prediction import class_probabilities, has_probabilities
 from services.scoring.service import ModelUse, Predictions, ScoringService
 from services.scoring.validation import conform
@@ -118,7 +118,7 @@ class ExplainService:
         ``MAX_EXPLAIN_ROWS``)."""
         started = time.perf_counter()
         with self.scoring.use(caller, name, ref, source, action="explain") as use:
-            model_input = payload if isinstance(payload, ModelInput) else parse_payload(payload)
+            model_input = as_model_input(payload)
             use.audited.rows = model_input.rows
             if model_input.rows > MAX_EXPLAIN_ROWS:
                 raise InvalidInput(
@@ -194,16 +194,17 @@ class ExplainService:
     ) -> RowInsight:
         """One row's class probabilities and explanation, from one ``predict_proba`` call
         when the row can be explained (the explanation computes them anyway)."""
-        if parse_payload(payload).rows != 1:
+        row = as_model_input(payload)
+        if row.rows != 1:
             raise InvalidInput("Confidence and explanation are worked out for one row at a time.")
-        explanation, labels = self.explained_row(caller, name, ref, payload, source)
+        explanation, labels = self.explained_row(caller, name, ref, row, source)
         if isinstance(explanation, dict):
             return RowInsight(explanation["rows"][0].get("probabilities"), explanation, labels)
-        probabilities, labels = self._probabilities_alone(caller, name, ref, payload, source)
+        probabilities, labels = self._probabilities_alone(caller, name, ref, row, source)
         return RowInsight(probabilities, explanation, labels)
 
     def _probabilities_alone(
-        self, caller: Caller, name: str, ref: str, payload: Any, source: Source
+        self, caller: Caller, name: str, ref: str, row: ModelInput, source: Source
     ) -> tuple[dict[str, float] | None, dict[str, str] | None]:
         """A row that cannot be explained still has its class probabilities, if the model
         gives any: audited as their own action."""
@@ -212,7 +213,7 @@ class ExplainService:
                 if not has_probabilities(seen.model):
                     return None, seen.model.labels
             with self.scoring.use(caller, name, ref, source, action="probabilities") as use:
-                conformed = conform(parse_payload(payload), use.model.signature)
+                conformed = conform(row, use.model.signature)
                 use.audited.rows = conformed.rows
                 return class_probabilities(use.model, conformed)[0], use.model.labels
         except ConsoleError:

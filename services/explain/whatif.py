@@ -68,11 +68,14 @@ def ice_curve(explainer: VersionExplainer, row: pd.DataFrame, feature: str) -> I
         grid = [row[feature].iloc[0]]
     sweep = pd.concat([row] * len(grid), ignore_index=True)
     sweep[feature] = pd.Series(grid, dtype=row[feature].dtype)
-    target = None
-    if explainer.is_classifier:
-        target = int(explainer.probabilities(row[explainer.columns]).argmax(axis=1)[0])
+    target, now = None, None
+    if explainer.is_classifier:  # the row's own probabilities: its class, and where it stands
+        chances = explainer.probabilities(row[explainer.columns])
+        target = int(chances.argmax(axis=1)[0])
+        now = float(chances[0, target])
     outputs = explainer.output_of(sweep, target)
-    now = float(explainer.output_of(row, target)[0])
+    if now is None:
+        now = float(explainer.output_of(row, target)[0])
     what = "probability of the predicted class" if target is not None else "predicted value"
     return IceCurve(feature, [_plain(v) for v in grid], [float(v) for v in outputs], what,
                     _plain(row[feature].iloc[0]), now, _class_name(explainer, target))  # fmt: skip

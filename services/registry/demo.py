@@ -1,8 +1,8 @@
 """The embedded default registry: a local MLflow registry seeded with demo models.
 
 Seeding is deterministic (fixed seeds, bundled or generated data), idempotent across restarts
-(a model carrying the current recipe tag is left alone) and safe when several gunicorn workers
-start at once (a file lock serialises them).
+(a model carrying the current recipe tag is left alone) and safe when several processes start
+at once (whoever seeds holds seed.lock; see ``services.registry.seeding``).
 """
 
 from __future__ import annotations
@@ -334,6 +334,9 @@ def ensure_demo_models(tracking_uri: str, data_dir: Path) -> list[str]:
 
 def seed_under_lock(tracking_uri: str, data_dir: Path) -> list[str]:
     """``ensure_demo_models`` for a caller already holding the seeding lock."""
+    if demo_seeded(tracking_uri, data_dir):  # by whoever held the lock before
+        mark_seeded(tracking_uri, data_dir)
+        return []
     import mlflow
     from mlflow import MlflowClient
 

@@ -18,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-from services.registry.demo import seed_under_lock
 from services.registry.seed_marks import SEED_LOCK, SEEDING_MARK, demo_seeded
 
 log = logging.getLogger("services.registry.seeding")  # also when run as __main__
@@ -73,6 +72,8 @@ def seed_in_this_process(tracking_uri: str, data_dir: Path, lock_fd: int, status
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX)  # inherited, ours already: a wrong descriptor fails
         _sqlite_without_waiting_for_the_disk()
+        from services.registry.demo import seed_under_lock  # pandas, MLflow: not in the master
+
         seeded = seed_under_lock(tracking_uri, data_dir)
     except Exception as error:  # said in one line by the starter: no traceback here
         report, code = one_line(f"{type(error).__name__}: {error}"), 1
@@ -89,7 +90,6 @@ def _sqlite_without_waiting_for_the_disk() -> None:
     need not wait for the disk after each statement. Only an operating system crash meanwhile
     could lose what it wrote; the seeded mark comes last, so the next start seeds again (or
     says to start over)."""
-    import contextlib
     import sqlite3
 
     from sqlalchemy import event

@@ -64,6 +64,11 @@ def _first_clause(message: str) -> str:
     return message.split(": line ")[0]
 
 
+def as_model_input(payload: Any) -> ModelInput:
+    """A parsed JSON value in any accepted form, or a ``ModelInput`` already."""
+    return payload if isinstance(payload, ModelInput) else parse_payload(payload)
+
+
 def parse_payload(value: Any) -> ModelInput:
     """Accept any supported JSON shape and return rows plus MLflow ``params``."""
     if isinstance(value, dict):

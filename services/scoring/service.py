@@ -15,7 +15,7 @@ from services.registry.types import ResolvedVersion
 from services.scoring.distribution import output_summary
 from services.scoring.fast import fast_conformed, fast_shape
 from services.scoring.models import LoadedModel, ModelLoader
-from services.scoring.payload import ModelInput, parse_payload
+from services.scoring.payload import ModelInput, as_model_input, parse_payload
 from services.scoring.prediction import class_probabilities, has_probabilities
 from services.scoring.tables import BadRows, TableRun
 from services.scoring.validation import conform
@@ -59,10 +59,6 @@ class ModelUse:
     resolved: ResolvedVersion
     model: LoadedModel
     audited: AuditedAction
-
-
-def _model_input(payload: Any) -> ModelInput:
-    return payload if isinstance(payload, ModelInput) else parse_payload(payload)
 
 
 class ScoringService:
@@ -115,7 +111,7 @@ class ScoringService:
         with self.audit.recording(caller, source, action, name, ref) as audited:
             audited.arm = arm
             shape = None if isinstance(payload, ModelInput) else fast_shape(payload)
-            model_input = None if shape is not None else _model_input(payload)
+            model_input = None if shape is not None else as_model_input(payload)
             audited.rows = len(shape.rows) if shape is not None else model_input.rows
             started = time.perf_counter()
             use = self._load(caller, name, ref, audited)

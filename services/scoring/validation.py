@@ -171,10 +171,10 @@ def _numeric(series: pd.Series, column: ColumnInfo) -> pd.Series:
     try:
         numbers = pd.to_numeric(series)
     except OverflowError:  # a whole number beyond any double
-        huge = values.map(lambda v: isinstance(v, int) and abs(v) > sys.float_info.max)
         target = NUMPY_TYPES[column.type]
         if target.startswith("int"):  # its own range is the one to name
-            raise _too_large(column, series, huge.astype(bool), target) from None
+            raise _too_large(column, series, out_of_range(values, target), target) from None
+        huge = values.map(lambda v: isinstance(v, int) and abs(v) > sys.float_info.max)
         raise _beyond_double(column, series, huge.astype(bool)) from None
     return _checked_numeric(series, numbers, column)
 
