@@ -109,13 +109,14 @@ class JsonCallbacks:
             answer = self.scoring.predict(current_caller(), name, version, value,
                                           source=Source.JSON,
                                           probabilities=False if one_row else None)  # fmt: skip
+            label_names = None if one_row else self._labels(name, version)  # for batch charts
         except ConsoleError as error:
             entry = failure_entry("JSON", selection, error, text=text)
             return (show_error(error), None, with_entry(history, entry, self.keep), selection,
                     None)  # fmt: skip
         download = self._kept_batch(answer, model_input.data)
         view = result_view(answer, _input_records(model_input.data), _ref(selection), download,
-                           None, self._labels(name, version),
+                           None, label_names,
                            JSON_SLOTS if one_row else None)  # fmt: skip
         entry = prediction_entry(answer, "JSON", selection, text)
         asked = _insight_asked(selection, text or "", answer, clicks) if one_row else None

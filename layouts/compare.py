@@ -148,13 +148,13 @@ def comparison_view(comparison: Comparison, inputs: list[dict[str, Any]] | None)
     body = comparison.to_dict()
     versions, tally = comparison.versions, comparison.tally
     answers = [comparison.predictions[v.ref] for v in versions]
-    rows = []
+    rows, shown, disagreeing = [], inputs or [], set(tally.disagreements)
     for index in range(comparison.rows):
-        record = dict((inputs or [{}] * comparison.rows)[index]) if inputs else {}
-        record = {"row": index, **record}
+        # the inputs of the first rows only (the callback shows that many)
+        record = {"row": index, **(shown[index] if index < len(shown) else {})}
         for version, values in zip(versions, answers, strict=True):
             record[prediction_column(version.ref)] = _labelled(values[index], version.labels)
-        record[AGREE_COLUMN] = index not in set(tally.disagreements)
+        record[AGREE_COLUMN] = index not in disagreeing
         rows.append(record)
     rows.sort(key=lambda r: r[AGREE_COLUMN])  # False first: disagreements on top
     columns = list(rows[0].keys()) if rows else []

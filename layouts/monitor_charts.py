@@ -9,7 +9,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from layouts.charts import BLUE, GREY, RED, chart_layout, graph
+from layouts.charts import BLUE, GREY, RED, chart_layout, graph, safe
 
 PALETTE = [BLUE, "#fd7e14", "#20c997", "#6f42c1", RED, "#0dcaf0", "#d63384", GREY]
 MAX_POINTS = 5_000
@@ -18,9 +18,10 @@ TRANSLUCENT_BLUES = [[0.0, "rgba(13,110,253,0.06)"], [1.0, "rgba(13,110,253,0.6)
 
 
 def crosstab_chart(crosstab: dict[str, Any], first: str, second: str) -> Any:
-    counts = crosstab["counts"]
+    counts, first, second = crosstab["counts"], safe(first), safe(second)
     figure = go.Figure(go.Heatmap(
-        z=counts, x=crosstab["columns"], y=crosstab["rows"], text=counts,
+        z=counts, x=[safe(c) for c in crosstab["columns"]],
+        y=[safe(r) for r in crosstab["rows"]], text=counts,
         texttemplate="%{text}", colorscale=TRANSLUCENT_BLUES, showscale=False, xgap=2, ygap=2,
         hovertemplate=f"{first}: %{{y}}<br>{second}: %{{x}}<br>%{{z}} rows<extra></extra>",
     ))  # fmt: skip
@@ -34,7 +35,7 @@ def crosstab_chart(crosstab: dict[str, Any], first: str, second: str) -> Any:
 def scatter_chart(first: list[Any], second: list[Any], names: tuple[str, str]) -> Any:
     pairs = [(a, b) for a, b in zip(first, second, strict=False)
              if a is not None and b is not None][:MAX_POINTS]  # fmt: skip
-    xs, ys = [a for a, _ in pairs], [b for _, b in pairs]
+    xs, ys, names = [a for a, _ in pairs], [b for _, b in pairs], (safe(names[0]), safe(names[1]))
     figure = go.Figure(go.Scatter(x=xs, y=ys, mode="markers", marker={"color": BLUE, "size": 6},
                                   hovertemplate="%{x:.4g} vs %{y:.4g}<extra></extra>"))  # fmt: skip
     if xs:
@@ -53,7 +54,7 @@ def drift_bars(drift: dict[str, Any], threshold: float) -> Any:
     columns = [c for c in drift["columns"] if c["psi"] is not None][::-1]
     values = [c["psi"] for c in columns]
     colours = [RED if v > threshold else BLUE for v in values]
-    figure = go.Figure(go.Bar(x=values, y=[c["column"] for c in columns], orientation="h",
+    figure = go.Figure(go.Bar(x=values, y=[safe(c["column"]) for c in columns], orientation="h",
                               marker_color=colours, text=[f"{v:.3f}" for v in values],
                               textposition="auto"))  # fmt: skip
     figure.add_vline(x=threshold, line_dash="dot", line_color=GREY)
@@ -67,15 +68,15 @@ def drift_over_time_chart(summaries: list[dict[str, Any]], threshold: float) -> 
     columns = list(dict.fromkeys(c["column"] for s in summaries for c in s["columns"]))
     figure = go.Figure()
     for index, column in enumerate(columns):
-        points = [
-            (s["time"], _psi(s, column), s["indicative"], s.get("label") or "") for s in summaries
-        ]
+        points = [(s["time"], _psi(s, column), s["indicative"], safe(s.get("label") or ""))
+                  for s in summaries]  # fmt: skip
+        shown = safe(column)
         figure.add_trace(go.Scatter(
-            x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers", name=column,
+            x=[p[0] for p in points], y=[p[1] for p in points], mode="lines+markers", name=shown,
             line={"color": PALETTE[index % len(PALETTE)]},
             marker={"symbol": ["circle-open" if p[2] else "circle" for p in points], "size": 9},
             text=[p[3] for p in points],
-            hovertemplate=f"{column}<br>%{{text}}<br>PSI %{{y:.3f}}<extra></extra>",
+            hovertemplate=f"{shown}<br>%{{text}}<br>PSI %{{y:.3f}}<extra></extra>",
         ))  # fmt: skip
     figure.add_hline(y=threshold, line_dash="dot", line_color=RED)
     figure.update_yaxes(title="PSI", rangemode="tozero")
@@ -107,7 +108,7 @@ def arm_predictions_chart(arms: list[dict[str, Any]]) -> Any:
         for arm in arms:
             counts = (arm["predictions"] or {}).get("classes") or {}
             shares.append(counts.get(name, 0) / max(sum(counts.values()), 1))
-        figure.add_trace(go.Bar(x=[a["arm"] for a in arms], y=shares, name=name,
+        figure.add_trace(go.Bar(x=[safe(a["arm"]) for a in arms], y=shares, name=safe(name),
                                 marker_color=PALETTE[index % len(PALETTE)]))  # fmt: skip
     figure.update_layout(barmode="stack")
     figure.update_yaxes(tickformat=".0%", range=[0, 1])

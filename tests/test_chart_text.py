@@ -6,6 +6,13 @@ from __future__ import annotations
 import json
 
 from layouts.charts import distribution_chart, ice_chart, importance_chart, waterfall_chart
+from layouts.monitor_charts import (
+    arm_predictions_chart,
+    crosstab_chart,
+    drift_bars,
+    drift_over_time_chart,
+    scatter_chart,
+)
 
 LINK = '<a href="https://127.0.0.1:9/login">Session expired</a>'
 
@@ -37,6 +44,21 @@ def test_markup_in_names_and_values_is_shown_not_followed():
                 "target": LINK,
             }
         ),
+    ]
+    for chart in charts:
+        text = _text(chart)
+        assert "<a href" not in text and "&lt;a href" in text, text[:300]
+
+
+def test_markup_in_comparison_and_monitoring_charts_is_shown_not_followed():
+    summary = {"time": "2026-12-01T10:00:00+00:00", "indicative": False, "label": LINK,
+               "columns": [{"column": LINK, "psi": 0.3}]}  # fmt: skip
+    charts = [
+        crosstab_chart({"counts": [[1]], "rows": [LINK], "columns": [LINK]}, LINK, LINK),
+        scatter_chart([1.0], [2.0], (LINK, LINK)),
+        drift_bars({"columns": [{"column": LINK, "psi": 0.3}]}, 0.2),
+        drift_over_time_chart([summary], 0.2),
+        arm_predictions_chart([{"arm": LINK, "predictions": {"classes": {LINK: 3}}}]),
     ]
     for chart in charts:
         text = _text(chart)

@@ -6,6 +6,7 @@ import mlflow
 import pandas as pd
 import pytest
 
+from layouts.compare import comparison_view
 from services.access.audit import Source
 from services.compare.service import CompareService
 from services.errors import InvalidInput
@@ -57,6 +58,30 @@ def test_champion_and_challenger_disagree_on_known_rows(services, caller, iris_e
     assert sum(counts[i][i] for i in range(3)) == len(frame) - len(disagreeing)
     assert body["crosstab"]["rows"][0] == "0 · setosa"
     assert body["differing_columns"] == {}
+
+
+def test_a_comparison_of_more_rows_than_the_grid_shows_inputs_for_renders(
+    services, caller, iris_expected
+):
+    """The view gets the inputs of the first rows only (callbacks/compare.py)."""
+    frame, *_ = iris_expected
+    answer = services.compare.compare(caller, IRIS_MODEL, None, frame.to_dict("records"),
+                                      source=Source.API)  # fmt: skip
+    view = comparison_view(answer, frame.head(2).to_dict("records"))
+    rows = _grid_rows(view)
+    assert len(rows) == answer.rows == len(frame)
+    assert sum("sepal_length" in row for row in rows) == 2  # inputs where they were given
+
+
+def _grid_rows(component) -> list[dict]:
+    data = getattr(component, "rowData", None)
+    if data is not None:
+        return data
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list) else [children]:
+        if child is not None and not isinstance(child, str) and (found := _grid_rows(child)):
+            return found
+    return []
 
 
 def test_each_version_is_audited(services, caller):
