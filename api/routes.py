@@ -142,8 +142,14 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
                 hint="Send Content-Type: application/json (records or MLflow formats) or text/csv.",
             )
         payload = parse_json_text(_body(settings.max_request_bytes))
-        answer = scoring.predict(current_caller(), name, ref, payload, source=Source.API,
-                                 probabilities=_flag("probabilities"))  # fmt: skip
+        answer = scoring.predict(
+            current_caller(),
+            name,
+            ref,
+            payload,
+            source=Source.API,
+            probabilities=_flag("probabilities"),
+        )
         if not _flag("drift"):
             return _json(answer.to_dict())
         drift = services.drift.of_rows(current_caller(), name, answer.version, payload)
@@ -156,10 +162,12 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
         if request.content_length is not None and request.content_length > limit:
             raise _too_large(limit)
         caller = current_caller()
-        scored = files.score_body(caller, name, ref, request.stream, _too_large,
-                                  probabilities=_flag("probabilities"))  # fmt: skip
-        response = send_file(files.store.path(caller, scored.output.file_id),
-                             mimetype="text/csv", max_age=0)  # fmt: skip
+        scored = files.score_body(
+            caller, name, ref, request.stream, _too_large, probabilities=_flag("probabilities")
+        )
+        response = send_file(
+            files.store.path(caller, scored.output.file_id), mimetype="text/csv", max_age=0
+        )
         response.call_on_close(lambda: files.store.remove(caller, scored.output.file_id))
         response.headers["X-Model-Version"] = scored.version
         response.headers["X-Input-Rows"] = str(scored.rows)
@@ -188,8 +196,9 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
         """An uploaded file through each of ``?refs=``; the result (one prediction column
         per version) is a new file to GET from /files/."""
         refs = parse_refs(request.args.get("refs"))
-        compared = services.compare_files.compare_file(current_caller(), name, refs, file_id,
-                                                       source=Source.API)  # fmt: skip
+        compared = services.compare_files.compare_file(
+            current_caller(), name, refs, file_id, source=Source.API
+        )
         return _json(compared.summary())
 
     @api.get("/models/<name>/split")
@@ -208,8 +217,9 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
     @api.get("/models/<name>/traffic")
     def traffic(name: str) -> Response:
         """Per arm of the split: requests, rows, latency, predictions (``?since=&until=``)."""
-        report = services.traffic.report(current_caller(), name, request.args.get("since"),
-                                         request.args.get("until"))  # fmt: skip
+        report = services.traffic.report(
+            current_caller(), name, request.args.get("since"), request.args.get("until")
+        )
         return _json(report.to_dict())
 
     @api.get("/models/<name>/<ref>/drift")
@@ -242,9 +252,15 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
         as ``?format=`` csv (the default) or parquet; ``?probabilities=true`` adds a
         ``probability_<class>`` column per class."""
         result_format = request.args.get("format", DEFAULT_RESULT_FORMAT)
-        scored = files.score(current_caller(), name, ref, file_id, source=Source.API,
-                             result_format=result_format,
-                             probabilities=_flag("probabilities"))  # fmt: skip
+        scored = files.score(
+            current_caller(),
+            name,
+            ref,
+            file_id,
+            source=Source.API,
+            result_format=result_format,
+            probabilities=_flag("probabilities"),
+        )
         return _json(scored.summary())
 
     @api.post("/models/<name>/<ref>/jobs")

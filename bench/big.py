@@ -259,16 +259,20 @@ def ten_million_section(big: BigRun) -> Section:
     if done:
         app, raw = big.app[0], big.raw[0]
         rows += [
-            ["upload / score / download s", f"{app.upload_s:.1f} / {app.score_s:.1f} / "
-             f"{app.download_s:.1f}"],
+            [
+                "upload / score / download s",
+                f"{app.upload_s:.1f} / {app.score_s:.1f} / {app.download_s:.1f}",
+            ],
             ["total s (ours)", f"{app.total_s:.1f}"],
             ["total s (in-process)", f"{raw.total_s:.1f}"],
             ["ours / in-process", f"{app.total_s / raw.total_s:.2f}x"],
             ["app tree RSS idle / peak MB", f"{big.idle_rss / MB:.0f} / {max(big.peaks) / MB:.0f}"],
-            ["peak growth MB (vs file size)",
-             f"{big.growth / MB:.0f} ({big.growth / big.file_bytes:.2f}x)"],
+            [
+                "peak growth MB (vs file size)",
+                f"{big.growth / MB:.0f} ({big.growth / big.file_bytes:.2f}x)",
+            ],
             ["download check", f"{'PASS' if big.passed else 'FAIL'}: {big.checks[0][1]}"],
-        ]  # fmt: skip
+        ]
     lines = [
         "the in-process baseline holds the whole file in memory (one read, one predict call); "
         "the app streams it in PREDICT_CHUNK_ROWS chunks",

@@ -156,10 +156,16 @@ def post_pipeline(base_url: str, model_path: str, source: Path, target: Path) ->
     """The same file as one ``text/csv`` POST to the predict route, the answer streamed to
     disk; all of it counts as scoring."""
     started = time.perf_counter()
-    with open(source, "rb") as body, requests.post(
-        f"{base_url}/api/models/{model_path}/predict", data=body, stream=True,
-        headers={"Content-Type": "text/csv"}, timeout=TIMEOUT_S,
-    ) as answer:  # fmt: skip
+    with (
+        open(source, "rb") as body,
+        requests.post(
+            f"{base_url}/api/models/{model_path}/predict",
+            data=body,
+            stream=True,
+            headers={"Content-Type": "text/csv"},
+            timeout=TIMEOUT_S,
+        ) as answer,
+    ):
         if answer.status_code != 200:
             raise RuntimeError(f"text/csv POST answered {answer.status_code}: {answer.text[:500]}")
         written = 0

@@ -84,11 +84,16 @@ def cold_section(results: list[ColdStart]) -> Section:
     for kind in ("seeded", "fresh"):
         runs = [r for r in results if r.kind == kind]
         pages, predicts = [r.to_page_s for r in runs], [r.to_predict_s for r in runs]
-        rows.append([
-            f"{kind} APP_DATA_DIR", str(len(runs)), f"{median(pages):.2f}",
-            f"{min(pages):.2f}–{max(pages):.2f}", f"{median(predicts):.2f}",
-            f"{min(predicts):.2f}–{max(predicts):.2f}",
-        ])  # fmt: skip
+        rows.append(
+            [
+                f"{kind} APP_DATA_DIR",
+                str(len(runs)),
+                f"{median(pages):.2f}",
+                f"{min(pages):.2f}–{max(pages):.2f}",
+                f"{median(predicts):.2f}",
+                f"{min(predicts):.2f}–{max(predicts):.2f}",
+            ]
+        )
     header = ["launch of python app.py", "runs", "to GET / s", "range", "to predict s", "range"]
     line = "times from launch; polled every 50 ms; OS file cache warm (not a cold machine)"
     return Section("4. Cold start", header, rows, [line])

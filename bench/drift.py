@@ -28,8 +28,9 @@ RUNS = {1_000_000: 3, 10_000_000: 1}
 
 def _job(services, file_id: str, drift: bool) -> float:
     started = time.perf_counter()
-    scored = services.files.score(LOCAL_CALLER, IRIS_MODEL, "Champion", file_id,
-                                  source=Source.API, drift=drift)  # fmt: skip
+    scored = services.files.score(
+        LOCAL_CALLER, IRIS_MODEL, "Champion", file_id, source=Source.API, drift=drift
+    )
     seconds = time.perf_counter() - started
     services.files.store.remove(LOCAL_CALLER, scored.output.file_id)
     assert (scored.drift is not None) == drift
@@ -68,8 +69,11 @@ def main(sizes: list[int]) -> None:
             with_drift.append(_job(services, stored.file_id, True))
         base, extra = min(without), min(with_drift)
         alone = _tally_alone(services, services.files.store.path(LOCAL_CALLER, stored.file_id))
-        print(f"| {rows:,} | {base:.1f} s | {extra:.1f} s | {(extra - base) / base:+.1%} | "
-              f"{alone:.2f} s ({alone / base:.1%}) |", flush=True)  # fmt: skip
+        print(
+            f"| {rows:,} | {base:.1f} s | {extra:.1f} s | {(extra - base) / base:+.1%} | "
+            f"{alone:.2f} s ({alone / base:.1%}) |",
+            flush=True,
+        )
         services.files.store.remove(LOCAL_CALLER, stored.file_id)
         path.unlink()
 

@@ -35,12 +35,24 @@ def main() -> None:
     ensure_demo_models(embedded_tracking_uri(folder), folder)
     register_explain_models(embedded_tracking_uri(folder), folder)
     services = build_services(settings_for(folder), SimpleCache())
-    churn = {"age": 40, "income": 50_000.0, "tenure_months": 10, "usage_gb": 3.0,
-             "city": "Paris", "is_member": False}  # fmt: skip
-    cases = [("tree (iris forest)", IRIS_MODEL, "1", VIRGINICA),
-             ("linear (churn pipeline, one-hot)", CHURN_MODEL, "1", churn),
-             ("model-agnostic (custom pyfunc)", FORMULA_MODEL, "1",
-              house_frame(1).to_dict("records")[0])]  # fmt: skip
+    churn = {
+        "age": 40,
+        "income": 50_000.0,
+        "tenure_months": 10,
+        "usage_gb": 3.0,
+        "city": "Paris",
+        "is_member": False,
+    }
+    cases = [
+        ("tree (iris forest)", IRIS_MODEL, "1", VIRGINICA),
+        ("linear (churn pipeline, one-hot)", CHURN_MODEL, "1", churn),
+        (
+            "model-agnostic (custom pyfunc)",
+            FORMULA_MODEL,
+            "1",
+            house_frame(1).to_dict("records")[0],
+        ),
+    ]
     print("| explainer | first call (builds it) | one row, cached | predict, one row |")
     print("|---|---|---|---|")
     for label, name, ref, record in cases:
@@ -52,14 +64,17 @@ def main() -> None:
             return services.scoring.predict(LOCAL_CALLER, name, ref, record, source=Source.API)
 
         first = _best(explain, 1)
-        print(f"| {label} | {first * 1000:.0f} ms | {_best(explain) * 1000:.1f} ms | "
-              f"{_best(predict) * 1000:.1f} ms |")  # fmt: skip
+        print(
+            f"| {label} | {first * 1000:.0f} ms | {_best(explain) * 1000:.1f} ms | "
+            f"{_best(predict) * 1000:.1f} ms |"
+        )
     model = services.scoring.loader.load(LOCAL_CALLER, IRIS_MODEL, "1")[1]
     frame = pd.concat([pd.DataFrame([VIRGINICA])] * ROWS, ignore_index=True)
     frame.iloc[::3] = list(house_frame(1).iloc[0])[:4]
     started = time.perf_counter()
-    chunks = [pd.Series(model.pyfunc.predict(frame.iloc[i : i + CHUNK]))
-              for i in range(0, ROWS, CHUNK)]  # fmt: skip
+    chunks = [
+        pd.Series(model.pyfunc.predict(frame.iloc[i : i + CHUNK])) for i in range(0, ROWS, CHUNK)
+    ]
     predicting = time.perf_counter() - started
 
     def accumulate() -> None:
@@ -68,8 +83,10 @@ def main() -> None:
             distribution.add(chunk)
 
     counting = _best(accumulate, 5)
-    print(f"\n{ROWS:,} iris rows: predicting {predicting:.2f} s, distribution {counting:.3f} s "
-          f"({100 * counting / predicting:.2f} % of predicting alone)")  # fmt: skip
+    print(
+        f"\n{ROWS:,} iris rows: predicting {predicting:.2f} s, distribution {counting:.3f} s "
+        f"({100 * counting / predicting:.2f} % of predicting alone)"
+    )
 
 
 if __name__ == "__main__":

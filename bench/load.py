@@ -123,12 +123,16 @@ def run_round(target: Target, clients: int, total: int) -> Round:
 def concurrency_row(name: str, results: list[Round], base: float) -> list[str]:
     speeds = [r.throughput for r in results]
     return [
-        name, f"{sum(r.requests for r in results):,}", str(sum(r.errors for r in results)),
-        f"{median(speeds):.0f}", f"{min(speeds):.0f}–{max(speeds):.0f}",
+        name,
+        f"{sum(r.requests for r in results):,}",
+        str(sum(r.errors for r in results)),
+        f"{median(speeds):.0f}",
+        f"{min(speeds):.0f}–{max(speeds):.0f}",
         f"{median([r.percentile(50) for r in results]):.1f}",
-        f"{median([r.percentile(99) for r in results]):.1f}", f"{median(speeds) / base:.2f}x",
+        f"{median([r.percentile(99) for r in results]):.1f}",
+        f"{median(speeds) / base:.2f}x",
         " ".join(r.split or "?" for r in results),
-    ]  # fmt: skip
+    ]
 
 
 def concurrency_section(rounds: dict[str, list[Round]], args: argparse.Namespace) -> Section:
@@ -138,9 +142,16 @@ def concurrency_section(rounds: dict[str, list[Round]], args: argparse.Namespace
     errors = sum(r.errors for results in rounds.values() for r in results)
     ratio = median([r.throughput for r in rounds[ours]]) / base
     header = [
-        "server", "requests", "errors", "req/s", "req/s range", "p50 ms", "p99 ms",
-        "req/s vs mlflow", "clients per process, each round",
-    ]  # fmt: skip
+        "server",
+        "requests",
+        "errors",
+        "req/s",
+        "req/s range",
+        "p50 ms",
+        "p99 ms",
+        "req/s vs mlflow",
+        "clients per process, each round",
+    ]
     lines = [
         f"{args.clients} threads, each its own keep-alive session; {args.requests:,} 1-row "
         f"predicts per round, {args.rounds} rounds each, taking turns; medians over rounds",

@@ -60,10 +60,16 @@ SECTION = "Faster than the peers (bench/peers.py)"
 
 def start_console(stack: contextlib.ExitStack, data_dir: Path, name: str, **env: str) -> Server:
     port = free_port()
-    environment = child_env(PORT=str(port), APP_DATA_DIR=str(data_dir), WEB_CONCURRENCY="2",
-                            **env)  # fmt: skip
-    server = start_server(stack, name, [sys.executable, "app.py"], port=port, env=environment,
-                          cwd=ROOT, log_dir=OUT_DIR)  # fmt: skip
+    environment = child_env(PORT=str(port), APP_DATA_DIR=str(data_dir), WEB_CONCURRENCY="2", **env)
+    server = start_server(
+        stack,
+        name,
+        [sys.executable, "app.py"],
+        port=port,
+        env=environment,
+        cwd=ROOT,
+        log_dir=OUT_DIR,
+    )
     print(f"{name} ready in {wait_ready(server, '/api/health'):.1f} s at {server.base_url}")
     return server
 
@@ -75,17 +81,31 @@ def latency_rows(results: list[Result]) -> tuple[list[list[str]], list[tuple[str
         cases = {r.label: r for r in results if r.rows == size}
         base = cases[IN_PROCESS].median_ms
         for r in cases.values():
-            rows.append([f"{size:,} row(s): {r.label}", f"{r.median_ms:.2f}", f"{r.p90_ms:.2f}",
-                         f"{r.median_ms - base:+.2f}", ""])  # fmt: skip
-        pairs = [("ours: one record", "mlflow: dataframe_records")] if size == 1 else [
-            ("ours: list of records", "mlflow: dataframe_records"),
-            ("ours: dataframe_split", "mlflow: dataframe_split")]  # fmt: skip
+            rows.append(
+                [
+                    f"{size:,} row(s): {r.label}",
+                    f"{r.median_ms:.2f}",
+                    f"{r.p90_ms:.2f}",
+                    f"{r.median_ms - base:+.2f}",
+                    "",
+                ]
+            )
+        pairs = (
+            [("ours: one record", "mlflow: dataframe_records")]
+            if size == 1
+            else [
+                ("ours: list of records", "mlflow: dataframe_records"),
+                ("ours: dataframe_split", "mlflow: dataframe_split"),
+            ]
+        )
         for ours, theirs in pairs:
             overhead = cases[ours].median_ms - base
             serve = max(cases[theirs].median_ms - base, 1e-9)
             ok = overhead <= 0.5 * serve
-            text = (f"{size:,} row(s) {ours[6:]}: overhead {overhead:.2f} ms vs serve's "
-                    f"{serve:.2f} ms = {overhead / serve:.2f}x (goal ≤ 0.5x)")  # fmt: skip
+            text = (
+                f"{size:,} row(s) {ours[6:]}: overhead {overhead:.2f} ms vs serve's "
+                f"{serve:.2f} ms = {overhead / serve:.2f}x (goal ≤ 0.5x)"
+            )
             goals.append((text, ok))
     return rows, goals
 
@@ -104,17 +124,28 @@ def concurrency_rows(rounds: dict[int, dict[str, Round]]) -> tuple[list, list]:
     for clients, by_name in rounds.items():
         serve = by_name["mlflow models serve"]
         for name, r in by_name.items():
-            rows.append([f"{clients} client(s): {name}", f"{r.throughput:.0f}",
-                         f"{r.percentile(50):.1f}", f"{r.percentile(99):.1f}", str(r.errors),
-                         f"{r.throughput / serve.throughput:.2f}x"])  # fmt: skip
+            rows.append(
+                [
+                    f"{clients} client(s): {name}",
+                    f"{r.throughput:.0f}",
+                    f"{r.percentile(50):.1f}",
+                    f"{r.percentile(99):.1f}",
+                    str(r.errors),
+                    f"{r.throughput / serve.throughput:.2f}x",
+                ]
+            )
         ours = by_name["ours, batching on"]
         errors = sum(r.errors for n, r in by_name.items() if n.startswith("ours"))
         if clients == 16:
             ratio = ours.throughput / serve.throughput
             goals.append((f"16 clients: {ratio:.2f}x serve's throughput (goal ≥ 3x)", ratio >= 3))
-            goals.append((f"16 clients: our p99 {ours.percentile(99):.0f} ms below serve's p50 "
-                          f"{serve.percentile(50):.0f} ms",
-                          ours.percentile(99) < serve.percentile(50)))  # fmt: skip
+            goals.append(
+                (
+                    f"16 clients: our p99 {ours.percentile(99):.0f} ms below serve's p50 "
+                    f"{serve.percentile(50):.0f} ms",
+                    ours.percentile(99) < serve.percentile(50),
+                )
+            )
         if clients in (16, 64):
             goals.append((f"{clients} clients: {errors} errors of ours (goal 0)", errors == 0))
     return rows, goals
@@ -139,9 +170,16 @@ def dash_callback_ms(data_dir: Path, model: Any, repeat: int) -> tuple[float, fl
     record = {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3}
     selection = {"name": IRIS_MODEL, "ref": ALIAS, "version": "1", "alias": ALIAS}
     outputs = (f"{Json.RESULT}.children", f"{Json.STALE}.children", f"{History.STORE}.data")
-    body = click_request(app, outputs, Json.PREDICT, [
-        (Json.TEXT, "value", to_json(record).decode()), (Page.SELECTION, "data", selection),
-        (History.STORE, "data", [])])  # fmt: skip
+    body = click_request(
+        app,
+        outputs,
+        Json.PREDICT,
+        [
+            (Json.TEXT, "value", to_json(record).decode()),
+            (Page.SELECTION, "data", selection),
+            (History.STORE, "data", []),
+        ],
+    )
     client = app.server.test_client()
     url = f"/_dash-update-component?endId={page_token(client)}"
     frame = pd.DataFrame([record])
@@ -158,8 +196,14 @@ def dash_callback_ms(data_dir: Path, model: Any, repeat: int) -> tuple[float, fl
     follow = store_request(app, f"{Json.INSIGHT}.children", Json.INSIGHT_ASKED, asked)
     if "%" not in client.post(url, json=follow).get_data(as_text=True):
         raise RuntimeError("the follow-up callback gave no confidence")
-    runs = [(timed(lambda: client.post(url, json=body)), timed(lambda: model.predict(frame)),
-             timed(lambda: client.post(url, json=follow))) for _ in range(repeat)]  # fmt: skip
+    runs = [
+        (
+            timed(lambda: client.post(url, json=body)),
+            timed(lambda: model.predict(frame)),
+            timed(lambda: client.post(url, json=follow)),
+        )
+        for _ in range(repeat)
+    ]
     services_of(app.server).audit.close()  # before the data dir goes
     return tuple(median([run[i] for run in runs]) for i in range(3))  # type: ignore[return-value]
 
@@ -174,8 +218,11 @@ def sections(args: argparse.Namespace, work: Path) -> tuple[list[Section], list[
     model_dir = champion_files(tracking_uri, IRIS_MODEL)
     with contextlib.ExitStack() as stack:
         on = start_console(stack, seeded, "console-batching-on")
-        off = None if args.latency_only else start_console(
-            stack, seeded, "console-batching-off", BATCH_WINDOW_MS="0")  # fmt: skip
+        off = (
+            None
+            if args.latency_only
+            else start_console(stack, seeded, "console-batching-off", BATCH_WINDOW_MS="0")
+        )
         serve = start_mlflow_serve(stack, model_dir, cwd=seeded)
         path = f"/api/models/{IRIS_MODEL}/{ALIAS}/predict"
         model = mlflow.pyfunc.load_model(str(model_dir))
@@ -199,12 +246,17 @@ def sections(args: argparse.Namespace, work: Path) -> tuple[list[Section], list[
             ]
         assert off is not None
         body = to_json(record)
-        rounds = concurrency({
-            "ours, batching on": Target("ours, batching on", on.base_url + path, body),
-            "ours, batching off": Target("ours, batching off", off.base_url + path, body),
-            "mlflow models serve": Target("mlflow models serve", targets.invocations_url,
-                                          to_json({"dataframe_records": [record]})),
-        })  # fmt: skip
+        rounds = concurrency(
+            {
+                "ours, batching on": Target("ours, batching on", on.base_url + path, body),
+                "ours, batching off": Target("ours, batching off", off.base_url + path, body),
+                "mlflow models serve": Target(
+                    "mlflow models serve",
+                    targets.invocations_url,
+                    to_json({"dataframe_records": [record]}),
+                ),
+            }
+        )
     colds = cold_starts(seeded, work, IRIS_MODEL, args.cold_repeat)
     callback = dash_callback_ms(seeded, targets.model, 200)
     return build_sections(latency, rounds, colds, callback, trips), [
@@ -218,8 +270,10 @@ def empty_round_trips(
     """Median and p90 ms of a request that does nothing on each server (ours: the health
     route, through the same hooks as a prediction; serve: its ping), taking turns: the floor
     under any overhead, with this client."""
-    calls = {"ours: GET /api/health": (targets.ours, f"{ours}/api/health"),
-             "mlflow: GET /ping": (targets.theirs, f"{serve}/ping")}  # fmt: skip
+    calls = {
+        "ours: GET /api/health": (targets.ours, f"{ours}/api/health"),
+        "mlflow: GET /ping": (targets.theirs, f"{serve}/ping"),
+    }
     samples: dict[str, list[float]] = {label: [] for label in calls}
     for _ in range(repeat):
         for label, (client, url) in calls.items():
@@ -228,15 +282,20 @@ def empty_round_trips(
 
 
 def latency_section(rows: list[list[str]], trips: dict[str, tuple[float, float]]) -> Section:
-    floor = [[f"empty round trip: {label}", f"{m:.2f}", f"{p90:.2f}", "", ""]
-             for label, (m, p90) in trips.items()]  # fmt: skip
+    floor = [
+        [f"empty round trip: {label}", f"{m:.2f}", f"{p90:.2f}", "", ""]
+        for label, (m, p90) in trips.items()
+    ]
     note = (
         "an empty round trip is in every request's overhead: the 1-row goal (half of "
         "serve's overhead) leaves our route that budget minus our empty round trip"
     )
-    return Section("Latency (iris RandomForest @Champion)",
-                   ["case", "median ms", "p90 ms", "over in-process ms", ""], rows + floor,
-                   [note])  # fmt: skip
+    return Section(
+        "Latency (iris RandomForest @Champion)",
+        ["case", "median ms", "p90 ms", "over in-process ms", ""],
+        rows + floor,
+        [note],
+    )
 
 
 def latency_sections(
@@ -254,37 +313,62 @@ def build_sections(latency, rounds, colds, callback, trips) -> list[Section]:
     crows, cgoals = concurrency_rows(rounds)
     pages = {k: median([c.to_page_s for c in colds if c.kind == k]) for k in ("fresh", "seeded")}
     first = {k: median([c.to_predict_s for c in colds if c.kind == k]) for k in pages}
-    cold_rows = [[f"{k} APP_DATA_DIR", f"{s:.2f}", f"≤ {limit} s", f"{first[k]:.2f}"]
-                 for (k, s), limit in zip(pages.items(), (5, 3), strict=True)]  # fmt: skip
-    goals += cgoals + [(f"cold start, {k}: {s:.2f} s (goal ≤ {limit} s)", s <= limit)
-                       for (k, s), limit in zip(pages.items(), (5, 3), strict=True)]  # fmt: skip
+    cold_rows = [
+        [f"{k} APP_DATA_DIR", f"{s:.2f}", f"≤ {limit} s", f"{first[k]:.2f}"]
+        for (k, s), limit in zip(pages.items(), (5, 3), strict=True)
+    ]
+    goals += cgoals + [
+        (f"cold start, {k}: {s:.2f} s (goal ≤ {limit} s)", s <= limit)
+        for (k, s), limit in zip(pages.items(), (5, 3), strict=True)
+    ]
     callback_ms, predict_ms, follow_ms = callback
     extra = callback_ms - predict_ms
-    goals.append((f"Dash JSON callback, 1 row: {callback_ms:.2f} ms = predict {predict_ms:.2f} "
-                  f"+ {extra:.2f} ms (goal ≤ +5 ms); then its confidence and explanation "
-                  f"{follow_ms:.2f} ms in a follow-up callback", extra <= 5))  # fmt: skip
+    goals.append(
+        (
+            f"Dash JSON callback, 1 row: {callback_ms:.2f} ms = predict {predict_ms:.2f} "
+            f"+ {extra:.2f} ms (goal ≤ +5 ms); then its confidence and explanation "
+            f"{follow_ms:.2f} ms in a follow-up callback",
+            extra <= 5,
+        )
+    )
     return [
         latency_section(rows, trips),
-        Section("Concurrency: 1-row predicts, every client its own keep-alive session",
-                ["clients: server", "req/s", "p50 ms", "p99 ms", "errors", "vs serve"], crows,
-                ["both consoles: python app.py, 2 gunicorn workers × 8 threads; serve: uvicorn, "
-                 "its default"]),
-        Section("Cold start", ["launch", "to first page s", "goal", "to first prediction s"],
-                cold_rows, [f"medians of {len(colds) // 2} launches each; polled every 50 ms"]),
-        Section("Goals", ["goal", "verdict"], [[text, mark(ok)] for text, ok in goals],
-                ["Dash callback: the Predict callback's own server time minus in-process "
-                 "predict; a one-row answer's probabilities and explanation come in a second "
-                 "callback, timed apart (earlier runs counted the probabilities inside the "
-                 "first and allowed their time)"]),
-    ]  # fmt: skip
+        Section(
+            "Concurrency: 1-row predicts, every client its own keep-alive session",
+            ["clients: server", "req/s", "p50 ms", "p99 ms", "errors", "vs serve"],
+            crows,
+            [
+                "both consoles: python app.py, 2 gunicorn workers × 8 threads; serve: uvicorn, "
+                "its default"
+            ],
+        ),
+        Section(
+            "Cold start",
+            ["launch", "to first page s", "goal", "to first prediction s"],
+            cold_rows,
+            [f"medians of {len(colds) // 2} launches each; polled every 50 ms"],
+        ),
+        Section(
+            "Goals",
+            ["goal", "verdict"],
+            [[text, mark(ok)] for text, ok in goals],
+            [
+                "Dash callback: the Predict callback's own server time minus in-process "
+                "predict; a one-row answer's probabilities and explanation come in a second "
+                "callback, timed apart (earlier runs counted the probabilities inside the "
+                "first and allowed their time)"
+            ],
+        ),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=300, help="timed calls per 1-row case")
     parser.add_argument("--cold-repeat", type=int, default=2, help="launches per data dir kind")
-    parser.add_argument("--repeat-large", type=int, default=30,
-                        help="timed calls per 10,000-row case")  # fmt: skip
+    parser.add_argument(
+        "--repeat-large", type=int, default=30, help="timed calls per 10,000-row case"
+    )
     parser.add_argument(
         "--latency-only",
         action="store_true",

@@ -42,15 +42,23 @@ def main() -> None:
     files = services.files
     print(f"| CSV job, {ROWS:,} rows | without | with probabilities | extra |")
     print("|---|---|---|---|")
-    cases = [("iris forest (3 classes)", IRIS_MODEL, _iris(ROWS)),
-             ("churn pipeline (2 classes)", CHURN_MODEL, churn_frame(ROWS))]  # fmt: skip
+    cases = [
+        ("iris forest (3 classes)", IRIS_MODEL, _iris(ROWS)),
+        ("churn pipeline (2 classes)", CHURN_MODEL, churn_frame(ROWS)),
+    ]
     for label, name, frame in cases:
         data = io.BytesIO(frame.to_csv(index=False).encode())
         stored = files.upload(LOCAL_CALLER, "rows.csv", data)
 
         def job(probabilities: bool, name=name, stored=stored) -> None:
-            files.score(LOCAL_CALLER, name, "1", stored.file_id, source=Source.API,
-                        probabilities=probabilities)  # fmt: skip
+            files.score(
+                LOCAL_CALLER,
+                name,
+                "1",
+                stored.file_id,
+                source=Source.API,
+                probabilities=probabilities,
+            )
 
         plain, full = _best(lambda: job(False)), _best(lambda: job(True))
         print(f"| {label} | {plain:.2f} s | {full:.2f} s | {100 * (full / plain - 1):+.0f} % |")
@@ -64,8 +72,10 @@ def main() -> None:
 
     what_if()  # builds the explainer once
     answer, one = _best(what_if, 20) * 1000, _best(predict, 20) * 1000
-    print(f"\nwhat-if answer (churn, predict + explain + 25-point ICE): {answer:.1f} ms; "
-          f"one prediction {one:.1f} ms")  # fmt: skip
+    print(
+        f"\nwhat-if answer (churn, predict + explain + 25-point ICE): {answer:.1f} ms; "
+        f"one prediction {one:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -39,10 +39,16 @@ def table_rows(results: list[Result]) -> list[list[str]]:
     rows = []
     for r in results:
         base = in_process_median(results, r.rows)
-        rows.append([
-            r.label, f"{r.rows:,}", f"{r.median_ms:.2f}", f"{r.p90_ms:.2f}",
-            f"{r.median_ms / base:.2f}x", f"{r.median_ms - base:.2f}",
-        ])  # fmt: skip
+        rows.append(
+            [
+                r.label,
+                f"{r.rows:,}",
+                f"{r.median_ms:.2f}",
+                f"{r.p90_ms:.2f}",
+                f"{r.median_ms / base:.2f}x",
+                f"{r.median_ms - base:.2f}",
+            ]
+        )
     return rows
 
 
@@ -107,21 +113,28 @@ def machine_lines() -> list[str]:
 
 
 def render_text(results: list[Result], notes: list[str]) -> str:
-    return "\n\n".join([
-        "\n".join([*machine_lines(), *notes]),
-        text_table(table_rows(results)),
-        "\n".join(verdicts(results)),
-    ])  # fmt: skip
+    return "\n\n".join(
+        [
+            "\n".join([*machine_lines(), *notes]),
+            text_table(table_rows(results)),
+            "\n".join(verdicts(results)),
+        ]
+    )
 
 
 def render_markdown(results: list[Result], notes: list[str]) -> str:
     bullets = [f"- {line}" for line in [*machine_lines(), *notes]]
-    return "\n\n".join([
-        "# Prediction latency: our API vs mlflow models serve vs in-process",
-        "\n".join(bullets),
-        markdown_table(table_rows(results)),
-        "\n".join(f"- {line}" for line in verdicts(results)),
-    ]) + "\n"  # fmt: skip
+    return (
+        "\n\n".join(
+            [
+                "# Prediction latency: our API vs mlflow models serve vs in-process",
+                "\n".join(bullets),
+                markdown_table(table_rows(results)),
+                "\n".join(f"- {line}" for line in verdicts(results)),
+            ]
+        )
+        + "\n"
+    )
 
 
 @dataclass(frozen=True)
@@ -164,6 +177,5 @@ def replace_section(results: Path, heading: str, markdown: str) -> None:
     """``markdown`` (a rendered report: its title line dropped, its sections one level down)
     as the section ``## {heading}…`` of ``results``: replaced (moved to the end), or added."""
     body = markdown.split("\n", 1)[1].replace("\n## ", "\n### ").strip("\n")
-    kept = re.sub(rf"\n## {re.escape(heading)}.*?(?=\n## |\Z)", "", results.read_text(),
-                  flags=re.S)  # fmt: skip
+    kept = re.sub(rf"\n## {re.escape(heading)}.*?(?=\n## |\Z)", "", results.read_text(), flags=re.S)
     results.write_text(f"{kept.rstrip()}\n\n## {heading}\n\n{body}\n")

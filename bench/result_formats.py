@@ -97,8 +97,9 @@ def end_to_end(files: FileService, file_id: str, fmt: str) -> tuple[float, Path]
     from services.settings import DEMO_MODEL
 
     started = time.perf_counter()
-    done = files.score(LOCAL_CALLER, DEMO_MODEL, "Champion", file_id, source=Source.API,
-                       result_format=fmt)  # fmt: skip
+    done = files.score(
+        LOCAL_CALLER, DEMO_MODEL, "Champion", file_id, source=Source.API, result_format=fmt
+    )
     return time.perf_counter() - started, files.store.path(LOCAL_CALLER, done.output.file_id)
 
 

@@ -104,9 +104,20 @@ def start_console(stack: contextlib.ExitStack, data_dir: Path) -> Server:
 def start_mlflow_serve(stack: contextlib.ExitStack, model_dir: Path, cwd: Path) -> Server:
     port = free_port()
     command = [
-        sys.executable, "-m", "mlflow", "models", "serve", "-m", str(model_dir),
-        "--env-manager", "local", "-p", str(port), "-h", "127.0.0.1",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "mlflow",
+        "models",
+        "serve",
+        "-m",
+        str(model_dir),
+        "--env-manager",
+        "local",
+        "-p",
+        str(port),
+        "-h",
+        "127.0.0.1",
+    ]
     server = start_server(
         stack, "mlflow-serve", command, port=port, env=child_env(), cwd=cwd, log_dir=OUT_DIR
     )

@@ -43,10 +43,16 @@ JOB_TIMEOUT_S = 120.0  # a small file's job takes seconds: longer is a hung job,
 CSV_ROWS = (200, 2000)
 CSV_FILES = 8  # per model, made once: the client's CPU goes to requests
 MEMORY_SLACK = 0.10  # "flat": the end RSS at most this much above the start
-MODELS = [{"name": f"main.ml_models.{m}", "ref": "Champion", "version": "1", "alias": "Champion"}
-          for m in ("iris_classifier", "customer_churn")]  # fmt: skip
-IRIS = {"sepal_length": (4.3, 7.9), "sepal_width": (2.0, 4.4), "petal_length": (1.0, 6.9),
-        "petal_width": (0.1, 2.5)}  # fmt: skip
+MODELS = [
+    {"name": f"main.ml_models.{m}", "ref": "Champion", "version": "1", "alias": "Champion"}
+    for m in ("iris_classifier", "customer_churn")
+]
+IRIS = {
+    "sepal_length": (4.3, 7.9),
+    "sepal_width": (2.0, 4.4),
+    "petal_length": (1.0, 6.9),
+    "petal_width": (0.1, 2.5),
+}
 CITIES = ["Berlin", "Lisbon", "Madrid", "Paris", "Rome"]
 WORDS = re.compile(r'"children": "([^"]*)"')
 CONFIG = re.compile(r'<script id="_dash-config" type="application/json">(.*?)</script>', re.S)
@@ -59,9 +65,14 @@ class Failed(Exception):
 def record(model: str, rng: random.Random) -> dict[str, Any]:
     if "churn" not in model:
         return {column: round(rng.uniform(*span), 1) for column, span in IRIS.items()}
-    return {"age": rng.randint(18, 79), "income": round(rng.uniform(8e3, 9e4), 2),
-            "tenure_months": rng.randint(0, 119), "usage_gb": round(rng.uniform(0, 60), 2),
-            "city": rng.choice(CITIES), "is_member": rng.random() < 0.4}  # fmt: skip
+    return {
+        "age": rng.randint(18, 79),
+        "income": round(rng.uniform(8e3, 9e4), 2),
+        "tenure_months": rng.randint(0, 119),
+        "usage_gb": round(rng.uniform(0, 60), 2),
+        "city": rng.choice(CITIES),
+        "is_member": rng.random() < 0.4,
+    }
 
 
 def csv_body(model: str, rng: random.Random) -> bytes:
@@ -80,8 +91,11 @@ def find_callbacks(base: str) -> dict[str, Any]:
     def find(outputs: tuple[str, ...], trigger: str, background: bool = False) -> dict:
         for dep in deps:
             inputs = [f"{i['id']}.{i['property']}" for i in dep["inputs"]]
-            if (all(o in dep["output"] for o in outputs) and trigger in inputs
-                    and bool(dep.get("background")) == background):  # fmt: skip
+            if (
+                all(o in dep["output"] for o in outputs)
+                and trigger in inputs
+                and bool(dep.get("background")) == background
+            ):
                 return dep
         raise RuntimeError(f"no callback with outputs {outputs} on {trigger}")
 
@@ -91,20 +105,28 @@ def find_callbacks(base: str) -> dict[str, Any]:
         "form": find((f"{Json.FORM_RESULT}.children", store), f"{Json.FORM_PREDICT}.n_clicks"),
         "csv_check": find((f"{Csv.PREVIEW}.children",), f"{Csv.FILE}.data"),
         "csv_job": find((*result, store), f"{Csv.PREDICT}.n_clicks", background=True),
-        "page_load": Csv.PAGE_LOAD, "field": form_field, "switch": form_switch,
-    }  # fmt: skip
+        "page_load": Csv.PAGE_LOAD,
+        "field": form_field,
+        "switch": form_switch,
+    }
 
 
 def request_body(dep: dict, inputs: list[Any], states: list[Any]) -> dict[str, Any]:
     """What the renderer posts; a pattern-matching state's value is a list of (id, value)."""
     parts = dep["output"].strip(".").split("...")  # every callback used has several outputs
     sent = [{**spec, "value": v} for spec, v in zip(dep["inputs"], inputs, strict=True)]
-    return {"output": dep["output"], "inputs": sent,
-            "outputs": [{"id": p.split(".")[0], "property": p.split(".", 1)[1]} for p in parts],
-            "changedPropIds": [f"{sent[0]['id']}.{sent[0]['property']}"],
-            "state": [[{"id": i, "property": s["property"], "value": v} for i, v in value]
-                      if s["id"].startswith("{") else {**s, "value": value}
-                      for s, value in zip(dep["state"], states, strict=True)]}  # fmt: skip
+    return {
+        "output": dep["output"],
+        "inputs": sent,
+        "outputs": [{"id": p.split(".")[0], "property": p.split(".", 1)[1]} for p in parts],
+        "changedPropIds": [f"{sent[0]['id']}.{sent[0]['property']}"],
+        "state": [
+            [{"id": i, "property": s["property"], "value": v} for i, v in value]
+            if s["id"].startswith("{")
+            else {**s, "value": value}
+            for s, value in zip(dep["state"], states, strict=True)
+        ],
+    }
 
 
 def components(tree: Any) -> Iterator[dict]:
@@ -119,9 +141,17 @@ def components(tree: Any) -> Iterator[dict]:
 class Session:
     """One browser page: its own connection, page load, clicks and history store."""
 
-    def __init__(self, number: int, base: str, callbacks: dict[str, Any], model: dict[str, Any],
-                 csv_files: list[bytes], keep: int, owners: dict[str, int], seed: str,
-                 ) -> None:  # fmt: skip
+    def __init__(
+        self,
+        number: int,
+        base: str,
+        callbacks: dict[str, Any],
+        model: dict[str, Any],
+        csv_files: list[bytes],
+        keep: int,
+        owners: dict[str, int],
+        seed: str,
+    ) -> None:
         self.number, self.base, self.callbacks, self.selection = number, base, callbacks, model
         self.csv_files, self.keep, self.rng = csv_files, keep, random.Random(seed)
         self.owners = owners  # every history entry id → the session whose run made it
@@ -177,8 +207,10 @@ class Session:
         if [e["id"] for e in history[1:]] != before:
             raise Failed(f"history: the entries under the new {kind} one are not this page's")
         if newest["source"].lower() != kind or newest["outcome"] != "ok":
-            raise Failed(f"history: new {newest['source']} entry {newest['outcome']}: "
-                         f"{newest.get('message')}")  # fmt: skip
+            raise Failed(
+                f"history: new {newest['source']} entry {newest['outcome']}: "
+                f"{newest.get('message')}"
+            )
         self.made[kind] += 1
 
     def records(self) -> list[dict[str, Any]]:
@@ -195,15 +227,26 @@ class Session:
         fields = [(field(c), str(v)) for c, v in values.items() if not isinstance(v, bool)]
         switches = [(switch(c), v) for c, v in values.items() if isinstance(v, bool)]
         self.clicks["form"] += 1
-        states = [fields, [(i, i) for i, _ in fields], switches, [(i, i) for i, _ in switches],
-                  self.selection, self.history]  # fmt: skip
+        states = [
+            fields,
+            [(i, i) for i, _ in fields],
+            switches,
+            [(i, i) for i, _ in switches],
+            self.selection,
+            self.history,
+        ]
         self.answer(self.post(self.callbacks["form"], [self.clicks["form"]], states), "form")
 
     def do_csv(self) -> None:
         c, name = self.callbacks, f"soak-{self.number}-{self.clicks['csv'] + 1}.csv"
-        upload = self.checked(self.http.post(
-            f"{self.base}/api/uploads?filename={name}", data=self.rng.choice(self.csv_files),
-            headers={"Content-Type": "text/csv"}, timeout=TIMEOUT_S)).json()  # fmt: skip
+        upload = self.checked(
+            self.http.post(
+                f"{self.base}/api/uploads?filename={name}",
+                data=self.rng.choice(self.csv_files),
+                headers={"Content-Type": "text/csv"},
+                timeout=TIMEOUT_S,
+            )
+        ).json()
         file = {"file_id": upload["file_id"], "filename": upload["filename"]}
         checked = self.answer(self.post(c["csv_check"], [file, self.selection], []))
         if checked["csv-predict"]["disabled"]:  # Predict stays disabled for a refused file
@@ -228,8 +271,9 @@ class Session:
 
     def do_api(self) -> None:
         records, url = self.records(), f"{self.base}/api/models/{self.selection['name']}"
-        answer = self.checked(self.http.post(f"{url}/Champion/predict", json=records,
-                                             timeout=TIMEOUT_S)).json()  # fmt: skip
+        answer = self.checked(
+            self.http.post(f"{url}/Champion/predict", json=records, timeout=TIMEOUT_S)
+        ).json()
         if len(answer.get("predictions", [])) != len(records):
             raise Failed(f"api: {len(records)} records, answer {json.dumps(answer)[:300]}")
         self.made["api"] += 1
@@ -259,8 +303,9 @@ class Session:
 
     def history_intact(self) -> bool:
         ids = [e["id"] for e in self.history]
-        return ids == self.entries[::-1][: self.keep] and all(self.owners.get(i) == self.number
-                                                              for i in ids)  # fmt: skip
+        return ids == self.entries[::-1][: self.keep] and all(
+            self.owners.get(i) == self.number for i in ids
+        )
 
 
 def count_audit(data_dir: Path) -> tuple[Counter[str], str]:
@@ -280,20 +325,43 @@ def soak(args: argparse.Namespace, data_dir: Path) -> tuple[list[Section], list[
     files = [[csv_body(m["name"], rng) for _ in range(CSV_FILES)] for m in MODELS]
     with contextlib.ExitStack() as stack:
         # Without sign-in all pages are one user: each page gets the job limit a person would.
-        env = child_env(PORT=str(port := free_port()), APP_DATA_DIR=str(data_dir),
-                        HISTORY_SIZE=str(args.keep), JOBS_PER_USER=str(args.sessions))  # fmt: skip
-        server = start_server(stack, "soak-console", [sys.executable, "app.py"], port=port,
-                              env=env, cwd=ROOT, log_dir=OUT_DIR)  # fmt: skip
+        env = child_env(
+            PORT=str(port := free_port()),
+            APP_DATA_DIR=str(data_dir),
+            HISTORY_SIZE=str(args.keep),
+            JOBS_PER_USER=str(args.sessions),
+        )
+        server = start_server(
+            stack,
+            "soak-console",
+            [sys.executable, "app.py"],
+            port=port,
+            env=env,
+            cwd=ROOT,
+            log_dir=OUT_DIR,
+        )
         ready_s = wait_ready(server, "/api/health")
         print(f"console ready in {ready_s:.1f} s at {server.base_url}; log {server.log_path}")
         callbacks = find_callbacks(server.base_url)
         owners: dict[str, int] = {}
-        sessions = [Session(n, server.base_url, callbacks, MODELS[n % 2], files[n % 2], args.keep,
-                            owners, f"soak-{n}") for n in range(args.sessions)]  # fmt: skip
+        sessions = [
+            Session(
+                n,
+                server.base_url,
+                callbacks,
+                MODELS[n % 2],
+                files[n % 2],
+                args.keep,
+                owners,
+                f"soak-{n}",
+            )
+            for n in range(args.sessions)
+        ]
         ready = threading.Barrier(args.sessions + 1, timeout=3 * JOB_TIMEOUT_S)
         go, stop = threading.Event(), threading.Event()
-        threads = [threading.Thread(target=s.run, args=(ready, go, stop), daemon=True)
-                   for s in sessions]  # fmt: skip
+        threads = [
+            threading.Thread(target=s.run, args=(ready, go, stop), daemon=True) for s in sessions
+        ]
         for thread in threads:
             thread.start()
         ready.wait()
@@ -326,42 +394,82 @@ def soak(args: argparse.Namespace, data_dir: Path) -> tuple[list[Section], list[
     return sections(sessions, seconds, audit, note, rss, timeline, args), notes, errors
 
 
-def sections(sessions: list[Session], seconds: float, audit: Counter[str], note: str,
-             rss: dict[str, int], timeline: list[int], args: argparse.Namespace,
-             ) -> list[Section]:  # fmt: skip
+def sections(
+    sessions: list[Session],
+    seconds: float,
+    audit: Counter[str],
+    note: str,
+    rss: dict[str, int],
+    timeline: list[int],
+    args: argparse.Namespace,
+) -> list[Section]:
     failed, rows = [error for s in sessions for error in s.errors], []
     distinct = Counter(re.sub(r"soak-\d+-\d+", "soak-…", t.split(": ", 1)[1]) for _, t in failed)
     for kind in (*KINDS, "all"):
         times = [ms for s in sessions for k in KINDS if kind in (k, "all") for ms in s.latencies[k]]
         p50, p99 = np.percentile(times, [50, 99]) if times else (np.nan, np.nan)
-        rows.append([kind, f"{len(times):,}", str(sum(kind in (k, "all") for k, _ in failed)),
-                     f"{len(times) / seconds:.1f}", f"{p50:.0f}", f"{p99:.0f}"])  # fmt: skip
+        rows.append(
+            [
+                kind,
+                f"{len(times):,}",
+                str(sum(kind in (k, "all") for k, _ in failed)),
+                f"{len(times) / seconds:.1f}",
+                f"{p50:.0f}",
+                f"{p99:.0f}",
+            ]
+        )
     interval = sessions[0].callbacks["csv_job"]["background"]["interval"]
-    load = Section("Throughput and latency per kind (timed part)",
-                   ["kind", "runs", "errors", "per s", "p50 ms", "p99 ms"], rows, [
-        f"{args.sessions} sessions × {args.minutes} min ({seconds:.0f} s), weights "
-        + ", ".join(f"{k} {w}" for k, w in zip(KINDS, WEIGHTS, strict=True)) + ", after a "
-        f"warm-up of one each; csv: upload, check, job polled every {interval} ms to its result",
-    ])  # fmt: skip
+    load = Section(
+        "Throughput and latency per kind (timed part)",
+        ["kind", "runs", "errors", "per s", "p50 ms", "p99 ms"],
+        rows,
+        [
+            f"{args.sessions} sessions × {args.minutes} min ({seconds:.0f} s), weights "
+            + ", ".join(f"{k} {w}" for k, w in zip(KINDS, WEIGHTS, strict=True))
+            + ", after a warm-up of one each; csv: upload, check, "
+            f"job polled every {interval} ms to its result",
+        ],
+    )
     made = sum((s.made for s in sessions), Counter())
     made["total"], intact = made.total(), sum(s.history_intact() for s in sessions)
     start, end = rss["start"] / MB, rss["end"] / MB
     rows = [["errors (all requests, warm-up included)", "0", str(len(failed)), mark(not failed)]]
-    rows += [[f"audit predict ok, {k}", f"{made[k]:,}", f"{audit[k]:,}", mark(made[k] == audit[k])]
-             for k in (*KINDS, "total")]  # fmt: skip
-    rows += [[f"histories intact (last {args.keep} runs)", str(len(sessions)), str(intact),
-              mark(intact == len(sessions))],
-             ["RSS MB idle, processes of the warm-up: end (start+10%)",
-              f"≤ {start * (1 + MEMORY_SLACK):.0f}",
-              f"{end:.0f} ({start:.0f})", mark(0 < end <= start * (1 + MEMORY_SLACK))]]  # fmt: skip
-    return [load, Section("Checks", ["check", "expected", "found", "verdict"], rows, [
-        note + "; audit.db counted after SIGTERM",
-        "RSS every tenth of the run (MB): " + " ".join(f"{v / MB:.0f}" for v in timeline)
-        + f"; peak {rss['peak'] / MB:.0f} (forked jobs counted whole); processes under the "
-        f"master: {rss['procs']} after warm-up, {rss['procs_end']} at the end (those started "
-        f"later, a worker's first job's fork server say: {rss['later'] / MB:.0f} MB idle)",
-        *(f"error ×{n}: {text}" for text, n in distinct.most_common(5)),
-    ])]  # fmt: skip
+    rows += [
+        [f"audit predict ok, {k}", f"{made[k]:,}", f"{audit[k]:,}", mark(made[k] == audit[k])]
+        for k in (*KINDS, "total")
+    ]
+    rows += [
+        [
+            f"histories intact (last {args.keep} runs)",
+            str(len(sessions)),
+            str(intact),
+            mark(intact == len(sessions)),
+        ],
+        [
+            "RSS MB idle, processes of the warm-up: end (start+10%)",
+            f"≤ {start * (1 + MEMORY_SLACK):.0f}",
+            f"{end:.0f} ({start:.0f})",
+            mark(0 < end <= start * (1 + MEMORY_SLACK)),
+        ],
+    ]
+    return [
+        load,
+        Section(
+            "Checks",
+            ["check", "expected", "found", "verdict"],
+            rows,
+            [
+                note + "; audit.db counted after SIGTERM",
+                "RSS every tenth of the run (MB): "
+                + " ".join(f"{v / MB:.0f}" for v in timeline)
+                + f"; peak {rss['peak'] / MB:.0f} (forked jobs counted whole); "
+                f"processes under the master: {rss['procs']} after warm-up, "
+                f"{rss['procs_end']} at the end (those started later, a worker's first "
+                f"job's fork server say: {rss['later'] / MB:.0f} MB idle)",
+                *(f"error ×{n}: {text}" for text, n in distinct.most_common(5)),
+            ],
+        ),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -378,8 +486,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="soak-app-data-") as tmp:
         parts, notes, errors = soak(args, Path(tmp) / "data")  # fresh: the app seeds it
-    notes.append(f"whole run: {time.monotonic() - started:.0f} s; command: bench/soak.py "
-                 f"--sessions {args.sessions} --minutes {args.minutes}")  # fmt: skip
+    notes.append(
+        f"whole run: {time.monotonic() - started:.0f} s; command: bench/soak.py "
+        f"--sessions {args.sessions} --minutes {args.minutes}"
+    )
     print("\n" + render_sections_text(parts, notes))
     (OUT_DIR / "soak.md").write_text(markdown := render_sections_markdown(TITLE, parts, notes))
     (OUT_DIR / "soak-errors.txt").write_text("".join(f"{text}\n" for text in errors))

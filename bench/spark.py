@@ -113,8 +113,11 @@ def in_process(model: Any, folder: Path, target: Path, features: list[str]) -> f
     for part in sorted(folder.iterdir()):
         table = pq.read_table(part)
         predictions = np.asarray(model.predict(table.select(features).to_pandas())).ravel()
-        pq.write_table(table.append_column("prediction", pa.array(predictions)),
-                       target / part.name, compression="zstd")  # fmt: skip
+        pq.write_table(
+            table.append_column("prediction", pa.array(predictions)),
+            target / part.name,
+            compression="zstd",
+        )
     return time.monotonic() - started
 
 
@@ -130,8 +133,11 @@ def check(model: Any, path: Path, rows: int, features: list[str]) -> tuple[bool,
     picked = rng.choice(len(groups), size=min(SAMPLE_ROW_GROUPS, len(groups)), replace=False)
     sample = pa.concat_tables([groups[i].to_table() for i in picked]).to_pandas()
     sample = sample.sample(n=min(SAMPLE_ROWS, len(sample)), random_state=1)
-    same = int((sample["prediction"].to_numpy()
-                == np.asarray(model.predict(sample[features])).ravel()).sum())  # fmt: skip
+    same = int(
+        (
+            sample["prediction"].to_numpy() == np.asarray(model.predict(sample[features])).ravel()
+        ).sum()
+    )
     errors = int(sample["error"].notna().sum()) if "error" in sample else 0
     ok = count == rows and total == rows * (rows + 1) // 2 and same == len(sample) and not errors
     return ok, (
@@ -148,17 +154,33 @@ def start_spark(stack: contextlib.ExitStack, work: Path) -> str:
 
     script = Path(pyspark.__file__).parent / "sbin" / "start-connect-server.sh"
     port, logs = free_port(), work / "spark-logs"
-    env = child_env(SPARK_NO_DAEMONIZE="1", SPARK_HOME=str(script.parent.parent),
-                    SPARK_LOG_DIR=str(logs), SPARK_PID_DIR=str(work),
-                    PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")  # fmt: skip
-    command = ["bash", str(script), "--master", "local[2]",
-               "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
-               "--conf", f"spark.connect.grpc.binding.port={port}",
-               "--conf", "spark.ui.enabled=false",
-               "--conf", f"spark.sql.warehouse.dir={work / 'warehouse'}",
-               "--conf", f"spark.driver.extraJavaOptions=-Dderby.system.home={work}"]  # fmt: skip
-    server = start_server(stack, "spark-connect", command, port=port, env=env, cwd=work,
-                          log_dir=OUT_DIR)  # fmt: skip
+    env = child_env(
+        SPARK_NO_DAEMONIZE="1",
+        SPARK_HOME=str(script.parent.parent),
+        SPARK_LOG_DIR=str(logs),
+        SPARK_PID_DIR=str(work),
+        PYSPARK_PYTHON=sys.executable,
+        SPARK_LOCAL_IP="127.0.0.1",
+    )
+    command = [
+        "bash",
+        str(script),
+        "--master",
+        "local[2]",
+        "--conf",
+        "spark.connect.grpc.binding.address=127.0.0.1",
+        "--conf",
+        f"spark.connect.grpc.binding.port={port}",
+        "--conf",
+        "spark.ui.enabled=false",
+        "--conf",
+        f"spark.sql.warehouse.dir={work / 'warehouse'}",
+        "--conf",
+        f"spark.driver.extraJavaOptions=-Dderby.system.home={work}",
+    ]
+    server = start_server(
+        stack, "spark-connect", command, port=port, env=env, cwd=work, log_dir=OUT_DIR
+    )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and server.process.poll() is None:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
@@ -171,10 +193,21 @@ def start_spark(stack: contextlib.ExitStack, work: Path) -> str:
 
 def start_console(stack: contextlib.ExitStack, data: Path, remote: str, shared: Path) -> Server:
     port = free_port()
-    env = child_env(PORT=str(port), APP_DATA_DIR=str(data), SPARK_REMOTE=remote,
-                    SPARK_ALLOWED_LOCATIONS=f"{shared}/")  # fmt: skip
-    server = start_server(stack, "spark-console", [sys.executable, "app.py"], port=port,
-                          env=env, cwd=ROOT, log_dir=OUT_DIR)  # fmt: skip
+    env = child_env(
+        PORT=str(port),
+        APP_DATA_DIR=str(data),
+        SPARK_REMOTE=remote,
+        SPARK_ALLOWED_LOCATIONS=f"{shared}/",
+    )
+    server = start_server(
+        stack,
+        "spark-console",
+        [sys.executable, "app.py"],
+        port=port,
+        env=env,
+        cwd=ROOT,
+        log_dir=OUT_DIR,
+    )
     print(f"console ready in {wait_ready(server, '/api/health'):.1f} s at {server.base_url}")
     return server
 
@@ -182,8 +215,12 @@ def start_console(stack: contextlib.ExitStack, data: Path, remote: str, shared: 
 def upload(base: str, path: Path) -> tuple[str, float]:
     started = time.monotonic()
     with path.open("rb") as body:
-        answer = requests.post(f"{base}/api/uploads?filename={path.name}", data=body,
-                               headers={"Content-Type": "text/csv"}, timeout=3600)  # fmt: skip
+        answer = requests.post(
+            f"{base}/api/uploads?filename={path.name}",
+            data=body,
+            headers={"Content-Type": "text/csv"},
+            timeout=3600,
+        )
     answer.raise_for_status()
     return answer.json()["file_id"], time.monotonic() - started
 
@@ -214,9 +251,11 @@ def run_job(console: Server, model: str, body: dict[str, str], job: JobRun) -> d
     job.state, job.rss_peak = state["state"], sampler.peak
     job.rss_min, job.rss_max = min(timeline), max(timeline)
     job.job_s = float((state.get("summary") or {}).get("seconds") or 0.0)
-    print(f"  {job.label}: {job.state} in {job.wall_s:.1f} s ({job.rate:,.0f} rows/s); app RSS "
-          f"idle {job.rss_idle / MB:.0f} MB, peak {job.rss_peak / MB:.0f} MB"
-          + (f"; error {state.get('error')}" if job.state != "succeeded" else ""))  # fmt: skip
+    print(
+        f"  {job.label}: {job.state} in {job.wall_s:.1f} s ({job.rate:,.0f} rows/s); app RSS "
+        f"idle {job.rss_idle / MB:.0f} MB, peak {job.rss_peak / MB:.0f} MB"
+        + (f"; error {state.get('error')}" if job.state != "succeeded" else "")
+    )
     return state
 
 
@@ -277,13 +316,21 @@ def benchmark(args: argparse.Namespace, work: Path) -> tuple[list[JobRun], JobRu
         model = mlflow.pyfunc.load_model(f"models:/{IRIS_MODEL}@{ALIAS}")
         start_rss = idle_rss(console.process.pid, 3.0)
         spark = JobRun(f"spark {args.rows / 1e6:g}M", args.rows)
-        body = {"source": str(shared / "iris-small"), "destination": str(shared / "out-small"),
-                "format": "parquet", "engine": "spark"}  # fmt: skip
+        body = {
+            "source": str(shared / "iris-small"),
+            "destination": str(shared / "out-small"),
+            "format": "parquet",
+            "engine": "spark",
+        }
         if run_job(console, IRIS_MODEL, body, spark)["state"] == "succeeded":
             spark.ok, spark.check = check(model, shared / "out-small", args.rows, features)
         huge = JobRun(f"spark {big_rows / 1e6:g}M", big_rows)
-        body = {"source": str(shared / "iris-big"), "destination": str(shared / "out-big"),
-                "format": "parquet", "engine": "spark"}  # fmt: skip
+        body = {
+            "source": str(shared / "iris-big"),
+            "destination": str(shared / "out-big"),
+            "format": "parquet",
+            "engine": "spark",
+        }
         if run_job(console, IRIS_MODEL, body, huge)["state"] == "succeeded":
             huge.ok, huge.check = check(model, shared / "out-big", big_rows, features)
         print(f"  check: {huge.check}")
@@ -317,41 +364,58 @@ def ratio(a: float, b: float) -> str:
 
 def sections(small: list[JobRun], huge: JobRun) -> list[Section]:
     spark, local, baseline = small
-    rows = [[r.label, f"{r.rows:,}", r.state, f"{r.wall_s:.1f}",
-             f"{r.job_s:.1f}" if r.job_s else "-", f"{r.rate:,.0f}",
-             ratio(r.wall_s, local.wall_s), mark(r.ok)]
-            for r in small]  # fmt: skip
-    compare = Section(f"{spark.rows:,} rows: Spark vs the local engine",
-                      ["case", "rows", "state", "wall s", "job s", "rows/s", "vs local", "check"],
-                      rows, [
-        "spark: POST /jobs engine spark, Parquet parts → Parquet parts at a path (zstd), "
-        "Connect server local[2] on this machine",
-        "local: POST /jobs engine local, the same rows as an uploaded CSV → one Parquet file "
-        f"in the user's files, scored in the web process ({local.extra})",
-        "in-process: no server, per Parquet part: pyarrow read, pyfunc predict, write",
-        f"spark / local: {ratio(spark.wall_s, local.wall_s)}; spark / in-process: "
-        f"{ratio(spark.wall_s, baseline.wall_s)}; wall = POST to the finished state seen "
-        f"(polled every {POLL_S} s), job = the job's own summary seconds",
-        *(f"check {r.label}: {r.check}" for r in small),
-    ])  # fmt: skip
+    rows = [
+        [
+            r.label,
+            f"{r.rows:,}",
+            r.state,
+            f"{r.wall_s:.1f}",
+            f"{r.job_s:.1f}" if r.job_s else "-",
+            f"{r.rate:,.0f}",
+            ratio(r.wall_s, local.wall_s),
+            mark(r.ok),
+        ]
+        for r in small
+    ]
+    compare = Section(
+        f"{spark.rows:,} rows: Spark vs the local engine",
+        ["case", "rows", "state", "wall s", "job s", "rows/s", "vs local", "check"],
+        rows,
+        [
+            "spark: POST /jobs engine spark, Parquet parts → Parquet parts at a path (zstd), "
+            "Connect server local[2] on this machine",
+            "local: POST /jobs engine local, the same rows as an uploaded CSV → one Parquet file "
+            f"in the user's files, scored in the web process ({local.extra})",
+            "in-process: no server, per Parquet part: pyarrow read, pyfunc predict, write",
+            f"spark / local: {ratio(spark.wall_s, local.wall_s)}; spark / in-process: "
+            f"{ratio(spark.wall_s, baseline.wall_s)}; wall = POST to the finished state seen "
+            f"(polled every {POLL_S} s), job = the job's own summary seconds",
+            *(f"check {r.label}: {r.check}" for r in small),
+        ],
+    )
     growth = huge.rss_peak - huge.rss_idle
     flat = huge.state == "succeeded" and growth < 100 * MB
-    big = Section(f"{huge.rows:,} rows on Spark", ["measure", "value"], [
-        ["state", huge.state],
-        ["wall s / job s", f"{huge.wall_s:.1f} / {huge.job_s:.1f}"],
-        ["rows/s", f"{huge.rate:,.0f}"],
-        ["app tree RSS idle before, MB", f"{huge.rss_idle / MB:.0f}"],
-        ["app tree RSS peak during, MB", f"{huge.rss_peak / MB:.0f}"],
-        ["growth (peak − idle), MB", f"{growth / MB:.0f}"],
-        ["RSS at each poll, min–max MB", f"{huge.rss_min / MB:.0f}–{huge.rss_max / MB:.0f}"],
-        ["check", mark(huge.ok)],
-    ], [
-        f"check: {huge.check}",
-        f"input {huge.extra} parts; destination a path, Parquet (zstd)",
-        "RSS summed over the console's gunicorn master and workers (psutil, every ~50 ms), "
-        "not the Spark server",
-        f"memory flat (growth < 100 MB): [{mark(flat)}]",
-    ])  # fmt: skip
+    big = Section(
+        f"{huge.rows:,} rows on Spark",
+        ["measure", "value"],
+        [
+            ["state", huge.state],
+            ["wall s / job s", f"{huge.wall_s:.1f} / {huge.job_s:.1f}"],
+            ["rows/s", f"{huge.rate:,.0f}"],
+            ["app tree RSS idle before, MB", f"{huge.rss_idle / MB:.0f}"],
+            ["app tree RSS peak during, MB", f"{huge.rss_peak / MB:.0f}"],
+            ["growth (peak − idle), MB", f"{growth / MB:.0f}"],
+            ["RSS at each poll, min–max MB", f"{huge.rss_min / MB:.0f}–{huge.rss_max / MB:.0f}"],
+            ["check", mark(huge.ok)],
+        ],
+        [
+            f"check: {huge.check}",
+            f"input {huge.extra} parts; destination a path, Parquet (zstd)",
+            "RSS summed over the console's gunicorn master and workers (psutil, every ~50 ms), "
+            "not the Spark server",
+            f"memory flat (growth < 100 MB): [{mark(flat)}]",
+        ],
+    )
     readings = []
     for run in (spark, huge, local):
         step = max(1, len(run.readings) // 6)

@@ -66,8 +66,14 @@ class UiRun:
 
 def browser(download_dir: Path) -> webdriver.Chrome:
     options = webdriver.ChromeOptions()
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--window-size=1400,1000", "--disable-background-networking"):  # fmt: skip
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+        "--disable-background-networking",
+    ):
         options.add_argument(flag)
     options.add_experimental_option(
         "prefs",
@@ -98,8 +104,14 @@ def click(driver: webdriver.Chrome, css: str) -> None:
     )
 
 
-def through_the_ui(driver: webdriver.Chrome, server: Server, source: Path, run: UiRun,
-                   result_format: str, downloads: Path) -> Path:  # fmt: skip
+def through_the_ui(
+    driver: webdriver.Chrome,
+    server: Server,
+    source: Path,
+    run: UiRun,
+    result_format: str,
+    downloads: Path,
+) -> Path:
     from layouts.ids import Config, Csv
 
     driver.get(server.base_url)
@@ -169,13 +181,46 @@ def start_celery(stack: contextlib.ExitStack, env: dict[str, str]) -> dict[str, 
     if redis_server is None:
         raise SystemExit("--celery needs Debian's redis-server (apt-get install -y redis-server)")
     port = free_port()
-    start_server(stack, "redis", [redis_server, "--port", str(port), "--bind", "127.0.0.1",
-                 "--save", "", "--appendonly", "no"], port=port, env=env, cwd=ROOT,
-                 log_dir=OUT_DIR)  # fmt: skip
+    start_server(
+        stack,
+        "redis",
+        [
+            redis_server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        port=port,
+        env=env,
+        cwd=ROOT,
+        log_dir=OUT_DIR,
+    )
     redis_env = {**env, "REDIS_URL": f"redis://127.0.0.1:{port}/0"}
-    worker = start_server(stack, "celery", [sys.executable, "-m", "celery", "-A", "app:celery_app",
-                          "worker", "--concurrency", "2", "--loglevel", "INFO"], port=port,
-                          env=redis_env, cwd=ROOT, log_dir=OUT_DIR)  # fmt: skip
+    worker = start_server(
+        stack,
+        "celery",
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "app:celery_app",
+            "worker",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+        ],
+        port=port,
+        env=redis_env,
+        cwd=ROOT,
+        log_dir=OUT_DIR,
+    )
     wait_for(lambda: " ready." in worker.log_path.read_text(errors="replace"), "celery worker", 120)
     return redis_env
 
@@ -209,8 +254,9 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         command = [sys.executable, "app.py"]
         env["PORT"] = str(port)
-        server = start_server(stack, "console", command, port=port, env=env, cwd=ROOT,
-                              log_dir=OUT_DIR)  # fmt: skip
+        server = start_server(
+            stack, "console", command, port=port, env=env, cwd=ROOT, log_dir=OUT_DIR
+        )
         wait_ready(server, "/api/health")
         driver = browser(downloads)
         stack.callback(driver.quit)

@@ -135,8 +135,9 @@ def job_data() -> dict[str, Any]:
     return dash.callback_context.custom_data.get(JOB_CALLER) or {}
 
 
-def run_sealed(run_csv_job: Callable[..., tuple[Any, ...]], set_progress: Callable,
-               *args: Any) -> tuple[Any, ...]:  # fmt: skip
+def run_sealed(
+    run_csv_job: Callable[..., tuple[Any, ...]], set_progress: Callable, *args: Any
+) -> tuple[Any, ...]:
     return run_csv_job(set_progress, job_data().get("caller"), *args)
 
 
@@ -145,8 +146,9 @@ def seal_caller_for_jobs(context: Any) -> dict[str, str] | None:
     console = mounted_console()
     if console is None:
         return None
-    context.headers = {k: v for k, v in context.headers.items()
-                       if k.lower() not in CREDENTIAL_HEADERS}  # fmt: skip
+    context.headers = {
+        k: v for k, v in context.headers.items() if k.lower() not in CREDENTIAL_HEADERS
+    }
     context.cookies = {}
     page_load = context.state_values.get(f"{Csv.PAGE_LOAD}.data")
     run = context.input_values.get(f"{Csv.PREDICT}.n_clicks")

@@ -27,8 +27,10 @@ GRID_INPUT_ROWS = 1_000
 
 def _with(ref: Any) -> str:
     if not isinstance(ref, str) or not ref.strip():
-        raise InvalidInput("Choose a version or alias to compare with.",
-                           hint="The list offers the model's aliases and versions.")  # fmt: skip
+        raise InvalidInput(
+            "Choose a version or alias to compare with.",
+            hint="The list offers the model's aliases and versions.",
+        )
     return ref
 
 
@@ -56,12 +58,14 @@ class CompareCallbacks:
         choices, default = options(detail.summary.aliases, versions, version)
         return choices, default, choices, default
 
-    def _compare(self, selection: dict[str, Any] | None, other: Any, payload: Any,
-                 source: Source) -> Any:  # fmt: skip
+    def _compare(
+        self, selection: dict[str, Any] | None, other: Any, payload: Any, source: Source
+    ) -> Any:
         name, version = selected(selection)
         model_input = parse_payload(payload)
-        answer = self.services.compare.compare(current_caller(), name, [version, _with(other)],
-                                               model_input, source=source)  # fmt: skip
+        answer = self.services.compare.compare(
+            current_caller(), name, [version, _with(other)], model_input, source=source
+        )
         _name_loaded(answer.versions[0], selection)
         data = model_input.data
         inputs = display_records(data, GRID_INPUT_ROWS) if isinstance(data, pd.DataFrame) else None
@@ -74,9 +78,15 @@ class CompareCallbacks:
             return show_error(error)
 
     def compare_form(
-        self, _: int, other: Any, values: list, ids: list, switches: list, switch_ids: list,
+        self,
+        _: int,
+        other: Any,
+        values: list,
+        ids: list,
+        switches: list,
+        switch_ids: list,
         selection: Any,
-    ) -> Any:  # fmt: skip
+    ) -> Any:
         raw = {i["column"]: v for i, v in zip(ids + switch_ids, values + switches, strict=True)}
         try:
             name, version = selected(selection)
@@ -85,8 +95,10 @@ class CompareCallbacks:
             ].signature
             form = read_form(signature, raw)
             if not form.ok:
-                raise InvalidInput("Some form fields need attention before comparing.",
-                                   hint="Fix the fields marked in the form.")  # fmt: skip
+                raise InvalidInput(
+                    "Some form fields need attention before comparing.",
+                    hint="Fix the fields marked in the form.",
+                )
             return self._compare(selection, other, form.record, Source.FORM)
         except ConsoleError as error:
             return show_error(error)
@@ -108,29 +120,37 @@ class CompareCallbacks:
 def register(app: dash.Dash, services: ConsoleServices) -> CompareCallbacks:
     callbacks = CompareCallbacks(services, lambda f: app.get_relative_path(f"/api/files/{f}"))
     app.callback(
-        Output(Compare.JSON_WITH, "options"), Output(Compare.JSON_WITH, "value"),
-        Output(Compare.CSV_WITH, "options"), Output(Compare.CSV_WITH, "value"),
+        Output(Compare.JSON_WITH, "options"),
+        Output(Compare.JSON_WITH, "value"),
+        Output(Compare.CSV_WITH, "options"),
+        Output(Compare.CSV_WITH, "value"),
         Input(Page.SELECTION, "data"),
-    )(callbacks.offer)  # fmt: skip
+    )(callbacks.offer)
     app.callback(
         Output(Compare.JSON_RESULT, "children"),
         Input(Compare.JSON_RUN, "n_clicks"),
-        State(Compare.JSON_WITH, "value"), State(Json.TEXT, "value"), State(Page.SELECTION, "data"),
+        State(Compare.JSON_WITH, "value"),
+        State(Json.TEXT, "value"),
+        State(Page.SELECTION, "data"),
         prevent_initial_call=True,
-    )(callbacks.compare_json)  # fmt: skip
+    )(callbacks.compare_json)
     app.callback(
         Output(Compare.JSON_RESULT, "children", allow_duplicate=True),
         Input(Compare.FORM_RUN, "n_clicks"),
         State(Compare.JSON_WITH, "value"),
-        State(form_field(ALL), "value"), State(form_field(ALL), "id"),
-        State(form_switch(ALL), "value"), State(form_switch(ALL), "id"),
+        State(form_field(ALL), "value"),
+        State(form_field(ALL), "id"),
+        State(form_switch(ALL), "value"),
+        State(form_switch(ALL), "id"),
         State(Page.SELECTION, "data"),
         prevent_initial_call=True,
-    )(callbacks.compare_form)  # fmt: skip
+    )(callbacks.compare_form)
     app.callback(
         Output(Compare.CSV_RESULT, "children"),
         Input(Compare.CSV_RUN, "n_clicks"),
-        State(Compare.CSV_WITH, "value"), State(Csv.FILE, "data"), State(Page.SELECTION, "data"),
+        State(Compare.CSV_WITH, "value"),
+        State(Csv.FILE, "data"),
+        State(Page.SELECTION, "data"),
         prevent_initial_call=True,
-    )(callbacks.compare_csv)  # fmt: skip
+    )(callbacks.compare_csv)
     return callbacks

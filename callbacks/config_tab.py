@@ -123,8 +123,9 @@ class ConfigCallbacks:
         if not selection:
             return None
         try:
-            found = self.explain.importance(current_caller(), selection["name"],
-                                            str(selection["version"]), Source.UI)  # fmt: skip
+            found = self.explain.importance(
+                current_caller(), selection["name"], str(selection["version"]), Source.UI
+            )
         except ConsoleError as error:
             return importance_view(error.message)
         return importance_view(found.to_dict())

@@ -86,8 +86,7 @@ class CsvCallbacks:
             return placeholder(NO_FILE), None, True, *cleared
         try:
             name, version = selected(selection)
-            stored, check = self.files.check(current_caller(), name, version,
-                                             file_info["file_id"])  # fmt: skip
+            stored, check = self.files.check(current_caller(), name, version, file_info["file_id"])
         except ConsoleError as error:
             return show_error(error), None, True, *cleared
         return check_view(stored, check), preview_grid(check), not check.ok, *cleared
@@ -125,8 +124,16 @@ class CsvCallbacks:
             set_progress((progress.percent, progress_label(progress)))
 
         try:
-            return self._score(caller, job, report, file_info, selection, history, result_format,
-                               bool(probabilities))  # fmt: skip
+            return self._score(
+                caller,
+                job,
+                report,
+                file_info,
+                selection,
+                history,
+                result_format,
+                bool(probabilities),
+            )
         finally:
             self.jobs.ended(caller, job)
 
@@ -146,10 +153,18 @@ class CsvCallbacks:
             if not file_info:
                 raise InvalidInput(NO_FILE)
             name, version = selected(selection)
-            scored = self.files.score(caller, name, version, file_info["file_id"],
-                                      source=Source.CSV, on_progress=report, result_format=fmt,
-                                      every_format=True, job=job,
-                                      probabilities=probabilities)  # fmt: skip
+            scored = self.files.score(
+                caller,
+                name,
+                version,
+                file_info["file_id"],
+                source=Source.CSV,
+                on_progress=report,
+                result_format=fmt,
+                every_format=True,
+                job=job,
+                probabilities=probabilities,
+            )
         except ConsoleError as error:
             entry = failure_entry("CSV", selection, error, file=file_info, fmt=fmt)
             return show_error(error), None, with_entry(history, entry, self.keep)
@@ -219,8 +234,14 @@ class CsvCallbacks:
         """The job is stopped by Dash (its process killed): what it had written goes."""
         with contextlib.suppress(ConsoleError):  # no valid job reference: nothing to remove
             self.jobs.stop(current_caller(), job_key(page_load, run))
-        entry = failure_entry("CSV", selection, "Cancelled: nothing was written.",
-                              file=file_info, fmt=result_format, outcome=CANCELLED)  # fmt: skip
+        entry = failure_entry(
+            "CSV",
+            selection,
+            "Cancelled: nothing was written.",
+            file=file_info,
+            fmt=result_format,
+            outcome=CANCELLED,
+        )
         message = "Cancelled: nothing was written. Press Predict from CSV to start again."
         return placeholder(message), with_entry(history, entry, self.keep)
 
@@ -245,8 +266,14 @@ def score_in_clean_process(
     services = build_services(settings, SimpleCache())
     tab = CsvCallbacks(services.files, services.jobs, services.seal, file_url=str)
     try:
-        run_in_clean_process(settings, key, progress_key, args, context,
-                             job=functools.partial(run_sealed, tab.score_file))  # fmt: skip
+        run_in_clean_process(
+            settings,
+            key,
+            progress_key,
+            args,
+            context,
+            job=functools.partial(run_sealed, tab.score_file),
+        )
     finally:
         services.audit.close()
 

@@ -20,9 +20,11 @@ from flask import Response, jsonify, request
 from layouts.ids import Config, Csv, History, Insight, Json, Page, Table
 from services.history import valid_entries
 
-NOT_FROM_THIS_PAGE = ("This request is not one the console's page sends. Reload the page; "
-                      "if it keeps happening, the page and the server are of different "
-                      "versions.")  # fmt: skip
+NOT_FROM_THIS_PAGE = (
+    "This request is not one the console's page sends. Reload the page; "
+    "if it keeps happening, the page and the server are of different "
+    "versions."
+)
 COUNTS = ("n_clicks", "n_intervals")
 
 
@@ -89,8 +91,9 @@ def watched(value: Any) -> dict[str, Any] | None:
 def insight_asked(value: Any) -> dict[str, Any] | None:
     """The row to explain (JSON text) is input like any other; only its shape is checked
     here."""
-    return _fields(value, selection=lambda v: selection(v) is not None, payload=_is_text,
-                   asked=_is_count)  # fmt: skip
+    return _fields(
+        value, selection=lambda v: selection(v) is not None, payload=_is_text, asked=_is_count
+    )
 
 
 READERS: dict[str, Callable[[Any], Any]] = {
@@ -167,14 +170,17 @@ def _matches(items: Any, declared: list[dict[str, Any]]) -> bool:
         wanted = str(spec["id"])
         if wanted.startswith("{"):
             if not isinstance(item, list) or not all(
-                isinstance(one, dict) and isinstance(one.get("id"), dict)
-                and one.get("property") == spec["property"] for one in item
-            ):  # fmt: skip
+                isinstance(one, dict)
+                and isinstance(one.get("id"), dict)
+                and one.get("property") == spec["property"]
+                for one in item
+            ):
                 return False
         elif not (
-            isinstance(item, dict) and item.get("id") == wanted
+            isinstance(item, dict)
+            and item.get("id") == wanted
             and item.get("property") == spec["property"]
-        ):  # fmt: skip
+        ):
             return False
     return True
 

@@ -32,8 +32,14 @@ FORK_SERVER_PRELOAD = ["callbacks.csv_tab", "mlflow.pyfunc", "pyarrow.parquet"]
 PRELOAD_IF_USED = (
     "mlflow.store.tracking.sqlalchemy_store",
     "mlflow.store.model_registry.sqlalchemy_store",
-    "mlflow.sklearn", "sklearn", "xgboost", "lightgbm", "catboost", "torch", "tensorflow",
-)  # fmt: skip
+    "mlflow.sklearn",
+    "sklearn",
+    "xgboost",
+    "lightgbm",
+    "catboost",
+    "torch",
+    "tensorflow",
+)
 _preload_once = threading.Lock()
 _preloaded = False
 

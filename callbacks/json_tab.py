@@ -95,9 +95,12 @@ class JsonCallbacks:
         return json.dumps(payload, indent=2)
 
     def predict_json(
-        self, clicks: int, text: str | None, selection: dict[str, Any] | None,
+        self,
+        clicks: int,
+        text: str | None,
+        selection: dict[str, Any] | None,
         history: list | None,
-    ) -> tuple[Any, ...]:  # fmt: skip
+    ) -> tuple[Any, ...]:
         """The answer at once; for one row, its confidence and explanation follow
         (``explain_answer``), so the person does not wait for them to see it."""
         try:
@@ -106,18 +109,28 @@ class JsonCallbacks:
             model_input = parse_payload(value)  # refused here with the usual words
             one_row = model_input.rows == 1
             # the parsed value, not model_input: clean records take the fast path
-            answer = self.scoring.predict(current_caller(), name, version, value,
-                                          source=Source.JSON,
-                                          probabilities=False if one_row else None)  # fmt: skip
+            answer = self.scoring.predict(
+                current_caller(),
+                name,
+                version,
+                value,
+                source=Source.JSON,
+                probabilities=False if one_row else None,
+            )
             label_names = None if one_row else self._labels(name, version)  # for batch charts
         except ConsoleError as error:
             entry = failure_entry("JSON", selection, error, text=text)
-            return (show_error(error), None, with_entry(history, entry, self.keep), selection,
-                    None)  # fmt: skip
+            return (show_error(error), None, with_entry(history, entry, self.keep), selection, None)
         download = self._kept_batch(answer, model_input.data)
-        view = result_view(answer, _input_records(model_input.data), _ref(selection), download,
-                           None, label_names,
-                           JSON_SLOTS if one_row else None)  # fmt: skip
+        view = result_view(
+            answer,
+            _input_records(model_input.data),
+            _ref(selection),
+            download,
+            None,
+            label_names,
+            JSON_SLOTS if one_row else None,
+        )
         entry = prediction_entry(answer, "JSON", selection, text)
         asked = _insight_asked(selection, text or "", answer, clicks) if one_row else None
         return view, None, with_entry(history, entry, self.keep), selection, asked
@@ -179,12 +192,17 @@ class JsonCallbacks:
             form = read_form(self._signature(selection), raw)
             if not form.ok:
                 return form_status(len(form.problems)), None, no_update, no_update, no_update
-            answer = self.scoring.predict(current_caller(), name, version, form.record,
-                                          source=Source.FORM, probabilities=False)  # fmt: skip
+            answer = self.scoring.predict(
+                current_caller(),
+                name,
+                version,
+                form.record,
+                source=Source.FORM,
+                probabilities=False,
+            )
         except ConsoleError as error:
             entry = failure_entry("form", selection, error, text=json.dumps(raw, default=str))
-            return (show_error(error), None, with_entry(history, entry, self.keep), selection,
-                    None)  # fmt: skip
+            return (show_error(error), None, with_entry(history, entry, self.keep), selection, None)
         text = json.dumps(form.record, default=str)
         entry = prediction_entry(answer, "form", selection, text)
         view = result_view(answer, None, _ref(selection), slots=FORM_SLOTS)
@@ -201,12 +219,14 @@ class JsonCallbacks:
             raise PreventUpdate
         try:
             row = parse_json_text(asked["payload"])
-            insight = self.explain.row_insight(current_caller(), *selected(asked["selection"]),
-                                               row, source)  # fmt: skip
+            insight = self.explain.row_insight(
+                current_caller(), *selected(asked["selection"]), row, source
+            )
         except ConsoleError as error:
             return "", explanation_view(error.message)
-        parts = insight_parts(insight.probabilities, [asked.get("prediction")],
-                              insight.explanation, insight.labels)  # fmt: skip
+        parts = insight_parts(
+            insight.probabilities, [asked.get("prediction")], insight.explanation, insight.labels
+        )
         return sureness(insight.probabilities), parts
 
     def mark_stale(self, selection: dict | None, answered: dict | None) -> Any:
@@ -223,8 +243,7 @@ def _insight_asked(
     (a number in the page is a JavaScript double: a long past 2**53 would come back another
     number), and the click (the same row predicted twice is explained twice)."""
     prediction = answer.predictions[0] if answer.predictions else None
-    return {"selection": selection, "payload": text, "prediction": prediction,
-            "asked": clicks}  # fmt: skip
+    return {"selection": selection, "payload": text, "prediction": prediction, "asked": clicks}
 
 
 def _ref(selection: dict[str, Any] | None) -> str | None:
@@ -319,8 +338,10 @@ def register(app: dash.Dash, services: ConsoleServices) -> JsonCallbacks:
         State(History.STORE, "data"),
         prevent_initial_call=True,
     )(callbacks.predict_form)
-    for asked, slots, source in ((Json.INSIGHT_ASKED, JSON_SLOTS, Source.JSON),
-                                 (Json.FORM_INSIGHT_ASKED, FORM_SLOTS, Source.FORM)):  # fmt: skip
+    for asked, slots, source in (
+        (Json.INSIGHT_ASKED, JSON_SLOTS, Source.JSON),
+        (Json.FORM_INSIGHT_ASKED, FORM_SLOTS, Source.FORM),
+    ):
         app.callback(
             Output(slots.confidence, "children"),
             Output(slots.insight, "children"),

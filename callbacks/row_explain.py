@@ -39,8 +39,10 @@ class RowCallbacks:
 
 def register(app: dash.Dash, services: ConsoleServices) -> RowCallbacks:
     callbacks = RowCallbacks(services.explain)
-    for grid, slot, source in ((Insight.JSON_GRID, Insight.JSON_ROW, Source.JSON),
-                               (Insight.CSV_GRID, Insight.CSV_ROW, Source.CSV)):  # fmt: skip
+    for grid, slot, source in (
+        (Insight.JSON_GRID, Insight.JSON_ROW, Source.JSON),
+        (Insight.CSV_GRID, Insight.CSV_ROW, Source.CSV),
+    ):
         app.callback(
             Output(slot, "children"),
             Input(grid, "selectedRows"),

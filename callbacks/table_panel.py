@@ -39,17 +39,24 @@ class TableCallbacks:
             name, ref = selected(selection)
             if not (source or "").strip() and uploaded:
                 source = f"upload:{uploaded['file_id']}"
-            body = {"source": source, "destination": destination, "format": result_format,
-                    "engine": run_on or table_panel.THIS_SERVER}  # fmt: skip
+            body = {
+                "source": source,
+                "destination": destination,
+                "format": result_format,
+                "engine": run_on or table_panel.THIS_SERVER,
+            }
             job = self.tables.submit(current_caller(), name, ref, body)
         except ConsoleError as error:
             return None, True, True, show_error(error), 0, ""
         return job.job_id, False, False, None, 0, "Starting…"
 
     def poll(
-        self, _ticks: int | None, job_id: str | None, selection: dict[str, Any] | None,
+        self,
+        _ticks: int | None,
+        job_id: str | None,
+        selection: dict[str, Any] | None,
         history: list | None,
-    ) -> tuple[Any, ...]:  # fmt: skip
+    ) -> tuple[Any, ...]:
         if not job_id:
             return True, True, no_update, no_update, no_update, no_update
         try:
@@ -61,8 +68,14 @@ class TableCallbacks:
             return False, False, no_update, percent, table_panel.progress_label(job), no_update
         entry = table_entry(job, selection)
         done = 100 if job["state"] == "succeeded" else percent
-        return (True, True, table_panel.job_view(job), done, table_panel.progress_label(job),
-                with_entry(history, entry, self.keep))  # fmt: skip
+        return (
+            True,
+            True,
+            table_panel.job_view(job),
+            done,
+            table_panel.progress_label(job),
+            with_entry(history, entry, self.keep),
+        )
 
     def cancel(self, _clicks: int | None, job_id: str | None) -> Any:
         if job_id:

@@ -60,10 +60,15 @@ class WhatIfCallbacks:
         return options, first, space_note({"reference": space.reference}), ice_view(None)
 
     def sync(
-        self, texts: list, slides: list, choices: list,
-        text_ids: list[dict], slide_ids: list[dict], choice_ids: list[dict],
+        self,
+        texts: list,
+        slides: list,
+        choices: list,
+        text_ids: list[dict],
+        slide_ids: list[dict],
+        choice_ids: list[dict],
         selection: dict[str, Any] | None,
-    ) -> tuple[list, list, list]:  # fmt: skip
+    ) -> tuple[list, list, list]:
         """A moved slider or a chosen category writes its field; a typed value moves the
         slider (clamped to its range) and picks the category when it is one."""
         trigger = ctx.triggered_id
@@ -102,15 +107,26 @@ class WhatIfCallbacks:
         name, version = selected(selection)
         return self.scoring.loader.load(current_caller(), name, version)[1].signature
 
-    def _record(self, values: list, ids: list, switches: list, switch_ids: list,
-                selection: dict[str, Any] | None) -> Any:  # fmt: skip
+    def _record(
+        self,
+        values: list,
+        ids: list,
+        switches: list,
+        switch_ids: list,
+        selection: dict[str, Any] | None,
+    ) -> Any:
         raw = {i["column"]: v for i, v in zip(ids + switch_ids, values + switches, strict=True)}
         return read_form(self._signature(selection), raw)
 
     def what_if(
-        self, values: list, switches: list, ids: list, switch_ids: list, feature: str | None,
+        self,
+        values: list,
+        switches: list,
+        ids: list,
+        switch_ids: list,
+        feature: str | None,
         selection: dict[str, Any] | None,
-    ) -> tuple[Any, ...]:  # fmt: skip
+    ) -> tuple[Any, ...]:
         """A changed field predicts again: the answer, its explanation and the sweep."""
         if ctx.triggered_id is None:
             raise PreventUpdate  # the form was just built: nothing changed yet
@@ -118,18 +134,31 @@ class WhatIfCallbacks:
             form = self._record(values, ids, switches, switch_ids, selection)
             if not form.ok:
                 return form_status(len(form.problems)), no_update, no_update, no_update
-            answer = self.explain.what_if(current_caller(), *selected(selection), form.record,
-                                          feature)  # fmt: skip
+            answer = self.explain.what_if(
+                current_caller(), *selected(selection), form.record, feature
+            )
         except ConsoleError as error:
             return show_error(error), no_update, no_update, None
-        view = result_view(answer.predictions, None, (selection or {}).get("ref"), None,
-                           answer.explanation, answer.labels)  # fmt: skip
+        view = result_view(
+            answer.predictions,
+            None,
+            (selection or {}).get("ref"),
+            None,
+            answer.explanation,
+            answer.labels,
+        )
         return view, ice_view(answer.curve), selection, None
 
     def sweep(
-        self, _: int | None, feature: str | None, values: list, switches: list, ids: list,
-        switch_ids: list, selection: dict[str, Any] | None,
-    ) -> Any:  # fmt: skip
+        self,
+        _: int | None,
+        feature: str | None,
+        values: list,
+        switches: list,
+        ids: list,
+        switch_ids: list,
+        selection: dict[str, Any] | None,
+    ) -> Any:
         """Another feature chosen (or Predict from form pressed): only the chart changes."""
         if not feature or not ids:
             return ice_view(None)
@@ -137,8 +166,7 @@ class WhatIfCallbacks:
             form = self._record(values, ids, switches, switch_ids, selection)
             if not form.ok:
                 return ice_view(FILL_THE_FORM)
-            curve = self.explain.sweep(current_caller(), *selected(selection), form.record,
-                                       feature)  # fmt: skip
+            curve = self.explain.sweep(current_caller(), *selected(selection), form.record, feature)
         except ConsoleError as error:
             return ice_view(error.message)
         return ice_view(curve)
@@ -173,8 +201,12 @@ def register(app: dash.Dash, services: ConsoleServices) -> WhatIfCallbacks:
         State(Page.SELECTION, "data"),
         prevent_initial_call=True,
     )(callbacks.sync)
-    form = [State(form_field(ALL), "value"), State(form_switch(ALL), "value"),
-            State(form_field(ALL), "id"), State(form_switch(ALL), "id")]  # fmt: skip
+    form = [
+        State(form_field(ALL), "value"),
+        State(form_switch(ALL), "value"),
+        State(form_field(ALL), "id"),
+        State(form_switch(ALL), "id"),
+    ]
     app.callback(
         Output(Json.FORM_RESULT, "children", allow_duplicate=True),
         Output(Insight.WHATIF_ICE, "children", allow_duplicate=True),

@@ -21,9 +21,12 @@ WATERFALL_FEATURES = 12
 def _layout(figure: go.Figure, title: str, height: int = 280) -> go.Figure:
     figure.update_layout(
         title={"text": title, "font": {"size": 14}, "x": 0, "xanchor": "left"},
-        height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", showlegend=False,
-    )  # fmt: skip
+        height=height,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        showlegend=False,
+    )
     figure.update_xaxes(automargin=True)
     figure.update_yaxes(automargin=True)
     return figure
@@ -46,14 +49,21 @@ def distribution_chart(distribution: dict[str, Any], labels: dict[str, str] | No
     if distribution["kind"] == "histogram":
         edges, counts = distribution["edges"], distribution["counts"]
         centres = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
-        figure = go.Figure(go.Bar(x=centres, y=counts, width=edges[1] - edges[0],
-                                  marker_color=BLUE))  # fmt: skip
+        figure = go.Figure(
+            go.Bar(x=centres, y=counts, width=edges[1] - edges[0], marker_color=BLUE)
+        )
         figure.update_xaxes(title="predicted value")
         return graph(_layout(figure, f"Distribution of {total:,} predictions"), "distribution")
     names = [_named(value, labels) for value in distribution["counts"]]
-    figure = go.Figure(go.Bar(x=names, y=list(distribution["counts"].values()),
-                              marker_color=BLUE, text=list(distribution["counts"].values()),
-                              textposition="auto"))  # fmt: skip
+    figure = go.Figure(
+        go.Bar(
+            x=names,
+            y=list(distribution["counts"].values()),
+            marker_color=BLUE,
+            text=list(distribution["counts"].values()),
+            textposition="auto",
+        )
+    )
     figure.update_xaxes(type="category", title="predicted class")
     return graph(_layout(figure, f"Predictions per class ({total:,} rows)"), "distribution")
 
@@ -71,8 +81,16 @@ def probability_bars(probabilities: dict[str, float], labels: dict[str, str] | N
     top = sorted(probabilities.items(), key=lambda item: -item[1])[:TOP_CLASSES]
     names = [_named(value, labels) for value, _ in top][::-1]
     values = [p for _, p in top][::-1]
-    figure = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=BLUE,
-                              text=[f"{p:.1%}" for p in values], textposition="auto"))  # fmt: skip
+    figure = go.Figure(
+        go.Bar(
+            x=values,
+            y=names,
+            orientation="h",
+            marker_color=BLUE,
+            text=[f"{p:.1%}" for p in values],
+            textposition="auto",
+        )
+    )
     figure.update_xaxes(range=[0, 1], tickformat=".0%")
     figure.update_yaxes(type="category")
     height = 90 + 34 * len(top)
@@ -89,15 +107,25 @@ def waterfall_chart(row: dict[str, Any], explained_output: str) -> Any:
     if rest:
         names.append(f"{len(rest)} other features")
         values.append(sum(c["contribution"] for c in rest))
-    figure = go.Figure(go.Waterfall(
-        orientation="h", y=["base value", *names, "output"],
-        x=[row["base_value"], *values, row["output"]],
-        measure=["absolute", *["relative"] * len(values), "total"],
-        increasing={"marker": {"color": RED}}, decreasing={"marker": {"color": BLUE}},
-        totals={"marker": {"color": GREY}}, connector={"line": {"width": 0}},
-        text=[f"{row['base_value']:.4g}", *[f"{v:+.3g}" for v in values], f"{row['output']:.4g}"],
-        textposition="auto", cliponaxis=False,  # labels of the last bars stay readable
-    ))  # fmt: skip
+    figure = go.Figure(
+        go.Waterfall(
+            orientation="h",
+            y=["base value", *names, "output"],
+            x=[row["base_value"], *values, row["output"]],
+            measure=["absolute", *["relative"] * len(values), "total"],
+            increasing={"marker": {"color": RED}},
+            decreasing={"marker": {"color": BLUE}},
+            totals={"marker": {"color": GREY}},
+            connector={"line": {"width": 0}},
+            text=[
+                f"{row['base_value']:.4g}",
+                *[f"{v:+.3g}" for v in values],
+                f"{row['output']:.4g}",
+            ],
+            textposition="auto",
+            cliponaxis=False,  # labels of the last bars stay readable
+        )
+    )
     figure.update_yaxes(autorange="reversed", type="category")
     height = 110 + 30 * (len(names) + 2)
     del explained_output  # said under the chart: too long for a title
@@ -108,9 +136,14 @@ def waterfall_chart(row: dict[str, Any], explained_output: str) -> Any:
 
 def importance_chart(importance: dict[str, Any]) -> Any:
     features = importance["features"][::-1]
-    figure = go.Figure(go.Bar(x=[f["importance"] for f in features],
-                              y=[safe(f["feature"]) for f in features], orientation="h",
-                              marker_color=BLUE))  # fmt: skip
+    figure = go.Figure(
+        go.Bar(
+            x=[f["importance"] for f in features],
+            y=[safe(f["feature"]) for f in features],
+            orientation="h",
+            marker_color=BLUE,
+        )
+    )
     figure.update_yaxes(type="category")
     height = 90 + 28 * len(features)
     return graph(_layout(figure, "Feature importance", height), "importance")
@@ -118,14 +151,22 @@ def importance_chart(importance: dict[str, Any]) -> Any:
 
 def ice_chart(curve: dict[str, Any]) -> Any:
     """The output as one feature sweeps its range, the row as it is marked on the curve."""
-    figure = go.Figure(go.Scatter(x=curve["values"], y=curve["outputs"], mode="lines+markers",
-                                  line={"color": BLUE}, name="swept"))  # fmt: skip
+    figure = go.Figure(
+        go.Scatter(
+            x=curve["values"],
+            y=curve["outputs"],
+            mode="lines+markers",
+            line={"color": BLUE},
+            name="swept",
+        )
+    )
     current, now = curve["current"], curve.get("current_output")
     if now is not None and current is not None:
         marker = {"color": RED, "size": 11, "symbol": "diamond"}
         shown = safe(current) if isinstance(current, str) else current
-        figure.add_trace(go.Scatter(x=[shown], y=[now], mode="markers", name="this row",
-                                    marker=marker))  # fmt: skip
+        figure.add_trace(
+            go.Scatter(x=[shown], y=[now], mode="markers", name="this row", marker=marker)
+        )
     if isinstance(current, (int, float)) and not isinstance(current, bool):
         figure.add_vline(x=current, line_dash="dot", line_color=GREY)
     if curve["explained_output"].startswith("probability"):
@@ -135,8 +176,9 @@ def ice_chart(curve: dict[str, Any]) -> Any:
         figure.update_traces(x=[safe(v) for v in curve["values"]], selector={"name": "swept"})
     feature, target = safe(curve["feature"]), curve.get("target")
     figure.update_xaxes(title=feature, type="category" if categorical else None)
-    figure.update_yaxes(title=f"probability of {safe(target)}" if target
-                        else curve["explained_output"])  # fmt: skip
+    figure.update_yaxes(
+        title=f"probability of {safe(target)}" if target else curve["explained_output"]
+    )
     return graph(_layout(figure, f"What if {feature} changed (others held)"), "ice")
 
 

@@ -24,19 +24,28 @@ ROW_RULES = {DISAGREE_CLASS: f"params.data.{AGREE_COLUMN} === false"}
 
 
 def _picker(dropdown: str, buttons: list[Any]) -> html.Div:
-    choose = dcc.Dropdown(id=dropdown, clearable=False, placeholder="a version or alias",
-                          className="compare-with")  # fmt: skip
+    choose = dcc.Dropdown(
+        id=dropdown, clearable=False, placeholder="a version or alias", className="compare-with"
+    )
     return html.Div(
-        [dbc.Label("Compare the loaded version with", html_for=dropdown, className="mb-1"),
-         html.Div([html.Div(choose, className="flex-grow-1"), *buttons],
-                  className="d-flex flex-wrap gap-2 align-items-center")],
+        [
+            dbc.Label("Compare the loaded version with", html_for=dropdown, className="mb-1"),
+            html.Div(
+                [html.Div(choose, className="flex-grow-1"), *buttons],
+                className="d-flex flex-wrap gap-2 align-items-center",
+            ),
+        ],
         className="mb-2",
-    )  # fmt: skip
+    )
 
 
 def _button(button_id: str, text: str, outline: bool = False) -> dbc.Button:
-    return dbc.Button([html.I(className="bi bi-layout-split me-1"), text], id=button_id,
-                      color="primary", outline=outline)  # fmt: skip
+    return dbc.Button(
+        [html.I(className="bi bi-layout-split me-1"), text],
+        id=button_id,
+        color="primary",
+        outline=outline,
+    )
 
 
 def _result(result_id: str) -> dcc.Loading:
@@ -45,8 +54,10 @@ def _result(result_id: str) -> dcc.Loading:
 
 def json_section() -> dbc.Card:
     """In the JSON tab: compare on the editor's rows or the form's row."""
-    buttons = [_button(Compare.JSON_RUN, "Compare JSON input"),
-               _button(Compare.FORM_RUN, "Compare form input", outline=True)]  # fmt: skip
+    buttons = [
+        _button(Compare.JSON_RUN, "Compare JSON input"),
+        _button(Compare.FORM_RUN, "Compare form input", outline=True),
+    ]
     body = [_picker(Compare.JSON_WITH, buttons), _result(Compare.JSON_RESULT)]
     return section("Compare versions", body, "layout-split")
 
@@ -58,15 +69,20 @@ def csv_section() -> dbc.Card:
     return section("Compare versions", body, "layout-split")
 
 
-NO_COMPARISON = ("Both versions predict the same rows; rows where they disagree come first. "
-                 "Each version is checked and audited for you on its own.")  # fmt: skip
+NO_COMPARISON = (
+    "Both versions predict the same rows; rows where they disagree come first. "
+    "Each version is checked and audited for you on its own."
+)
 
 
 def options(aliases: dict[str, str], versions: list[str], loaded: str) -> tuple[list, str | None]:
     """Aliases then versions, without the loaded version; the default: Challenger when
     Champion is loaded, else Champion (else the newest other version)."""
-    choices = [{"label": f"@{a} (version {v})", "value": a} for a, v in sorted(aliases.items())
-               if v != loaded]  # fmt: skip
+    choices = [
+        {"label": f"@{a} (version {v})", "value": a}
+        for a, v in sorted(aliases.items())
+        if v != loaded
+    ]
     choices += [{"label": f"version {v}", "value": v} for v in versions if v != loaded]
     values = [c["value"] for c in choices]
     default = next((ref for ref in ("Challenger", "Champion") if ref in values), None)
@@ -78,17 +94,20 @@ def _name(version: ComparedVersion) -> str:
     return f"v{version.version}" + (f" @{alias}" if alias else "")
 
 
-def _headline(versions: list[ComparedVersion], rows: int, agreement: float | None,
-              disagreeing: int) -> html.Div:  # fmt: skip
+def _headline(
+    versions: list[ComparedVersion], rows: int, agreement: float | None, disagreeing: int
+) -> html.Div:
     names = " vs ".join(_name(v) for v in versions)
     rate = "—" if agreement is None else f"{agreement:.1%}"
     colour = "success" if not disagreeing else "warning"
     return html.Div(
-        [html.Span(f"{names} on {plural(rows, 'row')}", className="me-3"),
-         dbc.Badge(f"{rate} agree", color=colour, className="fs-6 me-2 compare-agreement"),
-         dbc.Badge(f"{plural(disagreeing, 'row')} disagree", color="light", text_color="dark")],
+        [
+            html.Span(f"{names} on {plural(rows, 'row')}", className="me-3"),
+            dbc.Badge(f"{rate} agree", color=colour, className="fs-6 me-2 compare-agreement"),
+            dbc.Badge(f"{plural(disagreeing, 'row')} disagree", color="light", text_color="dark"),
+        ],
         className="d-flex align-items-center flex-wrap gap-1 mb-2 compare-headline",
-    )  # fmt: skip
+    )
 
 
 def _columns_note(shared: list[str], differing: dict[str, list[str]], versions) -> Any:
@@ -99,19 +118,32 @@ def _columns_note(shared: list[str], differing: dict[str, list[str]], versions) 
         f"only {by_ref[ref]} uses {', '.join(cols)}" for ref, cols in differing.items()
     )
     return dbc.Alert(
-        [html.I(className="bi bi-info-circle me-2"), f"The signatures differ: {only}. Each "
-         f"version took the columns it needs; both use {', '.join(shared) or 'none'}."],
-        color="info", className="py-2 compare-columns",
-    )  # fmt: skip
+        [
+            html.I(className="bi bi-info-circle me-2"),
+            f"The signatures differ: {only}. Each "
+            f"version took the columns it needs; both use {', '.join(shared) or 'none'}.",
+        ],
+        color="info",
+        className="py-2 compare-columns",
+    )
 
 
-def _chart(tally_kind: str, crosstab: dict | None, versions, answers: list[list[Any]],
-           difference: float | None) -> Any:  # fmt: skip
+def _chart(
+    tally_kind: str,
+    crosstab: dict | None,
+    versions,
+    answers: list[list[Any]],
+    difference: float | None,
+) -> Any:
     first, second = _name(versions[0]), _name(versions[1])
     if tally_kind == "numbers":
         text = "—" if difference is None else f"{difference:,.4g}"
-        return html.Div([html.P(["Mean absolute difference: ", html.Strong(text)]),
-                         scatter_chart(answers[0], answers[1], (first, second))])  # fmt: skip
+        return html.Div(
+            [
+                html.P(["Mean absolute difference: ", html.Strong(text)]),
+                scatter_chart(answers[0], answers[1], (first, second)),
+            ]
+        )
     return crosstab_chart(crosstab, first, second) if crosstab else None
 
 
@@ -123,8 +155,10 @@ def _headers(columns: list[str], versions: list[ComparedVersion]) -> list[dict[s
         named[f"label_{version.ref}"] = f"{_name(version)} class"
     named[AGREE_COLUMN] = "agree"
     first = [c for c in named if c in columns]
-    return [{"field": c, "headerName": named.get(c, c), "pinned": "left" if c in named else None}
-            for c in first + [c for c in columns if c not in named]]  # fmt: skip
+    return [
+        {"field": c, "headerName": named.get(c, c), "pinned": "left" if c in named else None}
+        for c in first + [c for c in columns if c not in named]
+    ]
 
 
 def grid(
@@ -134,13 +168,23 @@ def grid(
     return dag.AgGrid(
         rowData=records[:GRID_ROWS],
         columnDefs=_headers(columns, versions),
-        defaultColDef={"resizable": True, "sortable": True, "flex": 1, "minWidth": 110,
-                       "cellDataType": False},
-        dashGridOptions={"suppressFieldDotNotation": True, "pagination": len(records) > 20,
-                         "paginationPageSize": 20, "paginationPageSizeSelector": False,
-                         "domLayout": "autoHeight"},
-        rowClassRules=ROW_RULES, className="result-grid compare-grid",
-    )  # fmt: skip
+        defaultColDef={
+            "resizable": True,
+            "sortable": True,
+            "flex": 1,
+            "minWidth": 110,
+            "cellDataType": False,
+        },
+        dashGridOptions={
+            "suppressFieldDotNotation": True,
+            "pagination": len(records) > 20,
+            "paginationPageSize": 20,
+            "paginationPageSizeSelector": False,
+            "domLayout": "autoHeight",
+        },
+        rowClassRules=ROW_RULES,
+        className="result-grid compare-grid",
+    )
 
 
 def comparison_view(comparison: Comparison, inputs: list[dict[str, Any]] | None) -> html.Div:
@@ -158,29 +202,51 @@ def comparison_view(comparison: Comparison, inputs: list[dict[str, Any]] | None)
         rows.append(record)
     rows.sort(key=lambda r: r[AGREE_COLUMN])  # False first: disagreements on top
     columns = list(rows[0].keys()) if rows else []
-    return html.Div([
-        _headline(versions, comparison.rows, tally.agreement, tally.disagreeing),
-        _columns_note(comparison.shared_columns, comparison.differing_columns, versions),
-        _chart(comparison.kind, body.get("crosstab"), versions, answers,
-               body.get("mean_absolute_difference")),
-        grid(rows, columns, versions),
-    ], className="compare-result")  # fmt: skip
+    return html.Div(
+        [
+            _headline(versions, comparison.rows, tally.agreement, tally.disagreeing),
+            _columns_note(comparison.shared_columns, comparison.differing_columns, versions),
+            _chart(
+                comparison.kind,
+                body.get("crosstab"),
+                versions,
+                answers,
+                body.get("mean_absolute_difference"),
+            ),
+            grid(rows, columns, versions),
+        ],
+        className="compare-result",
+    )
 
 
 def compared_file_view(compared: ComparedFile, download: str) -> html.Div:
     tally, versions = compared.tally, compared.versions
-    link = html.A([html.I(className="bi bi-download me-1"), f"Download {compared.output.filename}"],
-                  href=download, className="btn btn-outline-success btn-sm mb-2")  # fmt: skip
-    preview_note = html.P(f"First {plural(len(compared.preview), 'row')}, disagreeing rows first:",
-                          className="small mb-1")  # fmt: skip
-    return html.Div([
-        _headline(versions, tally.rows, tally.agreement, tally.disagreeing),
-        _columns_note(compared.shared_columns, compared.differing_columns, versions),
-        _chart(tally.kind or "classes", tally.crosstab(versions[0].labels), versions,
-               [[r.get(prediction_column(v.ref)) for r in compared.preview] for v in versions],
-               tally.mean_absolute_difference),
-        link, preview_note, grid(compared.preview, compared.columns, versions),
-    ], className="compare-result")  # fmt: skip
+    link = html.A(
+        [html.I(className="bi bi-download me-1"), f"Download {compared.output.filename}"],
+        href=download,
+        className="btn btn-outline-success btn-sm mb-2",
+    )
+    preview_note = html.P(
+        f"First {plural(len(compared.preview), 'row')}, disagreeing rows first:",
+        className="small mb-1",
+    )
+    return html.Div(
+        [
+            _headline(versions, tally.rows, tally.agreement, tally.disagreeing),
+            _columns_note(compared.shared_columns, compared.differing_columns, versions),
+            _chart(
+                tally.kind or "classes",
+                tally.crosstab(versions[0].labels),
+                versions,
+                [[r.get(prediction_column(v.ref)) for r in compared.preview] for v in versions],
+                tally.mean_absolute_difference,
+            ),
+            link,
+            preview_note,
+            grid(compared.preview, compared.columns, versions),
+        ],
+        className="compare-result",
+    )
 
 
 def _labelled(value: Any, labels: dict[str, str] | None) -> Any:

@@ -26,8 +26,10 @@ def plural(count: int, word: str, words: str | None = None) -> str:
 def model_badge(name: str, version: str, ref: str | None = None, alias: str | None = None) -> Any:
     """One way everywhere to say which model: its name, its version, and the alias (or
     ``latest``) it was loaded by."""
-    parts: list[Any] = [html.Strong(name, className="model-name"),
-                        dbc.Badge(f"v{version}", color="secondary", className="ms-1")]  # fmt: skip
+    parts: list[Any] = [
+        html.Strong(name, className="model-name"),
+        dbc.Badge(f"v{version}", color="secondary", className="ms-1"),
+    ]
     reached_by = f"@{alias}" if alias else ("latest" if (ref or "").lower() == "latest" else None)
     if reached_by:
         parts.append(dbc.Badge(reached_by, color="info", className="ms-1"))
@@ -37,8 +39,9 @@ def model_badge(name: str, version: str, ref: str | None = None, alias: str | No
 def selection_badge(selection: dict[str, Any] | None) -> Any:
     if not selection:
         return html.Span("No model loaded", className="text-body-secondary")
-    return model_badge(selection["name"], selection["version"], selection.get("ref"),
-                       selection.get("alias"))  # fmt: skip
+    return model_badge(
+        selection["name"], selection["version"], selection.get("ref"), selection.get("alias")
+    )
 
 
 def error_alert(error: ConsoleError, suggest: str | None = None) -> dbc.Alert:
@@ -48,12 +51,22 @@ def error_alert(error: ConsoleError, suggest: str | None = None) -> dbc.Alert:
     if error.hint:
         body.append(html.Div(error.hint, className="small mt-1"))
     if suggest and error.suggestions:
-        body.append(html.Div(
-            [html.Span("Choose: ", className="small me-1")]
-            + [dbc.Button(value, id=suggestion(suggest, value), size="sm", color="link",
-                          className="suggestion p-0 me-2") for value in error.suggestions],
-            className="mt-1",
-        ))  # fmt: skip
+        body.append(
+            html.Div(
+                [html.Span("Choose: ", className="small me-1")]
+                + [
+                    dbc.Button(
+                        value,
+                        id=suggestion(suggest, value),
+                        size="sm",
+                        color="link",
+                        className="suggestion p-0 me-2",
+                    )
+                    for value in error.suggestions
+                ],
+                className="mt-1",
+            )
+        )
     color = "warning" if error.http_status < 500 else "danger"
     return dbc.Alert(body, color=color, className="mb-0 error-alert")
 
@@ -80,8 +93,11 @@ def data_grid(records: list[dict[str, Any]], columns: list[str], **grid: Any) ->
     if short:
         options["domLayout"] = "autoHeight"
     if len(rows) > PAGE_ROWS:
-        options |= {"pagination": True, "paginationPageSize": PAGE_ROWS,
-                    "paginationPageSizeSelector": False}  # fmt: skip
+        options |= {
+            "pagination": True,
+            "paginationPageSize": PAGE_ROWS,
+            "paginationPageSizeSelector": False,
+        }
     return dag.AgGrid(
         rowData=rows,
         columnDefs=[{"field": str(c), "headerName": str(c)} for c in columns],
@@ -140,7 +156,10 @@ def active_model_line(selection: dict[str, Any] | None, verb: str) -> Any:
     if not selection:
         return dbc.Alert(
             "No model is loaded: pick one in Model Configuration and press Load Model.",
-            color="light", className="py-2 mb-3",
-        )  # fmt: skip
-    return html.Div([html.Span(f"{verb} ", className="me-1"), selection_badge(selection)],
-                    className="active-model mb-3")  # fmt: skip
+            color="light",
+            className="py-2 mb-3",
+        )
+    return html.Div(
+        [html.Span(f"{verb} ", className="me-1"), selection_badge(selection)],
+        className="active-model mb-3",
+    )

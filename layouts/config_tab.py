@@ -62,17 +62,26 @@ def layout(default_model: str | None, default_version: str | None) -> html.Div:
     next_steps = html.Div(
         [
             html.Span("Next:", className="me-2"),
-            dbc.Button([html.I(className="bi bi-braces me-1"), "Try it with JSON or a form"],
-                       id=Config.GO_JSON, color="primary", outline=True, size="sm",
-                       className="me-2"),
-            dbc.Button([html.I(className="bi bi-file-earmark-spreadsheet me-1"),
-                        "Score a CSV file"], id=Config.GO_CSV, color="primary", outline=True,
-                       size="sm"),
+            dbc.Button(
+                [html.I(className="bi bi-braces me-1"), "Try it with JSON or a form"],
+                id=Config.GO_JSON,
+                color="primary",
+                outline=True,
+                size="sm",
+                className="me-2",
+            ),
+            dbc.Button(
+                [html.I(className="bi bi-file-earmark-spreadsheet me-1"), "Score a CSV file"],
+                id=Config.GO_CSV,
+                color="primary",
+                outline=True,
+                size="sm",
+            ),
         ],
         id=Config.NEXT,
         className="d-flex align-items-center flex-wrap gap-1 mb-3",
         style={"display": "none"},
-    )  # fmt: skip
+    )
     return html.Div(
         [
             section("Choose a model", [picker, hint, html.Div(id=Config.PENDING)], "search"),
@@ -112,18 +121,26 @@ def not_loaded(name: str | None, ref: str | None, selection: dict | None) -> Any
     if not selection:
         text: list[Any] = [f"{chosen} is not loaded yet: press Load Model to use it."]
     else:
-        text = [f"{chosen} is not loaded: predictions still use ", selection_badge(selection),
-                ". Press Load Model to switch."]  # fmt: skip
-    return dbc.Alert([html.I(className="bi bi-info-circle me-2"), *text], color="info",
-                     className="py-2 mt-2 mb-0 not-loaded")  # fmt: skip
+        text = [
+            f"{chosen} is not loaded: predictions still use ",
+            selection_badge(selection),
+            ". Press Load Model to switch.",
+        ]
+    return dbc.Alert(
+        [html.I(className="bi bi-info-circle me-2"), *text],
+        color="info",
+        className="py-2 mt-2 mb-0 not-loaded",
+    )
 
 
 def still_using(selection: dict | None) -> Any:
     """Under a failed load: nothing changed."""
     if not selection:
         return None
-    return html.Div(["Nothing changed: predictions still use ", selection_badge(selection),
-                     "."], className="small mt-2")  # fmt: skip
+    return html.Div(
+        ["Nothing changed: predictions still use ", selection_badge(selection), "."],
+        className="small mt-2",
+    )
 
 
 def signature_table(signature: SignatureInfo) -> Any:

@@ -223,9 +223,13 @@ def check_view(stored: StoredFile, check: FileCheck) -> html.Div:
 
 def preview_grid(check: FileCheck) -> html.Div:
     return html.Div(
-        [html.P(f"First {plural(len(check.preview), 'row')} of the file:", className="small mb-1"),
-         data_grid(check.preview, check.columns)]
-    )  # fmt: skip
+        [
+            html.P(
+                f"First {plural(len(check.preview), 'row')} of the file:", className="small mb-1"
+            ),
+            data_grid(check.preview, check.columns),
+        ]
+    )
 
 
 def stalled(silent_seconds: float) -> dbc.Alert:
@@ -281,8 +285,11 @@ def prediction_view(scored: ScoredFile, ref: str | None, file_name: str) -> html
 
 def running_badge() -> Any:
     """In the header while a file is being scored, whichever tab is open."""
-    return dbc.Badge([dbc.Spinner(size="sm", spinner_class_name="me-1"), "Scoring a file…"],
-                     color="warning", text_color="dark")  # fmt: skip
+    return dbc.Badge(
+        [dbc.Spinner(size="sm", spinner_class_name="me-1"), "Scoring a file…"],
+        color="warning",
+        text_color="dark",
+    )
 
 
 def hidden_or_shown(show: bool) -> dict[str, Any]:

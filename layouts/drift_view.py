@@ -22,25 +22,35 @@ def _headline(drift: dict[str, Any]) -> dbc.Alert:
     rows = plural(drift["rows"], "row")
     if drift["indicative"]:
         return dbc.Alert(
-            [html.I(className="bi bi-hourglass-split me-2"), html.Strong("Indicative only: "),
-             f"{rows} scored, fewer than {drift['min_rows']}. Drift on so few rows is mostly "
-             "noise, so no column is flagged."],
-            color="secondary", className="py-2 drift-headline",
-        )  # fmt: skip
+            [
+                html.I(className="bi bi-hourglass-split me-2"),
+                html.Strong("Indicative only: "),
+                f"{rows} scored, fewer than {drift['min_rows']}. Drift on so few rows is mostly "
+                "noise, so no column is flagged.",
+            ],
+            color="secondary",
+            className="py-2 drift-headline",
+        )
     if drift["flagged"]:
         return dbc.Alert(
-            [html.I(className="bi bi-exclamation-triangle-fill me-2"),
-             html.Strong(f"Drift in {', '.join(drift['flagged'])}: "),
-             f"what was scored ({rows}) differs from the training reference there "
-             f"(PSI above {drift['threshold']:g})."],
-            color="warning", className="py-2 drift-headline",
-        )  # fmt: skip
+            [
+                html.I(className="bi bi-exclamation-triangle-fill me-2"),
+                html.Strong(f"Drift in {', '.join(drift['flagged'])}: "),
+                f"what was scored ({rows}) differs from the training reference there "
+                f"(PSI above {drift['threshold']:g}).",
+            ],
+            color="warning",
+            className="py-2 drift-headline",
+        )
     return dbc.Alert(
-        [html.I(className="bi bi-check-circle me-2"),
-         f"No drift: the {rows} scored look like the training reference (every PSI at most "
-         f"{drift['threshold']:g})."],
-        color="success", className="py-2 drift-headline",
-    )  # fmt: skip
+        [
+            html.I(className="bi bi-check-circle me-2"),
+            f"No drift: the {rows} scored look like the training reference (every PSI at most "
+            f"{drift['threshold']:g}).",
+        ],
+        color="success",
+        className="py-2 drift-headline",
+    )
 
 
 def _table(drift: dict[str, Any]) -> dbc.Table:
@@ -53,8 +63,13 @@ def _table(drift: dict[str, Any]) -> dbc.Table:
         cells = [column["column"], psi, outside, unseen, _percent(column["missing"])]
         marked = "table-warning" if column["flagged"] else None
         rows.append(html.Tr([html.Td(c) for c in cells], className=marked))
-    return dbc.Table([header, html.Tbody(rows)], size="sm", striped=True, responsive=True,
-                     className="mb-0 drift-table")  # fmt: skip
+    return dbc.Table(
+        [header, html.Tbody(rows)],
+        size="sm",
+        striped=True,
+        responsive=True,
+        className="mb-0 drift-table",
+    )
 
 
 def drift_view(drift: dict[str, Any] | None) -> Any:
@@ -62,11 +77,16 @@ def drift_view(drift: dict[str, Any] | None) -> Any:
     if not drift:
         return None
     reference = drift.get("reference") or {}
-    note = (f"Against the {reference.get('source', 'reference')} "
-            f"({reference.get('rows', 0):,} rows).")  # fmt: skip
+    note = (
+        f"Against the {reference.get('source', 'reference')} ({reference.get('rows', 0):,} rows)."
+    )
     return html.Div(
-        [html.H6([html.I(className="bi bi-activity me-2"), "Drift"], className="mt-3"),
-         _headline(drift), drift_bars(drift, drift["threshold"]), _table(drift),
-         html.P(note, className="small text-body-secondary mt-1")],
+        [
+            html.H6([html.I(className="bi bi-activity me-2"), "Drift"], className="mt-3"),
+            _headline(drift),
+            drift_bars(drift, drift["threshold"]),
+            _table(drift),
+            html.P(note, className="small text-body-secondary mt-1"),
+        ],
         className="drift-view",
-    )  # fmt: skip
+    )

@@ -20,14 +20,18 @@ from layouts.components import section
 from services.scoring.distribution import Distribution, probability_histogram
 from services.scoring.service import Predictions
 
-NO_CONFIDENCE = ("Tick Add class probabilities before Predict from CSV to see how sure the "
-                 "model was across the file.")  # fmt: skip
+NO_CONFIDENCE = (
+    "Tick Add class probabilities before Predict from CSV to see how sure the "
+    "model was across the file."
+)
 NO_PROBABILITIES = "This model gives no class probabilities, so there is no confidence to show."
 
 
 def _note(text: str, icon: str = "info-circle") -> html.Div:
-    return html.Div([html.I(className=f"bi bi-{icon} me-1"), text],
-                    className="small text-body-secondary mb-2 explain-note")  # fmt: skip
+    return html.Div(
+        [html.I(className=f"bi bi-{icon} me-1"), text],
+        className="small text-body-secondary mb-2 explain-note",
+    )
 
 
 WORKING_OUT = "Working out how sure the model is and why…"
@@ -38,8 +42,10 @@ def single_row_insight(
 ) -> html.Div:
     """The top classes as bars and the row's waterfall (or why there is none)."""
     probabilities = answer.probabilities[0] if answer.probabilities else None
-    return html.Div(insight_parts(probabilities, answer.predictions, explanation, labels),
-                    className="row-insight")  # fmt: skip
+    return html.Div(
+        insight_parts(probabilities, answer.predictions, explanation, labels),
+        className="row-insight",
+    )
 
 
 def insight_parts(
@@ -80,12 +86,16 @@ def explanation_view(explanation: Any) -> Any:
         return _note(f"No explanation: {explanation}", "exclamation-circle")
     row = explanation["rows"][0]
     return html.Div(
-        [waterfall_chart(row, explanation["explained_output"]),
-         _note(f"Explained: {explanation['explained_output']} ({explanation['method']} "
-               f"explainer). {explanation['note']}",
-               "exclamation-triangle" if explanation["reference"]["fallback"] else "info-circle")],
+        [
+            waterfall_chart(row, explanation["explained_output"]),
+            _note(
+                f"Explained: {explanation['explained_output']} ({explanation['method']} "
+                f"explainer). {explanation['note']}",
+                "exclamation-triangle" if explanation["reference"]["fallback"] else "info-circle",
+            ),
+        ],
         className="explanation",
-    )  # fmt: skip
+    )
 
 
 def batch_charts(answer: Predictions, labels: dict[str, str] | None) -> html.Div:
@@ -121,14 +131,18 @@ def importance_view(importance: Any) -> Any:
     if isinstance(importance, str):
         return _note(f"No feature importance: {importance}", "exclamation-circle")
     reference = importance["reference"]
-    where = "the model's input example (it has no training reference)" if reference["fallback"] \
-        else f"the training reference ({reference['rows']:,} rows)"  # fmt: skip
+    where = (
+        "the model's input example (it has no training reference)"
+        if reference["fallback"]
+        else f"the training reference ({reference['rows']:,} rows)"
+    )
     body = [
         importance_chart(importance),
         _note(f"{importance['what'].capitalize()}. Reference data: {where}."),
     ]
-    return html.Div(section("Feature importance", body, "bar-chart"),
-                    className="feature-importance")  # fmt: skip
+    return html.Div(
+        section("Feature importance", body, "bar-chart"), className="feature-importance"
+    )
 
 
 def _looks_like_classes(predictions: list[Any]) -> bool:

@@ -43,8 +43,9 @@ def _time(entry: dict[str, Any]) -> str:
 def _model(entry: dict[str, Any]) -> Any:
     if not entry.get("model"):
         return "—"
-    return model_badge(entry["model"], entry.get("version") or "?", entry.get("ref"),
-                       entry.get("alias"))  # fmt: skip
+    return model_badge(
+        entry["model"], entry.get("version") or "?", entry.get("ref"), entry.get("alias")
+    )
 
 
 def _rows(entry: dict[str, Any]) -> str:
@@ -62,9 +63,13 @@ def _file(entry: dict[str, Any]) -> str:
 
 def _run(entry: dict[str, Any]) -> list[Any]:
     outcome = entry.get("outcome", "ok")
-    return [dbc.Badge(entry["source"], color="info"), " ",
-            dbc.Badge(OUTCOME_WORDS.get(outcome, outcome),
-                      color=OUTCOME_COLORS.get(outcome, "secondary"))]  # fmt: skip
+    return [
+        dbc.Badge(entry["source"], color="info"),
+        " ",
+        dbc.Badge(
+            OUTCOME_WORDS.get(outcome, outcome), color=OUTCOME_COLORS.get(outcome, "secondary")
+        ),
+    ]
 
 
 def can_run_again(entry: dict[str, Any]) -> bool:
@@ -72,13 +77,29 @@ def can_run_again(entry: dict[str, Any]) -> bool:
 
 
 def _actions(entry: dict[str, Any], downloads: dict[str, str]) -> list[Any]:
-    buttons: list[Any] = [dbc.Button("Open", id=history_action("open", entry["id"]), size="sm",
-                                     color="link", className="p-0 me-2")]  # fmt: skip
+    buttons: list[Any] = [
+        dbc.Button(
+            "Open",
+            id=history_action("open", entry["id"]),
+            size="sm",
+            color="link",
+            className="p-0 me-2",
+        )
+    ]
     if can_run_again(entry):
-        buttons.append(dbc.Button("Run again", id=history_action("rerun", entry["id"]),
-                                  size="sm", color="link", className="p-0 me-2"))  # fmt: skip
-    buttons += [html.A(f"Download {fmt}", href=href, className="small me-2")
-                for fmt, href in downloads.items()]  # fmt: skip
+        buttons.append(
+            dbc.Button(
+                "Run again",
+                id=history_action("rerun", entry["id"]),
+                size="sm",
+                color="link",
+                className="p-0 me-2",
+            )
+        )
+    buttons += [
+        html.A(f"Download {fmt}", href=href, className="small me-2")
+        for fmt, href in downloads.items()
+    ]
     return buttons
 
 
@@ -94,13 +115,16 @@ def history_table(entries: list[dict[str, Any]], downloads: dict[str, dict[str, 
                 html.Td(_model(entry)),
                 html.Td(_rows(entry)),
                 html.Td(_file(entry)),
-                html.Td(html.Code(entry.get("preview") or "") if entry.get("outcome") == "ok"
-                        else html.Span(entry.get("message") or "", className="small")),
+                html.Td(
+                    html.Code(entry.get("preview") or "")
+                    if entry.get("outcome") == "ok"
+                    else html.Span(entry.get("message") or "", className="small")
+                ),
                 html.Td(_actions(entry, downloads.get(entry["id"], {})), className="text-nowrap"),
             ]
         )
         for entry in entries
-    ]  # fmt: skip
+    ]
     return dbc.Table(
         [html.Thead(html.Tr([html.Th(c) for c in COLUMNS])), html.Tbody(rows)],
         size="sm",
@@ -130,9 +154,18 @@ def entry_detail(entry: dict[str, Any], downloads: dict[str, str], note: Any = N
     if entry.get("input"):
         body += [html.Div("Input:", className="small"), code_block(entry["input"], "json")]
     if downloads:
-        body.append(html.Div([html.A(f"Download the {fmt} result", href=href,
-                                     className="btn btn-outline-success btn-sm me-2")
-                              for fmt, href in downloads.items()]))  # fmt: skip
+        body.append(
+            html.Div(
+                [
+                    html.A(
+                        f"Download the {fmt} result",
+                        href=href,
+                        className="btn btn-outline-success btn-sm me-2",
+                    )
+                    for fmt, href in downloads.items()
+                ]
+            )
+        )
     elif entry.get("results"):
         body.append(placeholder("Its result files have expired."))
     if note is not None:

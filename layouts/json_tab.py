@@ -55,35 +55,50 @@ def layout() -> html.Div:
         html.Div(id=Json.VALIDATION, className="small mt-2 validation", role="status"),
         html.Div(
             [
-                dbc.Button([html.I(className="bi bi-magic me-2"), "Demo input"], id=Json.DEMO,
-                           color="primary", outline=True, className="me-2"),
-                dbc.Button([html.I(className="bi bi-play-fill me-1"), "Predict"],
-                           id=Json.PREDICT, color="primary", disabled=True),
+                dbc.Button(
+                    [html.I(className="bi bi-magic me-2"), "Demo input"],
+                    id=Json.DEMO,
+                    color="primary",
+                    outline=True,
+                    className="me-2",
+                ),
+                dbc.Button(
+                    [html.I(className="bi bi-play-fill me-1"), "Predict"],
+                    id=Json.PREDICT,
+                    color="primary",
+                    disabled=True,
+                ),
             ],
             className="mt-3",
         ),
-    ]  # fmt: skip
+    ]
     form = [
         html.Div(id=Json.FORM_FIELDS),
         html.Div(id=Json.FORM_STATUS, className="small mb-2", role="status"),
-        dbc.Button([html.I(className="bi bi-play-fill me-1"), "Predict from form"],
-                   id=Json.FORM_PREDICT, color="primary", className="mt-1"),
+        dbc.Button(
+            [html.I(className="bi bi-play-fill me-1"), "Predict from form"],
+            id=Json.FORM_PREDICT,
+            color="primary",
+            className="mt-1",
+        ),
         html.Div(id=Json.FORM_STALE, className="mt-3 stale-slot"),
         # only the answer's own callback shows the spinner: the confidence and explanation
         # that follow it must not hide the answer while they are worked out
-        dcc.Loading(html.Div(id=Json.FORM_RESULT, className="mt-3"), type="dot",
-                    target_components={Json.FORM_RESULT: "children"}),
+        dcc.Loading(
+            html.Div(id=Json.FORM_RESULT, className="mt-3"),
+            type="dot",
+            target_components={Json.FORM_RESULT: "children"},
+        ),
         whatif_panel(),
-    ]  # fmt: skip
+    ]
     result = [
         html.Div(id=Json.STALE, className="stale-slot"),
         dcc.Loading(
-            html.Div(placeholder("Press Predict to see the model's answer here."),
-                     id=Json.RESULT),
+            html.Div(placeholder("Press Predict to see the model's answer here."), id=Json.RESULT),
             type="dot",
             target_components={Json.RESULT: "children"},
         ),
-    ]  # fmt: skip
+    ]
     return html.Div(
         [
             html.Div(id=Json.ACTIVE),
@@ -126,11 +141,14 @@ def validation_problem(message: str) -> html.Span:
 
 def stale_notice(answered_by: str, now: str) -> dbc.Alert:
     return dbc.Alert(
-        [html.I(className="bi bi-clock-history me-2"),
-         f"This answer came from {answered_by}; the loaded model is now {now}. "
-         "Predict again for its answer."],
-        color="secondary", className="py-2 mb-2 stale-notice",
-    )  # fmt: skip
+        [
+            html.I(className="bi bi-clock-history me-2"),
+            f"This answer came from {answered_by}; the loaded model is now {now}. "
+            "Predict again for its answer.",
+        ],
+        color="secondary",
+        className="py-2 mb-2 stale-notice",
+    )
 
 
 def compact_json(body: dict[str, Any]) -> str:
@@ -150,13 +168,17 @@ def _named(prediction: Any, label: str | None) -> str:
 
 def result_header(answer: Predictions, ref: str | None) -> html.Div:
     return html.Div(
-        [model_badge(answer.model, answer.version, ref, answer.alias),
-         dbc.Badge(plural(answer.input_rows, "row"), color="light", text_color="dark",
-                   className="ms-2"),
-         dbc.Badge(f"{answer.latency_ms:.1f} ms", color="light", text_color="dark",
-                   className="ms-1")],
+        [
+            model_badge(answer.model, answer.version, ref, answer.alias),
+            dbc.Badge(
+                plural(answer.input_rows, "row"), color="light", text_color="dark", className="ms-2"
+            ),
+            dbc.Badge(
+                f"{answer.latency_ms:.1f} ms", color="light", text_color="dark", className="ms-1"
+            ),
+        ],
         className="mb-2 d-flex align-items-center flex-wrap gap-1",
-    )  # fmt: skip
+    )
 
 
 def result_view(
@@ -175,11 +197,16 @@ def result_view(
     children: list[Any] = [result_header(answer, ref)]
     if answer.input_rows == 1 and answer.predictions:
         sure = sureness(answer.probabilities[0] if answer.probabilities else None)
-        line = [_named(answer.predictions[0], labels[0]),
-                html.Span(sure, id=slots.confidence) if slots else sure]  # fmt: skip
+        line = [
+            _named(answer.predictions[0], labels[0]),
+            html.Span(sure, id=slots.confidence) if slots else sure,
+        ]
         children.append(html.Div(line, className="fs-4 fw-semibold mb-2 single-answer"))
-        children.append(pending_insight(slots.insight) if slots
-                        else single_row_insight(answer, explanation, label_names))  # fmt: skip
+        children.append(
+            pending_insight(slots.insight)
+            if slots
+            else single_row_insight(answer, explanation, label_names)
+        )
     elif answer.input_rows > 1:
         children.append(batch_charts(answer, label_names))
     if answer.input_rows <= SMALL_BATCH:
@@ -202,23 +229,34 @@ def batch_summary(answer: Predictions) -> html.Div:
         return html.P(["Predictions: ", html.Strong(text)], className="mb-2")
     counts = Counter(values).most_common(TOP_CLASSES)
     return html.P(
-        ["Predictions: "] + [html.Span([html.Strong(value), f" × {count:,}"],
-                                       className="me-3") for value, count in counts],
+        ["Predictions: "]
+        + [
+            html.Span([html.Strong(value), f" × {count:,}"], className="me-3")
+            for value, count in counts
+        ],
         className="mb-2",
-    )  # fmt: skip
+    )
 
 
 def batch_actions(answer: Predictions, download: str | None) -> html.Div:
     copy = html.Span(
-        [dcc.Clipboard(content=json.dumps(answer.to_dict(), default=str),
-                       title="Copy the answer as JSON", className="d-inline-block me-1"),
-         "Copy JSON"],
+        [
+            dcc.Clipboard(
+                content=json.dumps(answer.to_dict(), default=str),
+                title="Copy the answer as JSON",
+                className="d-inline-block me-1",
+            ),
+            "Copy JSON",
+        ],
         className="btn btn-outline-secondary btn-sm me-2",
-    )  # fmt: skip
+    )
     actions: list[Any] = [copy]
     if download:
-        link = html.A([html.I(className="bi bi-download me-1"), "Download CSV"], href=download,
-                      className="btn btn-outline-success btn-sm")  # fmt: skip
+        link = html.A(
+            [html.I(className="bi bi-download me-1"), "Download CSV"],
+            href=download,
+            className="btn btn-outline-success btn-sm",
+        )
         actions.append(link)
     return html.Div(actions, className="mb-2")
 
@@ -249,9 +287,14 @@ def form_fields(
             className="mb-2",
         )
     example, below = example or {}, below or {}
-    return dbc.Row([dbc.Col(_field(c.name, c.type, c.required, example.get(c.name),
-                                   below.get(c.name)), md=6)
-                    for c in signature.columns])  # fmt: skip
+    return dbc.Row(
+        [
+            dbc.Col(
+                _field(c.name, c.type, c.required, example.get(c.name), below.get(c.name)), md=6
+            )
+            for c in signature.columns
+        ]
+    )
 
 
 def _field(name: str, type_name: str, required: bool, value: Any, below: Any = None) -> html.Div:
@@ -262,11 +305,20 @@ def _field(name: str, type_name: str, required: bool, value: Any, below: Any = N
     if type_name == "boolean":
         control: Any = dbc.Switch(id=form_switch(name), value=bool(value), label="true")
         return html.Div([label, control], className="mb-2")
-    hint = "a whole number" if type_name in {"long", "integer"} else (
-        "a number, e.g. 3.5" if type_name in NUMERIC_TYPES else "text")  # fmt: skip
-    control = dbc.Input(id=form_field(name), type="text", value=_shown(value), debounce=300,
-                        placeholder=hint, required=required,
-                        inputmode="decimal" if type_name in NUMERIC_TYPES else "text")  # fmt: skip
+    hint = (
+        "a whole number"
+        if type_name in {"long", "integer"}
+        else ("a number, e.g. 3.5" if type_name in NUMERIC_TYPES else "text")
+    )
+    control = dbc.Input(
+        id=form_field(name),
+        type="text",
+        value=_shown(value),
+        debounce=300,
+        placeholder=hint,
+        required=required,
+        inputmode="decimal" if type_name in NUMERIC_TYPES else "text",
+    )
     feedback = dbc.FormFeedback(id=form_feedback(name), type="invalid")
     return html.Div([label, control, feedback, below], className="mb-2")
 
@@ -279,7 +331,9 @@ def form_status(problems: int) -> Any:
     if not problems:
         return None
     return html.Span(
-        [html.I(className="bi bi-exclamation-triangle-fill me-1"),
-         f"{plural(problems, 'field needs', 'fields need')} attention before predicting."],
+        [
+            html.I(className="bi bi-exclamation-triangle-fill me-1"),
+            f"{plural(problems, 'field needs', 'fields need')} attention before predicting.",
+        ],
         className="text-danger",
-    )  # fmt: skip
+    )

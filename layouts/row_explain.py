@@ -29,11 +29,15 @@ def pickable(grid: dag.AgGrid, grid_id: str) -> dag.AgGrid:
     """The grid with one row at a time selectable by a click (``selectedRows``)."""
     grid.id = grid_id
     grid.columnDefs = [
-        {**c, "valueFormatter": SHORT_PROBABILITY} if c["field"].startswith(PROBABILITY_PREFIX)
-        else c for c in grid.columnDefs
-    ]  # fmt: skip
-    grid.dashGridOptions = {**(grid.dashGridOptions or {}), "rowSelection": {
-        "mode": "singleRow", "checkboxes": False, "enableClickSelection": True}}  # fmt: skip
+        {**c, "valueFormatter": SHORT_PROBABILITY}
+        if c["field"].startswith(PROBABILITY_PREFIX)
+        else c
+        for c in grid.columnDefs
+    ]
+    grid.dashGridOptions = {
+        **(grid.dashGridOptions or {}),
+        "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
+    }
     return grid
 
 
@@ -55,7 +59,9 @@ def picked_view(explanation: dict[str, Any] | str, labels: dict[str, str] | None
 
 def probabilities_option(checkbox_id: str) -> html.Div:
     return html.Div(
-        [dbc.Checkbox(id=checkbox_id, label="Add class probabilities", value=False),
-         dbc.FormText(PROBABILITIES_HELP, className="ms-1")],
+        [
+            dbc.Checkbox(id=checkbox_id, label="Add class probabilities", value=False),
+            dbc.FormText(PROBABILITIES_HELP, className="ms-1"),
+        ],
         className="d-flex align-items-center flex-wrap gap-2 mb-2",
-    )  # fmt: skip
+    )

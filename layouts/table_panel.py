@@ -85,16 +85,25 @@ def layout(spark_configured: bool) -> html.Div:
         className="d-flex gap-2 mb-2",
     )
     progress = html.Div(
-        [dbc.Progress(id=Table.PROGRESS, value=0, striped=True, animated=True),
-         html.Small(id=Table.PROGRESS_TEXT, className="text-body-secondary")],
+        [
+            dbc.Progress(id=Table.PROGRESS, value=0, striped=True, animated=True),
+            html.Small(id=Table.PROGRESS_TEXT, className="text-body-secondary"),
+        ],
         className="d-flex flex-column gap-1",
-    )  # fmt: skip
+    )
     return section(
         "Score a table",
-        [run_on, fields, actions, progress, html.Div(id=Table.RESULT, className="mt-2"),
-         dcc.Store(id=Table.JOB), dcc.Interval(id=Table.POLL, interval=POLL_MS, disabled=True)],
+        [
+            run_on,
+            fields,
+            actions,
+            progress,
+            html.Div(id=Table.RESULT, className="mt-2"),
+            dcc.Store(id=Table.JOB),
+            dcc.Interval(id=Table.POLL, interval=POLL_MS, disabled=True),
+        ],
         "table",
-    )  # fmt: skip
+    )
 
 
 def progress_label(job: dict[str, Any]) -> str:
@@ -118,13 +127,18 @@ def job_view(job: dict[str, Any]) -> dbc.Alert:
             f"Download {result['filename']}", href=f"api/files/{result['file_id']}"
         )
         failed = summary.get("failed_rows") or 0
-        text = (f"{plural(summary.get('input_rows') or 0, 'row')} scored by "
-                f"{summary.get('model')} version {summary.get('version')} in "
-                f"{summary.get('seconds', 0):.1f} s; {plural(failed, 'row')} with an error. "
-                f"Result: {result.get('location')}. ")  # fmt: skip
+        text = (
+            f"{plural(summary.get('input_rows') or 0, 'row')} scored by "
+            f"{summary.get('model')} version {summary.get('version')} in "
+            f"{summary.get('seconds', 0):.1f} s; {plural(failed, 'row')} with an error. "
+            f"Result: {result.get('location')}. "
+        )
         return dbc.Alert([text, where or ""], color="success", className="mb-0")
     if state == "cancelled":
         return dbc.Alert("Cancelled: nothing was published.", color="secondary", className="mb-0")
     error = job.get("error") or {}
-    return dbc.Alert([html.Strong(error.get("message", "The job failed.")), " ",
-                      error.get("hint", "")], color="danger", className="mb-0")  # fmt: skip
+    return dbc.Alert(
+        [html.Strong(error.get("message", "The job failed.")), " ", error.get("hint", "")],
+        color="danger",
+        className="mb-0",
+    )

@@ -25,13 +25,19 @@ FILL_THE_FORM = "Fill in every field of the form to see how the prediction moves
 def panel() -> Any:
     """Static slots the what-if callbacks fill when a model is loaded."""
     chooser = html.Div(
-        [dbc.Label("Sweep", html_for=Insight.WHATIF_FEATURE, className="me-2 mb-0"),
-         dbc.Select(id=Insight.WHATIF_FEATURE, options=[], size="sm",
-                    className="w-auto whatif-feature")],
+        [
+            dbc.Label("Sweep", html_for=Insight.WHATIF_FEATURE, className="me-2 mb-0"),
+            dbc.Select(
+                id=Insight.WHATIF_FEATURE, options=[], size="sm", className="w-auto whatif-feature"
+            ),
+        ],
         className="d-flex align-items-center mb-2",
-    )  # fmt: skip
-    body = [html.Div(id=Insight.WHATIF_NOTE), chooser,
-            html.Div(placeholder(NO_SWEEP_YET), id=Insight.WHATIF_ICE)]  # fmt: skip
+    )
+    body = [
+        html.Div(id=Insight.WHATIF_NOTE),
+        chooser,
+        html.Div(placeholder(NO_SWEEP_YET), id=Insight.WHATIF_ICE),
+    ]
     return html.Div(section("What-if", body, "sliders"), className="mt-3 whatif-panel")
 
 
@@ -53,10 +59,17 @@ def slider(feature: dict[str, Any], value: Any) -> dcc.Slider:
     step = _step(low, high, feature["kind"] == "integer")
     current = _clamped(value, low, high)
     return dcc.Slider(
-        id=whatif_slider(feature["feature"]), min=low, max=high, step=step, value=current,
-        marks={low: _short(low), high: _short(high)}, updatemode="mouseup",
-        tooltip={"placement": "bottom"}, allow_direct_input=False, className="whatif-slider",
-    )  # fmt: skip
+        id=whatif_slider(feature["feature"]),
+        min=low,
+        max=high,
+        step=step,
+        value=current,
+        marks={low: _short(low), high: _short(high)},
+        updatemode="mouseup",
+        tooltip={"placement": "bottom"},
+        allow_direct_input=False,
+        className="whatif-slider",
+    )
 
 
 def choice(feature: dict[str, Any], value: Any) -> dbc.Select:
@@ -65,8 +78,10 @@ def choice(feature: dict[str, Any], value: Any) -> dbc.Select:
         id=whatif_choice(feature["feature"]),
         options=[{"label": c, "value": c} for c in categories],
         value=str(value) if str(value) in categories else "",
-        placeholder="seen in training…", size="sm", className="mt-1 whatif-choice",
-    )  # fmt: skip
+        placeholder="seen in training…",
+        size="sm",
+        className="mt-1 whatif-choice",
+    )
 
 
 def _bounds(low: float, high: float) -> tuple[float, float]:
@@ -143,5 +158,7 @@ def ice_view(curve: Any) -> Any:
 
 
 def _note(text: str, icon: str = "info-circle") -> html.Div:
-    return html.Div([html.I(className=f"bi bi-{icon} me-1"), text],
-                    className="small text-body-secondary mb-2 explain-note")  # fmt: skip
+    return html.Div(
+        [html.I(className=f"bi bi-{icon} me-1"), text],
+        className="small text-body-secondary mb-2 explain-note",
+    )

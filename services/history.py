@@ -48,8 +48,10 @@ def _entry(source: str, selection: dict[str, Any] | None, **fields: Any) -> dict
 
 
 def _preview(predictions: list[Any], labels: list[str | None] | None = None) -> str:
-    shown = [f"{p} · {n}" if n else p for p, n in zip(predictions[:5], (labels or [None] * 5),
-                                                      strict=False)]  # fmt: skip
+    shown = [
+        f"{p} · {n}" if n else p
+        for p, n in zip(predictions[:5], (labels or [None] * 5), strict=False)
+    ]
     text = json.dumps(shown, default=str, ensure_ascii=False)
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
@@ -63,19 +65,35 @@ def prediction_entry(
 ) -> dict[str, Any]:
     """A JSON or form prediction; ``text`` is the input as sent (kept when small)."""
     preview = _preview(answer.predictions, answer.labels)
-    return _entry(source, selection, model=answer.model, version=answer.version,
-                  rows=answer.input_rows, latency_ms=round(answer.latency_ms, 1),
-                  preview=preview, input=_kept(text))  # fmt: skip
+    return _entry(
+        source,
+        selection,
+        model=answer.model,
+        version=answer.version,
+        rows=answer.input_rows,
+        latency_ms=round(answer.latency_ms, 1),
+        preview=preview,
+        input=_kept(text),
+    )
 
 
 def file_entry(
     scored: ScoredFile, selection: dict[str, Any] | None, file: dict[str, Any], fmt: str
 ) -> dict[str, Any]:
-    return _entry("CSV", selection, model=scored.model, version=scored.version,
-                  rows=scored.rows, failed_rows=scored.failed_rows,
-                  latency_ms=round(scored.seconds * 1000, 1), preview=_preview(scored.predictions),
-                  file=file.get("filename"), format=fmt, upload=file.get("file_id"),
-                  results={name: out.file_id for name, out in scored.outputs.items()})  # fmt: skip
+    return _entry(
+        "CSV",
+        selection,
+        model=scored.model,
+        version=scored.version,
+        rows=scored.rows,
+        failed_rows=scored.failed_rows,
+        latency_ms=round(scored.seconds * 1000, 1),
+        preview=_preview(scored.predictions),
+        file=file.get("filename"),
+        format=fmt,
+        upload=file.get("file_id"),
+        results={name: out.file_id for name, out in scored.outputs.items()},
+    )
 
 
 def table_entry(job: dict[str, Any], selection: dict[str, Any] | None) -> dict[str, Any]:
@@ -83,13 +101,19 @@ def table_entry(job: dict[str, Any], selection: dict[str, Any] | None) -> dict[s
     summary, result, error = job.get("summary") or {}, job.get("result") or {}, job.get("error")
     outcome = {"succeeded": OK, "cancelled": CANCELLED}.get(job.get("state", ""), FAILED)
     seconds = summary.get("seconds")
-    return _entry("Table", selection, outcome=outcome, version=job.get("version"),
-                  rows=summary.get("input_rows"), failed_rows=summary.get("failed_rows") or 0,
-                  latency_ms=round(seconds * 1000, 1) if seconds is not None else None,
-                  file=result.get("filename") or job.get("destination"), format=job.get("format"),
-                  message=(error or {}).get("message", "") if outcome == FAILED else "",
-                  results={job.get("format") or "result": result["file_id"]}
-                  if result.get("file_id") else {})  # fmt: skip
+    return _entry(
+        "Table",
+        selection,
+        outcome=outcome,
+        version=job.get("version"),
+        rows=summary.get("input_rows"),
+        failed_rows=summary.get("failed_rows") or 0,
+        latency_ms=round(seconds * 1000, 1) if seconds is not None else None,
+        file=result.get("filename") or job.get("destination"),
+        format=job.get("format"),
+        message=(error or {}).get("message", "") if outcome == FAILED else "",
+        results={job.get("format") or "result": result["file_id"]} if result.get("file_id") else {},
+    )
 
 
 def failure_entry(
@@ -105,8 +129,16 @@ def failure_entry(
     """A run that failed (its error) or was cancelled; enough to run it again."""
     message = error.message if isinstance(error, ConsoleError) else error
     file = file or {}
-    return _entry(source, selection, outcome=outcome, message=message, input=_kept(text),
-                  file=file.get("filename"), upload=file.get("file_id"), format=fmt)  # fmt: skip
+    return _entry(
+        source,
+        selection,
+        outcome=outcome,
+        message=message,
+        input=_kept(text),
+        file=file.get("filename"),
+        upload=file.get("file_id"),
+        format=fmt,
+    )
 
 
 def with_entry(
@@ -119,12 +151,21 @@ def with_entry(
 _TEXT, _NUMBER = (str,), (int, float)
 _REQUIRED = {"id": _TEXT, "time": _TEXT, "source": _TEXT, "outcome": _TEXT}
 _OPTIONAL = {  # field: (types it may have besides None, what a missing field reads as)
-    "model": (_TEXT, None), "version": (_TEXT, None), "alias": (_TEXT, None),
-    "ref": (_TEXT, None), "rows": (_NUMBER, None), "failed_rows": (_NUMBER, 0),
-    "latency_ms": (_NUMBER, None), "preview": (_TEXT, ""), "message": (_TEXT, ""),
-    "file": (_TEXT, None), "format": (_TEXT, None), "results": ((dict,), {}),
-    "upload": (_TEXT, None), "input": (_TEXT, None),
-}  # fmt: skip
+    "model": (_TEXT, None),
+    "version": (_TEXT, None),
+    "alias": (_TEXT, None),
+    "ref": (_TEXT, None),
+    "rows": (_NUMBER, None),
+    "failed_rows": (_NUMBER, 0),
+    "latency_ms": (_NUMBER, None),
+    "preview": (_TEXT, ""),
+    "message": (_TEXT, ""),
+    "file": (_TEXT, None),
+    "format": (_TEXT, None),
+    "results": ((dict,), {}),
+    "upload": (_TEXT, None),
+    "input": (_TEXT, None),
+}
 
 
 def valid_entries(history: Any) -> list[dict[str, Any]]:

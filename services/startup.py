@@ -207,9 +207,16 @@ def start_seeding(settings: Settings) -> int | None:
         raise ConfigurationError(f"The demo registry cannot be seeded ({error}).") from None
     status_read, status_write = os.pipe()
     fds = {"--lock-fd": lock_fd, "--status-fd": status_write}
-    command = [sys.executable, "-m", "services.registry.seeding",
-               "--tracking-uri", settings.tracking_uri, "--data-dir", str(data_dir),
-               *(str(part) for pair in fds.items() for part in pair)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "services.registry.seeding",
+        "--tracking-uri",
+        settings.tracking_uri,
+        "--data-dir",
+        str(data_dir),
+        *(str(part) for pair in fds.items() for part in pair),
+    ]
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT), os.environ.get("PYTHONPATH")])),

@@ -93,8 +93,11 @@ def build_services(
     models: ModelCache[LoadedModel] = ModelCache(settings.model_cache_size)
     batching = BatchSettings(settings.batch_window_ms / 1000, settings.batch_max_rows)
     scoring = ScoringService(settings, ModelLoader(registry, models, batching), audit)
-    user_files = UserFiles(settings.app_data_dir / "files", settings.files_max_age_seconds,
-                           quota_bytes=settings.user_quota_bytes)  # fmt: skip
+    user_files = UserFiles(
+        settings.app_data_dir / "files",
+        settings.files_max_age_seconds,
+        quota_bytes=settings.user_quota_bytes,
+    )
     drift_store = DriftStore(settings.audit_url)
     drift = DriftService(scoring, registry, drift_store, settings.model_cache_size)
     files = FileService(settings, user_files, scoring, drift)

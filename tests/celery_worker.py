@@ -53,10 +53,21 @@ def running_redis(workdir: Path) -> Iterator[str]:
         raise RuntimeError("redis-server is missing: apt-get install -y redis-server (.ci/run)")
     port = free_port()
     process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)],
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
         stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     try:
         client = redis.Redis(port=port)
 
@@ -77,16 +88,32 @@ def running_celery_worker(
 ) -> Iterator[subprocess.Popen]:
     """``celery -A app:celery_app worker`` with ``env`` on top of this process's environment."""
     environment = {**os.environ, **env, "REDIS_URL": redis_url}
-    command = [sys.executable, "-m", "celery", "-A", "app:celery_app", "worker",
-               "--concurrency", "1", "--loglevel", "INFO", "--without-gossip",
-               "--without-mingle", "--hostname", f"test-{free_port()}@%h"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "app:celery_app",
+        "worker",
+        "--concurrency",
+        "1",
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--hostname",
+        f"test-{free_port()}@%h",
+    ]
     with log.open("wb") as output:
         process = subprocess.Popen(
             command, cwd=PROJECT_ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT
         )
     try:
-        _wait_for(lambda: b" ready." in log.read_bytes() or process.poll() is not None,
-                  "celery worker", log)  # fmt: skip
+        _wait_for(
+            lambda: b" ready." in log.read_bytes() or process.poll() is not None,
+            "celery worker",
+            log,
+        )
         if process.poll() is not None:
             raise RuntimeError(f"celery worker exited:\n{log.read_text(errors='replace')[-3000:]}")
         yield process

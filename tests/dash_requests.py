@@ -65,8 +65,12 @@ def score_request(
         app,
         (f"{Csv.RESULT}.children", f"{Csv.RESULT_FILE}.data", f"{History.STORE}.data"),
         Csv.PREDICT,
-        [(Csv.FILE, "data", file_info), (Page.SELECTION, "data", selection),
-         (History.STORE, "data", []), (Csv.PAGE_LOAD, "data", uuid.uuid4().hex),
-         (Csv.RESULT_FORMAT, "value", result_format),
-         (Insight.CSV_PROBABILITIES, "value", probabilities)],
-    )  # fmt: skip
+        [
+            (Csv.FILE, "data", file_info),
+            (Page.SELECTION, "data", selection),
+            (History.STORE, "data", []),
+            (Csv.PAGE_LOAD, "data", uuid.uuid4().hex),
+            (Csv.RESULT_FORMAT, "value", result_format),
+            (Insight.CSV_PROBABILITIES, "value", probabilities),
+        ],
+    )

@@ -21,8 +21,12 @@ from services.registry.unity_catalog import TEMPORARY_CREDENTIALS
 ALLOWED_TOKEN = "ana-token"
 MODEL = "main.sales.churn"
 UC = "/api/2.0/mlflow/unity-catalog"
-VERSION = {"name": MODEL, "version": "3", "status": "READY",
-           "storage_location": "s3://bucket/models/churn/3"}  # fmt: skip
+VERSION = {
+    "name": MODEL,
+    "version": "3",
+    "status": "READY",
+    "storage_location": "s3://bucket/models/churn/3",
+}
 ROUTES = {
     TEMPORARY_CREDENTIALS: {"credentials": {}},
     f"{UC}/registered-models/get": {"registered_model": {"name": MODEL}},

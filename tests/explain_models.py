@@ -38,9 +38,12 @@ def register_explain_models(tracking_uri: str, data_dir: Path) -> None:
             return  # registered by an earlier test module of this session
         for with_reference in (True, False):
             with mlflow.start_run():
-                info = mlflow.pyfunc.log_model(name="model", python_model=Formula(),
-                                               input_example=X.head(3),
-                                               pip_requirements=["pandas"])  # fmt: skip
+                info = mlflow.pyfunc.log_model(
+                    name="model",
+                    python_model=Formula(),
+                    input_example=X.head(3),
+                    pip_requirements=["pandas"],
+                )
             if with_reference:
                 log_training_reference(client, info.model_id, X)
             client.create_model_version(FORMULA_MODEL, source=info.model_uri, run_id=info.run_id)
@@ -58,8 +61,13 @@ def _register_neighbours(client) -> None:
     knn = KNeighborsClassifier(n_neighbors=7).fit(X, y)
     client.create_registered_model(NEIGHBOURS_MODEL)
     with mlflow.start_run():
-        info = mlflow.sklearn.log_model(knn, name="model", signature=infer_signature(X, y),
-                                        input_example=X.head(3), pip_requirements=["pandas"],
-                                        serialization_format="cloudpickle")  # fmt: skip
+        info = mlflow.sklearn.log_model(
+            knn,
+            name="model",
+            signature=infer_signature(X, y),
+            input_example=X.head(3),
+            pip_requirements=["pandas"],
+            serialization_format="cloudpickle",
+        )
     log_training_reference(client, info.model_id, X)
     client.create_model_version(NEIGHBOURS_MODEL, source=info.model_uri, run_id=info.run_id)

@@ -54,15 +54,31 @@ def running_postgres(port: int | None = None) -> Iterator[str]:
     data = folder / "data"
     if os.geteuid() == 0:
         os.chown(folder, NOBODY, NOBODY)
-    subprocess.run([_binary("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True, preexec_fn=_as_nobody)  # fmt: skip
+    subprocess.run(
+        [_binary("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+        preexec_fn=_as_nobody,
+    )
     port = port or free_port()
     log = open(folder / "server.log", "w")  # noqa: SIM115
     server = subprocess.Popen(
-        [_binary("postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port),
-         "-k", str(folder)],
-        stdout=log, stderr=subprocess.STDOUT, preexec_fn=_as_nobody, start_new_session=True,
-    )  # fmt: skip
+        [
+            _binary("postgres"),
+            "-D",
+            str(data),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-k",
+            str(folder),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_as_nobody,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + START_SECONDS
         while socket.socket().connect_ex(("127.0.0.1", port)) != 0:

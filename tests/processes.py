@@ -15,8 +15,19 @@ import requests
 
 PROJECT = Path(__file__).resolve().parent.parent
 # What a deployment sets that the test process may have in its own environment.
-DEPLOYMENT_VARIABLES = ("MLFLOW_", "APP_", "DATABRICKS_", "MODEL_", "REDIS_URL", "JOB_",
-                        "PORT", "HOST", "VIRTUAL_ENV", "PYTHONPATH", "WEB_CONCURRENCY")  # fmt: skip
+DEPLOYMENT_VARIABLES = (
+    "MLFLOW_",
+    "APP_",
+    "DATABRICKS_",
+    "MODEL_",
+    "REDIS_URL",
+    "JOB_",
+    "PORT",
+    "HOST",
+    "VIRTUAL_ENV",
+    "PYTHONPATH",
+    "WEB_CONCURRENCY",
+)
 
 
 def clean_environment(**settings: object) -> dict[str, str]:
@@ -55,9 +66,13 @@ def running(
     """``command`` in its own process group, output to ``log``; stopped (all of it) at exit."""
     with log.open("w") as output:
         process = subprocess.Popen(
-            command, cwd=cwd, env=dict(env), stdout=output, stderr=subprocess.STDOUT,
+            command,
+            cwd=cwd,
+            env=dict(env),
+            stdout=output,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
         try:
             yield process
         finally:
@@ -69,8 +84,11 @@ def job_processes(parent: psutil.Process | None = None) -> list[psutil.Process]:
     """The CSV jobs running for ``parent`` (this process by default): children of its
     multiprocessing fork server (see callbacks/job_process.py), which only jobs have."""
     parent = parent or psutil.Process()
-    servers = [child for child in parent.children()
-               if "multiprocessing.forkserver" in " ".join(_command_line(child))]  # fmt: skip
+    servers = [
+        child
+        for child in parent.children()
+        if "multiprocessing.forkserver" in " ".join(_command_line(child))
+    ]
     return [job for server in servers for job in _alive(server.children())]
 
 

@@ -46,10 +46,19 @@ def _build(root: Path, python: Path) -> None:
     base = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base, "-m", "venv", str(root)], check=True)
     installed = subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "-r", str(REQUIREMENTS)],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+            str(REQUIREMENTS),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if installed.returncode != 0:
         raise RuntimeError(f"pip install -r requirements.txt failed:\n{installed.stderr[-4000:]}")
     (root / ".complete").touch()

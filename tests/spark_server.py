@@ -58,19 +58,43 @@ def _answers(port: int) -> bool:
 def start_spark_server(workdir: Path) -> SparkServer:
     script, port = _script(), free_port()
     log = workdir / "spark-connect.log"
-    env = {**os.environ, "SPARK_NO_DAEMONIZE": "1", "SPARK_HOME": str(script.parent.parent),
-           "SPARK_LOG_DIR": str(workdir / "logs"), "SPARK_PID_DIR": str(workdir),
-           "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}  # fmt: skip
-    command = ["nice", "-n", "19", "bash", str(script), "--master", "local[2]",
-               "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
-               "--conf", f"spark.connect.grpc.binding.port={port}",
-               "--conf", "spark.ui.enabled=false",
-               "--conf", f"spark.sql.warehouse.dir={workdir / 'warehouse'}",
-               "--conf", f"spark.driver.extraJavaOptions=-Dderby.system.home={workdir}",
-               ]  # fmt: skip
+    env = {
+        **os.environ,
+        "SPARK_NO_DAEMONIZE": "1",
+        "SPARK_HOME": str(script.parent.parent),
+        "SPARK_LOG_DIR": str(workdir / "logs"),
+        "SPARK_PID_DIR": str(workdir),
+        "PYSPARK_PYTHON": sys.executable,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+    }
+    command = [
+        "nice",
+        "-n",
+        "19",
+        "bash",
+        str(script),
+        "--master",
+        "local[2]",
+        "--conf",
+        "spark.connect.grpc.binding.address=127.0.0.1",
+        "--conf",
+        f"spark.connect.grpc.binding.port={port}",
+        "--conf",
+        "spark.ui.enabled=false",
+        "--conf",
+        f"spark.sql.warehouse.dir={workdir / 'warehouse'}",
+        "--conf",
+        f"spark.driver.extraJavaOptions=-Dderby.system.home={workdir}",
+    ]
     with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=workdir, env=env, stdout=output,
-                                   stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        process = subprocess.Popen(
+            command,
+            cwd=workdir,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     server = SparkServer(f"sc://127.0.0.1:{port}", port, process, log)
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while time.monotonic() < deadline:

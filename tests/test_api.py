@@ -72,21 +72,37 @@ def test_version_detail_has_signature_and_example(client):
         (f"/api/models/{IRIS_MODEL}x/1/predict", {"json": SETOSA}, 404, "MODEL_NOT_FOUND"),
         (PREDICT.format(ref="42"), {"json": SETOSA}, 404, "VERSION_NOT_FOUND"),
         (PREDICT.format(ref="1"), {"json": {"sepal_length": 1}}, 400, "INVALID_SCHEMA"),
-        (PREDICT.format(ref="1"), {"data": "{oops", "content_type": "application/json"}, 400,
-         "INVALID_INPUT"),
-        (PREDICT.format(ref="1"), {"data": "<x/>", "content_type": "application/xml"}, 415,
-         "UNSUPPORTED_MEDIA_TYPE"),
+        (
+            PREDICT.format(ref="1"),
+            {"data": "{oops", "content_type": "application/json"},
+            400,
+            "INVALID_INPUT",
+        ),
+        (
+            PREDICT.format(ref="1"),
+            {"data": "<x/>", "content_type": "application/xml"},
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+        ),
         ("/api/models/nope", {}, 404, "MODEL_NOT_FOUND"),
         ("/api/models/../1/predict", {"json": SETOSA}, 400, "INVALID_INPUT"),
         ("/api/models/a%3Ab/1/predict", {"json": SETOSA}, 400, "INVALID_INPUT"),
         (PREDICT.format(ref=str(2**63)), {"json": SETOSA}, 404, "VERSION_NOT_FOUND"),
-        (PREDICT.format(ref="1"), {"json": {**SETOSA, "sepal_length": 1.7e308}}, 422,
-         "MODEL_REJECTED_INPUT"),
-        (f"/api/models/{NO_SIGNATURE_MODEL}/1/predict", {"json": SETOSA}, 422,
-         "MODEL_REJECTED_INPUT"),
+        (
+            PREDICT.format(ref="1"),
+            {"json": {**SETOSA, "sepal_length": 1.7e308}},
+            422,
+            "MODEL_REJECTED_INPUT",
+        ),
+        (
+            f"/api/models/{NO_SIGNATURE_MODEL}/1/predict",
+            {"json": SETOSA},
+            422,
+            "MODEL_REJECTED_INPUT",
+        ),
         ("/api/no/such/route", {}, 404, "NOT_FOUND"),
     ],
-)  # fmt: skip
+)
 def test_errors_are_json_with_code_and_message(client, path, kwargs, status, code):
     response = client.post(path, **kwargs) if "predict" in path else client.get(path)
     assert response.status_code == status
@@ -159,8 +175,9 @@ def test_csv_missing_column_is_a_clear_400(client):
 def test_a_row_the_model_refuses_costs_that_row_not_the_file(client):
     """sklearn's trees take float32: a value beyond it is the model's refusal, of one row."""
     rows = pd.DataFrame([SETOSA, {**SETOSA, "sepal_length": 1.7e308}, VIRGINICA] * 40)
-    response = client.post(PREDICT.format(ref="1"), data=rows.to_csv(index=False),
-                           content_type="text/csv")  # fmt: skip
+    response = client.post(
+        PREDICT.format(ref="1"), data=rows.to_csv(index=False), content_type="text/csv"
+    )
     assert response.status_code == 200 and response.headers["X-Failed-Rows"] == "40"
     result = pd.read_csv(io.StringIO(response.get_data(as_text=True)))
     refused = result["error"].notna()

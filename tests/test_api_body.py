@@ -108,4 +108,5 @@ def test_without_gunicorn_the_stream_is_read(client):
     path = "/api/models/main.ml_models.iris_classifier/Champion/predict"
     body = json.dumps(SETOSA).encode()
     assert client.post(path, data=body, content_type="application/json").get_json()[
-        "predictions"] == [0]  # fmt: skip
+        "predictions"
+    ] == [0]

@@ -46,10 +46,13 @@ def test_two_consoles_in_one_process_both_answer(settings):
 
 @pytest.mark.parametrize(
     ("env", "expected"),
-    [({}, ("127.0.0.1", 8050)), ({"PORT": "9000"}, ("127.0.0.1", 9000)),
-     ({"PORT": "9000", "DATABRICKS_APP_PORT": "8000"}, ("0.0.0.0", 8000)),
-     ({"DATABRICKS_APP_PORT": "8000", "HOST": "127.0.0.1"}, ("127.0.0.1", 8000))],
-)  # fmt: skip
+    [
+        ({}, ("127.0.0.1", 8050)),
+        ({"PORT": "9000"}, ("127.0.0.1", 9000)),
+        ({"PORT": "9000", "DATABRICKS_APP_PORT": "8000"}, ("0.0.0.0", 8000)),
+        ({"DATABRICKS_APP_PORT": "8000", "HOST": "127.0.0.1"}, ("127.0.0.1", 8000)),
+    ],
+)
 def test_listen_address(monkeypatch, env, expected):
     for name in ("PORT", "DATABRICKS_APP_PORT", "HOST"):
         monkeypatch.delenv(name, raising=False)
@@ -66,9 +69,13 @@ def test_python_app_py_serves_with_gunicorn_on_a_fresh_data_dir(tmp_path):
     env.pop("MLFLOW_TRACKING_URI", None)
     log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, "app.py"],
+        cwd=PROJECT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
-    )  # fmt: skip
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         assert wait_for(f"{base}/api/health", process).json()["status"] == "ok"

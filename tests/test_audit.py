@@ -41,7 +41,11 @@ def test_predictions_and_failures_are_recorded(audited, caller):
     ]
     first = rows[0]
     assert (first["user"], first["model"], first["version"], first["alias"]) == (
-        "local user", IRIS_MODEL, "1", "Champion")  # fmt: skip
+        "local user",
+        IRIS_MODEL,
+        "1",
+        "Champion",
+    )
     assert first["input_rows"] == 2 and first["latency_ms"] > 0
 
 

@@ -33,8 +33,14 @@ CHURN = {"name": CHURN_MODEL, "ref": "Champion", "version": "1", "alias": "Champ
 
 
 def record(number: int, user: str | None = None) -> AuditRecord:
-    return AuditRecord(user=user or f"user-{number}", source=Source.API, action="predict",
-                       model=IRIS_MODEL, version="1", input_rows=number)  # fmt: skip
+    return AuditRecord(
+        user=user or f"user-{number}",
+        source=Source.API,
+        action="predict",
+        model=IRIS_MODEL,
+        version="1",
+        input_rows=number,
+    )
 
 
 @contextmanager
@@ -42,12 +48,18 @@ def locked(database: Path, kind: str = "EXCLUSIVE"):
     """Another process's lock on a SQLite database: nobody else may write (IMMEDIATE: what
     any other writer holds, reads still work; EXCLUSIVE: reads fail too)."""
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
-         "c.execute('BEGIN ' + sys.argv[2]); print('locked', flush=True); sys.stdin.read()",
-         str(database), kind],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+            "c.execute('BEGIN ' + sys.argv[2]); print('locked', flush=True); sys.stdin.read()",
+            str(database),
+            kind,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "locked"
     try:
         yield
@@ -80,10 +92,12 @@ def test_one_refused_record_is_set_aside_not_the_others(tmp_path):
     audit = AuditLog(url)
     audit.database.ready()
     with audit.database.engine.begin() as connection:
-        connection.execute(text(
-            "CREATE TRIGGER refuse BEFORE INSERT ON audit_log WHEN NEW.user = 'poison' "
-            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
-        ))  # fmt: skip
+        connection.execute(
+            text(
+                "CREATE TRIGGER refuse BEFORE INSERT ON audit_log WHEN NEW.user = 'poison' "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        )
     with locked(tmp_path / "audit.db"):  # so that all of them meet in one batch
         for number in range(21):
             audit.record(record(number, "poison" if number == 10 else None))
@@ -155,8 +169,9 @@ def test_an_audit_failure_never_costs_a_finished_result(settings, tmp_path):
     page = page_token(client)
     frame = churn_frame(500, seed=6)
     frame.insert(0, "id", np.arange(500))
-    upload = client.post("/api/uploads?filename=job.csv", data=frame.to_csv(index=False),
-                         content_type="text/csv").get_json()  # fmt: skip
+    upload = client.post(
+        "/api/uploads?filename=job.csv", data=frame.to_csv(index=False), content_type="text/csv"
+    ).get_json()
     body = score_request(app, {"file_id": upload["file_id"], "filename": "job.csv"}, CHURN)
     with locked(data_dir / "audit.db"):
         handles = client.post(f"/_dash-update-component?endId={page}", json=body).get_json()

@@ -64,12 +64,14 @@ def test_declared_size_over_the_cap_is_refused_before_reading(settings):
 
 @pytest.mark.parametrize(
     ("content", "words"),
-    [(b"age,income\n", "has a header but no rows"),
-     (b"age:income:city\n1:2:x\n", "Missing required columns"),
-     ("age,city\n1,K\xf6ln\n".encode("latin-1"), "not UTF-8"),
-     (b"age,income\n1,2\n3,4,5,6\n", "Expected 2 fields in line 3, saw 4")],
+    [
+        (b"age,income\n", "has a header but no rows"),
+        (b"age:income:city\n1:2:x\n", "Missing required columns"),
+        ("age,city\n1,K\xf6ln\n".encode("latin-1"), "not UTF-8"),
+        (b"age,income\n1,2\n3,4,5,6\n", "Expected 2 fields in line 3, saw 4"),
+    ],
     ids=["header-only", "wrong-delimiter", "latin-1", "ragged"],
-)  # fmt: skip
+)
 def test_bad_files_get_clear_messages(flask_app, content, words):
     from services.errors import ConsoleError
 

@@ -259,8 +259,9 @@ def test_signed_in_user_sees_their_name_and_a_denial_alert(dash_duo, auth_server
 
 
 def test_file_over_the_upload_limit_is_explained(dash_duo, settings, tmp_path):
-    start_console(dash_duo, settings, default_model=IRIS_MODEL, default_version="1",
-                  upload_limit_bytes=2048)  # fmt: skip
+    start_console(
+        dash_duo, settings, default_model=IRIS_MODEL, default_version="1", upload_limit_bytes=2048
+    )
     big = tmp_path / "big.csv"
     big.write_text(
         "sepal_length,sepal_width,petal_length,petal_width\n" + "5.1,3.5,1.4,0.2\n" * 400

@@ -37,8 +37,14 @@ CHUNK = 5_000  # small chunks: many progress steps to watch
 @pytest.fixture
 def churn_console(dash_duo, settings, tmp_path):
     data_dir = tmp_path / "data"
-    start_console(dash_duo, settings, default_model=CHURN_MODEL, default_version="Champion",
-                  predict_chunk_rows=CHUNK, app_data_dir=data_dir)  # fmt: skip
+    start_console(
+        dash_duo,
+        settings,
+        default_model=CHURN_MODEL,
+        default_version="Champion",
+        predict_chunk_rows=CHUNK,
+        app_data_dir=data_dir,
+    )
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL}")
     open_tab(dash_duo, "CSV Prediction")
     return dash_duo, data_dir
@@ -135,8 +141,9 @@ def test_parquet_result_keeps_types_and_values(churn_console, services, tmp_path
     upload_csv(dash_duo, source, rows)
     click(dash_duo, f"#{Csv.RESULT_FORMAT} input[value='parquet']")
     click(dash_duo, f"#{Csv.PREDICT}")
-    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "customers_typed_with_predictions.parquet",
-                                    timeout=120)  # fmt: skip
+    dash_duo.wait_for_contains_text(
+        f"#{Csv.RESULT}", "customers_typed_with_predictions.parquet", timeout=120
+    )
     screenshot(dash_duo, "csv-parquet-result")
     table = pq.read_table(download_result(dash_duo, "customers_typed_with_predictions.parquet"))
     assert table.num_rows == rows

@@ -112,9 +112,12 @@ def test_drift_of_a_file_and_the_monitor_tab(dash_duo, settings, tmp_path, iris_
     iris_rows().assign(petal_length=lambda f: f["petal_length"] + 10).to_csv(source, index=False)
     _load_iris(dash_duo, settings)
     for key in range(12):
-        answer = requests.post(f"{dash_duo.server_url}/api/models/{IRIS_MODEL}/split/predict",
-                               json=iris_rows().head(2).to_dict(orient="records"),
-                               headers={"X-Request-Key": f"k{key}"}, timeout=30)  # fmt: skip
+        answer = requests.post(
+            f"{dash_duo.server_url}/api/models/{IRIS_MODEL}/split/predict",
+            json=iris_rows().head(2).to_dict(orient="records"),
+            headers={"X-Request-Key": f"k{key}"},
+            timeout=30,
+        )
         assert answer.status_code == 200, answer.text
     open_tab(dash_duo, "CSV Prediction")
     upload_csv(dash_duo, source, 150)

@@ -132,7 +132,7 @@ def test_a_big_batch_gets_a_summary_a_paged_table_copy_and_download(iris_latest)
         "window.dash_clientside.set_props(arguments[0], {value: arguments[1]});",
         str(Json.TEXT),
         json.dumps(records),
-    )  # fmt: skip  (what pasting a thousand records does)
+    )  # what pasting a thousand records does
     dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid — 1,000 records")
     click(dash_duo, f"#{Json.PREDICT}")
     dash_duo.wait_for_contains_text(f"#{Json.RESULT}", "1,000 rows")
@@ -161,8 +161,13 @@ def test_csv_results_never_outlive_their_input(dash_duo, settings, tmp_path):
     dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
     as_csv = dash_duo.find_element(f"#{Csv.DOWNLOAD_BUTTON}").get_attribute("href")
     click(dash_duo, f"#{Csv.RESULT_FORMAT} input[value='parquet']")  # no scoring again
-    until(lambda: dash_duo.find_element(f"#{Csv.DOWNLOAD_BUTTON}").get_attribute("href")
-          not in (None, as_csv), timeout=10)  # fmt: skip
+    until(
+        lambda: (
+            dash_duo.find_element(f"#{Csv.DOWNLOAD_BUTTON}").get_attribute("href")
+            not in (None, as_csv)
+        ),
+        timeout=10,
+    )
     parquet = download_result(dash_duo, "first_with_predictions.parquet")
     assert pd.read_parquet(parquet)["prediction_label"].isin(["stays", "leaves"]).all()
 
@@ -230,13 +235,21 @@ def test_every_tab_light_dark_and_narrow(iris_latest):
     header, dark code blocks, a labelled switch); a narrow window wraps instead of
     scrolling sideways."""
     dash_duo = iris_latest
-    tabs = ["Model Configuration", "JSON Prediction", "CSV Prediction", "Prediction History",
-            "Compare & Monitor", "Help"]  # fmt: skip
+    tabs = [
+        "Model Configuration",
+        "JSON Prediction",
+        "CSV Prediction",
+        "Prediction History",
+        "Compare & Monitor",
+        "Help",
+    ]
     for label in tabs:
         open_tab(dash_duo, label)
         screenshot(dash_duo, f"light-{label.lower().replace(' ', '-')}")
-    assert "Dark mode" in dash_duo.find_element(f"#{Page.THEME_SWITCH}").find_element(
-        "xpath", "..").text  # fmt: skip
+    assert (
+        "Dark mode"
+        in dash_duo.find_element(f"#{Page.THEME_SWITCH}").find_element("xpath", "..").text
+    )
     click(dash_duo, f"#{Page.THEME_SWITCH}")
     dash_duo.wait_for_element("html[data-bs-theme='dark']")
     for label in tabs:

@@ -25,8 +25,7 @@ def test_form_answer_shows_confidence_waterfall_and_importance(dash_duo, setting
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL} version 1")
     dash_duo.wait_for_contains_text(f"#{Config.IMPORTANCE}", "coefficients on scaled inputs")
     assert _bars(dash_duo, "importance", Config.IMPORTANCE) == 6
-    assert "training reference (2,000 rows)" in dash_duo.find_element(
-        f"#{Config.IMPORTANCE}").text  # fmt: skip
+    assert "training reference (2,000 rows)" in dash_duo.find_element(f"#{Config.IMPORTANCE}").text
     screenshot(dash_duo, "explain-importance")
     open_tab(dash_duo, "JSON Prediction")
     click(dash_duo, f"#{Json.FORM_PREDICT}")

@@ -80,6 +80,7 @@ def test_csv_probabilities_are_downloaded_and_a_result_row_is_explained(
     result = pd.read_csv(download_result(dash_duo, "customers_with_predictions.csv"))
     assert list(result.columns[-3:]) == ["probability_0", "probability_1", "error"]
     np.testing.assert_allclose(result[["probability_0", "probability_1"]].sum(axis=1), 1, atol=1e-9)
-    assert (result[["probability_0", "probability_1"]].to_numpy().argmax(axis=1)
-            == result["prediction"]).all()  # fmt: skip
+    assert (
+        result[["probability_0", "probability_1"]].to_numpy().argmax(axis=1) == result["prediction"]
+    ).all()
     assert dash_duo.get_logs() == []

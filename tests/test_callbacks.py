@@ -149,8 +149,10 @@ def test_csv_check_score_and_download_link(csv_callbacks, csv_service, seal):
     assert stored.filename == "customers_with_predictions.csv"
     content = csv_service.store.path(LOCAL_CALLER, stored.file_id).read_text()
     header = content.splitlines()[0].replace('"', "")
-    assert header == ("customer_id,age,income,tenure_months,usage_gb,city,is_member,"
-                      "prediction,prediction_label,error")  # fmt: skip
+    assert header == (
+        "customer_id,age,income,tenure_months,usage_gb,city,is_member,"
+        "prediction,prediction_label,error"
+    )
 
 
 def test_csv_with_missing_columns_cannot_be_predicted(csv_callbacks, csv_service):
@@ -182,9 +184,18 @@ def test_history_lists_every_kind_of_run_up_to_its_length(services):
     history: list = []
     for number in range(7):
         history = with_entry(history, failure_entry("JSON", IRIS, f"error {number}"), 6)
-    history = with_entry(history, failure_entry("CSV", CHURN, "Cancelled: nothing was written.",
-                                                file={"filename": "c.csv"}, fmt="parquet",
-                                                outcome=CANCELLED), 6)  # fmt: skip
+    history = with_entry(
+        history,
+        failure_entry(
+            "CSV",
+            CHURN,
+            "Cancelled: nothing was written.",
+            file={"filename": "c.csv"},
+            fmt="parquet",
+            outcome=CANCELLED,
+        ),
+        6,
+    )
     shown = text_of(callbacks.show(history))
     assert len(history) == 6 and "error 6" in shown and "error 1" not in shown
     assert "cancelled" in shown and "c.csv · parquet" in shown and f"{CHURN_MODEL} v1" in shown
@@ -205,23 +216,31 @@ def test_a_job_killed_midway_is_reported_as_failed(csv_callbacks, csv_service, s
     """A job process killed from outside (out of memory) writes nothing at all; when the
     page sees the job stop, only the missing end mark tells the story."""
     file_info = _stored(csv_service, churn_frame(20, seed=3))
-    stopped, history = csv_callbacks.explain_stop("stopped", PAGE_LOAD, 7, None, file_info,
-                                                  CHURN, [])  # fmt: skip
+    stopped, history = csv_callbacks.explain_stop(
+        "stopped", PAGE_LOAD, 7, None, file_info, CHURN, []
+    )
     assert "stopped before it finished" in text_of(stopped)
     assert "ran out of memory" in text_of(stopped)
     assert history[0]["outcome"] == "failed" and history[0]["file"] == "customers.csv"
 
     # The same run finishing normally (or cancelled) adds no message of its own.
-    csv_callbacks.score_file(lambda _: None, seal.seal(LOCAL_CALLER, f"{PAGE_LOAD}-7"), 7,
-                             file_info, CHURN, [], PAGE_LOAD)  # fmt: skip
+    csv_callbacks.score_file(
+        lambda _: None,
+        seal.seal(LOCAL_CALLER, f"{PAGE_LOAD}-7"),
+        7,
+        file_info,
+        CHURN,
+        [],
+        PAGE_LOAD,
+    )
     nothing = (no_update, no_update)
     assert csv_callbacks.explain_stop("stopped", PAGE_LOAD, 7, None, None, CHURN, []) == nothing
     assert csv_callbacks.explain_stop("stopped", PAGE_LOAD, 8, 8, None, CHURN, []) == nothing
     assert csv_callbacks.explain_stop("running", PAGE_LOAD, 9, None, None, CHURN, []) == nothing
     # A job that failed on our own checks also marks its end: its error is the message.
-    result, _, _ = csv_callbacks.score_file(lambda _: None, seal.seal(LOCAL_CALLER,
-                                            f"{PAGE_LOAD}-10"), 10, None, CHURN, [],
-                                            PAGE_LOAD)  # fmt: skip
+    result, _, _ = csv_callbacks.score_file(
+        lambda _: None, seal.seal(LOCAL_CALLER, f"{PAGE_LOAD}-10"), 10, None, CHURN, [], PAGE_LOAD
+    )
     assert "Upload a CSV file" in text_of(result)
     assert csv_callbacks.explain_stop("stopped", PAGE_LOAD, 10, None, None, CHURN, []) == nothing
 
@@ -309,8 +328,9 @@ def test_a_csv_job_resolves_and_authorises_once(settings, tmp_path):
     from services.access.audit import AuditLog
     from services.wiring import build_services
 
-    uncached = replace(settings, alias_cache_seconds=0, permission_cache_seconds=0,
-                       predict_chunk_rows=10)  # fmt: skip
+    uncached = replace(
+        settings, alias_cache_seconds=0, permission_cache_seconds=0, predict_chunk_rows=10
+    )
     services = build_services(uncached, SimpleCache(), AuditLog(f"sqlite:///{tmp_path}/a.db"))
     counting = CountingRegistry(services.registry.registry_for(LOCAL_CALLER))
     services.registry.registry_for = lambda caller: counting

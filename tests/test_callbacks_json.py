@@ -77,8 +77,9 @@ def test_a_row_that_cannot_be_explained_still_shows_how_sure_the_model_is(servic
 def test_a_row_that_cannot_be_read_says_why_and_shows_no_confidence(services):
     callbacks = json_callbacks(services)
     row = json.dumps({**SETOSA, "sepal_width": "wide"})
-    sure, parts = callbacks.explain_answer({"selection": IRIS, "payload": row, "asked": 1},
-                                           Source.JSON)  # fmt: skip
+    sure, parts = callbacks.explain_answer(
+        {"selection": IRIS, "payload": row, "asked": 1}, Source.JSON
+    )
     assert sure == "" and "sepal_width" in text_of(parts)
 
 
@@ -123,9 +124,13 @@ def test_form_fields_read_by_the_apis_rules_before_anything_is_sent(services):
     ids = [form_field(name) for name in SETOSA]
     invalid, feedback, disabled, status = callbacks.check_form(["", "3,5", "abc", "0.2"], ids, IRIS)
     assert invalid == [True, True, True, False] and disabled is True
-    assert feedback[:3] == ["Required: fill in a value.", "Use a dot for decimals: 3.5",
-                            "Not a number."]  # fmt: skip
+    assert feedback[:3] == [
+        "Required: fill in a value.",
+        "Use a dot for decimals: 3.5",
+        "Not a number.",
+    ]
     assert "3 fields need attention" in text_of(status)
-    result, _, history, _, _ = callbacks.predict_form(1, ["", "3,5", "abc", "0.2"], ids, [],
-                                                      [], IRIS, None)  # fmt: skip
+    result, _, history, _, _ = callbacks.predict_form(
+        1, ["", "3,5", "abc", "0.2"], ids, [], [], IRIS, None
+    )
     assert "3 fields need attention" in text_of(result) and history is no_update

@@ -56,8 +56,12 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def _local_worker(redis_url: str, settings, data_dir: Path):
     """A worker for the one local user on the test registry, on Redis database ``redis_url``."""
-    env = {"APP_DATA_DIR": str(data_dir), "MLFLOW_TRACKING_URI": settings.tracking_uri,
-           "APP_AUTH_MODE": "none", "PREDICT_CHUNK_ROWS": str(CHUNK)}  # fmt: skip
+    env = {
+        "APP_DATA_DIR": str(data_dir),
+        "MLFLOW_TRACKING_URI": settings.tracking_uri,
+        "APP_AUTH_MODE": "none",
+        "PREDICT_CHUNK_ROWS": str(CHUNK),
+    }
     return running_celery_worker(redis_url, env, data_dir / "worker.log")
 
 
@@ -73,16 +77,20 @@ def basic_worker(redis_url, auth_server: AuthServer, tmp_path_factory) -> Iterat
     """A worker for the MLflow basic-auth server: it has no credentials of its own."""
     data_dir = tmp_path_factory.mktemp("celery-basic")
     url = f"{redis_url}/1"
-    env = {"APP_DATA_DIR": str(data_dir), "MLFLOW_TRACKING_URI": auth_server.url,
-           "APP_AUTH_MODE": "mlflow-basic"}  # fmt: skip
+    env = {
+        "APP_DATA_DIR": str(data_dir),
+        "MLFLOW_TRACKING_URI": auth_server.url,
+        "APP_AUTH_MODE": "mlflow-basic",
+    }
     with running_celery_worker(url, env, data_dir / "worker.log") as worker:
         yield url, data_dir, worker.pid
 
 
 def _churn_file_in_the_csv_tab(dash_duo, settings, tmp_path, **overrides) -> pd.DataFrame:
     """The console on the churn model, its CSV tab showing an uploaded file of ROWS rows."""
-    start_console(dash_duo, settings, default_model=CHURN_MODEL, default_version="Champion",
-                  **overrides)  # fmt: skip
+    start_console(
+        dash_duo, settings, default_model=CHURN_MODEL, default_version="Champion", **overrides
+    )
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL}")
     open_tab(dash_duo, "CSV Prediction")
     customers = churn_frame(ROWS, seed=23)
@@ -98,8 +106,9 @@ def test_celery_worker_scores_with_progress_cancel_and_download(
     dash_duo, settings, local_worker, services, tmp_path
 ):
     redis, data_dir, worker = local_worker
-    customers = _churn_file_in_the_csv_tab(dash_duo, settings, tmp_path,
-                                           redis_url=redis, app_data_dir=data_dir)  # fmt: skip
+    customers = _churn_file_in_the_csv_tab(
+        dash_duo, settings, tmp_path, redis_url=redis, app_data_dir=data_dir
+    )
 
     # Cancel first: the worker stops the job and stays ready for the next one.
     click(dash_duo, f"#{Csv.PREDICT}")
@@ -143,8 +152,14 @@ def test_a_lost_celery_worker_is_reported_not_waited_on_forever(
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     with _local_worker(f"{redis_url}/2", settings, data_dir) as worker:
-        _churn_file_in_the_csv_tab(dash_duo, settings, tmp_path, redis_url=f"{redis_url}/2",
-                                   app_data_dir=data_dir, job_stall_seconds=3)  # fmt: skip
+        _churn_file_in_the_csv_tab(
+            dash_duo,
+            settings,
+            tmp_path,
+            redis_url=f"{redis_url}/2",
+            app_data_dir=data_dir,
+            job_stall_seconds=3,
+        )
         click(dash_duo, f"#{Csv.PREDICT}")
         until(lambda: progress_rows(dash_duo) > 0, timeout=60)
         whole_worker = psutil.Process(worker.pid)
@@ -179,8 +194,12 @@ def _upload(client, headers: dict[str, str], rows: int) -> str:
         columns=["sepal_length", "sepal_width", "petal_length", "petal_width"],
     )
     frame.insert(0, "flower", np.arange(rows))
-    reply = client.post("/api/uploads?filename=iris.csv", data=frame.to_csv(index=False),
-                        content_type="text/csv", headers=headers)  # fmt: skip
+    reply = client.post(
+        "/api/uploads?filename=iris.csv",
+        data=frame.to_csv(index=False),
+        content_type="text/csv",
+        headers=headers,
+    )
     assert reply.status_code == 201, reply.get_data(as_text=True)
     return reply.get_json()["file_id"]
 
@@ -222,12 +241,15 @@ def test_the_job_message_in_redis_carries_no_readable_credentials(auth_server, r
     client = app.server.test_client()
     alice = auth(auth_server, "alice")
     selection = {"name": auth_server.models["X"], "ref": "Champion", "version": "1"}
-    body = score_request(app, {"file_id": _upload(client, alice, 10), "filename": "i.csv"},
-                         selection)  # fmt: skip
+    body = score_request(
+        app, {"file_id": _upload(client, alice, 10), "filename": "i.csv"}, selection
+    )
     headers = {**alice, "Cookie": "session=cookie-secret-value"}
     page = page_token(client, alice)
-    assert client.post(f"/_dash-update-component?endId={page}", json=body,
-                       headers=headers).status_code == 200  # fmt: skip
+    assert (
+        client.post(f"/_dash-update-component?endId={page}", json=body, headers=headers).status_code
+        == 200
+    )
 
     (queued,) = redis.Redis.from_url(url).lrange("celery", 0, -1)
     message = json.loads(queued)

@@ -51,8 +51,12 @@ def test_markup_in_names_and_values_is_shown_not_followed():
 
 
 def test_markup_in_comparison_and_monitoring_charts_is_shown_not_followed():
-    summary = {"time": "2026-12-01T10:00:00+00:00", "indicative": False, "label": LINK,
-               "columns": [{"column": LINK, "psi": 0.3}]}  # fmt: skip
+    summary = {
+        "time": "2026-12-01T10:00:00+00:00",
+        "indicative": False,
+        "label": LINK,
+        "columns": [{"column": LINK, "psi": 0.3}],
+    }
     charts = [
         crosstab_chart({"counts": [[1]], "rows": [LINK], "columns": [LINK]}, LINK, LINK),
         scatter_chart([1.0], [2.0], (LINK, LINK)),

@@ -48,8 +48,10 @@ def test_champion_and_challenger_disagree_on_known_rows(services, caller, iris_e
     records = frame.to_dict(orient="records")
     answer = services.compare.compare(caller, IRIS_MODEL, None, records, source=Source.API)
     body = answer.to_dict()
-    assert body["versions"] == [{"ref": "Champion", "version": "1"},
-                                {"ref": "Challenger", "version": "2"}]  # fmt: skip
+    assert body["versions"] == [
+        {"ref": "Champion", "version": "1"},
+        {"ref": "Challenger", "version": "2"},
+    ]
     assert body["predictions"] == {"Champion": first, "Challenger": second}
     assert body["disagreements"] == disagreeing
     assert body["agreement"] == pytest.approx(1 - len(disagreeing) / len(frame))
@@ -65,8 +67,9 @@ def test_a_comparison_of_more_rows_than_the_grid_shows_inputs_for_renders(
 ):
     """The view gets the inputs of the first rows only (callbacks/compare.py)."""
     frame, *_ = iris_expected
-    answer = services.compare.compare(caller, IRIS_MODEL, None, frame.to_dict("records"),
-                                      source=Source.API)  # fmt: skip
+    answer = services.compare.compare(
+        caller, IRIS_MODEL, None, frame.to_dict("records"), source=Source.API
+    )
     view = comparison_view(answer, frame.head(2).to_dict("records"))
     rows = _grid_rows(view)
     assert len(rows) == answer.rows == len(frame)
@@ -90,7 +93,9 @@ def test_each_version_is_audited(services, caller):
     services.compare.compare(caller, IRIS_MODEL, ["1", "Challenger"], rows, source=Source.API)
     records = services.audit.rows(action="compare")[before:]
     assert [(r["version"], r["outcome"], r["input_rows"]) for r in records] == [
-        ("1", "ok", 7), ("2", "ok", 7)]  # fmt: skip
+        ("1", "ok", 7),
+        ("2", "ok", 7),
+    ]
 
 
 def test_differing_signatures_use_the_columns_each_needs(services, caller, settings):
@@ -106,16 +111,22 @@ def test_differing_signatures_use_the_columns_each_needs(services, caller, setti
 
 def test_regressors_get_mean_absolute_difference(services, caller):
     rows = house_frame(5).to_dict(orient="records")
-    body = services.compare.compare(caller, HOUSE_PRICE_MODEL, ["1", "Champion"], rows,
-                                    source=Source.API).to_dict()  # fmt: skip
+    body = services.compare.compare(
+        caller, HOUSE_PRICE_MODEL, ["1", "Champion"], rows, source=Source.API
+    ).to_dict()
     assert body["kind"] == "numbers"
     assert body["mean_absolute_difference"] == 0.0 and body["agreement"] == 1.0
 
 
 def test_default_needs_champion_and_challenger(services, caller):
     with pytest.raises(InvalidInput, match="no Champion and Challenger"):
-        services.compare.compare(caller, HOUSE_PRICE_MODEL, None, house_frame(1).to_dict(
-            orient="records"), source=Source.API)  # fmt: skip
+        services.compare.compare(
+            caller,
+            HOUSE_PRICE_MODEL,
+            None,
+            house_frame(1).to_dict(orient="records"),
+            source=Source.API,
+        )
     assert isinstance(services.compare, CompareService)
 
 
@@ -159,8 +170,9 @@ def test_a_file_gains_one_prediction_column_per_version(services, caller, iris_e
 
 def test_api_compares_an_uploaded_file(client, iris_expected):
     frame, _, _, disagreeing = iris_expected
-    upload = client.post("/api/uploads?filename=iris.csv", data=frame.to_csv(index=False),
-                         content_type="text/csv").get_json()  # fmt: skip
+    upload = client.post(
+        "/api/uploads?filename=iris.csv", data=frame.to_csv(index=False), content_type="text/csv"
+    ).get_json()
     body = client.post(f"{COMPARE}/{upload['file_id']}").get_json()
     assert body["disagreements"] == disagreeing and body["rows"] == len(frame)
     assert client.get(f"/api/files/{body['result_file']['file_id']}").status_code == 200

@@ -31,14 +31,16 @@ def model_z(auth_server) -> Iterator[str]:
         for key in ("X", "Y"):
             source = client.get_model_version(auth_server.models[key], "1")
             model_id = source.model_id or source.source.rsplit("/", 1)[-1]
-            client.create_model_version(MODEL_Z, source=source.source, run_id=source.run_id,
-                                        model_id=model_id)  # fmt: skip
+            client.create_model_version(
+                MODEL_Z, source=source.source, run_id=source.run_id, model_id=model_id
+            )
         client.set_registered_model_tag(MODEL_Z, SPLIT_TAG, "1:50,2:50")
     auth_server.grant("alice", "registered_model", MODEL_Z)
     yield MODEL_Z
     with _admin_mlflow_session(auth_server.url, auth_server.admin):
-        MlflowClient(tracking_uri=auth_server.url, registry_uri=auth_server.url
-                     ).delete_registered_model(MODEL_Z)  # fmt: skip
+        MlflowClient(
+            tracking_uri=auth_server.url, registry_uri=auth_server.url
+        ).delete_registered_model(MODEL_Z)
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +51,9 @@ def console(auth_server, model_z, tmp_path_factory):
 
 def test_a_version_the_caller_may_not_read_stops_the_comparison(console, auth_server, model_z):
     client = console.server.test_client()
-    response = client.post(f"/api/models/{model_z}/compare?refs=1,2", json=SETOSA,
-                           headers=auth(auth_server, "alice"))  # fmt: skip
+    response = client.post(
+        f"/api/models/{model_z}/compare?refs=1,2", json=SETOSA, headers=auth(auth_server, "alice")
+    )
     assert response.status_code == 403
     body = response.get_json()
     assert body["error_code"] == "PERMISSION_DENIED"
@@ -61,8 +64,11 @@ def test_a_version_the_caller_may_not_read_stops_the_comparison(console, auth_se
 
 def test_the_admin_compares_both_and_each_is_audited(console, auth_server, model_z):
     client = console.server.test_client()
-    response = client.post(f"/api/models/{model_z}/compare?refs=1,2", json=[SETOSA, SETOSA],
-                           headers=auth(auth_server, auth_server.admin[0]))  # fmt: skip
+    response = client.post(
+        f"/api/models/{model_z}/compare?refs=1,2",
+        json=[SETOSA, SETOSA],
+        headers=auth(auth_server, auth_server.admin[0]),
+    )
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["predictions"] == {"1": [0, 0], "2": [0, 0]}
     records = services_of(console.server).audit.rows(model=model_z, action="compare")
@@ -74,8 +80,10 @@ def test_a_split_arm_the_caller_may_not_read_is_a_clear_403_and_the_other_arm_an
     console, auth_server, model_z
 ):
     split = parse_split(model_z, "1:50,2:50")
-    keys = {arm: next(f"k{i}" for i in range(1000) if split.arm_for(f"k{i}").ref == arm)
-            for arm in ("1", "2")}  # fmt: skip
+    keys = {
+        arm: next(f"k{i}" for i in range(1000) if split.arm_for(f"k{i}").ref == arm)
+        for arm in ("1", "2")
+    }
     client = console.server.test_client()
     url = f"/api/models/{model_z}/split/predict"
 

@@ -72,8 +72,14 @@ def test_formulas_in_text_cells_are_neutralised_numbers_untouched():
     )
     safe = neutralise_formulas(frame)
     assert safe["note"].tolist() == [
-        "'=HYPERLINK(\"x\")", "'+1", "'-cmd", "'@SUM(A1)", "'\tx", "'\rx", "plain",
-    ]  # fmt: skip
+        '\'=HYPERLINK("x")',
+        "'+1",
+        "'-cmd",
+        "'@SUM(A1)",
+        "'\tx",
+        "'\rx",
+        "plain",
+    ]
     assert safe["delta"].tolist() == frame["delta"].tolist()
     assert frame["note"].iloc[0].startswith("=")  # the original is not modified
 

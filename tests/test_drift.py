@@ -78,8 +78,12 @@ def test_missing_values_are_counted():
 
 def test_monitoring_lists_the_jobs_in_order(own, caller, client):
     score(own, caller, iris(seed=1), filename="monday.csv")
-    score(own, caller, iris(seed=2).assign(sepal_width=lambda f: f["sepal_width"] * 3),
-          filename="tuesday.csv")  # fmt: skip
+    score(
+        own,
+        caller,
+        iris(seed=2).assign(sepal_width=lambda f: f["sepal_width"] * 3),
+        filename="tuesday.csv",
+    )
     history = own.drift.history(caller, IRIS_MODEL, "Champion")
     assert [s["label"] for s in history["summaries"]] == ["monday.csv", "tuesday.csv"]
     assert [s["flagged"] for s in history["summaries"]] == [[], ["sepal_width"]]
@@ -93,8 +97,9 @@ def test_monitoring_lists_the_jobs_in_order(own, caller, client):
 
 def test_the_api_carries_drift_for_files_and_on_request_for_json(client):
     rows = iris(150, seed=9).assign(petal_width=lambda f: f["petal_width"] + 5)
-    upload = client.post("/api/uploads?filename=api.csv", data=rows.to_csv(index=False),
-                         content_type="text/csv").get_json()  # fmt: skip
+    upload = client.post(
+        "/api/uploads?filename=api.csv", data=rows.to_csv(index=False), content_type="text/csv"
+    ).get_json()
     summary = client.post(f"/api/models/{IRIS_MODEL}/Champion/score/{upload['file_id']}").get_json()
     assert summary["drift"]["flagged"] == ["petal_width"]
     url = f"/api/models/{IRIS_MODEL}/Champion/predict"

@@ -42,8 +42,9 @@ def test_forest_is_explained_exactly_in_probability_of_the_predicted_class(servi
         "probability of the predicted class",
     )
     assert answer.reference == {"source": "training reference", "rows": 150, "fallback": False}
-    probabilities = api_predict(services, caller, IRIS_MODEL, "1", [SETOSA, VIRGINICA],
-                                probabilities=True).probabilities  # fmt: skip
+    probabilities = api_predict(
+        services, caller, IRIS_MODEL, "1", [SETOSA, VIRGINICA], probabilities=True
+    ).probabilities
     for row, classes in zip(answer.rows, probabilities, strict=True):
         assert sum(classes.values()) == pytest.approx(1.0, abs=1e-5)
         assert row.output == pytest.approx(max(classes.values()), abs=1e-6)
@@ -79,8 +80,9 @@ def test_one_hot_columns_are_summed_into_the_column_the_user_typed(services, cal
     raw = shap.LinearExplainer(pipeline[-1], encoded).shap_values(
         pipeline[:-1].transform(churn_frame(4, seed=21))
     )
-    city_columns = [i for i, n in enumerate(pipeline[:-1].get_feature_names_out())
-                    if n.startswith("city__")]  # fmt: skip
+    city_columns = [
+        i for i, n in enumerate(pipeline[:-1].get_feature_names_out()) if n.startswith("city__")
+    ]
     for i, row in enumerate(answer.rows):
         sign = 1 if row.prediction == 1 else -1
         city = {c["feature"]: c["contribution"] for c in row.contributions}["city"]
@@ -123,8 +125,10 @@ def test_a_model_without_reference_falls_back_to_its_input_example_and_says_so(s
 
 def test_importance_says_which_it_is(services, caller):
     models = ((IRIS_MODEL, "1"), (CHURN_MODEL, "1"), (FORMULA_MODEL, "1"))
-    kinds = {name: services.explain.importance(caller, name, ref, Source.UI).to_dict()
-             for name, ref in models}  # fmt: skip
+    kinds = {
+        name: services.explain.importance(caller, name, ref, Source.UI).to_dict()
+        for name, ref in models
+    }
     assert kinds[IRIS_MODEL]["kind"] == "impurity"
     assert kinds[CHURN_MODEL]["kind"] == "coefficients"
     assert kinds[FORMULA_MODEL]["kind"] == "mean_abs_shap"
@@ -140,8 +144,9 @@ def test_what_if_ranges_come_from_training_and_ice_sweeps_one_feature(services, 
     assert ranges["age"].kind == "integer" and 18 <= ranges["age"].low < ranges["age"].high < 80
     assert ranges["is_member"].kind == "boolean"
     record = churn_frame(1, seed=3).to_dict("records")[0]
-    curve = services.explain.ice(caller, CHURN_MODEL, "1", record, "tenure_months",
-                                 source=Source.FORM)  # fmt: skip
+    curve = services.explain.ice(
+        caller, CHURN_MODEL, "1", record, "tenure_months", source=Source.FORM
+    )
     assert len(curve.values) == len(curve.outputs) > 10
     assert all(0 <= p <= 1 for p in curve.outputs)
     assert curve.outputs[0] != curve.outputs[-1]  # tenure moves churn
@@ -167,8 +172,9 @@ def test_explain_route_answers_the_documented_shape(client):
 
 def test_an_explained_row_carries_the_same_class_probabilities_as_its_prediction(client):
     explained = client.post(EXPLAIN.format(name=IRIS_MODEL, ref="Champion"), json=VIRGINICA)
-    predicted = client.post(f"/api/models/{IRIS_MODEL}/Champion/predict?probabilities=true",
-                            json=VIRGINICA)  # fmt: skip
+    predicted = client.post(
+        f"/api/models/{IRIS_MODEL}/Champion/predict?probabilities=true", json=VIRGINICA
+    )
     (row,) = explained.get_json()["rows"]
     assert row["probabilities"] == predicted.get_json()["probabilities"][0]
     assert row["probability"] == max(row["probabilities"].values())
@@ -177,8 +183,9 @@ def test_an_explained_row_carries_the_same_class_probabilities_as_its_prediction
 def test_explain_route_errors(client):
     many = client.post(EXPLAIN.format(name=IRIS_MODEL, ref="1"), json=[SETOSA] * 101)
     assert many.status_code == 400 and many.get_json()["error_code"] == "INVALID_INPUT"
-    text = client.post(EXPLAIN.format(name=IRIS_MODEL, ref="1"), data="x",
-                       content_type="text/plain")  # fmt: skip
+    text = client.post(
+        EXPLAIN.format(name=IRIS_MODEL, ref="1"), data="x", content_type="text/plain"
+    )
     assert text.status_code == 415
     missing = client.post(EXPLAIN.format(name="main.ml_models.nope", ref="1"), json=SETOSA)
     assert missing.status_code == 404

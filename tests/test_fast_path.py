@@ -22,10 +22,13 @@ from services.scoring.payload import parse_payload
 from services.scoring.validation import conform
 
 SIGNATURE = SignatureInfo(
-    columns=[ColumnInfo("x", "double", True), ColumnInfo("n", "long", True),
-             ColumnInfo("flag", "boolean", True)],
+    columns=[
+        ColumnInfo("x", "double", True),
+        ColumnInfo("n", "long", True),
+        ColumnInfo("flag", "boolean", True),
+    ],
     present=True,
-)  # fmt: skip
+)
 NUMBERS = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False, width=64),
     st.integers(-(2**53) + 1, 2**53 - 1),
@@ -34,21 +37,37 @@ RECORD = st.fixed_dictionaries(
     {"x": NUMBERS, "n": st.integers(-(2**63), 2**63 - 1), "flag": st.booleans()}
 )
 # every column one dtype: the frame is built from one 2-D block (iris is such a model)
-DOUBLES = SignatureInfo(columns=[ColumnInfo(c, "double", True) for c in ("a", "b", "c", "d")],
-                        present=True)  # fmt: skip
+DOUBLES = SignatureInfo(
+    columns=[ColumnInfo(c, "double", True) for c in ("a", "b", "c", "d")], present=True
+)
 DOUBLE_RECORD = st.fixed_dictionaries({c.name: NUMBERS for c in DOUBLES.columns})
 LONGS = SignatureInfo(columns=[ColumnInfo(c, "long", True) for c in ("i", "j")], present=True)
-LONG_RECORD = st.fixed_dictionaries({c.name: st.integers(-(2**63), 2**63 - 1)
-                                     for c in LONGS.columns})  # fmt: skip
+LONG_RECORD = st.fixed_dictionaries(
+    {c.name: st.integers(-(2**63), 2**63 - 1) for c in LONGS.columns}
+)
 KINDS = [(RECORD, SIGNATURE), (DOUBLE_RECORD, DOUBLES), (LONG_RECORD, LONGS)]
 # Values of the wrong kind for each column type: the fast path must step aside for each one,
 # wherever it is among thousands of clean rows (a bool is an int to Python and a 1.0 to numpy).
 SPOILERS = {
-    "double": [True, False, "1.5", None, math.nan, math.inf, -math.inf, 2**53, -(2**53),
-               2**63, 2**70, 2**1100, [1.0], {"v": 1.0}],
+    "double": [
+        True,
+        False,
+        "1.5",
+        None,
+        math.nan,
+        math.inf,
+        -math.inf,
+        2**53,
+        -(2**53),
+        2**63,
+        2**70,
+        2**1100,
+        [1.0],
+        {"v": 1.0},
+    ],
     "long": [True, 1.5, 1.0, "1", None, math.nan, 2**63, -(2**63) - 1, 2**64, [1]],
     "boolean": [1, 0, 1.0, "true", None, [True]],
-}  # fmt: skip
+}
 
 
 def _forms(records: list[dict], columns: list[str]) -> list:
@@ -184,9 +203,18 @@ def test_anything_else_takes_the_usual_path(payload):
 
 def test_shapes_the_usual_path_refuses_are_never_taken():
     ragged = [[1]] * 5000 + [[1, 2]]
-    for payload in ([], {}, [{}], [{"x": 1}, 5], {"dataframe_split": {"data": []}}, "x", 3,
-                    [{"x": 1}] * 5000 + [{}], {"dataframe_split": {"columns": ["x"], "data": []}},
-                    {"dataframe_split": {"columns": ["x"], "data": ragged}}):  # fmt: skip
+    for payload in (
+        [],
+        {},
+        [{}],
+        [{"x": 1}, 5],
+        {"dataframe_split": {"data": []}},
+        "x",
+        3,
+        [{"x": 1}] * 5000 + [{}],
+        {"dataframe_split": {"columns": ["x"], "data": []}},
+        {"dataframe_split": {"columns": ["x"], "data": ragged}},
+    ):
         assert fast_shape(payload) is None
 
 
@@ -196,9 +224,21 @@ def test_the_api_answers_the_same_through_either_path(services, caller):
     assert fast_shape(clean) is not None
     fast = services.scoring.predict(caller, IRIS_MODEL, "Champion", clean, source=Source.API)
     frame = pd.DataFrame([clean])
-    usual = services.scoring.predict(caller, IRIS_MODEL, "Champion", parse_payload(
-        {"dataframe_split": {"columns": list(frame.columns), "data": frame.values.tolist(),
-                             "index": [0]}}), source=Source.API)  # fmt: skip
+    usual = services.scoring.predict(
+        caller,
+        IRIS_MODEL,
+        "Champion",
+        parse_payload(
+            {
+                "dataframe_split": {
+                    "columns": list(frame.columns),
+                    "data": frame.values.tolist(),
+                    "index": [0],
+                }
+            }
+        ),
+        source=Source.API,
+    )
     assert fast.predictions == usual.predictions == [2]
     assert fast.labels == usual.labels == ["virginica"]
 
@@ -245,14 +285,18 @@ def test_ten_thousand_rows_answer_what_the_model_answers_in_process(client, serv
     expected = iris.pyfunc.predict(frame).tolist()
     records = frame.to_dict("records")
     split = {"columns": names, "data": frame.to_numpy().tolist()}
-    body = {"records": records, "dataframe_records": {"dataframe_records": records},
-            "dataframe_split": {"dataframe_split": split}}[form]  # fmt: skip
+    body = {
+        "records": records,
+        "dataframe_records": {"dataframe_records": records},
+        "dataframe_split": {"dataframe_split": split},
+    }[form]
     assert fast_conformed(fast_shape(body), iris.signature) is not None
     answer = client.post(f"/api/models/{IRIS_MODEL}/Champion/predict", json=body).get_json()
     assert answer["predictions"] == expected
     assert answer["input_rows"] == 10_000
     names_of = {0: "setosa", 1: "versicolor", 2: "virginica"}
     assert answer["labels"] == [names_of[p] for p in expected]
-    usual = services.scoring.predict(caller, IRIS_MODEL, "Champion", parse_payload(body),
-                                     source=Source.API)  # fmt: skip
+    usual = services.scoring.predict(
+        caller, IRIS_MODEL, "Champion", parse_payload(body), source=Source.API
+    )
     assert usual.predictions == expected

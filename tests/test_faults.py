@@ -30,9 +30,20 @@ PREDICT = f"/api/models/{IRIS_MODEL}/1/predict"
 @contextmanager
 def mlflow_server(database: Path, port: int, log: Path) -> Iterator[None]:
     """``mlflow server`` over ``database`` on ``port``, until the block ends."""
-    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
-               f"sqlite:///{database}", "--host", "127.0.0.1", "--port", str(port),
-               "--workers", "1"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{database}",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     with running(command, os.environ, log, cwd=database.parent) as process:
         import requests
 
@@ -55,9 +66,14 @@ def test_the_registry_going_away_is_a_clear_503_and_its_return_needs_no_restart(
     shutil.copy(registry_dir / "registry.db", database)  # its versions' files stay where they are
     port = free_port()
     uri = f"http://127.0.0.1:{port}"
-    settings = settings_for(tmp_path / "data", tracking_uri=uri, registry_uri=uri,
-                            embedded_registry=False, alias_cache_seconds=0,
-                            metadata_cache_seconds=0)  # fmt: skip
+    settings = settings_for(
+        tmp_path / "data",
+        tracking_uri=uri,
+        registry_uri=uri,
+        embedded_registry=False,
+        alias_cache_seconds=0,
+        metadata_cache_seconds=0,
+    )
     client = create_app(settings=settings).server.test_client()
     answers: list[tuple[float, int, str]] = []
     stop = threading.Event()
@@ -73,12 +89,10 @@ def test_the_registry_going_away_is_a_clear_503_and_its_return_needs_no_restart(
         predicting.start()
         until(lambda: len(answers) > 5, timeout=30)
     gone = time.monotonic()  # the server is stopped, with requests in flight
-    until(lambda: any(when > gone + 1 and status == 503 for when, status, _ in answers),
-          timeout=60)  # fmt: skip
+    until(lambda: any(when > gone + 1 and status == 503 for when, status, _ in answers), timeout=60)
     with mlflow_server(database, port, tmp_path / "mlflow-2.log"):
         back = time.monotonic()
-        until(lambda: any(when > back and status == 200 for when, status, _ in answers),
-              timeout=60)  # fmt: skip
+        until(lambda: any(when > back and status == 200 for when, status, _ in answers), timeout=60)
     stop.set()
     predicting.join(timeout=60)
     statuses = {status for _, status, _ in answers}
@@ -91,8 +105,11 @@ def test_the_registry_going_away_is_a_clear_503_and_its_return_needs_no_restart(
 def small_disk(path: Path, size: str) -> Iterator[Path]:
     """A tmpfs of ``size`` at ``path``: a disk that really fills up (root, as in CI)."""
     path.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                             capture_output=True, text=True)  # fmt: skip
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
     assert mounted.returncode == 0, f"cannot mount a tmpfs (run as root): {mounted.stderr}"
     try:
         yield path
@@ -120,8 +137,9 @@ def test_a_full_disk_during_a_result_write(settings, tmp_path):
         bob = Caller(user="bob")
         bobs = services.files.store.save_stream(bob, "bobs.csv", io.BytesIO(b"a\n1\n"), 100)
         customers = churn_frame(20_000, seed=5).to_csv(index=False).encode()
-        upload = client.post("/api/uploads?filename=customers.csv", data=customers,
-                             content_type="text/csv").get_json()  # fmt: skip
+        upload = client.post(
+            "/api/uploads?filename=customers.csv", data=customers, content_type="text/csv"
+        ).get_json()
         filler = fill(disk, leave=256 * 1024)
         score = f"/api/models/{CHURN_MODEL}/1/score/{upload['file_id']}"
 

@@ -45,13 +45,27 @@ def test_allowed_hosts_names_the_console_behind_a_proxy(settings):
 
 @pytest.mark.parametrize(
     ("headers", "status"),
-    [({"Origin": EVIL}, 403), ({"Referer": f"{EVIL}/page"}, 403), ({"Origin": "null"}, 403),
-     ({"Sec-Fetch-Site": "cross-site"}, 403), ({"Origin": "http://localhost:8051"}, 403),
-     ({"Origin": "http://localhost"}, 200), ({"Sec-Fetch-Site": "same-origin"}, 200),
-     ({}, 200)],
-    ids=["origin", "referer", "null-origin", "fetch-site", "other-port", "same-origin",
-         "fetch-same", "script"],
-)  # fmt: skip
+    [
+        ({"Origin": EVIL}, 403),
+        ({"Referer": f"{EVIL}/page"}, 403),
+        ({"Origin": "null"}, 403),
+        ({"Sec-Fetch-Site": "cross-site"}, 403),
+        ({"Origin": "http://localhost:8051"}, 403),
+        ({"Origin": "http://localhost"}, 200),
+        ({"Sec-Fetch-Site": "same-origin"}, 200),
+        ({}, 200),
+    ],
+    ids=[
+        "origin",
+        "referer",
+        "null-origin",
+        "fetch-site",
+        "other-port",
+        "same-origin",
+        "fetch-same",
+        "script",
+    ],
+)
 def test_a_page_on_another_site_cannot_make_a_browser_predict(guarded, headers, status):
     answer = guarded.post(PREDICT, json=SETOSA, headers=headers)
     assert answer.status_code == status
@@ -60,15 +74,21 @@ def test_a_page_on_another_site_cannot_make_a_browser_predict(guarded, headers, 
 
 
 def test_cross_site_uploads_and_callbacks_are_refused(guarded):
-    upload = guarded.post("/api/uploads?filename=x.csv", data="a\n1\n", content_type="text/csv",
-                          headers={"Origin": EVIL})  # fmt: skip
+    upload = guarded.post(
+        "/api/uploads?filename=x.csv",
+        data="a\n1\n",
+        content_type="text/csv",
+        headers={"Origin": EVIL},
+    )
     assert upload.status_code == 403
     callback = guarded.post("/_dash-update-component", json={}, headers={"Origin": EVIL})
     assert callback.status_code == 403
 
 
-@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
-                                          "multipart/form-data; boundary=x"])  # fmt: skip
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"],
+)
 def test_predict_takes_exact_content_types(guarded, content_type):
     """What a cross-site form could send without asking first is refused."""
     headers = {"Content-Type": content_type} if content_type else {}
@@ -90,8 +110,9 @@ def test_uploads_take_csv_content_types_only(guarded):
 
 def test_callback_bodies_have_a_limit(settings):
     small = create_app(settings=replace(settings, max_request_bytes=1024)).server.test_client()
-    answer = small.post("/_dash-update-component", data=b"{" + b" " * 2048 + b"}",
-                        content_type="application/json")  # fmt: skip
+    answer = small.post(
+        "/_dash-update-component", data=b"{" + b" " * 2048 + b"}", content_type="application/json"
+    )
     assert answer.status_code == 413
 
 
@@ -102,7 +123,9 @@ def test_every_answer_carries_security_headers(settings):
         headers = client.get(path).headers
         policy = headers["Content-Security-Policy"]
         assert "frame-ancestors https://*.databricksapps.com" in policy, path
-        assert "script-src 'self' 'sha256-" in policy and "'unsafe-inline'" not in policy.split(
-            "script-src")[1].split(";")[0]  # fmt: skip
+        assert (
+            "script-src 'self' 'sha256-" in policy
+            and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+        )
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["Referrer-Policy"] == "same-origin"

@@ -198,17 +198,27 @@ def sign_in_server() -> Iterator[str]:
 
 @pytest.mark.parametrize(
     ("status", "body"),
-    [(403, b"{}"), (404, b"{}"), (429, b"{}"), (500, b"{}"), (502, b"oops"),
-     (200, b"<html>not an auth server</html>"),
-     (200, b'{"user": {"username": "admin"}}')],
+    [
+        (403, b"{}"),
+        (404, b"{}"),
+        (429, b"{}"),
+        (500, b"{}"),
+        (502, b"oops"),
+        (200, b"<html>not an auth server</html>"),
+        (200, b'{"user": {"username": "admin"}}'),
+    ],
     ids=["403", "404", "429", "500", "502", "not-json", "someone-else"],
-)  # fmt: skip
+)
 def test_sign_in_fails_closed(tmp_path, sign_in_server, status, body):
     """Only a 200 naming this user signs in; anything else refuses, and is not remembered."""
     SignInServer.status, SignInServer.body, SignInServer.calls = status, body, 0
-    settings = replace(settings_for(tmp_path), tracking_uri=sign_in_server,
-                       registry_uri=sign_in_server, embedded_registry=False,
-                       auth_mode="mlflow-basic")  # fmt: skip
+    settings = replace(
+        settings_for(tmp_path),
+        tracking_uri=sign_in_server,
+        registry_uri=sign_in_server,
+        embedded_registry=False,
+        auth_mode="mlflow-basic",
+    )
     client = create_app(settings=settings).server.test_client()
     mallory = basic_header("alice", "any-password-at-all")
     for _ in range(2):
@@ -226,14 +236,21 @@ def _databricks_client(tmp_path, workspace):
 
 @pytest.mark.parametrize(
     "headers",
-    [[("X-Forwarded-Email", "ceo@corp.com"), ("X-Forwarded-Access-Token", "ana-token")],
-     [("X-Forwarded-Email", "ana@corp.com"), ("X-Forwarded-Email", "ceo@corp.com"),
-      ("X-Forwarded-Access-Token", "ana-token")],
-     [("X-Forwarded-Email", "ana@corp.com, ceo@corp.com"),
-      ("X-Forwarded-Access-Token", "ana-token")],
-     [("X-Forwarded-Email", "ana@corp.com"), ("X-Forwarded-Access-Token", "stolen")]],
+    [
+        [("X-Forwarded-Email", "ceo@corp.com"), ("X-Forwarded-Access-Token", "ana-token")],
+        [
+            ("X-Forwarded-Email", "ana@corp.com"),
+            ("X-Forwarded-Email", "ceo@corp.com"),
+            ("X-Forwarded-Access-Token", "ana-token"),
+        ],
+        [
+            ("X-Forwarded-Email", "ana@corp.com, ceo@corp.com"),
+            ("X-Forwarded-Access-Token", "ana-token"),
+        ],
+        [("X-Forwarded-Email", "ana@corp.com"), ("X-Forwarded-Access-Token", "stolen")],
+    ],
     ids=["someone-elses-name", "named-twice", "appended", "not-a-token"],
-)  # fmt: skip
+)
 def test_databricks_user_is_the_owner_of_the_forwarded_token(tmp_path, workspace, headers):
     """Reaching the container past the proxy, or a proxy that appends: the forwarded user
     must be whom the workspace says the token belongs to."""

@@ -24,8 +24,9 @@ def test_another_page_cannot_read_or_cancel_a_job(settings, tmp_path):
     mine, theirs = page_token(client), page_token(client)
     frame = churn_frame(200_000, seed=2)
     frame.insert(0, "id", np.arange(len(frame)))
-    upload = client.post("/api/uploads?filename=mine.csv", data=frame.to_csv(index=False),
-                         content_type="text/csv").get_json()  # fmt: skip
+    upload = client.post(
+        "/api/uploads?filename=mine.csv", data=frame.to_csv(index=False), content_type="text/csv"
+    ).get_json()
     body = score_request(app, {"file_id": upload["file_id"], "filename": "mine.csv"}, CHURN)
     handles = client.post(f"/_dash-update-component?endId={mine}", json=body).get_json()
     job = f"cacheKey={handles['cacheKey']}&job={handles['job']}"

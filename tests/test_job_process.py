@@ -45,8 +45,11 @@ def _finished(client, page: str, started: dict, body: dict) -> bool:
 def test_jobs_finish_while_other_threads_use_sqlite(settings, tmp_path):
     app = create_app(settings=replace(settings, app_data_dir=tmp_path, jobs_per_user=JOBS))
     client = app.server.test_client()
-    upload = client.post("/api/uploads?filename=c.csv", content_type="text/csv",
-                         data=churn_frame(200, seed=3).to_csv(index=False)).get_json()  # fmt: skip
+    upload = client.post(
+        "/api/uploads?filename=c.csv",
+        content_type="text/csv",
+        data=churn_frame(200, seed=3).to_csv(index=False),
+    ).get_json()
     stop = threading.Event()
     busy = [threading.Thread(target=_busy_with_sqlite, args=(tmp_path, stop)) for _ in range(4)]
     for thread in busy:
@@ -56,8 +59,9 @@ def test_jobs_finish_while_other_threads_use_sqlite(settings, tmp_path):
         running = []
         for _ in range(JOBS):
             body = score_request(app, {"file_id": upload["file_id"], "filename": "c.csv"}, CHURN)
-            running.append((client.post(f"/_dash-update-component?endId={page}", json=body)
-                            .get_json(), body))  # fmt: skip
+            running.append(
+                (client.post(f"/_dash-update-component?endId={page}", json=body).get_json(), body)
+            )
         deadline = time.monotonic() + 120
         while running and time.monotonic() < deadline:
             running = [(s, b) for s, b in running if not _finished(client, page, s, b)]
@@ -115,8 +119,9 @@ def test_a_fork_while_other_threads_hold_the_consoles_locks_does_not_hang(settin
         if child == 0:  # the child: score, then leave without running the parent's cleanup
             code = 1
             try:
-                answer = services.scoring.predict(LOCAL_CALLER, IRIS_MODEL, "1", SETOSA,
-                                                  source=Source.API)  # fmt: skip
+                answer = services.scoring.predict(
+                    LOCAL_CALLER, IRIS_MODEL, "1", SETOSA, source=Source.API
+                )
                 code = 0 if answer.predictions == [0] else 2
             finally:
                 os._exit(code)
@@ -144,8 +149,11 @@ def test_a_job_that_ends_between_result_and_running_checks_still_shows_its_resul
     showed the result (seen once in the soak). It counts as running until it is read."""
     app = create_app(settings=replace(settings, app_data_dir=tmp_path))
     client = app.server.test_client()
-    upload = client.post("/api/uploads?filename=c.csv", content_type="text/csv",
-                         data=churn_frame(50, seed=4).to_csv(index=False)).get_json()  # fmt: skip
+    upload = client.post(
+        "/api/uploads?filename=c.csv",
+        content_type="text/csv",
+        data=churn_frame(50, seed=4).to_csv(index=False),
+    ).get_json()
     page = page_token(client)
     body = score_request(app, {"file_id": upload["file_id"], "filename": "c.csv"}, CHURN)
     started = client.post(f"/_dash-update-component?endId={page}", json=body).get_json()

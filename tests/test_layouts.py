@@ -48,9 +48,12 @@ def test_no_id_is_typed_again_in_javascript():
 
 @pytest.mark.parametrize(
     "error_type",
-    [cls for cls in vars(errors).values()
-     if isinstance(cls, type) and issubclass(cls, errors.ConsoleError)],
-)  # fmt: skip
+    [
+        cls
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.ConsoleError)
+    ],
+)
 def test_every_error_type_renders_with_title_message_and_hint(error_type):
     alert = json.dumps(
         error_alert(error_type("What went wrong.", hint="What to do.")).to_plotly_json(),

@@ -37,8 +37,9 @@ def console_app(auth_server, tmp_path_factory):
 
 def predict(client, server: AuthServer, user: str, model: str, **headers: str):
     url = f"/api/models/{server.models[model]}/Champion/predict"
-    return client.post(url, json={**SETOSA, "sepal_length": MARKER},
-                       headers=auth(server, user, **headers))  # fmt: skip
+    return client.post(
+        url, json={**SETOSA, "sepal_length": MARKER}, headers=auth(server, user, **headers)
+    )
 
 
 EXPECTED = {("alice", "X"): 200, ("bob", "X"): 403, ("alice", "Y"): 403}
@@ -122,9 +123,12 @@ def _callback_request(app, selection: dict[str, Any], text: str) -> dict[str, An
         app,
         (f"{Json.RESULT}.children", f"{History.STORE}.data"),
         Json.PREDICT,
-        [(Json.TEXT, "value", text), (Page.SELECTION, "data", selection),
-         (History.STORE, "data", [])],
-    )  # fmt: skip
+        [
+            (Json.TEXT, "value", text),
+            (Page.SELECTION, "data", selection),
+            (History.STORE, "data", []),
+        ],
+    )
 
 
 def test_forged_callback_naming_a_forbidden_model_is_denied(console_app, auth_server):

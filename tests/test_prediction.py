@@ -85,7 +85,7 @@ def test_unexpected_json_columns_are_ignored_and_reported(services, caller):
         ({"sepal_length": True}, "sepal_length expects a number (double), but row 1 has true"),
         ({"sepal_length": None}, "Column sepal_length is required, but row 1 is empty"),
     ],
-)  # fmt: skip
+)
 def test_type_mismatches_name_column_row_and_value(services, caller, change, words):
     with pytest.raises(SchemaMismatch) as error:
         api_predict(services, caller, IRIS_MODEL, "1", {**SETOSA, **change})
@@ -97,8 +97,10 @@ def test_a_whole_number_beyond_any_double_is_refused_with_its_row(services, call
     rows = [SETOSA, {**SETOSA, "petal_width": 2**1100}]
     with pytest.raises(SchemaMismatch) as error:
         api_predict(services, caller, IRIS_MODEL, "1", rows)
-    assert "Column petal_width takes numbers (double), but row 2 has a whole number beyond" \
-        in error.value.message  # fmt: skip
+    assert (
+        "Column petal_width takes numbers (double), but row 2 has a whole number beyond"
+        in error.value.message
+    )
 
 
 def test_type_mismatch_in_a_batch_points_at_the_row(services, caller):
@@ -111,9 +113,11 @@ def test_type_mismatch_in_a_batch_points_at_the_row(services, caller):
 
 @pytest.mark.parametrize(
     ("column", "value", "words"),
-    [("city", 5, "expects text (string), but row 1 has 5"),
-     ("is_member", "yes", 'expects true or false (boolean), but row 1 has "yes"')],
-)  # fmt: skip
+    [
+        ("city", 5, "expects text (string), but row 1 has 5"),
+        ("is_member", "yes", 'expects true or false (boolean), but row 1 has "yes"'),
+    ],
+)
 def test_strings_and_booleans_are_checked(services, caller, column, value, words):
     with pytest.raises(SchemaMismatch) as error:
         api_predict(services, caller, CHURN_MODEL, "1", {**CUSTOMER, column: value})
@@ -122,11 +126,15 @@ def test_strings_and_booleans_are_checked(services, caller, column, value, words
 
 @pytest.mark.parametrize(
     ("payload", "words"),
-    [([], "no rows"), ({}, "empty"), ({"dataframe_records": []}, "no rows"),
-     ("text", "Expected a JSON object or list"),
-     ({"dataframe_split": {"columns": ["a"], "data": [[1, 2]]}}, "Row 1 of dataframe_split"),
-     ({"instances": [], "inputs": []}, "exactly one of")],
-)  # fmt: skip
+    [
+        ([], "no rows"),
+        ({}, "empty"),
+        ({"dataframe_records": []}, "no rows"),
+        ("text", "Expected a JSON object or list"),
+        ({"dataframe_split": {"columns": ["a"], "data": [[1, 2]]}}, "Row 1 of dataframe_split"),
+        ({"instances": [], "inputs": []}, "exactly one of"),
+    ],
+)
 def test_unusable_payloads_say_what_is_wrong(services, caller, payload, words):
     with pytest.raises(InvalidInput, match=words):
         api_predict(services, caller, IRIS_MODEL, "1", payload)
@@ -226,17 +234,22 @@ def test_output_columns_are_known_before_any_row_is_scored(services, caller):
     )
     assert output_columns(two) == ["prediction_label", "prediction_score"]
     assert output_columns(SignatureInfo(outputs=[TensorInfo(None, "float64", (-1, 3))])) == [
-        "prediction_0", "prediction_1", "prediction_2"]  # fmt: skip
+        "prediction_0",
+        "prediction_1",
+        "prediction_2",
+    ]
     assert output_columns(SignatureInfo()) == []
 
 
 @pytest.mark.parametrize(
     "payload",
-    [{"dataframe_split": {"columns": "abc", "data": [[1, 2, 3]]}},
-     {"dataframe_split": {"columns": [1, 2], "data": [[1, 2]]}},
-     {"dataframe_split": {"columns": ["a", "a"], "data": [[1, 2]]}}],
+    [
+        {"dataframe_split": {"columns": "abc", "data": [[1, 2, 3]]}},
+        {"dataframe_split": {"columns": [1, 2], "data": [[1, 2]]}},
+        {"dataframe_split": {"columns": ["a", "a"], "data": [[1, 2]]}},
+    ],
     ids=["columns-text", "columns-numbers", "columns-twice"],
-)  # fmt: skip
+)
 def test_malformed_scoring_formats_are_input_errors_and_audited(services, caller, payload):
     """They were a TypeError deep in pandas (an unaudited 500)."""
     before = len(services.audit.rows(source="api"))

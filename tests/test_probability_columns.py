@@ -23,8 +23,9 @@ def _score(settings, caller, model, frame, chunk_rows=7, fmt="csv", ref="1"):
     services = build_services(replace(settings, predict_chunk_rows=chunk_rows), SimpleCache())
     files = services.files
     stored = files.upload(caller, "rows.csv", io.BytesIO(frame.to_csv(index=False).encode()))
-    scored = files.score(caller, model, ref, stored.file_id, source=Source.CSV,
-                         result_format=fmt, probabilities=True)  # fmt: skip
+    scored = files.score(
+        caller, model, ref, stored.file_id, source=Source.CSV, result_format=fmt, probabilities=True
+    )
     path = files.store.path(caller, scored.output.file_id)
     table = pd.read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
     return scored, table, services
@@ -67,8 +68,14 @@ def test_a_chunk_of_only_bad_rows_still_has_the_columns(settings, caller):
 
 
 def test_a_model_without_probabilities_says_so(settings, caller):
-    frame = pd.DataFrame({"living_area_sqm": [80.0], "bedrooms": [2], "age_years": [10],
-                          "distance_to_center_km": [3.0]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "living_area_sqm": [80.0],
+            "bedrooms": [2],
+            "age_years": [10],
+            "distance_to_center_km": [3.0],
+        }
+    )
     with pytest.raises(ConsoleError, match="gives no class probabilities") as raised:
         _score(settings, caller, HOUSE_PRICE_MODEL, frame)
     assert raised.value.http_status == 422
@@ -76,8 +83,9 @@ def test_a_model_without_probabilities_says_so(settings, caller):
 
 def test_score_route_takes_probabilities_true(client):
     customers = churn_frame(40, seed=31)
-    stored = client.post("/api/uploads?filename=c.csv", data=customers.to_csv(index=False),
-                         content_type="text/csv").get_json()  # fmt: skip
+    stored = client.post(
+        "/api/uploads?filename=c.csv", data=customers.to_csv(index=False), content_type="text/csv"
+    ).get_json()
     route = f"/api/models/{CHURN_MODEL}/Champion/score/{stored['file_id']}"
     plain = client.post(route).get_json()
     assert plain["confidence"] is None
@@ -92,15 +100,19 @@ def test_score_route_takes_probabilities_true(client):
         io.BytesIO(client.get(f"/api/files/{plain['result_file']['file_id']}").data)
     )
     assert not [c for c in without.columns if c.startswith("probability_")]
-    regressor = client.post(f"/api/models/{HOUSE_PRICE_MODEL}/1/score/{stored['file_id']}"
-                            "?probabilities=true")  # fmt: skip
+    regressor = client.post(
+        f"/api/models/{HOUSE_PRICE_MODEL}/1/score/{stored['file_id']}?probabilities=true"
+    )
     assert regressor.status_code in (400, 422)
 
 
 def test_csv_body_to_predict_takes_probabilities_true(client):
     customers = churn_frame(5, seed=3)
-    response = client.post(f"/api/models/{CHURN_MODEL}/1/predict?probabilities=true",
-                           data=customers.to_csv(index=False), content_type="text/csv")  # fmt: skip
+    response = client.post(
+        f"/api/models/{CHURN_MODEL}/1/predict?probabilities=true",
+        data=customers.to_csv(index=False),
+        content_type="text/csv",
+    )
     assert response.status_code == 200
     result = pd.read_csv(io.BytesIO(response.data))
     assert {"probability_0", "probability_1"} <= set(result.columns)

@@ -15,9 +15,15 @@ from tests.registry_models import EMPTY_MODEL, STAGED_MODEL, TENSOR_MODEL
 
 @pytest.mark.parametrize(
     ("ref", "version", "alias"),
-    [("1", "1", None), ("Champion", "1", "Champion"), ("Challenger", "2", "Challenger"),
-     ("latest", "2", None), ("LATEST", "2", None), ("", "2", None)],
-)  # fmt: skip
+    [
+        ("1", "1", None),
+        ("Champion", "1", "Champion"),
+        ("Challenger", "2", "Challenger"),
+        ("latest", "2", None),
+        ("LATEST", "2", None),
+        ("", "2", None),
+    ],
+)
 def test_references_resolve_to_versions(services, caller, ref, version, alias):
     resolved = services.registry.resolve(caller, IRIS_MODEL, ref)
     assert (resolved.version, resolved.alias) == (version, alias)

@@ -78,8 +78,13 @@ def test_embedded_default_serves_the_page_and_the_readme_curl_example(runtime, t
 def test_own_registry_and_a_data_dir_that_does_not_exist_yet(runtime, tmp_path, dash_br, settings):
     port = free_port()
     data_dir = tmp_path / "not" / "there" / "yet"
-    with serve(runtime, tmp_path, PORT=port, APP_DATA_DIR=data_dir,
-               MLFLOW_TRACKING_URI=settings.tracking_uri) as app:  # fmt: skip
+    with serve(
+        runtime,
+        tmp_path,
+        PORT=port,
+        APP_DATA_DIR=data_dir,
+        MLFLOW_TRACKING_URI=settings.tracking_uri,
+    ) as app:
         base = f"http://127.0.0.1:{port}"
         assert wait_for(f"{base}/api/health", app).json()["embedded_registry"] is False
         page_renders(dash_br, base)
@@ -97,10 +102,15 @@ def test_databricks_app_environment(runtime, tmp_path):
     port = free_port()
     with running_workspace() as workspace:
         env = {item["name"]: item["value"] for item in manifest["env"]}
-        env |= {"DATABRICKS_APP_NAME": "model-console", "DATABRICKS_APP_PORT": port,
-                "DATABRICKS_HOST": workspace, "DATABRICKS_CLIENT_ID": "service-principal",
-                "DATABRICKS_CLIENT_SECRET": "service-principal-secret",
-                "HOST": "127.0.0.1", "APP_DATA_DIR": tmp_path / "app-data"}  # fmt: skip
+        env |= {
+            "DATABRICKS_APP_NAME": "model-console",
+            "DATABRICKS_APP_PORT": port,
+            "DATABRICKS_HOST": workspace,
+            "DATABRICKS_CLIENT_ID": "service-principal",
+            "DATABRICKS_CLIENT_SECRET": "service-principal-secret",
+            "HOST": "127.0.0.1",
+            "APP_DATA_DIR": tmp_path / "app-data",
+        }
         with serve(runtime, tmp_path, **env) as app:
             base = f"http://127.0.0.1:{port}"
             user = {"X-Forwarded-Email": "ana@corp.com"}
@@ -124,16 +134,20 @@ OPTIONAL_IMPORTS = {"pyspark": "pyspark[connect]=="}
 
 
 def test_spark_without_its_client_stops_once_with_one_line(runtime, tmp_path):
-    env = clean_environment(APP_DATA_DIR=tmp_path / "data", PORT=free_port(),
-                            SPARK_REMOTE="sc://127.0.0.1:1")  # fmt: skip
-    started = subprocess.run([str(runtime), "app.py"], cwd=PROJECT, env=env, timeout=120,
-                             capture_output=True, text=True)  # fmt: skip
+    env = clean_environment(
+        APP_DATA_DIR=tmp_path / "data", PORT=free_port(), SPARK_REMOTE="sc://127.0.0.1:1"
+    )
+    started = subprocess.run(
+        [str(runtime), "app.py"], cwd=PROJECT, env=env, timeout=120, capture_output=True, text=True
+    )
     assert started.returncode != 0
     lines = [line for line in started.stderr.splitlines() if line.startswith("Cannot start")]
     assert "Booting worker" not in started.stderr
-    assert lines == ["Cannot start the model console: SPARK_REMOTE is set, but the Spark "
-                     "Connect client is not installed: pip install -r requirements-spark.txt "
-                     "(or unset SPARK_REMOTE)."], started.stderr[-2000:]  # fmt: skip
+    assert lines == [
+        "Cannot start the model console: SPARK_REMOTE is set, but the Spark "
+        "Connect client is not installed: pip install -r requirements-spark.txt "
+        "(or unset SPARK_REMOTE)."
+    ], started.stderr[-2000:]
 
 
 def test_every_run_time_import_is_in_requirements_txt(runtime):
@@ -146,12 +160,17 @@ def test_every_run_time_import_is_in_requirements_txt(runtime):
     imported = set().union(*map(imported_roots, files))
     packages = sorted(imported - ours - set(sys.stdlib_module_names))
     missing = subprocess.run(
-        [str(runtime), "-c",
-         "import importlib.util, sys\n"
-         "print(' '.join(n for n in sys.argv[1:] if importlib.util.find_spec(n) is None))",
-         *packages],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
+        [
+            str(runtime),
+            "-c",
+            "import importlib.util, sys\n"
+            "print(' '.join(n for n in sys.argv[1:] if importlib.util.find_spec(n) is None))",
+            *packages,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     optional = (PROJECT / "requirements-spark.txt").read_text()
     assert [name for name in missing if name not in OPTIONAL_IMPORTS] == []
     assert all(OPTIONAL_IMPORTS[name] in optional for name in missing)

@@ -29,9 +29,16 @@ def press(dash_duo, element_id: str) -> None:
 def spark_console(dash_duo, settings, spark_server, tmp_path):
     shared = tmp_path / "shared"
     shared.mkdir()
-    start_console(dash_duo, settings, default_model=IRIS_MODEL, default_version="Champion",
-                  app_data_dir=tmp_path / "app", spark_remote=spark_server.url,
-                  spark_allowed_locations=(str(shared),), predict_chunk_rows=20_000)  # fmt: skip
+    start_console(
+        dash_duo,
+        settings,
+        default_model=IRIS_MODEL,
+        default_version="Champion",
+        app_data_dir=tmp_path / "app",
+        spark_remote=spark_server.url,
+        spark_allowed_locations=(str(shared),),
+        predict_chunk_rows=20_000,
+    )
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL}")
     open_tab(dash_duo, "CSV Prediction")
     return dash_duo, shared
@@ -52,8 +59,11 @@ def test_an_uploaded_csv_scored_on_spark_from_the_browser(spark_console, tmp_pat
     )
     result = pd.read_csv(download_result(dash_duo, "flowers_with_predictions.csv", press=False))
     assert len(result) == ROWS and result["prediction"].notna().all()
-    tab = next(link for link in dash_duo.find_elements(".nav-tabs .nav-link")
-               if link.text == "Prediction History")  # fmt: skip
+    tab = next(
+        link
+        for link in dash_duo.find_elements(".nav-tabs .nav-link")
+        if link.text == "Prediction History"
+    )
     dash_duo.driver.execute_script("arguments[0].click()", tab)
     dash_duo.wait_for_contains_text(f"#{History.LIST}", "Table")
     assert dash_duo.get_logs() == []
@@ -71,7 +81,8 @@ def test_a_parquet_path_scored_on_spark_with_progress_and_cancel(spark_console):
     press(dash_duo, Table.START)
     dash_duo.wait_for_contains_text(f"#{Table.PROGRESS_TEXT}", "tasks", timeout=240)
     press(dash_duo, Table.CANCEL)
-    dash_duo.wait_for_contains_text(f"#{Table.RESULT}", "Cancelled: nothing was published",
-                                    timeout=60)  # fmt: skip
+    dash_duo.wait_for_contains_text(
+        f"#{Table.RESULT}", "Cancelled: nothing was published", timeout=60
+    )
     assert not (shared / "out").exists()
     assert dash_duo.get_logs() == []

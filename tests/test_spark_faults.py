@@ -19,8 +19,12 @@ pytestmark = pytest.mark.slow
 
 
 def _upload(client, server, user: str, rows: int = 2_000) -> str:
-    answer = client.post("/api/uploads?filename=mine.csv", data=iris_rows(rows).to_csv(index=False),
-                         content_type="text/csv", headers=auth(server, user))  # fmt: skip
+    answer = client.post(
+        "/api/uploads?filename=mine.csv",
+        data=iris_rows(rows).to_csv(index=False),
+        content_type="text/csv",
+        headers=auth(server, user),
+    )
     assert answer.status_code == 201, answer.get_json()
     return answer.get_json()["file_id"]
 
@@ -60,8 +64,9 @@ def test_a_caller_without_read_on_the_model_is_refused_before_anything_is_shippe
     auth_server, tmp_path
 ):
     """Spark here is a closed port: a refusal that reached Spark would be a 503, not a 403."""
-    settings = replace(mlflow_basic_settings(auth_server, tmp_path),
-                       spark_remote=f"sc://127.0.0.1:{free_port()}")  # fmt: skip
+    settings = replace(
+        mlflow_basic_settings(auth_server, tmp_path), spark_remote=f"sc://127.0.0.1:{free_port()}"
+    )
     app = create_app(settings=settings)
     client = app.server.test_client()
     body = {"source": f"upload:{_upload(client, auth_server, 'bob')}"}
@@ -84,8 +89,12 @@ def test_the_spark_server_killed_mid_job_gives_a_clear_failure_and_the_app_keeps
         frame = iris_rows(2_000_000, seed=4)
         for number, start in enumerate(range(0, len(frame), 50_000)):
             frame.iloc[start : start + 50_000].to_parquet(parts / f"part-{number:03}.parquet")
-        configured = replace(settings, app_data_dir=tmp_path / "app", spark_remote=server.url,
-                             spark_allowed_locations=(str(shared),))  # fmt: skip
+        configured = replace(
+            settings,
+            app_data_dir=tmp_path / "app",
+            spark_remote=server.url,
+            spark_allowed_locations=(str(shared),),
+        )
         client = create_app(settings=configured).server.test_client()
         body = {"source": str(parts), "destination": str(shared / "out")}
         job = client.post("/api/models/main.ml_models.iris_classifier/1/jobs", json=body)

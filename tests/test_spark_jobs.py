@@ -73,8 +73,12 @@ def test_parquet_of_100k_rows_scored_on_spark_equals_in_process_predict(
 ):
     frame = iris_rows(ROWS)
     frame.to_parquet(shared / "iris.parquet")
-    body = {"source": str(shared / "iris.parquet"), "destination": str(shared / "iris-out"),
-            "format": "parquet", "engine": "spark"}  # fmt: skip
+    body = {
+        "source": str(shared / "iris.parquet"),
+        "destination": str(shared / "iris-out"),
+        "format": "parquet",
+        "engine": "spark",
+    }
     answer = client.post(f"/api/models/{IRIS_MODEL}/Champion/jobs", json=body)
     assert answer.status_code == 202, answer.get_json()
     state = finished(client, answer.get_json()["job_id"])
@@ -91,8 +95,12 @@ def test_parquet_of_100k_rows_scored_on_spark_equals_in_process_predict(
 
 
 def upload(client, frame: pd.DataFrame, name: str, **headers) -> str:
-    answer = client.post(f"/api/uploads?filename={name}", data=frame.to_csv(index=False),
-                         content_type="text/csv", headers=headers)  # fmt: skip
+    answer = client.post(
+        f"/api/uploads?filename={name}",
+        data=frame.to_csv(index=False),
+        content_type="text/csv",
+        headers=headers,
+    )
     assert answer.status_code == 201, answer.get_json()
     return answer.get_json()["file_id"]
 
@@ -125,8 +133,7 @@ def test_an_uploaded_csv_gives_the_same_result_on_spark_as_on_this_server(client
         assert state["result"]["filename"] == "flowers_with_predictions.csv"
         download = client.get(f"/api/files/{state['result']['file_id']}")
         assert download.status_code == 200
-        outcomes[engine] = pd.read_csv(io.BytesIO(download.data), dtype=str,
-                                       keep_default_na=False)  # fmt: skip
+        outcomes[engine] = pd.read_csv(io.BytesIO(download.data), dtype=str, keep_default_na=False)
     spark = outcomes["spark"].sort_values("row_id", key=lambda ids: ids.astype(int))
     spark = spark.reset_index(drop=True)
     pd.testing.assert_frame_equal(spark, outcomes["local"], check_dtype=False)
@@ -135,8 +142,9 @@ def test_an_uploaded_csv_gives_the_same_result_on_spark_as_on_this_server(client
     assert spark.loc[7, "prediction"] == "" and spark.loc[13, "note"] == "'=HYPERLINK(1)"
     mlflow.set_tracking_uri(settings.tracking_uri)
     good = spark[spark["error"] == ""]
-    scored = expected(frame.loc[good.index].astype({"sepal_width": float, "petal_length": float}),
-                      settings)  # fmt: skip
+    scored = expected(
+        frame.loc[good.index].astype({"sepal_width": float, "petal_length": float}), settings
+    )
     assert (good["prediction"].astype(int).to_numpy() == scored).all()
 
 
@@ -167,9 +175,14 @@ def test_a_location_outside_the_allowed_places_is_refused_before_any_spark_work(
     settings, tmp_path, shared
 ):
     """The Spark server here is a closed port: a refusal that needed Spark would be a 503."""
-    app = create_app(settings=replace(settings, app_data_dir=tmp_path,
-                                      spark_remote=f"sc://127.0.0.1:{free_port()}",
-                                      spark_allowed_locations=(str(shared),)))  # fmt: skip
+    app = create_app(
+        settings=replace(
+            settings,
+            app_data_dir=tmp_path,
+            spark_remote=f"sc://127.0.0.1:{free_port()}",
+            spark_allowed_locations=(str(shared),),
+        )
+    )
     client = app.server.test_client()
     for body in (
         {"source": "/etc/passwd.csv"},
@@ -191,13 +204,21 @@ def test_wildcards_and_the_consoles_own_folder_are_refused_however_wide_the_pref
     allowed prefix; and a prefix as wide as the disk must not reach everyone's uploads or
     the audit log in APP_DATA_DIR."""
     data_dir = tmp_path / "data"
-    app = create_app(settings=replace(settings, app_data_dir=data_dir,
-                                      spark_remote=f"sc://127.0.0.1:{free_port()}",
-                                      spark_allowed_locations=(str(tmp_path),)))  # fmt: skip
+    app = create_app(
+        settings=replace(
+            settings,
+            app_data_dir=data_dir,
+            spark_remote=f"sc://127.0.0.1:{free_port()}",
+            spark_allowed_locations=(str(tmp_path),),
+        )
+    )
     client = app.server.test_client()
     url = f"/api/models/{IRIS_MODEL}/Champion/jobs"
-    for source in (f"{tmp_path}/allowed/{{/..,q}}/secret.parquet", f"{tmp_path}/*.parquet",
-                   f"{tmp_path}/part-[0-9].parquet"):  # fmt: skip
+    for source in (
+        f"{tmp_path}/allowed/{{/..,q}}/secret.parquet",
+        f"{tmp_path}/*.parquet",
+        f"{tmp_path}/part-[0-9].parquet",
+    ):
         answer = client.post(url, json={"source": source})
         assert answer.status_code == 400, (source, answer.get_json())
         assert "wildcard" in answer.get_json()["message"]

@@ -42,8 +42,9 @@ def test_ten_thousand_keys_follow_the_weights_within_two_percent():
     assert abs(counts["Champion"] / 10_000 - 0.9) < 0.02
     assert abs(counts["Challenger"] / 10_000 - 0.1) < 0.02
     three = Counter(parse_split("m", "1:1,2:1,3:2").arm_for(f"k{i}").ref for i in range(10_000))
-    assert [abs(three[r] / 10_000 - w) < 0.02 for r, w in (("1", .25), ("2", .25), ("3", .5))] \
-        == [True] * 3  # fmt: skip
+    assert [
+        abs(three[r] / 10_000 - w) < 0.02 for r, w in (("1", 0.25), ("2", 0.25), ("3", 0.5))
+    ] == [True] * 3
 
 
 def test_changing_the_weights_moves_only_the_keys_between_the_boundaries():
@@ -72,8 +73,10 @@ def test_a_bad_tag_tells_the_model_owner_what_to_change(tag, problem):
 
 
 def test_split_predict_through_the_api_is_sticky_and_audited(client, flask_app, iris_split):
-    answers = [client.post(SPLIT, json=SETOSA, headers={"X-Request-Key": "alice"}).get_json()
-               for _ in range(3)]  # fmt: skip
+    answers = [
+        client.post(SPLIT, json=SETOSA, headers={"X-Request-Key": "alice"}).get_json()
+        for _ in range(3)
+    ]
     assert len({(a["arm"], a["version"]) for a in answers}) == 1
     assert answers[0]["predictions"] == [0] and answers[0]["key"] == "alice"
     by_query = client.post(f"{SPLIT}?key=alice", json=SETOSA).get_json()

@@ -65,15 +65,24 @@ def test_data_dir_that_cannot_be_created(command, tmp_path):
         ({"PORT": "80a"}, ("PORT='80a'", "port number")),
         ({"MODEL_CACHE_SIZE": "many"}, ("MODEL_CACHE_SIZE='many'", "whole number")),
         ({"JOB_SECRET_KEY": "short"}, ("JOB_SECRET_KEY", "32 characters")),
-        ({"MLFLOW_TRACKING_URI": "sqlite:////no/such/folder/mlflow.db"},
-         ("MLFLOW_TRACKING_URI", "/no/such/folder", "does not exist")),
+        (
+            {"MLFLOW_TRACKING_URI": "sqlite:////no/such/folder/mlflow.db"},
+            ("MLFLOW_TRACKING_URI", "/no/such/folder", "does not exist"),
+        ),
         ({"APP_AUTH_MODE": "mlflow-basic"}, ("mlflow-basic", "MLFLOW_TRACKING_URI")),
         ({"APP_AUTH_MODE": "databricks"}, ("DATABRICKS_HOST",)),
         ({"FILES_MAX_AGE_HOURS": "0"}, ("FILES_MAX_AGE_HOURS must be at least 1",)),
     ],
-    ids=["port", "number", "secret", "sqlite-folder", "basic-without-server", "no-workspace",
-         "files-age-zero"],
-)  # fmt: skip
+    ids=[
+        "port",
+        "number",
+        "secret",
+        "sqlite-folder",
+        "basic-without-server",
+        "no-workspace",
+        "files-age-zero",
+    ],
+)
 def test_each_setting_problem_is_named(setting, words, tmp_path):
     assert_one_clear_line(start(APP_PY, tmp_path, **setting), *words)
 

@@ -81,11 +81,13 @@ def test_unused_model_files_are_pruned(tmp_path):
 def test_each_persons_area_has_a_quota(settings, tmp_path):
     small = replace(settings, app_data_dir=tmp_path, user_quota_bytes=20_000)
     client = create_app(settings=small).server.test_client()
-    first = client.post("/api/uploads?filename=a.csv", data=b"a,b\n" + b"1,2\n" * 3000,
-                        content_type="text/csv")  # fmt: skip
+    first = client.post(
+        "/api/uploads?filename=a.csv", data=b"a,b\n" + b"1,2\n" * 3000, content_type="text/csv"
+    )
     assert first.status_code == 201
-    second = client.post("/api/uploads?filename=b.csv", data=b"a,b\n" + b"1,2\n" * 3000,
-                         content_type="text/csv")  # fmt: skip
+    second = client.post(
+        "/api/uploads?filename=b.csv", data=b"a,b\n" + b"1,2\n" * 3000, content_type="text/csv"
+    )
     assert second.status_code == 507 and second.get_json()["error_code"] == "QUOTA_EXCEEDED"
     assert len(list((tmp_path / "files").glob("*/*.data"))) == 1  # nothing half-written kept
 
@@ -97,8 +99,9 @@ def test_a_flood_of_job_requests_makes_no_processes(settings, tmp_path):
     app = create_app(settings=limited)
     client = app.server.test_client()
     frame = churn_frame(100_000, seed=1)
-    upload = client.post("/api/uploads?filename=big.csv", data=frame.to_csv(index=False),
-                         content_type="text/csv").get_json()  # fmt: skip
+    upload = client.post(
+        "/api/uploads?filename=big.csv", data=frame.to_csv(index=False), content_type="text/csv"
+    ).get_json()
     body = score_request(app, {"file_id": upload["file_id"], "filename": "big.csv"}, CHURN)
     page = page_token(client)
     started = client.post(f"/_dash-update-component?endId={page}", json=body).get_json()
@@ -109,9 +112,15 @@ def test_a_flood_of_job_requests_makes_no_processes(settings, tmp_path):
         assert "already have 1 file being scored" in answer.get_data(as_text=True)
     assert len(job_processes()) <= 1
     job = f"cacheKey={started['cacheKey']}&job={started['job']}"
-    until(lambda: "rows scored" in client.post(
-        f"/_dash-update-component?endId={page}&{job}", json=body).get_data(as_text=True),
-        timeout=120)  # fmt: skip
+    until(
+        lambda: (
+            "rows scored"
+            in client.post(f"/_dash-update-component?endId={page}&{job}", json=body).get_data(
+                as_text=True
+            )
+        ),
+        timeout=120,
+    )
     again = client.post(f"/_dash-update-component?endId={page_token(client)}", json=body)
     assert "cacheKey" in again.get_json()  # one at a time is fine
 
@@ -119,7 +128,7 @@ def test_a_flood_of_job_requests_makes_no_processes(settings, tmp_path):
 @pytest.mark.parametrize(
     ("column", "value", "words"),
     [("age", 1e29, "too large"), ("age", 2**63, "too large"), ("age", -(2**64), "too large")],
-)  # fmt: skip
+)
 def test_numbers_too_large_for_the_column_are_refused_not_wrapped(services, column, value, words):
     from services.errors import SchemaMismatch
 
@@ -132,8 +141,11 @@ def test_infinite_and_too_large_csv_cells_cost_their_row_only(client):
     customers = churn_frame(6, seed=2).astype({"income": object, "age": object})
     customers.loc[1, "income"] = "inf"
     customers.loc[2, "age"] = "99999999999999999999"
-    answer = client.post(f"/api/models/{CHURN_MODEL}/1/predict", data=customers.to_csv(index=False),
-                         content_type="text/csv")  # fmt: skip
+    answer = client.post(
+        f"/api/models/{CHURN_MODEL}/1/predict",
+        data=customers.to_csv(index=False),
+        content_type="text/csv",
+    )
     assert answer.status_code == 200 and answer.headers["X-Failed-Rows"] == "2"
     result = pd.read_csv(io.BytesIO(answer.data), dtype=str, keep_default_na=False)
     assert result.loc[1, "error"] == 'income expects a finite number, got "inf"'
@@ -161,11 +173,14 @@ def test_credentials_in_the_registry_uri_never_reach_an_answer(tmp_path):
     from tests.conftest import free_port, settings_for
 
     uri = f"http://ops:s3cret@127.0.0.1:{free_port()}"
-    app = create_app(settings=settings_for(tmp_path, tracking_uri=uri, registry_uri=uri,
-                                           embedded_registry=False))  # fmt: skip
+    app = create_app(
+        settings=settings_for(tmp_path, tracking_uri=uri, registry_uri=uri, embedded_registry=False)
+    )
     client = app.server.test_client()
-    for answer in (client.get("/api/models"),
-                   client.post(f"/api/models/{IRIS_MODEL}/1/predict", json=SETOSA)):  # fmt: skip
+    for answer in (
+        client.get("/api/models"),
+        client.post(f"/api/models/{IRIS_MODEL}/1/predict", json=SETOSA),
+    ):
         assert answer.status_code == 503
         assert "127.0.0.1" in answer.get_json()["message"]
         assert "s3cret" not in answer.get_data(as_text=True)
@@ -196,9 +211,11 @@ def test_models_outside_the_operators_allow_list_are_never_loaded(settings, tmp_
     client = app.server.test_client()
     listed = [m["name"] for m in client.get("/api/models").get_json()["models"]]
     assert IRIS_MODEL in listed and CHURN_MODEL not in listed
-    for answer in (client.post(f"/api/models/{CHURN_MODEL}/1/predict", json=[{"age": 1}]),
-                   client.get(f"/api/models/{CHURN_MODEL}"),
-                   client.get(f"/api/models/{CHURN_MODEL}/Champion")):  # fmt: skip
+    for answer in (
+        client.post(f"/api/models/{CHURN_MODEL}/1/predict", json=[{"age": 1}]),
+        client.get(f"/api/models/{CHURN_MODEL}"),
+        client.get(f"/api/models/{CHURN_MODEL}/Champion"),
+    ):
         assert answer.status_code == 403
         assert answer.get_json()["error_code"] == "MODEL_NOT_ALLOWED"
         assert "main.ml_models.iris_*" in answer.get_json()["message"]

@@ -47,8 +47,13 @@ def test_sliders_span_the_training_range_and_lists_hold_its_categories(services,
     age = {r.feature: r for r in space.ranges}["age"]
     assert (made["age"].min, made["age"].max, made["age"].step) == (age.low, age.high, 1)
     assert made["age"].value == age.high  # clamped: the text field keeps 200
-    assert [o["value"] for o in made["city"].options] == ["Berlin", "Lisbon", "Madrid", "Paris",
-                                                          "Rome"]  # fmt: skip
+    assert [o["value"] for o in made["city"].options] == [
+        "Berlin",
+        "Lisbon",
+        "Madrid",
+        "Paris",
+        "Rome",
+    ]
     assert made["city"].value == ""  # free text not in the list: the list shows none
     assert "is_member" not in made  # the switch needs no slider
     assert slider_text(5.1000000000000005, whole=False) == "5.1"

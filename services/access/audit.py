@@ -249,8 +249,11 @@ class AuditLog:
                 if rows:
                     self.spool.set_aside(self.database.store(self.spool.worth_storing(rows)))
             except Exception as error:  # the records are in the spool: a sweep stores them
-                log.warning("audit database unavailable (%s); %d records wait in the spool",
-                            type(error).__name__, len(rows))  # fmt: skip
+                log.warning(
+                    "audit database unavailable (%s); %d records wait in the spool",
+                    type(error).__name__,
+                    len(rows),
+                )
                 behind = True
             finally:
                 for _ in batch:

@@ -110,9 +110,12 @@ class AuditDatabase:
         if "record_id" not in columns:
             with self.engine.begin() as connection:
                 connection.execute(text("ALTER TABLE audit_log ADD COLUMN record_id VARCHAR(32)"))
-                connection.execute(text(
-                    "CREATE UNIQUE INDEX IF NOT EXISTS ix_audit_record_id ON audit_log (record_id)"
-                ))  # fmt: skip
+                connection.execute(
+                    text(
+                        "CREATE UNIQUE INDEX IF NOT EXISTS ix_audit_record_id "
+                        "ON audit_log (record_id)"
+                    )
+                )
         for name, kind in LATER_COLUMNS.items():
             if name not in columns:
                 with self.engine.begin() as connection:
@@ -295,8 +298,12 @@ def _sweep(spool: Spool, database: AuditDatabase) -> int:
         try:
             refused = database.store(spool.worth_storing(rows))
         except (SQLAlchemyError, OSError) as error:
-            log.warning("audit database unavailable (%s); %d records wait in %s",
-                        type(error).__name__, len(rows), path.name)  # fmt: skip
+            log.warning(
+                "audit database unavailable (%s); %d records wait in %s",
+                type(error).__name__,
+                len(rows),
+                path.name,
+            )
             waiting += 1
             continue
         spool.set_aside(refused)

@@ -47,19 +47,21 @@ def allowed_hosts(settings: Settings) -> list[str] | None:
 
 def content_security_policy(script_hashes: Iterable[str], frame_ancestors: str) -> str:
     scripts = " ".join(["'self'", *script_hashes])  # Dash's hashes come quoted
-    return "; ".join([
-        "default-src 'self'",
-        f"script-src {scripts}",
-        "style-src 'self' 'unsafe-inline'",  # React, Ace and AG Grid set styles inline
-        "img-src 'self' data:",
-        "font-src 'self' data:",
-        "connect-src 'self'",
-        "worker-src 'self' blob:",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        f"frame-ancestors {frame_ancestors}",
-    ])  # fmt: skip
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src {scripts}",
+            "style-src 'self' 'unsafe-inline'",  # React, Ace and AG Grid set styles inline
+            "img-src 'self' data:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "worker-src 'self' blob:",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            f"frame-ancestors {frame_ancestors}",
+        ]
+    )
 
 
 class RequestGuard:
@@ -100,24 +102,36 @@ class RequestGuard:
 
     def _problem(self, uploads: str) -> tuple[int, str, str] | None:
         if self.hosts is not None and _host_name(request.host) not in self.hosts:
-            return 400, "HOST_NOT_ALLOWED", (
-                "This console does not answer to that host name. The administrator can "
-                "allow it with ALLOWED_HOSTS."
-            )  # fmt: skip
+            return (
+                400,
+                "HOST_NOT_ALLOWED",
+                (
+                    "This console does not answer to that host name. The administrator can "
+                    "allow it with ALLOWED_HOSTS."
+                ),
+            )
         if request.method in STATE_CHANGING and self._cross_site():
-            return 403, "CROSS_SITE_REQUEST", (
-                "Refused: this request came from another site's page. Use the console "
-                "itself, or call the API from a script (no browser Origin)."
-            )  # fmt: skip
+            return (
+                403,
+                "CROSS_SITE_REQUEST",
+                (
+                    "Refused: this request came from another site's page. Use the console "
+                    "itself, or call the API from a script (no browser Origin)."
+                ),
+            )
         upload = request.path.startswith(uploads)
         limit = self.settings.upload_limit_bytes if upload else self.settings.max_request_bytes
         request.max_content_length = limit
         if request.content_length is not None and request.content_length > limit:
             what = "file" if upload else "request"
-            return 413, "PAYLOAD_TOO_LARGE", (
-                f"The {what} is larger than the {human_size(limit)} this console accepts. "
-                + ("Split it into smaller files." if upload else "Send smaller batches.")
-            )  # fmt: skip
+            return (
+                413,
+                "PAYLOAD_TOO_LARGE",
+                (
+                    f"The {what} is larger than the {human_size(limit)} this console accepts. "
+                    + ("Split it into smaller files." if upload else "Send smaller batches.")
+                ),
+            )
         return None
 
     def _cross_site(self) -> bool:

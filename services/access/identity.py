@@ -165,13 +165,18 @@ def verify_databricks_user(host: str, caller: Caller) -> None:
     whom: SCIM ``Me``); anything else, or no clear answer, refuses (fail closed)."""
     shown = display_uri(host)
     try:
-        response = requests.get(f"{host}{DATABRICKS_ME_API}", timeout=SIGN_IN_TIMEOUT_SECONDS,
-                                headers={"Authorization": f"Bearer {caller.token}"})  # fmt: skip
+        response = requests.get(
+            f"{host}{DATABRICKS_ME_API}",
+            timeout=SIGN_IN_TIMEOUT_SECONDS,
+            headers={"Authorization": f"Bearer {caller.token}"},
+        )
     except requests.RequestException:
         raise RegistryUnavailable(f"Cannot reach the workspace at {shown}.") from None
     if response.status_code in (401, 403):
-        raise Unauthenticated("The workspace did not accept the forwarded token.",
-                              hint="Reload the page to sign in again.")  # fmt: skip
+        raise Unauthenticated(
+            "The workspace did not accept the forwarded token.",
+            hint="Reload the page to sign in again.",
+        )
     if response.status_code != 200:
         raise RegistryUnavailable(
             f"The workspace at {shown} could not confirm who is signed in "
@@ -238,9 +243,15 @@ class Identity:
             else:
                 verify_password(self.settings.tracking_uri.rstrip("/"), caller)
         except Unauthenticated as error:
-            self.audit.record(AuditRecord(user=caller.user, source=Source.SIGN_IN,
-                                          action="sign-in", outcome=DENIED,
-                                          error_code=error.error_code))  # fmt: skip
+            self.audit.record(
+                AuditRecord(
+                    user=caller.user,
+                    source=Source.SIGN_IN,
+                    action="sign-in",
+                    outcome=DENIED,
+                    error_code=error.error_code,
+                )
+            )
             raise
         self.sign_ins.remember(key, True)
 

@@ -66,8 +66,9 @@ class Tally:
         if self.kind is None and any(columns[0]):
             self.kind = kind_of(columns)
         kind = self.kind or CLASSES
-        local = [i for i, values in enumerate(zip(*columns, strict=True))
-                 if not _same(values, kind)]  # fmt: skip
+        local = [
+            i for i, values in enumerate(zip(*columns, strict=True)) if not _same(values, kind)
+        ]
         room = max(self.keep - len(self.disagreements), 0)
         self.disagreements.extend(self.rows + i for i in local[:room])
         self.disagreeing += len(local)

@@ -50,15 +50,20 @@ class ComparedFile:
         return {
             "model": self.model,
             "versions": [{"ref": v.ref, "version": v.version} for v in self.versions],
-            "rows": self.tally.rows, "agreement": self.tally.agreement,
+            "rows": self.tally.rows,
+            "agreement": self.tally.agreement,
             "disagreeing_rows": self.tally.disagreeing,
             "disagreements": self.tally.disagreements,
             "crosstab": self.tally.crosstab(self.versions[0].labels),
             "mean_absolute_difference": self.tally.mean_absolute_difference,
-            "shared_columns": self.shared_columns, "differing_columns": self.differing_columns,
-            "result_file": {"file_id": self.output.file_id, "filename": self.output.filename,
-                            "size": self.output.size},
-        }  # fmt: skip
+            "shared_columns": self.shared_columns,
+            "differing_columns": self.differing_columns,
+            "result_file": {
+                "file_id": self.output.file_id,
+                "filename": self.output.filename,
+                "size": self.output.size,
+            },
+        }
 
 
 def union_signature(signatures: list[SignatureInfo]) -> SignatureInfo:
@@ -91,18 +96,28 @@ class CompareFiles:
         stored = self.files.store.describe(caller, file_id)
         with contextlib.ExitStack() as stack:
             scoring = self.compare.scoring
-            uses = [stack.enter_context(scoring.use(caller, name, v.ref, source, ACTION))
-                    for v in versions]  # fmt: skip
+            uses = [
+                stack.enter_context(scoring.use(caller, name, v.ref, source, ACTION))
+                for v in versions
+            ]
             runs = [scoring.table(use, BadRows.MARK) for use in uses]
             signature = union_signature([use.model.signature for use in uses])
-            output, tally, preview = self._score(caller, stored, versions, runs, signature,
-                                                 on_progress)  # fmt: skip
+            output, tally, preview = self._score(
+                caller, stored, versions, runs, signature, on_progress
+            )
             for use, run in zip(uses, runs, strict=True):
                 use.audited.rows = run.rows
         shared, differing = column_differences(versions)
-        return ComparedFile(uses[0].resolved.name, versions, tally, output,
-                            display_records(preview, PREVIEW_ROWS),
-                            [str(c) for c in preview.columns], shared, differing)  # fmt: skip
+        return ComparedFile(
+            uses[0].resolved.name,
+            versions,
+            tally,
+            output,
+            display_records(preview, PREVIEW_ROWS),
+            [str(c) for c in preview.columns],
+            shared,
+            differing,
+        )
 
     def _score(
         self,
@@ -131,8 +146,11 @@ class CompareFiles:
                 _keep(agreeing, compared.drop(index=compared.index[local]))
                 if on_progress is not None:
                     on_progress(Progress(tally.rows, total, runs[0].seconds))
-        preview = pd.concat(disagreeing + agreeing).head(PREVIEW_ROWS) if agreeing or disagreeing \
-            else pd.DataFrame()  # fmt: skip
+        preview = (
+            pd.concat(disagreeing + agreeing).head(PREVIEW_ROWS)
+            if agreeing or disagreeing
+            else pd.DataFrame()
+        )
         return self.files.store.describe(caller, output_id), tally, preview
 
 

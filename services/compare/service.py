@@ -66,10 +66,13 @@ class Comparison:
             "predictions": self.predictions,
             "agreement": self.tally.agreement,
             "disagreements": self.tally.disagreements,
-            "rows": self.rows, "kind": self.kind, **extra,
-            "shared_columns": self.shared_columns, "differing_columns": self.differing_columns,
+            "rows": self.rows,
+            "kind": self.kind,
+            **extra,
+            "shared_columns": self.shared_columns,
+            "differing_columns": self.differing_columns,
             "latency_ms": self.latency_ms,
-        }  # fmt: skip
+        }
 
 
 def parse_refs(text: str | None) -> list[str] | None:
@@ -133,8 +136,9 @@ class CompareService:
             except ConsoleError as error:
                 raise refused_for(error, name, ref) from None
             columns = [c.name for c in signature.columns]
-            versions.append(ComparedVersion(ref, resolved.version, resolved.alias, columns,
-                                            use.model.labels))  # fmt: skip
+            versions.append(
+                ComparedVersion(ref, resolved.version, resolved.alias, columns, use.model.labels)
+            )
         return versions
 
     def compare(

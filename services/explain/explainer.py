@@ -54,7 +54,7 @@ class RowExplanation:
             body["probability"] = self.probability
         if self.probabilities is not None:
             body["probabilities"] = self.probabilities
-        return body  # fmt: skip
+        return body
 
 
 class VersionExplainer:
@@ -88,8 +88,9 @@ class VersionExplainer:
                     hint="Explain fewer rows at a time.",
                 )
             part = slice(start, start + 1)
-            rows += self._explained(frame.iloc[part], None if targets is None
-                                    else targets[part], probabilities)  # fmt: skip
+            rows += self._explained(
+                frame.iloc[part], None if targets is None else targets[part], probabilities
+            )
         return rows
 
     def _explained(self, frame: pd.DataFrame, targets: Any, probabilities: Any) -> list:
@@ -102,28 +103,36 @@ class VersionExplainer:
         rows = []
         for i in range(len(frame)):
             index = frame.index[i]
-            rows.append(RowExplanation(
-                base_value=float(explained.base_values[i]),
-                output=float(explained.outputs[i]),
-                prediction=self._prediction(targets, i, frame.iloc[[i]]),
-                label=None,
-                probability=None if targets is None
-                else round(float(probabilities[index, targets[i]]), 6),
-                probabilities=None if targets is None
-                else self._class_probabilities(probabilities[index]),
-                contributions=[
-                    {"feature": str(column), "value": _plain(frame.iloc[i][column]),
-                     "contribution": float(explained.contributions[i, j])}
-                    for j, column in enumerate(self.columns)
-                ],
-            ))  # fmt: skip
+            rows.append(
+                RowExplanation(
+                    base_value=float(explained.base_values[i]),
+                    output=float(explained.outputs[i]),
+                    prediction=self._prediction(targets, i, frame.iloc[[i]]),
+                    label=None,
+                    probability=None
+                    if targets is None
+                    else round(float(probabilities[index, targets[i]]), 6),
+                    probabilities=None
+                    if targets is None
+                    else self._class_probabilities(probabilities[index]),
+                    contributions=[
+                        {
+                            "feature": str(column),
+                            "value": _plain(frame.iloc[i][column]),
+                            "contribution": float(explained.contributions[i, j]),
+                        }
+                        for j, column in enumerate(self.columns)
+                    ],
+                )
+            )
             rows[-1].label = label_of(self.model.labels, rows[-1].prediction)
         return rows
 
     def _class_probabilities(self, row: np.ndarray) -> dict[str, float]:
         """Keyed as the answers' ``probabilities`` are (``class_probabilities``)."""
-        return {str(_plain(c)): round(float(p), 6) for c, p in zip(self.parts.classes, row,
-                                                                   strict=True)}  # fmt: skip
+        return {
+            str(_plain(c)): round(float(p), 6) for c, p in zip(self.parts.classes, row, strict=True)
+        }
 
     def _prediction(self, targets: Any, i: int, row: pd.DataFrame) -> Any:
         if targets is not None:

@@ -25,8 +25,12 @@ from services.scoring.models import LoadedModel
 LINEAR_BACKGROUND_ROWS = 1_000
 AGNOSTIC_BACKGROUND_ROWS = 50
 PERMUTATIONS = 10
-AVERAGED_PROBABILITY = {"RandomForestClassifier", "ExtraTreesClassifier",
-                        "DecisionTreeClassifier", "ExtraTreeClassifier"}  # fmt: skip
+AVERAGED_PROBABILITY = {
+    "RandomForestClassifier",
+    "ExtraTreesClassifier",
+    "DecisionTreeClassifier",
+    "ExtraTreeClassifier",
+}
 TREE_FAMILIES = ("Forest", "Trees", "Tree", "GradientBoosting", "XGB", "LGBM", "CatBoost")
 
 
@@ -73,8 +77,9 @@ def own_output(final: Any, X: np.ndarray, targets: np.ndarray | None, probabilit
     explanation, so ``base + contributions = output`` is a check, not a definition."""
     if targets is None:
         return np.asarray(final.predict(X), dtype=float).reshape(-1)
-    scores = np.asarray(final.predict_proba(X) if probability else final.decision_function(X),
-                        dtype=float)  # fmt: skip
+    scores = np.asarray(
+        final.predict_proba(X) if probability else final.decision_function(X), dtype=float
+    )
     if scores.ndim == 1:  # two classes, the score of class 1
         return np.where(targets == 1, scores, -scores)
     return scores[np.arange(len(X)), targets]
@@ -106,8 +111,7 @@ class TreeMethod(_MappedMethod):
         import shap
 
         super().__init__(parts, owners, inputs)
-        self.explainer = shap.TreeExplainer(parts.final,
-                                            feature_perturbation="tree_path_dependent")  # fmt: skip
+        self.explainer = shap.TreeExplainer(parts.final, feature_perturbation="tree_path_dependent")
         # a forest's raw output is already the class probability; boosting's is log-odds
         self.in_probability = type(parts.final).__name__ in AVERAGED_PROBABILITY
         if parts.classes is None:
@@ -115,8 +119,9 @@ class TreeMethod(_MappedMethod):
         elif self.in_probability:
             self.explained_output = "probability of the predicted class"
         else:
-            self.explained_output = "log-odds (raw score) of the predicted class; its " \
-                "probability is given beside it"  # fmt: skip
+            self.explained_output = (
+                "log-odds (raw score) of the predicted class; its probability is given beside it"
+            )
 
     def explain(self, frame: pd.DataFrame, targets: np.ndarray | None) -> Explained:
         X = as_float32(self.parts.transform(frame))
@@ -124,8 +129,9 @@ class TreeMethod(_MappedMethod):
         complement = 1.0 if self.in_probability else 0.0
         values, base = _pick(values, self.explainer.expected_value, targets, complement)
         base, summed = self._mapped(values, base)
-        return Explained(base, summed, own_output(self.parts.final, X, targets,
-                                                  self.in_probability))  # fmt: skip
+        return Explained(
+            base, summed, own_output(self.parts.final, X, targets, self.in_probability)
+        )
 
 
 class LinearMethod(_MappedMethod):
@@ -138,14 +144,16 @@ class LinearMethod(_MappedMethod):
         self.explainer = shap.LinearExplainer(parts.final, background)
         self.explained_output = (
             "log-odds (score before the logistic link) of the predicted class: exact for a "
-            "linear model; its probability is given beside it" if parts.classes is not None
+            "linear model; its probability is given beside it"
+            if parts.classes is not None
             else "predicted value"
-        )  # fmt: skip
+        )
 
     def explain(self, frame: pd.DataFrame, targets: np.ndarray | None) -> Explained:
         X = self.parts.transform(frame)
-        values, base = _pick(self.explainer.shap_values(X), self.explainer.expected_value,
-                             targets, 0.0)  # fmt: skip
+        values, base = _pick(
+            self.explainer.shap_values(X), self.explainer.expected_value, targets, 0.0
+        )
         base, summed = self._mapped(values, base)
         return Explained(base, summed, own_output(self.parts.final, X, targets, False))
 
@@ -158,9 +166,10 @@ class _Coder:
         joined = pd.concat(frames, ignore_index=True)
         self.columns, self.dtypes = list(joined.columns), frames[0].dtypes.to_dict()
         self.categories = {
-            c: pd.unique(joined[c].astype(object)) for c in self.columns
+            c: pd.unique(joined[c].astype(object))
+            for c in self.columns
             if not pd.api.types.is_numeric_dtype(joined[c]) or joined[c].dtype == bool
-        }  # fmt: skip
+        }
 
     def encode(self, frame: pd.DataFrame) -> np.ndarray:
         coded = frame.copy()
@@ -191,8 +200,9 @@ class PermutationMethod:
         if self.parts.has_probabilities and self.parts.classes is not None:
             return np.asarray(self.parts.raw.predict_proba(frame), dtype=float)
         output = self.model.pyfunc.predict(frame)
-        values = np.asarray(output.iloc[:, 0] if hasattr(output, "iloc") and output.ndim == 2
-                            else output).reshape(len(frame), -1)[:, 0]  # fmt: skip
+        values = np.asarray(
+            output.iloc[:, 0] if hasattr(output, "iloc") and output.ndim == 2 else output
+        ).reshape(len(frame), -1)[:, 0]
         try:
             return values.astype(float)
         except (TypeError, ValueError):
@@ -202,8 +212,9 @@ class PermutationMethod:
         import shap
 
         coder = _Coder([self.background, frame])
-        masker = shap.maskers.Independent(coder.encode(self.background),
-                                          max_samples=len(self.background))  # fmt: skip
+        masker = shap.maskers.Independent(
+            coder.encode(self.background), max_samples=len(self.background)
+        )
         explainer = shap.PermutationExplainer(lambda c: self._outputs(coder.decode(c)), masker)
         evaluations = (2 * frame.shape[1] + 1) * PERMUTATIONS
         result = explainer(

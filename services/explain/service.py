@@ -54,7 +54,7 @@ class Explanation:
         }
         if self.alias:
             body["alias"] = self.alias
-        return body  # fmt: skip
+        return body
 
 
 @dataclass
@@ -108,8 +108,12 @@ class ExplainService:
         has just said this caller may use the version."""
         registry = self.access.authorize(caller, use.resolved)
         key = CacheKey(registry.uri, use.resolved.name, use.resolved.version)
-        return self.explainers.get_or_load(key, lambda: VersionExplainer(
-            use.model, read_reference(registry, use.resolved, use.model.signature)))  # fmt: skip
+        return self.explainers.get_or_load(
+            key,
+            lambda: VersionExplainer(
+                use.model, read_reference(registry, use.resolved, use.model.signature)
+            ),
+        )
 
     def explain(
         self, caller: Caller, name: str, ref: str, payload: Any, *, source: Source
@@ -154,9 +158,15 @@ class ExplainService:
         return WhatIfSpace(feature_ranges(reference.frame), reference.describe(), reference.note())
 
     def ice(
-        self, caller: Caller, name: str, ref: str, record: dict[str, Any], feature: str,
-        *, source: Source,
-    ) -> IceCurve:  # fmt: skip
+        self,
+        caller: Caller,
+        name: str,
+        ref: str,
+        record: dict[str, Any],
+        feature: str,
+        *,
+        source: Source,
+    ) -> IceCurve:
         """How one row's output moves as ``feature`` sweeps its training range."""
         with self.scoring.use(caller, name, ref, source, action="what-if") as use:
             use.audited.rows = 1
@@ -172,11 +182,13 @@ class ExplainService:
         """Predict one form row with its probabilities, explain it and sweep ``feature``;
         each is audited as its own action (predict, explain, what-if), as when asked apart.
         A prediction that fails raises; an explanation or sweep that fails says why."""
-        answer = self.scoring.predict(caller, name, ref, record, source=Source.FORM,
-                                      probabilities=None)  # fmt: skip
+        answer = self.scoring.predict(
+            caller, name, ref, record, source=Source.FORM, probabilities=None
+        )
         explanation, labels = self.explained_row(caller, name, ref, record, Source.FORM)
-        return WhatIfAnswer(answer, explanation, self.sweep(caller, name, ref, record, feature),
-                            labels)  # fmt: skip
+        return WhatIfAnswer(
+            answer, explanation, self.sweep(caller, name, ref, record, feature), labels
+        )
 
     def explained_row(
         self, caller: Caller, name: str, ref: str, record: Any, source: Source

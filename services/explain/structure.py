@@ -46,8 +46,9 @@ def model_parts(model: LoadedModel) -> ModelParts:
     raw = _raw_estimator(model.pyfunc)
     if raw is None:
         return ModelParts(None, None, None, None)
-    classes = list(raw.classes_) if hasattr(raw, "classes_") and hasattr(raw, "predict_proba") \
-        else None  # fmt: skip
+    classes = (
+        list(raw.classes_) if hasattr(raw, "classes_") and hasattr(raw, "predict_proba") else None
+    )
     steps = getattr(raw, "steps", None)
     if steps and len(steps) > 1:
         return ModelParts(raw, steps[-1][1], raw[:-1].transform, classes)

@@ -77,8 +77,15 @@ def ice_curve(explainer: VersionExplainer, row: pd.DataFrame, feature: str) -> I
     if now is None:
         now = float(explainer.output_of(row, target)[0])
     what = "probability of the predicted class" if target is not None else "predicted value"
-    return IceCurve(feature, [_plain(v) for v in grid], [float(v) for v in outputs], what,
-                    _plain(row[feature].iloc[0]), now, _class_name(explainer, target))  # fmt: skip
+    return IceCurve(
+        feature,
+        [_plain(v) for v in grid],
+        [float(v) for v in outputs],
+        what,
+        _plain(row[feature].iloc[0]),
+        now,
+        _class_name(explainer, target),
+    )
 
 
 def _class_name(explainer: VersionExplainer, target: int | None) -> str | None:

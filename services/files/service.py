@@ -99,14 +99,22 @@ class ScoredFile:
         """What the API answers."""
         alias = {"alias": self.alias} if self.alias else {}
         return {
-            "model": self.model, "version": self.version, **alias, "input_rows": self.rows,
-            "failed_rows": self.failed_rows, "latency_ms": round(self.seconds * 1000, 3),
-            "predictions": self.predictions, "distribution": self.distribution,
+            "model": self.model,
+            "version": self.version,
+            **alias,
+            "input_rows": self.rows,
+            "failed_rows": self.failed_rows,
+            "latency_ms": round(self.seconds * 1000, 3),
+            "predictions": self.predictions,
+            "distribution": self.distribution,
             "confidence": self.confidence,
             "drift": self.drift,
-            "result_file": {"file_id": self.output.file_id, "filename": self.output.filename,
-                            "size": self.output.size},
-        }  # fmt: skip
+            "result_file": {
+                "file_id": self.output.file_id,
+                "filename": self.output.filename,
+                "size": self.output.size,
+            },
+        }
 
 
 class FileService:
@@ -171,8 +179,9 @@ class FileService:
         with ``probabilities`` a ``probability_<class>`` column per class (``NoProbabilities``
         for a model without them) and the confidence histogram."""
         chosen = results.result_format(result_format)
-        formats = [chosen] + [f for f in results.RESULT_FORMATS.values()
-                              if every_format and f is not chosen]  # fmt: skip
+        formats = [chosen] + [
+            f for f in results.RESULT_FORMATS.values() if every_format and f is not chosen
+        ]
         stored = self.store.describe(caller, file_id)
         with self.scoring.use(caller, name, ref, source) as use:
             run = self.scoring.table(use, BadRows.MARK, probabilities)
@@ -284,8 +293,9 @@ class FileService:
         limit = self.settings.max_request_bytes
         stored = self.store.save_stream(caller, "request.csv", body, limit, refusal)
         try:
-            return self.score(caller, name, ref, stored.file_id, source=Source.API,
-                              probabilities=probabilities)  # fmt: skip
+            return self.score(
+                caller, name, ref, stored.file_id, source=Source.API, probabilities=probabilities
+            )
         finally:
             self.store.remove(caller, stored.file_id)
 

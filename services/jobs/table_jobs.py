@@ -86,10 +86,16 @@ class TableJobs:
         with self.scoring.look(caller, name, ref, Source.API) as use:  # refused here: nothing
             resolved = use.resolved  # is shipped, and the refusal is audited
         job = TableJob(
-            job_id=new_job_id(), model=resolved.name, ref=ref, version=resolved.version,
-            engine=engine, source=source.name, destination=destination.name,
-            format=chosen.name, state=RUNNING,
-        )  # fmt: skip
+            job_id=new_job_id(),
+            model=resolved.name,
+            ref=ref,
+            version=resolved.version,
+            engine=engine,
+            source=source.name,
+            destination=destination.name,
+            format=chosen.name,
+            state=RUNNING,
+        )
         self.store.save(caller, job)
         cancelled = self._cancels[job.job_id] = threading.Event()
         thread = threading.Thread(
@@ -122,12 +128,15 @@ class TableJobs:
     def _engine(self, raw: object) -> str:
         engine = (raw or (SPARK if self.backend else LOCAL)) if raw != "" else LOCAL
         if engine not in (SPARK, LOCAL):
-            raise InvalidInput("Unknown engine. Choose spark or local.",
-                               hint="local scores an uploaded file on this server.")  # fmt: skip
+            raise InvalidInput(
+                "Unknown engine. Choose spark or local.",
+                hint="local scores an uploaded file on this server.",
+            )
         if engine == SPARK and self.backend is None:
-            raise InvalidInput("This console has no Spark backend.",
-                               hint="Use engine local, or ask the operator to set "
-                               "SPARK_REMOTE.")  # fmt: skip
+            raise InvalidInput(
+                "This console has no Spark backend.",
+                hint="Use engine local, or ask the operator to set SPARK_REMOTE.",
+            )
         return str(engine)
 
     def _check_places(self, engine: str, source: Location, destination: Location) -> None:
@@ -182,19 +191,30 @@ class TableJobs:
         cancelled: threading.Event,
     ) -> None:
         if job.engine == LOCAL:
-            scored = self.files.score_in(use, caller, source.value, job.format,
-                                         _local_progress(job, cancelled), job.job_id)  # fmt: skip
+            scored = self.files.score_in(
+                use, caller, source.value, job.format, _local_progress(job, cancelled), job.job_id
+            )
             job.summary = _summary(use, scored.rows, scored.failed_rows, scored.seconds)
             job.result = {"location": "your files", **_file(scored.output)}
             return
         assert self.backend is not None
-        run = SparkRun(use, caller, source, destination, results.result_format(job.format),
-                       job.job_id, _spark_progress(job), cancelled)  # fmt: skip
+        run = SparkRun(
+            use,
+            caller,
+            source,
+            destination,
+            results.result_format(job.format),
+            job.job_id,
+            _spark_progress(job),
+            cancelled,
+        )
         outcome = self.backend.run(run)
         use.audited.rows = outcome.rows
         job.summary = _summary(use, outcome.rows, outcome.failed_rows, outcome.seconds)
-        job.result = {"location": outcome.location,
-                      **(_file(outcome.result_file) if outcome.result_file else {})}  # fmt: skip
+        job.result = {
+            "location": outcome.location,
+            **(_file(outcome.result_file) if outcome.result_file else {}),
+        }
         job.progress = {**job.progress, "rows_done": outcome.rows, "percent": 100}
 
 
@@ -224,8 +244,9 @@ class _Heartbeat:
 
 def _request(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise InvalidInput('Send a JSON object: {"source": ..., "destination": ..., '
-                           '"format": ..., "engine": ...}.')  # fmt: skip
+        raise InvalidInput(
+            'Send a JSON object: {"source": ..., "destination": ..., "format": ..., "engine": ...}.'
+        )
     return body
 
 
@@ -248,17 +269,28 @@ def _spark_progress(job: TableJob):
         percent = (
             int(100 * progress.tasks_done / progress.tasks_total) if progress.tasks_total else 0
         )
-        job.progress = {"tasks_done": progress.tasks_done, "tasks_total": progress.tasks_total,
-                        "rows_done": progress.rows_done, "rows_total": progress.rows_total,
-                        "percent": percent, "eta_seconds": progress.eta_seconds}  # fmt: skip
+        job.progress = {
+            "tasks_done": progress.tasks_done,
+            "tasks_total": progress.tasks_total,
+            "rows_done": progress.rows_done,
+            "rows_total": progress.rows_total,
+            "percent": percent,
+            "eta_seconds": progress.eta_seconds,
+        }
 
     return report
 
 
 def _summary(use: ModelUse, rows: int, failed: int, seconds: float) -> dict[str, Any]:
     resolved = use.resolved
-    return {"model": resolved.name, "version": resolved.version, "alias": resolved.alias,
-            "input_rows": rows, "failed_rows": failed, "seconds": round(seconds, 3)}  # fmt: skip
+    return {
+        "model": resolved.name,
+        "version": resolved.version,
+        "alias": resolved.alias,
+        "input_rows": rows,
+        "failed_rows": failed,
+        "seconds": round(seconds, 3),
+    }
 
 
 def _file(stored: Any) -> dict[str, Any]:

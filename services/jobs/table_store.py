@@ -32,8 +32,9 @@ class JobNotFound(ConsoleError):
 
 def job_not_found() -> JobNotFound:
     """The same answer for another user's job as for none at all: an id tells nothing."""
-    return JobNotFound("There is no job with that id among yours.",
-                       hint="GET /api/jobs lists your jobs.")  # fmt: skip
+    return JobNotFound(
+        "There is no job with that id among yours.", hint="GET /api/jobs lists your jobs."
+    )
 
 
 def job_lost() -> dict[str, Any]:

@@ -34,8 +34,11 @@ class JobTracker:
             for name, when in self.files.marks(caller, kind):
                 latest[name] = max(latest.get(name, 0.0), when)
         now = time.time()
-        return sum(1 for name, when in latest.items()
-                   if name not in ended and now - when < self.live_seconds)  # fmt: skip
+        return sum(
+            1
+            for name, when in latest.items()
+            if name not in ended and now - when < self.live_seconds
+        )
 
     def stop(self, caller: Caller, job: str) -> None:
         """A job cancelled (or found killed): it is over, and its unfinished files go."""

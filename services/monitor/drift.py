@@ -40,8 +40,11 @@ class NumberColumn:
         self.counts = np.zeros(len(self.edges) + 1, dtype=np.int64)
 
     def add(self, values: pd.Series) -> None:
-        numbers = values.to_numpy(dtype=float, na_value=np.nan) if values.dtype.kind in "iuf" \
-            else pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)  # fmt: skip
+        numbers = (
+            values.to_numpy(dtype=float, na_value=np.nan)
+            if values.dtype.kind in "iuf"
+            else pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        )
         present = numbers[~np.isnan(numbers)]
         self.seen += len(numbers)
         self.missing += len(numbers) - len(present)
@@ -50,10 +53,14 @@ class NumberColumn:
         self.counts += np.bincount(index, minlength=len(self.counts))
 
     def summary(self) -> dict[str, Any]:
-        return {"column": self.name, "kind": "number", "psi": psi(self.expected, self.counts),
-                "outside_range": _share(self.outside, self.seen),
-                "missing": _share(self.missing, self.seen),
-                "training_range": [self.low, self.high]}  # fmt: skip
+        return {
+            "column": self.name,
+            "kind": "number",
+            "psi": psi(self.expected, self.counts),
+            "outside_range": _share(self.outside, self.seen),
+            "missing": _share(self.missing, self.seen),
+            "training_range": [self.low, self.high],
+        }
 
 
 @dataclass
@@ -81,9 +88,14 @@ class TextColumn:
 
     def summary(self) -> dict[str, Any]:
         observed = np.array([self.counts.get(c, 0) for c in [*self.categories, UNSEEN]])
-        return {"column": self.name, "kind": "text", "psi": psi(self.expected, observed),
-                "unseen": _share(self.unseen, self.seen), "unseen_rows": self.unseen,
-                "missing": _share(self.missing, self.seen)}  # fmt: skip
+        return {
+            "column": self.name,
+            "kind": "text",
+            "psi": psi(self.expected, observed),
+            "unseen": _share(self.unseen, self.seen),
+            "unseen_rows": self.unseen,
+            "missing": _share(self.missing, self.seen),
+        }
 
 
 def psi(expected: np.ndarray, observed: np.ndarray) -> float | None:
@@ -106,8 +118,11 @@ def _is_number(values: pd.Series) -> bool:
 
 def number_column(name: str, values: pd.Series) -> NumberColumn:
     present = values.dropna().to_numpy(dtype=float)
-    edges = np.unique(np.quantile(present, np.linspace(0, 1, BINS + 1)[1:-1])) if len(present) \
-        else np.array([])  # fmt: skip
+    edges = (
+        np.unique(np.quantile(present, np.linspace(0, 1, BINS + 1)[1:-1]))
+        if len(present)
+        else np.array([])
+    )
     counts = np.bincount(np.searchsorted(edges, present, side="right"), minlength=len(edges) + 1)
     expected = counts / max(counts.sum(), 1)
     low, high = (float(present.min()), float(present.max())) if len(present) else (0.0, 0.0)
@@ -152,14 +167,20 @@ class DriftTally:
 
     def summary(self) -> dict[str, Any]:
         """Statistics only, never rows: what is stored and shown."""
-        columns = sorted((c.summary() for c in self.columns),
-                         key=lambda c: -(c["psi"] if c["psi"] is not None else -1))  # fmt: skip
+        columns = sorted(
+            (c.summary() for c in self.columns),
+            key=lambda c: -(c["psi"] if c["psi"] is not None else -1),
+        )
         indicative = self.rows < MIN_ROWS
         for column in columns:
             above = column["psi"] is not None and column["psi"] > self.threshold
             column["flagged"] = above and not indicative
         return {
-            "rows": self.rows, "indicative": indicative, "min_rows": MIN_ROWS,
-            "threshold": self.threshold, "reference": self.reference,
-            "flagged": [c["column"] for c in columns if c["flagged"]], "columns": columns,
-        }  # fmt: skip
+            "rows": self.rows,
+            "indicative": indicative,
+            "min_rows": MIN_ROWS,
+            "threshold": self.threshold,
+            "reference": self.reference,
+            "flagged": [c["column"] for c in columns if c["flagged"]],
+            "columns": columns,
+        }

@@ -42,8 +42,9 @@ class DriftService:
         registry = self.access.registry_for(caller)
         key = CacheKey(registry.uri, use.resolved.name, use.resolved.version)
         try:
-            reference = self.references.get_or_load(key, lambda: read_reference(
-                registry, use.resolved, use.model.signature))  # fmt: skip
+            reference = self.references.get_or_load(
+                key, lambda: read_reference(registry, use.resolved, use.model.signature)
+            )
         except NoReference:
             return None
         return DriftTally.against(reference.frame, reference.describe())
@@ -76,16 +77,24 @@ class DriftService:
             return self.keep(caller, use, tally, source, "JSON batch")
 
     def history(
-        self, caller: Caller, name: str, ref: str, since: str | None = None,
+        self,
+        caller: Caller,
+        name: str,
+        ref: str,
+        since: str | None = None,
         source: Source = Source.API,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         """The stored summaries of one version, oldest first, for a caller who may use it."""
         with self.scoring.look(caller, name, ref, source, action="drift") as use:
             resolved = use.resolved
         stored = self.store.summaries(resolved.name, resolved.version, iso_utc(since))
         summaries = [_as_seen_by(caller, summary) for summary in stored]
-        return {"model": resolved.name, "version": resolved.version, "alias": resolved.alias,
-                "summaries": summaries}  # fmt: skip
+        return {
+            "model": resolved.name,
+            "version": resolved.version,
+            "alias": resolved.alias,
+            "summaries": summaries,
+        }
 
 
 def _as_seen_by(caller: Caller, summary: dict[str, Any]) -> dict[str, Any]:

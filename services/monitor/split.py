@@ -74,9 +74,13 @@ class TrafficSplit:
 
     def to_dict(self) -> dict[str, Any]:
         total = self.total
-        return {"model": self.model, "tag": SPLIT_TAG,
-                "arms": [{"ref": a.ref, "weight": a.weight, "share": a.weight / total}
-                         for a in self.arms]}  # fmt: skip
+        return {
+            "model": self.model,
+            "tag": SPLIT_TAG,
+            "arms": [
+                {"ref": a.ref, "weight": a.weight, "share": a.weight / total} for a in self.arms
+            ],
+        }
 
 
 def parse_split(model: str, raw: str) -> TrafficSplit:
@@ -116,8 +120,12 @@ class SplitAnswer:
     predictions: Predictions
 
     def to_dict(self) -> dict[str, Any]:
-        return {"arm": self.arm, "key": self.key, **self.predictions.to_dict(),
-                "split": self.split.to_dict()["arms"]}  # fmt: skip
+        return {
+            "arm": self.arm,
+            "key": self.key,
+            **self.predictions.to_dict(),
+            "split": self.split.to_dict()["arms"],
+        }
 
 
 def request_key(header: str | None, query: str | None) -> str:
@@ -154,8 +162,9 @@ class SplitService:
         split = self.split(caller, name, source)
         arm = split.arm_for(key)
         try:
-            answer = self.scoring.predict(caller, name, arm.ref, payload, source=source,
-                                          action=ACTION, arm=arm.ref)  # fmt: skip
+            answer = self.scoring.predict(
+                caller, name, arm.ref, payload, source=source, action=ACTION, arm=arm.ref
+            )
         except ConsoleError as error:
             raise _about_arm(error, name, arm) from None
         return SplitAnswer(arm.ref, key, split, answer)

@@ -59,13 +59,21 @@ class DriftStore:
                         raise
                 self._ready_in = os.getpid()
 
-    def add(self, model: str, version: str, user: str, source: str, label: str,
-            summary: dict[str, Any]) -> None:  # fmt: skip
+    def add(
+        self, model: str, version: str, user: str, source: str, label: str, summary: dict[str, Any]
+    ) -> None:
         self._ready()
-        row = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "model": model,
-               "version": version, "user": user[:320], "source": source, "label": label[:255],
-               "rows": summary["rows"], "indicative": summary["indicative"],
-               "summary": json.dumps(summary, default=float)}  # fmt: skip
+        row = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "model": model,
+            "version": version,
+            "user": user[:320],
+            "source": source,
+            "label": label[:255],
+            "rows": summary["rows"],
+            "indicative": summary["indicative"],
+            "summary": json.dumps(summary, default=float),
+        }
         with self.engine.begin() as connection:
             connection.execute(drift_table.insert(), [row])
 
@@ -78,9 +86,17 @@ class DriftStore:
             query = query.where(table.time >= since)
         with self.engine.connect() as connection:
             rows = connection.execute(query.order_by(table.id)).mappings().all()
-        return [{"time": r["time"], "version": r["version"], "source": r["source"],
-                 "user": r["user"], "label": r["label"], **json.loads(r["summary"])}
-                for r in rows]  # fmt: skip
+        return [
+            {
+                "time": r["time"],
+                "version": r["version"],
+                "source": r["source"],
+                "user": r["user"],
+                "label": r["label"],
+                **json.loads(r["summary"]),
+            }
+            for r in rows
+        ]
 
     def after_fork(self) -> None:
         self._lock = threading.Lock()  # another thread may have held it at the fork

@@ -62,14 +62,22 @@ class ArmTraffic:
         if numbers:
             numbers["mean"] = numbers.pop("sum") / numbers["n"]
         return {
-            "arm": self.arm, "requests": self.requests, "failed": self.failed,
-            "rows": self.rows, "versions": sorted(self.versions, key=int),
-            "latency_ms": None if latency is None else {
-                "p50": float(np.percentile(latency, 50)), "p95": float(np.percentile(latency, 95)),
-                "mean": float(latency.mean())},
-            "predictions": {"classes": dict(self.classes.most_common())} if self.classes
+            "arm": self.arm,
+            "requests": self.requests,
+            "failed": self.failed,
+            "rows": self.rows,
+            "versions": sorted(self.versions, key=int),
+            "latency_ms": None
+            if latency is None
+            else {
+                "p50": float(np.percentile(latency, 50)),
+                "p95": float(np.percentile(latency, 95)),
+                "mean": float(latency.mean()),
+            },
+            "predictions": {"classes": dict(self.classes.most_common())}
+            if self.classes
             else ({"numbers": numbers} if numbers else None),
-        }  # fmt: skip
+        }
 
 
 @dataclass
@@ -85,8 +93,13 @@ class TrafficReport:
 
     def to_dict(self) -> dict[str, Any]:
         arms = [arm.to_dict() for arm in self.arms]
-        return {"model": self.model, "since": self.since, "until": self.until,
-                "requests": self.requests, "arms": arms}  # fmt: skip
+        return {
+            "model": self.model,
+            "since": self.since,
+            "until": self.until,
+            "requests": self.requests,
+            "arms": arms,
+        }
 
 
 class TrafficService:

@@ -53,8 +53,10 @@ from services.registry.types import (
 LEGACY_STAGES = {"staging": "Staging", "production": "Production", "archived": "Archived"}
 LATEST = "latest"
 MAX_MODELS_LISTED = 1000
-NAME_HINT = ("Model names look like catalog.schema.model (Unity Catalog) or iris_classifier, "
-             "without '/' or ':'. Pick one from the list.")  # fmt: skip
+NAME_HINT = (
+    "Model names look like catalog.schema.model (Unity Catalog) or iris_classifier, "
+    "without '/' or ':'. Pick one from the list."
+)
 
 
 class ModelFiles(Protocol):
@@ -122,8 +124,9 @@ class Registry:
         if code == "RESOURCE_DOES_NOT_EXIST" and name:
             return self._model_not_found(name)
         if code == "INVALID_PARAMETER_VALUE" and name:
-            return InvalidInput(f"The registry does not take '{cut(name)}' as a model name.",
-                                hint=NAME_HINT)  # fmt: skip
+            return InvalidInput(
+                f"The registry does not take '{cut(name)}' as a model name.", hint=NAME_HINT
+            )
         if is_unreachable(exc):
             return self._unreachable()
         return RegistryUnavailable(

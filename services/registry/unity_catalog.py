@@ -109,5 +109,6 @@ def user_registry(settings: Settings, caller: Caller) -> Registry:
         UnityCatalogClient(host, caller) if unity_catalog else UserRegistryClient(host, caller)
     )
     files = UnityCatalogFiles(host, caller, settings.app_data_dir / "model-files")
-    return Registry(client, settings.registry_uri, user=caller.user, files=files,
-                    enforces_permissions=True)  # fmt: skip
+    return Registry(
+        client, settings.registry_uri, user=caller.user, files=files, enforces_permissions=True
+    )

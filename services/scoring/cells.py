@@ -76,11 +76,18 @@ def cell_problems(frame: pd.DataFrame, columns: list[ColumnInfo]) -> list[CellPr
         missing = _missing_words(series, column) & ~empty
         wrong = _wrong_type(series, column) & ~empty & ~missing
         infinite, too_large = _impossible_numbers(series, column)
-        kinds = ((EMPTY, empty if column.required else None),
-                 (MISSING, missing if column.required else None), (WRONG_TYPE, wrong & ~too_large),
-                 (NOT_FINITE, infinite & ~wrong), (TOO_LARGE, too_large))  # fmt: skip
-        found += [CellProblem(column, kind, mask) for kind, mask in kinds
-                  if mask is not None and mask.any()]  # fmt: skip
+        kinds = (
+            (EMPTY, empty if column.required else None),
+            (MISSING, missing if column.required else None),
+            (WRONG_TYPE, wrong & ~too_large),
+            (NOT_FINITE, infinite & ~wrong),
+            (TOO_LARGE, too_large),
+        )
+        found += [
+            CellProblem(column, kind, mask)
+            for kind, mask in kinds
+            if mask is not None and mask.any()
+        ]
     return found
 
 
@@ -150,8 +157,11 @@ def _impossible_numbers(series: pd.Series, column: ColumnInfo) -> tuple[pd.Serie
     none = pd.Series(False, index=series.index)
     if column.type not in NUMPY_TYPES or column.type == "boolean":
         return none, none
-    numbers = series if is_numeric_dtype(series.dtype) and not is_bool_dtype(series.dtype) \
-        else pd.to_numeric(series.where(~series.map(_is_bool)), errors="coerce")  # fmt: skip
+    numbers = (
+        series
+        if is_numeric_dtype(series.dtype) and not is_bool_dtype(series.dtype)
+        else pd.to_numeric(series.where(~series.map(_is_bool)), errors="coerce")
+    )
     as_float = numbers.astype(float)
     infinite = np.isinf(as_float) & numbers.notna()
     target = NUMPY_TYPES[column.type]

@@ -67,9 +67,15 @@ class Distribution:
     def to_dict(self) -> dict[str, Any]:
         if self.numeric:
             edges = [self.low + i * self.width for i in range(BINS + 1)]
-            return {"kind": "histogram", "total": self.total, "edges": edges,
-                    "counts": self.bins.tolist(), "min": self.minimum, "max": self.maximum,
-                    "mean": self.numeric_sum / self.total if self.total else None}  # fmt: skip
+            return {
+                "kind": "histogram",
+                "total": self.total,
+                "edges": edges,
+                "counts": self.bins.tolist(),
+                "min": self.minimum,
+                "max": self.maximum,
+                "mean": self.numeric_sum / self.total if self.total else None,
+            }
         ordered = sorted(self.counts.items(), key=lambda item: -item[1])
         return {"kind": "classes", "total": self.total, "counts": dict(ordered)}
 
@@ -110,8 +116,13 @@ class ConfidenceHistogram:
         if not self.total or self.counts is None:
             return None
         edges = np.linspace(0.0, 1.0, self.bins + 1)
-        return {"kind": "confidence", "edges": edges.tolist(), "counts": self.counts.tolist(),
-                "total": self.total, "mean": self.top_sum / self.total}  # fmt: skip
+        return {
+            "kind": "confidence",
+            "edges": edges.tolist(),
+            "counts": self.counts.tolist(),
+            "total": self.total,
+            "mean": self.top_sum / self.total,
+        }
 
 
 SUMMARY_CLASSES = 20  # a summary fits the audit log's column; the rest is counted as other
@@ -124,11 +135,17 @@ def output_summary(predictions: list[Any]) -> str:
     values = [p for p in predictions if p is not None and not isinstance(p, (dict, list))]
     if values and all(isinstance(v, float) for v in values) and _is_float(pd.Series(values)):
         numbers = np.asarray(values, dtype=float)
-        summary = {"n": len(numbers), "sum": float(numbers.sum()),
-                   "min": float(numbers.min()), "max": float(numbers.max())}  # fmt: skip
+        summary = {
+            "n": len(numbers),
+            "sum": float(numbers.sum()),
+            "min": float(numbers.min()),
+            "max": float(numbers.max()),
+        }
         return json.dumps({"numbers": summary})
-    counts = pd.Series([str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
-                        for v in values], dtype=object).value_counts()  # fmt: skip
+    counts = pd.Series(
+        [str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in values],
+        dtype=object,
+    ).value_counts()
     top = {str(k)[:40]: int(c) for k, c in counts.head(SUMMARY_CLASSES).items()}
     if len(counts) > SUMMARY_CLASSES:
         top[OTHER] = int(counts.iloc[SUMMARY_CLASSES:].sum())

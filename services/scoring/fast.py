@@ -68,8 +68,11 @@ def fast_conformed(shape: FastShape, signature: SignatureInfo) -> ConformedInput
     names = [c.name for c in signature.columns]
     if shape.columns is not None and len({c.type for c in signature.columns}) == 1:
         return _uniform_rows(shape, names, signature.columns[0].type)
-    values = _record_columns(shape.rows, names) if shape.columns is None else _split_columns(
-        shape, names)  # fmt: skip
+    values = (
+        _record_columns(shape.rows, names)
+        if shape.columns is None
+        else _split_columns(shape, names)
+    )
     if values is None:
         return None
     kinds = [set(map(type, v)) for v in values]
@@ -79,8 +82,9 @@ def fast_conformed(shape: FastShape, signature: SignatureInfo) -> ConformedInput
         arrays = _arrays(values, signature.columns)
     except OverflowError:  # a whole number past int64 (or past any double): the usual path's
         return None
-    for array, column_values, kind, column in zip(arrays, values, kinds, signature.columns,
-                                                  strict=True):  # fmt: skip
+    for array, column_values, kind, column in zip(
+        arrays, values, kinds, signature.columns, strict=True
+    ):
         if column.type == "double" and not _exact_doubles(array, column_values, int in kind):
             return None
     return ConformedInput(_frame(arrays, names), None, exact=True)
@@ -141,8 +145,9 @@ def _uniform_rows(shape: FastShape, names: list[str], column_type: str) -> Confo
     if column_type == "double" and not _exact_doubles(block, flat, int in kinds):
         return None
     block = block.reshape(len(shape.rows), len(names))
-    return ConformedInput(pd.DataFrame(block, columns=_names(tuple(names)), copy=False), None,
-                          exact=True)  # fmt: skip
+    return ConformedInput(
+        pd.DataFrame(block, columns=_names(tuple(names)), copy=False), None, exact=True
+    )
 
 
 def _arrays(values: list[list[Any]], columns: list[ColumnInfo]) -> np.ndarray | list[np.ndarray]:

@@ -164,8 +164,9 @@ NULLABLE_KINDS = {"i": "Int64", "u": "UInt64", "b": "boolean"}
 def with_gaps(predicted: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     """Predictions spread over all of ``index``, empty where a row was not scored; whole
     numbers stay whole (class 1 is written 1, not 1.0, next to a row that failed)."""
-    nullable = {c: NULLABLE_KINDS[t.kind] for c, t in predicted.dtypes.items()
-                if t.kind in NULLABLE_KINDS}  # fmt: skip
+    nullable = {
+        c: NULLABLE_KINDS[t.kind] for c, t in predicted.dtypes.items() if t.kind in NULLABLE_KINDS
+    }
     return predicted.astype(nullable).reindex(index)
 
 

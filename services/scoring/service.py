@@ -90,8 +90,9 @@ class ScoringService:
         return ModelUse(resolved, model, audited)
 
     def table(self, use: ModelUse, bad_rows: BadRows, probabilities: bool = False) -> TableRun:
-        return TableRun(use.model, bad_rows, self.settings.predict_chunk_rows,
-                        probabilities=probabilities)  # fmt: skip
+        return TableRun(
+            use.model, bad_rows, self.settings.predict_chunk_rows, probabilities=probabilities
+        )
 
     def predict(
         self,

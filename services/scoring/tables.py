@@ -105,8 +105,9 @@ class ScoredChunk:
             predicted[LABEL_COLUMN] = _names(predicted[PREDICTION_COLUMN], self.labels)
         if self.probability_columns:
             scored_rows = rows.index if self.scored is None else self.scored
-            chances = probability_frame(self.probabilities, self.probability_columns,
-                                        scored_rows, rows.index)  # fmt: skip
+            chances = probability_frame(
+                self.probabilities, self.probability_columns, scored_rows, rows.index
+            )
             predicted = pd.concat([predicted, chances], axis=1)
         kept = rows.drop(columns=[c for c in predicted.columns if c in rows.columns])
         scored = pd.concat([kept, predicted], axis=1)
@@ -158,8 +159,9 @@ class TableRun:
     def _scored(self, data: Any, conformed: ConformedInput) -> ScoredChunk:
         self.ignored_columns = conformed.ignored_columns
         parts = self._predict(conformed)
-        return ScoredChunk(data, parts, self.output_names, labels=self.model.labels,
-                           **self._probabilities())  # fmt: skip
+        return ScoredChunk(
+            data, parts, self.output_names, labels=self.model.labels, **self._probabilities()
+        )
 
     def _marking(self, chunk: ModelInput) -> ScoredChunk:
         frame, columns = chunk.data, self.model.signature.columns
@@ -177,8 +179,15 @@ class TableRun:
             if parts:
                 self.output_names = output_names(parts[0][1])
         shown = frame if (problems == "").all() else typed_inputs(frame, columns)
-        return ScoredChunk(shown, parts, self.output_names, good.index, problems, self.model.labels,
-                           **self._probabilities())  # fmt: skip
+        return ScoredChunk(
+            shown,
+            parts,
+            self.output_names,
+            good.index,
+            problems,
+            self.model.labels,
+            **self._probabilities(),
+        )
 
     def _probabilities(self) -> dict[str, Any]:
         return {"probabilities": self._matrices, "probability_columns": self.probability_columns}

@@ -205,8 +205,11 @@ def out_of_range(values: pd.Series, target: str) -> pd.Series:
     around: numpy would turn 2**63 into -2**63, and 3e9 into a negative int32."""
     low, high = int(np.iinfo(target).min), int(np.iinfo(target).max)
     if values.dtype.kind in "iu":
-        return (values > high) | (values < low) if values.dtype.kind == "u" or target != "int64" \
-            else pd.Series(False, index=values.index)  # fmt: skip
+        return (
+            (values > high) | (values < low)
+            if values.dtype.kind == "u" or target != "int64"
+            else pd.Series(False, index=values.index)
+        )
     if values.dtype.kind == "f":
         return (values < float(low)) | (values >= float(high) + 1)  # 2**63 is exact as float
     return values.map(lambda v: isinstance(v, (int, float)) and not low <= v <= high).astype(bool)

@@ -17,8 +17,7 @@ BLOCK = 8 * 1024 * 1024
 
 def part_files(parts: Path) -> list[Path]:
     """Spark's data files, in order (``_SUCCESS``, ``.crc`` and hidden files are not data)."""
-    return sorted(p for p in parts.iterdir()
-                  if p.is_file() and not p.name.startswith(("_", ".")))  # fmt: skip
+    return sorted(p for p in parts.iterdir() if p.is_file() and not p.name.startswith(("_", ".")))
 
 
 def parts_size(parts: Path) -> int:

@@ -120,8 +120,9 @@ class SparkBackend:
         from pyspark.sql import functions as F
         from pyspark.sql.pandas.types import from_arrow_schema
 
-        scored = frame.mapInArrow(functools.partial(score_batches, plan),
-                                  from_arrow_schema(plan.schema))  # fmt: skip
+        scored = frame.mapInArrow(
+            functools.partial(score_batches, plan), from_arrow_schema(plan.schema)
+        )
         counts = Observation(f"counts-{job.job_id}")
         error = ERROR_COLUMN if ERROR_COLUMN in plan.schema.names else None
         # empty in a CSV result, null in Parquet, where the row was scored
@@ -129,8 +130,13 @@ class SparkBackend:
         scored = scored.observe(counts, F.count(F.lit(1)).alias("rows"), failed.alias("failed"))
         location, result_file = self._write(scored, job, work, plan.schema.names)
         seen = counts.get
-        return TableResult(int(seen["rows"]), int(seen["failed"]), time.monotonic() - started,
-                           location, result_file)  # fmt: skip
+        return TableResult(
+            int(seen["rows"]),
+            int(seen["failed"]),
+            time.monotonic() - started,
+            location,
+            result_file,
+        )
 
     def _read(self, session: Any, job: SparkRun) -> tuple[Any, bool]:
         source = job.source
@@ -193,8 +199,9 @@ class SparkBackend:
             stem = self.files.describe(job.caller, source.value).filename
         else:
             last = source.value.rstrip("/").rsplit("/", 1)[-1]
-            stem = (last.rsplit(".", 1)[-1] if source.kind is Kind.TABLE
-                    else PurePosixPath(last).stem) or "table"  # fmt: skip
+            stem = (
+                last.rsplit(".", 1)[-1] if source.kind is Kind.TABLE else PurePosixPath(last).stem
+            ) or "table"
         return result_name(stem, job.result_format.extension)
 
     def _keep(self, job: SparkRun, parts: Path, names: list[str]) -> StoredFile:
@@ -217,13 +224,19 @@ def _csv_reader(reader: Any) -> Any:
     """Every cell as text (``parse_cells`` reads them as an upload's are read); only an
     empty cell is missing. Not multi-line: a file stays split into many tasks, so a cell
     holding a line break is not supported on Spark (it is on this server)."""
-    return (reader.option("header", True).option("inferSchema", False)
-            .option("encoding", "UTF-8").option("escape", '"'))  # fmt: skip
+    return (
+        reader.option("header", True)
+        .option("inferSchema", False)
+        .option("encoding", "UTF-8")
+        .option("escape", '"')
+    )
 
 
 def _missing_files() -> Path:
-    raise InvalidInput("This model's files are not on this server any more.",
-                       hint="Load the model again, then retry.")  # fmt: skip
+    raise InvalidInput(
+        "This model's files are not on this server any more.",
+        hint="Load the model again, then retry.",
+    )
 
 
 def _progress_reporter(job: SparkRun, total: int, started: float) -> Callable[..., None]:

@@ -80,8 +80,9 @@ def _shipped_model(plan: ChunkPlan) -> LoadedModel:
 
         pyfunc = mlflow.pyfunc.load_model(SparkFiles.get(plan.archive))
         signature = describe_signature(pyfunc.metadata.signature)
-        _LOADED[plan.archive] = LoadedModel(plan.model, plan.version, pyfunc, signature, 0.0,
-                                            labels=plan.labels)  # fmt: skip
+        _LOADED[plan.archive] = LoadedModel(
+            plan.model, plan.version, pyfunc, signature, 0.0, labels=plan.labels
+        )
     return _LOADED[plan.archive]
 
 

@@ -71,9 +71,10 @@ def parse_location(raw: object, *, destination: bool = False) -> Location:
     text = raw.strip()
     if text.startswith(UPLOAD_PREFIX):
         if destination:
-            raise InvalidInput("An uploaded file is a source, not a destination.",
-                               hint="Leave the destination empty to keep the result in your "
-                               "files.")  # fmt: skip
+            raise InvalidInput(
+                "An uploaded file is a source, not a destination.",
+                hint="Leave the destination empty to keep the result in your files.",
+            )
         return Location(Kind.UPLOAD, text[len(UPLOAD_PREFIX) :])
     if text.startswith(TABLE_PREFIX):
         name = text[len(TABLE_PREFIX) :]

@@ -30,8 +30,7 @@ from services.settings import Settings
 DATABRICKS = "databricks"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the services package, shipped whole
 # A lost server fails the job in seconds (pyspark's default waits about ten minutes).
-RETRIES = {"max_retries": 4, "initial_backoff": 200, "backoff_multiplier": 2.0,
-           "max_backoff": 2000}  # fmt: skip
+RETRIES = {"max_retries": 4, "initial_backoff": 200, "backoff_multiplier": 2.0, "max_backoff": 2000}
 
 
 class SparkUnavailable(ConsoleError):
@@ -65,8 +64,9 @@ def open_session(settings: Settings, caller: Caller) -> Any:
         session.client.set_retry_policies([DefaultPolicy(**RETRIES)])
     with spark_errors(settings):
         session.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
-        session.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch",
-                         str(settings.predict_chunk_rows))  # fmt: skip
+        session.conf.set(
+            "spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.predict_chunk_rows)
+        )
         # Scoring costs CPU, not reading: smaller splits than Spark's 128 MB keep every
         # core busy, show progress in finer steps and let a cancel land sooner.
         session.conf.set("spark.sql.files.maxPartitionBytes", "16m")
@@ -148,22 +148,32 @@ def translate(error: Exception, where: str = "the Spark server") -> ConsoleError
             hint="Try again once Spark is back; the administrator can check SPARK_REMOTE.",
         )
     if "PATH_NOT_FOUND" in text or "TABLE_OR_VIEW_NOT_FOUND" in text:
-        return InvalidInput(f"Spark cannot find the source: {cut(first, 200)}",
-                            hint="Check the path or table name.")  # fmt: skip
+        return InvalidInput(
+            f"Spark cannot find the source: {cut(first, 200)}", hint="Check the path or table name."
+        )
     if "PATH_ALREADY_EXISTS" in text or "TABLE_OR_VIEW_ALREADY_EXISTS" in text:
-        return InvalidInput("The destination already exists; a job never replaces data.",
-                            hint="Name a new path or table.")  # fmt: skip
-    return SparkJobFailed(f"Spark could not finish the job: {cut(_worker_message(text), 300)}",
-                          hint="Nothing was published. The server log has Spark's full "
-                          "message.")  # fmt: skip
+        return InvalidInput(
+            "The destination already exists; a job never replaces data.",
+            hint="Name a new path or table.",
+        )
+    return SparkJobFailed(
+        f"Spark could not finish the job: {cut(_worker_message(text), 300)}",
+        hint="Nothing was published. The server log has Spark's full message.",
+    )
 
 
 def _unreachable(error: Exception, text: str) -> bool:
     """The server gone (stopped, killed, network down) rather than a job that failed."""
     if type(error).__name__ == "RetriesExceeded":
         return True
-    markers = ("StatusCode.UNAVAILABLE", "Connection refused", "failed to connect",
-               "Socket closed", "GOAWAY", "Connection reset")  # fmt: skip
+    markers = (
+        "StatusCode.UNAVAILABLE",
+        "Connection refused",
+        "failed to connect",
+        "Socket closed",
+        "GOAWAY",
+        "Connection reset",
+    )
     return any(marker in text for marker in markers)
 
 

@@ -26,15 +26,19 @@ def hostile_app(settings, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def guard(hostile_app, settings) -> Guard:
-    folders = forbidden_paths(services_of(hostile_app.server).settings.app_data_dir,
-                              settings.app_data_dir)  # fmt: skip
-    return Guard(hostile_app.server.test_client(),
-                 {**folders, "the test token": TOKEN, "the test password": PASSWORD})  # fmt: skip
+    folders = forbidden_paths(
+        services_of(hostile_app.server).settings.app_data_dir, settings.app_data_dir
+    )
+    return Guard(
+        hostile_app.server.test_client(),
+        {**folders, "the test token": TOKEN, "the test password": PASSWORD},
+    )
 
 
 @pytest.fixture(scope="module")
 def iris_upload(guard) -> str:
     body = (f"note,{IRIS_HEADER}\n{MARKER},5.1,3.5,1.4,0.2\n").encode()
-    upload = guard.send("post", "/api/uploads?filename=iris.csv", data=body,
-                        content_type="text/csv")  # fmt: skip
+    upload = guard.send(
+        "post", "/api/uploads?filename=iris.csv", data=body, content_type="text/csv"
+    )
     return upload.get_json()["file_id"]

@@ -44,8 +44,14 @@ IRIS_PREDICT = f"/api/models/{IRIS_MODEL}/1/predict"
 CHURN_PREDICT = f"/api/models/{CHURN_MODEL}/1/predict"
 DASH = "/_dash-update-component"
 CHURN_FEATURES = ["age", "income", "tenure_months", "usage_gb", "city", "is_member"]
-CHURN_ROW = {"age": 41, "income": 52000.0, "tenure_months": 18, "usage_gb": 12.5,
-             "city": "Paris", "is_member": True}  # fmt: skip
+CHURN_ROW = {
+    "age": 41,
+    "income": 52000.0,
+    "tenure_months": 18,
+    "usage_gb": 12.5,
+    "city": "Paris",
+    "is_member": True,
+}
 IRIS_HEADER = ",".join(IRIS_FEATURES)
 CHURN_HEADER = ",".join(CHURN_FEATURES)
 IRIS_SELECTION = {"name": IRIS_MODEL, "ref": "1", "version": "1", "alias": None}
@@ -146,8 +152,9 @@ class Guard:
                 found.append(f"API error without JSON error_code and message: {where}")
         if dump := EXCEPTION_DUMP.search(text):
             found.append(f"exception text {dump.group(0)!r}: {where}")
-        found += [f"leaks {what}: {where}" for what, secret in self.forbidden.items()
-                  if secret in text]  # fmt: skip
+        found += [
+            f"leaks {what}: {where}" for what, secret in self.forbidden.items() if secret in text
+        ]
         return found
 
     def check(self, response: Any, case: object, *, api: bool) -> Any:
@@ -170,8 +177,9 @@ class Guard:
         self.calls += 1
         if self.calls % every:
             return
-        response = self.client.post(self.good_path, json=dict(self.good_body),
-                                    headers=dict(self.good_headers or {}))  # fmt: skip
+        response = self.client.post(
+            self.good_path, json=dict(self.good_body), headers=dict(self.good_headers or {})
+        )
         assert response.status_code == 200, f"the good request now fails: {response.data[:300]}"
         assert response.get_json()["predictions"] == [0]
 
@@ -184,15 +192,33 @@ def forbidden_paths(*folders: Path) -> dict[str, str]:
     return found
 
 
-HOSTILE_TEXT = ["", " ", "\x00", "\u202e", "😀", "é", "../../etc/passwd", "%2e%2e%2f",
-                "' OR '1'='1", "<script>alert(1)</script>", FORMULA, "NaN", "Infinity", "1e309",
-                "null", "true", "x" * 5_000, "\ud800"]  # fmt: skip
+HOSTILE_TEXT = [
+    "",
+    " ",
+    "\x00",
+    "\u202e",
+    "😀",
+    "é",
+    "../../etc/passwd",
+    "%2e%2e%2f",
+    "' OR '1'='1",
+    "<script>alert(1)</script>",
+    FORMULA,
+    "NaN",
+    "Infinity",
+    "1e309",
+    "null",
+    "true",
+    "x" * 5_000,
+    "\ud800",
+]
 BIG_NUMBERS = [2**63, 2**64, -(2**63) - 1, 10**30, 1e308, -1e308, 1.7976931348623157e308, 5e-324]
 json_keys = st.one_of(
     st.text(max_size=12),
-    st.sampled_from([*IRIS_FEATURES, *CHURN_FEATURES, *SCORING_FORMATS, "params", "columns",
-                     "data", "index"]),
-)  # fmt: skip
+    st.sampled_from(
+        [*IRIS_FEATURES, *CHURN_FEATURES, *SCORING_FORMATS, "params", "columns", "data", "index"]
+    ),
+)
 json_leaves = st.one_of(
     st.none(),
     st.booleans(),
@@ -234,9 +260,14 @@ def outputs_of(key: str) -> dict[str, str] | list[dict[str, str]]:
 
 def base_values() -> dict[str, Any]:
     """A page with iris loaded and good input everywhere: one store at a time is forged."""
-    return {f"{Json.TEXT}.value": json.dumps(SETOSA), f"{Page.SELECTION}.data": IRIS_SELECTION,
-            f"{History.STORE}.data": [], f"{Csv.PAGE_LOAD}.data": uuid.uuid4().hex,
-            f"{Csv.RESULT_FORMAT}.value": "csv", f"{Csv.JOB_STATE}.data": JOB_STOPPED}  # fmt: skip
+    return {
+        f"{Json.TEXT}.value": json.dumps(SETOSA),
+        f"{Page.SELECTION}.data": IRIS_SELECTION,
+        f"{History.STORE}.data": [],
+        f"{Csv.PAGE_LOAD}.data": uuid.uuid4().hex,
+        f"{Csv.RESULT_FORMAT}.value": "csv",
+        f"{Csv.JOB_STATE}.data": JOB_STOPPED,
+    }
 
 
 def forged_call(app: Any, key: str, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -250,9 +281,13 @@ def forged_call(app: Any, key: str, values: Mapping[str, Any]) -> dict[str, Any]
         return {"id": str(item["id"]), "property": item["property"], "value": value}
 
     inputs = [dep(item) for item in spec["inputs"]]
-    return {"output": key, "outputs": outputs_of(key), "inputs": inputs,
-            "state": [dep(item) for item in spec.get("state", [])],
-            "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"]}  # fmt: skip
+    return {
+        "output": key,
+        "outputs": outputs_of(key),
+        "inputs": inputs,
+        "state": [dep(item) for item in spec.get("state", [])],
+        "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"],
+    }
 
 
 def callback_name(app: Any, key: str) -> str:
@@ -264,8 +299,11 @@ def callback_name(app: Any, key: str) -> str:
 
 
 def callback_key(app: Any, function: str) -> str:
-    return next(key for key, spec in app.callback_map.items()
-                if getattr(spec.get("callback"), "__name__", None) == function)  # fmt: skip
+    return next(
+        key
+        for key, spec in app.callback_map.items()
+        if getattr(spec.get("callback"), "__name__", None) == function
+    )
 
 
 MARKER = f"hostile-marker-{uuid.uuid4().hex}"  # in the uploaded file: must not leak elsewhere

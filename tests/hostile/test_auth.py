@@ -68,15 +68,43 @@ def authorization(server: AuthServer, shape: str) -> list[tuple[str, str]]:
     return [("Authorization", value) for value in values[shape]]
 
 
-AUTH_EXPECTED = {"alice": (200,), "alice, lowercase scheme": (200,),
-                 "bob spoofing the admin": (403,), "bob then alice": (401, 403)}  # fmt: skip
-AUTH_SHAPES = ["alice", "alice, lowercase scheme", "bob spoofing the admin", "bob then alice",
-               "none", "empty", "scheme only", "scheme and space", "not base64", "no colon",
-               "empty user", "empty password", "wrong password", "admin, wrong password",
-               "unknown user", "latin-1 bytes", "unicode user", "unicode password", "nul in user",
-               "newline in user", "double space", "trailing junk", "bearer",
-               "bearer with the password", "digest", "40 kB", "sql user", "password with a colon",
-               "two schemes"]  # fmt: skip
+AUTH_EXPECTED = {
+    "alice": (200,),
+    "alice, lowercase scheme": (200,),
+    "bob spoofing the admin": (403,),
+    "bob then alice": (401, 403),
+}
+AUTH_SHAPES = [
+    "alice",
+    "alice, lowercase scheme",
+    "bob spoofing the admin",
+    "bob then alice",
+    "none",
+    "empty",
+    "scheme only",
+    "scheme and space",
+    "not base64",
+    "no colon",
+    "empty user",
+    "empty password",
+    "wrong password",
+    "admin, wrong password",
+    "unknown user",
+    "latin-1 bytes",
+    "unicode user",
+    "unicode password",
+    "nul in user",
+    "newline in user",
+    "double space",
+    "trailing junk",
+    "bearer",
+    "bearer with the password",
+    "digest",
+    "40 kB",
+    "sql user",
+    "password with a colon",
+    "two schemes",
+]
 
 
 @pytest.fixture(scope="module")
@@ -84,11 +112,17 @@ def basic_guard(auth_server, tmp_path_factory) -> Guard:
     data_dir = tmp_path_factory.mktemp("hostile-basic")
     app = create_app(settings=mlflow_basic_settings(auth_server, data_dir))
     secrets = {f"{user}'s password": pw for user, pw in auth_server.passwords.items()}
-    secrets |= {"the admin password": auth_server.admin[1], "the test token": TOKEN,
-                "the test password": PASSWORD}  # fmt: skip
-    return Guard(app.server.test_client(), {**forbidden_paths(data_dir), **secrets},
-                 good_path=f"/api/models/{auth_server.models['X']}/Champion/predict",
-                 good_headers=basic_header("alice", auth_server.passwords["alice"]))  # fmt: skip
+    secrets |= {
+        "the admin password": auth_server.admin[1],
+        "the test token": TOKEN,
+        "the test password": PASSWORD,
+    }
+    return Guard(
+        app.server.test_client(),
+        {**forbidden_paths(data_dir), **secrets},
+        good_path=f"/api/models/{auth_server.models['X']}/Champion/predict",
+        good_headers=basic_header("alice", auth_server.passwords["alice"]),
+    )
 
 
 @pytest.mark.slow
@@ -104,8 +138,11 @@ def test_malformed_authorization_in_mlflow_basic(basic_guard, auth_server, shape
     ]
     predict = basic_guard.good_path
     expected = AUTH_EXPECTED.get(shape, (401,))
-    for method, path, kwargs in (("post", predict, {"json": SETOSA}), ("get", "/", {}),
-                                 ("get", "/_dash-layout", {})):  # fmt: skip
+    for method, path, kwargs in (
+        ("post", predict, {"json": SETOSA}),
+        ("get", "/", {}),
+        ("get", "/_dash-layout", {}),
+    ):
         response = basic_guard.send(method, path, shape, headers=headers, **kwargs)
         allowed = (200, 401) if 403 in expected and path != predict else expected
         assert response.status_code in allowed, (shape, path, response.data[:200])

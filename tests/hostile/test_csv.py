@@ -102,13 +102,15 @@ def csv_round(guard: Guard, model: str, body: bytes, route: str, case: object) -
     """The CSV to the model by ``route``; a result is downloaded and checked too."""
     name = IRIS_MODEL if model == "iris" else CHURN_MODEL
     if route == "predict":
-        response = guard.send("post", f"/api/models/{name}/1/predict", case, data=body,
-                              content_type="text/csv")  # fmt: skip
+        response = guard.send(
+            "post", f"/api/models/{name}/1/predict", case, data=body, content_type="text/csv"
+        )
         if response.status_code == 200:
             guard.csv_result(response, case)
         return
-    upload = guard.send("post", "/api/uploads?filename=hostile.csv", case, data=body,
-                        content_type="text/csv")  # fmt: skip
+    upload = guard.send(
+        "post", "/api/uploads?filename=hostile.csv", case, data=body, content_type="text/csv"
+    )
     if not body:
         assert upload.status_code == 400 and "empty" in upload.get_json()["message"]
         return
@@ -134,13 +136,49 @@ def test_generated_csv_bytes(guard, body, route):
     guard.alive(every=5)
 
 
-HOSTILE_CELLS = ["inf", "-inf", "nan", "NaN", "1e400", "-1e400", "1e309", "99999999999999999999",
-                 "-99999999999999999999", "9223372036854775808", "1.7e308", FORMULA, "=1+1",
-                 "+1", "@SUM(1)", "-2+3", '"', '""', '"quoted"', "\x00", "", " ", "NULL", "n/a",
-                 "true", "FALSE", "\t=1", "\r=1", "5.1", "3", "007", ",", ";", "\ufeff", "😀",
-                 "é", "x" * 300]  # fmt: skip
-VALID_CELLS = {"iris": [str(SETOSA[name]) for name in IRIS_FEATURES],
-               "churn": ["41", "52000.0", "18", "12.5", "Paris", "true"]}  # fmt: skip
+HOSTILE_CELLS = [
+    "inf",
+    "-inf",
+    "nan",
+    "NaN",
+    "1e400",
+    "-1e400",
+    "1e309",
+    "99999999999999999999",
+    "-99999999999999999999",
+    "9223372036854775808",
+    "1.7e308",
+    FORMULA,
+    "=1+1",
+    "+1",
+    "@SUM(1)",
+    "-2+3",
+    '"',
+    '""',
+    '"quoted"',
+    "\x00",
+    "",
+    " ",
+    "NULL",
+    "n/a",
+    "true",
+    "FALSE",
+    "\t=1",
+    "\r=1",
+    "5.1",
+    "3",
+    "007",
+    ",",
+    ";",
+    "\ufeff",
+    "😀",
+    "é",
+    "x" * 300,
+]
+VALID_CELLS = {
+    "iris": [str(SETOSA[name]) for name in IRIS_FEATURES],
+    "churn": ["41", "52000.0", "18", "12.5", "Paris", "true"],
+}
 csv_cells = st.one_of(
     st.sampled_from(HOSTILE_CELLS),
     st.text(max_size=10),
@@ -156,8 +194,9 @@ def csv_tables(draw: st.DrawFn) -> tuple[str, bytes]:
     model = draw(st.sampled_from(sorted(VALID_CELLS)))
     features = IRIS_FEATURES if model == "iris" else CHURN_FEATURES
     order = draw(st.permutations(range(len(features))))
-    extras = draw(st.lists(st.sampled_from(["id", "note", FORMULA, "", features[0], "é"]),
-                           max_size=2))  # fmt: skip
+    extras = draw(
+        st.lists(st.sampled_from(["id", "note", FORMULA, "", features[0], "é"]), max_size=2)
+    )
     header = [features[i] for i in order] + extras
     rows = []
     for _ in range(draw(st.integers(min_value=0, max_value=4))):

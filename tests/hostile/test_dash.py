@@ -49,38 +49,75 @@ def forgeable(app: Any, store: str) -> list[str]:
 
 
 FORGED_STORES: dict[str, list[Any]] = {
-    f"{Page.SELECTION}.data": ["abc", [IRIS_MODEL, "1"], 5,
-                               {"name": "nope.nope.nope", "version": "1"},
-                               {"name": IRIS_MODEL, "ref": "../../x", "version": "../../x"},
-                               {"name": "..", "ref": "1", "version": "1"},
-                               {"name": ["x"], "ref": {}, "version": "1"}],
-    f"{History.STORE}.data": ["garbage", 5, {"a": 1}, [1, None, "x"],
-                              [{"id": {"a": 1}, "model": ["x"], "time": None}]],
-    f"{Csv.FILE}.data": [{"file_id": "../../etc/passwd", "filename": "../../etc/passwd"}, "x",
-                         ["x"], {"file_id": 5}, {"filename": "a.csv"}],
-    f"{Csv.RESULT_FILE}.data": ["x", {"outputs": "x"}, {"outputs": {"csv": "../../etc/passwd"}},
-                                [1]],
+    f"{Page.SELECTION}.data": [
+        "abc",
+        [IRIS_MODEL, "1"],
+        5,
+        {"name": "nope.nope.nope", "version": "1"},
+        {"name": IRIS_MODEL, "ref": "../../x", "version": "../../x"},
+        {"name": "..", "ref": "1", "version": "1"},
+        {"name": ["x"], "ref": {}, "version": "1"},
+    ],
+    f"{History.STORE}.data": [
+        "garbage",
+        5,
+        {"a": 1},
+        [1, None, "x"],
+        [{"id": {"a": 1}, "model": ["x"], "time": None}],
+    ],
+    f"{Csv.FILE}.data": [
+        {"file_id": "../../etc/passwd", "filename": "../../etc/passwd"},
+        "x",
+        ["x"],
+        {"file_id": 5},
+        {"filename": "a.csv"},
+    ],
+    f"{Csv.RESULT_FILE}.data": [
+        "x",
+        {"outputs": "x"},
+        {"outputs": {"csv": "../../etc/passwd"}},
+        [1],
+    ],
     f"{Json.ANSWERED_BY}.data": ["x", {"name": ["x"]}, 5],
     f"{Csv.WATCH_SEEN}.data": ["x", {"job": 1, "stamp": [], "tick": "x"}],
     f"{Csv.REJECTED}.data": ["x", {"size": "x", "limit": None}, {}],
-    **{f"{asked}.data": [{"selection": IRIS_SELECTION, "asked": 1},
-                         {"selection": IRIS_SELECTION, "payload": json.dumps([SETOSA] * 500),
-                          "asked": 1},
-                         {"selection": IRIS_SELECTION, "payload": "{", "asked": 1},
-                         {"selection": IRIS_SELECTION, "payload": 5, "asked": 1},
-                         {"selection": {"name": "nope.nope.nope", "ref": "1", "version": "1"},
-                          "payload": json.dumps(SETOSA), "asked": 1},
-                         {"selection": IRIS_SELECTION, "payload": json.dumps(SETOSA),
-                          "prediction": {"x": [1]}, "asked": 1}, "x", [1]]
-       for asked in (Json.INSIGHT_ASKED, Json.FORM_INSIGHT_ASKED)},
-    f"{Json.TEXT}.value": [5, ["x"], {"a": 1}, "\x00", "[" * 5000,
-                           json.dumps({"dataframe_split": {"columns": 5, "data": [[1]]}})],
-}  # fmt: skip
+    **{
+        f"{asked}.data": [
+            {"selection": IRIS_SELECTION, "asked": 1},
+            {"selection": IRIS_SELECTION, "payload": json.dumps([SETOSA] * 500), "asked": 1},
+            {"selection": IRIS_SELECTION, "payload": "{", "asked": 1},
+            {"selection": IRIS_SELECTION, "payload": 5, "asked": 1},
+            {
+                "selection": {"name": "nope.nope.nope", "ref": "1", "version": "1"},
+                "payload": json.dumps(SETOSA),
+                "asked": 1,
+            },
+            {
+                "selection": IRIS_SELECTION,
+                "payload": json.dumps(SETOSA),
+                "prediction": {"x": [1]},
+                "asked": 1,
+            },
+            "x",
+            [1],
+        ]
+        for asked in (Json.INSIGHT_ASKED, Json.FORM_INSIGHT_ASKED)
+    },
+    f"{Json.TEXT}.value": [
+        5,
+        ["x"],
+        {"a": 1},
+        "\x00",
+        "[" * 5000,
+        json.dumps({"dataframe_split": {"columns": 5, "data": [[1]]}}),
+    ],
+}
 FORGED_CASES = [(store, value) for store, values in FORGED_STORES.items() for value in values]
 
 
-@pytest.mark.parametrize(("store", "value"), FORGED_CASES,
-                         ids=[f"{s}={shown(v, 40)}" for s, v in FORGED_CASES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("store", "value"), FORGED_CASES, ids=[f"{s}={shown(v, 40)}" for s, v in FORGED_CASES]
+)
 def test_forged_store_values(guard, hostile_app, store, value):
     """Every callback that reads the store gets the forged value (the rest of the page is
     good); every answer is listed."""
@@ -119,40 +156,55 @@ MALFORMED_DASH: dict[str, Callable[[Any], Any]] = {
     "null": lambda app: b"null",
     "empty object": lambda app: b"{}",
     "a string": lambda app: b'"x"',
-    "unknown output": lambda app: {"output": "nope.children",
-                                   "outputs": {"id": "nope", "property": "children"},
-                                   "inputs": [], "changedPropIds": []},
+    "unknown output": lambda app: {
+        "output": "nope.children",
+        "outputs": {"id": "nope", "property": "children"},
+        "inputs": [],
+        "changedPropIds": [],
+    },
     "missing inputs": lambda app: {k: v for k, v in _json_predict(app).items() if k != "inputs"},
     "missing outputs": lambda app: {k: v for k, v in _json_predict(app).items() if k != "outputs"},
     "missing state": lambda app: {k: v for k, v in _json_predict(app).items() if k != "state"},
-    "missing changedPropIds": lambda app: {k: v for k, v in _json_predict(app).items()
-                                           if k != "changedPropIds"},
+    "missing changedPropIds": lambda app: {
+        k: v for k, v in _json_predict(app).items() if k != "changedPropIds"
+    },
     "inputs not a list": lambda app: {**_json_predict(app), "inputs": "x"},
-    "state of dicts without value": lambda app: {**_json_predict(app),
-                                                 "state": [{"id": "x"}] * 3},
+    "state of dicts without value": lambda app: {**_json_predict(app), "state": [{"id": "x"}] * 3},
     "too few states": lambda app: {**_json_predict(app), "state": []},
     "outputs a string": lambda app: {**_json_predict(app), "outputs": "x"},
-    "output of another callback": lambda app: {**_json_predict(app),
-                                               "output": f"{Json.ACTIVE}.children"},
+    "output of another callback": lambda app: {
+        **_json_predict(app),
+        "output": f"{Json.ACTIVE}.children",
+    },
     "changedPropIds garbage": lambda app: {**_json_predict(app), "changedPropIds": [5, None]},
-    "2 MB of text": lambda app: _json_predict(app, **{f"{Json.TEXT}.value": "[" + "1," * 1_000_000
-                                                      + "1]"}),
-}  # fmt: skip
+    "2 MB of text": lambda app: _json_predict(
+        app, **{f"{Json.TEXT}.value": "[" + "1," * 1_000_000 + "1]"}
+    ),
+}
 
 
 @pytest.mark.parametrize("build", MALFORMED_DASH.values(), ids=MALFORMED_DASH.keys())
 def test_malformed_callback_bodies(guard, hostile_app, build):
     body = build(hostile_app)
-    kwargs = {"data": body, "content_type": "application/json"} if isinstance(body, bytes) else {
-        "json": body}  # fmt: skip
+    kwargs = (
+        {"data": body, "content_type": "application/json"}
+        if isinstance(body, bytes)
+        else {"json": body}
+    )
     guard.send("post", DASH, shown(body, 120), **kwargs)
     guard.alive()
 
 
 @examples(40)
-@given(body=st.dictionaries(st.sampled_from(["output", "outputs", "inputs", "state",
-                                             "changedPropIds", "parsedChangedPropsIds"]),
-                            json_values, max_size=5))  # fmt: skip
+@given(
+    body=st.dictionaries(
+        st.sampled_from(
+            ["output", "outputs", "inputs", "state", "changedPropIds", "parsedChangedPropsIds"]
+        ),
+        json_values,
+        max_size=5,
+    )
+)
 def test_generated_callback_bodies(guard, body):
     guard.send("post", DASH, body, json=body)
     guard.alive(every=5)
@@ -162,16 +214,27 @@ def history_act(app: Any, action: str, entry: Any) -> dict[str, Any]:
     """ "Open" or "Run again" pressed on a history entry the browser keeps (forged here)."""
     key = callback_key(app, "act")
     ident = history_action(action, "e1")
-    return {"output": key, "outputs": outputs_of(key),
-            "inputs": [[{"id": ident, "property": "n_clicks", "value": 1}]],
-            "state": [{"id": str(History.STORE), "property": "data", "value": [entry]}],
-            "changedPropIds": [json.dumps(ident, sort_keys=True, separators=(",", ":"))
-                               + ".n_clicks"]}  # fmt: skip
+    return {
+        "output": key,
+        "outputs": outputs_of(key),
+        "inputs": [[{"id": ident, "property": "n_clicks", "value": 1}]],
+        "state": [{"id": str(History.STORE), "property": "data", "value": [entry]}],
+        "changedPropIds": [json.dumps(ident, sort_keys=True, separators=(",", ":")) + ".n_clicks"],
+    }
 
 
-ENTRY = {"id": "e1", "time": "2026-01-01T00:00:00", "source": "json", "model": IRIS_MODEL,
-         "version": "1", "ref": "1", "alias": None, "outcome": "ok", "preview": "0",
-         "input": json.dumps(SETOSA)}  # fmt: skip
+ENTRY = {
+    "id": "e1",
+    "time": "2026-01-01T00:00:00",
+    "source": "json",
+    "model": IRIS_MODEL,
+    "version": "1",
+    "ref": "1",
+    "alias": None,
+    "outcome": "ok",
+    "preview": "0",
+    "input": json.dumps(SETOSA),
+}
 FORGED_ENTRIES = [
     ("open", {"id": "e1"}),
     ("open", {**ENTRY, "results": {"csv": "../../etc/passwd"}}),
@@ -180,16 +243,17 @@ FORGED_ENTRIES = [
     ("rerun", {**ENTRY, "model": ".."}),
     ("rerun", {**ENTRY, "version": {"a": 1}}),
     ("rerun", {**ENTRY, "input": 5}),
-    ("rerun", {**ENTRY, "input": "{\"dataframe_split\": {\"columns\": 5, \"data\": [[1]]}}"}),
+    ("rerun", {**ENTRY, "input": '{"dataframe_split": {"columns": 5, "data": [[1]]}}'}),
     ("rerun", {"id": "e1", "input": "{}"}),
     ("rerun", {**{k: v for k, v in ENTRY.items() if k != "input"}, "upload": "../../etc/passwd"}),
     ("rerun", {"id": "e1"}),
     ("nope", ENTRY),
-]  # fmt: skip
+]
 
 
-@pytest.mark.parametrize(("action", "entry"), FORGED_ENTRIES,
-                         ids=[f"{a}-{shown(e, 50)}" for a, e in FORGED_ENTRIES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("action", "entry"), FORGED_ENTRIES, ids=[f"{a}-{shown(e, 50)}" for a, e in FORGED_ENTRIES]
+)
 def test_forged_history_entries(guard, hostile_app, action, entry):
     guard.send("post", DASH, (action, entry), json=history_act(hostile_app, action, entry))
     guard.alive()
@@ -234,8 +298,9 @@ def job_answers(guard: Guard, app: Any, body: dict[str, Any]) -> list[Any]:
     raise AssertionError(f"the job gave no result in 20 s (last answer {last!r})")
 
 
-@pytest.mark.parametrize(("file_info", "selection", "fmt"), FORGED_JOBS,
-                         ids=[shown(j, 60) for j in FORGED_JOBS])  # fmt: skip
+@pytest.mark.parametrize(
+    ("file_info", "selection", "fmt"), FORGED_JOBS, ids=[shown(j, 60) for j in FORGED_JOBS]
+)
 def test_forged_csv_jobs(guard, hostile_app, iris_upload, file_info, selection, fmt):
     """Predict from CSV with a forged file store, selection or format: the background job
     says what is wrong within 20 s, and nothing it answers leaks."""

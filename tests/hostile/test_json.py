@@ -30,9 +30,32 @@ from tests.hostile.corpus import (
 # JSON bodies
 # ---------------------------------------------------------------------------------------------
 
-WRONG = [None, True, 0, -1, 2**64, -(2**63) - 1, 1.7e308, 5e-324, float("nan"), float("inf"),
-         "", "abc", "\x00", "😀" * 50, "x" * 100_000, [], [None], [1], [[1]], [[[1]]], [{}], {},
-         {"a": [[[1]]]}, {"": None}]  # fmt: skip
+WRONG = [
+    None,
+    True,
+    0,
+    -1,
+    2**64,
+    -(2**63) - 1,
+    1.7e308,
+    5e-324,
+    float("nan"),
+    float("inf"),
+    "",
+    "abc",
+    "\x00",
+    "😀" * 50,
+    "x" * 100_000,
+    [],
+    [None],
+    [1],
+    [[1]],
+    [[[1]]],
+    [{}],
+    {},
+    {"a": [[[1]]]},
+    {"": None},
+]
 VALID_ROW = [SETOSA[name] for name in IRIS_FEATURES]
 
 
@@ -75,14 +98,17 @@ JSON_CASES = [*wrong_payloads(), *HAND_PICKED_JSON]
 
 @pytest.mark.parametrize("payload", JSON_CASES, ids=[shown(p, 40) for p in JSON_CASES])
 def test_hand_picked_json_bodies(guard, payload):
-    guard.send("post", IRIS_PREDICT, payload, data=json.dumps(payload),
-               content_type="application/json")  # fmt: skip
+    guard.send(
+        "post", IRIS_PREDICT, payload, data=json.dumps(payload), content_type="application/json"
+    )
     guard.alive()
 
 
 def _record(value: str) -> bytes:
-    return ('{"sepal_length": ' + value + ', "sepal_width": 3.5, "petal_length": 1.4, '
-            '"petal_width": 0.2}').encode()  # fmt: skip
+    return (
+        '{"sepal_length": ' + value + ', "sepal_width": 3.5, "petal_length": 1.4, '
+        '"petal_width": 0.2}'
+    ).encode()
 
 
 RAW_JSON = {
@@ -123,19 +149,37 @@ def test_malformed_json_bytes(guard, body):
     guard.alive()
 
 
-CONTENT_TYPES = ["text/plain", "application/json; charset=latin-1", "application/JSON",
-                 "multipart/form-data; boundary=x", "application/x-www-form-urlencoded",
-                 "text/csv; charset=utf-16", "*/*", "application/json\x00", "a" * 10_000,
-                 "application/json, text/csv", "application/csv", "text/csv",
-                 "application/vnd.apache.parquet", "application/octet-stream",
-                 "application/json;;;", "; charset=utf-8", "text/html",
-                 "application/xml"]  # fmt: skip
+CONTENT_TYPES = [
+    "text/plain",
+    "application/json; charset=latin-1",
+    "application/JSON",
+    "multipart/form-data; boundary=x",
+    "application/x-www-form-urlencoded",
+    "text/csv; charset=utf-16",
+    "*/*",
+    "application/json\x00",
+    "a" * 10_000,
+    "application/json, text/csv",
+    "application/csv",
+    "text/csv",
+    "application/vnd.apache.parquet",
+    "application/octet-stream",
+    "application/json;;;",
+    "; charset=utf-8",
+    "text/html",
+    "application/xml",
+]
 
 
 @pytest.mark.parametrize("content_type", CONTENT_TYPES, ids=[shown(c, 30) for c in CONTENT_TYPES])
 def test_wrong_content_types(guard, content_type):
-    response = guard.send("post", IRIS_PREDICT, content_type, data=json.dumps(SETOSA),
-                          headers={"Content-Type": content_type})  # fmt: skip
+    response = guard.send(
+        "post",
+        IRIS_PREDICT,
+        content_type,
+        data=json.dumps(SETOSA),
+        headers={"Content-Type": content_type},
+    )
     assert response.status_code in (200, 400, 415), response.status_code
     guard.alive()
 
@@ -143,8 +187,9 @@ def test_wrong_content_types(guard, content_type):
 def test_missing_content_type(guard):
     """Without a Content-Type the body is either read as JSON (and predicts right) or
     refused as an unsupported media type; nothing else."""
-    response = guard.check(guard.client.post(IRIS_PREDICT, data=json.dumps(SETOSA)),
-                           "no Content-Type", api=True)  # fmt: skip
+    response = guard.check(
+        guard.client.post(IRIS_PREDICT, data=json.dumps(SETOSA)), "no Content-Type", api=True
+    )
     if response.status_code == 200:
         assert response.get_json()["predictions"] == [0]
     else:
@@ -177,9 +222,10 @@ split_bodies = st.fixed_dictionaries(
     },
 )
 columnar_bodies = st.dictionaries(
-    st.sampled_from(IRIS_FEATURES) | json_keys, json_values | st.lists(json_leaves, max_size=3),
+    st.sampled_from(IRIS_FEATURES) | json_keys,
+    json_values | st.lists(json_leaves, max_size=3),
     max_size=5,
-)  # fmt: skip
+)
 
 
 @examples(100)
@@ -198,10 +244,14 @@ def test_generated_scoring_formats(guard, payload):
 @examples(60)
 @given(
     churn=st.booleans(),
-    changes=st.dictionaries(st.sampled_from([*IRIS_FEATURES, *CHURN_FEATURES]),
-                            json_leaves | json_values, min_size=1, max_size=3),
+    changes=st.dictionaries(
+        st.sampled_from([*IRIS_FEATURES, *CHURN_FEATURES]),
+        json_leaves | json_values,
+        min_size=1,
+        max_size=3,
+    ),
     rows=st.integers(min_value=1, max_value=3),
-)  # fmt: skip
+)
 def test_generated_record_values(guard, churn, changes, rows):
     record = {**(CHURN_ROW if churn else SETOSA), **changes}
     _post_json(guard, CHURN_PREDICT if churn else IRIS_PREDICT, [record] * rows)

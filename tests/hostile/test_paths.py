@@ -26,20 +26,59 @@ from tests.registry_models import NO_SIGNATURE_MODEL, TENSOR_MODEL
 # ---------------------------------------------------------------------------------------------
 
 
-MODEL_NAMES = ["..", "../..", "%2e%2e", "%2e%2e%2f%2e%2e", "..%2f..%2fetc%2fpasswd", ".", "%2e",
-               "ünïcødé", "模型", "x" * 300, "x" * 5000, "%00", "a%00b", f"{IRIS_MODEL}%00", "'",
-               '"', "' OR '1'='1", "x'; DROP TABLE registered_models;--", "%25", "%", "a%20b",
-               "%20", "%0a", f"{IRIS_MODEL}%0a", f"{IRIS_MODEL}%20", IRIS_MODEL.upper(), "*", "%2A",
-               "a%2Fb", "%5c..%5c", "<script>alert(1)</script>", "${jndi:ldap://127.0.0.1/a}",
-               "{{7*7}}", "%ff", "%c0%ae%c0%ae", "%e2%80%ae", "main.ml_models.%25", "main..x",
-               f"{IRIS_MODEL}'--", NO_SIGNATURE_MODEL, TENSOR_MODEL, "test.models.empty",
-               "test.models.staged"]  # fmt: skip
+MODEL_NAMES = [
+    "..",
+    "../..",
+    "%2e%2e",
+    "%2e%2e%2f%2e%2e",
+    "..%2f..%2fetc%2fpasswd",
+    ".",
+    "%2e",
+    "ünïcødé",
+    "模型",
+    "x" * 300,
+    "x" * 5000,
+    "%00",
+    "a%00b",
+    f"{IRIS_MODEL}%00",
+    "'",
+    '"',
+    "' OR '1'='1",
+    "x'; DROP TABLE registered_models;--",
+    "%25",
+    "%",
+    "a%20b",
+    "%20",
+    "%0a",
+    f"{IRIS_MODEL}%0a",
+    f"{IRIS_MODEL}%20",
+    IRIS_MODEL.upper(),
+    "*",
+    "%2A",
+    "a%2Fb",
+    "%5c..%5c",
+    "<script>alert(1)</script>",
+    "${jndi:ldap://127.0.0.1/a}",
+    "{{7*7}}",
+    "%ff",
+    "%c0%ae%c0%ae",
+    "%e2%80%ae",
+    "main.ml_models.%25",
+    "main..x",
+    f"{IRIS_MODEL}'--",
+    NO_SIGNATURE_MODEL,
+    TENSOR_MODEL,
+    "test.models.empty",
+    "test.models.staged",
+]
 
 
 def model_routes(name: str, ref: str) -> list[tuple[str, str, dict[str, Any]]]:
-    return [("post", f"/api/models/{name}/{ref}/predict", {"json": SETOSA}),
-            ("get", f"/api/models/{name}/{ref}", {}),
-            ("get", f"/api/models/{name}", {})]  # fmt: skip
+    return [
+        ("post", f"/api/models/{name}/{ref}/predict", {"json": SETOSA}),
+        ("get", f"/api/models/{name}/{ref}", {}),
+        ("get", f"/api/models/{name}", {}),
+    ]
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES, ids=[shown(n, 40) for n in MODEL_NAMES])
@@ -49,10 +88,43 @@ def test_hostile_model_names(guard, name):
     guard.alive()
 
 
-REFS = ["..", "%2e%2e", "../..", "0", "-1", "1.0", "01", "9" * 30, "18446744073709551616",
-        str(2**63), "1e3", "latest", "LATEST", "Production", "Archived", "None", "null", "%00",
-        "1%00", "'", "' OR 1=1--", "x" * 5000, "ünï", "Champion%0a", "champion", "%201",
-        "1%20", "%20", "1;2", "a%2fb", "Champion@", "@Champion", "v1", "2**64", "%ff"]  # fmt: skip
+REFS = [
+    "..",
+    "%2e%2e",
+    "../..",
+    "0",
+    "-1",
+    "1.0",
+    "01",
+    "9" * 30,
+    "18446744073709551616",
+    str(2**63),
+    "1e3",
+    "latest",
+    "LATEST",
+    "Production",
+    "Archived",
+    "None",
+    "null",
+    "%00",
+    "1%00",
+    "'",
+    "' OR 1=1--",
+    "x" * 5000,
+    "ünï",
+    "Champion%0a",
+    "champion",
+    "%201",
+    "1%20",
+    "%20",
+    "1;2",
+    "a%2fb",
+    "Champion@",
+    "@Champion",
+    "v1",
+    "2**64",
+    "%ff",
+]
 
 
 @pytest.mark.parametrize("ref", REFS, ids=[shown(r, 40) for r in REFS])
@@ -74,11 +146,32 @@ def test_generated_names_and_refs(guard, name, ref):
 
 
 def hostile_ids(real: str) -> list[str]:
-    return ["../../etc/passwd", "..%2f..%2fetc%2fpasswd", "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
-            f"{real}%0a", f"{real}%0d%0a", real.upper(), f"{real}%00", "%00", real[:31],
-            f"{real}0", f"%20{real}", f"{real}%20", "a" * 10_000, "..", "%2e%2e", "0" * 32,
-            f"{real}.data", f"{real}.name", f"..%2f{real}", f"{real}%2f", "%5c..%5cx",
-            f"{real[:30]}%0a%0a", "%ef%bc%8e%ef%bc%8e", "ＡＢＣ"]  # fmt: skip
+    return [
+        "../../etc/passwd",
+        "..%2f..%2fetc%2fpasswd",
+        "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        f"{real}%0a",
+        f"{real}%0d%0a",
+        real.upper(),
+        f"{real}%00",
+        "%00",
+        real[:31],
+        f"{real}0",
+        f"%20{real}",
+        f"{real}%20",
+        "a" * 10_000,
+        "..",
+        "%2e%2e",
+        "0" * 32,
+        f"{real}.data",
+        f"{real}.name",
+        f"..%2f{real}",
+        f"{real}%2f",
+        "%5c..%5cx",
+        f"{real[:30]}%0a%0a",
+        "%ef%bc%8e%ef%bc%8e",
+        "ＡＢＣ",
+    ]
 
 
 def test_hostile_file_ids(guard, iris_upload):
@@ -86,8 +179,10 @@ def test_hostile_file_ids(guard, iris_upload):
     caller's: every hostile variant of a real id is refused, and the file never leaks."""
     assert guard.send("get", f"/api/files/{iris_upload}").status_code == 200
     for file_id in hostile_ids(iris_upload):
-        for method, path in (("get", f"/api/files/{file_id}"),
-                             ("post", f"/api/models/{IRIS_MODEL}/1/score/{file_id}")):  # fmt: skip
+        for method, path in (
+            ("get", f"/api/files/{file_id}"),
+            ("post", f"/api/models/{IRIS_MODEL}/1/score/{file_id}"),
+        ):
             response = guard.send(method, path)
             assert response.status_code >= 400, (path[:120], response.status_code)
             assert MARKER not in response.get_data(as_text=True), path[:120]
@@ -98,18 +193,39 @@ def test_hostile_file_ids(guard, iris_upload):
 @given(file_id=st.text(max_size=40) | st.from_regex(r"[0-9a-fA-F]{30,34}\s?", fullmatch=True))
 def test_generated_file_ids(guard, file_id):
     quoted = quote(file_id, safe="") or "%20"
-    for method, path in (("get", f"/api/files/{quoted}"),
-                         ("post", f"/api/models/{IRIS_MODEL}/1/score/{quoted}")):  # fmt: skip
+    for method, path in (
+        ("get", f"/api/files/{quoted}"),
+        ("post", f"/api/models/{IRIS_MODEL}/1/score/{quoted}"),
+    ):
         response = guard.send(method, path, file_id)
         assert response.status_code >= 400, (path[:120], response.status_code)
     guard.alive(every=5)
 
 
 SAFE_FILENAME = re.compile(r"[A-Za-z0-9._-]{1,160}")
-FILENAMES = ["../../x", "..", ".", "", "x" * 5000, "a\x01\x1f\x7f.csv", "ünï©ødé.csv",
-             "/etc/passwd", "C:\\x\\y.csv", "a/../../b.csv", "%2e%2e%2f", "\u202egnp.csv",
-             "a\nb.csv", "a\r\nContent-Type: text/html.csv", '<script>"x".csv', "...", "..csv",
-             "\x00", "con.csv", "a;filename=evil.exe", "=cmd.csv"]  # fmt: skip
+FILENAMES = [
+    "../../x",
+    "..",
+    ".",
+    "",
+    "x" * 5000,
+    "a\x01\x1f\x7f.csv",
+    "ünï©ødé.csv",
+    "/etc/passwd",
+    "C:\\x\\y.csv",
+    "a/../../b.csv",
+    "%2e%2e%2f",
+    "\u202egnp.csv",
+    "a\nb.csv",
+    "a\r\nContent-Type: text/html.csv",
+    '<script>"x".csv',
+    "...",
+    "..csv",
+    "\x00",
+    "con.csv",
+    "a;filename=evil.exe",
+    "=cmd.csv",
+]
 
 
 def assert_safe_filename(filename: str, case: object) -> None:
@@ -118,8 +234,13 @@ def assert_safe_filename(filename: str, case: object) -> None:
 
 
 def upload_as(guard: Guard, filename: str) -> None:
-    upload = guard.send("post", f"/api/uploads?filename={quote(filename, safe='')}", filename,
-                        data=iris_csv("5.1,3.5,1.4,0.2"), content_type="text/csv")  # fmt: skip
+    upload = guard.send(
+        "post",
+        f"/api/uploads?filename={quote(filename, safe='')}",
+        filename,
+        data=iris_csv("5.1,3.5,1.4,0.2"),
+        content_type="text/csv",
+    )
     assert upload.status_code == 201, upload.status_code
     stored = upload.get_json()
     assert_safe_filename(stored["filename"], filename)
@@ -143,9 +264,21 @@ def test_generated_filenames(guard, filename):
     guard.alive(every=5)
 
 
-FORMATS = {"parquet": 200, "PARQUET": 200, " csv ": 200, "": 200, "csv": 200, "xlsx": 400,
-           "../x": 400, "csv%00": 400, "p" * 10_000: 400, "json": 400, "csv,parquet": 400,
-           "%2e%2e%2fcsv": 400, "parquet%0a": 200}  # fmt: skip
+FORMATS = {
+    "parquet": 200,
+    "PARQUET": 200,
+    " csv ": 200,
+    "": 200,
+    "csv": 200,
+    "xlsx": 400,
+    "../x": 400,
+    "csv%00": 400,
+    "p" * 10_000: 400,
+    "json": 400,
+    "csv,parquet": 400,
+    "%2e%2e%2fcsv": 400,
+    "parquet%0a": 200,
+}
 
 
 @pytest.mark.parametrize(("fmt", "status"), FORMATS.items(), ids=[shown(f, 30) for f in FORMATS])
@@ -156,15 +289,36 @@ def test_result_formats(guard, iris_upload, fmt, status):
     guard.alive()
 
 
-UI_PATHS = ["/", "/%00", "/..%2f..%2fetc%2fpasswd", "/../../etc/passwd", "/assets/../app.py",
-            "/assets/..%2fapp.py", "/assets/%2e%2e/app.py", "/assets/..%5capp.py",
-            "/assets/10-console.css", "/_dash-component-suites/dash/../../app.py",
-            "/_dash-component-suites/dash/..%2f..%2f..%2fapp.py",
-            "/_dash-component-suites/dash/x.js", "/_dash-component-suites/%2e%2e/%2e%2e/app.py",
-            "/_dash-layout", "/_dash-dependencies", "/_reload-hash", "/_favicon.ico", "/x" * 300,
-            "/" + "é" * 100, "/api", "/api/files/", "/api/models/", "/api/health%00",
-            "/api/../app.py", "/job-secret", "/.app-data/job-secret", "/audit.db",
-            "/files/"]  # fmt: skip
+UI_PATHS = [
+    "/",
+    "/%00",
+    "/..%2f..%2fetc%2fpasswd",
+    "/../../etc/passwd",
+    "/assets/../app.py",
+    "/assets/..%2fapp.py",
+    "/assets/%2e%2e/app.py",
+    "/assets/..%5capp.py",
+    "/assets/10-console.css",
+    "/_dash-component-suites/dash/../../app.py",
+    "/_dash-component-suites/dash/..%2f..%2f..%2fapp.py",
+    "/_dash-component-suites/dash/x.js",
+    "/_dash-component-suites/%2e%2e/%2e%2e/app.py",
+    "/_dash-layout",
+    "/_dash-dependencies",
+    "/_reload-hash",
+    "/_favicon.ico",
+    "/x" * 300,
+    "/" + "é" * 100,
+    "/api",
+    "/api/files/",
+    "/api/models/",
+    "/api/health%00",
+    "/api/../app.py",
+    "/job-secret",
+    "/.app-data/job-secret",
+    "/audit.db",
+    "/files/",
+]
 
 
 @pytest.mark.parametrize("path", UI_PATHS, ids=[shown(p, 40) for p in UI_PATHS])
