@@ -60,15 +60,16 @@ from flask_caching import Cache
 
 from api.routes import create_api_blueprint
 from callbacks import register_callbacks
-from callbacks.background import EXTENSION, Mounted, install_job_identity, job_manager, mount
-from callbacks.csv_tab import score_in_clean_process
 from layouts.page import page_layout
 from services.access.guard import RequestGuard
+from services.jobs.record import LOCAL
+from services.jobs.runners import CeleryRunner
 from services.settings import Settings
 from services.startup import check_configuration, prepare_registry, registry_prepared
 from services.wiring import ConsoleServices, build_services
 
 ASSETS = ROOT / "assets"
+EXTENSION = "model_console"  # server.extensions[EXTENSION][url_base_pathname] -> services
 # MLflow retries a refused connection for minutes by default; a person waiting on a page
 # should hear "registry unreachable" in seconds. Operators can still override these.
 MLFLOW_HTTP_DEFAULTS = {
@@ -106,13 +107,13 @@ def create_app(
     guard.init_app(server, url_base_pathname)
     services.identity.init_app(server, url_base_pathname)
 
-    manager = job_manager(settings, score_in_clean_process)
-    mounted = Mounted(services, manager)
-    mount(server, url_base_pathname, mounted)
+    server.extensions.setdefault(EXTENSION, {})[url_base_pathname] = services
+    jobs_runner = services.jobs.runners[LOCAL]
+    if isinstance(jobs_runner, CeleryRunner):  # this process may be a worker: it runs jobs
+        jobs_runner.serve(services.jobs.execute, server.app_context)
     app = dash.Dash(
         __name__,
         server=server,
-        background_callback_manager=manager,
         url_base_pathname=url_base_pathname,
         assets_folder=str(ASSETS),
         title="Model Console",
@@ -120,8 +121,7 @@ def create_app(
         suppress_callback_exceptions=True,
     )
     app.layout = lambda: page_layout(settings)
-    mounted.run_csv_job = register_callbacks(app, services).score_file
-    install_job_identity()
+    register_callbacks(app, services)
     blueprint = create_api_blueprint(services, name=f"model_console_api_{id(app)}")
     server.register_blueprint(blueprint, url_prefix=url_base_pathname.rstrip("/") + "/api")
     finish_dash_setup(app)
@@ -134,7 +134,7 @@ def create_app(
 def services_of(server: Flask, prefix: str = "/") -> ConsoleServices:
     """The services of the console mounted at ``prefix`` in ``server`` (for a host app that
     wants to reach them, and for tests)."""
-    return server.extensions[EXTENSION][prefix].services
+    return server.extensions[EXTENSION][prefix]
 
 
 def finish_dash_setup(app: dash.Dash) -> None:
@@ -158,7 +158,8 @@ _reset_in_forked_child: weakref.WeakSet[ConsoleServices] = weakref.WeakSet()
 
 
 def reset_after_fork(services: ConsoleServices) -> None:
-    """A CSV job forks the web worker: its locks must not stay held in the child."""
+    """A Celery worker forks its pool processes after building the console: locks other
+    threads held at the fork must not stay held in the child."""
     if not _reset_in_forked_child:
         os.register_at_fork(after_in_child=_after_fork)
     _reset_in_forked_child.add(services)
@@ -193,7 +194,7 @@ def __getattr__(name: str) -> object:
             stop(error, exit_code=3)  # gunicorn halts on 3 instead of booting another worker
     if name == "server":
         return _default_app.server
-    manager = _default_app.server.extensions[EXTENSION]["/"].manager
-    if not isinstance(manager, dash.CeleryManager):
-        stop(ConfigurationError("Set REDIS_URL to run CSV jobs in Celery workers."))
-    return manager.handle
+    runner = services_of(_default_app.server).jobs.runners[LOCAL]
+    if not isinstance(runner, CeleryRunner):
+        stop(ConfigurationError("Set REDIS_URL to run jobs in Celery workers."))
+    return runner.celery

@@ -16,7 +16,9 @@ from services.access.identity import current_caller
 from services.compare.service import parse_refs
 from services.errors import ConsoleError, PayloadTooLarge, UnsupportedMediaType, cut
 from services.files.results import DEFAULT_RESULT_FORMAT, mimetype_for
+from services.files.service import ScoreOptions
 from services.files.store import too_large
+from services.jobs.record import FROM_API
 from services.monitor.split import request_key
 from services.scoring.payload import parse_json_text
 from services.wiring import ConsoleServices
@@ -251,36 +253,34 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
         """Score an uploaded file in chunks; the result is a new file to GET from /files/,
         as ``?format=`` csv (the default) or parquet; ``?probabilities=true`` adds a
         ``probability_<class>`` column per class."""
-        result_format = request.args.get("format", DEFAULT_RESULT_FORMAT)
-        scored = files.score(
-            current_caller(),
-            name,
-            ref,
-            file_id,
-            source=Source.API,
-            result_format=result_format,
+        options = ScoreOptions(
+            result_format=request.args.get("format", DEFAULT_RESULT_FORMAT),
             probabilities=_flag("probabilities"),
         )
+        scored = files.score_upload(current_caller(), name, ref, file_id, options)
         return _json(scored.summary())
 
     @api.post("/models/<name>/<ref>/jobs")
     def start_job(name: str, ref: str) -> Response:
-        """A table job: {"source", "destination", "format", "engine"} → its record (202)."""
+        """A job of any kind ({"kind": "score" | "compare", "source", ...}) → its record (202)."""
+        _require_json()
         body = parse_json_text(_body(settings.max_request_bytes))
-        job = services.tables.submit(current_caller(), name, ref, body)
+        job = services.jobs.submit(current_caller(), name, ref, body, FROM_API)
         return _json(job.to_dict(), 202)
 
     @api.get("/jobs")
     def list_jobs() -> Response:
-        return _json({"jobs": [job.to_dict() for job in services.tables.list(current_caller())]})
+        """The caller's jobs of every kind (started here or in the console), newest first."""
+        jobs = services.jobs.list(current_caller())
+        return _json({"jobs": [job.to_dict(detail=False) for job in jobs]})
 
     @api.get("/jobs/<job_id>")
     def job_state(job_id: str) -> Response:
-        return _json(services.tables.get(current_caller(), job_id).to_dict())
+        return _json(services.jobs.get(current_caller(), job_id).to_dict())
 
     @api.delete("/jobs/<job_id>")
     def cancel_job(job_id: str) -> Response:
-        return _json(services.tables.cancel(current_caller(), job_id).to_dict(), 202)
+        return _json(services.jobs.cancel(current_caller(), job_id).to_dict(), 202)
 
     @api.get("/files/<file_id>")
     def download(file_id: str) -> Response:

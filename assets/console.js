@@ -1,5 +1,6 @@
-/* Clientside glue: the Ace JSON editor mirrors a hidden dcc.Textarea, and the theme switch.
-   Ace comes from assets/ace (vendored ace-builds). */
+/* Clientside glue: the Ace JSON editor mirrors a hidden dcc.Textarea; the theme switch; the
+   CSV upload; the URL that follows the page and the link to copy; the history every tab of
+   the browser shares. Ace comes from assets/ace (vendored ace-builds). */
 (function () {
   "use strict";
   var editors = {};
@@ -202,8 +203,138 @@
     }
   });
 
+  /* The URL follows the person: model, version or alias, tab, and the job open. A new state
+     is a new history entry (back and forward move between them); a URL the page has just
+     adopted (a link, a reload, back or forward) is completed in place, not pushed. */
+  function pageQuery(selection, tab, job) {
+    var params = new URLSearchParams();
+    if (selection && selection.name) {
+      params.set("model", selection.name);
+      params.set("version", selection.ref || selection.version);
+    }
+    if (tab) {
+      params.set("tab", String(tab).replace(/^tab-/, ""));
+    }
+    if (job) {
+      params.set("job", job);
+    }
+    return params;
+  }
+
+  function writeUrl(selection, tab, job) {
+    var wanted = pageQuery(selection, tab, job);
+    var query = "?" + wanted.toString();
+    if (query === window.location.search) {
+      return;
+    }
+    var current = new URLSearchParams(window.location.search);
+    var adopting = true;
+    current.forEach(function (value, key) {
+      if (wanted.get(key) !== value) {
+        adopting = false;
+      }
+    });
+    var url = window.location.pathname + query + window.location.hash;
+    if (adopting) {
+      window.history.replaceState(window.history.state, "", url);
+    } else {
+      window.history.pushState(null, "", url);
+    }
+  }
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    var field = document.createElement("textarea");
+    field.value = text;
+    field.setAttribute("readonly", "");
+    field.className = "visually-hidden";
+    document.body.appendChild(field);
+    field.select();
+    document.execCommand("copy");
+    document.body.removeChild(field);
+    return Promise.resolve();
+  }
+
+  /* Prediction History in local storage, shared by every tab of the browser. Each entry is
+     a key of its own, written once: two tabs adding at once never write the same key, so
+     nothing is lost (one list under one key is: a tab can read a copy another tab has
+     already replaced). The page's history store is filled from these keys, and again
+     whenever another tab changes them. */
+  var HISTORY_PREFIX = "model-console-history:";
+  var historyStore = null;
+  var historyKeep = 50;
+
+  function storedEntries() {
+    var entries = [];
+    for (var i = 0; i < window.localStorage.length; i++) {
+      var key = window.localStorage.key(i);
+      if (key && key.indexOf(HISTORY_PREFIX) === 0) {
+        try {
+          entries.push({ key: key, entry: JSON.parse(window.localStorage.getItem(key)) });
+        } catch (ignored) {
+          window.localStorage.removeItem(key);
+        }
+      }
+    }
+    entries.sort(function (a, b) {
+      return String((b.entry || {}).time).localeCompare(String((a.entry || {}).time));
+    });
+    entries.slice(historyKeep).forEach(function (old) { window.localStorage.removeItem(old.key); });
+    return entries.slice(0, historyKeep).map(function (found) { return found.entry; });
+  }
+
+  function clearHistory() {
+    var keys = [];
+    for (var i = 0; i < window.localStorage.length; i++) {
+      var key = window.localStorage.key(i);
+      if (key && key.indexOf(HISTORY_PREFIX) === 0) {
+        keys.push(key);
+      }
+    }
+    keys.forEach(function (key) { window.localStorage.removeItem(key); });
+  }
+
+  window.addEventListener("storage", function (event) {
+    if (historyStore && (event.key === null || String(event.key).indexOf(HISTORY_PREFIX) === 0)) {
+      window.dash_clientside.set_props(historyStore, { data: storedEntries() });
+    }
+  });
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     modelConsole: {
+      writeUrl: function (selection, tab, job) {
+        writeUrl(selection, tab, job);
+        return window.dash_clientside.no_update;
+      },
+      copyLink: function () {
+        copyText(window.location.href).then(function () {
+          window.dash_clientside.set_props("page-copy-link", {
+            children: "Link copied",
+          });
+          setTimeout(function () {
+            window.dash_clientside.set_props("page-copy-link", { children: "Copy link" });
+          }, 2000);
+        });
+        return "Copied: " + window.location.href;
+      },
+      readHistory: function (keep, storeId) {
+        historyStore = storeId;
+        historyKeep = keep || historyKeep;
+        return storedEntries();
+      },
+      addToHistory: function (entry) {
+        if (!entry || !entry.id) {
+          return window.dash_clientside.no_update;
+        }
+        window.localStorage.setItem(HISTORY_PREFIX + entry.id, JSON.stringify(entry));
+        return storedEntries();
+      },
+      clearHistory: function () {
+        clearHistory();
+        return [];
+      },
       syncEditor: function (value, editorId, textId) {
         syncEditor(value, editorId, textId, 0);
         return window.dash_clientside.no_update;

@@ -10,6 +10,7 @@ from callbacks import (
     csv_tab,
     history_tab,
     inbound,
+    jobs,
     json_tab,
     monitor_tab,
     page,
@@ -17,14 +18,12 @@ from callbacks import (
     table_panel,
     whatif,
 )
-from callbacks.csv_tab import CsvCallbacks
 from services.wiring import ConsoleServices
 
 
-def register_callbacks(app: dash.Dash, services: ConsoleServices) -> CsvCallbacks:
-    """Register every tab's callbacks on ``app`` (never module-level ``@dash.callback``);
-    returns the CSV tab's, whose job runs wherever jobs run. Every request to them is read
-    first (``inbound``)."""
+def register_callbacks(app: dash.Dash, services: ConsoleServices) -> None:
+    """Register every tab's callbacks on ``app`` (never module-level ``@dash.callback``).
+    Every request to them is read first (``inbound``)."""
     inbound.install(app)
     page.register(app, services)
     config_tab.register(app, services)
@@ -35,4 +34,5 @@ def register_callbacks(app: dash.Dash, services: ConsoleServices) -> CsvCallback
     table_panel.register(app, services)
     compare.register(app, services)
     monitor_tab.register(app, services)
-    return csv_tab.register(app, services)
+    jobs.register(app, services)
+    csv_tab.register(app, services)

@@ -4,19 +4,19 @@ and audited by the compare service."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import dash
 import pandas as pd
-from dash import ALL, Input, Output, State
+from dash import ALL, Input, Output, State, no_update
 
 from callbacks.common import selected, show_error
-from layouts.compare import compared_file_view, comparison_view, options
+from layouts.compare import comparison_view, options
 from layouts.ids import Compare, Csv, Json, Page, form_field, form_switch
 from services.access.audit import Source
 from services.access.identity import current_caller
 from services.errors import ConsoleError, InvalidInput
+from services.jobs.record import COMPARE, FROM_COMPARE
 from services.scoring.form import read_form
 from services.scoring.payload import parse_json_text, parse_payload
 from services.scoring.prediction import display_records
@@ -41,9 +41,8 @@ def _name_loaded(loaded: Any, selection: dict[str, Any]) -> None:
 
 
 class CompareCallbacks:
-    def __init__(self, services: ConsoleServices, file_url: Callable[[str], str]) -> None:
+    def __init__(self, services: ConsoleServices) -> None:
         self.services = services
-        self.file_url = file_url
 
     def offer(self, selection: dict[str, Any] | None) -> tuple[Any, ...]:
         """The other versions and aliases of the loaded model, both pickers alike."""
@@ -103,22 +102,26 @@ class CompareCallbacks:
         except ConsoleError as error:
             return show_error(error)
 
-    def compare_csv(self, _: int, other: Any, file_info: Any, selection: Any) -> Any:
+    def compare_csv(self, _: int, other: Any, file_info: Any, selection: Any) -> tuple[Any, Any]:
+        """The uploaded file through the loaded version and another: a job, with progress
+        and Cancel in the comparison's job panel."""
         try:
             name, version = selected(selection)
             if not isinstance(file_info, dict) or not file_info.get("file_id"):
                 raise InvalidInput("No file is uploaded yet.", hint="Upload a CSV file above.")
-            compared = self.services.compare_files.compare_file(
-                current_caller(), name, [version, _with(other)], file_info["file_id"]
-            )
+            request = {
+                "kind": COMPARE,
+                "source": f"upload:{file_info['file_id']}",
+                "compare_with": [_with(other)],
+            }
+            job = self.services.jobs.submit(current_caller(), name, version, request, FROM_COMPARE)
         except ConsoleError as error:
-            return show_error(error)
-        _name_loaded(compared.versions[0], selection)
-        return compared_file_view(compared, self.file_url(compared.output.file_id))
+            return show_error(error), no_update
+        return None, job.job_id
 
 
 def register(app: dash.Dash, services: ConsoleServices) -> CompareCallbacks:
-    callbacks = CompareCallbacks(services, lambda f: app.get_relative_path(f"/api/files/{f}"))
+    callbacks = CompareCallbacks(services)
     app.callback(
         Output(Compare.JSON_WITH, "options"),
         Output(Compare.JSON_WITH, "value"),
@@ -146,7 +149,8 @@ def register(app: dash.Dash, services: ConsoleServices) -> CompareCallbacks:
         prevent_initial_call=True,
     )(callbacks.compare_form)
     app.callback(
-        Output(Compare.CSV_RESULT, "children"),
+        Output(Compare.CSV_ERROR, "children"),
+        Output(Page.OPEN_JOB, "data", allow_duplicate=True),
         Input(Compare.CSV_RUN, "n_clicks"),
         State(Compare.CSV_WITH, "value"),
         State(Csv.FILE, "data"),

@@ -12,6 +12,7 @@ from layouts.config_tab import details, loaded_message, not_loaded, still_using
 from layouts.csv_tab import hidden_or_shown
 from layouts.explain import importance_view
 from layouts.ids import Config, Page, Tab
+from layouts.page import page_state
 from services.access.audit import Source
 from services.access.identity import current_caller
 from services.errors import ConsoleError, InvalidInput, ModelNotFound, VersionNotFound
@@ -19,6 +20,10 @@ from services.registry.client import LATEST
 from services.wiring import ConsoleServices
 
 SUGGESTS = {ModelNotFound: "model", VersionNotFound: "version"}
+UNCHANGED = {
+    key: no_update
+    for key in ("status", "details", "selection", "model", "version", "versions", "tab", "job")
+}
 
 
 def with_typed(options: list[Any], *extra: str | None) -> list[Any]:
@@ -67,38 +72,63 @@ class ConfigCallbacks:
 
     def load(
         self,
-        _: int | None,
-        __: str,
+        clicks: int | None,
+        search: str | None,
         name: str | None,
         ref: str | None,
         selection: dict[str, Any] | None,
-    ) -> tuple[Any, ...]:
+    ) -> dict[str, Any]:
         """Load Model: the picked model becomes this session's one active model. A failed
         load changes nothing (the card, the header and every prediction keep the model that
-        was loaded). On page load: this session's model, else the preselected one."""
+        was loaded). On opening a URL (a link, a reload, back and forward): the model,
+        version, tab and job it names, else this session's model, else the preselected one."""
+        opened: dict[str, Any] = {"tab": no_update, "job": no_update}
         if ctx.triggered_id != Config.LOAD:
-            if selection:
+            asked = page_state(search)
+            opened = {"tab": asked.tab or no_update, "job": asked.job}
+            if asked.model:
+                name, ref = asked.model, asked.ref
+            elif selection:
                 name, ref = selection["name"], selection["ref"]
             elif not name:
-                return (no_update,) * 5
+                return {**UNCHANGED, **opened}
         if not name:
             error = InvalidInput("Choose a model first.", hint="Pick one or type its full name.")
-            return load_failed(error, selection), no_update, no_update, no_update, no_update
+            return {**UNCHANGED, "status": load_failed(error, selection)}
         ref = (ref or LATEST).strip()
-        caller = current_caller()
         try:
-            detail = self.registry.version_detail(caller, name, ref, Source.UI)
-            model = self.registry.model_detail(caller, name, Source.UI)
-            self.loader.load(caller, name, ref)  # so the first prediction does not wait for it
+            loaded = self._load(name, ref)
         except ConsoleError as error:
-            return load_failed(error, selection), no_update, no_update, no_update, no_update
+            refused = {"status": load_failed(error, selection), "tab": Tab.CONFIG}
+            return {**UNCHANGED, **opened, **refused}
+        return {**loaded, **opened}
+
+    def _load(self, name: str, ref: str) -> dict[str, Any]:
+        caller = current_caller()
+        detail = self.registry.version_detail(caller, name, ref, Source.UI)
+        model = self.registry.model_detail(caller, name, Source.UI)
+        self.loader.load(caller, name, ref)  # so the first prediction does not wait for it
         chosen = {
             "name": detail.resolved.name,
             "ref": ref,
             "version": detail.resolved.version,
             "alias": detail.resolved.alias,
         }
-        return loaded_message(detail, ref), details(detail, model), chosen, name, ref
+        return {
+            "status": loaded_message(detail, ref),
+            "details": details(detail, model),
+            "selection": chosen,
+            "model": detail.resolved.name,
+            "version": ref,
+            "versions": self._options(detail.resolved.name, ref),
+        }
+
+    def _options(self, name: str, ref: str) -> list[Any]:
+        try:
+            options = self._versions(name)
+        except ConsoleError:
+            options = []
+        return with_typed(options, ref)
 
     def pending(self, name: str | None, ref: str | None, selection: dict | None) -> Any:
         return not_loaded(name, ref, selection)
@@ -149,16 +179,26 @@ def register(app: dash.Dash, services: ConsoleServices) -> ConfigCallbacks:
         State(Config.VERSION, "value"),
     )(callbacks.version_options)
     app.callback(
-        Output(Config.STATUS, "children"),
-        Output(Config.DETAILS, "children"),
-        Output(Page.SELECTION, "data"),
-        Output(Config.MODEL, "value"),
-        Output(Config.VERSION, "value"),
-        Input(Config.LOAD, "n_clicks"),
-        Input(Page.URL, "pathname"),
-        State(Config.MODEL, "value"),
-        State(Config.VERSION, "value"),
-        State(Page.SELECTION, "data"),
+        output={
+            "status": Output(Config.STATUS, "children"),
+            "details": Output(Config.DETAILS, "children"),
+            "selection": Output(Page.SELECTION, "data"),
+            "model": Output(Config.MODEL, "value"),
+            "version": Output(Config.VERSION, "value"),
+            "versions": Output(Config.VERSION, "options", allow_duplicate=True),
+            "tab": Output(Page.TABS, "active_tab", allow_duplicate=True),
+            "job": Output(Page.OPEN_JOB, "data", allow_duplicate=True),
+        },
+        inputs={
+            "clicks": Input(Config.LOAD, "n_clicks"),
+            "search": Input(Page.URL, "search"),
+        },
+        state={
+            "name": State(Config.MODEL, "value"),
+            "ref": State(Config.VERSION, "value"),
+            "selection": State(Page.SELECTION, "data"),
+        },
+        prevent_initial_call="initial_duplicate",
     )(callbacks.load)
     app.callback(
         Output(Config.PENDING, "children"),

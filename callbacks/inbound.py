@@ -18,7 +18,9 @@ import dash
 from flask import Response, jsonify, request
 
 from layouts.ids import Config, Csv, History, Insight, Json, Page, Table
+from layouts.jobs import JobPanel
 from services.history import valid_entries
+from services.jobs.record import FROM_COMPARE, FROM_CSV, FROM_TABLE
 
 NOT_FROM_THIS_PAGE = (
     "This request is not one the console's page sends. Reload the page; "
@@ -59,10 +61,6 @@ def _is_count(value: Any) -> bool:
     return _count(value) is not None
 
 
-def _is_number_or_none(value: Any) -> bool:
-    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
-
-
 def selection(value: Any) -> dict[str, Any] | None:
     return _fields(value, name=_is_text, ref=_is_text, version=_is_text, alias=_is_text_or_none)
 
@@ -71,21 +69,8 @@ def uploaded_file(value: Any) -> dict[str, Any] | None:
     return _fields(value, file_id=_is_text, filename=_is_text)
 
 
-def result_files(value: Any) -> dict[str, Any] | None:
-    outputs = value.get("outputs") if isinstance(value, dict) else None
-    if not isinstance(outputs, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in outputs.items()
-    ):
-        return None
-    return value
-
-
 def rejected_upload(value: Any) -> dict[str, Any] | None:
     return _fields(value, size=_is_count, limit=_is_count)
-
-
-def watched(value: Any) -> dict[str, Any] | None:
-    return _fields(value, job=_is_text, stamp=_is_number_or_none, tick=_is_count)
 
 
 def insight_asked(value: Any) -> dict[str, Any] | None:
@@ -103,15 +88,11 @@ READERS: dict[str, Callable[[Any], Any]] = {
     f"{Json.INSIGHT_ASKED}.data": insight_asked,
     f"{Json.FORM_INSIGHT_ASKED}.data": insight_asked,
     f"{History.STORE}.data": valid_entries,
+    f"{Page.OPEN_JOB}.data": _text,
+    **{f"{JobPanel(origin).shown}.data": _text for origin in (FROM_CSV, FROM_TABLE, FROM_COMPARE)},
     f"{Csv.FILE}.data": uploaded_file,
-    f"{Csv.RESULT_FILE}.data": result_files,
     f"{Csv.REJECTED}.data": rejected_upload,
-    f"{Csv.WATCH_SEEN}.data": watched,
-    f"{Csv.PAGE_LOAD}.data": _text,
-    f"{Csv.JOB_STATE}.data": _text,
-    f"{Csv.CANCELLED_RUN}.data": _count,
     f"{Csv.RESULT_FORMAT}.value": _text,
-    f"{Table.JOB}.data": _text,
     f"{Table.RUN_ON}.value": _text,
     f"{Table.SOURCE}.value": _text,
     f"{Table.DESTINATION}.value": _text,
@@ -123,7 +104,7 @@ READERS: dict[str, Callable[[Any], Any]] = {
     f"{Config.MODEL}.search_value": _text,
     f"{Config.VERSION}.value": _text,
     f"{Config.VERSION}.search_value": _text,
-    f"{Page.URL}.pathname": _text,
+    f"{Page.URL}.search": _text,
     f"{Page.THEME_SWITCH}.value": _flag,
 }
 

@@ -31,7 +31,7 @@ from layouts.json_tab import (
 from services.access.audit import Source
 from services.access.identity import current_caller
 from services.errors import ConsoleError, InvalidJson
-from services.history import failure_entry, prediction_entry, with_entry
+from services.history import failure_entry, prediction_entry
 from services.registry.signature import SignatureInfo
 from services.scoring.form import read_form
 from services.scoring.payload import parse_json_text, parse_payload
@@ -59,7 +59,6 @@ class JsonCallbacks:
         self.scoring = services.scoring
         self.files = services.files
         self.explain = services.explain
-        self.keep = services.settings.history_size
         self.file_url = file_url
 
     def active(self, selection: dict[str, Any] | None) -> Any:
@@ -95,11 +94,7 @@ class JsonCallbacks:
         return json.dumps(payload, indent=2)
 
     def predict_json(
-        self,
-        clicks: int,
-        text: str | None,
-        selection: dict[str, Any] | None,
-        history: list | None,
+        self, clicks: int, text: str | None, selection: dict[str, Any] | None
     ) -> tuple[Any, ...]:
         """The answer at once; for one row, its confidence and explanation follow
         (``explain_answer``), so the person does not wait for them to see it."""
@@ -120,7 +115,7 @@ class JsonCallbacks:
             label_names = None if one_row else self._labels(name, version)  # for batch charts
         except ConsoleError as error:
             entry = failure_entry("JSON", selection, error, text=text)
-            return (show_error(error), None, with_entry(history, entry, self.keep), selection, None)
+            return show_error(error), None, entry, selection, None
         download = self._kept_batch(answer, model_input.data)
         view = result_view(
             answer,
@@ -133,7 +128,7 @@ class JsonCallbacks:
         )
         entry = prediction_entry(answer, "JSON", selection, text)
         asked = _insight_asked(selection, text or "", answer, clicks) if one_row else None
-        return view, None, with_entry(history, entry, self.keep), selection, asked
+        return view, None, entry, selection, asked
 
     def _kept_batch(self, answer: Predictions, data: Any) -> str | None:
         """A big batch's inputs and predictions as a CSV file to download."""
@@ -184,7 +179,6 @@ class JsonCallbacks:
         switches: list[Any],
         switch_ids: list[dict[str, str]],
         selection: dict[str, Any] | None,
-        history: list | None,
     ) -> tuple[Any, ...]:
         raw = {i["column"]: v for i, v in zip(ids + switch_ids, values + switches, strict=True)}
         try:
@@ -202,12 +196,12 @@ class JsonCallbacks:
             )
         except ConsoleError as error:
             entry = failure_entry("form", selection, error, text=json.dumps(raw, default=str))
-            return (show_error(error), None, with_entry(history, entry, self.keep), selection, None)
+            return show_error(error), None, entry, selection, None
         text = json.dumps(form.record, default=str)
         entry = prediction_entry(answer, "form", selection, text)
         view = result_view(answer, None, _ref(selection), slots=FORM_SLOTS)
         asked = _insight_asked(selection, text, answer, clicks)
-        return view, None, with_entry(history, entry, self.keep), selection, asked
+        return view, None, entry, selection, asked
 
     def _labels(self, name: str, version: str) -> dict[str, str] | None:
         return self.scoring.loader.load(current_caller(), name, version)[1].labels
@@ -302,13 +296,12 @@ def register(app: dash.Dash, services: ConsoleServices) -> JsonCallbacks:
     app.callback(
         Output(Json.RESULT, "children", allow_duplicate=True),
         Output(Json.STALE, "children"),
-        Output(History.STORE, "data", allow_duplicate=True),
+        Output(History.NEW, "data", allow_duplicate=True),
         Output(Json.ANSWERED_BY, "data"),
         Output(Json.INSIGHT_ASKED, "data"),
         Input(Json.PREDICT, "n_clicks"),
         State(Json.TEXT, "value"),
         State(Page.SELECTION, "data"),
-        State(History.STORE, "data"),
         prevent_initial_call=True,
     )(callbacks.predict_json)
     app.callback(Output(Json.FORM_FIELDS, "children"), Input(Page.SELECTION, "data"))(
@@ -326,7 +319,7 @@ def register(app: dash.Dash, services: ConsoleServices) -> JsonCallbacks:
     app.callback(
         Output(Json.FORM_RESULT, "children"),
         Output(Json.FORM_STALE, "children"),
-        Output(History.STORE, "data", allow_duplicate=True),
+        Output(History.NEW, "data", allow_duplicate=True),
         Output(Json.FORM_ANSWERED_BY, "data"),
         Output(Json.FORM_INSIGHT_ASKED, "data"),
         Input(Json.FORM_PREDICT, "n_clicks"),
@@ -335,7 +328,6 @@ def register(app: dash.Dash, services: ConsoleServices) -> JsonCallbacks:
         State(form_switch(ALL), "value"),
         State(form_switch(ALL), "id"),
         State(Page.SELECTION, "data"),
-        State(History.STORE, "data"),
         prevent_initial_call=True,
     )(callbacks.predict_form)
     for asked, slots, source in (

@@ -1,33 +1,105 @@
-"""Page-wide callbacks: the header shows this session's model; the theme switch."""
+"""Page-wide callbacks: who is signed in, the session's model in the header, the theme, the
+URL that follows the person (and the link to copy), and an alias that moved since its
+version was loaded."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import dash
-from dash import ClientsideFunction, Input, Output
+from dash import ClientsideFunction, Input, Output, State, no_update
 
-from layouts.ids import Page
-from layouts.page import header_model, signed_in
+from layouts.ids import Config, Page
+from layouts.page import alias_moved, header_model, signed_in
+from services.access.audit import Source
 from services.access.caller import MODE_NONE
 from services.access.identity import current_caller
+from services.errors import ConsoleError
 from services.wiring import ConsoleServices
 
 
-def register(app: dash.Dash, services: ConsoleServices) -> None:
-    @app.callback(Output(Page.USER, "children"), Input(Page.URL, "pathname"))
-    def show_user(_: str) -> list[Any]:
+class PageCallbacks:
+    def __init__(self, services: ConsoleServices) -> None:
+        self.settings = services.settings
+        self.registry = services.registry
+
+    def show_user(self, search: str | None) -> list[Any]:
         """Who the server says this is: the one identity every model access runs as."""
-        if services.settings.auth_mode == MODE_NONE:
+        if self.settings.auth_mode == MODE_NONE:
             return signed_in(None)
         return signed_in(current_caller().user)
 
-    @app.callback(Output(Page.HEADER_MODEL, "children"), Input(Page.SELECTION, "data"))
-    def show_session_model(selection: dict[str, Any] | None) -> list[Any]:
+    def show_session_model(self, selection: dict[str, Any] | None) -> list[Any]:
         return header_model(selection)
 
+    def watch_alias(self, ticks: int | None, selection: dict[str, Any] | None) -> Any:
+        """The loaded alias, resolved again (at most ``ALIAS_CACHE_SECONDS`` old): a move is
+        said, with a button to load its new target."""
+        alias = (selection or {}).get("alias")
+        if not alias:
+            return None
+        try:
+            model = self.registry.model_detail(current_caller(), selection["name"], Source.UI)
+        except ConsoleError:
+            return no_update  # Load Model says what is wrong, when it is pressed
+        now = model.summary.aliases.get(alias)
+        if now is None or now == str(selection["version"]):
+            return None
+        return alias_moved(alias, now, str(selection["version"]))
+
+    def switch(self, clicks: int | None, selection: dict[str, Any] | None, loads: int | None):
+        """Load the alias's new target: the pickers set to it, Load Model pressed."""
+        if not clicks or not selection or not selection.get("alias"):
+            return no_update, no_update, no_update
+        return selection["name"], selection["alias"], (loads or 0) + 1
+
+
+def register(app: dash.Dash, services: ConsoleServices) -> PageCallbacks:
+    callbacks = PageCallbacks(services)
+    app.callback(
+        output=Output(Page.USER, "children"),
+        inputs={"search": Input(Page.URL, "search")},
+    )(callbacks.show_user)
+    app.callback(
+        output=Output(Page.HEADER_MODEL, "children"),
+        inputs={"selection": Input(Page.SELECTION, "data")},
+    )(callbacks.show_session_model)
+    app.callback(
+        output=Output(Page.ALIAS_NOTICE, "children"),
+        inputs={"ticks": Input(Page.ALIAS_TICK, "n_intervals")},
+        state={"selection": State(Page.SELECTION, "data")},
+        prevent_initial_call=True,
+    )(callbacks.watch_alias)
+    app.callback(
+        output=[
+            Output(Config.MODEL, "value", allow_duplicate=True),
+            Output(Config.VERSION, "value", allow_duplicate=True),
+            Output(Config.LOAD, "n_clicks", allow_duplicate=True),
+        ],
+        inputs={"clicks": Input(Page.SWITCH_VERSION, "n_clicks")},
+        state={
+            "selection": State(Page.SELECTION, "data"),
+            "loads": State(Config.LOAD, "n_clicks"),
+        },
+        prevent_initial_call=True,
+    )(callbacks.switch)
     app.clientside_callback(
         ClientsideFunction("modelConsole", "applyTheme"),
         Output(Page.THEME_DUMMY, "children"),
         Input(Page.THEME_SWITCH, "value"),
     )
+    app.clientside_callback(
+        ClientsideFunction("modelConsole", "writeUrl"),
+        Output(Page.URL_WRITTEN, "children"),
+        Input(Page.SELECTION, "data"),
+        Input(Page.TABS, "active_tab"),
+        Input(Page.OPEN_JOB, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("modelConsole", "copyLink"),
+        Output(Page.COPY_LINK, "title"),
+        Input(Page.COPY_LINK, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    return callbacks

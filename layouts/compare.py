@@ -12,12 +12,15 @@ from dash import dcc, html
 
 from layouts.components import placeholder, plural, section
 from layouts.ids import Compare
+from layouts.jobs import JobPanel
 from layouts.monitor_charts import crosstab_chart, scatter_chart
-from services.compare.files import AGREE_COLUMN, ComparedFile, prediction_column
+from services.compare.files import AGREE_COLUMN, prediction_column
 from services.compare.service import ComparedVersion, Comparison
+from services.jobs.record import FROM_COMPARE, Job
 from services.registry.labels import label_of
 
 GRID_ROWS = 1_000
+FILE_PANEL = JobPanel(FROM_COMPARE)
 DISAGREE_CLASS = "compare-disagree"
 # ag-grid evaluates this expression for each row: a row the versions disagree on is marked
 ROW_RULES = {DISAGREE_CLASS: f"params.data.{AGREE_COLUMN} === false"}
@@ -63,9 +66,13 @@ def json_section() -> dbc.Card:
 
 
 def csv_section() -> dbc.Card:
-    """In the CSV tab: compare on the uploaded file."""
+    """In the CSV tab: compare on the uploaded file (a job, with progress and Cancel)."""
     button = _button(Compare.CSV_RUN, "Compare on this file")
-    body = [_picker(Compare.CSV_WITH, [button]), _result(Compare.CSV_RESULT)]
+    body = [
+        _picker(Compare.CSV_WITH, [button]),
+        html.Div(id=Compare.CSV_ERROR),
+        FILE_PANEL.layout(NO_COMPARISON),
+    ]
     return section("Compare versions", body, "layout-split")
 
 
@@ -219,31 +226,46 @@ def comparison_view(comparison: Comparison, inputs: list[dict[str, Any]] | None)
     )
 
 
-def compared_file_view(compared: ComparedFile, download: str) -> html.Div:
-    tally, versions = compared.tally, compared.versions
+def compared_file_view(job: Job) -> html.Div:
+    """A finished comparison of a file (from its job's record)."""
+    result, detail = job.result or {}, job.detail or {}
+    labels = detail.get("labels")
+    versions = [
+        ComparedVersion(v["ref"], v["version"], None, [], labels)
+        for v in result.get("versions") or []
+    ]
+    stored = (result.get("files") or {}).get("csv") or result.get("result_file") or {}
     link = html.A(
-        [html.I(className="bi bi-download me-1"), f"Download {compared.output.filename}"],
-        href=download,
+        [html.I(className="bi bi-download me-1"), f"Download {stored.get('filename')}"],
+        href=f"api/files/{stored.get('file_id')}",
         className="btn btn-outline-success btn-sm mb-2",
     )
+    preview = detail.get("preview") or []
     preview_note = html.P(
-        f"First {plural(len(compared.preview), 'row')}, disagreeing rows first:",
-        className="small mb-1",
+        f"First {plural(len(preview), 'row')}, disagreeing rows first:", className="small mb-1"
     )
+    crosstab = result.get("crosstab")
     return html.Div(
         [
-            _headline(versions, tally.rows, tally.agreement, tally.disagreeing),
-            _columns_note(compared.shared_columns, compared.differing_columns, versions),
-            _chart(
-                tally.kind or "classes",
-                tally.crosstab(versions[0].labels),
+            _headline(
                 versions,
-                [[r.get(prediction_column(v.ref)) for r in compared.preview] for v in versions],
-                tally.mean_absolute_difference,
+                result.get("rows") or 0,
+                result.get("agreement"),
+                result.get("disagreeing_rows") or 0,
+            ),
+            _columns_note(
+                result.get("shared_columns") or [], result.get("differing_columns") or {}, versions
+            ),
+            _chart(
+                "classes" if crosstab else "numbers",
+                crosstab,
+                versions,
+                [[r.get(prediction_column(v.ref)) for r in preview] for v in versions],
+                result.get("mean_absolute_difference"),
             ),
             link,
             preview_note,
-            grid(compared.preview, compared.columns, versions),
+            grid(preview, detail.get("columns") or [], versions),
         ],
         className="compare-result",
     )

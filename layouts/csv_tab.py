@@ -3,32 +3,27 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import compare
-from layouts.components import data_grid, model_badge, placeholder, plural, section
+from layouts.components import data_grid, model_badge, plural, section
 from layouts.drift_view import drift_view
 from layouts.explain import file_charts
 from layouts.ids import Csv, Insight
+from layouts.jobs import JobPanel
 from layouts.row_explain import pickable, probabilities_option, row_slot
 from services.files.results import DEFAULT_RESULT_FORMAT, RESULT_FORMATS
-from services.files.service import FileCheck, Progress, ScoredFile
+from services.files.service import FileCheck
 from services.files.store import StoredFile, human_size
+from services.jobs.record import FROM_CSV, Job
 
 HIDDEN = {"display": "none"}
 SHOWN = {"display": "flex"}
-DOWNLOAD_READY = "btn btn-success"
-DOWNLOAD_WAITING = "btn btn-outline-success disabled"
-JOB_RUNNING, JOB_STOPPED = "running", "stopped"
-
-
-def watch_seconds(stall_seconds: int) -> float:
-    """How often a running job's silence is checked: a few times within the stall time."""
-    return min(15.0, stall_seconds / 3)
+PANEL = JobPanel(FROM_CSV)
+NO_RESULT = "Predictions appear here after Predict from CSV."
 
 
 def upload_ids() -> str:
@@ -45,7 +40,7 @@ def upload_ids() -> str:
     )
 
 
-def layout(upload_limit_bytes: int, stall_seconds: int) -> html.Div:
+def layout(upload_limit_bytes: int) -> html.Div:
     upload = html.Div(
         [
             html.I(className="bi bi-cloud-arrow-up fs-2 d-block mb-1"),
@@ -86,47 +81,18 @@ def layout(upload_limit_bytes: int, stall_seconds: int) -> html.Div:
                 color="primary",
                 disabled=True,
             ),
-            dbc.Button(
-                [html.I(className="bi bi-x-circle me-1"), "Cancel"],
-                id=Csv.CANCEL,
-                color="secondary",
-                outline=True,
-                disabled=True,
-            ),
-            html.A(
-                [html.I(className="bi bi-download me-1"), "Download"],
-                id=Csv.DOWNLOAD_BUTTON,
-                className=DOWNLOAD_WAITING,
-                role="button",
-            ),
         ],
         className="d-flex flex-wrap gap-2 align-items-center",
     )
-    progress = html.Div(
-        [
-            dbc.Progress(id=Csv.PROGRESS, value=0, striped=True, animated=True),
-            html.Small(id=Csv.PROGRESS_TEXT, className="text-body-secondary"),
-            html.Div(id=Csv.STALL),
-            dcc.Interval(
-                id=Csv.WATCHDOG, interval=watch_seconds(stall_seconds) * 1000, disabled=True
-            ),
-        ],
-        id=Csv.PROGRESS_BOX,
-        style=HIDDEN,
-        className="mt-2 flex-column gap-1",
-    )
     options = [result_format, probabilities_option(Insight.CSV_PROBABILITIES)]
-    action_bar = html.Div([*options, actions, progress], className="action-bar")
+    action_bar = html.Div(
+        [*options, actions, html.Div(id=Csv.START_ERROR, className="mt-2")], className="action-bar"
+    )
     return html.Div(
         [
             html.Div(id=Csv.ACTIVE),
             dcc.Store(id=Csv.FILE),
-            dcc.Store(id=Csv.RESULT_FILE),
             dcc.Store(id=Csv.REJECTED),
-            dcc.Store(id=Csv.PAGE_LOAD, data=uuid.uuid4().hex),  # names this page's jobs
-            dcc.Store(id=Csv.JOB_STATE),
-            dcc.Store(id=Csv.CANCELLED_RUN),
-            dcc.Store(id=Csv.WATCH_SEEN),
             section(
                 "Upload",
                 [upload, limit, upload_progress, html.Div(id=Csv.UPLOAD_ERROR, className="mt-2")],
@@ -141,13 +107,7 @@ def layout(upload_limit_bytes: int, stall_seconds: int) -> html.Div:
                 ],
                 "list-check",
             ),
-            section(
-                "Predictions",
-                html.Div(
-                    placeholder("Predictions appear here after Predict from CSV."), id=Csv.RESULT
-                ),
-                "stars",
-            ),
+            section("Predictions", PANEL.layout(NO_RESULT), "stars"),
             compare.csv_section(),
         ]
     )
@@ -232,35 +192,18 @@ def preview_grid(check: FileCheck) -> html.Div:
     )
 
 
-def stalled(silent_seconds: float) -> dbc.Alert:
-    silence = (
-        f"{silent_seconds / 60:.0f} minutes" if silent_seconds >= 120 else f"{silent_seconds:.0f} s"
-    )
-    return dbc.Alert(
-        f"No progress for {silence}. A slow model may just need longer on this file. If "
-        "nothing moves, the worker running the job may be gone: press Cancel (reload the page "
-        "if the bar stays), then Predict from CSV again; tell the administrator if it repeats.",
-        color="warning",
-        className="mt-2 mb-0 py-2",
-    )
-
-
-def progress_label(progress: Progress) -> str:
-    eta = progress.eta_seconds
-    remaining = f", about {eta:.0f} s left" if eta is not None else ""
-    return f"{progress.done:,} / {progress.total:,} rows{remaining}"
-
-
-def prediction_view(scored: ScoredFile, ref: str | None, file_name: str) -> html.Div:
-    failed = scored.failed_rows
-    summary = [
+def prediction_view(job: Job) -> html.Div:
+    """A finished CSV job: what was scored by which version, its downloads, the charts
+    counted while scoring, drift, and the first rows of the result."""
+    summary, result, detail = job.summary or {}, job.result or {}, job.detail or {}
+    rows, failed = summary.get("input_rows") or 0, summary.get("failed_rows") or 0
+    said = [
         html.I(className="bi bi-check-circle me-2"),
-        f"{file_name}: {plural(scored.rows, 'row')} scored by ",
-        model_badge(scored.model, scored.version, ref, scored.alias),
-        f" in {scored.seconds:.2f} s. Download gives {scored.output.filename} "
-        "(switch the result file format to get the other without scoring again).",
+        f"{job.source_name}: {plural(rows, 'row')} scored by ",
+        model_badge(job.model, job.version, job.ref, job.alias),
+        f" in {summary.get('seconds') or 0:.2f} s.",
     ]
-    children: list[Any] = [dbc.Alert(summary, color="success")]
+    children: list[Any] = [dbc.Alert(said, color="success"), downloads(job)]
     if failed:
         children.append(
             dbc.Alert(
@@ -270,26 +213,35 @@ def prediction_view(scored: ScoredFile, ref: str | None, file_name: str) -> html
                 color="warning",
             )
         )
+    preview = detail.get("preview") or []
     children += [
-        file_charts(scored.distribution, scored.confidence, scored.labels),
-        drift_view(scored.drift),
+        file_charts(result.get("distribution"), result.get("confidence"), result.get("labels")),
+        drift_view(result.get("drift")),
         html.P(
-            f"First {plural(len(scored.preview), 'row')} of the result (pick one to see why):",
+            f"First {plural(len(preview), 'row')} of the result (pick one to see why):",
             className="small mb-1",
         ),
-        pickable(data_grid(scored.preview, scored.columns), Insight.CSV_GRID),
+        pickable(data_grid(preview, detail.get("columns") or []), Insight.CSV_GRID),
         row_slot(Insight.CSV_ROW),
     ]
     return html.Div(children, className="csv-result")
 
 
-def running_badge() -> Any:
-    """In the header while a file is being scored, whichever tab is open."""
-    return dbc.Badge(
-        [dbc.Spinner(size="sm", spinner_class_name="me-1"), "Scoring a file…"],
-        color="warning",
-        text_color="dark",
-    )
+def downloads(job: Job) -> html.Div:
+    """One button per result file written, the format asked for first."""
+    files = (job.result or {}).get("files") or {}
+    ordered = sorted(files.items(), key=lambda item: item[0] != job.format)
+    buttons = [
+        html.A(
+            [html.I(className="bi bi-download me-1"), f"Download {stored['filename']}"],
+            id=Csv.DOWNLOAD_BUTTON if place == 0 else f"{Csv.DOWNLOAD_BUTTON}-{fmt}",
+            href=f"api/files/{stored['file_id']}",
+            className="btn btn-success" if place == 0 else "btn btn-outline-success",
+            role="button",
+        )
+        for place, (fmt, stored) in enumerate(ordered)
+    ]
+    return html.Div(buttons, className="d-flex flex-wrap gap-2 mb-3")
 
 
 def hidden_or_shown(show: bool) -> dict[str, Any]:

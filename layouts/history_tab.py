@@ -1,16 +1,22 @@
-"""Prediction History: every run of this browser session, to open, download or run again."""
+"""Prediction History: the person's runs in this browser (JSON and form, every tab of it) and
+their file jobs on this server (any tab, any device), to open, download or run again."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import html
 
-from layouts.components import code_block, model_badge, placeholder, section
+from layouts.components import code_block, model_badge, placeholder, plural, section
 from layouts.ids import History, history_action
+from layouts.jobs import cancel_button_id, job_title, progress_label
+from services.jobs.record import SUCCEEDED, Job
 
-COLUMNS = ("Time (UTC)", "Run", "Model", "Rows", "File", "Answer", "")
+COLUMNS = ("Time (UTC)", "Run", "Model", "Rows", "Answer", "")
+JOB_COLUMNS = ("Started (UTC)", "Job", "Model", "File", "Rows", "Progress or result", "")
+JOB_COLORS = {"queued": "info", "running": "primary", "succeeded": "success", "failed": "danger"}
 OUTCOME_COLORS = {"ok": "success", "failed": "danger", "cancelled": "secondary"}
 OUTCOME_WORDS = {"ok": "done", "failed": "failed", "cancelled": "cancelled"}
 
@@ -26,10 +32,20 @@ def layout(keep: int) -> html.Div:
     )
     return html.Div(
         [
+            html.P(
+                "Your runs in this browser (every tab of it), and your file jobs on this server "
+                "(from any tab or device, until their files expire).",
+                className="text-body-secondary",
+            ),
             section(
-                f"This browser session's runs, newest first (the last {keep})",
+                f"Your runs in this browser, newest first (the last {keep})",
                 [html.Div(id=History.LIST), clear],
                 "clock-history",
+            ),
+            section(
+                "Your file jobs on this server, newest first",
+                html.Div(id=History.JOBS),
+                "hdd-stack",
             ),
             html.Div(id=History.DETAIL),
         ]
@@ -73,7 +89,7 @@ def _run(entry: dict[str, Any]) -> list[Any]:
 
 
 def can_run_again(entry: dict[str, Any]) -> bool:
-    return bool(entry.get("input") or entry.get("upload"))
+    return bool(entry.get("input"))
 
 
 def _actions(entry: dict[str, Any], downloads: dict[str, str]) -> list[Any]:
@@ -106,7 +122,9 @@ def _actions(entry: dict[str, Any], downloads: dict[str, str]) -> list[Any]:
 def history_table(entries: list[dict[str, Any]], downloads: dict[str, dict[str, str]]) -> Any:
     """``downloads``: for each entry id, the result files that still exist (format → link)."""
     if not entries:
-        return html.P("No predictions yet in this session.", className="text-body-secondary mb-0")
+        return html.P(
+            "No JSON or form predictions in this browser yet.", className="text-body-secondary mb-0"
+        )
     rows = [
         html.Tr(
             [
@@ -114,7 +132,6 @@ def history_table(entries: list[dict[str, Any]], downloads: dict[str, dict[str, 
                 html.Td(_run(entry)),
                 html.Td(_model(entry)),
                 html.Td(_rows(entry)),
-                html.Td(_file(entry)),
                 html.Td(
                     html.Code(entry.get("preview") or "")
                     if entry.get("outcome") == "ok"
@@ -175,3 +192,128 @@ def entry_detail(entry: dict[str, Any], downloads: dict[str, str], note: Any = N
 
 def rerun_note(message: str, color: str = "info") -> dbc.Alert:
     return dbc.Alert(message, color=color, className="py-2")
+
+
+def _job_time(job: Job) -> str:
+    return datetime.fromtimestamp(job.created, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _job_state(job: Job) -> list[Any]:
+    return [
+        dbc.Badge(job_title(job), color="info"),
+        " ",
+        dbc.Badge(job.state, color=JOB_COLORS.get(job.state, "secondary")),
+    ]
+
+
+def _job_rows(job: Job) -> str:
+    summary = job.summary or {}
+    if summary.get("input_rows") is None:
+        return "—"
+    failed = f" ({summary['failed_rows']:,} failed)" if summary.get("failed_rows") else ""
+    return f"{summary['input_rows']:,}{failed}"
+
+
+def _job_progress(job: Job) -> Any:
+    if job.active:
+        percent = (job.progress or {}).get("percent") or 0
+        label = progress_label(job)
+        return html.Div(
+            [
+                dbc.Progress(
+                    value=percent,
+                    striped=True,
+                    animated=True,
+                    className="mb-1",
+                    **{"aria-label": f"{job_title(job)} {job.source_name}: {label}"},
+                ),
+                html.Small(label),
+            ]
+        )
+    if job.state == SUCCEEDED:
+        where = (job.result or {}).get("location")
+        return html.Small(f"Done in {(job.summary or {}).get('seconds') or 0:.1f} s; {where}.")
+    message = (job.error or {}).get("message") or "Cancelled: nothing was written."
+    return html.Small(message)
+
+
+def _job_actions(job: Job) -> list[Any]:
+    actions: list[Any] = [
+        dbc.Button(
+            "Open",
+            id=history_action("open-job", job.job_id),
+            size="sm",
+            color="link",
+            className="p-0 me-2",
+        )
+    ]
+    if job.active:
+        actions.append(
+            dbc.Button(
+                "Cancel",
+                id=cancel_button_id(job.job_id, "history"),
+                size="sm",
+                color="link",
+                className="p-0 me-2 text-danger",
+                disabled=job.cancel_requested,
+            )
+        )
+    if job.state == SUCCEEDED:
+        files = (job.result or {}).get("files") or {}
+        actions += [
+            html.A(f"Download {fmt}", href=f"api/files/{f['file_id']}", className="small me-2")
+            for fmt, f in files.items()
+        ]
+    if job.source.startswith("upload:"):
+        actions.append(
+            dbc.Button(
+                "Run again",
+                id=history_action("rerun-job", job.job_id),
+                size="sm",
+                color="link",
+                className="p-0 me-2",
+            )
+        )
+    return actions
+
+
+def jobs_table(jobs: list[Job]) -> Any:
+    """The person's jobs: live progress and Cancel while they run, downloads once done."""
+    if not jobs:
+        return html.P(
+            "No file jobs yet: Predict from CSV, Score a table and Compare on this file start one.",
+            className="text-body-secondary mb-0",
+        )
+    rows = [
+        html.Tr(
+            [
+                html.Td(_job_time(job), className="text-nowrap"),
+                html.Td(_job_state(job)),
+                html.Td(model_badge(job.model, job.version, job.ref, job.alias)),
+                html.Td(f"{job.source_name or job.source} · {job.format}"),
+                html.Td(_job_rows(job)),
+                html.Td(_job_progress(job), className="job-progress-cell"),
+                html.Td(_job_actions(job), className="text-nowrap"),
+            ],
+            id=f"history-job-{job.job_id}",
+        )
+        for job in jobs
+    ]
+    return dbc.Table(
+        [html.Thead(html.Tr([html.Th(c) for c in JOB_COLUMNS])), html.Tbody(rows)],
+        size="sm",
+        hover=True,
+        responsive=True,
+        className="mb-0 history-table history-jobs",
+    )
+
+
+def jobs_badge(active: int) -> Any:
+    """In the header, on every tab, while the person has jobs running."""
+    if not active:
+        return None
+    return dbc.Badge(
+        [dbc.Spinner(size="sm", spinner_class_name="me-1"), plural(active, "job") + " running"],
+        color="warning",
+        text_color="dark",
+    )

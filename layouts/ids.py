@@ -14,6 +14,14 @@ class Page(StrEnum):
     SELECTION = "page-selection"
     THEME_SWITCH = "page-theme-switch"
     THEME_DUMMY = "page-theme-dummy"
+    OPEN_JOB = "page-open-job"  # the job the URL names (started or opened last)
+    JOB_TICK = "page-job-tick"  # asks the server for the person's jobs
+    JOB_CANCELLED = "page-job-cancelled"  # what a Cancel that could not be done says
+    ALIAS_TICK = "page-alias-tick"  # asks whether the loaded alias has moved
+    ALIAS_NOTICE = "page-alias-notice"
+    SWITCH_VERSION = "page-switch-version"
+    COPY_LINK = "page-copy-link"
+    URL_WRITTEN = "page-url-written"
 
 
 class Config(StrEnum):
@@ -70,20 +78,9 @@ class Csv(StrEnum):
     PREVIEW = "csv-preview"
     PREVIEW_GRID = "csv-preview-grid"
     PREDICT = "csv-predict"
-    CANCEL = "csv-cancel"
+    START_ERROR = "csv-start-error"
     RESULT_FORMAT = "csv-result-format"
-    PROGRESS = "csv-progress"
-    PROGRESS_BOX = "csv-progress-box"
-    PROGRESS_TEXT = "csv-progress-text"
-    WATCHDOG = "csv-watchdog"
-    STALL = "csv-stall"
-    WATCH_SEEN = "csv-watch-seen"
-    RESULT = "csv-result"
-    RESULT_FILE = "csv-result-file"
     DOWNLOAD_BUTTON = "csv-download-button"
-    PAGE_LOAD = "csv-page-load"
-    JOB_STATE = "csv-job-state"
-    CANCELLED_RUN = "csv-cancelled-run"
 
 
 class Table(StrEnum):
@@ -94,12 +91,7 @@ class Table(StrEnum):
     DESTINATION = "table-destination"
     FORMAT = "table-format"
     START = "table-start"
-    CANCEL = "table-cancel"
-    JOB = "table-job"
-    POLL = "table-poll"
-    PROGRESS = "table-progress"
-    PROGRESS_TEXT = "table-progress-text"
-    RESULT = "table-result"
+    START_ERROR = "table-start-error"
 
 
 class Compare(StrEnum):
@@ -111,7 +103,7 @@ class Compare(StrEnum):
     JSON_RESULT = "compare-json-result"
     CSV_WITH = "compare-csv-with"
     CSV_RUN = "compare-csv-run"
-    CSV_RESULT = "compare-csv-result"
+    CSV_ERROR = "compare-csv-error"
 
 
 class Monitor(StrEnum):
@@ -125,8 +117,11 @@ class Monitor(StrEnum):
 
 
 class History(StrEnum):
-    STORE = "history-store"
+    STORE = "history-store"  # this browser's JSON and form runs (from local storage)
+    NEW = "history-new"  # one run to add to it
+    KEEP = "history-keep"  # how many runs it keeps (HISTORY_SIZE)
     LIST = "history-list"
+    JOBS = "history-jobs"  # the person's jobs, from the server
     CLEAR = "history-clear"
     ACTION = "history-action"
     DETAIL = "history-detail"

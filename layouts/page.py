@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -46,7 +48,16 @@ def header() -> dbc.Navbar:
                 html.Div(
                     [
                         html.Span(id=Page.JOB, className="header-job me-3", role="status"),
-                        html.Span(id=Page.HEADER_MODEL, className="header-model me-3"),
+                        html.Span(id=Page.HEADER_MODEL, className="header-model me-1"),
+                        dbc.Button(
+                            [html.I(className="bi bi-link-45deg me-1"), "Copy link"],
+                            id=Page.COPY_LINK,
+                            size="sm",
+                            color="light",
+                            outline=True,
+                            className="me-3 copy-link",
+                            title="Copy a link that opens this model, version, tab and job",
+                        ),
                         html.Span(id=Page.USER, className="header-model me-3"),
                         theme,
                     ],
@@ -66,22 +77,30 @@ def page_layout(settings: Settings) -> html.Div:
         Tab.CONFIG: config_tab.layout(settings.default_model, settings.default_version),
         Tab.JSON: json_tab.layout(),
         Tab.CSV: html.Div(
-            [
-                csv_tab.layout(upload_limit_bytes, settings.job_stall_seconds),
-                table_panel.layout(bool(settings.spark_remote)),
-            ]
+            [csv_tab.layout(upload_limit_bytes), table_panel.layout(bool(settings.spark_remote))]
         ),
         Tab.HISTORY: history_tab.layout(settings.history_size),
         Tab.MONITOR: monitor_tab.layout(),
         Tab.HELP: help_tab.layout(upload_limit_bytes),
     }
+    poll_ms = max(settings.alias_cache_seconds, 2) * 1000
     return html.Div(
         [
-            dcc.Location(id=Page.URL),
+            dcc.Location(id=Page.URL, refresh=False),
             dcc.Store(id=Page.SELECTION, storage_type="session"),
-            dcc.Store(id=History.STORE, storage_type="session"),
+            dcc.Store(id=Page.OPEN_JOB),
+            dcc.Store(id=History.STORE),
+            dcc.Store(id=History.NEW),
+            dcc.Store(id=History.KEEP, data=settings.history_size),
+            dcc.Interval(id=Page.JOB_TICK, interval=poll_ms),
+            dcc.Interval(id=Page.ALIAS_TICK, interval=poll_ms),
             html.Div(id=Page.THEME_DUMMY, hidden=True),
+            html.Div(id=Page.URL_WRITTEN, hidden=True),
             header(),
+            dbc.Container(
+                [html.Div(id=Page.ALIAS_NOTICE), html.Div(id=Page.JOB_CANCELLED)],
+                fluid=True,
+            ),
             dbc.Container(
                 dbc.Tabs(
                     [
@@ -103,7 +122,54 @@ def header_model(selection: dict[str, Any] | None) -> list[Any]:
     return [html.I(className="bi bi-box-seam me-1"), selection_badge(selection)]
 
 
+def alias_moved(alias: str, now: str, using: str) -> dbc.Alert:
+    """An alias moved (a promotion, a rollback) since its version was loaded."""
+    return dbc.Alert(
+        [
+            html.I(className="bi bi-arrow-left-right me-2"),
+            f"{alias} now points to version {now}; you are using version {using}. ",
+            dbc.Button(
+                f"Load version {now}",
+                id=Page.SWITCH_VERSION,
+                size="sm",
+                color="primary",
+                className="ms-2",
+            ),
+        ],
+        color="info",
+        className="py-2 mb-2 alias-moved",
+    )
+
+
 def signed_in(user: str | None) -> list[Any]:
     if not user:
         return []
     return [html.I(className="bi bi-person-circle me-1"), user]
+
+
+@dataclass(frozen=True)
+class PageState:
+    """What a URL asks the page to show: ``?model=…&version=…&tab=json&job=…`` (written by
+    ``assets/console.js`` as the person moves; tabs by their short names)."""
+
+    model: str | None = None
+    ref: str | None = None
+    tab: Tab | None = None
+    job: str | None = None
+
+
+TAB_NAMES = {tab.value.removeprefix("tab-"): tab for tab in Tab}
+
+
+def page_state(search: str | None) -> PageState:
+    """The URL's query read as untrusted text: unknown tabs and empty values are ignored; a
+    job alone opens the CSV tab (where jobs are shown)."""
+    query = parse_qs((search or "").lstrip("?"), max_num_fields=20)
+
+    def one(key: str) -> str | None:
+        values = [v.strip() for v in query.get(key, []) if v.strip()]
+        return values[0][:500] if values else None
+
+    job = one("job")
+    tab = TAB_NAMES.get(one("tab") or "") or (Tab.CSV if job else None)
+    return PageState(one("model"), one("version"), tab, job)

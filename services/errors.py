@@ -166,23 +166,39 @@ def permission_denied(user: str, model: str, version: str | None = None) -> Perm
 class TooManyJobs(ConsoleError):
     error_code = "TOO_MANY_JOBS"
     http_status = 429
-    title = "Files already being scored"
+    title = "Jobs already running"
 
 
 def too_many_jobs(limit: int) -> TooManyJobs:
     return TooManyJobs(
-        f"You already have {limit} file{'s' if limit != 1 else ''} being scored; each person "
-        "may run that many at once.",
-        hint="Wait for one to finish (or cancel it), then press Predict from CSV again.",
+        f"You already have {limit} job{'s' if limit != 1 else ''} running; each person may "
+        "run that many at once.",
+        hint="Wait for one to finish (or cancel it under Prediction History → Your jobs), "
+        "then start this one again.",
     )
 
 
-def scoring_job_lost() -> JobFailed:
-    return JobFailed(
-        "Scoring stopped before it finished: the process running it ended unexpectedly, most "
-        "often because the server ran out of memory. Nothing was written.",
-        hint="Press Predict from CSV to try again. If it stops again, split the file into "
-        "smaller files or tell the administrator.",
+class JobCancelled(ConsoleError):
+    error_code = "JOB_CANCELLED"
+    http_status = 409
+    title = "Cancelled"
+
+
+def job_cancelled() -> JobCancelled:
+    return JobCancelled("The job was cancelled; nothing was published.")
+
+
+class JobsUnavailable(ConsoleError):
+    error_code = "JOBS_UNAVAILABLE"
+    http_status = 503
+    title = "Jobs cannot start"
+
+
+def jobs_unavailable() -> JobsUnavailable:
+    return JobsUnavailable(
+        "The job could not be handed to a worker, so it was not started.",
+        hint="Try again in a minute; if it keeps happening, tell the administrator (the job "
+        "queue, REDIS_URL, may be down).",
     )
 
 

@@ -1,9 +1,9 @@
-"""Prediction history entries: plain dicts, kept per browser session by the UI.
+"""Prediction history entries of JSON and form runs: plain dicts the page keeps in the
+browser's local storage (every tab of the browser shares them). File jobs are not entries:
+the server keeps them (``services.jobs``).
 
-Every run leaves one: done, failed or cancelled, from JSON, the form or a CSV file, with the
-version and the alias (or ``latest``) it used, rows and failed rows, the file and format, and
-what is needed to open it again, download its result while it exists, or run it again (the
-input of a JSON or form run, when small; the uploaded file of a CSV run).
+Every run leaves one, done or failed, with the version and the alias (or ``latest``) it
+used, its rows, and what is needed to open it again or run it again (its input, when small).
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.errors import ConsoleError
-from services.files.service import ScoredFile
 from services.scoring.service import Predictions
 
 OK, FAILED, CANCELLED = "ok", "failed", "cancelled"
 PREVIEW_CHARS = 80
-INPUT_KEPT_CHARS = 20_000  # larger inputs are not kept in the browser's session storage
+INPUT_KEPT_CHARS = 20_000  # larger inputs are not kept in the browser's storage
 
 
 def _entry(source: str, selection: dict[str, Any] | None, **fields: Any) -> dict[str, Any]:
@@ -77,45 +76,6 @@ def prediction_entry(
     )
 
 
-def file_entry(
-    scored: ScoredFile, selection: dict[str, Any] | None, file: dict[str, Any], fmt: str
-) -> dict[str, Any]:
-    return _entry(
-        "CSV",
-        selection,
-        model=scored.model,
-        version=scored.version,
-        rows=scored.rows,
-        failed_rows=scored.failed_rows,
-        latency_ms=round(scored.seconds * 1000, 1),
-        preview=_preview(scored.predictions),
-        file=file.get("filename"),
-        format=fmt,
-        upload=file.get("file_id"),
-        results={name: out.file_id for name, out in scored.outputs.items()},
-    )
-
-
-def table_entry(job: dict[str, Any], selection: dict[str, Any] | None) -> dict[str, Any]:
-    """A table job that ended: done (rows, where the result is), failed or cancelled."""
-    summary, result, error = job.get("summary") or {}, job.get("result") or {}, job.get("error")
-    outcome = {"succeeded": OK, "cancelled": CANCELLED}.get(job.get("state", ""), FAILED)
-    seconds = summary.get("seconds")
-    return _entry(
-        "Table",
-        selection,
-        outcome=outcome,
-        version=job.get("version"),
-        rows=summary.get("input_rows"),
-        failed_rows=summary.get("failed_rows") or 0,
-        latency_ms=round(seconds * 1000, 1) if seconds is not None else None,
-        file=result.get("filename") or job.get("destination"),
-        format=job.get("format"),
-        message=(error or {}).get("message", "") if outcome == FAILED else "",
-        results={job.get("format") or "result": result["file_id"]} if result.get("file_id") else {},
-    )
-
-
 def failure_entry(
     source: str,
     selection: dict[str, Any] | None,
@@ -139,13 +99,6 @@ def failure_entry(
         upload=file.get("file_id"),
         format=fmt,
     )
-
-
-def with_entry(
-    history: list[dict[str, Any]] | None, entry: dict[str, Any], keep: int
-) -> list[dict[str, Any]]:
-    """Newest first, at most ``keep`` entries."""
-    return [entry, *(history or [])][:keep]
 
 
 _TEXT, _NUMBER = (str,), (int, float)

@@ -48,7 +48,7 @@ class Settings:
     files_max_age_seconds: int = 24 * 3600
     predict_chunk_rows: int = 100_000
     redis_url: str = field(default="", repr=False)  # may hold a password
-    job_stall_seconds: int = 300
+    job_lost_seconds: int = 30
     job_secret: str = field(default="", repr=False)
     history_size: int = 50
     user_quota_bytes: int = 10 * 1024**3
@@ -92,7 +92,7 @@ class Settings:
             "files_max_age_seconds": int_env("FILES_MAX_AGE_HOURS", 24) * 3600,
             "predict_chunk_rows": int_env("PREDICT_CHUNK_ROWS", 100_000),
             "redis_url": os.environ.get("REDIS_URL", "").strip(),
-            "job_stall_seconds": max(int_env("JOB_STALL_SECONDS", 300), 1),
+            "job_lost_seconds": max(int_env("JOB_LOST_SECONDS", 30), 2),
             "job_secret": os.environ.get("JOB_SECRET_KEY", "").strip(),
             "history_size": min(max(int_env("HISTORY_SIZE", 50), 1), 500),
             "user_quota_bytes": int_env("USER_QUOTA_MB", 10 * 1024) * 1024 * 1024,

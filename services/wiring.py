@@ -16,10 +16,12 @@ from services.compare.service import CompareService
 from services.explain.service import ExplainService
 from services.files.service import FileService
 from services.files.store import UserFiles
-from services.jobs.seal import CallerSeal, caller_seal
-from services.jobs.table_jobs import TableJobs
-from services.jobs.table_store import JobStore
-from services.jobs.tracker import JobTracker
+from services.jobs.kinds import CompareJobs, ScoreJobs
+from services.jobs.record import LOCAL, SPARK
+from services.jobs.runners import CeleryRunner, ProcessRunner, Runner, ThreadRunner
+from services.jobs.seal import SEAL_SECONDS, caller_seal
+from services.jobs.service import JobService
+from services.jobs.store import JobStore
 from services.monitor.service import DriftService
 from services.monitor.split import SplitService
 from services.monitor.store import DriftStore
@@ -41,10 +43,8 @@ class ConsoleServices:
     models: ModelCache[LoadedModel]
     scoring: ScoringService
     files: FileService
-    jobs: JobTracker
-    seal: CallerSeal
+    jobs: JobService  # every long task: files and tables scored, files compared
     explain: ExplainService
-    tables: TableJobs  # table jobs: uploaded files, paths and tables, locally or on Spark
     compare: CompareService
     compare_files: CompareFiles
     split: SplitService
@@ -60,6 +60,7 @@ class ConsoleServices:
             "auth_mode": self.settings.auth_mode,
             "models_cached": len(self.models),
             "model_cache": {"hits": stats.hits, "misses": stats.misses, "loads": stats.loads},
+            "jobs_runner": self.jobs.runners[LOCAL].name,
         }
 
     def warm_up(self) -> None:
@@ -80,6 +81,7 @@ class ConsoleServices:
         if reset is not None:
             reset()
         self.audit.after_fork()
+        self.jobs.store.after_fork()
         fresh = SimpleCache()
         self.registry.use_cache(fresh)
         self.identity.sign_ins.cache = fresh
@@ -102,6 +104,8 @@ def build_services(
     drift = DriftService(scoring, registry, drift_store, settings.model_cache_size)
     files = FileService(settings, user_files, scoring, drift)
     compare = CompareService(scoring, registry)
+    compare_files = CompareFiles(files, compare)
+    jobs = build_jobs(settings, scoring, files, compare, compare_files)
     return ConsoleServices(
         settings=settings,
         audit=audit,
@@ -110,13 +114,33 @@ def build_services(
         models=models,
         scoring=scoring,
         files=files,
-        jobs=JobTracker(user_files, settings.job_stall_seconds),
-        seal=caller_seal(settings),
+        jobs=jobs,
         explain=ExplainService(scoring, registry, settings.model_cache_size),
-        tables=TableJobs(settings, scoring, files, JobStore(settings.app_data_dir / "table-jobs")),
         compare=compare,
-        compare_files=CompareFiles(files, compare),
+        compare_files=compare_files,
         split=SplitService(scoring, registry, cache, settings.alias_cache_seconds),
         traffic=TrafficService(audit, registry),
         drift=drift,
     )
+
+
+def build_jobs(
+    settings: Settings,
+    scoring: ScoringService,
+    files: FileService,
+    compare: CompareService,
+    compare_files: CompareFiles,
+) -> JobService:
+    """The job system: records in the audit database, a clean process per job here (or
+    Celery workers with REDIS_URL), a thread driving Spark for Spark jobs."""
+    store = JobStore(
+        settings.audit_url,
+        lost_seconds=settings.job_lost_seconds,
+        queued_seconds=SEAL_SECONDS,
+        kept_seconds=settings.files_max_age_seconds,
+    )
+    kinds = [ScoreJobs(settings, scoring, files), CompareJobs(compare, compare_files)]
+    jobs = JobService(store, caller_seal(settings), files.store, kinds, settings.jobs_per_user)
+    local: Runner = CeleryRunner(settings) if settings.redis_url else ProcessRunner(settings, store)
+    jobs.runners = {LOCAL: local, SPARK: ThreadRunner(jobs.execute)}
+    return jobs

@@ -84,7 +84,7 @@ def fit_for_storage(row: dict[str, Any]) -> dict[str, Any]:
     return fitted
 
 
-def _sqlite_folder(url: str) -> None:
+def sqlite_folder(url: str) -> None:
     """SQLite creates the database file on first use, but not the folder it lives in."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and url != f"{prefix}:memory:":
@@ -96,7 +96,7 @@ class AuditDatabase:
     inserts that skip records already stored, one bad record kept from the others."""
 
     def __init__(self, url: str) -> None:
-        _sqlite_folder(url)
+        sqlite_folder(url)
         sqlite = url.startswith("sqlite")
         connect_args = {"check_same_thread": False, "timeout": 2} if sqlite else {}
         self.engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)

@@ -44,6 +44,7 @@ class ComparedFile:
     columns: list[str]
     shared_columns: list[str] = field(default_factory=list)
     differing_columns: dict[str, list[str]] = field(default_factory=dict)
+    seconds: float = 0.0
 
     def summary(self) -> dict[str, Any]:
         """What the API answers."""
@@ -90,7 +91,9 @@ class CompareFiles:
         *,
         source: Source = Source.CSV,
         on_progress: Callable[[Progress], None] | None = None,
+        owner: str = "request",
     ) -> ComparedFile:
+        """``owner``: the job writing the result (see ``UserFiles.writing``)."""
         refs = self.compare.refs_for(caller, name, refs, source)
         versions = self.compare.check(caller, name, refs, source)
         stored = self.files.store.describe(caller, file_id)
@@ -103,7 +106,7 @@ class CompareFiles:
             runs = [scoring.table(use, BadRows.MARK) for use in uses]
             signature = union_signature([use.model.signature for use in uses])
             output, tally, preview = self._score(
-                caller, stored, versions, runs, signature, on_progress
+                caller, stored, versions, runs, signature, on_progress, owner
             )
             for use, run in zip(uses, runs, strict=True):
                 use.audited.rows = run.rows
@@ -117,6 +120,7 @@ class CompareFiles:
             [str(c) for c in preview.columns],
             shared,
             differing,
+            seconds=runs[0].seconds,
         )
 
     def _score(
@@ -127,6 +131,7 @@ class CompareFiles:
         runs: list[TableRun],
         signature: SignatureInfo,
         on_progress: Callable[[Progress], None] | None,
+        owner: str,
     ) -> tuple[StoredFile, Tally, pd.DataFrame]:
         path = self.files.store.path(caller, stored.file_id)
         total, tally = count_rows(path), Tally()
@@ -136,7 +141,7 @@ class CompareFiles:
         target = stored.filename.rsplit(".", 1)[0] + "_compared.csv"
         writer = results.result_format(results.CSV).open_writer
         with (
-            self.files.store.writing(caller, target) as (output_id, handle),
+            self.files.store.writing(caller, target, owner) as (output_id, handle),
             writer(handle, signature) as write,
         ):
             for chunk in iter_csv(path, signature, chunk_rows, passthrough_as_text=True):

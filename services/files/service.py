@@ -57,6 +57,18 @@ class Progress:
         return self.seconds * (self.total - self.done) / self.done
 
 
+@dataclass(frozen=True)
+class ScoreOptions:
+    """How a file is scored: the result's format (``every_format``: the others too, in the
+    same pass, so a person can switch without scoring again), a ``probability_<class>``
+    column per class, and drift against the training reference."""
+
+    result_format: str = results.DEFAULT_RESULT_FORMAT
+    every_format: bool = False
+    probabilities: bool = False
+    drift: bool = True
+
+
 @dataclass
 class FileCheck:
     """What a person should know about a file before predicting on it."""
@@ -160,55 +172,43 @@ class FileService:
 
     def score(
         self,
+        use: ModelUse,
+        file_id: str,
+        options: ScoreOptions = ScoreOptions(),
+        on_progress: Callable[[Progress], None] | None = None,
+        owner: str = "request",
+    ) -> ScoredFile:
+        """Score the caller's stored file inside ``use`` (one resolution, one authorisation,
+        one audit record for the whole file). ``owner``: the job writing the result, so a
+        stopped job's unfinished files can be found and removed."""
+        chosen = results.result_format(options.result_format)
+        formats = [chosen] + [
+            f for f in results.RESULT_FORMATS.values() if options.every_format and f is not chosen
+        ]
+        stored = self.store.describe(use.caller, file_id)
+        run = self.scoring.table(use, BadRows.MARK, options.probabilities)
+        tally = self.drift.tally(use.caller, use) if options.drift and self.drift else None
+        scored = self._score(use, run, stored, formats, on_progress, owner, tally)
+        if tally is not None:
+            scored.drift = self.drift.keep(use.caller, use, tally, use.source, stored.filename)
+        return scored
+
+    def score_upload(
+        self,
         caller: Caller,
         name: str,
         ref: str,
         file_id: str,
+        options: ScoreOptions = ScoreOptions(),
         *,
-        source: Source,
-        on_progress: Callable[[Progress], None] | None = None,
-        result_format: str = results.DEFAULT_RESULT_FORMAT,
-        every_format: bool = False,
-        job: str = "request",
-        probabilities: bool = False,
-        drift: bool = True,
+        source: Source = Source.API,
     ) -> ScoredFile:
-        """Score the caller's stored file, as ``result_format`` (a name in
-        ``RESULT_FORMATS``; another is ``InvalidInput``); with ``every_format`` the other
-        formats are written in the same pass, so a person can switch without scoring again;
-        with ``probabilities`` a ``probability_<class>`` column per class (``NoProbabilities``
-        for a model without them) and the confidence histogram."""
-        chosen = results.result_format(result_format)
-        formats = [chosen] + [
-            f for f in results.RESULT_FORMATS.values() if every_format and f is not chosen
-        ]
-        stored = self.store.describe(caller, file_id)
+        """``score`` in a model use of its own: the API's synchronous score route."""
         with self.scoring.use(caller, name, ref, source) as use:
-            run = self.scoring.table(use, BadRows.MARK, probabilities)
-            tally = self.drift.tally(caller, use) if drift and self.drift else None
-            scored = self._score(caller, use, run, stored, formats, on_progress, job, tally)
-            if tally is not None:
-                scored.drift = self.drift.keep(caller, use, tally, source, stored.filename)
-            return scored
-
-    def score_in(
-        self,
-        use: ModelUse,
-        caller: Caller,
-        file_id: str,
-        result_format: str,
-        on_progress: Callable[[Progress], None] | None,
-        job: str,
-    ) -> ScoredFile:
-        """``score`` inside a model use opened by the caller (a table job's, audited once)."""
-        stored = self.store.describe(caller, file_id)
-        chosen = [results.result_format(result_format)]
-        run = self.scoring.table(use, BadRows.MARK)
-        return self._score(caller, use, run, stored, chosen, on_progress, job)
+            return self.score(use, file_id, options)
 
     def _score(
         self,
-        caller: Caller,
         use: ModelUse,
         run: TableRun,
         stored: StoredFile,
@@ -219,6 +219,7 @@ class FileService:
     ) -> ScoredFile:
         """One table run over the file's chunks; each result is written as it is produced and
         published only when complete."""
+        caller = use.caller
         path = self.store.path(caller, stored.file_id)
         total, started = count_rows(path), time.monotonic()
         signature = use.model.signature
@@ -293,9 +294,8 @@ class FileService:
         limit = self.settings.max_request_bytes
         stored = self.store.save_stream(caller, "request.csv", body, limit, refusal)
         try:
-            return self.score(
-                caller, name, ref, stored.file_id, source=Source.API, probabilities=probabilities
-            )
+            options = ScoreOptions(probabilities=probabilities)
+            return self.score_upload(caller, name, ref, stored.file_id, options)
         finally:
             self.store.remove(caller, stored.file_id)
 

@@ -47,7 +47,7 @@ class CallerSeal:
             data = orjson.loads(self._fernet.decrypt(sealed.encode(), ttl=self.max_age_seconds))
         except InvalidToken:
             log.error(
-                "A CSV job's sealed caller did not open: it waited longer than %d s, or the "
+                "A job's sealed caller did not open: it waited longer than %d s, or the "
                 "job worker has another JOB_SECRET_KEY than the web app",
                 self.max_age_seconds,
             )
@@ -59,7 +59,7 @@ class CallerSeal:
         return Caller(**data["caller"])
 
 
-RETRY_JOB = "Press Predict from CSV again."
+RETRY_JOB = "Start the job again."
 ASK_ADMINISTRATOR = (
     "Tell the administrator: the job waited too long in the queue, or the job workers and the "
     "web app do not share JOB_SECRET_KEY (see the server log)."

@@ -56,6 +56,8 @@ class InputCheck:
 class ModelUse:
     """A model resolved, authorised and loaded for one caller, inside one audited action."""
 
+    caller: Caller
+    source: Source
     resolved: ResolvedVersion
     model: LoadedModel
     audited: AuditedAction
@@ -74,7 +76,7 @@ class ScoringService:
         """The model for one request or job; the action's outcome is audited, whatever it
         is."""
         with self.audit.recording(caller, source, action, name, ref) as audited:
-            yield self._load(caller, name, ref, audited)
+            yield self._load(caller, source, name, ref, audited)
 
     @contextlib.contextmanager
     def look(
@@ -82,12 +84,14 @@ class ScoringService:
     ) -> Iterator[ModelUse]:
         """The model for a check before predicting (its signature); audited if refused."""
         with self.audit.recording_refusals(caller, source, action, name, ref) as audited:
-            yield self._load(caller, name, ref, audited)
+            yield self._load(caller, source, name, ref, audited)
 
-    def _load(self, caller: Caller, name: str, ref: str, audited: AuditedAction) -> ModelUse:
+    def _load(
+        self, caller: Caller, source: Source, name: str, ref: str, audited: AuditedAction
+    ) -> ModelUse:
         resolved, model = self.loader.load(caller, name, ref)
         audited.reached(resolved.name, resolved.version, resolved.alias)
-        return ModelUse(resolved, model, audited)
+        return ModelUse(caller, source, resolved, model, audited)
 
     def table(self, use: ModelUse, bad_rows: BadRows, probabilities: bool = False) -> TableRun:
         return TableRun(
@@ -115,7 +119,7 @@ class ScoringService:
             model_input = None if shape is not None else as_model_input(payload)
             audited.rows = len(shape.rows) if shape is not None else model_input.rows
             started = time.perf_counter()
-            use = self._load(caller, name, ref, audited)
+            use = self._load(caller, source, name, ref, audited)
             run = self.table(use, BadRows.REFUSE)
             conformed = fast_conformed(shape, use.model.signature) if shape else None
             if conformed is None:

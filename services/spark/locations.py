@@ -56,6 +56,11 @@ class Location:
         return f"{self.kind}:{self.value}" if self.kind is not Kind.PATH else self.value
 
     @property
+    def text(self) -> str:
+        """As ``parse_location`` reads it back (what a job's record keeps)."""
+        return MINE if self.kind is Kind.MINE else self.name
+
+    @property
     def is_csv(self) -> bool:
         return self.kind is Kind.PATH and self.value.lower().rstrip("/").endswith(".csv")
 

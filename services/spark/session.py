@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from services.access.caller import Caller
-from services.errors import ConsoleError, InvalidInput, PermissionDenied, cut
+from services.errors import ConsoleError, InvalidInput, PermissionDenied, cut, job_cancelled
 from services.settings import Settings
 
 DATABRICKS = "databricks"
@@ -43,12 +43,6 @@ class SparkJobFailed(ConsoleError):
     error_code = "SPARK_JOB_FAILED"
     http_status = 500
     title = "The Spark job failed"
-
-
-class JobCancelled(ConsoleError):
-    error_code = "JOB_CANCELLED"
-    http_status = 409
-    title = "Cancelled"
 
 
 def open_session(settings: Settings, caller: Caller) -> Any:
@@ -140,7 +134,7 @@ def translate(error: Exception, where: str = "the Spark server") -> ConsoleError
     text = str(error)
     first = _first_line(text)
     if "OPERATION_CANCELED" in text or "OPERATION_CANCELLED" in text:
-        return JobCancelled("The job was cancelled; nothing was published.")
+        return job_cancelled()
     if _unreachable(error, text):
         return SparkUnavailable(
             f"The job stopped: {where} cannot be reached (it stopped or the network is down). "

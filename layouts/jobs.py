@@ -1,0 +1,165 @@
+"""A job as the page shows it: one panel component used wherever a job is started (the CSV
+tab's Predict, "Score a table", "Compare on this file"), each instance with its own IDs.
+
+A panel shows the job the server says is its current one: while it runs, a progress bar, the
+rows (and parts) done, the time left and Cancel; once it ends, what became of it. The result
+itself is drawn by the feature that started the job (``result_views``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from layouts.components import model_badge, plural
+from services.jobs.record import CANCELLED, FAILED, QUEUED, SUCCEEDED, Job
+
+CANCEL_TYPE = "job-cancel"
+FAST_POLL_MS = 1000  # while one of the person's jobs runs
+
+
+def cancel_button_id(job_id: str, where: str) -> dict[str, str]:
+    """Cancel of one job, in one place of the page (a panel, the history list)."""
+    return {"type": CANCEL_TYPE, "job": job_id, "at": where}
+
+
+@dataclass(frozen=True)
+class JobPanel:
+    """One instance of the job panel; ``name`` scopes its IDs and names the origin of the
+    jobs it shows (``services.jobs.record.ORIGINS``)."""
+
+    name: str
+
+    @property
+    def live(self) -> str:
+        return f"{self.name}-job-live"
+
+    @property
+    def result(self) -> str:
+        return f"{self.name}-job-result"
+
+    @property
+    def shown(self) -> str:
+        """Which job and state the result area shows now (so it is drawn once, not on every
+        poll)."""
+        return f"{self.name}-job-shown"
+
+    def layout(self, empty: str) -> html.Div:
+        return html.Div(
+            [
+                html.Div(id=self.live, className="job-live", role="status"),
+                html.Div(html.P(empty, className="text-body-secondary mb-0"), id=self.result),
+                dcc.Store(id=self.shown),
+            ],
+            className="job-panel",
+        )
+
+
+def shown_key(job: Job | None) -> str | None:
+    return f"{job.job_id}:{job.state}" if job else None
+
+
+def live_view(job: Job | None, where: str) -> Any:
+    """Progress and Cancel while the job is queued or running; nothing once it ended."""
+    if job is None or not job.active:
+        return None
+    label = progress_label(job)
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Span(
+                        [job_title(job), " — ", job.source_name or job.source],
+                        className="small",
+                    ),
+                    dbc.Button(
+                        [html.I(className="bi bi-x-circle me-1"), "Cancel"],
+                        id=cancel_button_id(job.job_id, where),
+                        color="secondary",
+                        outline=True,
+                        size="sm",
+                        disabled=job.cancel_requested,
+                    ),
+                ],
+                className="d-flex justify-content-between align-items-center gap-2 mb-1",
+            ),
+            dbc.Progress(
+                value=(job.progress or {}).get("percent") or 0,
+                striped=True,
+                animated=True,
+                label=f"{(job.progress or {}).get('percent') or 0} %",
+                **{"aria-label": f"{job_title(job)}: {label}"},
+            ),
+            html.Small(label, className="text-body-secondary job-progress-text"),
+        ],
+        className="mt-2 mb-2",
+    )
+
+
+def job_title(job: Job) -> str:
+    return {"score": "Scoring", "compare": "Comparing"}.get(job.kind, job.kind.title())
+
+
+def progress_label(job: Job) -> str:
+    """Where the job stands: waiting, or parts and rows done and the time left."""
+    if job.state == QUEUED:
+        waited = time.time() - job.created
+        return f"Waiting for a worker ({waited:.0f} s)…"
+    if job.cancel_requested:
+        return "Cancelling…"
+    progress = job.progress or {}
+    parts = []
+    if progress.get("parts_total"):
+        parts.append(f"{progress.get('parts_done') or 0:,} / {progress['parts_total']:,} parts")
+    if progress.get("rows_total"):
+        parts.append(f"{progress.get('rows_done') or 0:,} / {progress['rows_total']:,} rows")
+    elif progress.get("rows_done"):
+        parts.append(f"{progress['rows_done']:,} rows")
+    if progress.get("eta_seconds") is not None:
+        parts.append(f"about {progress['eta_seconds']:.0f} s left")
+    return ", ".join(parts) or "Starting…"
+
+
+def ended_view(job: Job, succeeded: Callable[[Job], Any]) -> Any:
+    """How the job ended; ``succeeded`` draws a result (each feature its own)."""
+    if job.state == SUCCEEDED:
+        return succeeded(job)
+    if job.state == CANCELLED:
+        return dbc.Alert(
+            [
+                f"Cancelled: nothing was written. {job.source_name or job.source} is still "
+                "uploaded; start again when you are ready.",
+            ],
+            color="secondary",
+            className="mb-0",
+        )
+    if job.state == FAILED:
+        error = job.error or {}
+        return dbc.Alert(
+            [
+                html.Strong(error.get("message", "The job failed.")),
+                html.Div(error.get("hint", ""), className="small mt-1"),
+            ],
+            color="danger" if error.get("error_code") in ("JOB_LOST", "JOB_FAILED") else "warning",
+            className="mb-0",
+        )
+    return None
+
+
+def job_line(job: Job) -> Any:
+    """The job in one line: what, on which model, from what."""
+    return html.Span(
+        [
+            job_title(job),
+            " ",
+            html.Strong(job.source_name or job.source),
+            " with ",
+            model_badge(job.model, job.version, job.ref, job.alias),
+            *([" — ", plural(job.failed_rows, "row"), " failed"] if job.failed_rows else []),
+        ]
+    )

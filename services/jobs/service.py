@@ -1,0 +1,157 @@
+"""The one job system: every long piece of work a person starts, from the page or the API.
+
+``submit`` runs in the request: the quota, then the kind's own checks (the model resolved
+and authorised with the caller's credentials, the file the caller's own, the places
+allowed), then the record, then a runner is handed the job id and the caller sealed for
+that one job. ``execute`` runs wherever the runner runs it (a clean process here, a Celery
+worker, a thread driving Spark): it opens the seal, claims the job, beats every second while
+the kind does its work, and writes how it ended. A job ends in exactly one final state, and
+a result is published only by a job that ends ``succeeded``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from services.access.caller import Caller
+from services.errors import (
+    ConsoleError,
+    InvalidInput,
+    JobCancelled,
+    jobs_unavailable,
+    scoring_job_broke,
+    too_many_jobs,
+)
+from services.files.store import UserFiles
+from services.jobs.kinds import JobKind
+from services.jobs.record import (
+    CANCELLED,
+    FAILED,
+    ORIGINS,
+    SCORE,
+    SUCCEEDED,
+    Job,
+)
+from services.jobs.runners import Runner
+from services.jobs.running import Heartbeat, JobRun
+from services.jobs.seal import CallerSeal
+from services.jobs.store import JobStore
+
+log = logging.getLogger(__name__)
+
+
+class JobService:
+    def __init__(
+        self,
+        store: JobStore,
+        seal: CallerSeal,
+        files: UserFiles,
+        kinds: list[JobKind],
+        jobs_per_user: int,
+    ) -> None:
+        self.store = store
+        self.seal = seal
+        self.files = files
+        self.kinds = {kind.name: kind for kind in kinds}
+        self.jobs_per_user = jobs_per_user
+        self.runners: dict[str, Runner] = {}  # per engine (LOCAL, SPARK): set by the wiring
+
+    def submit(self, caller: Caller, name: str, ref: str, request: Any, origin: str) -> Job:
+        """Check everything that can refuse the job, then queue it; its record at once."""
+        body = _request(request)
+        kind = self._kind(body.get("kind"))
+        if origin not in ORIGINS:
+            raise ValueError(f"unknown origin {origin!r}")
+        if self.store.active_count(caller.user) >= self.jobs_per_user:
+            raise too_many_jobs(self.jobs_per_user)
+        job = kind.prepare(caller, name, ref, body, origin)
+        runner = self.runners[job.engine]
+        job.runner = runner.name
+        self.store.insert(job)
+        try:
+            runner.start(job, self.seal.seal(caller, job.job_id))
+        except Exception:
+            log.exception("job %s could not be started by the %s runner", job.job_id, runner.name)
+            self.store.fail_if_running(job.job_id, jobs_unavailable().to_dict())
+            raise jobs_unavailable() from None
+        return job
+
+    def get(self, caller: Caller, job_id: str) -> Job:
+        return self.store.load(caller.user, job_id)
+
+    def list(self, caller: Caller) -> list[Job]:
+        return self.store.list(caller.user)
+
+    def cancel(self, caller: Caller, job_id: str) -> Job:
+        """Ask the caller's job to stop, wherever it runs; a finished job stays as it is."""
+        job = self.store.cancel(caller.user, job_id)
+        runner = self.runners.get(job.engine)
+        if runner is not None and job.state == CANCELLED:
+            runner.forget(job)  # it never started: nothing will claim it
+        return job
+
+    def execute(self, job_id: str, sealed: str, runner: str) -> None:
+        """In the runner: do the job as the person who started it; always end it."""
+        try:
+            caller = self.seal.open(sealed, job_id)
+        except ConsoleError as error:
+            self.store.fail_if_running(job_id, error.to_dict())
+            return
+        job = self.store.claim(job_id, runner)
+        if job is None:
+            return  # cancelled while it waited, or taken by another runner
+        if job.owner != caller.user:  # a seal opens only for its own job: never expected
+            self.store.fail_if_running(job_id, scoring_job_broke().to_dict())
+            return
+        run = JobRun(job, caller)
+        kind = self.kinds[job.kind]
+        with Heartbeat(self.store, run):
+            ended, error = _work(kind, run)
+        job.state, job.error = ended, error  # after the last beat: a beat saves only "running"
+        self._end(kind, run)
+
+    def _end(self, kind: JobKind, run: JobRun) -> None:
+        job = run.job
+        if job.state == SUCCEEDED and self.store.cancel_requested(job.job_id):
+            job.state, job.error = CANCELLED, None  # asked for while it published
+        if job.state != SUCCEEDED:
+            kind.discard(run)
+        if not self.store.finish(job) and job.state == SUCCEEDED:
+            kind.discard(run)  # it had been found lost meanwhile: the record says failed
+        self.files.discard(run.caller, job.job_id)  # whatever it left unfinished
+
+    def _kind(self, raw: object) -> JobKind:
+        name = raw or SCORE
+        if not isinstance(name, str) or name not in self.kinds:
+            known = ", ".join(sorted(self.kinds))
+            raise InvalidInput(f"Unknown job kind. Choose one of: {known}.")
+        return self.kinds[name]
+
+    def health(self) -> dict[str, int]:
+        return self.store.count_all()
+
+
+def _work(kind: JobKind, run: JobRun) -> tuple[str, dict[str, Any] | None]:
+    """How the work ended: its final state and, for a failure, the error in words."""
+    try:
+        kind.run(run)
+    except JobCancelled:
+        return CANCELLED, None
+    except ConsoleError as error:
+        if run.cancelled.is_set():  # Spark reports an interrupted job as failed
+            return CANCELLED, None
+        return FAILED, error.to_dict()
+    except Exception:  # any failure must end in a state a person can read
+        log.exception("job %s failed", run.job.job_id)
+        return FAILED, scoring_job_broke().to_dict()
+    return SUCCEEDED, None
+
+
+def _request(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidInput(
+            'Send a JSON object: {"kind": "score", "source": "upload:<file id>", ...}.',
+            hint="See docs/api.md for each kind's fields.",
+        )
+    return body

@@ -1,0 +1,266 @@
+"""Job records in the database that holds the audit log (SQLite under $APP_DATA_DIR by
+default; with AUDIT_DB_URL a PostgreSQL every replica and worker shares).
+
+Every change of state is a conditional update, so two processes can never both move one job:
+a runner claims a queued job only if it is still queued, saves progress only while the job
+is running, and finishes it only from running; a cancel of a queued job wins only if no
+runner has claimed it. A running job whose heartbeat stopped for ``lost_seconds`` is failed
+here, on read, once and for all (a runner that comes back finds it failed and stops).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    create_engine,
+    event,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+
+from services.access.audit_store import sqlite_folder
+from services.jobs.record import (
+    ACTIVE,
+    CANCELLED,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    Job,
+    job_lost,
+    job_not_found,
+    job_waited_too_long,
+)
+
+metadata = MetaData()
+jobs_table = Table(
+    "console_jobs",
+    metadata,
+    Column("job_id", String(32), primary_key=True),
+    Column("owner", String(320), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("state", String(20), nullable=False, index=True),
+    Column("created", Float, nullable=False, index=True),
+    Column("updated", Float, nullable=False),
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("record", Text, nullable=False),
+)
+LISTED = 100  # the newest jobs a person sees
+SWEEP_SECONDS = 60  # how often expired records are removed (a write: not on every read)
+
+
+class JobStore:
+    def __init__(
+        self, url: str, lost_seconds: float, queued_seconds: float, kept_seconds: float
+    ) -> None:
+        self.url = url
+        self.lost_seconds = lost_seconds  # running without a heartbeat this long: lost
+        self.queued_seconds = queued_seconds  # never taken by a runner this long: failed
+        self.kept_seconds = kept_seconds  # finished jobs go with their files
+        self._engine: Engine | None = None
+        self._swept = 0.0
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = _engine(self.url)
+            metadata.create_all(self._engine)
+        return self._engine
+
+    def after_fork(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose(close=False)  # never share the parent's connections
+
+    def insert(self, job: Job) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(jobs_table.insert().values(**_columns(job), record=_text(job)))
+
+    def load(self, owner: str, job_id: str) -> Job:
+        """The owner's job; anyone else's id is "not found", as is an id that never was."""
+        if not isinstance(job_id, str) or len(job_id) != 32 or not job_id.isalnum():
+            raise job_not_found()
+        query = select(jobs_table).where(jobs_table.c.job_id == job_id, jobs_table.c.owner == owner)
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        if row is None:
+            raise job_not_found()
+        return self._current(row)
+
+    def load_any(self, job_id: str) -> Job | None:
+        """A job by id alone: for its runner, which holds the owner only sealed."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(jobs_table).where(jobs_table.c.job_id == job_id)
+            ).first()
+        return None if row is None else self._current(row)
+
+    def list(self, owner: str) -> list[Job]:
+        """The owner's jobs, newest first; finished ones whose files are gone are removed."""
+        self._forget_expired()
+        query = (
+            select(jobs_table)
+            .where(jobs_table.c.owner == owner)
+            .order_by(jobs_table.c.created.desc())
+            .limit(LISTED)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [self._current(row) for row in rows]
+
+    def active_count(self, owner: str) -> int:
+        return sum(1 for job in self.list(owner) if job.active)
+
+    def claim(self, job_id: str, runner: str) -> Job | None:
+        """queued → running for the runner that takes it; None if it is no longer queued
+        (cancelled meanwhile, or taken by another)."""
+        now = time.time()
+        job = self.load_any(job_id)
+        if job is None or job.state != QUEUED:
+            return None
+        job.state, job.started, job.updated, job.runner = RUNNING, now, now, runner
+        moved = self._move(job, when=jobs_table.c.state == QUEUED)
+        return job if moved else None
+
+    def beat(self, job: Job) -> bool:
+        """Save a running job's progress; whether a cancel was asked for. Raises ``JobGone``
+        when the job is no longer running (found lost): its runner must stop."""
+        job.updated = time.time()
+        if not self._move(job, when=jobs_table.c.state == RUNNING):
+            raise JobGone()
+        return self.cancel_requested(job.job_id)
+
+    def finish(self, job: Job) -> bool:
+        """running → a final state; False when the job had already been failed as lost or
+        cancelled (its result must not stay published)."""
+        job.updated = job.finished = time.time()
+        return self._move(job, when=jobs_table.c.state.in_(ACTIVE))
+
+    def cancel(self, owner: str, job_id: str) -> Job:
+        """Ask the owner's job to stop: a queued job is cancelled at once; a running one is
+        marked, and its runner (wherever it is) stops within a second or so."""
+        job = self.load(owner, job_id)
+        if job.done:
+            return job
+        if job.state == QUEUED:
+            job.state, job.finished, job.updated = CANCELLED, time.time(), time.time()
+            if self._move(job, when=jobs_table.c.state == QUEUED):
+                return job
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(jobs_table)
+                .where(jobs_table.c.job_id == job_id, jobs_table.c.owner == owner)
+                .values(cancel_requested=True)
+            )
+        return self.load(owner, job_id)
+
+    def cancel_requested(self, job_id: str) -> bool:
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(jobs_table.c.cancel_requested).where(jobs_table.c.job_id == job_id)
+            ).scalar()
+        return bool(found)
+
+    def fail_if_running(self, job_id: str, error: dict[str, Any]) -> None:
+        """A runner's process ended without finishing its job: failed now, not in
+        ``lost_seconds``."""
+        job = self.load_any(job_id)
+        if job is not None and job.active:
+            job.state, job.error = FAILED, error
+            job.updated = job.finished = time.time()
+            self._move(job, when=jobs_table.c.state.in_(ACTIVE))
+
+    def _move(self, job: Job, when: Any) -> bool:
+        statement = (
+            update(jobs_table)
+            .where(and_(jobs_table.c.job_id == job.job_id, when))
+            .values(state=job.state, updated=job.updated, record=_text(job))
+        )
+        with self.engine.begin() as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def _current(self, row: Any) -> Job:
+        """The record as it stands now: a silent running job is failed as lost, a queued
+        job nobody took in time as not started (both written, so every reader agrees)."""
+        job = Job.from_dict(json.loads(row.record))
+        job.cancel_requested = bool(row.cancel_requested)
+        now = time.time()
+        if job.state == RUNNING and now - job.updated > self.lost_seconds:
+            return self._failed(job, job_lost(), RUNNING)
+        if job.state == QUEUED and now - job.created > self.queued_seconds:
+            return self._failed(job, job_waited_too_long(), QUEUED)
+        return job
+
+    def _failed(self, job: Job, error: dict[str, Any], was: str) -> Job:
+        stale_beat = job.updated
+        job.state, job.error, job.finished = FAILED, error, time.time()
+        job.updated = job.finished
+        condition = and_(jobs_table.c.state == was, jobs_table.c.updated == stale_beat)
+        if self._move(job, when=condition):
+            return job
+        fresh = self.load_any(job.job_id)  # it moved meanwhile: what it is now
+        return fresh if fresh is not None else job
+
+    def _forget_expired(self) -> None:
+        now = time.time()
+        if now - self._swept < SWEEP_SECONDS:
+            return
+        self._swept, horizon = now, now - self.kept_seconds
+        with self.engine.begin() as connection:
+            connection.execute(
+                jobs_table.delete().where(
+                    jobs_table.c.state.not_in(ACTIVE),
+                    jobs_table.c.updated < horizon,
+                )
+            )
+
+    def count_all(self) -> dict[str, int]:
+        """Jobs per state, every owner (for health and the operator)."""
+        query = select(jobs_table.c.state, func.count()).group_by(jobs_table.c.state)
+        with self.engine.connect() as connection:
+            return {state: count for state, count in connection.execute(query)}
+
+
+class JobGone(Exception):
+    """The job this runner works on is no longer running (lost, or finished elsewhere)."""
+
+
+def _columns(job: Job) -> dict[str, Any]:
+    return {
+        "job_id": job.job_id,
+        "owner": job.owner,
+        "kind": job.kind,
+        "state": job.state,
+        "created": job.created,
+        "updated": job.updated,
+        "cancel_requested": False,
+    }
+
+
+def _text(job: Job) -> str:
+    return json.dumps(job.to_dict(), default=str, ensure_ascii=False)
+
+
+def _engine(url: str) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    sqlite_folder(url)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+
+    @event.listens_for(engine, "connect")
+    def _write_ahead(connection: Any, _: Any) -> None:
+        # readers (every page's poll) never wait for the runners' heartbeats
+        connection.execute("PRAGMA journal_mode=WAL")
+
+    return engine
