@@ -18,6 +18,7 @@ from bench.bigcsv import write_iris_csv
 from services.access.audit import Source
 from services.access.caller import LOCAL_CALLER
 from services.files.csv_io import iter_csv
+from services.files.service import ScoreOptions
 from services.registry.demo import IRIS_FEATURES, IRIS_MODEL, ensure_demo_models
 from services.settings import embedded_tracking_uri
 from services.wiring import build_services
@@ -28,9 +29,8 @@ RUNS = {1_000_000: 3, 10_000_000: 1}
 
 def _job(services, file_id: str, drift: bool) -> float:
     started = time.perf_counter()
-    scored = services.files.score(
-        LOCAL_CALLER, IRIS_MODEL, "Champion", file_id, source=Source.API, drift=drift
-    )
+    options = ScoreOptions(drift=drift)
+    scored = services.files.score_upload(LOCAL_CALLER, IRIS_MODEL, "Champion", file_id, options)
     seconds = time.perf_counter() - started
     services.files.store.remove(LOCAL_CALLER, scored.output.file_id)
     assert (scored.drift is not None) == drift

@@ -18,6 +18,7 @@ from cachelib import SimpleCache
 from bench.timing import best_seconds
 from services.access.audit import Source
 from services.access.caller import LOCAL_CALLER
+from services.files.service import ScoreOptions
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame, ensure_demo_models
 from services.settings import embedded_tracking_uri
 from services.wiring import build_services
@@ -51,14 +52,8 @@ def main() -> None:
         stored = files.upload(LOCAL_CALLER, "rows.csv", data)
 
         def job(probabilities: bool, name=name, stored=stored) -> None:
-            files.score(
-                LOCAL_CALLER,
-                name,
-                "1",
-                stored.file_id,
-                source=Source.API,
-                probabilities=probabilities,
-            )
+            options = ScoreOptions(probabilities=probabilities)
+            files.score_upload(LOCAL_CALLER, name, "1", stored.file_id, options)
 
         plain, full = _best(lambda: job(False)), _best(lambda: job(True))
         print(f"| {label} | {plain:.2f} s | {full:.2f} s | {100 * (full / plain - 1):+.0f} % |")

@@ -29,7 +29,7 @@ from run import project_on_path, seed_registry
 if TYPE_CHECKING:
     import pandas as pd
 
-    from services.files.service import FileService
+    from services.files.service import FileService, ScoreOptions
     from services.registry.signature import SignatureInfo
 
 PARQUET_VARIANTS = ("zstd", "snappy")
@@ -92,14 +92,12 @@ def time_read(path: Path, fmt: str) -> float:
 
 
 def end_to_end(files: FileService, file_id: str, fmt: str) -> tuple[float, Path]:
-    from services.access.audit import Source
     from services.access.caller import LOCAL_CALLER
     from services.settings import DEMO_MODEL
 
     started = time.perf_counter()
-    done = files.score(
-        LOCAL_CALLER, DEMO_MODEL, "Champion", file_id, source=Source.API, result_format=fmt
-    )
+    options = ScoreOptions(result_format=fmt)
+    done = files.score_upload(LOCAL_CALLER, DEMO_MODEL, "Champion", file_id, options)
     return time.perf_counter() - started, files.store.path(LOCAL_CALLER, done.output.file_id)
 
 

@@ -112,6 +112,7 @@ def register(app: dash.Dash, services: ConsoleServices) -> CsvCallbacks:
             "result_format": State(Csv.RESULT_FORMAT, "value"),
             "probabilities": State(Insight.CSV_PROBABILITIES, "value"),
         },
+        running=[(Output(Csv.PREDICT, "disabled"), True, False)],
         prevent_initial_call=True,
     )(callbacks.start)
     return callbacks

@@ -46,6 +46,9 @@ class HistoryCallbacks:
             return {**NOTHING, "job": no_update}
         if action["action"] == "open":
             return {**NOTHING, "detail": entry_detail(entry, {}), "job": no_update}
+        if action["action"] != "rerun" or not entry.get("input"):
+            note = rerun_note("This run kept no input to run again.", "warning")
+            return {**NOTHING, "detail": note, "job": no_update}
         return {**NOTHING, **self._predict_again(entry), "job": no_update}
 
     def _predict_again(self, entry: dict[str, Any]) -> dict[str, Any]:

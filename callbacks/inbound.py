@@ -11,6 +11,7 @@ read from here (see ``services.access.identity``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -89,6 +90,7 @@ READERS: dict[str, Callable[[Any], Any]] = {
     f"{Json.FORM_INSIGHT_ASKED}.data": insight_asked,
     f"{History.STORE}.data": valid_entries,
     f"{Page.OPEN_JOB}.data": _text,
+    f"{History.JOBS_SHOWN}.data": _text,
     **{f"{JobPanel(origin).shown}.data": _text for origin in (FROM_CSV, FROM_TABLE, FROM_COMPARE)},
     f"{Csv.FILE}.data": uploaded_file,
     f"{Csv.REJECTED}.data": rejected_upload,
@@ -135,11 +137,26 @@ def _from_this_page(callback_map: dict[str, Any], body: Any) -> bool:
     if spec is None or not isinstance(body.get("outputs"), (dict, list)):
         return False
     changed = body.get("changedPropIds", [])
-    if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
+    if not isinstance(changed, list) or not all(_property_id(c) for c in changed):
         return False
     return _matches(body.get("inputs"), spec["inputs"]) and _matches(
         body.get("state", []), spec.get("state", [])
     )
+
+
+def _property_id(changed: Any) -> bool:
+    """``id.property``, the id a name or (pattern-matching) a JSON object, as Dash reads it."""
+    if not isinstance(changed, str):
+        return False
+    if not changed.startswith("{"):
+        return "." in changed
+    ident, dot, prop = changed.rpartition("}.")
+    if not dot or not prop:
+        return False
+    try:
+        return isinstance(json.loads(ident + "}"), dict)
+    except ValueError:
+        return False
 
 
 def _matches(items: Any, declared: list[dict[str, Any]]) -> bool:

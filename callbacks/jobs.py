@@ -25,7 +25,8 @@ from layouts.jobs import (
     FAST_POLL_MS,
     JobPanel,
     ended_view,
-    live_view,
+    job_of,
+    live_parts,
     shown_key,
 )
 from services.access.identity import current_caller
@@ -60,20 +61,25 @@ class JobCallbacks:
         self.jobs = services.jobs
         self.idle_poll_ms = idle_poll_ms
 
-    def refresh(self, ticks: int | None, open_job: str | None, shown: list) -> dict[str, Any]:
+    def refresh(
+        self, ticks: int | None, open_job: str | None, shown: list, listed: str | None
+    ) -> dict[str, Any]:
         """Every panel, the history's jobs list, the header's count and the next poll."""
         try:
             jobs = self.jobs.list(current_caller())
             opened, missing = self._opened(jobs, open_job)
         except ConsoleError as error:
             return self._unavailable(error)
-        panels: list[Any] = []
-        for view, was in zip(PANELS, shown, strict=True):
-            panels += self._panel(view, jobs, opened, was, missing)
+        panels = [
+            self._panel(view, jobs, opened, was, missing)
+            for view, was in zip(PANELS, shown, strict=True)
+        ]
         active = sum(job.active for job in jobs)
+        key = jobs_key(jobs)
         return {
             "panels": panels,
-            "history": history_tab.jobs_table(jobs),
+            "history": history_tab.jobs_table(jobs) if key != listed else no_update,
+            "listed": key,
             "badge": history_tab.jobs_badge(active),
             "poll": FAST_POLL_MS if active else self.idle_poll_ms,
         }
@@ -92,55 +98,86 @@ class JobCallbacks:
 
     def _panel(
         self, view: PanelView, jobs: list[Job], opened: Job | None, was: Any, missing: Any
-    ) -> list[Any]:
+    ) -> dict[str, Any]:
         name = view.panel.name
         if opened is not None and panel_of(opened) == name:
             job = opened
         else:
             job = next((j for j in jobs if panel_of(j) == name), None)
-        live = live_view(job, name)
-        if missing is not None and name == FROM_CSV:
-            live = missing
+        parts = live_parts(job)
         key = shown_key(job)
+        if missing is not None and name == FROM_CSV:  # a job link that is not the caller's
+            return {**parts, "result": missing, "shown": None}
         if key == was:
-            return [live, no_update, no_update]
+            return {**parts, "result": no_update, "shown": no_update}
         result = ended_view(job, view.draw) if job is not None else no_update
-        return [live, result, key]
+        return {**parts, "result": result, "shown": key}
 
     def _unavailable(self, error: ConsoleError) -> dict[str, Any]:
         """The jobs cannot be read (the job database is down): said in each panel."""
         alert = show_error(error)
-        panels = [alert, no_update, no_update] * len(PANELS)
-        return {"panels": panels, "history": alert, "badge": no_update, "poll": self.idle_poll_ms}
+        panel = {**live_parts(None), "result": alert, "shown": None}
+        return {
+            "panels": [panel] * len(PANELS),
+            "history": alert,
+            "listed": None,
+            "badge": no_update,
+            "poll": self.idle_poll_ms,
+        }
 
-    def cancel(self, clicks: list[int | None]) -> Any:
-        """Cancel on any job the caller owns (anyone else's id is "not found")."""
+    def cancel_shown(self, clicks: list[int | None], shown: list[Any]) -> Any:
+        """Cancel in a panel: the job the panel shows."""
+        pressed = ctx.triggered_id
+        index = next((i for i, v in enumerate(PANELS) if v.panel.cancel == pressed), None)
+        if index is None or not clicks[index]:
+            return no_update
+        return self._cancel(job_of(shown[index]))
+
+    def cancel_listed(self, clicks: list[int | None]) -> Any:
+        """Cancel on a job of the history's list."""
         button = ctx.triggered_id
         if not button or not any(clicks):
             return no_update
+        return self._cancel(button["job"])
+
+    def _cancel(self, job_id: str | None) -> Any:
+        """Any job the caller owns (anyone else's id is "not found")."""
+        if not job_id:
+            return no_update
         try:
-            self.jobs.cancel(current_caller(), button["job"])
+            self.jobs.cancel(current_caller(), job_id)
         except ConsoleError as error:
             return show_error(error)
         return None
+
+
+def jobs_key(jobs: list[Job]) -> str:
+    """What the history's list shows changes with this (progress in steps of 5 %)."""
+    return "|".join(
+        f"{j.job_id}:{j.state}:{j.cancel_requested}:{((j.progress or {}).get('percent') or 0) // 5}"
+        for j in jobs
+    )
 
 
 def register(app: dash.Dash, services: ConsoleServices) -> JobCallbacks:
     idle_ms = max(services.settings.alias_cache_seconds, 2) * 1000
     callbacks = JobCallbacks(services, idle_ms)
     panels = [
-        Output(component, prop, allow_duplicate=True)
+        {
+            "style": Output(view.panel.live, "style"),
+            "title": Output(view.panel.title, "children"),
+            "cancel": Output(view.panel.cancel, "disabled"),
+            "progress": Output(view.panel.progress, "children"),
+            "result": Output(view.panel.result, "children", allow_duplicate=True),
+            "shown": Output(view.panel.shown, "data"),
+        }
         for view in PANELS
-        for component, prop in (
-            (view.panel.live, "children"),
-            (view.panel.result, "children"),
-            (view.panel.shown, "data"),
-        )
     ]
     app.callback(
         output={
             "panels": panels,
             "history": Output(History.JOBS, "children"),
+            "listed": Output(History.JOBS_SHOWN, "data"),
             "badge": Output(Page.JOB, "children"),
             "poll": Output(Page.JOB_TICK, "interval"),
         },
@@ -148,12 +185,21 @@ def register(app: dash.Dash, services: ConsoleServices) -> JobCallbacks:
             "ticks": Input(Page.JOB_TICK, "n_intervals"),
             "open_job": Input(Page.OPEN_JOB, "data"),
         },
-        state={"shown": [State(view.panel.shown, "data") for view in PANELS]},
+        state={
+            "shown": [State(view.panel.shown, "data") for view in PANELS],
+            "listed": State(History.JOBS_SHOWN, "data"),
+        },
         prevent_initial_call="initial_duplicate",
     )(callbacks.refresh)
     app.callback(
-        output=Output(Page.JOB_CANCELLED, "children"),
+        output=Output(Page.JOB_CANCELLED, "children", allow_duplicate=True),
+        inputs={"clicks": [Input(view.panel.cancel, "n_clicks") for view in PANELS]},
+        state={"shown": [State(view.panel.shown, "data") for view in PANELS]},
+        prevent_initial_call=True,
+    )(callbacks.cancel_shown)
+    app.callback(
+        output=Output(Page.JOB_CANCELLED, "children", allow_duplicate=True),
         inputs={"clicks": Input({"type": CANCEL_TYPE, "job": ALL, "at": ALL}, "n_clicks")},
         prevent_initial_call=True,
-    )(callbacks.cancel)
+    )(callbacks.cancel_listed)
     return callbacks

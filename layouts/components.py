@@ -71,6 +71,27 @@ def error_alert(error: ConsoleError, suggest: str | None = None) -> dbc.Alert:
     return dbc.Alert(body, color=color, className="mb-0 error-alert")
 
 
+def progress_bar(percent: int, name: str, label: str | None = None) -> html.Div:
+    """Bootstrap's progress bar with its accessible name and value (dbc.Progress takes no
+    ``aria-label``)."""
+    percent = max(0, min(100, int(percent or 0)))
+    return html.Div(
+        html.Div(
+            label if label is not None else f"{percent} %",
+            className="progress-bar progress-bar-striped progress-bar-animated",
+            style={"width": f"{percent}%"},
+        ),
+        className="progress",
+        role="progressbar",
+        **{
+            "aria-label": name,
+            "aria-valuenow": str(percent),
+            "aria-valuemin": "0",
+            "aria-valuemax": "100",
+        },
+    )
+
+
 def json_block(value: Any) -> dcc.Markdown:
     """Pretty, highlighted JSON. The fence is longer than any backtick run inside it."""
     text = json.dumps(value, indent=2, ensure_ascii=False, default=str)

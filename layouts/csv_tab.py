@@ -91,7 +91,7 @@ def layout(upload_limit_bytes: int) -> html.Div:
     return html.Div(
         [
             html.Div(id=Csv.ACTIVE),
-            dcc.Store(id=Csv.FILE),
+            dcc.Store(id=Csv.FILE, storage_type="session"),  # the upload outlives a reload
             dcc.Store(id=Csv.REJECTED),
             section(
                 "Upload",

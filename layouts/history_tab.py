@@ -7,9 +7,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
-from layouts.components import code_block, model_badge, placeholder, plural, section
+from layouts.components import (
+    code_block,
+    model_badge,
+    placeholder,
+    plural,
+    progress_bar,
+    section,
+)
 from layouts.ids import History, history_action
 from layouts.jobs import cancel_button_id, job_title, progress_label
 from services.jobs.record import SUCCEEDED, Job
@@ -44,7 +51,7 @@ def layout(keep: int) -> html.Div:
             ),
             section(
                 "Your file jobs on this server, newest first",
-                html.Div(id=History.JOBS),
+                [html.Div(id=History.JOBS), dcc.Store(id=History.JOBS_SHOWN)],
                 "hdd-stack",
             ),
             html.Div(id=History.DETAIL),
@@ -220,13 +227,7 @@ def _job_progress(job: Job) -> Any:
         label = progress_label(job)
         return html.Div(
             [
-                dbc.Progress(
-                    value=percent,
-                    striped=True,
-                    animated=True,
-                    className="mb-1",
-                    **{"aria-label": f"{job_title(job)} {job.source_name}: {label}"},
-                ),
+                progress_bar(percent, f"{job_title(job)} {job.source_name}: {label}"),
                 html.Small(label),
             ]
         )

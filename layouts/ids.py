@@ -122,6 +122,7 @@ class History(StrEnum):
     KEEP = "history-keep"  # how many runs it keeps (HISTORY_SIZE)
     LIST = "history-list"
     JOBS = "history-jobs"  # the person's jobs, from the server
+    JOBS_SHOWN = "history-jobs-shown"  # what the jobs list shows now (drawn when it changes)
     CLEAR = "history-clear"
     ACTION = "history-action"
     DETAIL = "history-detail"

@@ -16,11 +16,13 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts.components import model_badge, plural
+from layouts.components import model_badge, plural, progress_bar
 from services.jobs.record import CANCELLED, FAILED, QUEUED, SUCCEEDED, Job
 
 CANCEL_TYPE = "job-cancel"
+HIDDEN = {"display": "none"}
 FAST_POLL_MS = 1000  # while one of the person's jobs runs
+QUEUE_NOTICE_SECONDS = 5  # a job waiting longer for a Celery worker says so
 
 
 def cancel_button_id(job_id: str, where: str) -> dict[str, str]:
@@ -31,7 +33,8 @@ def cancel_button_id(job_id: str, where: str) -> dict[str, str]:
 @dataclass(frozen=True)
 class JobPanel:
     """One instance of the job panel; ``name`` scopes its IDs and names the origin of the
-    jobs it shows (``services.jobs.record.ORIGINS``)."""
+    jobs it shows (``services.jobs.record.ORIGINS``). What a poll redraws holds nothing a
+    keyboard can focus: Cancel stays the same button while the job runs."""
 
     name: str
 
@@ -40,19 +43,52 @@ class JobPanel:
         return f"{self.name}-job-live"
 
     @property
+    def title(self) -> str:
+        return f"{self.name}-job-title"
+
+    @property
+    def cancel(self) -> str:
+        return f"{self.name}-job-cancel"
+
+    @property
+    def progress(self) -> str:
+        return f"{self.name}-job-progress"
+
+    @property
     def result(self) -> str:
         return f"{self.name}-job-result"
 
     @property
     def shown(self) -> str:
-        """Which job and state the result area shows now (so it is drawn once, not on every
-        poll)."""
+        """Which job, in which state, the panel shows now: Cancel's target, and what keeps
+        the result from being drawn again on every poll."""
         return f"{self.name}-job-shown"
 
     def layout(self, empty: str) -> html.Div:
+        live = html.Div(
+            [
+                html.Div(
+                    [
+                        html.Span(id=self.title, className="small", role="status"),
+                        dbc.Button(
+                            [html.I(className="bi bi-x-circle me-1"), "Cancel"],
+                            id=self.cancel,
+                            color="secondary",
+                            outline=True,
+                            size="sm",
+                        ),
+                    ],
+                    className="d-flex justify-content-between align-items-center gap-2 mb-1",
+                ),
+                html.Div(id=self.progress),
+            ],
+            id=self.live,
+            style=HIDDEN,
+            className="job-live mt-2 mb-2",
+        )
         return html.Div(
             [
-                html.Div(id=self.live, className="job-live", role="status"),
+                live,
                 html.Div(html.P(empty, className="text-body-secondary mb-0"), id=self.result),
                 dcc.Store(id=self.shown),
             ],
@@ -64,41 +100,26 @@ def shown_key(job: Job | None) -> str | None:
     return f"{job.job_id}:{job.state}" if job else None
 
 
-def live_view(job: Job | None, where: str) -> Any:
-    """Progress and Cancel while the job is queued or running; nothing once it ended."""
+def job_of(shown: Any) -> str | None:
+    """The job id a panel's ``shown`` names."""
+    return shown.split(":", 1)[0] if isinstance(shown, str) and ":" in shown else None
+
+
+def live_parts(job: Job | None) -> dict[str, Any]:
+    """The panel's live area for this poll: shown while the job is queued or running."""
     if job is None or not job.active:
-        return None
+        return {"style": HIDDEN, "title": None, "cancel": True, "progress": None}
     label = progress_label(job)
-    return html.Div(
-        [
-            html.Div(
-                [
-                    html.Span(
-                        [job_title(job), " — ", job.source_name or job.source],
-                        className="small",
-                    ),
-                    dbc.Button(
-                        [html.I(className="bi bi-x-circle me-1"), "Cancel"],
-                        id=cancel_button_id(job.job_id, where),
-                        color="secondary",
-                        outline=True,
-                        size="sm",
-                        disabled=job.cancel_requested,
-                    ),
-                ],
-                className="d-flex justify-content-between align-items-center gap-2 mb-1",
-            ),
-            dbc.Progress(
-                value=(job.progress or {}).get("percent") or 0,
-                striped=True,
-                animated=True,
-                label=f"{(job.progress or {}).get('percent') or 0} %",
-                **{"aria-label": f"{job_title(job)}: {label}"},
-            ),
+    percent = (job.progress or {}).get("percent") or 0
+    return {
+        "style": None,
+        "title": [job_title(job), " ", html.Strong(job.source_name or job.source)],
+        "cancel": job.cancel_requested,
+        "progress": [
+            progress_bar(percent, f"{job_title(job)} {job.source_name}: {label}"),
             html.Small(label, className="text-body-secondary job-progress-text"),
         ],
-        className="mt-2 mb-2",
-    )
+    }
 
 
 def job_title(job: Job) -> str:
@@ -109,7 +130,9 @@ def progress_label(job: Job) -> str:
     """Where the job stands: waiting, or parts and rows done and the time left."""
     if job.state == QUEUED:
         waited = time.time() - job.created
-        return f"Waiting for a worker ({waited:.0f} s)…"
+        if job.runner == "celery" and waited > QUEUE_NOTICE_SECONDS:
+            return f"Waiting for a job worker ({waited:.0f} s)…"
+        return "Starting…"
     if job.cancel_requested:
         return "Cancelling…"
     progress = job.progress or {}

@@ -202,6 +202,15 @@ def jobs_unavailable() -> JobsUnavailable:
     )
 
 
+def job_database_unavailable() -> JobsUnavailable:
+    return JobsUnavailable(
+        "The job could not be recorded: the job database (the audit database) is busy or "
+        "unreachable, so nothing was started.",
+        hint="Try again in a minute; if it keeps happening, tell the administrator "
+        "(AUDIT_DB_URL, or audit.db under APP_DATA_DIR).",
+    )
+
+
 def scoring_job_broke() -> JobFailed:
     return JobFailed(
         "Scoring stopped with an unexpected error; no result was written.",

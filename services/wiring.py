@@ -65,10 +65,13 @@ class ConsoleServices:
 
     def warm_up(self) -> None:
         """What a worker can prepare before its first request needs it (mode ``none``: the
-        shared registry client). Raises what building it raises."""
+        shared registry client; the job runners' fork server). Raises what building it
+        raises."""
         prepare = getattr(self.registry.registry_for, "warm_up", None)
         if prepare is not None:
             prepare()
+        for runner in self.jobs.runners.values():
+            getattr(runner, "warm_up", lambda: None)()
 
     def after_fork(self) -> None:
         """In a forked job process: locks other threads held at the fork stay held there

@@ -8,7 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from dash.testing.wait import until
-from selenium.common.exceptions import ElementClickInterceptedException, TimeoutException
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.common.keys import Keys
 
 from app import create_app
@@ -96,11 +100,16 @@ def click(dash_duo: Any, selector: str) -> None:
     grids render after the text around them, so the button may still move: try again."""
 
     def attempt() -> bool:
-        element = dash_duo.find_element(selector)
-        dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+        try:
+            element = dash_duo.find_element(selector)
+            dash_duo.driver.execute_script(
+                "arguments[0].scrollIntoView({block: 'center'})", element
+            )
+        except StaleElementReferenceException:
+            return False
         try:
             element.click()
-        except ElementClickInterceptedException:
+        except (ElementClickInterceptedException, StaleElementReferenceException):
             return False
         return True
 
@@ -125,12 +134,24 @@ def upload_csv(dash_duo: Any, path: Path, rows: int) -> None:
     dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "Ready to predict")
 
 
-def progress_rows(dash_duo: Any) -> int:
-    """Rows done, as the progress line under the bar last said (0 before the first report);
-    read from the page even once the bar is hidden, so a job that ends between two readings
-    still shows how far it got."""
-    label = dash_duo.find_element(f"#{Csv.PROGRESS_TEXT}").get_attribute("textContent") or ""
+def progress_rows(dash_duo: Any, panel: str = "csv") -> int:
+    """Rows done, as the job panel's progress line says now (0 before the first report and
+    once the job has ended)."""
+    label = dash_duo.driver.execute_script(  # one call: the poll redraws the line often
+        "const line = document.querySelector(arguments[0]);return line ? line.textContent : '';",
+        f"#{panel}-job-progress .job-progress-text",
+    )
     return int(label.split(" / ")[0].replace(",", "")) if " / " in label else 0
+
+
+def job_result(panel: str = "csv") -> str:
+    """The selector of a job panel's result (what the server says became of the job)."""
+    return f"#{panel}-job-result"
+
+
+def cancel_job(dash_duo: Any, panel: str = "csv") -> None:
+    """Press Cancel on the job the panel shows."""
+    click(dash_duo, f"#{panel}-job-cancel")
 
 
 def download_result(dash_duo: Any, filename: str, press: bool = True) -> Path:

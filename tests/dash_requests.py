@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from typing import Any
 
-from layouts.ids import Csv, History, Insight, Page
+from layouts.ids import Csv, Insight, Page
 
 CONFIG = re.compile(r'<script id="_dash-config" type="application/json">(.*?)</script>', re.S)
 
@@ -63,14 +62,25 @@ def score_request(
     """Predict from CSV pressed on a page that has ``file_info`` uploaded and ``selection``."""
     return click_request(
         app,
-        (f"{Csv.RESULT}.children", f"{Csv.RESULT_FILE}.data", f"{History.STORE}.data"),
+        (f"{Csv.START_ERROR}.children", f"{Page.OPEN_JOB}.data"),
         Csv.PREDICT,
         [
             (Csv.FILE, "data", file_info),
             (Page.SELECTION, "data", selection),
-            (History.STORE, "data", []),
-            (Csv.PAGE_LOAD, "data", uuid.uuid4().hex),
             (Csv.RESULT_FORMAT, "value", result_format),
             (Insight.CSV_PROBABILITIES, "value", probabilities),
         ],
     )
+
+
+def started_job(answer: Any) -> str | None:
+    """The job a Predict from CSV answer opened (None: it was refused; the reason is in
+    ``Csv.START_ERROR``)."""
+    body = answer.get_json()["response"]
+    opened = body.get(str(Page.OPEN_JOB), {}).get("data")
+    return opened if isinstance(opened, str) else None
+
+
+def start_error(answer: Any) -> str:
+    """What the CSV tab says when Predict from CSV was refused."""
+    return json.dumps(answer.get_json()["response"].get(str(Csv.START_ERROR), {}))

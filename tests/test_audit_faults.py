@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -24,7 +25,7 @@ from app import create_app
 from services.access.audit import AuditLog, AuditRecord, Source
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
 from tests.conftest import SETOSA, free_port
-from tests.dash_requests import page_token, score_request
+from tests.dash_requests import page_token, score_request, start_error, started_job
 from tests.postgres_server import free_port as pg_port
 from tests.postgres_server import postgres_url, running_postgres
 from tests.processes import clean_environment, running, wait_for
@@ -159,31 +160,57 @@ def test_a_killed_worker_loses_no_audit_record(tmp_path):
         until(lambda: len(stored(audit_url, action="predict")) == 21, timeout=60)
 
 
-def test_an_audit_failure_never_costs_a_finished_result(settings, tmp_path):
-    """A CSV job in its own forked process, the audit database locked throughout: the result
-    is published and the job says so; its record reaches the database once it is free."""
+def test_a_database_busy_while_a_job_runs_costs_no_result(settings, tmp_path):
+    """A CSV job started from the page, the audit database (which holds the job records
+    too) locked by another process for a few seconds while it runs: the job waits for it,
+    its result is published, its record says so, and its audit record arrives."""
     data_dir = tmp_path / "data"
     audit_url = f"sqlite:///{data_dir / 'audit.db'}"
-    app = create_app(settings=replace(settings, app_data_dir=data_dir, audit_db_url=audit_url))
+    configured = replace(
+        settings, app_data_dir=data_dir, audit_db_url=audit_url, predict_chunk_rows=500
+    )
+    app = create_app(settings=configured)
     client = app.server.test_client()
-    page = page_token(client)
-    frame = churn_frame(500, seed=6)
-    frame.insert(0, "id", np.arange(500))
+    frame = churn_frame(20_000, seed=6)
+    frame.insert(0, "id", np.arange(len(frame)))
     upload = client.post(
         "/api/uploads?filename=job.csv", data=frame.to_csv(index=False), content_type="text/csv"
     ).get_json()
     body = score_request(app, {"file_id": upload["file_id"], "filename": "job.csv"}, CHURN)
-    with locked(data_dir / "audit.db"):
-        handles = client.post(f"/_dash-update-component?endId={page}", json=body).get_json()
-        job = f"cacheKey={handles['cacheKey']}&job={handles['job']}"
-        poll = f"/_dash-update-component?endId={page}&{job}"
-
-        def finished() -> str | None:
-            answer = client.post(poll, json=body).get_data(as_text=True)
-            return answer if "rows scored" in answer or "stopped" in answer else None
-
-        answer = until(finished, timeout=120)
-        assert "500 rows scored" in answer and "unexpected error" not in answer
-        result_id = json.loads(answer)["response"]["csv-result-file"]["data"]["outputs"]["csv"]
-        assert client.get(f"/api/files/{result_id}").status_code == 200
+    answer = client.post(f"/_dash-update-component?endId={page_token(client)}", json=body)
+    job = started_job(answer)
+    assert job is not None, start_error(answer)
+    until(lambda: client.get(f"/api/jobs/{job}").get_json()["state"] == "running", timeout=60)
+    with locked(data_dir / "audit.db", "IMMEDIATE"):
+        time.sleep(4)
+    record = until(
+        lambda: (r := client.get(f"/api/jobs/{job}").get_json())["state"] != "running" and r,
+        timeout=120,
+    )
+    assert record["state"] == "succeeded", record
+    assert record["summary"]["input_rows"] == 20_000
+    assert client.get(f"/api/files/{record['result']['file_id']}").status_code == 200
     until(lambda: stored(audit_url, source=Source.CSV, action="predict"), timeout=60)
+
+
+def test_a_job_database_locked_throughout_refuses_the_job_in_words(settings, tmp_path):
+    """Nothing can be recorded, so nothing is started: Predict says why and what to do, and
+    the console keeps answering predictions (their audit records wait in the spool)."""
+    data_dir = tmp_path / "data"
+    audit_url = f"sqlite:///{data_dir / 'audit.db'}"
+    app = create_app(settings=replace(settings, app_data_dir=data_dir, audit_db_url=audit_url))
+    client = app.server.test_client()
+    upload = client.post(
+        "/api/uploads?filename=job.csv",
+        data=churn_frame(50, seed=6).to_csv(index=False),
+        content_type="text/csv",
+    ).get_json()
+    client.get("/api/jobs")  # the job table exists before the lock
+    body = score_request(app, {"file_id": upload["file_id"], "filename": "job.csv"}, CHURN)
+    with locked(data_dir / "audit.db", "IMMEDIATE"):
+        answer = client.post(f"/_dash-update-component?endId={page_token(client)}", json=body)
+        assert started_job(answer) is None
+        said = start_error(answer)
+        assert "job database" in said and "nothing was started" in said, said
+        predicted = client.post(f"/api/models/{IRIS_MODEL}/1/predict", json=SETOSA)
+        assert predicted.status_code == 200

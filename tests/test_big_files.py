@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from app import create_app, services_of
-from services.access.audit import Source
 from services.access.caller import LOCAL_CALLER
 from services.registry.demo import CHURN_MODEL, churn_frame
 from tests.conftest import auth, mlflow_basic_settings
@@ -80,7 +79,7 @@ def test_bad_files_get_clear_messages(flask_app, content, words):
     files = services_of(flask_app).files
     with pytest.raises(ConsoleError) as error:
         files.check(LOCAL_CALLER, CHURN_MODEL, "1", file_id)
-        files.score(LOCAL_CALLER, CHURN_MODEL, "1", file_id, source=Source.API)
+        files.score_upload(LOCAL_CALLER, CHURN_MODEL, "1", file_id)
     assert words in str(error.value)
 
 

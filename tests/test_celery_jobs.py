@@ -1,10 +1,11 @@
-"""CSV jobs in a real Celery worker behind a real Redis (REDIS_URL set), as deployed when
-the web workers should not do the scoring themselves.
+"""Jobs in a real Celery worker behind a real Redis (REDIS_URL set), as deployed when the web
+workers should not do the scoring themselves.
 
-The worker is another process that shares nothing with the web app but $APP_DATA_DIR and
-Redis, so these tests show what a fork cannot: progress, result and cancel travel through
-Redis, and the job acts as the person who pressed Predict, with their own permissions,
-because the caller arrives sealed from the web request.
+The worker is another process that shares nothing with the web app but $APP_DATA_DIR (its
+uploads and results, and the job and audit database) and Redis, so these tests show what a
+process on the web server cannot: the job reaches the worker through Redis, its progress and
+Cancel through the job's record, and it acts as the person who pressed Predict, with their
+own permissions, because the caller arrives sealed from the web request.
 """
 
 from __future__ import annotations
@@ -24,14 +25,17 @@ import redis
 from dash.testing.wait import until
 
 from app import create_app
+from layouts.csv_tab import PANEL as CSV_PANEL
 from layouts.ids import Config, Csv
 from services.access.audit import AuditLog, Source
 from services.access.caller import LOCAL_CALLER
-from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
+from services.registry.demo import CHURN_MODEL, churn_frame
 from tests.auth_server import AuthServer
 from tests.browser_helpers import (
+    cancel_job,
     click,
     download_result,
+    job_result,
     open_tab,
     progress_rows,
     screenshot,
@@ -40,7 +44,7 @@ from tests.browser_helpers import (
 )
 from tests.celery_worker import running_celery_worker, running_redis
 from tests.conftest import auth, mlflow_basic_settings
-from tests.dash_requests import page_token, score_request
+from tests.dash_requests import page_token, score_request, start_error, started_job
 
 pytestmark = pytest.mark.slow
 
@@ -113,16 +117,14 @@ def test_celery_worker_scores_with_progress_cancel_and_download(
     # Cancel first: the worker stops the job and stays ready for the next one.
     click(dash_duo, f"#{Csv.PREDICT}")
     until(lambda: progress_rows(dash_duo) > 0, timeout=60)
-    click(dash_duo, f"#{Csv.CANCEL}")
-    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "Cancelled: nothing was written")
-    assert "disabled" in dash_duo.find_element(f"#{Csv.DOWNLOAD_BUTTON}").get_attribute("class")
+    cancel_job(dash_duo)
+    dash_duo.wait_for_contains_text(job_result(), "Cancelled: nothing was written", timeout=30)
 
     click(dash_duo, f"#{Csv.PREDICT}")
     first = until(lambda: progress_rows(dash_duo), timeout=60)
     until(lambda: progress_rows(dash_duo) > first, timeout=60)
     screenshot(dash_duo, "csv-celery-in-progress")
-    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", f"{ROWS:,} rows scored", timeout=120)
-    dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
+    dash_duo.wait_for_contains_text(job_result(), f"{ROWS:,} rows scored", timeout=120)
     result = pd.read_csv(download_result(dash_duo, "celery_customers_with_predictions.csv"))
     _, model = services.scoring.loader.load(LOCAL_CALLER, CHURN_MODEL, "Champion")
     expected = np.asarray(model.pyfunc.predict(customers.drop(columns=["customer_id"])))
@@ -130,25 +132,26 @@ def test_celery_worker_scores_with_progress_cancel_and_download(
     assert (result["prediction"].to_numpy() == expected).all()
     assert dash_duo.get_logs() == []
 
-    scored = AuditLog(f"sqlite:///{data_dir / 'audit.db'}").rows(source=Source.CSV, outcome="ok")
+    audit = AuditLog(f"sqlite:///{data_dir / 'audit.db'}")
+    scored = until(lambda: audit.rows(source=Source.CSV, outcome="ok"), timeout=30)
     assert [(row["user"], row["input_rows"]) for row in scored] == [("local user", ROWS)]
 
     # The process scoring the file is killed (what the kernel does when memory runs out):
-    # the worker reports the task lost and the page says so instead of waiting forever.
+    # the job is failed once its heartbeat is missed, and the page says so.
     click(dash_duo, f"#{Csv.PREDICT}")
     until(lambda: progress_rows(dash_duo) > 0, timeout=60)
     for pool_process in psutil.Process(worker).children():
         pool_process.send_signal(signal.SIGKILL)
-    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "stopped before it finished", timeout=60)
-    assert not dash_duo.find_element(f"#{Csv.PROGRESS_BOX}").is_displayed()
+    dash_duo.wait_for_contains_text(job_result(), "stopped before it finished", timeout=60)
+    assert not dash_duo.find_elements(f"#{CSV_PANEL.live} .progress")
 
 
 @pytest.mark.browser
 def test_a_lost_celery_worker_is_reported_not_waited_on_forever(
     dash_duo, settings, redis_url, tmp_path
 ):
-    """The whole worker goes (its machine, say): Celery never learns the task's fate, so the
-    page cannot see it stop. The job's silence is reported instead of a spinner forever."""
+    """The whole worker goes (its machine, say): Celery never learns the task's fate. The
+    job's heartbeat stops, and the job is reported failed instead of a spinner forever."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     with _local_worker(f"{redis_url}/2", settings, data_dir) as worker:
@@ -158,34 +161,35 @@ def test_a_lost_celery_worker_is_reported_not_waited_on_forever(
             tmp_path,
             redis_url=f"{redis_url}/2",
             app_data_dir=data_dir,
-            job_stall_seconds=3,
+            job_lost_seconds=3,
         )
         click(dash_duo, f"#{Csv.PREDICT}")
         until(lambda: progress_rows(dash_duo) > 0, timeout=60)
         whole_worker = psutil.Process(worker.pid)
         for process in [*whole_worker.children(), whole_worker]:
             process.send_signal(signal.SIGKILL)
-        dash_duo.wait_for_contains_text(f"#{Csv.STALL}", "No progress for", timeout=30)
-        assert "reload the page" in dash_duo.find_element(f"#{Csv.STALL}").text
+        dash_duo.wait_for_contains_text(job_result(), "stopped before it finished", timeout=30)
+        assert "Start it again" in dash_duo.find_element(job_result()).text
         screenshot(dash_duo, "csv-celery-worker-lost")
     assert dash_duo.get_logs() == []
 
 
 def _run_job(client, app, headers: dict[str, str], file_id: str, model: str) -> dict:
-    """Press Predict from CSV as the holder of ``headers`` and wait for the job's answer."""
-    page = page_token(client, headers)
+    """Press Predict from CSV as the holder of ``headers``; the job's record once it ends
+    (or the refusal's words when it could not start)."""
     selection = {"name": model, "ref": "Champion", "version": "1", "alias": "Champion"}
     body = score_request(app, {"file_id": file_id, "filename": "iris.csv"}, selection)
-    url = f"/_dash-update-component?endId={page}"
-    handles = client.post(url, json=body, headers=headers).get_json()
-    poll = f"{url}&cacheKey={handles['cacheKey']}&job={handles['job']}"
+    url = f"/_dash-update-component?endId={page_token(client, headers)}"
+    answer = client.post(url, json=body, headers=headers)
+    job = started_job(answer)
+    if job is None:
+        return {"state": "refused", "said": start_error(answer)}
 
-    def answer() -> dict | None:
-        reply = client.post(poll, json=body, headers=headers)
-        data = reply.get_json(silent=True) if reply.status_code == 200 else None
-        return data if data and "response" in data else None
+    def ended() -> dict | None:
+        record = client.get(f"/api/jobs/{job}", headers=headers).get_json()
+        return record if record["state"] not in ("queued", "running") else None
 
-    return until(answer, timeout=90)["response"]
+    return until(ended, timeout=90)
 
 
 def _upload(client, headers: dict[str, str], rows: int) -> str:
@@ -206,8 +210,8 @@ def _upload(client, headers: dict[str, str], rows: int) -> str:
 
 def test_celery_job_acts_as_the_person_who_pressed_predict(auth_server, basic_worker):
     """alice may load model X: her job scores it and the result is hers alone. bob may not:
-    the same job, run by the same worker, is refused for him. The worker holds no
-    credentials, so it can only have used the ones sealed from each request."""
+    his is refused before anything is queued. The worker holds no credentials, so it can only
+    have used the ones sealed from alice's request."""
     redis, data_dir, _ = basic_worker
     settings = replace(mlflow_basic_settings(auth_server, data_dir), redis_url=redis)
     app = create_app(settings=settings)
@@ -215,26 +219,27 @@ def test_celery_job_acts_as_the_person_who_pressed_predict(auth_server, basic_wo
     alice, bob = auth(auth_server, "alice"), auth(auth_server, "bob")
     model = auth_server.models["X"]
 
-    answer = _run_job(client, app, alice, _upload(client, alice, 500), model)
-    assert "500 rows scored" in str(answer[Csv.RESULT])
-    result_id = answer[Csv.RESULT_FILE]["data"]["outputs"]["csv"]
+    record = _run_job(client, app, alice, _upload(client, alice, 500), model)
+    assert record["state"] == "succeeded" and record["runner"] == "celery", record
+    assert record["summary"]["input_rows"] == 500
+    result_id = record["result"]["files"]["csv"]["file_id"]
     download = client.get(f"/api/files/{result_id}", headers=alice)
     assert download.status_code == 200
     assert len(download.get_data(as_text=True).strip().splitlines()) == 501
     assert client.get(f"/api/files/{result_id}", headers=bob).status_code == 404
+    assert client.get(f"/api/jobs/{record['job_id']}", headers=bob).status_code == 404
 
     refused = _run_job(client, app, bob, _upload(client, bob, 20), model)
-    assert "Permission denied" in str(refused[Csv.RESULT])
-    assert refused[Csv.RESULT_FILE]["data"] is None
+    assert refused["state"] == "refused" and "Permission denied" in refused["said"]
+    assert client.get("/api/jobs", headers=bob).get_json()["jobs"] == []
 
     audit = AuditLog(f"sqlite:///{data_dir / 'audit.db'}")
-    jobs = {(row["user"], row["outcome"]) for row in audit.rows(source=Source.CSV)}
-    assert jobs == {("alice", "ok"), ("bob", "denied")}
+    wanted = {("alice", "ok"), ("bob", "denied")}
+    until(lambda: {(r["user"], r["outcome"]) for r in audit.rows(source=Source.CSV)} == wanted, 30)
 
 
 def test_the_job_message_in_redis_carries_no_readable_credentials(auth_server, redis_url, tmp_path):
-    """Dash copies the request's headers and cookies into a job's context, which Celery
-    puts in Redis: what waits there must hold the caller only sealed, and no password,
+    """What waits in Redis for a worker is the job's id and its caller sealed: no password,
     token or cookie in the clear. No worker listens on this database: the message stays."""
     url = f"{redis_url}/3"
     app = create_app(settings=replace(mlflow_basic_settings(auth_server, tmp_path), redis_url=url))
@@ -246,10 +251,9 @@ def test_the_job_message_in_redis_carries_no_readable_credentials(auth_server, r
     )
     headers = {**alice, "Cookie": "session=cookie-secret-value"}
     page = page_token(client, alice)
-    assert (
-        client.post(f"/_dash-update-component?endId={page}", json=body, headers=headers).status_code
-        == 200
-    )
+    answer = client.post(f"/_dash-update-component?endId={page}", json=body, headers=headers)
+    job = started_job(answer)
+    assert job is not None, start_error(answer)
 
     (queued,) = redis.Redis.from_url(url).lrange("celery", 0, -1)
     message = json.loads(queued)
@@ -257,29 +261,6 @@ def test_the_job_message_in_redis_carries_no_readable_credentials(auth_server, r
     basic_token = alice["Authorization"].split()[1]
     for secret in (auth_server.passwords["alice"], basic_token, "cookie-secret-value"):
         assert secret not in text
-    assert "authorization" not in text.lower()
-    assert '"caller"' in text and '"console"' in text  # the sealed caller travels instead
-
-
-def test_a_task_that_ends_between_result_and_running_checks_still_shows_its_result(
-    settings, local_worker
-):
-    """As for jobs on the web server (test_job_process): a task that stored its result and
-    ended between Dash's two questions is no cancelled job; its result is shown."""
-    redis, data_dir, _ = local_worker
-    app = create_app(settings=replace(settings, redis_url=redis, app_data_dir=data_dir))
-    client = app.server.test_client()
-    page = page_token(client, {})
-    selection = {"name": IRIS_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
-    file = {"file_id": _upload(client, {}, 50), "filename": "iris.csv"}
-    body = score_request(app, file, selection)
-    started = client.post(f"/_dash-update-component?endId={page}", json=body).get_json()
-    manager, job = app._background_manager, started["job"].partition("~")[0]  # unsigned
-    until(lambda: manager.handle.AsyncResult(job).status == "SUCCESS", timeout=60)
-
-    assert manager.job_running(job)
-    poll = (
-        f"/_dash-update-component?endId={page}&cacheKey={started['cacheKey']}&job={started['job']}"
-    )
-    assert "50 rows scored" in client.post(poll, json=body).get_data(as_text=True)
-    assert not manager.job_running(job)
+    assert "authorization" not in text.lower() and "alice" not in text
+    args = json.loads(base64.b64decode(message["body"]))[0]
+    assert args[0] == job and args[1].startswith("gAAAA")  # the caller travels sealed

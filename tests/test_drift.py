@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from cachelib import SimpleCache
 
-from services.access.audit import AuditLog, Source
+from services.access.audit import AuditLog
 from services.monitor.drift import MIN_ROWS, DriftTally, psi
 from services.registry.demo import CHURN_MODEL, IRIS_FEATURES, IRIS_MODEL, churn_frame
 from services.wiring import build_services
@@ -34,7 +34,7 @@ def iris(rows: int = 600, seed: int = 0) -> pd.DataFrame:
 
 def score(services, caller, frame: pd.DataFrame, name: str = IRIS_MODEL, filename="rows.csv"):
     stored = services.files.upload(caller, filename, io.BytesIO(frame.to_csv(index=False).encode()))
-    return services.files.score(caller, name, "Champion", stored.file_id, source=Source.API)
+    return services.files.score_upload(caller, name, "Champion", stored.file_id)
 
 
 def test_a_column_shifted_outside_training_is_flagged_and_no_other(own, caller):

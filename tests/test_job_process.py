@@ -1,5 +1,6 @@
-"""CSV jobs on this server run in clean processes: never stuck because another thread of the
-web worker was inside SQLite when the job started, and stopped only by their own handle."""
+"""Jobs on this server run in clean processes: never stuck because another thread of the web
+worker was inside SQLite when the job started; and a process forked from the console (a
+Celery pool's) is never stuck on a lock another thread held."""
 
 from __future__ import annotations
 
@@ -8,14 +9,12 @@ import threading
 import time
 from dataclasses import replace
 
-import psutil
 import pytest
 from dash.testing.wait import until
 
 from app import create_app
-from callbacks.job_process import _job_process
 from services.registry.demo import CHURN_MODEL, churn_frame
-from tests.dash_requests import page_token, score_request
+from tests.dash_requests import page_token, score_request, started_job
 from tests.processes import job_processes
 
 CHURN = {"name": CHURN_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
@@ -35,12 +34,6 @@ def _busy_with_sqlite(folder, stop: threading.Event) -> None:
         connection.close()
 
 
-def _finished(client, page: str, started: dict, body: dict) -> bool:
-    job = f"cacheKey={started['cacheKey']}&job={started['job']}"
-    answer = client.post(f"/_dash-update-component?endId={page}&{job}", json=body)
-    return "rows scored" in answer.get_data(as_text=True)
-
-
 @pytest.mark.slow
 def test_jobs_finish_while_other_threads_use_sqlite(settings, tmp_path):
     app = create_app(settings=replace(settings, app_data_dir=tmp_path, jobs_per_user=JOBS))
@@ -55,33 +48,26 @@ def test_jobs_finish_while_other_threads_use_sqlite(settings, tmp_path):
     for thread in busy:
         thread.start()
     try:
-        page = page_token(client)
-        running = []
-        for _ in range(JOBS):
-            body = score_request(app, {"file_id": upload["file_id"], "filename": "c.csv"}, CHURN)
-            running.append(
-                (client.post(f"/_dash-update-component?endId={page}", json=body).get_json(), body)
-            )
+        url = f"/_dash-update-component?endId={page_token(client)}"
+        body = score_request(app, {"file_id": upload["file_id"], "filename": "c.csv"}, CHURN)
+        running = [started_job(client.post(url, json=body)) for _ in range(JOBS)]
+        assert None not in running
         deadline = time.monotonic() + 120
         while running and time.monotonic() < deadline:
-            running = [(s, b) for s, b in running if not _finished(client, page, s, b)]
+            running = [
+                job
+                for job in running
+                if client.get(f"/api/jobs/{job}").get_json()["state"] in ("queued", "running")
+            ]
             time.sleep(0.2)
     finally:
         stop.set()
         for thread in busy:
             thread.join()
     assert running == [], f"{len(running)} of {JOBS} jobs never finished"
+    states = {job["state"] for job in client.get("/api/jobs").get_json()["jobs"]}
+    assert states == {"succeeded"}
     until(lambda: job_processes() == [], timeout=30)
-
-
-def test_a_handle_stops_only_the_process_it_was_given_for():
-    """The fork server reaps a finished job at once, so its pid may be given again; a handle
-    names the pid and the moment that process started."""
-    me = psutil.Process()
-    assert _job_process(f"{me.pid}:{me.create_time():.3f}").pid == me.pid
-    assert _job_process(f"{me.pid}:{me.create_time() - 5:.3f}") is None  # same pid, not ours
-    assert _job_process(str(me.pid)) is None
-    assert _job_process("") is None and _job_process("../1") is None
 
 
 def test_a_fork_while_other_threads_hold_the_consoles_locks_does_not_hang(settings, tmp_path):
@@ -139,28 +125,3 @@ def test_a_fork_while_other_threads_hold_the_consoles_locks_does_not_hang(settin
         release.set()
         holder.join()
     assert os.waitstatus_to_exitcode(status) == 0
-
-
-def test_a_job_that_ends_between_result_and_running_checks_still_shows_its_result(
-    settings, tmp_path
-):
-    """Dash asks for the result, then whether the job runs. A job that wrote its result and
-    ended in between was taken for cancelled: the page got 204, stopped polling and never
-    showed the result (seen once in the soak). It counts as running until it is read."""
-    app = create_app(settings=replace(settings, app_data_dir=tmp_path))
-    client = app.server.test_client()
-    upload = client.post(
-        "/api/uploads?filename=c.csv",
-        content_type="text/csv",
-        data=churn_frame(50, seed=4).to_csv(index=False),
-    ).get_json()
-    page = page_token(client)
-    body = score_request(app, {"file_id": upload["file_id"], "filename": "c.csv"}, CHURN)
-    started = client.post(f"/_dash-update-component?endId={page}", json=body).get_json()
-    manager, job = app._background_manager, started["job"].partition("~")[0]  # unsigned
-    assert _job_process(job) is not None
-    until(lambda: _job_process(job) is None, timeout=60)  # ended, its result not yet read
-
-    assert manager.job_running(job)
-    assert _finished(client, page, started, body)
-    assert not manager.job_running(job)

@@ -198,7 +198,7 @@ def _scored_csv(settings, caller, model: str, frame: pd.DataFrame, chunk_rows: i
     services = build_services(replace(settings, predict_chunk_rows=chunk_rows), SimpleCache())
     files = services.files
     stored = files.upload(caller, "rows.csv", io.BytesIO(frame.to_csv(index=False).encode()))
-    scored = files.score(caller, model, "1", stored.file_id, source=Source.CSV)
+    scored = files.score_upload(caller, model, "1", stored.file_id, source=Source.CSV)
     return files.store.path(caller, scored.output.file_id).read_text(), scored.predictions
 
 

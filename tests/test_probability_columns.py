@@ -13,6 +13,7 @@ from cachelib import SimpleCache
 
 from services.access.audit import Source
 from services.errors import ConsoleError
+from services.files.service import ScoreOptions
 from services.registry.demo import CHURN_MODEL, HOUSE_PRICE_MODEL, IRIS_MODEL, churn_frame
 from services.wiring import build_services
 
@@ -23,9 +24,8 @@ def _score(settings, caller, model, frame, chunk_rows=7, fmt="csv", ref="1"):
     services = build_services(replace(settings, predict_chunk_rows=chunk_rows), SimpleCache())
     files = services.files
     stored = files.upload(caller, "rows.csv", io.BytesIO(frame.to_csv(index=False).encode()))
-    scored = files.score(
-        caller, model, ref, stored.file_id, source=Source.CSV, result_format=fmt, probabilities=True
-    )
+    options = ScoreOptions(result_format=fmt, probabilities=True)
+    scored = files.score_upload(caller, model, ref, stored.file_id, options, source=Source.CSV)
     path = files.store.path(caller, scored.output.file_id)
     table = pd.read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
     return scored, table, services

@@ -22,7 +22,7 @@ from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
 from services.registry.mlflow_server import inside, prune_model_files
 from services.registry.records import own_file
 from tests.conftest import SETOSA, auth, mlflow_basic_settings
-from tests.dash_requests import page_token, score_request
+from tests.dash_requests import page_token, score_request, start_error, started_job
 from tests.processes import job_processes
 
 CHURN = {"name": CHURN_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
@@ -94,7 +94,7 @@ def test_each_persons_area_has_a_quota(settings, tmp_path):
 
 def test_a_flood_of_job_requests_makes_no_processes(settings, tmp_path):
     """Forged Predict-from-CSV requests beyond JOBS_PER_USER are answered at once, without
-    a process being made for them."""
+    a job or a process being made for them; one quota for every kind of job."""
     limited = replace(settings, app_data_dir=tmp_path, jobs_per_user=1, predict_chunk_rows=2000)
     app = create_app(settings=limited)
     client = app.server.test_client()
@@ -103,26 +103,17 @@ def test_a_flood_of_job_requests_makes_no_processes(settings, tmp_path):
         "/api/uploads?filename=big.csv", data=frame.to_csv(index=False), content_type="text/csv"
     ).get_json()
     body = score_request(app, {"file_id": upload["file_id"], "filename": "big.csv"}, CHURN)
-    page = page_token(client)
-    started = client.post(f"/_dash-update-component?endId={page}", json=body).get_json()
-    assert "cacheKey" in started
+    url = f"/_dash-update-component?endId={page_token(client)}"
+    first = started_job(client.post(url, json=body))
+    assert first is not None
     for _ in range(10):
-        flood = score_request(app, {"file_id": upload["file_id"], "filename": "big.csv"}, CHURN)
-        answer = client.post(f"/_dash-update-component?endId={page_token(client)}", json=flood)
-        assert "already have 1 file being scored" in answer.get_data(as_text=True)
+        answer = client.post(url, json=body)
+        assert started_job(answer) is None
+        assert "You already have 1 job running" in start_error(answer)
     assert len(job_processes()) <= 1
-    job = f"cacheKey={started['cacheKey']}&job={started['job']}"
-    until(
-        lambda: (
-            "rows scored"
-            in client.post(f"/_dash-update-component?endId={page}&{job}", json=body).get_data(
-                as_text=True
-            )
-        ),
-        timeout=120,
-    )
-    again = client.post(f"/_dash-update-component?endId={page_token(client)}", json=body)
-    assert "cacheKey" in again.get_json()  # one at a time is fine
+    assert [j["job_id"] for j in client.get("/api/jobs").get_json()["jobs"]] == [first]
+    until(lambda: client.get(f"/api/jobs/{first}").get_json()["state"] == "succeeded", timeout=120)
+    assert started_job(client.post(url, json=body)) is not None  # one at a time is fine
 
 
 @pytest.mark.parametrize(
@@ -193,13 +184,14 @@ def test_credentials_in_the_registry_uri_never_reach_an_answer(tmp_path):
 @pytest.mark.parametrize("suffix", ["\n", "\r\n", "\x00", " "])
 def test_job_and_file_references_match_whole_not_up_to_a_newline(services, suffix):
     """``re.match`` with ``$`` accepted a trailing newline, which then reached a file name."""
-    from services.errors import FileGone, InvalidInput
-    from services.jobs.keys import job_key
+    from services.errors import FileGone
+    from services.jobs.record import JobNotFound
 
     reference = "0123456789abcdef" * 2
-    assert job_key(reference, 1) == f"{reference}-1"
-    with pytest.raises(InvalidInput):
-        job_key(reference + suffix, 1)
+    with pytest.raises(JobNotFound):
+        services.jobs.get(LOCAL_CALLER, reference + suffix)
+    with pytest.raises(JobNotFound):
+        services.jobs.get(LOCAL_CALLER, reference[:-1] + suffix)
     with pytest.raises(FileGone):
         services.files.store.path(LOCAL_CALLER, reference + suffix)
 

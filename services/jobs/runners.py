@@ -116,6 +116,13 @@ class ProcessRunner:
     def forget(self, job: Job) -> None:
         return None  # its process finds it cancelled and ends
 
+    def warm_up(self) -> None:
+        """Start the fork server now, so the first job does not wait for its imports."""
+        preload_fork_server()
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
     def _watch(self, process: Any, job_id: str) -> None:
         asked = None
         while process.is_alive():

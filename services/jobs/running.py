@@ -28,7 +28,7 @@ class JobRun:
         self.caller = caller
         self.cancelled = threading.Event()  # set by the heartbeat (Spark watches it too)
         self._lock = threading.Lock()
-        self._started = time.monotonic()
+        self._first: tuple[float, float] | None = None  # (when, done) at the first report
 
     def report(self, rows_done: int, rows_total: int | None, **parts: Any) -> None:
         """Rows (and, on Spark, parts) done of all; the time left at this pace."""
@@ -36,11 +36,23 @@ class JobRun:
         progress: dict[str, Any] = {"rows_done": rows_done, "rows_total": rows_total, **parts}
         done, total = _done_and_total(progress)
         progress["percent"] = min(100, int(100 * done / total)) if total else 0
-        seconds = time.monotonic() - self._started
-        if done and total and done < total:
-            progress["eta_seconds"] = round(seconds * (total - done) / done, 1)
+        eta = self._time_left(done, total)
+        if eta is not None:
+            progress["eta_seconds"] = eta
         with self._lock:
             self.job.progress = progress
+
+    def _time_left(self, done: float, total: float) -> float | None:
+        """At the pace since the first report (loading the model and reading the first
+        chunk are not the pace of the rest)."""
+        now = time.monotonic()
+        if self._first is None:
+            self._first = (now, done)
+            return None
+        started, done_then = self._first
+        if not total or done >= total or done <= done_then:
+            return None
+        return round((now - started) * (total - done) / (done - done_then), 1)
 
     def check(self) -> None:
         if self.cancelled.is_set():

@@ -11,14 +11,19 @@ a result is published only by a job that ends ``succeeded``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.access.caller import Caller
 from services.errors import (
     ConsoleError,
     InvalidInput,
     JobCancelled,
+    job_database_unavailable,
     jobs_unavailable,
     scoring_job_broke,
     too_many_jobs,
@@ -36,9 +41,10 @@ from services.jobs.record import (
 from services.jobs.runners import Runner
 from services.jobs.running import Heartbeat, JobRun
 from services.jobs.seal import CallerSeal
-from services.jobs.store import JobStore
+from services.jobs.store import JobStore, retrying
 
 log = logging.getLogger(__name__)
+SAVE_RETRY_SECONDS = 30  # a runner's claim and final state wait this long for a busy database
 
 
 class JobService:
@@ -68,7 +74,8 @@ class JobService:
         job = kind.prepare(caller, name, ref, body, origin)
         runner = self.runners[job.engine]
         job.runner = runner.name
-        self.store.insert(job)
+        with _database():
+            self.store.insert(job)
         try:
             runner.start(job, self.seal.seal(caller, job.job_id))
         except Exception:
@@ -78,14 +85,17 @@ class JobService:
         return job
 
     def get(self, caller: Caller, job_id: str) -> Job:
-        return self.store.load(caller.user, job_id)
+        with _database():
+            return self.store.load(caller.user, job_id)
 
     def list(self, caller: Caller) -> list[Job]:
-        return self.store.list(caller.user)
+        with _database():
+            return self.store.list(caller.user)
 
     def cancel(self, caller: Caller, job_id: str) -> Job:
         """Ask the caller's job to stop, wherever it runs; a finished job stays as it is."""
-        job = self.store.cancel(caller.user, job_id)
+        with _database():
+            job = self.store.cancel(caller.user, job_id)
         runner = self.runners.get(job.engine)
         if runner is not None and job.state == CANCELLED:
             runner.forget(job)  # it never started: nothing will claim it
@@ -98,7 +108,7 @@ class JobService:
         except ConsoleError as error:
             self.store.fail_if_running(job_id, error.to_dict())
             return
-        job = self.store.claim(job_id, runner)
+        job = retrying(lambda: self.store.claim(job_id, runner), SAVE_RETRY_SECONDS)
         if job is None:
             return  # cancelled while it waited, or taken by another runner
         if job.owner != caller.user:  # a seal opens only for its own job: never expected
@@ -117,8 +127,15 @@ class JobService:
             job.state, job.error = CANCELLED, None  # asked for while it published
         if job.state != SUCCEEDED:
             kind.discard(run)
-        if not self.store.finish(job) and job.state == SUCCEEDED:
-            kind.discard(run)  # it had been found lost meanwhile: the record says failed
+        try:
+            finished = retrying(lambda: self.store.finish(job), SAVE_RETRY_SECONDS)
+        except SQLAlchemyError:
+            log.error(
+                "job %s could not be recorded as %s; it will read as lost", job.job_id, job.state
+            )
+            finished = False
+        if not finished and job.state == SUCCEEDED:
+            kind.discard(run)  # found lost meanwhile (or never recorded): nothing stays
         self.files.discard(run.caller, job.job_id)  # whatever it left unfinished
 
     def _kind(self, raw: object) -> JobKind:
@@ -146,6 +163,16 @@ def _work(kind: JobKind, run: JobRun) -> tuple[str, dict[str, Any] | None]:
         log.exception("job %s failed", run.job.job_id)
         return FAILED, scoring_job_broke().to_dict()
     return SUCCEEDED, None
+
+
+@contextlib.contextmanager
+def _database() -> Iterator[None]:
+    """The job database busy or away: said in words (503), never a 500."""
+    try:
+        yield
+    except SQLAlchemyError as error:
+        log.error("job database unavailable: %s", type(error).__name__)
+        raise job_database_unavailable() from None
 
 
 def _request(body: Any) -> dict[str, Any]:

@@ -11,8 +11,10 @@ here, on read, once and for all (a runner that comes back finds it failed and st
 from __future__ import annotations
 
 import json
+import re
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -30,6 +32,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.access.audit_store import sqlite_folder
 from services.jobs.record import (
@@ -57,6 +60,8 @@ jobs_table = Table(
     Column("cancel_requested", Boolean, nullable=False, default=False),
     Column("record", Text, nullable=False),
 )
+T = TypeVar("T")
+JOB_ID = re.compile(r"[0-9a-f]{32}")
 LISTED = 100  # the newest jobs a person sees
 SWEEP_SECONDS = 60  # how often expired records are removed (a write: not on every read)
 
@@ -89,7 +94,7 @@ class JobStore:
 
     def load(self, owner: str, job_id: str) -> Job:
         """The owner's job; anyone else's id is "not found", as is an id that never was."""
-        if not isinstance(job_id, str) or len(job_id) != 32 or not job_id.isalnum():
+        if not isinstance(job_id, str) or not JOB_ID.fullmatch(job_id):
             raise job_not_found()
         query = select(jobs_table).where(jobs_table.c.job_id == job_id, jobs_table.c.owner == owner)
         with self.engine.connect() as connection:
@@ -236,6 +241,19 @@ class JobGone(Exception):
     """The job this runner works on is no longer running (lost, or finished elsewhere)."""
 
 
+def retrying(action: Callable[[], T], seconds: float, pause: float = 0.5) -> T:
+    """``action`` again while the database is busy or away, for up to ``seconds`` (a
+    runner's claim and its final state must not be lost to a lock held a moment)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return action()
+        except SQLAlchemyError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(pause)
+
+
 def _columns(job: Job) -> dict[str, Any]:
     return {
         "job_id": job.job_id,
@@ -256,7 +274,7 @@ def _engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
     sqlite_folder(url)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5})
 
     @event.listens_for(engine, "connect")
     def _write_ahead(connection: Any, _: Any) -> None:

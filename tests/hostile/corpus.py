@@ -34,7 +34,6 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from layouts.csv_tab import JOB_STOPPED
 from layouts.ids import Csv, History, Json, Page
 from services.registry.demo import CHURN_MODEL, IRIS_FEATURES, IRIS_MODEL
 from services.scoring.payload import SCORING_FORMATS
@@ -264,9 +263,7 @@ def base_values() -> dict[str, Any]:
         f"{Json.TEXT}.value": json.dumps(SETOSA),
         f"{Page.SELECTION}.data": IRIS_SELECTION,
         f"{History.STORE}.data": [],
-        f"{Csv.PAGE_LOAD}.data": uuid.uuid4().hex,
         f"{Csv.RESULT_FORMAT}.value": "csv",
-        f"{Csv.JOB_STATE}.data": JOB_STOPPED,
     }
 
 

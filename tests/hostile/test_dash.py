@@ -1,4 +1,5 @@
-"""Forged Dash callbacks: store values, callback bodies, history entries and CSV jobs."""
+"""Forged Dash callbacks: store values, callback bodies, history entries, CSV jobs and job
+ids."""
 
 from __future__ import annotations
 
@@ -11,16 +12,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from callbacks.background import EXTENSION
 from layouts.ids import Csv, History, Json, Page, history_action
+from layouts.jobs import cancel_button_id
 from services.registry.demo import IRIS_MODEL
 from tests.conftest import SETOSA
-from tests.dash_requests import page_token, score_request
+from tests.dash_requests import score_request, started_job
 from tests.hostile.corpus import (
     DASH,
     IRIS_SELECTION,
     MARKER,
-    Guard,
     base_values,
     callback_key,
     callback_name,
@@ -72,14 +72,20 @@ FORGED_STORES: dict[str, list[Any]] = {
         {"file_id": 5},
         {"filename": "a.csv"},
     ],
-    f"{Csv.RESULT_FILE}.data": [
-        "x",
-        {"outputs": "x"},
-        {"outputs": {"csv": "../../etc/passwd"}},
-        [1],
+    f"{Page.OPEN_JOB}.data": [
+        "../../etc/passwd",
+        "0" * 32,
+        "g" * 32,
+        5,
+        ["x"],
+        {"job": "x"},
+        "x" * 5000,
     ],
+    **{
+        f"{panel}-job-shown.data": ["x", 5, {"a": 1}, ["x"]]
+        for panel in ("csv", "table", "compare")
+    },
     f"{Json.ANSWERED_BY}.data": ["x", {"name": ["x"]}, 5],
-    f"{Csv.WATCH_SEEN}.data": ["x", {"job": 1, "stamp": [], "tick": "x"}],
     f"{Csv.REJECTED}.data": ["x", {"size": "x", "limit": None}, {}],
     **{
         f"{asked}.data": [
@@ -266,47 +272,67 @@ FORGED_JOBS = [
     (None, {"name": "..", "ref": "1", "version": "1"}, "csv"),
     (None, IRIS_SELECTION, "../x"),
     ({"file_id": None}, IRIS_SELECTION, "parquet"),
+    (None, IRIS_SELECTION, "parquet"),
 ]
-
-
-def stop_job(app: Any, signed_handle: str) -> None:
-    """Stop a job that never answered, as Cancel does (its handle names its process)."""
-    app.server.extensions[EXTENSION]["/"].manager.terminate_job(signed_handle.split("~")[0])
-
-
-def job_answers(guard: Guard, app: Any, body: dict[str, Any]) -> list[Any]:
-    """Every answer the page gets for a background job: the start, then polls until its
-    result (20 s at most). A job that never answers is stopped as Cancel would stop it, so
-    no process outlives the test."""
-    token = page_token(guard.client)
-    started = guard.client.post(f"{DASH}?endId={token}", json=body)
-    answers = [started]
-    handles = started.get_json(silent=True) or {}
-    if "cacheKey" not in handles:
-        return answers
-    job = f"cacheKey={handles['cacheKey']}&job={handles['job']}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        answer = guard.client.post(f"{DASH}?endId={token}&{job}", json=body)
-        answers.append(answer)
-        text = answer.get_data(as_text=True)
-        if answer.status_code not in (200, 204) or f'"{Csv.RESULT}"' in text:
-            return answers
-        time.sleep(0.05)
-    stop_job(app, handles["job"])
-    last = answers[-1].get_data(as_text=True)[:200]
-    raise AssertionError(f"the job gave no result in 20 s (last answer {last!r})")
 
 
 @pytest.mark.parametrize(
     ("file_info", "selection", "fmt"), FORGED_JOBS, ids=[shown(j, 60) for j in FORGED_JOBS]
 )
 def test_forged_csv_jobs(guard, hostile_app, iris_upload, file_info, selection, fmt):
-    """Predict from CSV with a forged file store, selection or format: the background job
-    says what is wrong within 20 s, and nothing it answers leaks."""
+    """Predict from CSV with a forged file store, selection or format: refused in words at
+    once, or a job that ends with nothing leaked in its record."""
     file_info = file_info or {"file_id": iris_upload, "filename": "iris.csv"}
     body = score_request(hostile_app, file_info, selection, fmt)
-    for answer in job_answers(guard, hostile_app, body):
-        guard.check(answer, (file_info, selection, fmt), api=False)
-        assert MARKER not in answer.get_data(as_text=True)
+    answer = guard.send("post", DASH, (file_info, selection, fmt), json=body)
+    assert MARKER not in answer.get_data(as_text=True)
+    job = started_job(answer) if answer.status_code == 200 else None
+    if job is not None:
+        deadline = time.monotonic() + 60
+        record = guard.client.get(f"/api/jobs/{job}")
+        while record.get_json()["state"] in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.1)
+            record = guard.client.get(f"/api/jobs/{job}")
+        guard.check(record, (file_info, selection, fmt), api=True)
+        assert record.get_json()["state"] == "succeeded", record.get_json()
+    guard.alive()
+
+
+def test_a_changed_property_that_names_no_property_is_refused(guard, hostile_app):
+    """What Dash would parse as JSON and fail on (a 500) is refused before it sees it."""
+    body = history_act(hostile_app, "open", ENTRY)
+    body["changedPropIds"] = ['{"action":"open","entry":"e1","type":"hist']
+    answer = guard.send("post", DASH, "changed id cut short", json=body)
+    assert answer.status_code == 400
+    guard.alive()
+
+
+FORGED_JOB_IDS = ["../../etc/passwd", "0" * 32, "G" * 32, "", "x" * 3000, "%00", "..%2f.."]
+
+
+@pytest.mark.parametrize("job_id", FORGED_JOB_IDS, ids=[shown(j, 30) for j in FORGED_JOB_IDS])
+def test_forged_job_ids_in_cancel_history_and_api(guard, hostile_app, job_id):
+    """A job id that is not one of the caller's is "not found" wherever it is sent."""
+    cancel = {"type": "job-cancel", "job": job_id, "at": "csv"}
+    key = callback_key(hostile_app, "cancel")
+    body = {
+        "output": key,
+        "outputs": outputs_of(key),
+        "inputs": [[{"id": cancel, "property": "n_clicks", "value": 1}]],
+        "state": [],
+        "changedPropIds": [json.dumps(cancel, sort_keys=True, separators=(",", ":")) + ".n_clicks"],
+    }
+    guard.send("post", DASH, ("cancel", job_id), json=body)
+    for action in ("open-job", "rerun-job"):
+        forged = history_act(hostile_app, action, ENTRY)
+        ident = history_action(action, job_id)
+        forged["inputs"] = [[{"id": ident, "property": "n_clicks", "value": 1}]]
+        forged["changedPropIds"] = [
+            json.dumps(ident, sort_keys=True, separators=(",", ":")) + ".n_clicks"
+        ]
+        guard.send("post", DASH, (action, job_id), json=forged)
+    for method in ("get", "delete"):
+        answer = guard.send(method, f"/api/jobs/{job_id}", (method, job_id))
+        assert answer.status_code in (404, 405), answer.get_data(as_text=True)[:200]
+    assert cancel_button_id(job_id, "csv") == cancel
     guard.alive()
