@@ -240,6 +240,9 @@
     } else {
       window.history.pushState(null, "", url);
     }
+    /* dcc.Location keeps the URL it last saw; told of ours, back and forward to a URL it
+       saw before still count as changes. */
+    window.dispatchEvent(new CustomEvent("_dashprivate_pushstate"));
   }
 
   function copyText(text) {

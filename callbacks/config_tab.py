@@ -12,7 +12,7 @@ from layouts.config_tab import details, loaded_message, not_loaded, still_using
 from layouts.csv_tab import hidden_or_shown
 from layouts.explain import importance_view
 from layouts.ids import Config, Page, Tab
-from layouts.page import page_state
+from layouts.page import PageState, page_state
 from services.access.audit import Source
 from services.access.identity import current_caller
 from services.errors import ConsoleError, InvalidInput, ModelNotFound, VersionNotFound
@@ -30,6 +30,43 @@ def with_typed(options: list[Any], *extra: str | None) -> list[Any]:
     """Dropdown options plus what the user typed, so any name or alias can be chosen."""
     values = {o["value"] if isinstance(o, dict) else o for o in options}
     return options + [value for value in dict.fromkeys(extra) if value and value not in values]
+
+
+def versions_to_choose(aliases: dict[str, str], versions: list[Any]) -> list[dict[str, str]]:
+    """Aliases, ``latest`` and versions, each found by what a person types for it (its
+    number, its name): typing 2 must not find version 1 by the 2 in its date. (The dropdown
+    searches a label too unless it is a component.)"""
+    named = [
+        {"label": html.Span(f"{alias} → version {version}"), "value": alias, "search": alias}
+        for alias, version in sorted(aliases.items())
+    ]
+    latest = [
+        {
+            "label": html.Span(f"latest → version {versions[0].version}"),
+            "value": LATEST,
+            "search": LATEST,
+        }
+    ]
+    numbered = [
+        {
+            "label": html.Span(f"{v.version} · {v.status} · {v.created[:10]}"),
+            "value": v.version,
+            "search": v.version,
+        }
+        for v in versions
+    ]
+    return named + (latest if versions else []) + numbered
+
+
+def shows(asked: PageState, selection: dict | None, tab: str | None, job: str | None) -> bool:
+    """Whether the page already shows what the URL asks for."""
+    model = (selection or {}).get("name"), (selection or {}).get("ref")
+    return (
+        bool(asked.model)
+        and (asked.model, asked.ref) == model
+        and asked.tab == tab
+        and asked.job == job
+    )
 
 
 def load_failed(error: ConsoleError, selection: dict[str, Any] | None) -> html.Div:
@@ -59,16 +96,7 @@ class ConfigCallbacks:
 
     def _versions(self, name: str) -> list[dict[str, str]]:
         model = self.registry.model_detail(current_caller(), name, Source.UI)
-        aliases = [
-            {"label": f"{alias} → version {version}", "value": alias}
-            for alias, version in sorted(model.summary.aliases.items())
-        ]
-        latest = [{"label": f"latest → version {model.versions[0].version}", "value": LATEST}]
-        versions = [
-            {"label": f"{v.version} · {v.status} · {v.created[:10]}", "value": v.version}
-            for v in model.versions
-        ]
-        return aliases + (latest if model.versions else []) + versions
+        return versions_to_choose(model.summary.aliases, model.versions)
 
     def load(
         self,
@@ -77,15 +105,21 @@ class ConfigCallbacks:
         name: str | None,
         ref: str | None,
         selection: dict[str, Any] | None,
+        tab: str | None = None,
+        job: str | None = None,
     ) -> dict[str, Any]:
         """Load Model: the picked model becomes this session's one active model. A failed
         load changes nothing (the card, the header and every prediction keep the model that
         was loaded). On opening a URL (a link, a reload, back and forward): the model,
         version, tab and job it names, else this session's model, else the preselected one."""
         opened: dict[str, Any] = {"tab": no_update, "job": no_update}
-        if ctx.triggered_id != Config.LOAD:
+        named = ctx.triggered_id == Config.LOAD
+        if not named:
             asked = page_state(search)
+            if shows(asked, selection, tab, job):
+                return UNCHANGED  # the page wrote this URL itself
             opened = {"tab": asked.tab or no_update, "job": asked.job}
+            named = bool(asked.model)
             if asked.model:
                 name, ref = asked.model, asked.ref
             elif selection:
@@ -99,8 +133,9 @@ class ConfigCallbacks:
         try:
             loaded = self._load(name, ref)
         except ConsoleError as error:
-            refused = {"status": load_failed(error, selection), "tab": Tab.CONFIG}
-            return {**UNCHANGED, **opened, **refused}
+            # a model the person named (a button, a link) is refused where they can see it
+            refused = {"status": load_failed(error, selection)}
+            return {**UNCHANGED, **opened, **refused, **({"tab": Tab.CONFIG} if named else {})}
         return {**loaded, **opened}
 
     def _load(self, name: str, ref: str) -> dict[str, Any]:
@@ -197,6 +232,8 @@ def register(app: dash.Dash, services: ConsoleServices) -> ConfigCallbacks:
             "name": State(Config.MODEL, "value"),
             "ref": State(Config.VERSION, "value"),
             "selection": State(Page.SELECTION, "data"),
+            "tab": State(Page.TABS, "active_tab"),
+            "job": State(Page.OPEN_JOB, "data"),
         },
         prevent_initial_call="initial_duplicate",
     )(callbacks.load)

@@ -9,6 +9,7 @@ from typing import Any
 import dash
 from dash import ClientsideFunction, Input, Output, State, no_update
 
+from callbacks.config_tab import versions_to_choose
 from layouts.ids import Config, Page
 from layouts.page import alias_moved, header_model, signed_in
 from services.access.audit import Source
@@ -32,20 +33,24 @@ class PageCallbacks:
     def show_session_model(self, selection: dict[str, Any] | None) -> list[Any]:
         return header_model(selection)
 
-    def watch_alias(self, ticks: int | None, selection: dict[str, Any] | None) -> Any:
+    def watch_alias(
+        self, ticks: int | None, selection: dict[str, Any] | None, shown: Any
+    ) -> tuple[Any, Any]:
         """The loaded alias, resolved again (at most ``ALIAS_CACHE_SECONDS`` old): a move is
-        said, with a button to load its new target."""
+        said, with a button to load its new target, and the version list follows it."""
         alias = (selection or {}).get("alias")
         if not alias:
-            return None
+            return None, no_update
         try:
             model = self.registry.model_detail(current_caller(), selection["name"], Source.UI)
         except ConsoleError:
-            return no_update  # Load Model says what is wrong, when it is pressed
+            return no_update, no_update  # Load Model says what is wrong, when it is pressed
         now = model.summary.aliases.get(alias)
         if now is None or now == str(selection["version"]):
-            return None
-        return alias_moved(alias, now, str(selection["version"]))
+            return None, no_update
+        options = versions_to_choose(model.summary.aliases, model.versions)
+        notice = alias_moved(alias, now, str(selection["version"]))
+        return notice, (options if options != shown else no_update)
 
     def switch(self, clicks: int | None, selection: dict[str, Any] | None, loads: int | None):
         """Load the alias's new target: the pickers set to it, Load Model pressed."""
@@ -65,9 +70,15 @@ def register(app: dash.Dash, services: ConsoleServices) -> PageCallbacks:
         inputs={"selection": Input(Page.SELECTION, "data")},
     )(callbacks.show_session_model)
     app.callback(
-        output=Output(Page.ALIAS_NOTICE, "children"),
+        output=[
+            Output(Page.ALIAS_NOTICE, "children"),
+            Output(Config.VERSION, "options", allow_duplicate=True),
+        ],
         inputs={"ticks": Input(Page.ALIAS_TICK, "n_intervals")},
-        state={"selection": State(Page.SELECTION, "data")},
+        state={
+            "selection": State(Page.SELECTION, "data"),
+            "shown": State(Config.VERSION, "options"),
+        },
         prevent_initial_call=True,
     )(callbacks.watch_alias)
     app.callback(

@@ -234,7 +234,7 @@ def _job_progress(job: Job) -> Any:
     if job.state == SUCCEEDED:
         where = (job.result or {}).get("location")
         return html.Small(f"Done in {(job.summary or {}).get('seconds') or 0:.1f} s; {where}.")
-    message = (job.error or {}).get("message") or "Cancelled: nothing was written."
+    message = (job.error or {}).get("message") or "Cancelled: nothing was published."
     return html.Small(message)
 
 

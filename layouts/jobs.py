@@ -16,7 +16,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts.components import model_badge, plural, progress_bar
+from layouts.components import progress_bar
 from services.jobs.record import CANCELLED, FAILED, QUEUED, SUCCEEDED, Job
 
 CANCEL_TYPE = "job-cancel"
@@ -155,8 +155,12 @@ def ended_view(job: Job, succeeded: Callable[[Job], Any]) -> Any:
     if job.state == CANCELLED:
         return dbc.Alert(
             [
-                f"Cancelled: nothing was written. {job.source_name or job.source} is still "
-                "uploaded; start again when you are ready.",
+                "Cancelled: nothing was published. ",
+                html.Span(
+                    f"{job.source_name or job.source} is still there; start again when you "
+                    "are ready.",
+                    className="small",
+                ),
             ],
             color="secondary",
             className="mb-0",
@@ -172,17 +176,3 @@ def ended_view(job: Job, succeeded: Callable[[Job], Any]) -> Any:
             className="mb-0",
         )
     return None
-
-
-def job_line(job: Job) -> Any:
-    """The job in one line: what, on which model, from what."""
-    return html.Span(
-        [
-            job_title(job),
-            " ",
-            html.Strong(job.source_name or job.source),
-            " with ",
-            model_badge(job.model, job.version, job.ref, job.alias),
-            *([" — ", plural(job.failed_rows, "row"), " failed"] if job.failed_rows else []),
-        ]
-    )

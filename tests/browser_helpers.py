@@ -16,11 +16,13 @@ from selenium.common.exceptions import (
 from selenium.webdriver.common.keys import Keys
 
 from app import create_app
+from layouts.csv_tab import PANEL as CSV_PANEL
 from layouts.ids import Config, Csv, Json
 from layouts.json_tab import EMPTY_EDITOR
 from services.settings import Settings
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CSV_RESULT = f"#{CSV_PANEL.result}"  # what became of the CSV tab's job
 
 
 def start_console(dash_duo: Any, settings: Settings, **overrides: Any) -> None:

@@ -11,6 +11,7 @@ from app import create_app
 from layouts.ids import Config, Csv, History, Json, Page
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
 from tests.browser_helpers import (
+    CSV_RESULT,
     click,
     download_result,
     load_model,
@@ -149,8 +150,8 @@ def test_csv_with_customer_id_predicts_and_downloads(dash_duo, settings, tmp_pat
     dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "Ready to predict")
     screenshot(dash_duo, "csv-check")
     click(dash_duo, f"#{Csv.PREDICT}")
-    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "40 rows scored")
-    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "churn_customers_with_predictions.csv")
+    dash_duo.wait_for_contains_text(CSV_RESULT, "40 rows scored")
+    dash_duo.wait_for_contains_text(CSV_RESULT, "churn_customers_with_predictions.csv")
     dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
     screenshot(dash_duo, "tab-csv-prediction")
     result = pd.read_csv(download_result(dash_duo, "churn_customers_with_predictions.csv"))
@@ -173,7 +174,7 @@ def test_bad_csv_gets_a_clear_message(iris_console, tmp_path):
     assert dash_duo.get_logs() == []
 
 
-def test_history_lists_predictions_and_a_new_session_starts_empty(iris_console):
+def test_history_lists_predictions_in_every_tab_of_the_browser(iris_console):
     dash_duo = iris_console
     open_tab(dash_duo, "JSON Prediction")
     for record, expected in ((SETOSA, [0]), (VIRGINICA, [2])):
@@ -184,6 +185,7 @@ def test_history_lists_predictions_and_a_new_session_starts_empty(iris_console):
     dash_duo.find_element(f"#{Json.FORM_PREDICT}").click()
     result_json(dash_duo, f"#{Json.FORM_RESULT}")
     open_tab(dash_duo, "Prediction History")
+    dash_duo.wait_for_contains_text(f"#{History.LIST}", "form done")
     dash_duo.wait_for_element(f"#{History.LIST} tbody tr:nth-child(3)")
     rows = dash_duo.find_elements(f"#{History.LIST} tbody tr")
     assert [row.find_elements("css selector", "td")[1].text for row in rows] == [
@@ -194,11 +196,16 @@ def test_history_lists_predictions_and_a_new_session_starts_empty(iris_console):
     assert "2 · virginica" in rows[1].text and "0 · setosa" in rows[2].text
     screenshot(dash_duo, "tab-prediction-history")
 
-    dash_duo.driver.switch_to.new_window("window")
-    dash_duo.driver.get(dash_duo.server_url)
-    open_tab(dash_duo, "Prediction History")
-    dash_duo.wait_for_contains_text(f"#{History.LIST}", "No predictions yet in this session")
+    # Another tab of the same browser shows the same runs; Clear empties both.
+    first = dash_duo.driver.current_window_handle
+    dash_duo.driver.switch_to.new_window("tab")
+    dash_duo.driver.get(dash_duo.server_url + "?tab=history")
+    dash_duo.wait_for_element(f"#{History.LIST} tbody tr:nth-child(3)")
+    assert "2 · virginica" in dash_duo.find_element(f"#{History.LIST}").text
     dash_duo.find_element(f"#{History.CLEAR}").click()
+    dash_duo.wait_for_contains_text(f"#{History.LIST}", "No JSON or form predictions")
+    dash_duo.driver.switch_to.window(first)
+    dash_duo.wait_for_contains_text(f"#{History.LIST}", "No JSON or form predictions")
     assert dash_duo.get_logs() == []
 
 

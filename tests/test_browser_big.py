@@ -13,10 +13,13 @@ import pyarrow.parquet as pq
 import pytest
 from dash.testing.wait import until
 
+from layouts.csv_tab import PANEL as CSV_PANEL
 from layouts.ids import Config, Csv, History, Page
 from services.access.caller import LOCAL_CALLER
 from services.registry.demo import CHURN_MODEL, churn_frame
 from tests.browser_helpers import (
+    CSV_RESULT,
+    cancel_job,
     click,
     download_result,
     in_view,
@@ -66,7 +69,7 @@ def test_big_file_scored_in_the_background_and_downloaded(churn_console, service
     first = until(lambda: progress_rows(dash_duo), timeout=60)
     until(lambda: progress_rows(dash_duo) > first, timeout=60)  # it advances
     screenshot(dash_duo, "csv-scoring-in-progress")
-    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", f"{ROWS:,} rows scored", timeout=120)
+    dash_duo.wait_for_contains_text(CSV_RESULT, f"{ROWS:,} rows scored", timeout=120)
     dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
     result = pd.read_csv(download_result(dash_duo, "customers_big_with_predictions.csv"))
     assert len(result) == ROWS
@@ -86,25 +89,25 @@ def _scoring_underway(dash_duo, path: Path) -> None:
     assert in_view(dash_duo, f"#{Csv.PREDICT}"), "Predict is below the fold after an upload"
     click(dash_duo, f"#{Csv.PREDICT}")
     until(lambda: progress_rows(dash_duo) > 0, timeout=60)
-    dash_duo.wait_for_contains_text(f"#{Page.JOB}", "Scoring a file")
-    for selector in (f"#{Csv.CANCEL}", f"#{Csv.PROGRESS}"):
+    dash_duo.wait_for_contains_text(f"#{Page.JOB}", "1 job running")
+    for selector in (f"#{CSV_PANEL.cancel}", f"#{CSV_PANEL.progress}"):
         assert in_view(dash_duo, selector), f"{selector} is off-screen while the job runs"
 
 
 def test_cancel_stops_the_job_and_offers_no_download(churn_console, tmp_path):
     dash_duo, data_dir = churn_console
     _scoring_underway(dash_duo, tmp_path / "customers_cancel.csv")
-    click(dash_duo, f"#{Csv.CANCEL}")
-    until(lambda: not dash_duo.find_element(f"#{Csv.PROGRESS_BOX}").is_displayed(), timeout=30)
-    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "Cancelled: nothing was written")
-    assert "rows scored" not in dash_duo.find_element(f"#{Csv.RESULT}").text
-    assert "disabled" in dash_duo.find_element(f"#{Csv.DOWNLOAD_BUTTON}").get_attribute("class")
+    cancel_job(dash_duo)
+    dash_duo.wait_for_contains_text(CSV_RESULT, "Cancelled: nothing was published", timeout=30)
+    until(lambda: not dash_duo.find_element(f"#{CSV_PANEL.live}").is_displayed(), timeout=10)
+    assert "rows scored" not in dash_duo.find_element(CSV_RESULT).text
+    assert not dash_duo.find_elements(f"#{Csv.DOWNLOAD_BUTTON}")
     results = list((data_dir / "files").glob("*/*.data"))
     assert len(results) == 1  # only the upload: no finished result file exists
     assert list((data_dir / "files").glob("*/*.partial")) == []  # nor an unfinished one
     open_tab(dash_duo, "Prediction History")
-    dash_duo.wait_for_contains_text(f"#{History.LIST}", "CSV cancelled")
-    dash_duo.wait_for_contains_text(f"#{History.LIST}", "customers_cancel.csv · csv")
+    dash_duo.wait_for_contains_text(f"#{History.JOBS}", "Scoring cancelled")
+    dash_duo.wait_for_contains_text(f"#{History.JOBS}", "customers_cancel.csv · csv")
     assert dash_duo.get_logs() == []
 
 
@@ -117,18 +120,18 @@ def test_a_job_killed_from_outside_ends_in_a_clear_failure(churn_console, tmp_pa
     for job in jobs:
         job.send_signal(signal.SIGKILL)
 
-    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "stopped before it finished", timeout=30)
+    dash_duo.wait_for_contains_text(CSV_RESULT, "stopped before it finished", timeout=30)
     screenshot(dash_duo, "csv-job-killed")
     open_tab(dash_duo, "Prediction History")
-    dash_duo.wait_for_contains_text(f"#{History.LIST}", "CSV failed")
+    dash_duo.wait_for_contains_text(f"#{History.JOBS}", "Scoring failed")
     open_tab(dash_duo, "CSV Prediction")
-    assert not dash_duo.find_element(f"#{Csv.PROGRESS_BOX}").is_displayed()
-    assert "disabled" in dash_duo.find_element(f"#{Csv.DOWNLOAD_BUTTON}").get_attribute("class")
+    assert not dash_duo.find_element(f"#{CSV_PANEL.live}").is_displayed()
+    assert not dash_duo.find_elements(f"#{Csv.DOWNLOAD_BUTTON}")
     assert list((data_dir / "files").glob("*/*.data")) == [next(data_dir.glob("files/*/*.data"))]
 
     # Nothing is lost: the same file goes through on the next press.
     click(dash_duo, f"#{Csv.PREDICT}")
-    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", f"{ROWS:,} rows scored", timeout=120)
+    dash_duo.wait_for_contains_text(CSV_RESULT, f"{ROWS:,} rows scored", timeout=120)
     dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
     assert dash_duo.get_logs() == []
 
@@ -142,7 +145,7 @@ def test_parquet_result_keeps_types_and_values(churn_console, services, tmp_path
     click(dash_duo, f"#{Csv.RESULT_FORMAT} input[value='parquet']")
     click(dash_duo, f"#{Csv.PREDICT}")
     dash_duo.wait_for_contains_text(
-        f"#{Csv.RESULT}", "customers_typed_with_predictions.parquet", timeout=120
+        CSV_RESULT, "customers_typed_with_predictions.parquet", timeout=120
     )
     screenshot(dash_duo, "csv-parquet-result")
     table = pq.read_table(download_result(dash_duo, "customers_typed_with_predictions.parquet"))

@@ -8,11 +8,20 @@ import pandas as pd
 import pytest
 import requests
 
+from layouts.compare import FILE_PANEL
 from layouts.ids import Compare, Config, Csv, Json, Monitor, Page
 from services.access.audit import Source
 from services.monitor.split import SPLIT_TAG
 from services.registry.demo import IRIS_FEATURES, IRIS_MODEL
-from tests.browser_helpers import click, open_tab, screenshot, start_console, type_json, upload_csv
+from tests.browser_helpers import (
+    CSV_RESULT,
+    click,
+    open_tab,
+    screenshot,
+    start_console,
+    type_json,
+    upload_csv,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -70,12 +79,7 @@ def test_compare_in_the_json_tab(dash_duo, settings, disagreeing):
     dash_duo.wait_for_element("html[data-bs-theme='dark']")
     screenshot(dash_duo, "compare-json-dark")
     click(dash_duo, f"#{Compare.FORM_RUN}")
-    try:
-        dash_duo.wait_for_contains_text(f"#{Compare.JSON_RESULT}", "on 1 row", timeout=30)
-    except Exception:
-        print("DEBUG", dash_duo.find_element(f"#{Compare.JSON_RESULT}").text[:500])
-        print("DEBUG", dash_duo.get_logs())
-        raise
+    dash_duo.wait_for_contains_text(f"#{Compare.JSON_RESULT}", "on 1 row", timeout=30)
     assert dash_duo.get_logs() == []
 
 
@@ -88,11 +92,11 @@ def test_compare_in_the_csv_tab(dash_duo, settings, disagreeing, tmp_path):
     dash_duo.wait_for_contains_text(f"#{Compare.CSV_WITH}", "@Challenger (version 2)")
     click_at_bottom(dash_duo, f"#{Compare.CSV_RUN}")
     agree = f"{(150 - len(disagreeing)) / 150:.1%} agree"
-    dash_duo.wait_for_contains_text(f"#{Compare.CSV_RESULT}", agree, timeout=60)
-    text = dash_duo.find_element(f"#{Compare.CSV_RESULT}").text
+    dash_duo.wait_for_contains_text(f"#{FILE_PANEL.result}", agree, timeout=60)
+    text = dash_duo.find_element(f"#{FILE_PANEL.result}").text
     assert "Download flowers_compared.csv" in text
-    dash_duo.wait_for_element(f"#{Compare.CSV_RESULT} .compare-disagree")
-    assert _marked_rows(dash_duo, Compare.CSV_RESULT) == len(disagreeing)
+    dash_duo.wait_for_element(f"#{FILE_PANEL.result} .compare-disagree")
+    assert _marked_rows(dash_duo, FILE_PANEL.result) == len(disagreeing)
     screenshot(dash_duo, "compare-csv-light")
     click(dash_duo, f"#{Page.THEME_SWITCH}")
     dash_duo.wait_for_element("html[data-bs-theme='dark']")
@@ -122,8 +126,8 @@ def test_drift_of_a_file_and_the_monitor_tab(dash_duo, settings, tmp_path, iris_
     open_tab(dash_duo, "CSV Prediction")
     upload_csv(dash_duo, source, 150)
     click(dash_duo, f"#{Csv.PREDICT}")
-    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "Drift in petal_length", timeout=60)
-    dash_duo.wait_for_element(f"#{Csv.RESULT} .chart-drift .main-svg")
+    dash_duo.wait_for_contains_text(CSV_RESULT, "Drift in petal_length", timeout=60)
+    dash_duo.wait_for_element(f"{CSV_RESULT} .chart-drift .main-svg")
     screenshot(dash_duo, "drift-csv-light")
     # at once to the top: a smooth scroll up a long page was still under way at the click
     dash_duo.driver.execute_script("window.scrollTo({top: 0, behavior: 'instant'})")

@@ -17,6 +17,7 @@ from selenium.webdriver.common.keys import Keys
 from layouts.ids import Config, Csv, History, Json, Page, form_feedback, form_field
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
 from tests.browser_helpers import (
+    CSV_RESULT,
     choose,
     click,
     download_result,
@@ -148,7 +149,7 @@ def test_a_big_batch_gets_a_summary_a_paged_table_copy_and_download(iris_latest)
     assert dash_duo.get_logs() == []
 
 
-def test_csv_results_never_outlive_their_input(dash_duo, settings, tmp_path):
+def test_a_csv_result_comes_in_both_formats_and_names_its_file(dash_duo, settings, tmp_path):
     start_console(dash_duo, settings, default_model=CHURN_MODEL, default_version="Champion")
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL}")
     open_tab(dash_duo, "CSV Prediction")
@@ -157,26 +158,19 @@ def test_csv_results_never_outlive_their_input(dash_duo, settings, tmp_path):
     churn_frame(12, seed=2).to_csv(second, index=False)
     upload_csv(dash_duo, first, 30)
     click(dash_duo, f"#{Csv.PREDICT}")
-    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "first.csv: 30 rows scored by")
+    dash_duo.wait_for_contains_text(CSV_RESULT, "first.csv: 30 rows scored by")
     dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
-    as_csv = dash_duo.find_element(f"#{Csv.DOWNLOAD_BUTTON}").get_attribute("href")
-    click(dash_duo, f"#{Csv.RESULT_FORMAT} input[value='parquet']")  # no scoring again
-    until(
-        lambda: (
-            dash_duo.find_element(f"#{Csv.DOWNLOAD_BUTTON}").get_attribute("href")
-            not in (None, as_csv)
-        ),
-        timeout=10,
-    )
-    parquet = download_result(dash_duo, "first_with_predictions.parquet")
-    assert pd.read_parquet(parquet)["prediction_label"].isin(["stays", "leaves"]).all()
+    parquet = f"#{Csv.DOWNLOAD_BUTTON}-parquet"  # written in the same pass: no scoring again
+    assert "first_with_predictions.parquet" in dash_duo.find_element(parquet).text
+    click(dash_duo, parquet)
+    parquet_file = download_result(dash_duo, "first_with_predictions.parquet", press=False)
+    assert pd.read_parquet(parquet_file)["prediction_label"].isin(["stays", "leaves"]).all()
 
-    upload_csv(dash_duo, second, 12)  # a new file: the first file's result goes
-    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "Predictions appear here")
-    dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.disabled")
+    upload_csv(dash_duo, second, 12)  # a new file: the result shown still names its own
+    assert "first.csv: 30 rows scored" in dash_duo.find_element(CSV_RESULT).text
     open_tab(dash_duo, "Prediction History")
-    dash_duo.wait_for_contains_text(f"#{History.LIST}", "first.csv · csv")
-    assert len(dash_duo.find_elements(f"#{History.LIST} tbody tr")) == 1  # one run only
+    dash_duo.wait_for_contains_text(f"#{History.JOBS}", "first.csv · csv")
+    assert len(dash_duo.find_elements(f"#{History.JOBS} tbody tr")) == 1  # one run only
     assert dash_duo.get_logs() == []
 
 
@@ -201,7 +195,7 @@ def test_bad_cells_read_back_as_a_spreadsheet_shows_them(dash_duo, settings, tmp
     assert "Invalid Number" not in dash_duo.find_element(f"#{Csv.PREVIEW_GRID}").text
     screenshot(dash_duo, "csv-bad-cells")
     click(dash_duo, f"#{Csv.PREDICT}")
-    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "2 rows could not be scored")
+    dash_duo.wait_for_contains_text(CSV_RESULT, "2 rows could not be scored")
     text = download_result(dash_duo, "cells_with_predictions.csv").read_text()
     result = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     assert result.loc[3, "error"] == 'age expects a whole number, got "abc"'

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
+from layouts.csv_tab import PANEL as CSV_PANEL
 from layouts.ids import Config, Csv, Json, Page
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
-from tests.browser_helpers import click, open_tab, screenshot, start_console, type_json
+from tests.browser_helpers import CSV_RESULT, click, open_tab, screenshot, start_console, type_json
 from tests.conftest import SETOSA, VIRGINICA
 
 pytestmark = pytest.mark.browser
@@ -99,7 +100,7 @@ def test_csv_result_has_its_distribution(dash_duo, settings, tmp_path):
     dash_duo.find_element(f"#{Csv.FILE_INPUT}").send_keys(str(source))
     dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "Ready to predict")
     click(dash_duo, f"#{Csv.PREDICT}")
-    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "Predictions per class (300 rows)")
-    assert _bars(dash_duo, "distribution", Csv.RESULT) == 2
+    dash_duo.wait_for_contains_text(CSV_RESULT, "Predictions per class (300 rows)")
+    assert _bars(dash_duo, "distribution", CSV_PANEL.result) == 2
     screenshot(dash_duo, "explain-csv")
     assert dash_duo.get_logs() == []

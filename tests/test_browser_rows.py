@@ -12,6 +12,7 @@ import pytest
 from layouts.ids import Config, Csv, Insight, Json, Page
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
 from tests.browser_helpers import (
+    CSV_RESULT,
     click,
     download_result,
     open_tab,
@@ -65,9 +66,9 @@ def test_csv_probabilities_are_downloaded_and_a_result_row_is_explained(
     upload_csv(dash_duo, source, 60)
     click(dash_duo, f"#{Insight.CSV_PROBABILITIES}")
     click(dash_duo, f"#{Csv.PREDICT}")
-    dash_duo.wait_for_contains_text(f"#{Csv.RESULT}", "60 rows scored", timeout=60)
-    dash_duo.wait_for_element(f"#{Csv.RESULT} .chart-confidence .main-svg")
-    assert "How sure the model is" in dash_duo.find_element(f"#{Csv.RESULT}").text
+    dash_duo.wait_for_contains_text(CSV_RESULT, "60 rows scored", timeout=60)
+    dash_duo.wait_for_element(f"{CSV_RESULT} .chart-confidence .main-svg")
+    assert "How sure the model is" in dash_duo.find_element(CSV_RESULT).text
     _pick(dash_duo, Insight.CSV_GRID, 0)
     dash_duo.wait_for_contains_text(f"#{Insight.CSV_ROW}", "Picked row:", timeout=30)
     dash_duo.wait_for_element(f"#{Insight.CSV_ROW} .chart-waterfall .main-svg")

@@ -118,7 +118,7 @@ def test_celery_worker_scores_with_progress_cancel_and_download(
     click(dash_duo, f"#{Csv.PREDICT}")
     until(lambda: progress_rows(dash_duo) > 0, timeout=60)
     cancel_job(dash_duo)
-    dash_duo.wait_for_contains_text(job_result(), "Cancelled: nothing was written", timeout=30)
+    dash_duo.wait_for_contains_text(job_result(), "Cancelled: nothing was published", timeout=30)
 
     click(dash_duo, f"#{Csv.PREDICT}")
     first = until(lambda: progress_rows(dash_duo), timeout=60)

@@ -121,13 +121,9 @@ def _callback_request(app, selection: dict[str, Any], text: str) -> dict[str, An
     """The request the browser sends when Predict is pressed in the JSON tab."""
     return click_request(
         app,
-        (f"{Json.RESULT}.children", f"{History.STORE}.data"),
+        (f"{Json.RESULT}.children", f"{History.NEW}.data"),
         Json.PREDICT,
-        [
-            (Json.TEXT, "value", text),
-            (Page.SELECTION, "data", selection),
-            (History.STORE, "data", []),
-        ],
+        [(Json.TEXT, "value", text), (Page.SELECTION, "data", selection)],
     )
 
 

@@ -1,6 +1,6 @@
 """The console's "Score a table" panel against a real Spark Connect server: an uploaded CSV
 and a 100,000-row Parquet path scored on Spark from the browser, with progress, a summary,
-a download and a history entry; Cancel publishes nothing. Not exercised: Databricks
+a download and the job in Prediction History; Cancel publishes nothing. Not exercised: Databricks
 Connect (the panel is the same; the session is built with the user's token)."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import pytest
 from selenium.webdriver.support.ui import Select
 
 from layouts.ids import Config, History, Table
+from layouts.table_panel import PANEL
 from services.registry.demo import IRIS_MODEL
 from tests.browser_helpers import download_result, open_tab, start_console, upload_csv
 from tests.test_spark_jobs import iris_rows
@@ -51,11 +52,11 @@ def test_an_uploaded_csv_scored_on_spark_from_the_browser(spark_console, tmp_pat
     upload_csv(dash_duo, source, ROWS)
     Select(dash_duo.find_element(f"#{Table.FORMAT}")).select_by_value("csv")
     press(dash_duo, Table.START)
-    dash_duo.wait_for_contains_text(f"#{Table.RESULT}", f"{ROWS:,} rows scored", timeout=240)
-    assert "0 rows with an error" in dash_duo.find_element(f"#{Table.RESULT}").text
-    assert "tasks" in dash_duo.find_element(f"#{Table.PROGRESS_TEXT}").text
+    dash_duo.wait_for_contains_text(f"#{PANEL.progress}", "parts", timeout=240)
+    dash_duo.wait_for_contains_text(f"#{PANEL.result}", f"{ROWS:,} rows of", timeout=240)
+    assert "0 rows with an error" in dash_duo.find_element(f"#{PANEL.result}").text
     dash_duo.driver.execute_script(
-        "arguments[0].click()", dash_duo.find_element(f"#{Table.RESULT} a")
+        "arguments[0].click()", dash_duo.find_element(f"#{PANEL.result} a")
     )
     result = pd.read_csv(download_result(dash_duo, "flowers_with_predictions.csv", press=False))
     assert len(result) == ROWS and result["prediction"].notna().all()
@@ -65,7 +66,8 @@ def test_an_uploaded_csv_scored_on_spark_from_the_browser(spark_console, tmp_pat
         if link.text == "Prediction History"
     )
     dash_duo.driver.execute_script("arguments[0].click()", tab)
-    dash_duo.wait_for_contains_text(f"#{History.LIST}", "Table")
+    dash_duo.wait_for_contains_text(f"#{History.JOBS}", "flowers.csv · csv")
+    assert "succeeded" in dash_duo.find_element(f"#{History.JOBS}").text
     assert dash_duo.get_logs() == []
 
 
@@ -79,10 +81,10 @@ def test_a_parquet_path_scored_on_spark_with_progress_and_cancel(spark_console):
     dash_duo.find_element(f"#{Table.SOURCE}").send_keys(str(parts))
     dash_duo.find_element(f"#{Table.DESTINATION}").send_keys(str(shared / "out") + "\t")
     press(dash_duo, Table.START)
-    dash_duo.wait_for_contains_text(f"#{Table.PROGRESS_TEXT}", "tasks", timeout=240)
-    press(dash_duo, Table.CANCEL)
+    dash_duo.wait_for_contains_text(f"#{PANEL.progress}", "parts", timeout=240)
+    press(dash_duo, PANEL.cancel)
     dash_duo.wait_for_contains_text(
-        f"#{Table.RESULT}", "Cancelled: nothing was published", timeout=60
+        f"#{PANEL.result}", "Cancelled: nothing was published", timeout=60
     )
     assert not (shared / "out").exists()
     assert dash_duo.get_logs() == []

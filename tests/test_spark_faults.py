@@ -47,7 +47,7 @@ def test_another_user_can_neither_see_poll_cancel_nor_download_the_job(
 
     def done() -> dict | None:
         state = client.get(f"/api/jobs/{job_id}", headers=alice).get_json()
-        return state if state["state"] != "running" else None
+        return state if state["state"] not in ("queued", "running") else None
 
     state = until(done, timeout=240, poll=0.5)
     assert state["state"] == "succeeded", state
@@ -103,7 +103,8 @@ def test_the_spark_server_killed_mid_job_gives_a_clear_failure_and_the_app_keeps
 
         def writing() -> bool:
             state = client.get(f"/api/jobs/{job_id}").get_json()
-            return state["state"] != "running" or state["progress"].get("tasks_total", 0) >= 1
+            running = state["state"] in ("queued", "running")
+            return not running or state["progress"].get("parts_total", 0) >= 1
 
         until(writing, timeout=240, poll=0.3)
         server.stop()

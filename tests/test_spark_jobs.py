@@ -160,8 +160,8 @@ def test_cancel_stops_the_job_and_publishes_nothing(client, shared):
 
     def writing() -> dict | None:
         state = client.get(f"/api/jobs/{job['job_id']}").get_json()
-        started = state["progress"].get("tasks_total", 0) >= 1  # the write has begun
-        return state if started or state["state"] != "running" else None
+        started = state["progress"].get("parts_total", 0) >= 1  # the write has begun
+        return state if started or state["state"] not in ("queued", "running") else None
 
     seen = until(writing, timeout=240, poll=0.3)
     assert seen["state"] == "running", (seen["progress"], seen["summary"])
