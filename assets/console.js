@@ -311,13 +311,11 @@
         writeUrl(selection, tab, job);
         return window.dash_clientside.no_update;
       },
-      copyLink: function () {
+      copyLink: function (clicks, buttonId) {
         copyText(window.location.href).then(function () {
-          window.dash_clientside.set_props("page-copy-link", {
-            children: "Link copied",
-          });
+          window.dash_clientside.set_props(buttonId, { children: "Link copied" });
           setTimeout(function () {
-            window.dash_clientside.set_props("page-copy-link", { children: "Copy link" });
+            window.dash_clientside.set_props(buttonId, { children: "Copy link" });
           }, 2000);
         });
         return "Copied: " + window.location.href;

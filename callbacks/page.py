@@ -111,6 +111,7 @@ def register(app: dash.Dash, services: ConsoleServices) -> PageCallbacks:
         ClientsideFunction("modelConsole", "copyLink"),
         Output(Page.COPY_LINK, "title"),
         Input(Page.COPY_LINK, "n_clicks"),
+        State(Page.COPY_LINK, "id"),
         prevent_initial_call=True,
     )
     return callbacks

@@ -32,21 +32,21 @@ def test_live_validation_messages(services):
 
 
 def test_predict_json_renders_result_and_adds_history(services):
-    result, _, history, answered, asked = json_callbacks(services).predict_json(
-        1, json.dumps([SETOSA] * 2), IRIS, []
+    result, _, entry, answered, asked = json_callbacks(services).predict_json(
+        1, json.dumps([SETOSA] * 2), IRIS
     )
     assert asked is None  # a batch's charts come with its answer
     assert '"predictions": [0, 0]' in text_of(result)
     assert '"labels": ["setosa", "setosa"]' in text_of(result)
-    assert history[0]["source"] == "JSON" and history[0]["rows"] == 2
-    assert history[0]["preview"] == '["0 · setosa", "0 · setosa"]' and answered == IRIS
+    assert entry["source"] == "JSON" and entry["rows"] == 2
+    assert entry["preview"] == '["0 · setosa", "0 · setosa"]' and answered == IRIS
 
 
 def test_one_row_answer_comes_first_and_its_confidence_and_explanation_follow(services):
     """The answer is on screen before the model's probabilities and the explanation are
     worked out; the follow-up fills them in, computed again on the server."""
     callbacks = json_callbacks(services)
-    result, _, _, _, asked = callbacks.predict_json(1, json.dumps(SETOSA), IRIS, [])
+    result, _, _, _, asked = callbacks.predict_json(1, json.dumps(SETOSA), IRIS)
     shown = text_of(result)
     assert "0 · setosa" in shown and "Working out how sure the model is" in shown
     assert '"probabilities"' not in shown and "%" not in shown  # not predicted yet
@@ -87,7 +87,7 @@ def test_the_follow_up_explains_the_row_as_typed_not_as_the_page_rounds_it(servi
     """The page keeps the row as the text typed (its numbers are JavaScript doubles)."""
     callbacks = json_callbacks(services)
     text = '{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}'
-    *_, asked = callbacks.predict_json(1, text, IRIS, [])
+    *_, asked = callbacks.predict_json(1, text, IRIS)
     assert asked["payload"] == text
 
 
@@ -99,13 +99,13 @@ def test_the_follow_up_refuses_more_than_one_row(services):
 
 
 def test_predict_json_error_is_a_failed_history_entry(services):
-    result, _, history, _, asked = json_callbacks(services).predict_json(
-        1, '{"sepal_length": 1}', IRIS, []
+    result, _, entry, _, asked = json_callbacks(services).predict_json(
+        1, '{"sepal_length": 1}', IRIS
     )
     assert asked is None
     assert "Missing required columns" in text_of(result)
-    assert history[0]["outcome"] == "failed" and "Missing required" in history[0]["message"]
-    assert history[0]["input"] == '{"sepal_length": 1}'  # kept, to run it again
+    assert entry["outcome"] == "failed" and "Missing required" in entry["message"]
+    assert entry["input"] == '{"sepal_length": 1}'  # kept, to run it again
 
 
 def test_form_fields_follow_the_signature_and_predict(services):
@@ -114,9 +114,9 @@ def test_form_fields_follow_the_signature_and_predict(services):
     assert "is_member" in json.dumps(fields, default=str)
     ids = [form_field(name) for name in SETOSA]
     texts = [str(value) for value in SETOSA.values()]
-    result, _, history, _, asked = callbacks.predict_form(1, texts, ids, [], [], IRIS, None)
+    result, _, entry, _, asked = callbacks.predict_form(1, texts, ids, [], [], IRIS)
     assert '"predictions": [0]' in text_of(result) and "0 · setosa" in text_of(result)
-    assert history[0]["source"] == "form" and json.loads(asked["payload"]) == SETOSA
+    assert entry["source"] == "form" and json.loads(asked["payload"]) == SETOSA
 
 
 def test_form_fields_read_by_the_apis_rules_before_anything_is_sent(services):
@@ -130,7 +130,5 @@ def test_form_fields_read_by_the_apis_rules_before_anything_is_sent(services):
         "Not a number.",
     ]
     assert "3 fields need attention" in text_of(status)
-    result, _, history, _, _ = callbacks.predict_form(
-        1, ["", "3,5", "abc", "0.2"], ids, [], [], IRIS, None
-    )
-    assert "3 fields need attention" in text_of(result) and history is no_update
+    result, _, entry, _, _ = callbacks.predict_form(1, ["", "3,5", "abc", "0.2"], ids, [], [], IRIS)
+    assert "3 fields need attention" in text_of(result) and entry is no_update

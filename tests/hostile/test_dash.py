@@ -314,7 +314,7 @@ FORGED_JOB_IDS = ["../../etc/passwd", "0" * 32, "G" * 32, "", "x" * 3000, "%00",
 def test_forged_job_ids_in_cancel_history_and_api(guard, hostile_app, job_id):
     """A job id that is not one of the caller's is "not found" wherever it is sent."""
     cancel = {"type": "job-cancel", "job": job_id, "at": "csv"}
-    key = callback_key(hostile_app, "cancel")
+    key = callback_key(hostile_app, "cancel_listed")
     body = {
         "output": key,
         "outputs": outputs_of(key),
