@@ -169,16 +169,12 @@ def dash_callback_ms(data_dir: Path, model: Any, repeat: int) -> tuple[float, fl
         app = create_app(settings=Settings.from_env())
     record = {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3}
     selection = {"name": IRIS_MODEL, "ref": ALIAS, "version": "1", "alias": ALIAS}
-    outputs = (f"{Json.RESULT}.children", f"{Json.STALE}.children", f"{History.STORE}.data")
+    outputs = (f"{Json.RESULT}.children", f"{Json.STALE}.children", f"{History.NEW}.data")
     body = click_request(
         app,
         outputs,
         Json.PREDICT,
-        [
-            (Json.TEXT, "value", to_json(record).decode()),
-            (Page.SELECTION, "data", selection),
-            (History.STORE, "data", []),
-        ],
+        [(Json.TEXT, "value", to_json(record).decode()), (Page.SELECTION, "data", selection)],
     )
     client = app.server.test_client()
     url = f"/_dash-update-component?endId={page_token(client)}"

@@ -40,6 +40,7 @@ KINDS = ("json", "form", "csv", "api")
 WEIGHTS = (4, 3, 1, 2)  # a CSV job forks a process and polls: rarer, as in real use
 TIMEOUT_S = 60.0
 JOB_TIMEOUT_S = 120.0  # a small file's job takes seconds: longer is a hung job, as a user sees it
+JOB_POLL_S = 1.0  # the page's poll while a job runs (layouts.jobs.FAST_POLL_MS)
 CSV_ROWS = (200, 2000)
 CSV_FILES = 8  # per model, made once: the client's CPU goes to requests
 MEMORY_SLACK = 0.10  # "flat": the end RSS at most this much above the start
@@ -86,26 +87,22 @@ def csv_body(model: str, rng: random.Random) -> bytes:
 def find_callbacks(base: str) -> dict[str, Any]:
     deps = requests.get(f"{base}/_dash-dependencies", timeout=TIMEOUT_S).json()
     with project_on_path():
-        from layouts.ids import Csv, Json, form_field, form_switch
+        from layouts.ids import Csv, History, Json, Page, form_field, form_switch
 
-    def find(outputs: tuple[str, ...], trigger: str, background: bool = False) -> dict:
+    def find(outputs: tuple[str, ...], trigger: str) -> dict:
         for dep in deps:
             inputs = [f"{i['id']}.{i['property']}" for i in dep["inputs"]]
-            if (
-                all(o in dep["output"] for o in outputs)
-                and trigger in inputs
-                and bool(dep.get("background")) == background
-            ):
+            if all(o in dep["output"] for o in outputs) and trigger in inputs:
                 return dep
         raise RuntimeError(f"no callback with outputs {outputs} on {trigger}")
 
-    result, store = (f"{Csv.RESULT}.children", f"{Csv.RESULT_FILE}.data"), "history-store.data"
+    new = f"{History.NEW}.data"
     return {
-        "json": find((f"{Json.RESULT}.children", store), f"{Json.PREDICT}.n_clicks"),
-        "form": find((f"{Json.FORM_RESULT}.children", store), f"{Json.FORM_PREDICT}.n_clicks"),
+        "json": find((f"{Json.RESULT}.children", new), f"{Json.PREDICT}.n_clicks"),
+        "form": find((f"{Json.FORM_RESULT}.children", new), f"{Json.FORM_PREDICT}.n_clicks"),
         "csv_check": find((f"{Csv.PREVIEW}.children",), f"{Csv.FILE}.data"),
-        "csv_job": find((*result, store), f"{Csv.PREDICT}.n_clicks", background=True),
-        "page_load": Csv.PAGE_LOAD,
+        "csv_job": find((f"{Csv.START_ERROR}.children",), f"{Csv.PREDICT}.n_clicks"),
+        "jobs": find((f"{Page.JOB_TICK}.interval",), f"{Page.JOB_TICK}.n_intervals"),
         "field": form_field,
         "switch": form_switch,
     }
@@ -155,7 +152,7 @@ class Session:
         self.number, self.base, self.callbacks, self.selection = number, base, callbacks, model
         self.csv_files, self.keep, self.rng = csv_files, keep, random.Random(seed)
         self.owners = owners  # every history entry id → the session whose run made it
-        self.http, self.end_id, self.page_load = requests.Session(), "", ""
+        self.http, self.end_id = requests.Session(), ""
         self.history: list[dict] = []
         self.entries: list[str] = []  # ids of this page's runs, oldest first
         self.clicks, self.made = Counter[str](), Counter[str]()  # made: ok predictions, all
@@ -178,34 +175,30 @@ class Session:
 
     def do_page(self) -> None:
         self.end_id = json.loads(CONFIG.search(self.get("/").text).group(1))["end_id"]
-        layout = self.get("/_dash-layout").json()
+        self.get("/_dash-layout").json()
         self.get("/_dash-dependencies")
-        ours = self.callbacks["page_load"]
-        self.page_load = next(p["data"] for p in components(layout) if p.get("id") == ours)
 
     def answer(self, response: requests.Response, kind: str = "") -> dict:
-        """The outputs; the history in them is kept, as the page would, before an alert fails."""
+        """The outputs; the new history entry in them is kept, as the page keeps it in the
+        browser, before an alert fails."""
         outputs = response.json()["response"] if response.status_code == 200 else {}
         alerts = [p for p in components(outputs) if "error-alert" in str(p.get("className", ""))]
-        history = (outputs.get("history-store") or {}).get("data")
-        if kind and not history and not alerts:
-            raise Failed(f"{kind}: the answer carries no history")
-        if kind and history:
-            self.adopt(history, kind)
+        entry = (outputs.get("history-new") or {}).get("data")
+        if kind and not entry and not alerts:
+            raise Failed(f"{kind}: the answer carries no history entry")
+        if kind and entry:
+            self.adopt(entry, kind)
         if alerts:
             words = " ".join(WORDS.findall(json.dumps(alerts[0].get("children"))))
             raise Failed(f"{kind or 'callback'} error alert: {words[:300]}")
         return outputs
 
-    def adopt(self, history: list[dict], kind: str) -> None:
-        newest, before = history[0], [e["id"] for e in self.history[: self.keep - 1]]
+    def adopt(self, newest: dict, kind: str) -> None:
         owner = self.owners.setdefault(newest["id"], self.number)
         if owner != self.number or newest["id"] in self.entries:
-            raise Failed(f"history: newest entry {newest['id']} is not this run's ({owner})")
-        self.history = history
+            raise Failed(f"history: new entry {newest['id']} is not this run's ({owner})")
+        self.history = [newest, *self.history][: self.keep]
         self.entries.append(newest["id"])
-        if [e["id"] for e in history[1:]] != before:
-            raise Failed(f"history: the entries under the new {kind} one are not this page's")
         if newest["source"].lower() != kind or newest["outcome"] != "ok":
             raise Failed(
                 f"history: new {newest['source']} entry {newest['outcome']}: "
@@ -218,7 +211,7 @@ class Session:
 
     def do_json(self) -> None:
         self.clicks["json"] += 1
-        states = [json.dumps(self.records(), indent=2), self.selection, self.history]
+        states = [json.dumps(self.records(), indent=2), self.selection]
         self.answer(self.post(self.callbacks["json"], [self.clicks["json"]], states), "json")
 
     def do_form(self) -> None:
@@ -233,7 +226,6 @@ class Session:
             switches,
             [(i, i) for i, _ in switches],
             self.selection,
-            self.history,
         ]
         self.answer(self.post(self.callbacks["form"], [self.clicks["form"]], states), "form")
 
@@ -252,20 +244,24 @@ class Session:
         if checked["csv-predict"]["disabled"]:  # Predict stays disabled for a refused file
             raise Failed(f"csv: the check refused {name}")
         run = self.clicks["csv"] = self.clicks["csv"] + 1
-        states = [file, self.selection, self.history, self.page_load, "csv"]
-        started = self.post(c["csv_job"], [run], states)
-        if "cacheKey" not in (handles := started.json()):
-            self.answer(started)  # a refusal comes as an error alert
-            raise Failed(f"csv: Predict from CSV answered {started.text[:300]}")
-        query = f"&cacheKey={quote(handles['cacheKey'])}&job={quote(handles['job'])}"
-        deadline = time.monotonic() + JOB_TIMEOUT_S
-        while time.monotonic() < deadline:
-            time.sleep(c["csv_job"]["background"]["interval"] / 1000)
-            polled = self.post(c["csv_job"], [run], states, query)
-            if polled.status_code == 204:
-                raise Failed(f"csv: the job for {name} stopped without an answer")
-            if "response" in polled.json():
-                self.answer(polled, "csv")
+        started = self.answer(self.post(c["csv_job"], [run], [file, self.selection, "csv", False]))
+        job = (started.get("page-open-job") or {}).get("data")
+        if not job:
+            raise Failed(f"csv: Predict from CSV started no job: {json.dumps(started)[:300]}")
+        deadline, ticks, shown = time.monotonic() + JOB_TIMEOUT_S, 0, [None, None, None]
+        while time.monotonic() < deadline:  # as the page polls, the job it opened named
+            time.sleep(JOB_POLL_S)
+            ticks += 1
+            outputs = self.answer(self.post(c["jobs"], [ticks, job], [*shown, None]))
+            shown = [
+                (outputs.get(f"{p}-job-shown") or {}).get("data", s)
+                for p, s in zip(("csv", "table", "compare"), shown, strict=True)
+            ]
+            state = (shown[0] or ":").split(":", 1)[1]
+            if state in ("succeeded", "failed", "cancelled"):
+                if state != "succeeded":
+                    raise Failed(f"csv: the job for {name} ended {state}")
+                self.made["csv"] += 1
                 return
         raise Failed(f"csv: no result for {name} in {JOB_TIMEOUT_S:.0f} s")
 
@@ -302,6 +298,7 @@ class Session:
                 self.attempt(self.rng.choices(KINDS, WEIGHTS)[0], timed=True)
 
     def history_intact(self) -> bool:
+        """Every entry this page added is its own, newest first, none lost or duplicated."""
         ids = [e["id"] for e in self.history]
         return ids == self.entries[::-1][: self.keep] and all(
             self.owners.get(i) == self.number for i in ids
@@ -418,7 +415,7 @@ def sections(
                 f"{p99:.0f}",
             ]
         )
-    interval = sessions[0].callbacks["csv_job"]["background"]["interval"]
+    interval = int(JOB_POLL_S * 1000)
     load = Section(
         "Throughput and latency per kind (timed part)",
         ["kind", "runs", "errors", "per s", "p50 ms", "p99 ms"],

@@ -112,6 +112,7 @@ def through_the_ui(
     result_format: str,
     downloads: Path,
 ) -> Path:
+    from layouts.csv_tab import PANEL
     from layouts.ids import Config, Csv
 
     driver.get(server.base_url)
@@ -131,10 +132,10 @@ def through_the_ui(
     click(driver, f"#{Csv.PREDICT}")
 
     def scored() -> bool:
-        label = text_of(driver, Csv.PROGRESS_TEXT)
+        label = text_of(driver, PANEL.progress)
         if " / " in label and (not run.readings or run.readings[-1] != label):
             run.readings.append(label)
-        result = text_of(driver, Csv.RESULT)
+        result = text_of(driver, PANEL.result)
         if "stopped" in result or "failed" in result.lower():
             raise RuntimeError(f"the job failed: {result}")
         return "rows scored" in result
@@ -143,9 +144,7 @@ def through_the_ui(
     run.score_s = time.monotonic() - started
 
     started = time.monotonic()
-    button = driver.find_element(By.ID, Csv.DOWNLOAD_BUTTON)
-    wait_for(lambda: "btn-success" in button.get_attribute("class"), "the download button", 60)
-    click(driver, f"#{Csv.DOWNLOAD_BUTTON}")
+    click(driver, f"#{Csv.DOWNLOAD_BUTTON}")  # in the result, once the job has one
     target = downloads / f"{source.stem}_with_predictions.{result_format}"
     wait_for(lambda: target.exists() and not list(downloads.glob("*.crdownload")), "the download")
     run.download_s = time.monotonic() - started

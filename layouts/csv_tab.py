@@ -86,7 +86,8 @@ def layout(upload_limit_bytes: int) -> html.Div:
     )
     options = [result_format, probabilities_option(Insight.CSV_PROBABILITIES)]
     action_bar = html.Div(
-        [*options, actions, html.Div(id=Csv.START_ERROR, className="mt-2")], className="action-bar"
+        [*options, actions, html.Div(id=Csv.START_ERROR, className="mt-2"), PANEL.live_area()],
+        className="action-bar",
     )
     return html.Div(
         [
@@ -107,7 +108,7 @@ def layout(upload_limit_bytes: int) -> html.Div:
                 ],
                 "list-check",
             ),
-            section("Predictions", PANEL.layout(NO_RESULT), "stars"),
+            section("Predictions", PANEL.result_area(NO_RESULT), "stars"),
             compare.csv_section(),
         ]
     )

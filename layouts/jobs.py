@@ -65,7 +65,13 @@ class JobPanel:
         return f"{self.name}-job-shown"
 
     def layout(self, empty: str) -> html.Div:
-        live = html.Div(
+        """Progress above the result, in one place."""
+        return html.Div([self.live_area(), self.result_area(empty)], className="job-panel")
+
+    def live_area(self) -> html.Div:
+        """What shows while the job runs: what it is, Cancel, the progress (placed by the
+        feature, next to the button that started the job)."""
+        return html.Div(
             [
                 html.Div(
                     [
@@ -86,13 +92,14 @@ class JobPanel:
             style=HIDDEN,
             className="job-live mt-2 mb-2",
         )
+
+    def result_area(self, empty: str) -> html.Div:
+        """What became of the job, and which job and state that is."""
         return html.Div(
             [
-                live,
                 html.Div(html.P(empty, className="text-body-secondary mb-0"), id=self.result),
                 dcc.Store(id=self.shown),
-            ],
-            className="job-panel",
+            ]
         )
 
 

@@ -49,6 +49,7 @@ class Settings:
     predict_chunk_rows: int = 100_000
     redis_url: str = field(default="", repr=False)  # may hold a password
     job_lost_seconds: int = 30
+    inline_job_bytes: int = 2 * 1024 * 1024
     job_secret: str = field(default="", repr=False)
     history_size: int = 50
     user_quota_bytes: int = 10 * 1024**3
@@ -93,6 +94,7 @@ class Settings:
             "predict_chunk_rows": int_env("PREDICT_CHUNK_ROWS", 100_000),
             "redis_url": os.environ.get("REDIS_URL", "").strip(),
             "job_lost_seconds": max(int_env("JOB_LOST_SECONDS", 30), 2),
+            "inline_job_bytes": max(int_env("INLINE_JOB_KB", 2048), 0) * 1024,
             "job_secret": os.environ.get("JOB_SECRET_KEY", "").strip(),
             "history_size": min(max(int_env("HISTORY_SIZE", 50), 1), 500),
             "user_quota_bytes": int_env("USER_QUOTA_MB", 10 * 1024) * 1024 * 1024,

@@ -17,8 +17,8 @@ from services.explain.service import ExplainService
 from services.files.service import FileService
 from services.files.store import UserFiles
 from services.jobs.kinds import CompareJobs, ScoreJobs
-from services.jobs.record import LOCAL, SPARK
-from services.jobs.runners import CeleryRunner, ProcessRunner, Runner, ThreadRunner
+from services.jobs.record import INLINE, LOCAL, SPARK
+from services.jobs.runners import CeleryRunner, ProcessRunner, ThreadRunner
 from services.jobs.seal import SEAL_SECONDS, caller_seal
 from services.jobs.service import JobService
 from services.jobs.store import JobStore
@@ -143,7 +143,18 @@ def build_jobs(
         kept_seconds=settings.files_max_age_seconds,
     )
     kinds = [ScoreJobs(settings, scoring, files), CompareJobs(compare, compare_files)]
-    jobs = JobService(store, caller_seal(settings), files.store, kinds, settings.jobs_per_user)
-    local: Runner = CeleryRunner(settings) if settings.redis_url else ProcessRunner(settings, store)
-    jobs.runners = {LOCAL: local, SPARK: ThreadRunner(jobs.execute)}
+    jobs = JobService(
+        store,
+        caller_seal(settings),
+        files.store,
+        kinds,
+        settings.jobs_per_user,
+        inline_bytes=settings.inline_job_bytes,
+    )
+    jobs.runners = {SPARK: ThreadRunner(jobs.execute, SPARK)}
+    if settings.redis_url:  # the operator wants scoring off the web workers: all of it
+        jobs.runners[LOCAL] = CeleryRunner(settings)
+    else:
+        jobs.runners[LOCAL] = ProcessRunner(settings, store)
+        jobs.runners[INLINE] = ThreadRunner(jobs.execute, INLINE)
     return jobs

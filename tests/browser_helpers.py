@@ -33,7 +33,7 @@ def start_console(dash_duo: Any, settings: Settings, **overrides: Any) -> None:
 
 def open_tab(dash_duo: Any, label: str) -> None:
     """Scroll up to the tabs (a sticky header covers them lower down) and open one."""
-    dash_duo.driver.execute_script("window.scrollTo(0, 0)")
+    dash_duo.driver.execute_script("window.scrollTo({top: 0, behavior: 'instant'})")
     for link in dash_duo.find_elements(".nav-tabs .nav-link"):
         if link.text == label:
             link.click()
@@ -99,13 +99,14 @@ def screenshot(dash_duo: Any, name: str, width: int = 1400) -> Path:
 
 def click(dash_duo: Any, selector: str) -> None:
     """Scroll the element into the middle of the window and click it, as a person would;
-    grids render after the text around them, so the button may still move: try again."""
+    grids render after the text around them, so the button may still move: try again.
+    (At once: Bootstrap scrolls smoothly, and a click during the scroll misses.)"""
 
     def attempt() -> bool:
         try:
             element = dash_duo.find_element(selector)
             dash_duo.driver.execute_script(
-                "arguments[0].scrollIntoView({block: 'center'})", element
+                "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element
             )
         except StaleElementReferenceException:
             return False

@@ -19,7 +19,6 @@ from callbacks.history_tab import HistoryCallbacks
 from layouts.csv_tab import prediction_view
 from layouts.ids import Config, Page
 from services.access.caller import LOCAL_CALLER
-from services.jobs.runners import ThreadRunner
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
 
 
@@ -290,7 +289,6 @@ def test_a_csv_job_resolves_and_authorises_once(settings, tmp_path):
     services.registry.registry_for = lambda caller: counting
     file_info = _stored(services.files, churn_frame(55, seed=2))  # six chunks
     request = {"source": f"upload:{file_info['file_id']}", "engine": "local", "format": "csv"}
-    services.jobs.runners["local"] = ThreadRunner(services.jobs.execute)  # in this process
     job = services.jobs.submit(LOCAL_CALLER, CHURN_MODEL, "1", request, "csv")
     counting.calls = {"resolve": 0, "check_access": 0}  # the request's own check aside
     done = _finished(services, job.job_id)

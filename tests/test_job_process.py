@@ -36,7 +36,9 @@ def _busy_with_sqlite(folder, stop: threading.Event) -> None:
 
 @pytest.mark.slow
 def test_jobs_finish_while_other_threads_use_sqlite(settings, tmp_path):
-    app = create_app(settings=replace(settings, app_data_dir=tmp_path, jobs_per_user=JOBS))
+    app = create_app(
+        settings=replace(settings, app_data_dir=tmp_path, jobs_per_user=JOBS, inline_job_bytes=0)
+    )
     client = app.server.test_client()
     upload = client.post(
         "/api/uploads?filename=c.csv",

@@ -1,5 +1,6 @@
-"""The job contract, held by every runner: a clean process on this server, a real Celery
-worker behind a real Redis, and Spark (a real Spark Connect server; this process drives it).
+"""The job contract, held by every runner: a clean process on this server, a thread of it
+(small files), a real Celery worker behind a real Redis, and Spark (a real Spark Connect
+server; this process drives it).
 
 Each runner takes the same job through the API, as a person's script would: it runs to a
 result the owner can download, Cancel stops it with nothing published, its record says
@@ -78,22 +79,24 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
 
 
 def _settings(settings, data_dir: Path, **extra):
-    return replace(
-        settings,
-        app_data_dir=data_dir,
-        predict_chunk_rows=CHUNK,
-        job_lost_seconds=LOST_SECONDS,
-        jobs_per_user=3,
+    values = {
+        "app_data_dir": data_dir,
+        "predict_chunk_rows": CHUNK,
+        "job_lost_seconds": LOST_SECONDS,
+        "jobs_per_user": 3,
+        "inline_job_bytes": 0,  # each runner as itself
         **extra,
-    )
+    }
+    return replace(settings, **values)
 
 
-@pytest.fixture(scope="module", params=["process", "celery", "spark"])
+@pytest.fixture(scope="module", params=["process", "inline", "celery", "spark"])
 def console(request, settings, tmp_path_factory) -> Iterator[Console]:
     data_dir = tmp_path_factory.mktemp(f"jobs-{request.param}")
-    if request.param == "process":
-        app = create_app(settings=_settings(settings, data_dir))
-        yield Console("process", app.server.test_client(), data_dir, "local")
+    if request.param in ("process", "inline"):
+        inline = 2**40 if request.param == "inline" else 0
+        app = create_app(settings=_settings(settings, data_dir, inline_job_bytes=inline))
+        yield Console(request.param, app.server.test_client(), data_dir, "local")
     elif request.param == "spark":
         spark = request.getfixturevalue("spark_server")
         app = create_app(settings=_settings(settings, data_dir, spark_remote=spark.url))
@@ -130,6 +133,7 @@ def test_a_job_runs_to_a_result_only_its_owner_downloads(console):
     assert seen["state"] in ("running", "succeeded")
     done = console.until_state(started["job_id"], FINAL)
     assert done["state"] == "succeeded", done
+    assert done["runner"] == console.runner
     assert done["summary"]["input_rows"] == 5_000 and done["summary"]["failed_rows"] == 0
     assert done["progress"]["percent"] == 100
     download = console.client.get(f"/api/files/{done['result']['file_id']}")

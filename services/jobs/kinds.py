@@ -104,9 +104,10 @@ class ScoreJobs:
         destination = parse_location(request.get("destination"), destination=True)
         chosen = results.result_format(request.get("format") or results.PARQUET)
         self._check_places(engine, source, destination)
-        source_name = source.name
+        source_name, size = source.name, None
         if source.kind is Kind.UPLOAD:  # the caller's own, or "gone"
-            source_name = self.files.store.describe(caller, source.value).filename
+            stored = self.files.store.describe(caller, source.value)
+            source_name, size = stored.filename, stored.size
         probabilities = bool(request.get("probabilities"))
         # refused here (audited), so nothing is queued or shipped for a caller who may not
         with self.scoring.look(caller, name, ref, audit_source(origin)) as use:
@@ -130,6 +131,7 @@ class ScoreJobs:
             options={
                 "probabilities": probabilities,
                 "every_format": bool(request.get("every_format")) and engine == LOCAL,
+                "source_bytes": size,
             },
         )
 
@@ -296,7 +298,7 @@ class CompareJobs:
             destination=MINE,
             format=results.CSV,
             source_name=stored.filename,
-            options={"refs": refs},
+            options={"refs": refs, "source_bytes": stored.size},
         )
 
     def run(self, run: JobRun) -> None:

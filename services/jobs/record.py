@@ -29,7 +29,8 @@ ACTIVE = (QUEUED, RUNNING)
 FINISHED = (SUCCEEDED, FAILED, CANCELLED)
 
 SCORE, COMPARE = "score", "compare"
-LOCAL, SPARK = "local", "spark"
+LOCAL, SPARK = "local", "spark"  # engines: where the scoring happens
+INLINE = "inline"  # the runner for small files: a thread of the process that took the job
 MINE = "mine"
 
 # Where a job was started: it decides the audit record's source and which panel shows it.

@@ -10,7 +10,8 @@ runs ``JobService.execute`` somewhere:
 - ``CeleryRunner``: a Celery worker, through Redis (REDIS_URL), possibly on another machine
   that shares APP_DATA_DIR and the job database.
 - ``ThreadRunner``: a thread of this process, for work done elsewhere (Spark: this process
-  only drives the cluster through Spark Connect).
+  only drives the cluster through Spark Connect) and for small files (the model is already
+  loaded here; a clean process would spend seconds loading it again).
 
 Whatever the runner, the job's record says how it goes; a runner only starts jobs and, where
 it can see its workers die, fails their jobs at once instead of when their heartbeat is found
@@ -71,10 +72,9 @@ class Runner(Protocol):
 
 
 class ThreadRunner:
-    name = "thread"
-
-    def __init__(self, execute: Execute) -> None:
+    def __init__(self, execute: Execute, name: str = "thread") -> None:
         self.execute = execute
+        self.name = name
 
     def start(self, job: Job, sealed: str) -> None:
         threading.Thread(

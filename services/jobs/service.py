@@ -33,8 +33,11 @@ from services.jobs.kinds import JobKind
 from services.jobs.record import (
     CANCELLED,
     FAILED,
+    INLINE,
+    LOCAL,
     ORIGINS,
     SCORE,
+    SPARK,
     SUCCEEDED,
     Job,
 )
@@ -55,13 +58,15 @@ class JobService:
         files: UserFiles,
         kinds: list[JobKind],
         jobs_per_user: int,
+        inline_bytes: int = 0,
     ) -> None:
         self.store = store
         self.seal = seal
         self.files = files
         self.kinds = {kind.name: kind for kind in kinds}
         self.jobs_per_user = jobs_per_user
-        self.runners: dict[str, Runner] = {}  # per engine (LOCAL, SPARK): set by the wiring
+        self.inline_bytes = inline_bytes  # files up to this are scored in this process
+        self.runners: dict[str, Runner] = {}  # LOCAL, SPARK and maybe INLINE: by the wiring
 
     def submit(self, caller: Caller, name: str, ref: str, request: Any, origin: str) -> Job:
         """Check everything that can refuse the job, then queue it; its record at once."""
@@ -72,7 +77,7 @@ class JobService:
         if self.store.active_count(caller.user) >= self.jobs_per_user:
             raise too_many_jobs(self.jobs_per_user)
         job = kind.prepare(caller, name, ref, body, origin)
-        runner = self.runners[job.engine]
+        runner = self._runner_for(job)
         job.runner = runner.name
         with _database():
             self.store.insert(job)
@@ -96,7 +101,7 @@ class JobService:
         """Ask the caller's job to stop, wherever it runs; a finished job stays as it is."""
         with _database():
             job = self.store.cancel(caller.user, job_id)
-        runner = self.runners.get(job.engine)
+        runner = next((r for r in self.runners.values() if r.name == job.runner), None)
         if runner is not None and job.state == CANCELLED:
             runner.forget(job)  # it never started: nothing will claim it
         return job
@@ -137,6 +142,18 @@ class JobService:
         if not finished and job.state == SUCCEEDED:
             kind.discard(run)  # found lost meanwhile (or never recorded): nothing stays
         self.files.discard(run.caller, job.job_id)  # whatever it left unfinished
+
+    def _runner_for(self, job: Job) -> Runner:
+        """Spark jobs are driven from here; a small file is scored here too, in a thread
+        (the model is already loaded in this process; a clean process would load it again,
+        seconds for a file of a few hundred rows); the rest where jobs run."""
+        if job.engine == SPARK:
+            return self.runners[SPARK]
+        size = job.options.get("source_bytes")
+        small = size is not None and size <= self.inline_bytes
+        if small and INLINE in self.runners:
+            return self.runners[INLINE]
+        return self.runners[LOCAL]
 
     def _kind(self, raw: object) -> JobKind:
         name = raw or SCORE
