@@ -30,7 +30,6 @@ PROJECT = Path(__file__).resolve().parent.parent  # for the seeding process's im
 DEFAULT_PORT = 8050
 KNOWN_AUTH_MODES = ("none", "mlflow-basic", "databricks")
 # Packages some modes import only when they run; a missing one is named before start.
-JOBS_ON_THIS_SERVER = ("diskcache", "multiprocess", "psutil")
 JOBS_IN_CELERY = ("celery", "redis")
 SPARK_CLIENT = ("pyspark", "grpc")  # pyspark[connect], in requirements-spark.txt
 REINSTALL = "install the app's requirements: pip install -r requirements.txt"
@@ -100,8 +99,8 @@ def _check_packages(settings: Settings) -> None:
             "SPARK_REMOTE is set, but the Spark Connect client is not installed: "
             "pip install -r requirements-spark.txt (or unset SPARK_REMOTE)."
         )
-    needed = JOBS_IN_CELERY if settings.redis_url else JOBS_ON_THIS_SERVER
-    purpose = "CSV jobs in Celery (REDIS_URL is set)" if settings.redis_url else "CSV jobs"
+    needed = JOBS_IN_CELERY if settings.redis_url else ()
+    purpose = "jobs in Celery workers (REDIS_URL is set)"
     for package in needed:
         try:
             importlib.import_module(package)

@@ -296,3 +296,35 @@ def test_a_record_whose_heartbeat_stopped_is_failed_once_for_every_reader(settin
     failed = store.load("local user", job.job_id)
     assert failed.state == "failed" and failed.error["error_code"] == "JOB_LOST"
     assert store.load_any(job.job_id).state == "failed"
+
+
+def test_job_records_live_in_the_audit_database_on_postgresql(settings, tmp_path):
+    """AUDIT_DB_URL on a real PostgreSQL: two consoles (two replicas) share the jobs: one
+    starts a job, the other lists it, reads it and cancels it; the rows are in PostgreSQL."""
+    import sqlalchemy
+
+    from tests.postgres_server import running_postgres
+
+    with running_postgres() as url:
+        shared = tmp_path / "shared"  # the replicas share the users' files, as they must
+        first = create_app(settings=_settings(settings, shared, audit_db_url=url))
+        second = create_app(settings=_settings(settings, shared, audit_db_url=url))
+        one = Console("process", first.server.test_client(), shared, "local")
+        other = Console("process", second.server.test_client(), shared, "local")
+        file_id, _ = one.upload(ROWS * 2)
+        started = one.start(file_id)
+        seen = other.until_state(started["job_id"], ("running",))
+        assert seen["source_name"] == "iris.csv"
+        assert [j["job_id"] for j in other.client.get("/api/jobs").get_json()["jobs"]] == [
+            started["job_id"]
+        ]
+        assert other.client.delete(f"/api/jobs/{started['job_id']}").status_code == 202
+        done = one.until_state(started["job_id"], FINAL, timeout=60)
+        assert done["state"] == "cancelled", done
+        engine = sqlalchemy.create_engine(url)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sqlalchemy.text("SELECT job_id, state, owner FROM console_jobs")
+            ).all()
+        engine.dispose()
+        assert [tuple(row) for row in rows] == [(started["job_id"], "cancelled", "local user")]

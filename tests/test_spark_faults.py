@@ -5,9 +5,13 @@ services/spark/session.py needs databricks-connect and a workspace)."""
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 from dataclasses import replace
 
 import pytest
+import requests
 from dash.testing.wait import until
 
 from app import create_app, services_of
@@ -116,3 +120,61 @@ def test_the_spark_server_killed_mid_job_gives_a_clear_failure_and_the_app_keeps
     assert client.get("/api/health").status_code == 200
     answer = client.post("/api/models/main.ml_models.iris_classifier/1/predict", json=SETOSA)
     assert answer.status_code == 200 and answer.get_json()["predictions"] == [0]
+
+
+def test_the_web_process_driving_a_spark_job_dies_and_its_job_is_failed_not_running(
+    settings, spark_server, tmp_path
+):
+    """A Spark job's runner is the web process that took it (it drives the cluster). Killed
+    with the job running (SIGKILL, as out-of-memory does), it cannot say anything: the next
+    reader of the job, another process, finds its heartbeat stopped and fails it for good."""
+    from tests.processes import clean_environment, running, wait_for
+
+    shared = tmp_path / "shared"
+    parts = shared / "parts"
+    parts.mkdir(parents=True)
+    frame = iris_rows(1_000_000, seed=6)
+    for number, start in enumerate(range(0, len(frame), 50_000)):
+        frame.iloc[start : start + 50_000].to_parquet(parts / f"part-{number:03}.parquet")
+    port, data_dir = free_port(), tmp_path / "app"
+    env = clean_environment(
+        PORT=port,
+        APP_DATA_DIR=data_dir,
+        MLFLOW_TRACKING_URI=settings.tracking_uri,
+        SPARK_REMOTE=spark_server.url,
+        SPARK_ALLOWED_LOCATIONS=str(shared),
+        JOB_LOST_SECONDS=3,
+        WEB_CONCURRENCY=1,
+    )
+    base = f"http://127.0.0.1:{port}"
+    with running([sys.executable, "app.py"], env, tmp_path / "app.log") as console:
+        wait_for(f"{base}/api/health", console)
+        body = {"source": str(parts), "destination": str(shared / "out"), "engine": "spark"}
+        job = requests.post(
+            f"{base}/api/models/main.ml_models.iris_classifier/1/jobs", json=body, timeout=60
+        ).json()
+
+        def driving() -> bool:
+            state = requests.get(f"{base}/api/jobs/{job['job_id']}", timeout=10).json()
+            return state["state"] == "running"
+
+        until(driving, timeout=120, poll=0.2)
+        os.killpg(console.pid, signal.SIGKILL)
+        console.wait(timeout=30)
+    reader = create_app(
+        settings=replace(
+            settings,
+            app_data_dir=data_dir,
+            spark_remote=spark_server.url,
+            spark_allowed_locations=(str(shared),),
+            job_lost_seconds=3,
+        )
+    ).server.test_client()
+    state = until(
+        lambda: (
+            (s := reader.get(f"/api/jobs/{job['job_id']}").get_json())["state"] != "running" and s
+        ),
+        timeout=30,
+        poll=0.5,
+    )
+    assert state["state"] == "failed" and state["error"]["error_code"] == "JOB_LOST", state

@@ -97,12 +97,13 @@ def test_port_in_use(tmp_path):
 
 
 def test_missing_package_is_named_with_the_fix(tmp_path):
-    """A package the jobs need, gone from the environment (a shim that fails to import)."""
-    shim = tmp_path / "shim" / "multiprocess"
+    """A package the Celery workers need, gone from the environment (a shim that fails to
+    import), with REDIS_URL set: named before anything starts."""
+    shim = tmp_path / "shim" / "celery"
     shim.mkdir(parents=True)
     (shim / "__init__.py").write_text("raise ImportError('not installed')\n")
-    output = start(APP_PY, tmp_path, PYTHONPATH=shim.parent)
-    assert_one_clear_line(output, "multiprocess is missing", "pip install -r requirements.txt")
+    output = start(APP_PY, tmp_path, PYTHONPATH=shim.parent, REDIS_URL="redis://127.0.0.1:9/0")
+    assert_one_clear_line(output, "celery is missing", "pip install -r requirements.txt")
 
 
 def test_a_fresh_worker_serves_its_first_requests_all_at_once(settings):
