@@ -16,12 +16,17 @@ GUIDE = """
    **Predict**. The line under the editor says whether the input fits the model as you type.
    Prefer a form? Fill in **Form input** and press **Predict from form**.
 3. **CSV Prediction** — drop a CSV file. Check the preview and the column check, press
-   **Predict from CSV**, then **Download** `<name>_with_predictions.csv`. Columns the model
-   does not use, such as `customer_id`, are kept. Choose **Parquet** as the result file for
-   code (pandas, Spark): each column keeps its type and IDs stay exactly as uploaded.
-4. **Prediction History** — every run of this browser session (JSON, form and CSV, done,
-   failed or cancelled) with the version that answered: **Open** one, **Download** its result
-   while the file exists, **Run again** with the same input.
+   **Predict from CSV**, then **Download** `<name>_with_predictions.csv` (or the Parquet file,
+   written in the same pass: for code, each column keeps its type). Columns the model does
+   not use, such as `customer_id`, are kept. Scoring runs on the server as a job: reload,
+   open another tab or another computer and it is still there, with its progress and Cancel.
+4. **Prediction History** — your JSON and form runs in this browser (every tab of it), and
+   your file jobs on this server (from any tab or device) with the version that answered:
+   **Open** one, **Download** a job's result while the file exists, **Run again** with the
+   same input, **Cancel** a job that runs.
+
+The address bar follows you: **Copy link** beside the model name gives a link that opens the
+same model, version or alias, tab and job for anyone allowed to see them.
 
 The model you load is the one that answers everywhere: the header, each tab and every result
 name it (`v1 @Champion`, `v2 latest`). Picking another model or version in the dropdowns
