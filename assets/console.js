@@ -307,8 +307,10 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     modelConsole: {
-      writeUrl: function (selection, tab, job) {
-        writeUrl(selection, tab, job);
+      writeUrl: function (selection, tab, job, read) {
+        if (read) {  /* before the page has done what its URL asks, the URL stays as it is */
+          writeUrl(selection, tab, job);
+        }
         return window.dash_clientside.no_update;
       },
       copyLink: function (clicks, buttonId) {

@@ -22,7 +22,17 @@ from services.wiring import ConsoleServices
 SUGGESTS = {ModelNotFound: "model", VersionNotFound: "version"}
 UNCHANGED = {
     key: no_update
-    for key in ("status", "details", "selection", "model", "version", "versions", "tab", "job")
+    for key in (
+        "status",
+        "details",
+        "selection",
+        "model",
+        "version",
+        "versions",
+        "tab",
+        "job",
+        "read",
+    )
 }
 
 
@@ -112,13 +122,15 @@ class ConfigCallbacks:
         load changes nothing (the card, the header and every prediction keep the model that
         was loaded). On opening a URL (a link, a reload, back and forward): the model,
         version, tab and job it names, else this session's model, else the preselected one."""
-        opened: dict[str, Any] = {"tab": no_update, "job": no_update}
+        opened: dict[str, Any] = {"tab": no_update, "job": no_update, "read": no_update}
         named = ctx.triggered_id == Config.LOAD
+        if not named and search is None:
+            return UNCHANGED  # the page has not read its URL yet: it will, in a moment
         if not named:
             asked = page_state(search)
             if shows(asked, selection, tab, job):
                 return UNCHANGED  # the page wrote this URL itself
-            opened = {"tab": asked.tab or no_update, "job": asked.job}
+            opened = {"tab": asked.tab or no_update, "job": asked.job, "read": True}
             named = bool(asked.model)
             if asked.model:
                 name, ref = asked.model, asked.ref
@@ -223,6 +235,7 @@ def register(app: dash.Dash, services: ConsoleServices) -> ConfigCallbacks:
             "versions": Output(Config.VERSION, "options", allow_duplicate=True),
             "tab": Output(Page.TABS, "active_tab", allow_duplicate=True),
             "job": Output(Page.OPEN_JOB, "data", allow_duplicate=True),
+            "read": Output(Page.URL_READ, "data"),
         },
         inputs={
             "clicks": Input(Config.LOAD, "n_clicks"),

@@ -90,6 +90,7 @@ READERS: dict[str, Callable[[Any], Any]] = {
     f"{Json.FORM_INSIGHT_ASKED}.data": insight_asked,
     f"{History.STORE}.data": valid_entries,
     f"{Page.OPEN_JOB}.data": _text,
+    f"{Page.URL_READ}.data": _flag,
     f"{History.JOBS_SHOWN}.data": _text,
     **{f"{JobPanel(origin).shown}.data": _text for origin in (FROM_CSV, FROM_TABLE, FROM_COMPARE)},
     f"{Csv.FILE}.data": uploaded_file,

@@ -105,6 +105,7 @@ def register(app: dash.Dash, services: ConsoleServices) -> PageCallbacks:
         Input(Page.SELECTION, "data"),
         Input(Page.TABS, "active_tab"),
         Input(Page.OPEN_JOB, "data"),
+        State(Page.URL_READ, "data"),
         prevent_initial_call=True,
     )
     app.clientside_callback(

@@ -22,6 +22,7 @@ class Page(StrEnum):
     SWITCH_VERSION = "page-switch-version"
     COPY_LINK = "page-copy-link"
     URL_WRITTEN = "page-url-written"
+    URL_READ = "page-url-read"  # the page has done what its URL asked: it may write it now
 
 
 class Config(StrEnum):

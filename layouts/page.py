@@ -89,6 +89,7 @@ def page_layout(settings: Settings) -> html.Div:
             dcc.Location(id=Page.URL, refresh=False),
             dcc.Store(id=Page.SELECTION, storage_type="session"),
             dcc.Store(id=Page.OPEN_JOB),
+            dcc.Store(id=Page.URL_READ, data=False),
             dcc.Store(id=History.STORE),
             dcc.Store(id=History.NEW),
             dcc.Store(id=History.KEEP, data=settings.history_size),

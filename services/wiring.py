@@ -155,6 +155,6 @@ def build_jobs(
     if settings.redis_url:  # the operator wants scoring off the web workers: all of it
         jobs.runners[LOCAL] = CeleryRunner(settings)
     else:
-        jobs.runners[LOCAL] = ProcessRunner(settings, store)
+        jobs.runners[LOCAL] = ProcessRunner(settings, store, build_services)
         jobs.runners[INLINE] = ThreadRunner(jobs.execute, INLINE)
     return jobs

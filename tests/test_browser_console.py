@@ -150,7 +150,13 @@ def test_a_big_batch_gets_a_summary_a_paged_table_copy_and_download(iris_latest)
 
 
 def test_a_csv_result_comes_in_both_formats_and_names_its_file(dash_duo, settings, tmp_path):
-    start_console(dash_duo, settings, default_model=CHURN_MODEL, default_version="Champion")
+    start_console(
+        dash_duo,
+        settings,
+        default_model=CHURN_MODEL,
+        default_version="Champion",
+        app_data_dir=tmp_path / "data",  # its own jobs only
+    )
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL}")
     open_tab(dash_duo, "CSV Prediction")
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"

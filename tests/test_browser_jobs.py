@@ -299,8 +299,9 @@ def test_a_job_link_opens_for_its_owner_and_is_not_found_for_anyone_else(
         credentials = basic_header(user, auth_server.passwords[user])
         driver.execute_cdp_cmd("Network.enable", {})
         driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": credentials})
+    dash_duo.server_url = base  # dash_duo opens the console's page itself first
+    for driver in (dash_duo.driver, other_device):
         driver.get(link)
-    dash_duo.server_url = base
     dash_duo.wait_for_contains_text(CSV_RESULT, "flowers.csv: 100 rows scored", timeout=60)
     assert dash_duo.find_element(".nav-tabs .nav-link.active").text == "CSV Prediction"
     until(lambda: "There is no job with that id" in text_of(other_device, CSV_RESULT), 30)

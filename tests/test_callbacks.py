@@ -90,7 +90,10 @@ def test_page_load_restores_this_sessions_model(services):
     outputs = triggered_by(Page.URL, "search", callbacks.load, None, "", None, None, CHURN)
     assert outputs["selection"]["name"] == CHURN_MODEL
     nothing = triggered_by(Page.URL, "search", callbacks.load, None, "", None, None, None)
-    assert all(value is no_update for key, value in nothing.items() if key != "job")
+    assert all(value is no_update for key, value in nothing.items() if key not in ("job", "read"))
+    assert nothing["read"] is True  # the URL is read: the page may write it from now on
+    unread = triggered_by(Page.URL, "search", callbacks.load, None, None, None, None, CHURN)
+    assert all(value is no_update for value in unread.values())  # no URL yet: wait for it
 
 
 def test_a_url_opens_its_model_version_tab_and_job(services):

@@ -153,21 +153,10 @@ def test_a_job_runs_to_a_result_only_its_owner_downloads(console):
 
 
 def test_cancel_stops_the_job_and_publishes_nothing(console):
-    file_id, _ = console.upload(ROWS, seed=4)
+    file_id, _ = console.upload(ROWS * 4, seed=4)  # seconds of work even for a thread here
     before = set(_published(console.data_dir))
     started = console.start(file_id)
-
-    def moving() -> dict | None:
-        job = console.job(started["job_id"])
-        rows = (job.get("progress") or {}).get("rows_done") or 0
-        parts = (job.get("progress") or {}).get("parts_done") or 0
-        return (
-            job
-            if job["state"] == "running" and (rows or parts or console.engine == "spark")
-            else None
-        )
-
-    until(moving, timeout=120, poll=0.1)
+    console.until_state(started["job_id"], ("running",))
     asked = console.client.delete(f"/api/jobs/{started['job_id']}")
     assert asked.status_code == 202
     done = console.until_state(started["job_id"], FINAL, timeout=60)

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Execute = Callable[[str, str, str], None]  # job id, sealed caller, runner name
+BuildServices = Callable[..., Any]  # services.wiring.build_services
 TASK = "model_console.run_job"
 CANCEL_GRACE_SECONDS = 10  # a job still running this long after Cancel is stopped hard
 WATCH_SECONDS = 1.0
@@ -96,15 +97,16 @@ class ProcessRunner:
 
     name = "process"
 
-    def __init__(self, settings: Settings, store: JobStore) -> None:
+    def __init__(self, settings: Settings, store: JobStore, build: BuildServices) -> None:
         self.settings = settings
         self.store = store
+        self.build = build  # module-level, so it travels to the child by name
 
     def start(self, job: Job, sealed: str) -> None:
         preload_fork_server()
         process = multiprocessing.get_context("forkserver").Process(
             target=run_in_clean_process,
-            args=(self.settings, job.job_id, sealed),
+            args=(self.build, self.settings, job.job_id, sealed),
             name=f"model-console-job-{job.job_id[:8]}",
             daemon=False,
         )
@@ -136,14 +138,14 @@ class ProcessRunner:
             self.store.fail_if_running(job_id, job_lost())
 
 
-def run_in_clean_process(settings: Settings, job_id: str, sealed: str) -> None:
+def run_in_clean_process(
+    build: BuildServices, settings: Settings, job_id: str, sealed: str
+) -> None:
     """A job's own process: the console's services built from its settings, the job run,
     and its audit record stored before the process ends."""
     from cachelib import SimpleCache
 
-    from services.wiring import build_services  # in the child only: wiring imports us
-
-    services = build_services(settings, SimpleCache())
+    services = build(settings, SimpleCache())
     try:
         services.jobs.execute(job_id, sealed, ProcessRunner.name)
     finally:

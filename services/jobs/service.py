@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -41,10 +41,12 @@ from services.jobs.record import (
     SUCCEEDED,
     Job,
 )
-from services.jobs.runners import Runner
 from services.jobs.running import Heartbeat, JobRun
 from services.jobs.seal import CallerSeal
 from services.jobs.store import JobStore, retrying
+
+if TYPE_CHECKING:
+    from services.jobs.runners import Runner
 
 log = logging.getLogger(__name__)
 SAVE_RETRY_SECONDS = 30  # a runner's claim and final state wait this long for a busy database
