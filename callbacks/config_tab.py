@@ -8,13 +8,25 @@ import dash
 from dash import ALL, Input, Output, State, ctx, html, no_update
 
 from layouts.components import error_alert
-from layouts.config_tab import details, loaded_message, not_loaded, still_using
+from layouts.config_tab import (
+    details,
+    environment_section,
+    loaded_message,
+    not_loaded,
+    still_using,
+)
 from layouts.csv_tab import hidden_or_shown
 from layouts.explain import importance_view
 from layouts.ids import Config, Page, Tab
 from services.access.audit import Source
 from services.access.identity import current_caller
-from services.errors import ConsoleError, InvalidInput, ModelNotFound, VersionNotFound
+from services.errors import (
+    ConsoleError,
+    InvalidInput,
+    ModelCannotLoad,
+    ModelNotFound,
+    VersionNotFound,
+)
 from services.registry.client import LATEST
 from services.wiring import ConsoleServices
 
@@ -91,7 +103,8 @@ class ConfigCallbacks:
             model = self.registry.model_detail(caller, name, Source.UI)
             self.loader.load(caller, name, ref)  # so the first prediction does not wait for it
         except ConsoleError as error:
-            return load_failed(error, selection), no_update, no_update, no_update, no_update
+            failed = self.failure_view(error, selection, name, ref)
+            return failed, no_update, no_update, no_update, no_update
         chosen = {
             "name": detail.resolved.name,
             "ref": ref,
@@ -99,6 +112,22 @@ class ConfigCallbacks:
             "alias": detail.resolved.alias,
         }
         return loaded_message(detail, ref), details(detail, model), chosen, name, ref
+
+    def failure_view(
+        self, error: ConsoleError, selection: dict[str, Any] | None, name: str, ref: str
+    ) -> html.Div:
+        """Where Load Model was pressed: the error, and for a model that cannot load, its
+        environment (what it was logged with, what is missing here)."""
+        failed = load_failed(error, selection)
+        if not isinstance(error, ModelCannotLoad):
+            return failed
+        try:
+            detail = self.registry.version_detail(current_caller(), name, ref, Source.UI)
+        except ConsoleError:
+            return failed
+        return html.Div(
+            [failed, html.Div(environment_section(detail.environment), className="mt-3")]
+        )
 
     def pending(self, name: str | None, ref: str | None, selection: dict | None) -> Any:
         return not_loaded(name, ref, selection)

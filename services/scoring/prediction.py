@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 
 from services.errors import ConsoleError, ModelRejectedInput, PredictionFailed
+from services.registry.dependencies import check_environment
 from services.registry.signature import ColumnInfo, SignatureInfo, TensorInfo
+from services.scoring.load_errors import dependency_missing, folder_environment
 from services.scoring.models import LoadedModel
 from services.scoring.validation import ConformedInput
 
@@ -48,6 +50,10 @@ def model_error(model: LoadedModel, exc: Exception) -> ConsoleError:
     schema checks) is the input's problem; anything else is the model's."""
     from mlflow.exceptions import MlflowException
 
+    if isinstance(exc, ModuleNotFoundError) and exc.name and model.files is not None:
+        environment = check_environment(folder_environment(model.files))
+        which = f"{model.name} version {model.version}"
+        return dependency_missing(which, exc.name, environment, "predicting")
     text = str(exc).strip()
     detail = (text.splitlines()[0] if text else type(exc).__name__)[:MAX_ERROR_DETAIL]
     if isinstance(exc, (ValueError, TypeError, KeyError, IndexError, MlflowException)):
