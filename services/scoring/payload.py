@@ -9,6 +9,7 @@ Accepted forms: one record (an object), a list of records, and MLflow's scoring 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +48,7 @@ def parse_json_text(text: str | bytes) -> Any:
     if not text.strip():
         raise InvalidInput("The input is empty.", hint=FORMATS_HELP)
     try:
-        return orjson.loads(text)
+        parsed = orjson.loads(text)
     except json.JSONDecodeError as exc:  # orjson's error is a json.JSONDecodeError
         if "UTF-8" in exc.msg:
             raise InvalidInput("The input is not UTF-8 text.", hint="Send it as UTF-8.") from None
@@ -56,6 +57,28 @@ def parse_json_text(text: str | bytes) -> Any:
             line=exc.lineno,
             column=exc.colno,
             hint="Check quotes, commas and brackets near that position.",
+        ) from None
+    return exact_whole_numbers(text) if _may_hold_long_integers(text) else parsed
+
+
+LONG_DIGITS = re.compile(rb"\d{19}")  # 19 digits: the first count past int64's range
+
+
+def _may_hold_long_integers(text: str | bytes) -> bool:
+    """orjson reads a whole number beyond 64 bits as the nearest double: -2**63 - 1 would
+    pass for -2**63, a valid long. Only text with a run of 19 digits can hold one."""
+    return LONG_DIGITS.search(text if isinstance(text, bytes) else text.encode()) is not None
+
+
+def exact_whole_numbers(text: str | bytes) -> Any:
+    """The same JSON (orjson has accepted it) read by the standard library, which keeps
+    every whole number exact, so a range check sees the number that was sent."""
+    try:
+        return json.loads(text)
+    except ValueError:  # past Python's limit on the digits of a whole number read from text
+        raise InvalidInput(
+            "The input holds a whole number with thousands of digits.",
+            hint="Check the numbers; a value this long is usually a mistake.",
         ) from None
 
 
