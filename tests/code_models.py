@@ -14,6 +14,8 @@ from typing import Any
 from services.registry.demo import using_tracking_uri
 from services.settings import embedded_artifact_root, embedded_tracking_uri
 
+EXPERIMENT = "/console-code-models"
+
 
 @dataclass
 class CodeRegistry:
@@ -30,13 +32,19 @@ class CodeRegistry:
 
 @contextlib.contextmanager
 def fresh_registry(data_dir: Path) -> Iterator[CodeRegistry]:
+    """The registry in ``data_dir`` (created on first use), pointed at for a while."""
     from mlflow import MlflowClient
 
     uri = embedded_tracking_uri(data_dir)
     with using_tracking_uri(uri):
         client = MlflowClient(uri, uri)
-        experiment_id = client.create_experiment(
-            "/console-code-models", artifact_location=embedded_artifact_root(data_dir).as_uri()
+        existing = client.get_experiment_by_name(EXPERIMENT)
+        experiment_id = (
+            existing.experiment_id
+            if existing
+            else client.create_experiment(
+                EXPERIMENT, artifact_location=embedded_artifact_root(data_dir).as_uri()
+            )
         )
         yield CodeRegistry(data_dir, client, experiment_id)
 
