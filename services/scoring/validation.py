@@ -24,7 +24,7 @@ from pandas.api.types import (
 )
 
 from services.errors import DimensionMismatch, InvalidInput, SchemaMismatch
-from services.registry.signature import ColumnInfo, SignatureInfo, TensorInfo
+from services.registry.signature import ColumnInfo, ParamInfo, SignatureInfo, TensorInfo
 from services.scoring.payload import ModelInput
 
 NUMPY_TYPES = {
@@ -82,11 +82,49 @@ def conform(model_input: ModelInput, signature: SignatureInfo) -> ConformedInput
         raise InvalidInput("The input has no rows: send at least one record.")
     if not signature.present:
         return ConformedInput(model_input.data, model_input.params)
+    check_params(model_input.params, signature.params)
     if signature.is_tensor:
         return ConformedInput(_conform_tensor(model_input, signature), model_input.params)
     frame = _as_frame(model_input.data, signature.columns)
     data, ignored = conform_frame(frame, signature.columns)
     return ConformedInput(data, model_input.params, ignored)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# What a scalar parameter of each type takes, as MLflow converts safely (an integer may be a
+# double; a double is not a long; text is never a number).
+PARAM_CHECKS = {
+    "double": _is_number,
+    "float": _is_number,
+    "long": _is_whole,
+    "integer": _is_whole,
+    "boolean": lambda value: isinstance(value, bool),
+    "string": lambda value: isinstance(value, str),
+}
+
+
+def check_params(params: dict[str, Any] | None, declared: list[ParamInfo]) -> None:
+    """Each declared scalar parameter the request gives is of its type. Parameters the model
+    does not declare are left to MLflow (which ignores them), and so are lists."""
+    for param in declared:
+        value = (params or {}).get(param.name)
+        accepts = PARAM_CHECKS.get(param.type)
+        if value is None or accepts is None or isinstance(value, list | dict):
+            continue
+        if not accepts(value):
+            words = TYPE_WORDS.get(param.type, param.type)
+            raise SchemaMismatch(
+                f"Parameter {param.name} takes {words} ({param.type}), but the request gives "
+                f"{_shown(value)}.",
+                hint=f"Send {words}, or leave it out for its default ({_shown(param.default)}).",
+            )
 
 
 def _as_frame(data: pd.DataFrame | np.ndarray, columns: list[ColumnInfo]) -> pd.DataFrame:
@@ -155,8 +193,25 @@ def _convert_column(series: pd.Series, column: ColumnInfo) -> pd.Series:
                 hint="Fill in every required value.",
             )
         return series  # optional columns with gaps go to the model as they are
-    converter = _CONVERTERS.get(column.type)
+    converter = _CONVERTERS.get(column.type) or (_array if is_array(column) else None)
     return converter(series, column) if converter else series
+
+
+def is_array(column: ColumnInfo) -> bool:
+    return column.type.startswith("Array(")
+
+
+def _array(series: pd.Series, column: ColumnInfo) -> pd.Series:
+    """A list per row; what is in it MLflow checks against the element type."""
+    bad = ~series.map(lambda v: isinstance(v, (list, tuple, np.ndarray)))
+    if bad.any():
+        row = _first_row(bad)
+        raise SchemaMismatch(
+            f"Column {column.name} takes a list per row ({column.type}), but row {row} has "
+            f"{_shown(series.iloc[row - 1])}.",
+            hint=f'Send a list, e.g. "{column.name}": [ … ], even for one value.',
+        )
+    return series
 
 
 def _numeric(series: pd.Series, column: ColumnInfo) -> pd.Series:
@@ -278,10 +333,20 @@ def base64_bytes(value: Any) -> bytes | None:
 
 def _datetime(series: pd.Series, column: ColumnInfo) -> pd.Series:
     parsed = pd.to_datetime(series, errors="coerce")
+    if parsed.isna().any():  # pandas takes one format from the first value: "2024-03-01
+        parsed = _each_datetime(series)  # 10:00" then fails "2023-12-31"; read each alone
     bad = parsed.isna()
     if bad.any():
         raise _mismatch(column, series, bad)
     return parsed
+
+
+def _each_datetime(series: pd.Series) -> pd.Series:
+    one_by_one = series.map(lambda value: pd.to_datetime(value, errors="coerce"))
+    try:
+        return pd.to_datetime(one_by_one)
+    except (TypeError, ValueError):  # offsets that differ: the values as they were read
+        return one_by_one
 
 
 _CONVERTERS = {
