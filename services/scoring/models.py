@@ -26,6 +26,7 @@ from services.registry.access import ModelAccess
 from services.registry.client import Registry
 from services.registry.labels import class_labels
 from services.registry.signature import SignatureInfo, describe_signature
+from services.registry.text_columns import declared_text_columns
 from services.registry.types import ResolvedVersion
 from services.scoring.batching import Batcher, BatchSettings
 from services.scoring.load_errors import folder_environment, load_failure
@@ -154,6 +155,7 @@ class LoadedModel:
     batcher: Batcher | None = None
     direct: Callable[[Any], Any] | None = None  # see direct_predict: looked up once, at load
     files: Path | None = None  # the folder it was loaded from (shipped to Spark as it is)
+    text_columns: frozenset[str] = frozenset()  # free text, as its owner declares it
 
     def predict(self, data: Any, params: dict[str, Any] | None = None, exact: bool = False) -> Any:
         """The model's output; without params, batched with concurrent requests. ``exact``
@@ -263,13 +265,15 @@ def _load(registry: Registry, resolved: ResolvedVersion) -> LoadedModel:
     except Exception as exc:  # the model's own code and files: say which and why
         log.warning("%s version %s did not load", resolved.name, resolved.version, exc_info=True)
         raise load_failure(resolved, exc, folder_environment(files)) from None
+    tags = registry.tags(resolved)
     return LoadedModel(
         name=resolved.name,
         version=resolved.version,
         pyfunc=pyfunc,
         signature=describe_signature(pyfunc.metadata.signature),
         load_seconds=time.perf_counter() - started,
-        labels=class_labels(registry.tags(resolved)),
+        labels=class_labels(tags),
+        text_columns=declared_text_columns(tags),
         files=files,
         direct=direct_predict(pyfunc),
     )
