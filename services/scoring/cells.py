@@ -176,11 +176,11 @@ def _text_out_of_range(series: pd.Series, as_float: pd.Series, target: str) -> p
     doubles they round onto its ends (-2**63 - 1 reads as -2**63), so those few cells are
     compared exactly."""
     edge = float(2 ** (np.iinfo(target).bits - 1)) * 0.999
-    near = (as_float.abs() >= edge) & series.map(lambda v: type(v) in (str, int))
+    near = as_float.abs() >= edge  # vectorised first: a clean column costs no Python loop
     if not near.any():
         return pd.Series(False, index=series.index)
     low, high = int(np.iinfo(target).min), int(np.iinfo(target).max)
-    exact = series[near].map(_whole)
+    exact = series[near].map(lambda v: _whole(v) if type(v) in (str, int) else None)
     outside = exact.map(lambda v: v is not None and not low <= v <= high)
     return outside.reindex(series.index, fill_value=False).astype(bool)
 

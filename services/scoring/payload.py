@@ -9,7 +9,6 @@ Accepted forms: one record (an object), a list of records, and MLflow's scoring 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,13 +60,14 @@ def parse_json_text(text: str | bytes) -> Any:
     return exact_whole_numbers(text) if _may_hold_long_integers(text) else parsed
 
 
-LONG_DIGITS = re.compile(rb"\d{19}")  # 19 digits: the first count past int64's range
+# orjson reads a whole number past 64 bits as the nearest double. Past 2**64 that double is
+# still out of every integer range, but from -2**63 - 1024 to -2**63 - 1 it is -2**63 itself,
+# a valid long: such a number was sent only if the text holds these digits.
+NEAR_LONG_MIN = "-922337203685477"
 
 
 def _may_hold_long_integers(text: str | bytes) -> bool:
-    """orjson reads a whole number beyond 64 bits as the nearest double: -2**63 - 1 would
-    pass for -2**63, a valid long. Only text with a run of 19 digits can hold one."""
-    return LONG_DIGITS.search(text if isinstance(text, bytes) else text.encode()) is not None
+    return (NEAR_LONG_MIN.encode() if isinstance(text, bytes) else NEAR_LONG_MIN) in text
 
 
 def exact_whole_numbers(text: str | bytes) -> Any:
