@@ -213,3 +213,26 @@ def test_load_model_in_the_ui_shows_the_error_and_the_environment(data_dir):
     assert f"The model was logged with {ABSENT_LINE}" in text
     assert "console-absent-pkg ==1.2.3 — missing" in text  # the environment table's row
     assert details is no_update and chosen is no_update  # nothing else changed
+
+
+def test_a_loaded_model_shows_its_environment_in_its_details(data_dir):
+    from cachelib import SimpleCache
+    from flask import g
+
+    from callbacks.config_tab import ConfigCallbacks
+    from layouts.ids import Config
+    from services.access.caller import LOCAL_CALLER
+    from services.wiring import build_services
+    from tests.test_callbacks import text_of, triggered_by
+
+    callbacks = ConfigCallbacks(build_services(settings_for(data_dir), SimpleCache()))
+    flask_app = create_app(settings=settings_for(data_dir)).server
+    with flask_app.test_request_context("/"):
+        g.model_console_caller = LOCAL_CALLER
+        _, details, *_ = triggered_by(
+            Config.LOAD, "n_clicks", callbacks.load, 1, "/", ECHO, "1", None
+        )
+    text = text_of(details)
+    assert "Environment" in text and "From the model's requirements.txt." in text
+    assert f"mlflow =={mlflow.__version__} {mlflow.__version__} installed" in text
+    assert f"Python {platform.python_version()} {platform.python_version()} same" in text
