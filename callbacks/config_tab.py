@@ -8,14 +8,26 @@ import dash
 from dash import ALL, Input, Output, State, ctx, html, no_update
 
 from layouts.components import error_alert
-from layouts.config_tab import details, loaded_message, not_loaded, still_using
+from layouts.config_tab import (
+    details,
+    environment_section,
+    loaded_message,
+    not_loaded,
+    still_using,
+)
 from layouts.csv_tab import hidden_or_shown
 from layouts.explain import importance_view
 from layouts.ids import Config, Page, Tab
 from layouts.page import PageState, page_state
 from services.access.audit import Source
 from services.access.identity import current_caller
-from services.errors import ConsoleError, InvalidInput, ModelNotFound, VersionNotFound
+from services.errors import (
+    ConsoleError,
+    InvalidInput,
+    ModelCannotLoad,
+    ModelNotFound,
+    VersionNotFound,
+)
 from services.registry.client import LATEST
 from services.wiring import ConsoleServices
 
@@ -146,7 +158,7 @@ class ConfigCallbacks:
             loaded = self._load(name, ref)
         except ConsoleError as error:
             # a model the person named (a button, a link) is refused where they can see it
-            refused = {"status": load_failed(error, selection)}
+            refused = {"status": self.failure_view(error, selection, name, ref)}
             return {**UNCHANGED, **opened, **refused, **({"tab": Tab.CONFIG} if named else {})}
         return {**loaded, **opened}
 
@@ -176,6 +188,22 @@ class ConfigCallbacks:
         except ConsoleError:
             options = []
         return with_typed(options, ref)
+
+    def failure_view(
+        self, error: ConsoleError, selection: dict[str, Any] | None, name: str, ref: str
+    ) -> html.Div:
+        """Where Load Model was pressed: the error, and for a model that cannot load, its
+        environment (what it was logged with, what is missing here)."""
+        failed = load_failed(error, selection)
+        if not isinstance(error, ModelCannotLoad):
+            return failed
+        try:
+            detail = self.registry.version_detail(current_caller(), name, ref, Source.UI)
+        except ConsoleError:
+            return failed
+        return html.Div(
+            [failed, html.Div(environment_section(detail.environment), className="mt-3")]
+        )
 
     def pending(self, name: str | None, ref: str | None, selection: dict | None) -> Any:
         return not_loaded(name, ref, selection)

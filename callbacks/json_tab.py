@@ -12,7 +12,7 @@ from dash import ALL, ClientsideFunction, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.common import selected, show_error
-from callbacks.whatif import form_controls
+from callbacks.whatif import form_controls, form_text_columns
 from layouts.components import active_model_line
 from layouts.explain import explanation_view, insight_parts, sureness
 from layouts.ids import History, Json, Page, form_feedback, form_field, form_switch
@@ -147,7 +147,10 @@ class JsonCallbacks:
             return show_error(error)
         example = detail.input_example[0] if detail.input_example else None
         return form_fields(
-            detail.signature, example, form_controls(self.explain, selection, example)
+            detail.signature,
+            example,
+            form_controls(self.explain, selection, example),
+            form_text_columns(self.explain, selection),
         )
 
     def _signature(self, selection: dict[str, Any] | None) -> SignatureInfo:

@@ -43,6 +43,14 @@ def form_controls(
     return controls([r.to_dict() for r in space.ranges], example)
 
 
+def form_text_columns(explain: ExplainService, selection: dict[str, Any] | None) -> frozenset:
+    """The loaded model's free-text columns, which the form gives a box of several lines."""
+    try:
+        return explain.text_columns(current_caller(), *selected(selection))
+    except ConsoleError:
+        return frozenset()
+
+
 class WhatIfCallbacks:
     def __init__(self, explain: ExplainService, scoring: ScoringService) -> None:
         self.explain, self.scoring = explain, scoring

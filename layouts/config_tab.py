@@ -9,6 +9,7 @@ from dash import dcc, html
 
 from layouts.components import facts, key_value_table, section, selection_badge
 from layouts.ids import Config
+from services.registry.dependencies import ModelEnvironment, RequirementCheck, State
 from services.registry.markdown import safe_markdown
 from services.registry.signature import SignatureInfo
 from services.registry.types import ModelDetail, VersionDetail
@@ -242,9 +243,78 @@ def details(detail: VersionDetail, model: ModelDetail) -> html.Div:
             dbc.Col(
                 [
                     section("Signature", signature_table(detail.signature), "table"),
+                    environment_section(detail.environment),
                     section("Tags", key_value_table(tags, ("Tag", "Value")), "tags"),
                 ],
                 lg=5,
             ),
         ]
+    )
+
+
+STATE_COLORS = {
+    State.INSTALLED: "success",
+    State.OTHER_VERSION: "warning",
+    State.MISSING: "danger",
+    State.NOT_CHECKED: "secondary",
+}
+
+
+def environment_section(environment: ModelEnvironment) -> dbc.Card:
+    """What the model was logged with beside what this console has installed."""
+    return section("Environment", environment_table(environment), "box-seam")
+
+
+def environment_table(environment: ModelEnvironment) -> Any:
+    python = html.Tr(
+        [
+            html.Td("Python"),
+            html.Td(environment.python or "not recorded"),
+            html.Td(environment.python_here),
+            html.Td(_python_state(environment)),
+        ]
+    )
+    rows = [python, *(_requirement_row(r) for r in environment.requirements)]
+    source = (
+        f"From the model's {environment.source}."
+        if environment.source
+        else "The model's files list no pip requirements."
+    )
+    return html.Div(
+        [
+            dbc.Table(
+                [
+                    html.Thead(html.Tr([html.Th(h) for h in ("Needs", "Logged", "Here", "")])),
+                    html.Tbody(rows),
+                ],
+                size="sm",
+                responsive=True,
+                className="mb-1 environment-table",
+            ),
+            html.Div(source, className="small text-body-secondary"),
+        ]
+    )
+
+
+def _python_state(environment: ModelEnvironment) -> Any:
+    if environment.python_note is None:
+        return dbc.Badge("same", color="success")
+    return dbc.Badge("differs", color="warning", title=environment.python_note)
+
+
+def _requirement_row(requirement: RequirementCheck) -> html.Tr:
+    logged = requirement.line.removeprefix(requirement.package).strip() or "any version"
+    badge = dbc.Badge(
+        requirement.state.value,
+        color=STATE_COLORS[requirement.state],
+        title=requirement.note or None,
+    )
+    return html.Tr(
+        [
+            html.Td(requirement.package),
+            html.Td(logged),
+            html.Td(requirement.installed or "—"),
+            html.Td(badge),
+        ],
+        className=f"requirement-{requirement.state.name.lower().replace('_', '-')}",
     )

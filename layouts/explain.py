@@ -93,8 +93,16 @@ def explanation_view(explanation: Any) -> Any:
                 f"explainer). {explanation['note']}",
                 "exclamation-triangle" if explanation["reference"]["fallback"] else "info-circle",
             ),
+            *(_note(whole_text_note(name)) for name in explanation.get("text_features", [])),
         ],
         className="explanation",
+    )
+
+
+def whole_text_note(feature: str) -> str:
+    return (
+        f"{feature} is free text: the whole text counts as one feature, so its bar says how "
+        "much the text moved the answer, not which words did."
     )
 
 

@@ -277,9 +277,13 @@ def _cell(value: Any) -> Any:
 
 
 def form_fields(
-    signature: SignatureInfo, example: dict[str, Any] | None, below: dict[str, Any] | None = None
+    signature: SignatureInfo,
+    example: dict[str, Any] | None,
+    below: dict[str, Any] | None = None,
+    free_text: frozenset[str] = frozenset(),
 ) -> Any:
-    """A field per column; ``below``: a what-if control under a field (layouts/whatif.py)."""
+    """A field per column; ``below``: a what-if control under a field (layouts/whatif.py);
+    ``free_text``: columns that get a box of several lines (services/explain/text.py)."""
     if signature.is_tensor or not signature.columns:
         return dbc.Alert(
             "This model has no named input columns, so there is no form: use JSON input.",
@@ -289,7 +293,9 @@ def form_fields(
     example, below = example or {}, below or {}
     return dbc.Row(
         [
-            dbc.Col(
+            text_field(c.name, c.required, example.get(c.name))
+            if c.name in free_text and c.type == "string"
+            else dbc.Col(
                 _field(c.name, c.type, c.required, example.get(c.name), below.get(c.name)), md=6
             )
             for c in signature.columns
@@ -321,6 +327,29 @@ def _field(name: str, type_name: str, required: bool, value: Any, below: Any = N
     )
     feedback = dbc.FormFeedback(id=form_feedback(name), type="invalid")
     return html.Div([label, control, feedback, below], className="mb-2")
+
+
+TEXT_ROWS = 5
+
+
+def text_field(name: str, required: bool, value: Any) -> dbc.Col:
+    """Free text (a review, a message): a box of several lines across the form, with no list
+    of categories, since no two texts are alike."""
+    mark = html.Span(" *", className="text-danger", title="required") if required else None
+    label = dbc.Label(
+        [name, mark, html.Span(" string · free text", className="text-body-secondary small")]
+    )
+    box = dbc.Textarea(
+        id=form_field(name),
+        value=_shown(value),
+        rows=TEXT_ROWS,
+        debounce=True,
+        placeholder="text",
+        required=required,
+        className="form-text-box",
+    )
+    feedback = dbc.FormFeedback(id=form_feedback(name), type="invalid")
+    return dbc.Col(html.Div([label, box, feedback], className="mb-2"), md=12)
 
 
 def _shown(value: Any) -> str:

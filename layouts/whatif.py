@@ -141,8 +141,11 @@ def space_note(space: dict[str, Any] | str) -> Any:
 
 
 def feature_options(ranges: list[dict[str, Any]]) -> tuple[list[dict[str, str]], str | None]:
-    """Every input can be swept; the first numeric one is chosen at first."""
-    options = [{"label": r["feature"], "value": r["feature"]} for r in ranges]
+    """Every input but free text (which has no range to sweep) can be swept; the first
+    numeric one is chosen at first."""
+    options = [
+        {"label": r["feature"], "value": r["feature"]} for r in ranges if r["kind"] != "text"
+    ]
     numeric = [r["feature"] for r in ranges if r["kind"] in ("number", "integer")]
     first = numeric[0] if numeric else (options[0]["value"] if options else None)
     return options, first

@@ -143,6 +143,55 @@ class PredictionFailed(ConsoleError):
     title = "The model failed to predict"
 
 
+class ModelCannotLoad(ConsoleError):
+    """A version whose files this console cannot turn into a working model: a package it
+    needs, its files, or the MLflow it was logged with. 424 (Failed Dependency), not 503:
+    nothing changes by retrying until someone installs a package or logs the model again, so
+    clients must not retry it, and a proxy must not take the console (which still serves other
+    models) for unavailable."""
+
+    error_code = "MODEL_LOAD_FAILED"
+    http_status = 424
+    title = "The model cannot be loaded"
+
+
+class ModelDependencyMissing(ModelCannotLoad):
+    """A module the model imports (loading or predicting) that is not installed here."""
+
+    error_code = "MODEL_DEPENDENCY_MISSING"
+    title = "A package the model needs is not installed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        module: str = "",
+        requirement: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.module = module
+        self.requirement = requirement  # the line the model was logged with, if it has one
+
+    def to_dict(self) -> dict[str, object]:
+        body = super().to_dict()
+        if self.module:
+            body["missing_module"] = self.module
+        if self.requirement:
+            body["requirement"] = self.requirement
+        return body
+
+
+class ModelFilesUnreadable(ModelCannotLoad):
+    error_code = "MODEL_FILES_UNREADABLE"
+    title = "The model's files cannot be read"
+
+
+class ModelNeedsNewerMlflow(ModelCannotLoad):
+    error_code = "MODEL_NEEDS_NEWER_MLFLOW"
+    title = "The model needs a newer MLflow"
+
+
 class JobFailed(ConsoleError):
     """A background scoring job that ended without a result of its own."""
 

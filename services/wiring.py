@@ -78,6 +78,7 @@ class ConsoleServices:
         (the model cache's, the registry clients', the audit spool's, the cache's RLock), so
         the job gets fresh ones, and a cache of its own."""
         self.models.after_fork()
+        self.scoring.loader.failures.after_fork()
         self.explain.after_fork()
         self.drift.after_fork()
         reset = getattr(self.registry.registry_for, "after_fork", None)

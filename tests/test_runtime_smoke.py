@@ -21,8 +21,10 @@ import yaml
 
 from layouts.ids import Config
 from services.access.identity import TOKEN_HEADER
+from tests.code_models import fresh_registry, register_code_model
 from tests.conftest import SETOSA, free_port
 from tests.databricks_fake import ALLOWED_TOKEN, FakeWorkspace, running_workspace
+from tests.flavour_models import XGBOOST_ONLY, register_flavour_models
 from tests.processes import PROJECT, clean_environment, running, wait_for
 from tests.registry_models import STAGED_MODEL
 from tests.runtime_env import runtime_python
@@ -93,6 +95,64 @@ def test_own_registry_and_a_data_dir_that_does_not_exist_yet(runtime, tmp_path, 
         assert answer.status_code == 200, answer.text
         assert answer.json()["predictions"] == [0]
     assert (data_dir / "audit.db").exists()
+
+
+PLAIN_MODEL = "test.runtime.doubler"
+DOUBLER = """
+import mlflow
+class Doubler(mlflow.pyfunc.PythonModel):
+    def predict(self, context, model_input, params=None):
+        return model_input["x"] * 2
+mlflow.models.set_model(Doubler())
+"""
+
+
+def test_a_model_whose_package_is_missing_says_so_and_the_app_keeps_serving(
+    runtime, tmp_path, dash_br
+):
+    """An XGBoost model, served from the environment requirements.txt builds (no xgboost)."""
+    import xgboost
+
+    registry_dir = tmp_path / "registry"
+    registry_dir.mkdir()
+    register_flavour_models(registry_dir)
+    with fresh_registry(registry_dir) as registry:
+        register_code_model(registry, PLAIN_MODEL, DOUBLER)
+    line = f"xgboost=={xgboost.__version__}"
+    port = free_port()
+    with serve(
+        runtime,
+        tmp_path,
+        PORT=port,
+        APP_DATA_DIR=tmp_path / "data",
+        MLFLOW_TRACKING_URI=f"sqlite:///{registry_dir / 'registry.db'}",
+        MODEL_NAME=XGBOOST_ONLY,
+        MODEL_VERSION="1",
+    ) as app:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/api/health", app)
+        row = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+        for _ in range(2):  # the second answer comes from the remembered failure
+            refused = requests.post(f"{base}/api/models/{XGBOOST_ONLY}/1/predict", json=row)
+            assert refused.status_code == 424, refused.text
+            body = refused.json()
+            assert body["error_code"] == "MODEL_DEPENDENCY_MISSING"
+            assert (body["missing_module"], body["requirement"]) == ("xgboost", line)
+            assert f"add the line {line} to the app's requirements.txt" in body["hint"]
+        served = requests.post(f"{base}/api/models/{PLAIN_MODEL}/1/predict", json={"x": 2.5})
+        assert served.json()["predictions"] == [5.0]
+        detail = requests.get(f"{base}/api/models/{XGBOOST_ONLY}/1", timeout=30).json()
+        states = {r["package"]: r for r in detail["environment"]["requirements"]}
+        assert (states["xgboost"]["state"], states["xgboost"]["line"]) == ("missing", line)
+        assert states["mlflow"]["state"] == "installed"
+        # Model Configuration loads the preselected model on the first visit
+        page_renders(dash_br, base)
+        dash_br.wait_for_contains_text(
+            f"#{Config.STATUS}", "A package the model needs is not installed", timeout=60
+        )
+        status = dash_br.find_element(f"#{Config.STATUS}").text
+        assert f"The model was logged with {line}" in status
+        assert "missing" in dash_br.find_element(f"#{Config.STATUS} .requirement-missing").text
 
 
 def test_databricks_app_environment(runtime, tmp_path):

@@ -14,6 +14,7 @@ from services.errors import ConsoleError
 from services.explain.explainers import NotExplainable, build_method
 from services.explain.reference import TrainingReference
 from services.explain.structure import ModelParts, input_owners, model_parts
+from services.explain.text import text_columns
 from services.registry.labels import label_of
 from services.scoring.models import LoadedModel
 from services.scoring.prediction import _plain
@@ -65,6 +66,7 @@ class VersionExplainer:
         owners = input_owners(self.parts, reference.frame) if self.parts.raw is not None else None
         self.owners = owners
         self.method = build_method(model, self.parts, reference.frame, owners)
+        self.text = text_columns(reference.frame, model.text_columns)  # each one feature
 
     @property
     def is_classifier(self) -> bool:

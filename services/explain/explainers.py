@@ -78,11 +78,22 @@ def own_output(final: Any, X: np.ndarray, targets: np.ndarray | None, probabilit
     if targets is None:
         return np.asarray(final.predict(X), dtype=float).reshape(-1)
     scores = np.asarray(
-        final.predict_proba(X) if probability else final.decision_function(X), dtype=float
+        final.predict_proba(X) if probability else raw_scores(final, X), dtype=float
     )
     if scores.ndim == 1:  # two classes, the score of class 1
         return np.where(targets == 1, scores, -scores)
     return scores[np.arange(len(X)), targets]
+
+
+def raw_scores(final: Any, X: np.ndarray) -> Any:
+    """A classifier's scores before its link (log-odds): scikit-learn's and LightGBM's
+    ``decision_function``; XGBoost's scikit-learn classes have none and give them as
+    ``predict(output_margin=True)``."""
+    if hasattr(final, "decision_function"):
+        return final.decision_function(X)
+    if type(final).__module__.startswith("xgboost"):
+        return final.predict(X, output_margin=True)
+    raise NotExplainable(f"{type(final).__name__} does not give its raw scores")
 
 
 class _MappedMethod:

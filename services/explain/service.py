@@ -41,6 +41,7 @@ class Explanation:
     latency_ms: float
     reference_note: str = ""
     labels: dict[str, str] | None = None  # the model's class names (not part of the answer)
+    text_features: list[str] = field(default_factory=list)  # free text: one feature each
 
     def to_dict(self) -> dict[str, Any]:
         body = {
@@ -54,6 +55,8 @@ class Explanation:
         }
         if self.alias:
             body["alias"] = self.alias
+        if self.text_features:
+            body["text_features"] = self.text_features
         return body
 
 
@@ -144,6 +147,7 @@ class ExplainService:
                 latency_ms=round((time.perf_counter() - started) * 1000, 3),
                 reference_note=explainer.reference.note(),
                 labels=use.model.labels,
+                text_features=[c for c in explainer.columns if c in explainer.text],
             )
 
     def importance(self, caller: Caller, name: str, ref: str, source: Source) -> Importance:
@@ -155,7 +159,17 @@ class ExplainService:
         with self.scoring.look(caller, name, ref, Source.UI) as use:
             explainer = self._explainer(caller, use)
         reference = explainer.reference
-        return WhatIfSpace(feature_ranges(reference.frame), reference.describe(), reference.note())
+        ranges = feature_ranges(reference.frame, explainer.text)
+        return WhatIfSpace(ranges, reference.describe(), reference.note())
+
+    def text_columns(self, caller: Caller, name: str, ref: str) -> frozenset[str]:
+        """The version's free-text columns (a box of several lines in the form): long in its
+        reference, or declared; only declared when it has no reference."""
+        with self.scoring.look(caller, name, ref, Source.UI) as use:
+            try:
+                return self._explainer(caller, use).text
+            except ConsoleError:
+                return use.model.text_columns
 
     def ice(
         self,

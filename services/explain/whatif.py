@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from services.explain.explainer import VersionExplainer
+from services.explain.text import text_columns
 from services.registry.labels import label_of
 from services.scoring.prediction import _plain
 
@@ -21,7 +22,7 @@ ICE_POINTS = 25
 @dataclass
 class FeatureRange:
     feature: str
-    kind: str  # "number", "integer", "category", "boolean"
+    kind: str  # "number", "integer", "category", "boolean", "text"
     low: float | None = None
     high: float | None = None
     categories: list[Any] | None = None
@@ -30,12 +31,18 @@ class FeatureRange:
         return {k: v for k, v in vars(self).items() if v is not None}
 
 
-def feature_ranges(reference: pd.DataFrame) -> list[FeatureRange]:
-    """Per input column: its training range, or the categories seen in training."""
+def feature_ranges(
+    reference: pd.DataFrame, declared_text: frozenset[str] = frozenset()
+) -> list[FeatureRange]:
+    """Per input column: its training range, the categories seen in training, or (free
+    text, services/explain/text.py) neither: any text goes."""
+    free_text = text_columns(reference, declared_text)
     ranges = []
     for column in reference.columns:
         values = reference[column].dropna()
-        if values.dtype == bool:
+        if str(column) in free_text:
+            ranges.append(FeatureRange(str(column), "text"))
+        elif values.dtype == bool:
             ranges.append(FeatureRange(str(column), "boolean"))
         elif pd.api.types.is_numeric_dtype(values) and len(values):
             kind = "integer" if pd.api.types.is_integer_dtype(values) else "number"
@@ -62,7 +69,7 @@ class IceCurve:
 
 def ice_curve(explainer: VersionExplainer, row: pd.DataFrame, feature: str) -> IceCurve:
     """The output for ``row`` with ``feature`` set to each point of its training range."""
-    known = {r.feature: r for r in feature_ranges(explainer.reference.frame)}
+    known = {r.feature: r for r in feature_ranges(explainer.reference.frame, explainer.text)}
     grid = _grid(known[feature]) if feature in known else []
     if not grid:
         grid = [row[feature].iloc[0]]

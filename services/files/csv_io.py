@@ -63,8 +63,10 @@ def parse_cells(frame: pd.DataFrame, signature: SignatureInfo | None) -> pd.Data
         if column.type in NUMERIC:
             parsed = pd.to_numeric(series, errors="coerce")
             whole = column.type in WHOLE  # "34" stays 34, not 34.0, in what is written back
-            cells = [
-                original if pd.isna(number) else (_whole(number) if whole else number)
+            cells = [  # a whole number pandas kept exact (past int64) stays exact
+                original
+                if pd.isna(number) or type(original) is int
+                else (_whole(number) if whole else number)
                 for number, original in zip(parsed, series, strict=True)
             ]
             frame[column.name] = pd.Series(cells, index=series.index, dtype=object)

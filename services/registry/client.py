@@ -27,6 +27,7 @@ from services.errors import (
     cut,
     permission_denied,
 )
+from services.registry.dependencies import read_logged_environment
 from services.registry.records import (
     MAX_VERSION,
     aliases_of,
@@ -375,7 +376,18 @@ class Registry:
             signature=describe_signature(mlmodel.signature),
             input_example=self._input_example(resolved, mlmodel),
             flavors=sorted(mlmodel.flavors),
+            environment=read_logged_environment(
+                lambda name: self._optional_text(resolved, name), mlmodel
+            ),
         )
+
+    def _optional_text(self, resolved: ResolvedVersion, name: str) -> str | None:
+        """One of the version's own small files, or None when it has none (or it cannot be
+        read: the details are still worth showing without it)."""
+        try:
+            return self.download(resolved, name).read_text()
+        except (ConsoleError, OSError, ValueError):
+            return None
 
     def _input_example(self, resolved: ResolvedVersion, mlmodel: Any) -> list[dict] | None:
         example_info = getattr(mlmodel, "saved_input_example_info", None) or {}

@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from services.registry.dependencies import (
+    LoggedEnvironment,
+    ModelEnvironment,
+    check_environment,
+)
 from services.registry.signature import SignatureInfo
 
 
@@ -57,6 +62,7 @@ class VersionFiles:
     signature: SignatureInfo
     input_example: list[dict[str, Any]] | None
     flavors: list[str]
+    environment: LoggedEnvironment = field(default_factory=LoggedEnvironment)
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,11 @@ class VersionDetail:
     def input_example(self) -> list[dict[str, Any]] | None:
         return self.files.input_example
 
+    @property
+    def environment(self) -> ModelEnvironment:
+        """Checked when asked: what is installed here may change while the files cannot."""
+        return check_environment(self.files.environment)
+
     def to_dict(self) -> dict[str, Any]:
         alias = {"alias": self.resolved.alias} if self.resolved.alias else {}
         return {
@@ -82,4 +93,5 @@ class VersionDetail:
             "signature": self.signature.to_dict(),
             "input_example": self.input_example,
             "flavors": self.files.flavors,
+            "environment": self.environment.to_dict(),
         }

@@ -15,7 +15,7 @@ import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype, is_object_dtype, is_string_dtype
 
 from services.registry.signature import ColumnInfo
-from services.scoring.validation import NUMPY_TYPES, TYPE_WORDS, out_of_range
+from services.scoring.validation import NUMPY_TYPES, TYPE_WORDS, base64_bytes, out_of_range
 
 MISSING_WORDS = frozenset(
     {"na", "n/a", "#n/a", "#na", "nan", "-nan", "null", "none", "nil", "<na>", "-", "?"}
@@ -167,7 +167,31 @@ def _impossible_numbers(series: pd.Series, column: ColumnInfo) -> tuple[pd.Serie
     target = NUMPY_TYPES[column.type]
     if not target.startswith("int"):
         return infinite.astype(bool), none
-    return infinite.astype(bool), (out_of_range(numbers, target) & ~infinite & numbers.notna())
+    outside = out_of_range(numbers, target) | _text_out_of_range(series, as_float, target)
+    return infinite.astype(bool), (outside & ~infinite & numbers.notna())
+
+
+def _text_out_of_range(series: pd.Series, as_float: pd.Series, target: str) -> pd.Series:
+    """Whole numbers (as text, or as Python ints pandas kept exact) just past the range: as
+    doubles they round onto its ends (-2**63 - 1 reads as -2**63), so those few cells are
+    compared exactly."""
+    edge = float(2 ** (np.iinfo(target).bits - 1)) * 0.999
+    near = as_float.abs() >= edge  # vectorised first: a clean column costs no Python loop
+    if not near.any():
+        return pd.Series(False, index=series.index)
+    low, high = int(np.iinfo(target).min), int(np.iinfo(target).max)
+    exact = series[near].map(lambda v: _whole(v) if type(v) in (str, int) else None)
+    outside = exact.map(lambda v: v is not None and not low <= v <= high)
+    return outside.reindex(series.index, fill_value=False).astype(bool)
+
+
+def _whole(value: str | int) -> int | None:
+    if isinstance(value, int):
+        return value
+    try:
+        return int(value.strip())
+    except ValueError:  # a fraction or an exponent: the double is what it means
+        return None
 
 
 def _wrong_type(series: pd.Series, column: ColumnInfo) -> pd.Series:
@@ -179,6 +203,8 @@ def _wrong_type(series: pd.Series, column: ColumnInfo) -> pd.Series:
         if NUMPY_TYPES[column.type].startswith("int"):
             bad |= (numbers != np.floor(numbers)) & numbers.notna()
         return bad.astype(bool)
+    if column.type == "binary":
+        return series.map(lambda value: base64_bytes(value) is None).astype(bool)
     expected = {"boolean": (bool, np.bool_), "string": (str,)}.get(column.type)
     if expected is None:
         return pd.Series(False, index=series.index)

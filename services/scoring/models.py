@@ -11,6 +11,7 @@ that check.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -20,15 +21,19 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from services.access.caller import Caller
-from services.errors import PermissionDenied, Unauthenticated
+from services.errors import ConsoleError, ModelCannotLoad, PermissionDenied, Unauthenticated
 from services.registry.access import ModelAccess
 from services.registry.client import Registry
 from services.registry.labels import class_labels
 from services.registry.signature import SignatureInfo, describe_signature
+from services.registry.text_columns import declared_text_columns
 from services.registry.types import ResolvedVersion
 from services.scoring.batching import Batcher, BatchSettings
+from services.scoring.load_errors import folder_environment, load_failure
 
 V = TypeVar("V")
+log = logging.getLogger(__name__)
+LOAD_FAILURE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,7 @@ class LoadedModel:
     batcher: Batcher | None = None
     direct: Callable[[Any], Any] | None = None  # see direct_predict: looked up once, at load
     files: Path | None = None  # the folder it was loaded from (shipped to Spark as it is)
+    text_columns: frozenset[str] = frozenset()  # free text, as its owner declares it
 
     def predict(self, data: Any, params: dict[str, Any] | None = None, exact: bool = False) -> Any:
         """The model's output; without params, batched with concurrent requests. ``exact``
@@ -165,22 +171,64 @@ class LoadedModel:
             self.batcher.after_fork()
 
 
+class FailedLoads:
+    """Versions that could not load, each remembered ``seconds``: every request for one then
+    gets the same answer at once instead of downloading and failing again, and once the time
+    is up (a package installed meanwhile) the next request tries again."""
+
+    def __init__(self, seconds: float = LOAD_FAILURE_SECONDS) -> None:
+        self.seconds = seconds
+        self._failed: dict[CacheKey, tuple[ModelCannotLoad, float]] = {}
+        self._lock = threading.Lock()
+
+    def raise_if_recent(self, key: CacheKey) -> None:
+        with self._lock:
+            failed = self._failed.get(key)
+            if failed is not None and time.monotonic() >= failed[1]:
+                del self._failed[key]
+                failed = None
+        if failed is not None:
+            raise failed[0]
+
+    def remember(self, key: CacheKey, error: ModelCannotLoad) -> None:
+        if self.seconds > 0:
+            with self._lock:
+                self._failed[key] = (error, time.monotonic() + self.seconds)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._failed)
+
+    def after_fork(self) -> None:
+        self._lock = threading.Lock()
+
+
 class ModelLoader:
     """The model a caller asked for: resolved and authorised with the caller's credentials,
     then taken from the cache or loaded once."""
 
     def __init__(
-        self, access: ModelAccess, cache: ModelCache[LoadedModel], batching: BatchSettings
+        self,
+        access: ModelAccess,
+        cache: ModelCache[LoadedModel],
+        batching: BatchSettings,
+        failures: FailedLoads | None = None,
     ) -> None:
         self.access = access
         self.cache = cache
         self.batching = batching
+        self.failures = failures or FailedLoads()
 
     def load(self, caller: Caller, name: str, ref: str) -> tuple[ResolvedVersion, LoadedModel]:
         resolved = self.access.resolve(caller, name, ref)
         registry = self.access.authorize(caller, resolved)
         key = CacheKey(registry.uri, resolved.name, resolved.version)
-        return resolved, self.cache.get_or_load(key, lambda: self._load(registry, resolved))
+        self.failures.raise_if_recent(key)  # after the caller's own check, as a hit is
+        try:
+            return resolved, self.cache.get_or_load(key, lambda: self._load(registry, resolved))
+        except ModelCannotLoad as error:
+            self.failures.remember(key, error)
+            raise
 
     def _load(self, registry: Registry, resolved: ResolvedVersion) -> LoadedModel:
         model = _load(registry, resolved)
@@ -210,14 +258,22 @@ def _load(registry: Registry, resolved: ResolvedVersion) -> LoadedModel:
 
     started = time.perf_counter()
     files = registry.download(resolved)
-    pyfunc = mlflow.pyfunc.load_model(str(files))
+    try:
+        pyfunc = mlflow.pyfunc.load_model(str(files))
+    except ConsoleError:
+        raise
+    except Exception as exc:  # the model's own code and files: say which and why
+        log.warning("%s version %s did not load", resolved.name, resolved.version, exc_info=True)
+        raise load_failure(resolved, exc, folder_environment(files)) from None
+    tags = registry.tags(resolved)
     return LoadedModel(
         name=resolved.name,
         version=resolved.version,
         pyfunc=pyfunc,
         signature=describe_signature(pyfunc.metadata.signature),
         load_seconds=time.perf_counter() - started,
-        labels=class_labels(registry.tags(resolved)),
+        labels=class_labels(tags),
+        text_columns=declared_text_columns(tags),
         files=files,
         direct=direct_predict(pyfunc),
     )

@@ -47,7 +47,7 @@ def parse_json_text(text: str | bytes) -> Any:
     if not text.strip():
         raise InvalidInput("The input is empty.", hint=FORMATS_HELP)
     try:
-        return orjson.loads(text)
+        parsed = orjson.loads(text)
     except json.JSONDecodeError as exc:  # orjson's error is a json.JSONDecodeError
         if "UTF-8" in exc.msg:
             raise InvalidInput("The input is not UTF-8 text.", hint="Send it as UTF-8.") from None
@@ -56,6 +56,29 @@ def parse_json_text(text: str | bytes) -> Any:
             line=exc.lineno,
             column=exc.colno,
             hint="Check quotes, commas and brackets near that position.",
+        ) from None
+    return exact_whole_numbers(text) if _may_hold_long_integers(text) else parsed
+
+
+# orjson reads a whole number past 64 bits as the nearest double. Past 2**64 that double is
+# still out of every integer range, but from -2**63 - 1024 to -2**63 - 1 it is -2**63 itself,
+# a valid long: such a number was sent only if the text holds these digits.
+NEAR_LONG_MIN = "-922337203685477"
+
+
+def _may_hold_long_integers(text: str | bytes) -> bool:
+    return (NEAR_LONG_MIN.encode() if isinstance(text, bytes) else NEAR_LONG_MIN) in text
+
+
+def exact_whole_numbers(text: str | bytes) -> Any:
+    """The same JSON (orjson has accepted it) read by the standard library, which keeps
+    every whole number exact, so a range check sees the number that was sent."""
+    try:
+        return json.loads(text)
+    except ValueError:  # past Python's limit on the digits of a whole number read from text
+        raise InvalidInput(
+            "The input holds a whole number with thousands of digits.",
+            hint="Check the numbers; a value this long is usually a mistake.",
         ) from None
 
 

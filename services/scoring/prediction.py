@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from services.errors import ConsoleError, ModelRejectedInput, PredictionFailed
+from services.registry.dependencies import check_environment
 from services.registry.signature import ColumnInfo, SignatureInfo, TensorInfo
+from services.scoring.load_errors import dependency_missing, folder_environment
 from services.scoring.models import LoadedModel
 from services.scoring.validation import ConformedInput
 
@@ -48,6 +52,10 @@ def model_error(model: LoadedModel, exc: Exception) -> ConsoleError:
     schema checks) is the input's problem; anything else is the model's."""
     from mlflow.exceptions import MlflowException
 
+    if isinstance(exc, ModuleNotFoundError) and exc.name and model.files is not None:
+        environment = check_environment(folder_environment(model.files))
+        which = f"{model.name} version {model.version}"
+        return dependency_missing(which, exc.name, environment, "predicting")
     text = str(exc).strip()
     detail = (text.splitlines()[0] if text else type(exc).__name__)[:MAX_ERROR_DETAIL]
     if isinstance(exc, (ValueError, TypeError, KeyError, IndexError, MlflowException)):
@@ -65,7 +73,7 @@ def model_error(model: LoadedModel, exc: Exception) -> ConsoleError:
 
 
 def _plain(value: Any) -> Any:
-    """A JSON-safe Python value: numpy scalars unwrapped, NaN as null."""
+    """A JSON-safe Python value: numpy scalars unwrapped, NaN as null, bytes as base64."""
     if value is pd.NA:
         return None
     if isinstance(value, np.generic):
@@ -74,6 +82,8 @@ def _plain(value: Any) -> Any:
         return None
     if isinstance(value, (pd.Timestamp, np.datetime64)):
         return str(value)
+    if isinstance(value, (bytes, bytearray)):  # JSON has no bytes: base64, as MLflow sends
+        return base64.b64encode(value).decode("ascii")
     return value
 
 
@@ -128,6 +138,15 @@ def output_frame(output: Any, index: pd.Index) -> pd.DataFrame:
     else:
         frame = pd.DataFrame({PREDICTION_COLUMN: jsonable(output)})
     frame.index = index
+    return _bytes_as_base64(frame)
+
+
+def _bytes_as_base64(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns of bytes written as base64 text (a file, like JSON, has no bytes)."""
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == object and infer_dtype(column, skipna=True) in ("bytes", "mixed"):
+            frame[name] = column.map(_plain)
     return frame
 
 

@@ -7,6 +7,8 @@ integer column, since JSON writers and spreadsheets produce those and nothing is
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import sys
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from pandas.api.types import (
 )
 
 from services.errors import DimensionMismatch, InvalidInput, SchemaMismatch
-from services.registry.signature import ColumnInfo, SignatureInfo, TensorInfo
+from services.registry.signature import ColumnInfo, ParamInfo, SignatureInfo, TensorInfo
 from services.scoring.payload import ModelInput
 
 NUMPY_TYPES = {
@@ -40,7 +42,7 @@ TYPE_WORDS = {
     "boolean": "true or false",
     "string": "text",
     "datetime": "a date/time",
-    "binary": "bytes",
+    "binary": "base64 text (bytes)",
 }
 MAX_VALUE_SHOWN = 40
 
@@ -80,11 +82,49 @@ def conform(model_input: ModelInput, signature: SignatureInfo) -> ConformedInput
         raise InvalidInput("The input has no rows: send at least one record.")
     if not signature.present:
         return ConformedInput(model_input.data, model_input.params)
+    check_params(model_input.params, signature.params)
     if signature.is_tensor:
         return ConformedInput(_conform_tensor(model_input, signature), model_input.params)
     frame = _as_frame(model_input.data, signature.columns)
     data, ignored = conform_frame(frame, signature.columns)
     return ConformedInput(data, model_input.params, ignored)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# What a scalar parameter of each type takes, as MLflow converts safely (an integer may be a
+# double; a double is not a long; text is never a number).
+PARAM_CHECKS = {
+    "double": _is_number,
+    "float": _is_number,
+    "long": _is_whole,
+    "integer": _is_whole,
+    "boolean": lambda value: isinstance(value, bool),
+    "string": lambda value: isinstance(value, str),
+}
+
+
+def check_params(params: dict[str, Any] | None, declared: list[ParamInfo]) -> None:
+    """Each declared scalar parameter the request gives is of its type. Parameters the model
+    does not declare are left to MLflow (which ignores them), and so are lists."""
+    for param in declared:
+        value = (params or {}).get(param.name)
+        accepts = PARAM_CHECKS.get(param.type)
+        if value is None or accepts is None or isinstance(value, list | dict):
+            continue
+        if not accepts(value):
+            words = TYPE_WORDS.get(param.type, param.type)
+            raise SchemaMismatch(
+                f"Parameter {param.name} takes {words} ({param.type}), but the request gives "
+                f"{_shown(value)}.",
+                hint=f"Send {words}, or leave it out for its default ({_shown(param.default)}).",
+            )
 
 
 def _as_frame(data: pd.DataFrame | np.ndarray, columns: list[ColumnInfo]) -> pd.DataFrame:
@@ -153,8 +193,25 @@ def _convert_column(series: pd.Series, column: ColumnInfo) -> pd.Series:
                 hint="Fill in every required value.",
             )
         return series  # optional columns with gaps go to the model as they are
-    converter = _CONVERTERS.get(column.type)
+    converter = _CONVERTERS.get(column.type) or (_array if is_array(column) else None)
     return converter(series, column) if converter else series
+
+
+def is_array(column: ColumnInfo) -> bool:
+    return column.type.startswith("Array(")
+
+
+def _array(series: pd.Series, column: ColumnInfo) -> pd.Series:
+    """A list per row; what is in it MLflow checks against the element type."""
+    bad = ~series.map(lambda v: isinstance(v, (list, tuple, np.ndarray)))
+    if bad.any():
+        row = _first_row(bad)
+        raise SchemaMismatch(
+            f"Column {column.name} takes a list per row ({column.type}), but row {row} has "
+            f"{_shown(series.iloc[row - 1])}.",
+            hint=f'Send a list, e.g. "{column.name}": [ … ], even for one value.',
+        )
+    return series
 
 
 def _numeric(series: pd.Series, column: ColumnInfo) -> pd.Series:
@@ -246,12 +303,50 @@ def _string(series: pd.Series, column: ColumnInfo) -> pd.Series:
     return series.astype(object)
 
 
+def _binary(series: pd.Series, column: ColumnInfo) -> pd.Series:
+    """Bytes travel in JSON and CSV as base64 text, as MLflow's scoring protocol says; the
+    model gets the bytes. Text that is not base64 is refused with its row (MLflow's server
+    drops the characters it cannot read, or fails with a line of its traceback)."""
+    decoded = series.map(base64_bytes)
+    bad = decoded.map(lambda v: v is None)
+    if bad.any():
+        raise SchemaMismatch(
+            f"Column {column.name} takes bytes written as base64 text (binary), but row "
+            f"{_first_row(bad)} has {_shown(series[bad].iloc[0])}, which is not base64.",
+            hint="Encode the bytes in base64 (in Python: base64.b64encode(data).decode()).",
+        )
+    return decoded.astype(object)
+
+
+def base64_bytes(value: Any) -> bytes | None:
+    """The bytes ``value`` stands for (base64 text; line breaks allowed, as MLflow writes
+    them), or None when it is not base64."""
+    if isinstance(value, bytes):
+        return value
+    if not isinstance(value, str):
+        return None
+    try:
+        return base64.b64decode("".join(value.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
 def _datetime(series: pd.Series, column: ColumnInfo) -> pd.Series:
     parsed = pd.to_datetime(series, errors="coerce")
+    if parsed.isna().any():  # pandas takes one format from the first value: "2024-03-01
+        parsed = _each_datetime(series)  # 10:00" then fails "2023-12-31"; read each alone
     bad = parsed.isna()
     if bad.any():
         raise _mismatch(column, series, bad)
     return parsed
+
+
+def _each_datetime(series: pd.Series) -> pd.Series:
+    one_by_one = series.map(lambda value: pd.to_datetime(value, errors="coerce"))
+    try:
+        return pd.to_datetime(one_by_one)
+    except (TypeError, ValueError):  # offsets that differ: the values as they were read
+        return one_by_one
 
 
 _CONVERTERS = {
@@ -262,6 +357,7 @@ _CONVERTERS = {
     "boolean": _boolean,
     "string": _string,
     "datetime": _datetime,
+    "binary": _binary,
 }
 
 
