@@ -16,6 +16,7 @@ from selenium.common.exceptions import (
 from selenium.webdriver.common.keys import Keys
 
 from app import create_app
+from layouts.answer import JSON_ANSWER
 from layouts.csv_tab import PANEL as CSV_PANEL
 from layouts.ids import Config, Csv, Json
 from layouts.json_tab import EMPTY_EDITOR
@@ -77,12 +78,14 @@ def type_json(dash_duo: Any, text: str) -> None:
     editor.send_keys(text)
 
 
-def result_json(dash_duo: Any, selector: str = f"#{Json.RESULT}") -> dict[str, Any]:
+def result_json(dash_duo: Any, selector: str = f"#{JSON_ANSWER.result}") -> dict[str, Any]:
     dash_duo.wait_for_contains_text(selector, '"predictions"')
     return json.loads(dash_duo.find_element(f"{selector} code").text)
 
 
-def wait_for_predictions(dash_duo: Any, expected: list, selector: str = f"#{Json.RESULT}") -> None:
+def wait_for_predictions(
+    dash_duo: Any, expected: list, selector: str = f"#{JSON_ANSWER.result}"
+) -> None:
     until(lambda: result_json(dash_duo, selector)["predictions"] == expected, timeout=10)
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from app import create_app
+from layouts.answer import FORM_ANSWER, JSON_ANSWER
 from layouts.ids import Config, Csv, History, Json, Page
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
 from tests.browser_helpers import (
@@ -89,8 +90,8 @@ def test_json_batch_shows_predictions_and_a_table(iris_console):
     dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid — 3 records, 4 features")
     dash_duo.find_element(f"#{Json.PREDICT}").click()
     assert result_json(dash_duo)["predictions"] == [0, 2, 0]
-    dash_duo.wait_for_element(f"#{Json.RESULT} .ag-row[row-index='2']")
-    rows = dash_duo.find_elements(f"#{Json.RESULT} .ag-center-cols-container .ag-row")
+    dash_duo.wait_for_element(f"#{JSON_ANSWER.result} .ag-row[row-index='2']")
+    rows = dash_duo.find_elements(f"#{JSON_ANSWER.result} .ag-center-cols-container .ag-row")
     assert len(rows) == 3
     screenshot(dash_duo, "tab-json-prediction")
     assert dash_duo.get_logs() == []
@@ -131,7 +132,7 @@ def test_form_built_from_signature_predicts(iris_console):
     field = dash_duo.find_element(f"#{Json.FORM_FIELDS} input")
     assert field.get_attribute("value") == "5.1"  # prefilled from the input example
     dash_duo.find_element(f"#{Json.FORM_PREDICT}").click()
-    assert result_json(dash_duo, f"#{Json.FORM_RESULT}")["predictions"] == [0]
+    assert result_json(dash_duo, f"#{FORM_ANSWER.result}")["predictions"] == [0]
     assert dash_duo.get_logs() == []
 
 
@@ -183,7 +184,7 @@ def test_history_lists_predictions_in_every_tab_of_the_browser(iris_console):
         dash_duo.find_element(f"#{Json.PREDICT}").click()
         wait_for_predictions(dash_duo, expected)
     dash_duo.find_element(f"#{Json.FORM_PREDICT}").click()
-    result_json(dash_duo, f"#{Json.FORM_RESULT}")
+    result_json(dash_duo, f"#{FORM_ANSWER.result}")
     open_tab(dash_duo, "Prediction History")
     dash_duo.wait_for_contains_text(f"#{History.LIST}", "form done")
     dash_duo.wait_for_element(f"#{History.LIST} tbody tr:nth-child(3)")

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import requests
 
-from layouts.compare import FILE_PANEL
+from layouts.features.compare import FILE_PANEL
 from layouts.ids import Compare, Config, Csv, Json, Monitor, Page
 from services.access.audit import Source
 from services.monitor.split import SPLIT_TAG

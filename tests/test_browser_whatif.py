@@ -8,12 +8,13 @@ from dash.testing.wait import until
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from layouts.ids import Config, Insight, Json, Page, form_field, whatif_choice, whatif_slider
+from layouts.answer import FORM_ANSWER
+from layouts.ids import Config, Insight, Page, form_field, whatif_choice, whatif_slider
 from services.registry.demo import CHURN_MODEL
 from tests.browser_helpers import click, css_of, open_tab, screenshot, start_console
 
 pytestmark = pytest.mark.browser
-WATERFALL = f"#{Json.FORM_RESULT} .chart-waterfall"
+WATERFALL = f"#{FORM_ANSWER.result} .chart-waterfall"
 ICE = f"#{Insight.WHATIF_ICE} .chart-ice"
 
 
@@ -41,7 +42,7 @@ def test_sliders_and_categories_predict_again_and_move_the_charts(dash_duo, sett
     until(lambda: _field(dash_duo, "tenure_months") not in ("", "12"), timeout=10)
     longest = _field(dash_duo, "tenure_months")
     dash_duo.wait_for_contains_text(WATERFALL, f"tenure_months = {longest}", timeout=30)
-    dash_duo.wait_for_contains_text(f"#{Json.FORM_RESULT}", "%)")
+    dash_duo.wait_for_contains_text(f"#{FORM_ANSWER.result}", "%)")
     dash_duo.wait_for_element(f"{ICE} .main-svg")
     assert "What if age changed" in dash_duo.find_element(ICE).text
     # another feature to sweep: only the chart changes
