@@ -64,20 +64,12 @@ from layouts.page import page_layout
 from services.access.guard import RequestGuard
 from services.jobs.record import LOCAL
 from services.jobs.runners import CeleryRunner
-from services.settings import Settings
+from services.settings import MLFLOW_HTTP_DEFAULTS, Settings
 from services.startup import check_configuration, prepare_registry, registry_prepared
 from services.wiring import ConsoleServices, build_services
 
 ASSETS = ROOT / "assets"
 EXTENSION = "model_console"  # server.extensions[EXTENSION][url_base_pathname] -> services
-# MLflow retries a refused connection for minutes by default; a person waiting on a page
-# should hear "registry unreachable" in seconds. Operators can still override these.
-MLFLOW_HTTP_DEFAULTS = {
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
-}
-
 log = logging.getLogger("model_console")
 
 

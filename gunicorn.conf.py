@@ -7,13 +7,13 @@ does not need it; a request that does waits for it). A problem stops gunicorn wi
 never a loop of workers failing to boot.
 """
 
-from services.settings import ConfigurationError, int_env
+from services.settings import GUNICORN_THREADS, WEB_CONCURRENCY, ConfigurationError
 from services.startup import before_workers, listen_address, stop
 
 try:
     _host, _port = listen_address()
-    workers = int_env("WEB_CONCURRENCY", 2)
-    threads = int_env("GUNICORN_THREADS", 8)
+    workers = WEB_CONCURRENCY.value()
+    threads = GUNICORN_THREADS.value()
 except ConfigurationError as error:
     stop(error)
 bind = [f"{_host}:{_port}"]

@@ -22,6 +22,7 @@ def _bars(dash_duo, chart: str, within: str) -> int:
     return len(dash_duo.find_elements(f"#{within} .chart-{chart} .point"))
 
 
+@pytest.mark.screenshots
 def test_form_answer_shows_confidence_waterfall_and_importance(dash_duo, settings):
     start_console(dash_duo, settings, default_model=CHURN_MODEL, default_version="1")
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL} version 1")
@@ -38,7 +39,7 @@ def test_form_answer_shows_confidence_waterfall_and_importance(dash_duo, setting
     waterfall = f"#{FORM_ANSWER.result} .chart-waterfall"
     dash_duo.wait_for_element(f"{waterfall} .main-svg")
     assert "city = " in dash_duo.find_element(waterfall).text
-    screenshot(dash_duo, "explain-form-light")
+    screenshot(dash_duo, "explain-form-light", docs=True)
     click(dash_duo, f"#{Page.THEME_SWITCH}")
     dash_duo.wait_for_element("html[data-bs-theme='dark']")
     screenshot(dash_duo, "explain-form-dark")
