@@ -64,7 +64,7 @@ def test_sliders_and_categories_predict_again_and_move_the_charts(dash_duo, sett
     Select(choice).select_by_visible_text("Rome")
     until(lambda: _field(dash_duo, "city") == "Rome", timeout=10)
     dash_duo.wait_for_contains_text(WATERFALL, "city = Rome", timeout=30)
-    screenshot(dash_duo, "whatif-light", docs=True, docs_from=f"#{Json.FORM_RESULT}")
+    screenshot(dash_duo, "whatif-light", docs=True, docs_from=f"#{FORM_ANSWER.result}")
     click(dash_duo, f"#{Page.THEME_SWITCH}")
     dash_duo.wait_for_element("html[data-bs-theme='dark']")
     screenshot(dash_duo, "whatif-dark")
