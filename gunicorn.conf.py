@@ -8,8 +8,9 @@ never a loop of workers failing to boot.
 """
 
 from services.settings import GUNICORN_THREADS, WEB_CONCURRENCY, ConfigurationError
-from services.startup import before_workers, listen_address, stop
+from services.startup import before_workers, configure_process, listen_address, stop
 
+configure_process()  # in the master: the workers inherit it
 try:
     _host, _port = listen_address()
     workers = WEB_CONCURRENCY.value()
@@ -35,7 +36,21 @@ def post_worker_init(worker) -> None:
     nothing touches the store before)."""
     import threading
 
+    from app import freeze_startup_objects
+
+    freeze_startup_objects()  # the app is built: its objects will live as long as the worker
     threading.Thread(target=_warm_up, args=(worker.wsgi,), name="warm-up", daemon=True).start()
+
+
+def worker_exit(server, worker) -> None:
+    """A worker's audit records waiting in memory are stored before it goes (those on disk
+    already are swept by the next process if this one cannot)."""
+    import contextlib
+
+    with contextlib.suppress(Exception):  # a worker that never loaded the app has none
+        from app import services_of
+
+        services_of(worker.wsgi).close()
 
 
 def _warm_up(server) -> None:

@@ -41,6 +41,16 @@ SPARK_CLIENT = ("pyspark", "grpc")  # pyspark[connect], in requirements-spark.tx
 REINSTALL = "install the app's requirements: pip install -r requirements.txt"
 
 
+def configure_process() -> None:
+    """What the console sets for the process as a whole, before it builds anything: MLflow's
+    HTTP retries in seconds, not minutes (a person waiting on a page should hear "registry
+    unreachable" soon); an operator's own values win."""
+    from services.settings import MLFLOW_HTTP_DEFAULTS
+
+    for name, value in MLFLOW_HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
 def listen_address() -> tuple[str, int]:
     """Databricks Apps route to 0.0.0.0:$DATABRICKS_APP_PORT; elsewhere stay on loopback.
     ``HOST`` overrides either."""
