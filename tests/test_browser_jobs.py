@@ -24,7 +24,7 @@ from layouts.csv_tab import PANEL as CSV_PANEL
 from layouts.features.compare import FILE_PANEL
 from layouts.features.table_panel import PANEL as TABLE_PANEL
 from layouts.ids import Compare, Config, Csv, History, Json, Page, Table
-from services.registry.demo import CHURN_MODEL, IRIS_FEATURES, IRIS_MODEL, churn_frame
+from services.registry.demo import IRIS_FEATURES, IRIS_MODEL, churn_frame
 from tests.browser_helpers import (
     CSV_RESULT,
     cancel_job,
@@ -37,11 +37,37 @@ from tests.browser_helpers import (
     start_console,
     upload_csv,
 )
-from tests.conftest import SETOSA, VIRGINICA, auth, basic_header, mlflow_basic_settings
+from tests.code_models import fresh_registry, register_code_model
+from tests.conftest import (
+    SETOSA,
+    VIRGINICA,
+    auth,
+    basic_header,
+    mlflow_basic_settings,
+    settings_for,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-ROWS = 200_000
 CHUNK = 1_000  # many chunks: a job long enough to reload, look at and cancel
+PACED_MODEL = "main.ml_models.paced_churn"
+ROWS = 60_000
+PACED = """
+import time
+
+import mlflow
+
+
+class Paced(mlflow.pyfunc.PythonModel):
+    \"\"\"A churn rule that takes a quarter of a second per call: a job of many chunks
+    lasts long enough to reload, open elsewhere and cancel, however fast the machine.\"\"\"
+
+    def predict(self, context, model_input, params=None):
+        time.sleep(0.25)
+        return (model_input["tenure_months"] < 12).astype("int64")
+
+
+mlflow.models.set_model(Paced())
+"""
 
 
 @pytest.fixture
@@ -78,7 +104,7 @@ def press(driver: webdriver.Chrome, selector: str) -> None:
     driver.execute_script("document.querySelector(arguments[0]).click()", selector)
 
 
-def customers(path: Path, rows: int = ROWS) -> pd.DataFrame:
+def customers(path: Path, rows: int) -> pd.DataFrame:
     frame = churn_frame(rows, seed=11)
     frame.insert(0, "customer_id", np.arange(rows))
     frame.to_csv(path, index=False)
@@ -86,22 +112,23 @@ def customers(path: Path, rows: int = ROWS) -> pd.DataFrame:
 
 
 def test_a_csv_job_survives_a_reload_and_is_seen_and_cancelled_on_another_device(
-    dash_duo, settings, tmp_path, other_device
+    dash_duo, tmp_path, other_device
 ):
     data_dir = tmp_path / "data"
+    with fresh_registry(tmp_path / "registry") as registry:
+        version = register_code_model(registry, PACED_MODEL, PACED)
     start_console(
         dash_duo,
-        settings,
-        default_model=CHURN_MODEL,
-        default_version="Champion",
+        settings_for(tmp_path / "registry"),
+        default_model=PACED_MODEL,
+        default_version=version,
         app_data_dir=data_dir,
         predict_chunk_rows=CHUNK,
-        alias_cache_seconds=2,
     )
-    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL}")
+    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {PACED_MODEL}")
     open_tab(dash_duo, "CSV Prediction")
     source = tmp_path / "churn_big.csv"
-    frame = customers(source)
+    frame = customers(source, ROWS)
     upload_csv(dash_duo, source, ROWS)
     click(dash_duo, f"#{Csv.PREDICT}")
     until(lambda: "job=" in dash_duo.driver.current_url, timeout=30)
