@@ -70,6 +70,7 @@ from api.routes import create_api_blueprint
 from callbacks import register_callbacks
 from layouts.page import page_layout
 from services.access.guard import RequestGuard
+from services.compat import finish_dash_setup
 from services.jobs.record import LOCAL
 from services.jobs.runners import CeleryRunner
 from services.settings import Settings
@@ -134,15 +135,6 @@ def services_of(server: Flask, prefix: str = "/") -> ConsoleServices:
     """The services of the console mounted at ``prefix`` in ``server`` (for a host app that
     wants to reach them, and for tests)."""
     return server.extensions[EXTENSION][prefix]
-
-
-def finish_dash_setup(app: dash.Dash) -> None:
-    """Dash finishes its own setup (which bundles it may serve, cancel callbacks) on the
-    first request, and serves requests that arrive on other threads meanwhile half set up:
-    a fresh gunicorn worker answered 500 for react and react-dom and the page stayed at
-    "Loading...". Done here, before any request."""
-    with app.server.test_request_context(app.config.requests_pathname_prefix):
-        app._setup_server()
 
 
 def answer_unknown_bundles(server: Flask) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import asdict
 from typing import Any
@@ -14,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from services.access.audit import Source
 from services.access.identity import current_caller
 from services.compare.service import parse_refs
+from services.compat import whole_socket_reader
 from services.errors import ConsoleError, PayloadTooLarge, UnsupportedMediaType, cut
 from services.files.results import DEFAULT_RESULT_FORMAT, mimetype_for
 from services.files.service import ScoreOptions
@@ -56,25 +56,10 @@ def _body(limit: int) -> bytes:
 
 
 def _read(size: int) -> bytes:
-    """Up to ``size`` bytes of the body, as ``request.stream`` reads them.
-
-    gunicorn's ``Body.read`` gathers what it is asked for a kilobyte at a time (a turn of a
-    Python loop per kilobyte, each copying the rest of a socket read: costly for thousands of
-    rows); the reader beneath it hands over whole socket reads. That
-    reader is used only while nothing has been read from the body, so the bytes are the same;
-    under any other server (and Flask's test client) the stream is read as usual."""
-    raw = request.environ.get("wsgi.input")
-    reader = getattr(raw, "reader", None)
-    buffered = getattr(raw, "buf", None)
-    if (
-        type(raw).__module__ == "gunicorn.http.body"
-        and type(raw).__name__ == "Body"
-        and callable(getattr(reader, "read", None))
-        and isinstance(buffered, io.BytesIO)
-        and buffered.tell() == 0
-    ):
-        return reader.read(size)
-    return request.stream.read(size)
+    """Up to ``size`` bytes of the body: under gunicorn, whole socket reads (its own ``read``
+    gathers a kilobyte at a time, costly for thousands of rows; ``services/compat.py``)."""
+    reader = whole_socket_reader(request.environ.get("wsgi.input"))
+    return reader(size) if reader is not None else request.stream.read(size)
 
 
 def _json(body: Any, status: int = 200) -> Response:

@@ -1,16 +1,33 @@
-"""Another library's private behaviour, in one place: each use says the version it was checked
-on, and ``tests/test_compat.py`` fails when that behaviour changes.
+"""Another library's private behaviour, in one place: each use says the versions it was
+checked on, and ``tests/test_compat.py`` fails when that behaviour changes (read the notes
+here again, re-check, then move the versions in the test).
 
 - ``mlflow_mismatch_text``: ``mlflow.utils.requirements_utils._check_requirement_satisfied``
-  and the text of its ``_MismatchedPackageInfo`` (checked on MLflow 3.17.2). MLflow has no
-  public way to ask whether one requirement is met; its words are the ones users also see in
-  the warning ``mlflow.pyfunc.load_model`` logs ("xgboost (current: uninstalled, required:
+  and the text of its ``_MismatchedPackageInfo`` (MLflow 3.17.2). MLflow has no public way to
+  ask whether one requirement is met; its words are the ones users also see in the warning
+  ``mlflow.pyfunc.load_model`` logs ("xgboost (current: uninstalled, required:
   xgboost==3.2.0)").
+- ``sklearn_predict``: a loaded scikit-learn pyfunc's own ``predict``, behind MLflow's
+  wrapper (``PyFuncModel._model_impl``, ``_predict_fn``, ``metadata._is_signature_from_type_hint``;
+  MLflow 3.17.2). For input the console has already conformed exactly, MLflow's second schema
+  check is work done twice.
+- ``unity_catalog_store``: MLflow's Unity Catalog registry store
+  (``mlflow.store._unity_catalog.registry.rest_store.UcModelRegistryStore``) with its
+  credential lookups replaced by the caller's own (MLflow 3.17.2): MLflow has no supported
+  per-request credentials.
+- ``whole_socket_reader``: gunicorn's request body (``gunicorn.http.body.Body``: ``reader``,
+  ``buf``; gunicorn 26.2.0). Its ``read`` gathers a kilobyte at a time; the reader beneath
+  hands over whole socket reads.
+- ``finish_dash_setup``: ``Dash._setup_server`` (Dash 4.4.1), which Dash otherwise runs on
+  the first request while serving others half set up.
 """
 
 from __future__ import annotations
 
+import io
 import logging
+from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -26,3 +43,53 @@ def mlflow_mismatch_text(requirement: str) -> str | None:
         log.debug("MLflow's requirement check failed for %s", requirement, exc_info=True)
         return None
     return None if mismatch is None else str(mismatch)
+
+
+def sklearn_predict(pyfunc: Any) -> Callable[[Any], Any] | None:
+    """scikit-learn's own ``predict`` behind MLflow's wrapper; None for every other flavour,
+    for a signature from type hints, and for a model logged to answer with another method
+    (``pyfunc_predict_fn="predict_proba"``): those keep MLflow's whole path."""
+    if getattr(pyfunc, "loader_module", None) != "mlflow.sklearn":
+        return None
+    from_hints = getattr(pyfunc.metadata, "_is_signature_from_type_hint", None)
+    if from_hints is None or from_hints():
+        return None
+    predict = getattr(getattr(pyfunc, "_model_impl", None), "predict", None)
+    return (
+        predict if predict is not None and getattr(pyfunc, "_predict_fn", None) == predict else None
+    )
+
+
+def unity_catalog_store(credentials: Any) -> Any:
+    """MLflow's Unity Catalog registry store, asking ``credentials`` (the caller's) instead
+    of the ambient identity."""
+    from mlflow.store._unity_catalog.registry.rest_store import UcModelRegistryStore
+
+    store = UcModelRegistryStore(store_uri="databricks-uc", tracking_uri="databricks")
+    store.get_host_creds = lambda: credentials
+    store.get_tracking_host_creds = lambda: credentials
+    return store
+
+
+def whole_socket_reader(body: Any) -> Callable[[int], bytes] | None:
+    """The reader beneath gunicorn's request body, while nothing has been read from it (the
+    bytes are then the same); None under any other server."""
+    reader = getattr(body, "reader", None)
+    buffered = getattr(body, "buf", None)
+    if (
+        type(body).__module__ == "gunicorn.http.body"
+        and type(body).__name__ == "Body"
+        and callable(getattr(reader, "read", None))
+        and isinstance(buffered, io.BytesIO)
+        and buffered.tell() == 0
+    ):
+        return reader.read
+    return None
+
+
+def finish_dash_setup(app: Any) -> None:
+    """Dash's setup (the bundles it may serve, cancel callbacks) done now, before any
+    request: a fresh gunicorn worker answered 500 for react and react-dom while another
+    request ran Dash's first-request setup."""
+    with app.server.test_request_context(app.config.requests_pathname_prefix):
+        app._setup_server()

@@ -23,3 +23,59 @@ def test_mlflow_words_for_a_missing_and_a_mismatched_requirement():
 def test_it_was_checked_on_this_mlflow():
     """On another MLflow, read services/compat.py's notes again, re-check, then move this."""
     assert mlflow.__version__ == CHECKED_ON_MLFLOW
+
+
+CHECKED_ON = {"dash": "4.4.1", "gunicorn": "26.2.0", "mlflow": "3.17.2"}
+
+
+def test_each_private_use_was_checked_on_the_installed_version():
+    """On another version, read services/compat.py's notes again, re-check, then move this."""
+    from importlib.metadata import version
+
+    assert {name: version(name) for name in CHECKED_ON} == CHECKED_ON
+
+
+def test_the_unity_catalog_store_asks_the_callers_credentials():
+    from mlflow.utils.rest_utils import MlflowHostCreds
+
+    from services.compat import unity_catalog_store
+
+    creds = MlflowHostCreds("https://example.cloud.databricks.com", token="user-token")
+    store = unity_catalog_store(creds)
+    assert store.get_host_creds() is creds and store.get_tracking_host_creds() is creds
+
+
+def test_gunicorn_bodies_are_read_whole_and_nothing_else_is():
+    """Through gunicorn's own parser: a body read by its reader gives the same bytes."""
+    import io
+
+    from gunicorn.http.body import Body, LengthReader
+
+    from services.compat import whole_socket_reader
+
+    class Unreader:
+        def __init__(self, data: bytes) -> None:
+            self.stream = io.BytesIO(data)
+
+        def read(self) -> bytes:
+            return self.stream.read(8192)
+
+        def unread(self, data: bytes) -> None:
+            rest = self.stream.read()
+            self.stream = io.BytesIO(data + rest)
+
+    body = Body(LengthReader(Unreader(b"x" * 20_000), 20_000))
+    reader = whole_socket_reader(body)
+    assert reader is not None and reader(20_000) == b"x" * 20_000
+    assert whole_socket_reader(io.BytesIO(b"x")) is None
+
+
+def test_dash_can_finish_its_setup_before_the_first_request(settings):
+    import dash
+
+    from services.compat import finish_dash_setup
+
+    app = dash.Dash(__name__)
+    app.layout = dash.html.Div("x")
+    finish_dash_setup(app)
+    assert app.server.test_client().get("/_dash-layout").status_code == 200

@@ -257,7 +257,7 @@ def test_the_direct_call_is_the_one_mlflow_would_make(tmp_path, predict_fn):
     import mlflow.sklearn
     from sklearn.linear_model import LogisticRegression
 
-    from services.scoring.models import direct_predict
+    from services.compat import sklearn_predict as direct_predict
 
     frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 0.0, 1.0, 0.0]})
     model = LogisticRegression().fit(frame, [0, 0, 1, 1])

@@ -17,7 +17,7 @@ from services.explain.structure import ModelParts, input_owners, model_parts
 from services.explain.text import text_columns
 from services.registry.labels import label_of
 from services.scoring.models import LoadedModel
-from services.scoring.prediction import _plain
+from services.scoring.prediction import plain
 
 
 class ExplanationFailed(ConsoleError):
@@ -120,7 +120,7 @@ class VersionExplainer:
                     contributions=[
                         {
                             "feature": str(column),
-                            "value": _plain(frame.iloc[i][column]),
+                            "value": plain(frame.iloc[i][column]),
                             "contribution": float(explained.contributions[i, j]),
                         }
                         for j, column in enumerate(self.columns)
@@ -133,14 +133,14 @@ class VersionExplainer:
     def _class_probabilities(self, row: np.ndarray) -> dict[str, float]:
         """Keyed as the answers' ``probabilities`` are (``class_probabilities``)."""
         return {
-            str(_plain(c)): round(float(p), 6) for c, p in zip(self.parts.classes, row, strict=True)
+            str(plain(c)): round(float(p), 6) for c, p in zip(self.parts.classes, row, strict=True)
         }
 
     def _prediction(self, targets: Any, i: int, row: pd.DataFrame) -> Any:
         if targets is not None:
-            return _plain(self.parts.classes[targets[i]])
+            return plain(self.parts.classes[targets[i]])
         output = np.asarray(self.model.pyfunc.predict(row)).reshape(-1)
-        return _plain(output[0])
+        return plain(output[0])
 
     def output_of(self, frame: pd.DataFrame, target: int | None) -> np.ndarray:
         """The model's output for these rows: the probability of class ``target`` for a

@@ -13,7 +13,7 @@ import pandas as pd
 from services.explain.explainer import VersionExplainer
 from services.explain.text import text_columns
 from services.registry.labels import label_of
-from services.scoring.prediction import _plain
+from services.scoring.prediction import plain
 
 MAX_CATEGORIES = 50
 ICE_POINTS = 25
@@ -86,10 +86,10 @@ def ice_curve(explainer: VersionExplainer, row: pd.DataFrame, feature: str) -> I
     what = "probability of the predicted class" if target is not None else "predicted value"
     return IceCurve(
         feature,
-        [_plain(v) for v in grid],
+        [plain(v) for v in grid],
         [float(v) for v in outputs],
         what,
-        _plain(row[feature].iloc[0]),
+        plain(row[feature].iloc[0]),
         now,
         _class_name(explainer, target),
     )
@@ -99,7 +99,7 @@ def _class_name(explainer: VersionExplainer, target: int | None) -> str | None:
     """``1 · leaves`` for a class with a declared name, ``1`` otherwise."""
     if target is None:
         return None
-    value = _plain(explainer.parts.classes[target])
+    value = plain(explainer.parts.classes[target])
     name = label_of(explainer.model.labels, value)
     return f"{value} · {name}" if name else str(value)
 

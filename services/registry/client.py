@@ -247,16 +247,15 @@ class Registry:
             raise
 
     def _by_stage(self, name: str, ref: str) -> Any | None:
-        from mlflow.exceptions import MlflowException
-
+        """The newest version in a legacy stage, read from the versions' records:
+        ``get_latest_versions`` is deprecated, and registries without stages (Unity Catalog)
+        refuse it, while a version's ``current_stage`` is simply empty there."""
         stage = LEGACY_STAGES.get(ref.lower())
         if stage is None:
             return None
-        try:
-            versions = self.client.get_latest_versions(name, stages=[stage])
-        except MlflowException:
-            return None  # registries without stages (Unity Catalog) refuse the call
-        return versions[0] if versions else None
+        versions = self.client.search_model_versions(f"name = '{quoted(name)}'")
+        staged = [v for v in versions if (v.current_stage or "").lower() == stage.lower()]
+        return max(staged, key=lambda v: int(v.version), default=None)
 
     def _version_not_found(self, name: str, ref: str) -> VersionNotFound:
         model = self.client.get_registered_model(name)

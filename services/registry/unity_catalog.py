@@ -14,6 +14,7 @@ from typing import Any
 import requests
 
 from services.access.caller import Caller
+from services.compat import unity_catalog_store
 from services.errors import RegistryUnavailable
 from services.registry.client import Registry
 from services.registry.mlflow_server import (
@@ -42,14 +43,8 @@ class UnityCatalogClient(UserRegistryClient):
     """Unity Catalog's registry API with the user's token instead of the ambient identity."""
 
     def __init__(self, host: str, caller: Caller) -> None:
-        from mlflow.store._unity_catalog.registry.rest_store import UcModelRegistryStore
-
         super().__init__(host, caller)
-        creds = host_creds(host, caller)
-        store = UcModelRegistryStore(store_uri=UC_SCHEME, tracking_uri="databricks")
-        store.get_host_creds = lambda: creds  # replaces the ambient-credentials lookup
-        store.get_tracking_host_creds = lambda: creds
-        self.registry = store
+        self.registry = unity_catalog_store(host_creds(host, caller))
 
 
 class UnityCatalogFiles:

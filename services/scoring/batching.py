@@ -43,7 +43,7 @@ class BatchSettings:
 @dataclass(eq=False)  # a request is itself, whatever its rows
 class _Request:
     data: pd.DataFrame
-    exact: bool  # may go to the model's direct predict (see models.direct_predict)
+    exact: bool  # may go to the model's direct predict (see services/compat.sklearn_predict)
     wake: threading.Event = field(default_factory=threading.Event)
     leads: bool = False
     finished: bool = False

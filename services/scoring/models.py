@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from services.access.caller import Caller
+from services.compat import sklearn_predict
 from services.errors import ConsoleError, ModelCannotLoad, PermissionDenied, Unauthenticated
 from services.registry.access import ModelAccess
 from services.registry.client import Registry
@@ -153,7 +154,7 @@ class LoadedModel:
     load_seconds: float
     labels: dict[str, str] | None = None  # class value → name, as the model declares them
     batcher: Batcher | None = None
-    direct: Callable[[Any], Any] | None = None  # see direct_predict: looked up once, at load
+    direct: Callable[[Any], Any] | None = None  # sklearn's own predict (compat): found at load
     files: Path | None = None  # the folder it was loaded from (shipped to Spark as it is)
     text_columns: frozenset[str] = frozenset()  # free text, as its owner declares it
 
@@ -237,22 +238,6 @@ class ModelLoader:
         return model
 
 
-def direct_predict(pyfunc: Any) -> Callable[[Any], Any] | None:
-    """scikit-learn's own ``predict`` behind MLflow's wrapper, for input that already is what
-    MLflow's schema check returns: that check, the prediction context and the look at the
-    wrapper's parameters are then work done twice (see the flavour's ``_SklearnModelWrapper``).
-    None for every other flavour, and for a model logged to answer with another method
-    (``pyfunc_predict_fn="predict_proba"``): they keep MLflow's whole path."""
-    if getattr(pyfunc, "loader_module", None) != "mlflow.sklearn":
-        return None
-    if pyfunc.metadata._is_signature_from_type_hint():
-        return None
-    predict = getattr(getattr(pyfunc, "_model_impl", None), "predict", None)
-    return (
-        predict if predict is not None and getattr(pyfunc, "_predict_fn", None) == predict else None
-    )
-
-
 def _load(registry: Registry, resolved: ResolvedVersion) -> LoadedModel:
     import mlflow.pyfunc
 
@@ -275,5 +260,5 @@ def _load(registry: Registry, resolved: ResolvedVersion) -> LoadedModel:
         labels=class_labels(tags),
         text_columns=declared_text_columns(tags),
         files=files,
-        direct=direct_predict(pyfunc),
+        direct=sklearn_predict(pyfunc),  # see services/compat.py
     )

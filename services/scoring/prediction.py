@@ -72,7 +72,7 @@ def model_error(model: LoadedModel, exc: Exception) -> ConsoleError:
     )
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A JSON-safe Python value: numpy scalars unwrapped, NaN as null, bytes as base64."""
     if value is pd.NA:
         return None
@@ -91,10 +91,10 @@ def jsonable(output: Any) -> list[Any]:
     """Scalars for single-column output, one object per row for several named columns."""
     if isinstance(output, pd.DataFrame):
         if output.shape[1] == 1:
-            return [_plain(v) for v in output.iloc[:, 0].tolist()]
-        return [{str(k): _plain(v) for k, v in row.items()} for row in output.to_dict("records")]
+            return [plain(v) for v in output.iloc[:, 0].tolist()]
+        return [{str(k): plain(v) for k, v in row.items()} for row in output.to_dict("records")]
     if isinstance(output, pd.Series):
-        return [_plain(v) for v in output.tolist()]
+        return [plain(v) for v in output.tolist()]
     if isinstance(output, np.ndarray):
         if output.ndim == 2 and output.shape[1] == 1:
             output = output[:, 0]
@@ -105,7 +105,7 @@ def jsonable(output: Any) -> list[Any]:
         return jsonable(pd.DataFrame(output))
     if isinstance(output, list):
         return [_plain_nested(v) for v in output]
-    return [_plain(output)]
+    return [plain(output)]
 
 
 def _plain_nested(value: Any) -> Any:
@@ -113,7 +113,7 @@ def _plain_nested(value: Any) -> Any:
         return [_plain_nested(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _plain_nested(v) for k, v in value.items()}
-    return _plain(value)
+    return plain(value)
 
 
 def output_names(output: Any) -> list[str]:
@@ -146,7 +146,7 @@ def _bytes_as_base64(frame: pd.DataFrame) -> pd.DataFrame:
     for name in frame.columns:
         column = frame[name]
         if column.dtype == object and infer_dtype(column, skipna=True) in ("bytes", "mixed"):
-            frame[name] = column.map(_plain)
+            frame[name] = column.map(plain)
     return frame
 
 
@@ -206,7 +206,7 @@ def class_probabilities(model: LoadedModel, conformed: ConformedInput) -> list[d
             f"{model.name} version {model.version} does not provide class probabilities."
         )
     probabilities = raw.predict_proba(conformed.data)
-    classes = [str(_plain(c)) for c in getattr(raw, "classes_", range(probabilities.shape[1]))]
+    classes = [str(plain(c)) for c in getattr(raw, "classes_", range(probabilities.shape[1]))]
     return [
         {cls: round(float(p), 6) for cls, p in zip(classes, row, strict=True)}
         for row in probabilities

@@ -11,7 +11,7 @@ import pandas as pd
 
 from services.errors import ConsoleError, InvalidInput
 from services.scoring.models import LoadedModel
-from services.scoring.prediction import _plain, has_probabilities, model_error
+from services.scoring.prediction import has_probabilities, model_error, plain
 
 PROBABILITY_PREFIX = "probability_"
 
@@ -32,7 +32,7 @@ def probability_columns(model: LoadedModel) -> list[str]:
     raw = model.pyfunc.get_raw_model()
     width = len(getattr(raw, "classes_", []))
     classes = getattr(raw, "classes_", range(width))
-    return [f"{PROBABILITY_PREFIX}{_plain(c)}" for c in classes]
+    return [f"{PROBABILITY_PREFIX}{plain(c)}" for c in classes]
 
 
 def probability_matrix(model: LoadedModel, data: Any) -> np.ndarray:
