@@ -29,7 +29,7 @@ from run import project_on_path, seed_registry
 if TYPE_CHECKING:
     import pandas as pd
 
-    from services.files.service import FileService, ScoreOptions
+    from services.files.service import FileService
     from services.registry.signature import SignatureInfo
 
 PARQUET_VARIANTS = ("zstd", "snappy")
@@ -93,6 +93,7 @@ def time_read(path: Path, fmt: str) -> float:
 
 def end_to_end(files: FileService, file_id: str, fmt: str) -> tuple[float, Path]:
     from services.access.caller import LOCAL_CALLER
+    from services.files.service import ScoreOptions
     from services.settings import DEMO_MODEL
 
     started = time.perf_counter()

@@ -2,7 +2,7 @@
 then 100M rows on Spark to completion with the console's own memory sampled all along.
 
     nice -n 19 .venv/bin/python bench/spark.py [--rows 10000000] [--big-rows 100000000]
-                                               [--write-results]
+                                               [--remote sc://127.0.0.1:15002] [--write-results]
 
 Starts a Spark Connect server (``local[2]``, 127.0.0.1 only, as tests/spark_server.py does)
 and the console (``python app.py``, fresh APP_DATA_DIR, embedded demo registry,
@@ -11,7 +11,10 @@ through the API (POST /api/models/<name>/<ref>/jobs, GET /api/jobs/<id> polled t
 second). The local engine scores only uploaded files, so it gets the same rows as an
 uploaded CSV (upload timed apart) with a Parquet result in the user's files; the in-process
 baseline (no server: each Parquet part read, predicted by pyfunc, written) is timed too.
-Both servers are stopped and the temporary folder removed whatever happens.
+Both servers are stopped and the temporary folder removed whatever happens. ``--remote`` uses
+a Spark Connect server already running on this machine (it must read and write this
+machine's temporary folder) instead of starting one. The exit code is 1 when a job failed or
+a result was wrong.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import requests
+from cold_start import first_predict
 from report import Section, mark, render_sections_markdown, render_sections_text, replace_section
 from rss import MB, idle_rss, sampling_peak, tree_rss
 from run import ALIAS, OUT_DIR, ROOT, project_on_path, stop_on_sigterm
@@ -227,6 +231,8 @@ def upload(base: str, path: Path) -> tuple[str, float]:
 
 def run_job(console: Server, model: str, body: dict[str, str], job: JobRun) -> dict[str, Any]:
     """POST the job, poll it to its end; progress readings and the app tree's RSS meanwhile."""
+    from services.jobs.record import FINISHED
+
     base, pid = console.base_url, console.process.pid
     job.rss_idle = idle_rss(pid, 3.0)
     timeline: list[int] = []
@@ -244,7 +250,7 @@ def run_job(console: Server, model: str, body: dict[str, str], job: JobRun) -> d
                 job.readings.append(reading)
                 print(f"  {job.label}: " + " → ".join(describe(reading)), flush=True)
             timeline.append(tree_rss(pid))
-            if state["state"] != "running":
+            if state["state"] in FINISHED:  # a job waits queued before it runs
                 break
             time.sleep(POLL_S)
         job.wall_s = time.monotonic() - started
@@ -308,8 +314,11 @@ def benchmark(args: argparse.Namespace, work: Path) -> tuple[list[JobRun], JobRu
     csv_size = parts_to_csv(shared / "iris-small", work / "iris-small.csv")
     big_size = write_parts(shared / "iris-big", big_rows, features, seed=1)
     with contextlib.ExitStack() as stack:
-        remote = start_spark(stack, work)
+        remote = args.remote or start_spark(stack, work)
         console = start_console(stack, data, remote, shared)
+        # The console answers while it seeds its registry in the background; a prediction
+        # waits for the models, so after it they can be read here too.
+        first_predict(console, IRIS_MODEL)
         uri = embedded_tracking_uri(data)
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
@@ -432,6 +441,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="rows of the comparison")
     parser.add_argument("--big-rows", type=int, default=100_000_000, help="rows on Spark alone")
+    parser.add_argument(
+        "--remote", default="", help="an existing Spark Connect server's sc:// address"
+    )
     parser.add_argument("--write-results", action="store_true", help="update bench/RESULTS.md")
     args = parser.parse_args(argv)
     if min(args.rows, args.big_rows) < 1:
