@@ -33,6 +33,7 @@ class Tiny:
     arguments: tuple[str, ...]
     headers: tuple[tuple[str, ...], ...]
     timeout_s: float = 300.0
+    browser: bool = False  # drives headless Chromium
 
     @property
     def needs_spark(self) -> bool:

@@ -19,8 +19,6 @@ import pytest
 from tests.bench.runner import Finished, Tiny, header_pattern, run_tiny
 from tests.processes import PROJECT
 
-pytestmark = pytest.mark.slow
-
 PARALLEL = 2
 SERVERS_S = 480.0  # those that start servers: generous, for a machine busy with other work
 IN_PROCESS_S = 300.0
@@ -87,6 +85,7 @@ TINY = [
         ("bench/ui_big.py", "--rows", "1000"),
         (("step", "s"),),
         SERVERS_S,
+        browser=True,
     ),
     Tiny("cold_start", ("bench/cold_start.py", "--repeat", "1"), (COLD_START,), SERVERS_S),
     Tiny(
@@ -165,7 +164,11 @@ def tiny_runs(
         yield runs
 
 
-@pytest.mark.parametrize("tiny", TINY, ids=lambda tiny: tiny.name)
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "tiny",
+    [pytest.param(t, id=t.name, marks=[pytest.mark.browser] if t.browser else []) for t in TINY],
+)
 def test_benchmark_runs_tiny(tiny: Tiny, tiny_runs: dict[str, Future[Finished]]) -> None:
     done = tiny_runs[tiny.name].result()
     print(f"{tiny.name}: {done.seconds:.1f} s")
