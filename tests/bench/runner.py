@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,9 +60,16 @@ def header_pattern(cells: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"^[\s|]*" + between.join(map(re.escape, cells)) + r"[\s|]*$", re.M)
 
 
-def run_tiny(tiny: Tiny, out: Path, spark: str = "", gone_s: float = GONE_S) -> Finished:
+def run_tiny(
+    tiny: Tiny,
+    out: Path,
+    spark: str = "",
+    gone_s: float = GONE_S,
+    abandon: threading.Event | None = None,
+) -> Finished:
     """``tiny`` with ``BENCH_OUT_DIR`` at ``out`` (its servers' logs and reports go there);
-    what it started must be gone ``gone_s`` after it exits."""
+    what it started must be gone ``gone_s`` after it exits. Setting ``abandon`` stops it as
+    the deadline would (the test session is ending, say on Ctrl-C)."""
     out.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable,
@@ -79,7 +87,7 @@ def run_tiny(tiny: Tiny, out: Path, spark: str = "", gone_s: float = GONE_S) -> 
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    seen = _watch(process, started + tiny.timeout_s)
+    seen = _watch(process, started + tiny.timeout_s, abandon or threading.Event())
     timed_out = process.poll() is None
     if timed_out:
         _stop(process)
@@ -89,16 +97,20 @@ def run_tiny(tiny: Tiny, out: Path, spark: str = "", gone_s: float = GONE_S) -> 
     return Finished(command, code, log.read_text(errors="replace"), seconds, left)
 
 
-def _watch(process: subprocess.Popen[bytes], deadline: float) -> dict[int, psutil.Process]:
+def _watch(
+    process: subprocess.Popen[bytes], deadline: float, abandon: threading.Event
+) -> dict[int, psutil.Process]:
     """Every descendant seen while ``process`` runs (servers start sessions of their own, so
-    only the parent links find them), until it exits or the deadline passes."""
+    only the parent links find them), until it exits, the deadline passes or it is
+    abandoned."""
     seen: dict[int, psutil.Process] = {}
     root = psutil.Process(process.pid)
     while process.poll() is None and time.monotonic() < deadline:
         with contextlib.suppress(psutil.Error):
             for child in root.children(recursive=True):
                 seen.setdefault(child.pid, child)
-        time.sleep(WATCH_S)
+        if abandon.wait(WATCH_S):
+            break
     return seen
 
 

@@ -10,6 +10,7 @@ this machine has two cores.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -136,8 +137,9 @@ TINY = [
 ]
 
 
-def _run(tiny: Tiny, out: Path, spark: Future[str]) -> Finished:
-    return run_tiny(tiny, out, spark.result() if tiny.needs_spark else "")
+def _run(tiny: Tiny, out: Path, spark: Future[str], abandon: threading.Event) -> Finished:
+    address = spark.result() if tiny.needs_spark else ""
+    return run_tiny(tiny, out, address, abandon=abandon)
 
 
 @pytest.fixture(scope="module")
@@ -152,16 +154,24 @@ def tiny_runs(
         for item in request.session.items
         if item.module is request.module and hasattr(item, "callspec")
     ]
-    out = tmp_path_factory.mktemp("bench")
+    out, abandon = tmp_path_factory.mktemp("bench"), threading.Event()
     spark: Future[str] = Future()
-    with ThreadPoolExecutor(PARALLEL, thread_name_prefix="tiny-run") as pool:
-        runs = {tiny.name: pool.submit(_run, tiny, out / tiny.name, spark) for tiny in chosen}
+    pool = ThreadPoolExecutor(PARALLEL, thread_name_prefix="tiny-run")
+    try:
+        runs = {
+            tiny.name: pool.submit(_run, tiny, out / tiny.name, spark, abandon) for tiny in chosen
+        }
         if any(tiny.needs_spark for tiny in chosen):
             try:
                 spark.set_result(request.getfixturevalue("spark_server").url)
             except Exception as error:  # the Spark run fails with it; the others go on
                 spark.set_exception(error)
         yield runs
+    finally:  # all done, unless the session ends early (Ctrl-C): then stop what still runs
+        abandon.set()
+        if not spark.done():
+            spark.set_exception(RuntimeError("the session ended"))
+        pool.shutdown(cancel_futures=True)
 
 
 @pytest.mark.slow
