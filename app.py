@@ -18,24 +18,24 @@ import sys
 from pathlib import Path
 
 from services.settings import ConfigurationError
-from services.startup import listen_address, stop
+from services.startup import configure_process, listen_address, stop
 
 ROOT = Path(__file__).resolve().parent
 
 
 def main(argv: list[str] | None = None) -> None:
     """gunicorn with ``gunicorn.conf.py``: its master checks the configuration and seeds
-    the embedded registry once, before any worker starts."""
+    the embedded registry once, before any worker starts. What the console does to the
+    process as a whole happens here and in gunicorn's hooks, never in ``create_app``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="Flask's development server")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_process()
     try:
         host, port = listen_address()
         if args.debug:
-            from app import create_app  # as this module's copy, for the workers' name
-
-            create_app().run(host=host, port=port, debug=True)
+            _debug_server(host, port)
             return
     except ConfigurationError as error:
         stop(error)
@@ -45,13 +45,21 @@ def main(argv: list[str] | None = None) -> None:
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--config", config, "app:server"])
 
 
+def _debug_server(host: str, port: int) -> None:
+    import atexit
+
+    from app import create_app, services_of  # as this module's copy, for the workers' name
+
+    app = create_app()
+    atexit.register(services_of(app.server).close)
+    app.run(host=host, port=port, debug=True)
+
+
 if __name__ == "__main__":
     main()
 
 
-import atexit
 import gc
-import weakref
 
 import dash
 from dash.exceptions import DependencyException
@@ -70,14 +78,6 @@ from services.wiring import ConsoleServices, build_services
 
 ASSETS = ROOT / "assets"
 EXTENSION = "model_console"  # server.extensions[EXTENSION][url_base_pathname] -> services
-# MLflow retries a refused connection for minutes by default; a person waiting on a page
-# should hear "registry unreachable" in seconds. Operators can still override these.
-MLFLOW_HTTP_DEFAULTS = {
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
-}
-
 log = logging.getLogger("model_console")
 
 
@@ -87,22 +87,22 @@ def create_app(
     url_base_pathname: str = "/",
     settings: Settings | None = None,
 ) -> dash.Dash:
-    """Build the console on ``server`` (a new Flask app when None) under ``url_base_pathname``.
-    Raises ``ConfigurationError`` for a setting it cannot run with. Everything the console
-    does to the process as a whole happens here."""
+    """Build the console on ``server`` (a new Flask app when None) under ``url_base_pathname``
+    and configure it; nothing else. Raises ``ConfigurationError`` for a setting it cannot run
+    with. On a fresh embedded registry it seeds it before it returns (unless gunicorn's
+    master did). What belongs to the process as a whole (environment defaults, garbage
+    collection, forks, exit) is done by ``main()``, gunicorn's hooks and the Celery worker's
+    signals; a host app may call ``services.startup.configure_process()`` and, at exit,
+    ``services_of(server, prefix).close()``."""
     settings = settings or Settings.from_env()
     check_configuration(settings)
     if not registry_prepared(settings):
         prepare_registry(settings)
-    for name, value in MLFLOW_HTTP_DEFAULTS.items():
-        os.environ.setdefault(name, value)
     server = server or Flask(__name__)
     cache = Cache()
     cache.init_app(server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 5000})
     services = build_services(settings, cache)
     services.audit.start()
-    atexit.register(services.audit.close)
-    reset_after_fork(services)
     guard = RequestGuard(settings)
     guard.init_app(server, url_base_pathname)
     services.identity.init_app(server, url_base_pathname)
@@ -127,7 +127,6 @@ def create_app(
     finish_dash_setup(app)
     answer_unknown_bundles(server)
     guard.allow_scripts(app.csp_hashes())
-    freeze_startup_objects()
     return app
 
 
@@ -154,26 +153,10 @@ def answer_unknown_bundles(server: Flask) -> None:
     )
 
 
-_reset_in_forked_child: weakref.WeakSet[ConsoleServices] = weakref.WeakSet()
-
-
-def reset_after_fork(services: ConsoleServices) -> None:
-    """A Celery worker forks its pool processes after building the console: locks other
-    threads held at the fork must not stay held in the child."""
-    if not _reset_in_forked_child:
-        os.register_at_fork(after_in_child=_after_fork)
-    _reset_in_forked_child.add(services)
-
-
-def _after_fork() -> None:
-    for services in list(_reset_in_forked_child):
-        services.after_fork()
-
-
 def freeze_startup_objects() -> None:
     """MLflow, Dash, pandas and scikit-learn leave hundreds of thousands of long-lived
     objects; a full garbage collection over them pauses a request. Frozen, the collector
-    skips them."""
+    skips them (called by gunicorn's and Celery's worker hooks once the app is built)."""
     gc.collect()
     gc.freeze()
 
@@ -188,13 +171,32 @@ def __getattr__(name: str) -> object:
     if name not in ("server", "celery_app"):
         raise AttributeError(name)
     if _default_app is None:
+        configure_process()
         try:
             _default_app = create_app()
         except ConfigurationError as error:
             stop(error, exit_code=3)  # gunicorn halts on 3 instead of booting another worker
     if name == "server":
         return _default_app.server
-    runner = services_of(_default_app.server).jobs.runners[LOCAL]
+    services = services_of(_default_app.server)
+    runner = services.jobs.runners[LOCAL]
     if not isinstance(runner, CeleryRunner):
         stop(ConfigurationError("Set REDIS_URL to run jobs in Celery workers."))
+    serve_as_celery_worker(services)
     return runner.celery
+
+
+def serve_as_celery_worker(services: ConsoleServices) -> None:
+    """A Celery worker forks its pool after building the console: each pool process gets
+    fresh locks (another thread may have held one at the fork) and frozen startup objects,
+    and stores its audit records before it ends."""
+    from celery import signals
+
+    @signals.worker_process_init.connect(weak=False)
+    def _fresh(**_: object) -> None:
+        services.after_fork()
+        freeze_startup_objects()
+
+    @signals.worker_process_shutdown.connect(weak=False)
+    def _close(**_: object) -> None:
+        services.close()

@@ -7,13 +7,14 @@ does not need it; a request that does waits for it). A problem stops gunicorn wi
 never a loop of workers failing to boot.
 """
 
-from services.settings import ConfigurationError, int_env
-from services.startup import before_workers, listen_address, stop
+from services.settings import GUNICORN_THREADS, WEB_CONCURRENCY, ConfigurationError
+from services.startup import before_workers, configure_process, listen_address, stop
 
+configure_process()  # in the master: the workers inherit it
 try:
     _host, _port = listen_address()
-    workers = int_env("WEB_CONCURRENCY", 2)
-    threads = int_env("GUNICORN_THREADS", 8)
+    workers = WEB_CONCURRENCY.value()
+    threads = GUNICORN_THREADS.value()
 except ConfigurationError as error:
     stop(error)
 bind = [f"{_host}:{_port}"]
@@ -35,7 +36,21 @@ def post_worker_init(worker) -> None:
     nothing touches the store before)."""
     import threading
 
+    from app import freeze_startup_objects
+
+    freeze_startup_objects()  # the app is built: its objects will live as long as the worker
     threading.Thread(target=_warm_up, args=(worker.wsgi,), name="warm-up", daemon=True).start()
+
+
+def worker_exit(server, worker) -> None:
+    """A worker's audit records waiting in memory are stored before it goes (those on disk
+    already are swept by the next process if this one cannot)."""
+    import contextlib
+
+    with contextlib.suppress(Exception):  # a worker that never loaded the app has none
+        from app import services_of
+
+        services_of(worker.wsgi).close()
 
 
 def _warm_up(server) -> None:

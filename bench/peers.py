@@ -170,6 +170,7 @@ def dash_callback_ms(data_dir: Path, model: Any, repeat: int) -> tuple[float, fl
     os.environ["APP_DATA_DIR"] = str(data_dir)
     with project_on_path():
         from app import create_app, services_of
+        from layouts.answer import JSON_ANSWER
         from layouts.ids import History, Json, Page
         from services.registry.demo import IRIS_MODEL
         from services.settings import Settings
@@ -178,7 +179,11 @@ def dash_callback_ms(data_dir: Path, model: Any, repeat: int) -> tuple[float, fl
         app = create_app(settings=Settings.from_env())
     record = {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3}
     selection = {"name": IRIS_MODEL, "ref": ALIAS, "version": "1", "alias": ALIAS}
-    outputs = (f"{Json.RESULT}.children", f"{Json.STALE}.children", f"{History.NEW}.data")
+    outputs = (
+        f"{JSON_ANSWER.result}.children",
+        f"{JSON_ANSWER.stale}.children",
+        f"{History.NEW}.data",
+    )
     body = click_request(
         app,
         outputs,
@@ -197,8 +202,8 @@ def dash_callback_ms(data_dir: Path, model: Any, repeat: int) -> tuple[float, fl
     answer = client.post(url, json=body)
     if answer.status_code != 200 or "virginica" not in answer.get_data(as_text=True):
         raise RuntimeError(f"the JSON callback answered {answer.status_code}")
-    asked = orjson.loads(answer.get_data())["response"][Json.INSIGHT_ASKED]["data"]
-    follow = store_request(app, f"{Json.INSIGHT}.children", Json.INSIGHT_ASKED, asked)
+    asked = orjson.loads(answer.get_data())["response"][JSON_ANSWER.asked]["data"]
+    follow = store_request(app, f"{JSON_ANSWER.insight}.children", JSON_ANSWER.asked, asked)
     if "%" not in client.post(url, json=follow).get_data(as_text=True):
         raise RuntimeError("the follow-up callback gave no confidence")
     runs = [

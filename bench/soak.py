@@ -90,6 +90,7 @@ def csv_body(model: str, rng: random.Random) -> bytes:
 def find_callbacks(base: str) -> dict[str, Any]:
     deps = requests.get(f"{base}/_dash-dependencies", timeout=TIMEOUT_S).json()
     with project_on_path():
+        from layouts.answer import FORM_ANSWER, JSON_ANSWER
         from layouts.ids import Csv, History, Json, Page, form_field, form_switch
 
     def find(outputs: tuple[str, ...], trigger: str) -> dict:
@@ -101,8 +102,8 @@ def find_callbacks(base: str) -> dict[str, Any]:
 
     new = f"{History.NEW}.data"
     return {
-        "json": find((f"{Json.RESULT}.children", new), f"{Json.PREDICT}.n_clicks"),
-        "form": find((f"{Json.FORM_RESULT}.children", new), f"{Json.FORM_PREDICT}.n_clicks"),
+        "json": find((f"{JSON_ANSWER.result}.children", new), f"{Json.PREDICT}.n_clicks"),
+        "form": find((f"{FORM_ANSWER.result}.children", new), f"{Json.FORM_PREDICT}.n_clicks"),
         "csv_check": find((f"{Csv.PREVIEW}.children",), f"{Csv.FILE}.data"),
         "csv_job": find((f"{Csv.START_ERROR}.children",), f"{Csv.PREDICT}.n_clicks"),
         "jobs": find((f"{Page.JOB_TICK}.interval",), f"{Page.JOB_TICK}.n_intervals"),

@@ -1,30 +1,22 @@
-"""Callbacks translate between components and services; one module per tab."""
+"""Callbacks translate between components and services: one module per tab, and the
+features several tabs share (``callbacks/features``)."""
 
 from __future__ import annotations
 
 import dash
 
-from callbacks import (
-    compare,
-    config_tab,
-    csv_tab,
-    history_tab,
-    inbound,
-    jobs,
-    json_tab,
-    monitor_tab,
-    page,
-    row_explain,
-    table_panel,
-    whatif,
-)
+from callbacks import config_tab, csv_tab, history_tab, json_tab, monitor_tab, page
+from callbacks.features import compare, jobs, row_explain, table_panel, whatif
+from layouts.stores import READERS
+from services.access.callback_guard import guard_callbacks
 from services.wiring import ConsoleServices
 
 
 def register_callbacks(app: dash.Dash, services: ConsoleServices) -> None:
     """Register every tab's callbacks on ``app`` (never module-level ``@dash.callback``).
-    Every request to them is read first (``inbound``)."""
-    inbound.install(app)
+    Every request to them is read first (``guard_callbacks``)."""
+    route = f"{app.config.routes_pathname_prefix}_dash-update-component"
+    guard_callbacks(app.server, route, lambda: app.callback_map, READERS)
     page.register(app, services)
     config_tab.register(app, services)
     json_tab.register(app, services)

@@ -16,9 +16,10 @@ from layouts.config_tab import (
     still_using,
 )
 from layouts.csv_tab import hidden_or_shown
-from layouts.explain import importance_view
+from layouts.features.explain import importance_view
 from layouts.ids import Config, Page, Tab
 from layouts.page import PageState, page_state
+from layouts.selection import Selection
 from services.access.audit import Source
 from services.access.identity import current_caller
 from services.errors import (
@@ -80,9 +81,9 @@ def versions_to_choose(aliases: dict[str, str], versions: list[Any]) -> list[dic
     return named + (latest if versions else []) + numbered
 
 
-def shows(asked: PageState, selection: dict | None, tab: str | None, job: str | None) -> bool:
+def shows(asked: PageState, selection: Selection | None, tab: str | None, job: str | None) -> bool:
     """Whether the page already shows what the URL asks for."""
-    model = (selection or {}).get("name"), (selection or {}).get("ref")
+    model = (selection.name, selection.ref) if selection else (None, None)
     return (
         bool(asked.model)
         and (asked.model, asked.ref) == model
@@ -91,7 +92,7 @@ def shows(asked: PageState, selection: dict | None, tab: str | None, job: str | 
     )
 
 
-def load_failed(error: ConsoleError, selection: dict[str, Any] | None) -> html.Div:
+def load_failed(error: ConsoleError, selection: Selection | None) -> html.Div:
     """The error (its suggestions clickable), and that the loaded model stays."""
     return html.Div([error_alert(error, SUGGESTS.get(type(error))), still_using(selection)])
 
@@ -102,7 +103,7 @@ class ConfigCallbacks:
         self.loader = services.scoring.loader
         self.explain = services.explain
 
-    def model_options(self, _: str, typed: str | None, current: str | None) -> list[Any]:
+    def model_options(self, search: str | None, typed: str | None, current: str | None) -> list:
         try:
             names = [model.name for model in self.registry.list_models(current_caller())]
         except ConsoleError:
@@ -126,7 +127,7 @@ class ConfigCallbacks:
         search: str | None,
         name: str | None,
         ref: str | None,
-        selection: dict[str, Any] | None,
+        selection: Any,
         tab: str | None = None,
         job: str | None = None,
     ) -> dict[str, Any]:
@@ -134,49 +135,54 @@ class ConfigCallbacks:
         load changes nothing (the card, the header and every prediction keep the model that
         was loaded). On opening a URL (a link, a reload, back and forward): the model,
         version, tab and job it names, else this session's model, else the preselected one."""
-        opened: dict[str, Any] = {"tab": no_update, "job": no_update, "read": no_update}
-        named = ctx.triggered_id == Config.LOAD
-        if not named and search is None:
+        loaded = Selection.from_store(selection)
+        if ctx.triggered_id == Config.LOAD:
+            return self._pressed(name, ref, loaded)
+        if search is None:
             return UNCHANGED  # the page has not read its URL yet: it will, in a moment
-        if not named:
-            asked = page_state(search)
-            if shows(asked, selection, tab, job):
-                return UNCHANGED  # the page wrote this URL itself
-            opened = {"tab": asked.tab or no_update, "job": asked.job, "read": True}
-            named = bool(asked.model)
-            if asked.model:
-                name, ref = asked.model, asked.ref
-            elif selection:
-                name, ref = selection["name"], selection["ref"]
-            elif not name:
-                return {**UNCHANGED, **opened}
+        asked = page_state(search)
+        if shows(asked, loaded, tab, job):
+            return UNCHANGED  # the page wrote this URL itself
+        opened = {"tab": asked.tab or no_update, "job": asked.job, "read": True}
+        if asked.model:
+            name, ref = asked.model, asked.ref
+        elif loaded is not None:
+            name, ref = loaded.name, loaded.ref
+        elif not name:
+            return {**UNCHANGED, **opened}
+        loaded_or_refused = self._loaded_or_refused(name, ref, loaded, named=bool(asked.model))
+        return {**UNCHANGED, **opened, **loaded_or_refused}
+
+    def _pressed(self, name: str | None, ref: str | None, loaded: Selection | None) -> dict:
         if not name:
             error = InvalidInput("Choose a model first.", hint="Pick one or type its full name.")
-            return {**UNCHANGED, "status": load_failed(error, selection)}
+            return {**UNCHANGED, "status": load_failed(error, loaded)}
+        return {**UNCHANGED, **self._loaded_or_refused(name, ref, loaded, named=True)}
+
+    def _loaded_or_refused(
+        self, name: str, ref: str | None, loaded: Selection | None, named: bool
+    ) -> dict[str, Any]:
+        """A model the person named (the button, a link) and refused is said where they can
+        see it; the preselected one refused only says so in its own tab."""
         ref = (ref or LATEST).strip()
         try:
-            loaded = self._load(name, ref)
+            return self._load(name, ref)
         except ConsoleError as error:
-            # a model the person named (a button, a link) is refused where they can see it
-            refused = {"status": self.failure_view(error, selection, name, ref)}
-            return {**UNCHANGED, **opened, **refused, **({"tab": Tab.CONFIG} if named else {})}
-        return {**loaded, **opened}
+            refused = {"status": self.failure_view(error, loaded, name, ref)}
+            return {**refused, **({"tab": Tab.CONFIG} if named else {})}
 
     def _load(self, name: str, ref: str) -> dict[str, Any]:
         caller = current_caller()
         detail = self.registry.version_detail(caller, name, ref, Source.UI)
         model = self.registry.model_detail(caller, name, Source.UI)
         self.loader.load(caller, name, ref)  # so the first prediction does not wait for it
-        chosen = {
-            "name": detail.resolved.name,
-            "ref": ref,
-            "version": detail.resolved.version,
-            "alias": detail.resolved.alias,
-        }
+        chosen = Selection(
+            detail.resolved.name, ref, detail.resolved.version, detail.resolved.alias
+        )
         return {
             "status": loaded_message(detail, ref),
             "details": details(detail, model),
-            "selection": chosen,
+            "selection": chosen.to_store(),
             "model": detail.resolved.name,
             "version": ref,
             "versions": self._options(detail.resolved.name, ref),
@@ -190,7 +196,7 @@ class ConfigCallbacks:
         return with_typed(options, ref)
 
     def failure_view(
-        self, error: ConsoleError, selection: dict[str, Any] | None, name: str, ref: str
+        self, error: ConsoleError, selection: Selection | None, name: str, ref: str
     ) -> html.Div:
         """Where Load Model was pressed: the error, and for a model that cannot load, its
         environment (what it was logged with, what is missing here)."""
@@ -205,8 +211,8 @@ class ConfigCallbacks:
             [failed, html.Div(environment_section(detail.environment), className="mt-3")]
         )
 
-    def pending(self, name: str | None, ref: str | None, selection: dict | None) -> Any:
-        return not_loaded(name, ref, selection)
+    def pending(self, name: str | None, ref: str | None, selection: Any) -> Any:
+        return not_loaded(name, ref, Selection.from_store(selection))
 
     def choose_suggestion(
         self, clicks: list[int | None], loads: int | None
@@ -220,38 +226,39 @@ class ConfigCallbacks:
             return chosen["value"], no_update, load
         return no_update, chosen["value"], load
 
-    def next_steps(self, selection: dict[str, Any] | None) -> dict[str, str]:
-        return hidden_or_shown(bool(selection))
+    def next_steps(self, selection: Any) -> dict[str, str]:
+        return hidden_or_shown(Selection.from_store(selection) is not None)
 
-    def importance(self, selection: dict[str, Any] | None) -> Any:
+    def importance(self, selection: Any) -> Any:
         """The loaded model's global feature importance (a chart, or why there is none)."""
-        if not selection:
+        model = Selection.from_store(selection)
+        if model is None:
             return None
         try:
-            found = self.explain.importance(
-                current_caller(), selection["name"], str(selection["version"]), Source.UI
-            )
+            found = self.explain.importance(current_caller(), model.name, model.version, Source.UI)
         except ConsoleError as error:
             return importance_view(error.message)
         return importance_view(found.to_dict())
 
-    def go_to(self, _: int | None, __: int | None) -> Any:
+    def go_to(self, to_json: int | None, to_csv: int | None) -> Any:
         return Tab.JSON if ctx.triggered_id == Config.GO_JSON else Tab.CSV
 
 
 def register(app: dash.Dash, services: ConsoleServices) -> ConfigCallbacks:
     callbacks = ConfigCallbacks(services)
+    selection = Input(Page.SELECTION, "data")
     app.callback(
-        Output(Config.MODEL, "options"),
-        Input(Page.URL, "pathname"),
-        Input(Config.MODEL, "search_value"),
-        State(Config.MODEL, "value"),
+        output=Output(Config.MODEL, "options"),
+        inputs={"search": Input(Page.URL, "search"), "typed": Input(Config.MODEL, "search_value")},
+        state={"current": State(Config.MODEL, "value")},
     )(callbacks.model_options)
     app.callback(
-        Output(Config.VERSION, "options"),
-        Input(Config.MODEL, "value"),
-        Input(Config.VERSION, "search_value"),
-        State(Config.VERSION, "value"),
+        output=Output(Config.VERSION, "options"),
+        inputs={
+            "name": Input(Config.MODEL, "value"),
+            "typed": Input(Config.VERSION, "search_value"),
+        },
+        state={"current": State(Config.VERSION, "value")},
     )(callbacks.version_options)
     app.callback(
         output={
@@ -265,10 +272,7 @@ def register(app: dash.Dash, services: ConsoleServices) -> ConfigCallbacks:
             "job": Output(Page.OPEN_JOB, "data", allow_duplicate=True),
             "read": Output(Page.URL_READ, "data"),
         },
-        inputs={
-            "clicks": Input(Config.LOAD, "n_clicks"),
-            "search": Input(Page.URL, "search"),
-        },
+        inputs={"clicks": Input(Config.LOAD, "n_clicks"), "search": Input(Page.URL, "search")},
         state={
             "name": State(Config.MODEL, "value"),
             "ref": State(Config.VERSION, "value"),
@@ -279,27 +283,37 @@ def register(app: dash.Dash, services: ConsoleServices) -> ConfigCallbacks:
         prevent_initial_call="initial_duplicate",
     )(callbacks.load)
     app.callback(
-        Output(Config.PENDING, "children"),
-        Input(Config.MODEL, "value"),
-        Input(Config.VERSION, "value"),
-        Input(Page.SELECTION, "data"),
+        output=Output(Config.PENDING, "children"),
+        inputs={
+            "name": Input(Config.MODEL, "value"),
+            "ref": Input(Config.VERSION, "value"),
+            "selection": selection,
+        },
     )(callbacks.pending)
     app.callback(
-        Output(Config.MODEL, "value", allow_duplicate=True),
-        Output(Config.VERSION, "value", allow_duplicate=True),
-        Output(Config.LOAD, "n_clicks"),
-        Input({"type": Config.SUGGESTION, "field": ALL, "value": ALL}, "n_clicks"),
-        State(Config.LOAD, "n_clicks"),
+        output=[
+            Output(Config.MODEL, "value", allow_duplicate=True),
+            Output(Config.VERSION, "value", allow_duplicate=True),
+            Output(Config.LOAD, "n_clicks"),
+        ],
+        inputs={
+            "clicks": Input({"type": Config.SUGGESTION, "field": ALL, "value": ALL}, "n_clicks")
+        },
+        state={"loads": State(Config.LOAD, "n_clicks")},
         prevent_initial_call=True,
     )(callbacks.choose_suggestion)
-    app.callback(Output(Config.NEXT, "style"), Input(Page.SELECTION, "data"))(callbacks.next_steps)
-    app.callback(Output(Config.IMPORTANCE, "children"), Input(Page.SELECTION, "data"))(
+    app.callback(output=Output(Config.NEXT, "style"), inputs={"selection": selection})(
+        callbacks.next_steps
+    )
+    app.callback(output=Output(Config.IMPORTANCE, "children"), inputs={"selection": selection})(
         callbacks.importance
     )
     app.callback(
-        Output(Page.TABS, "active_tab"),
-        Input(Config.GO_JSON, "n_clicks"),
-        Input(Config.GO_CSV, "n_clicks"),
+        output=Output(Page.TABS, "active_tab"),
+        inputs={
+            "to_json": Input(Config.GO_JSON, "n_clicks"),
+            "to_csv": Input(Config.GO_CSV, "n_clicks"),
+        },
         prevent_initial_call=True,
     )(callbacks.go_to)
     return callbacks

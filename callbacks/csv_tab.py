@@ -1,6 +1,6 @@
 """CSV Prediction: check the uploaded file against the loaded model, and start scoring it as a
-job. The job's progress and result are the job panel's (``callbacks.jobs``): what the server
-says, so a reload or another tab shows the same."""
+job. The job's progress and result are the job panel's (``callbacks/features/jobs.py``): what
+the server says, so a reload or another tab shows the same."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 import dash
 from dash import Input, Output, State
 
-from callbacks.common import selected, show_error
-from layouts.components import active_model_line, placeholder
+from layouts.components import active_model_line, placeholder, show_error
 from layouts.csv_tab import check_view, preview_grid, too_large
 from layouts.ids import Csv, Insight, Page
+from layouts.selection import Selection
 from services.access.identity import current_caller
 from services.errors import ConsoleError, InvalidInput
 from services.files.results import DEFAULT_RESULT_FORMAT
@@ -31,21 +31,21 @@ class CsvCallbacks:
         self.files = services.files
         self.jobs = services.jobs
 
-    def active(self, selection: dict[str, Any] | None) -> Any:
-        return active_model_line(selection, "Scoring with")
+    def active(self, selection: Any) -> Any:
+        return active_model_line(Selection.from_store(selection), "Scoring with")
 
     def explain_rejection(self, rejected: dict[str, Any] | None) -> Any:
         return too_large(rejected["size"], rejected["limit"]) if rejected else None
 
-    def check_file(
-        self, file_info: dict[str, Any] | None, selection: dict[str, Any] | None
-    ) -> tuple[Any, Any, bool]:
+    def check_file(self, file_info: dict[str, Any] | None, selection: Any) -> tuple[Any, Any, bool]:
         """The uploaded file (in the caller's own area) against the session's model."""
         if not file_info:
             return placeholder(NO_FILE), None, True
         try:
-            name, version = selected(selection)
-            stored, check = self.files.check(current_caller(), name, version, file_info["file_id"])
+            model = Selection.required(selection)
+            stored, check = self.files.check(
+                current_caller(), model.name, model.version, file_info["file_id"]
+            )
         except ConsoleError as error:
             return show_error(error), None, True
         return check_view(stored, check), preview_grid(check), not check.ok
@@ -54,7 +54,7 @@ class CsvCallbacks:
         self,
         clicks: int | None,
         file_info: dict[str, Any] | None,
-        selection: dict[str, Any] | None,
+        selection: Any,
         result_format: str | None,
         probabilities: bool | None,
     ) -> tuple[Any, Any]:
@@ -63,7 +63,7 @@ class CsvCallbacks:
         try:
             if not file_info:
                 raise no_file()
-            name, version = selected(selection)
+            model = Selection.required(selection)
             request = {
                 "kind": SCORE,
                 "engine": LOCAL,
@@ -73,7 +73,7 @@ class CsvCallbacks:
                 "every_format": True,
                 "probabilities": bool(probabilities),
             }
-            job = self.jobs.submit(current_caller(), name, version, request, FROM_CSV)
+            job = self.jobs.submit(current_caller(), model.name, model.version, request, FROM_CSV)
         except ConsoleError as error:
             return show_error(error), dash.no_update
         return None, job.job_id

@@ -1,5 +1,5 @@
 """Prediction History: the person's JSON and form runs in this browser (kept in local storage,
-so every tab shows them), and their jobs on this server (``callbacks.jobs`` draws those).
+so every tab shows them), and their jobs on this server (``callbacks.features.jobs`` draws those).
 Open a run or a job, run it again, download a job's result."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, ctx, no_update
 
-from callbacks.common import show_error
+from layouts.components import show_error
 from layouts.history_tab import entry_detail, history_table, rerun_note
 from layouts.ids import Csv, History, Page, Tab
 from services.access.audit import Source

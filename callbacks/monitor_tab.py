@@ -9,10 +9,10 @@ from typing import Any
 import dash
 from dash import Input, Output, State, no_update
 
-from callbacks.common import selected, show_error
-from layouts.components import active_model_line
+from layouts.components import active_model_line, show_error
 from layouts.ids import Monitor, Page, Tab
 from layouts.monitor_tab import PERIOD_HOURS, drift_history_view, no_split, traffic_view
+from layouts.selection import Selection
 from services.access.audit import Source
 from services.access.identity import current_caller
 from services.errors import ConsoleError
@@ -33,18 +33,18 @@ class MonitorCallbacks:
     def __init__(self, services: ConsoleServices) -> None:
         self.services = services
 
-    def active(self, selection: dict[str, Any] | None) -> Any:
-        return active_model_line(selection, "Monitoring")
+    def active(self, selection: Any) -> Any:
+        return active_model_line(Selection.from_store(selection), "Monitoring")
 
-    def refresh(self, tab: Any, _: Any, period: Any, selection: Any) -> tuple[Any, Any]:
+    def refresh(self, tab: Any, refreshes: Any, period: Any, selection: Any) -> tuple[Any, Any]:
         if tab != Tab.MONITOR:
             return no_update, no_update
         try:
-            name, version = selected(selection)
+            model = Selection.required(selection)
         except ConsoleError as error:
             return show_error(error), None
         since = since_for(period)
-        return self._traffic(name, since), self._drift(name, version, since)
+        return self._traffic(model.name, since), self._drift(model.name, model.version, since)
 
     def _traffic(self, name: str, since: str | None) -> Any:
         caller = current_caller()
@@ -67,15 +67,17 @@ class MonitorCallbacks:
 
 def register(app: dash.Dash, services: ConsoleServices) -> MonitorCallbacks:
     callbacks = MonitorCallbacks(services)
-    app.callback(Output(Monitor.ACTIVE, "children"), Input(Page.SELECTION, "data"))(
-        callbacks.active
-    )
     app.callback(
-        Output(Monitor.TRAFFIC, "children"),
-        Output(Monitor.DRIFT, "children"),
-        Input(Page.TABS, "active_tab"),
-        Input(Monitor.REFRESH, "n_clicks"),
-        Input(Monitor.PERIOD, "value"),
-        State(Page.SELECTION, "data"),
+        output=Output(Monitor.ACTIVE, "children"),
+        inputs={"selection": Input(Page.SELECTION, "data")},
+    )(callbacks.active)
+    app.callback(
+        output=[Output(Monitor.TRAFFIC, "children"), Output(Monitor.DRIFT, "children")],
+        inputs={
+            "tab": Input(Page.TABS, "active_tab"),
+            "refreshes": Input(Monitor.REFRESH, "n_clicks"),
+            "period": Input(Monitor.PERIOD, "value"),
+        },
+        state={"selection": State(Page.SELECTION, "data")},
     )(callbacks.refresh)
     return callbacks

@@ -12,6 +12,7 @@ from dash import ClientsideFunction, Input, Output, State, no_update
 from callbacks.config_tab import versions_to_choose
 from layouts.ids import Config, Page
 from layouts.page import alias_moved, header_model, signed_in
+from layouts.selection import Selection
 from services.access.audit import Source
 from services.access.caller import MODE_NONE
 from services.access.identity import current_caller
@@ -30,33 +31,32 @@ class PageCallbacks:
             return signed_in(None)
         return signed_in(current_caller().user)
 
-    def show_session_model(self, selection: dict[str, Any] | None) -> list[Any]:
-        return header_model(selection)
+    def show_session_model(self, selection: Any) -> list[Any]:
+        return header_model(Selection.from_store(selection))
 
-    def watch_alias(
-        self, ticks: int | None, selection: dict[str, Any] | None, shown: Any
-    ) -> tuple[Any, Any]:
+    def watch_alias(self, ticks: int | None, selection: Any, shown: Any) -> tuple[Any, Any]:
         """The loaded alias, resolved again (at most ``ALIAS_CACHE_SECONDS`` old): a move is
         said, with a button to load its new target, and the version list follows it."""
-        alias = (selection or {}).get("alias")
-        if not alias:
+        loaded = Selection.from_store(selection)
+        if loaded is None or loaded.alias is None:
             return None, no_update
         try:
-            model = self.registry.model_detail(current_caller(), selection["name"], Source.UI)
+            model = self.registry.model_detail(current_caller(), loaded.name, Source.UI)
         except ConsoleError:
             return no_update, no_update  # Load Model says what is wrong, when it is pressed
-        now = model.summary.aliases.get(alias)
-        if now is None or now == str(selection["version"]):
+        now = model.summary.aliases.get(loaded.alias)
+        if now is None or now == loaded.version:
             return None, no_update
         options = versions_to_choose(model.summary.aliases, model.versions)
-        notice = alias_moved(alias, now, str(selection["version"]))
+        notice = alias_moved(loaded.alias, now, loaded.version)
         return notice, (options if options != shown else no_update)
 
-    def switch(self, clicks: int | None, selection: dict[str, Any] | None, loads: int | None):
+    def switch(self, clicks: int | None, selection: Any, loads: int | None) -> tuple:
         """Load the alias's new target: the pickers set to it, Load Model pressed."""
-        if not clicks or not selection or not selection.get("alias"):
+        loaded = Selection.from_store(selection)
+        if not clicks or loaded is None or loaded.alias is None:
             return no_update, no_update, no_update
-        return selection["name"], selection["alias"], (loads or 0) + 1
+        return loaded.name, loaded.alias, (loads or 0) + 1
 
 
 def register(app: dash.Dash, services: ConsoleServices) -> PageCallbacks:

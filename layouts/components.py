@@ -11,6 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts.ids import suggestion
+from layouts.selection import Selection
 from services.errors import ConsoleError
 
 GRID_ROWS_SHOWN = 10_000
@@ -36,12 +37,10 @@ def model_badge(name: str, version: str, ref: str | None = None, alias: str | No
     return html.Span(parts, className="model-badge")
 
 
-def selection_badge(selection: dict[str, Any] | None) -> Any:
-    if not selection:
+def selection_badge(selection: Selection | None) -> Any:
+    if selection is None:
         return html.Span("No model loaded", className="text-body-secondary")
-    return model_badge(
-        selection["name"], selection["version"], selection.get("ref"), selection.get("alias")
-    )
+    return model_badge(selection.name, selection.version, selection.ref, selection.alias)
 
 
 def error_alert(error: ConsoleError, suggest: str | None = None) -> dbc.Alert:
@@ -90,6 +89,11 @@ def progress_bar(percent: int, name: str, label: str | None = None) -> html.Div:
             "aria-valuemax": "100",
         },
     )
+
+
+def show_error(error: ConsoleError) -> html.Div:
+    """An error where a result would be."""
+    return html.Div(error_alert(error))
 
 
 def json_block(value: Any) -> dcc.Markdown:
@@ -172,9 +176,9 @@ def placeholder(message: str) -> html.P:
     return html.P(message, className="text-body-secondary mb-0")
 
 
-def active_model_line(selection: dict[str, Any] | None, verb: str) -> Any:
+def active_model_line(selection: Selection | None, verb: str) -> Any:
     """At the top of a tab: which model its predictions go to."""
-    if not selection:
+    if selection is None:
         return dbc.Alert(
             "No model is loaded: pick one in Model Configuration and press Load Model.",
             color="light",

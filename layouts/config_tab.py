@@ -9,6 +9,7 @@ from dash import dcc, html
 
 from layouts.components import facts, key_value_table, section, selection_badge
 from layouts.ids import Config
+from layouts.selection import Selection
 from services.registry.dependencies import ModelEnvironment, RequirementCheck, State
 from services.registry.markdown import safe_markdown
 from services.registry.signature import SignatureInfo
@@ -114,12 +115,12 @@ def loaded_message(detail: VersionDetail, ref: str) -> dbc.Alert:
     )
 
 
-def not_loaded(name: str | None, ref: str | None, selection: dict | None) -> Any:
+def not_loaded(name: str | None, ref: str | None, selection: Selection | None) -> Any:
     """The picker shows something other than the loaded model: say which one answers."""
-    if not name or (selection and (name, ref) == (selection["name"], selection["ref"])):
+    if not name or (selection and (name, ref) == (selection.name, selection.ref)):
         return None
     chosen = f"{name} {ref}" if ref else name
-    if not selection:
+    if selection is None:
         text: list[Any] = [f"{chosen} is not loaded yet: press Load Model to use it."]
     else:
         text = [
@@ -134,9 +135,9 @@ def not_loaded(name: str | None, ref: str | None, selection: dict | None) -> Any
     )
 
 
-def still_using(selection: dict | None) -> Any:
+def still_using(selection: Selection | None) -> Any:
     """Under a failed load: nothing changed."""
-    if not selection:
+    if selection is None:
         return None
     return html.Div(
         ["Nothing changed: predictions still use ", selection_badge(selection), "."],

@@ -8,13 +8,13 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts import compare
 from layouts.components import data_grid, model_badge, plural, section
-from layouts.drift_view import drift_view
-from layouts.explain import file_charts
+from layouts.features import compare
+from layouts.features.drift_view import drift_view
+from layouts.features.explain import file_charts
+from layouts.features.jobs import JobPanel
+from layouts.features.row_explain import pickable, probabilities_option, row_slot
 from layouts.ids import Csv, Insight
-from layouts.jobs import JobPanel
-from layouts.row_explain import pickable, probabilities_option, row_slot
 from services.files.results import DEFAULT_RESULT_FORMAT, RESULT_FORMATS
 from services.files.service import FileCheck
 from services.files.store import StoredFile, human_size

@@ -17,8 +17,8 @@ from layouts.components import (
     progress_bar,
     section,
 )
+from layouts.features.jobs import cancel_button_id, job_title, progress_label
 from layouts.ids import History, history_action
-from layouts.jobs import cancel_button_id, job_title, progress_label
 from services.jobs.record import SUCCEEDED, Job
 
 COLUMNS = ("Time (UTC)", "Run", "Model", "Rows", "Answer", "")

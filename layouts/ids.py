@@ -40,6 +40,8 @@ class Config(StrEnum):
 
 
 class Json(StrEnum):
+    """The JSON tab. Its two answers (the editor's, the form's) are ``layouts.answer``'s."""
+
     ACTIVE = "json-active"
     TEXT = "json-text"
     EDITOR = "json-editor"
@@ -48,24 +50,12 @@ class Json(StrEnum):
     VALIDATION = "json-validation"
     DEMO = "json-demo"
     PREDICT = "json-predict"
-    RESULT = "json-result"
-    STALE = "json-stale"
-    ANSWERED_BY = "json-answered-by"
-    CONFIDENCE = "json-confidence"
-    INSIGHT = "json-insight"
-    INSIGHT_ASKED = "json-insight-asked"
     FORM_FIELDS = "json-form-fields"
     FORM_FIELD = "json-form-field"
     FORM_SWITCH = "json-form-switch"
     FORM_FEEDBACK = "json-form-feedback"
     FORM_STATUS = "json-form-status"
     FORM_PREDICT = "json-form-predict"
-    FORM_RESULT = "json-form-result"
-    FORM_STALE = "json-form-stale"
-    FORM_ANSWERED_BY = "json-form-answered-by"
-    FORM_CONFIDENCE = "json-form-confidence"
-    FORM_INSIGHT = "json-form-insight"
-    FORM_INSIGHT_ASKED = "json-form-insight-asked"
 
 
 class Csv(StrEnum):

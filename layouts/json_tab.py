@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any, NamedTuple
+from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts import compare
+from layouts.answer import FORM_ANSWER, JSON_ANSWER, Answer
 from layouts.components import (
     code_block,
     data_grid,
@@ -18,10 +18,11 @@ from layouts.components import (
     plural,
     section,
 )
-from layouts.explain import batch_charts, pending_insight, single_row_insight, sureness
+from layouts.features import compare
+from layouts.features.explain import batch_charts, pending_insight, single_row_insight, sureness
+from layouts.features.row_explain import pickable, row_slot
+from layouts.features.whatif import panel as whatif_panel
 from layouts.ids import Insight, Json, form_feedback, form_field, form_switch
-from layouts.row_explain import pickable, row_slot
-from layouts.whatif import panel as whatif_panel
 from services.registry.signature import SignatureInfo
 from services.scoring.service import InputCheck, Predictions
 
@@ -31,26 +32,11 @@ SMALL_BATCH = 20  # up to this many rows: the whole answer as JSON; more: summar
 TOP_CLASSES = 10
 
 
-class InsightSlots(NamedTuple):
-    """Where a one-row answer's confidence and explanation go when they follow it."""
-
-    confidence: str
-    insight: str
-
-
-JSON_SLOTS = InsightSlots(Json.CONFIDENCE, Json.INSIGHT)
-FORM_SLOTS = InsightSlots(Json.FORM_CONFIDENCE, Json.FORM_INSIGHT)
-
-
 def layout() -> html.Div:
     editor = [
         html.Div(id=Json.EDITOR, className="json-editor border rounded"),
         dcc.Textarea(id=Json.TEXT, value="", className="d-none", persistence=False),
         dcc.Store(id=Json.PROBLEM),
-        dcc.Store(id=Json.ANSWERED_BY),
-        dcc.Store(id=Json.FORM_ANSWERED_BY),
-        dcc.Store(id=Json.INSIGHT_ASKED),
-        dcc.Store(id=Json.FORM_INSIGHT_ASKED),
         html.Div(id=Json.EDITOR_DUMMY, hidden=True),
         html.Div(id=Json.VALIDATION, className="small mt-2 validation", role="status"),
         html.Div(
@@ -81,24 +67,10 @@ def layout() -> html.Div:
             color="primary",
             className="mt-1",
         ),
-        html.Div(id=Json.FORM_STALE, className="mt-3 stale-slot"),
-        # only the answer's own callback shows the spinner: the confidence and explanation
-        # that follow it must not hide the answer while they are worked out
-        dcc.Loading(
-            html.Div(id=Json.FORM_RESULT, className="mt-3"),
-            type="dot",
-            target_components={Json.FORM_RESULT: "children"},
-        ),
+        html.Div(FORM_ANSWER.layout(), className="mt-3"),
         whatif_panel(),
     ]
-    result = [
-        html.Div(id=Json.STALE, className="stale-slot"),
-        dcc.Loading(
-            html.Div(placeholder("Press Predict to see the model's answer here."), id=Json.RESULT),
-            type="dot",
-            target_components={Json.RESULT: "children"},
-        ),
-    ]
+    result = [JSON_ANSWER.layout(placeholder("Press Predict to see the model's answer here."))]
     return html.Div(
         [
             html.Div(id=Json.ACTIVE),
@@ -188,11 +160,11 @@ def result_view(
     download: str | None = None,
     explanation: Any = None,
     label_names: dict[str, str] | None = None,
-    slots: InsightSlots | None = None,
+    slots: Answer | None = None,
 ) -> html.Div:
-    """One row: the answer, large, with its confidence and explanation (in ``slots``, when
-    they follow the answer); a small batch: the JSON and a table; a big batch: a summary, a
-    paged table, copy and download; any batch: its distribution."""
+    """One row: the answer, large, with its confidence and explanation (in the ``slots`` of
+    its answer's place, when they follow it); a small batch: the JSON and a table; a big
+    batch: a summary, a paged table, copy and download; any batch: its distribution."""
     labels = answer.labels or [None] * len(answer.predictions)
     children: list[Any] = [result_header(answer, ref)]
     if answer.input_rows == 1 and answer.predictions:

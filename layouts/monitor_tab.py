@@ -9,8 +9,8 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts.components import placeholder, plural, section
+from layouts.features.monitor_charts import arm_predictions_chart, drift_over_time_chart
 from layouts.ids import Monitor
-from layouts.monitor_charts import arm_predictions_chart, drift_over_time_chart
 
 PERIODS = {
     "1h": "Last hour",

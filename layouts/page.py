@@ -9,17 +9,11 @@ from urllib.parse import parse_qs
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts import (
-    config_tab,
-    csv_tab,
-    help_tab,
-    history_tab,
-    json_tab,
-    monitor_tab,
-    table_panel,
-)
+from layouts import config_tab, csv_tab, help_tab, history_tab, json_tab, monitor_tab
 from layouts.components import selection_badge
+from layouts.features import table_panel
 from layouts.ids import History, Page, Tab
+from layouts.selection import Selection
 from services.settings import Settings
 
 TAB_LABELS = {
@@ -119,7 +113,7 @@ def page_layout(settings: Settings) -> html.Div:
     )
 
 
-def header_model(selection: dict[str, Any] | None) -> list[Any]:
+def header_model(selection: Selection | None) -> list[Any]:
     return [html.I(className="bi bi-box-seam me-1"), selection_badge(selection)]
 
 

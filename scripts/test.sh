@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up (first time) and run every check: ruff format, ruff lint, unit, API and browser tests.
-# Browser tests need Debian's chromium and chromium-driver (see README / .ci/run).
+# Browser tests need Debian's chromium and chromium-driver (see CONTRIBUTING.md / .ci/run).
 # Extra arguments go to pytest, e.g. scripts/test.sh -k registry
 set -euo pipefail
 cd "$(dirname "$0")/.."

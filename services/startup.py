@@ -22,36 +22,46 @@ from pathlib import Path
 from typing import NoReturn
 
 from services.jobs.seal import KEY_BYTES
-from services.settings import ConfigurationError, Settings
+from services.settings import (
+    APP_AUTH_MODE,
+    DATABRICKS_APP_PORT,
+    HOST,
+    PORT,
+    ConfigurationError,
+    Settings,
+)
 
 log = logging.getLogger("model_console")
 
 PROJECT = Path(__file__).resolve().parent.parent  # for the seeding process's imports
-DEFAULT_PORT = 8050
-KNOWN_AUTH_MODES = ("none", "mlflow-basic", "databricks")
+KNOWN_AUTH_MODES = APP_AUTH_MODE.choices
 # Packages some modes import only when they run; a missing one is named before start.
 JOBS_IN_CELERY = ("celery", "redis")
 SPARK_CLIENT = ("pyspark", "grpc")  # pyspark[connect], in requirements-spark.txt
 REINSTALL = "install the app's requirements: pip install -r requirements.txt"
 
 
+def configure_process() -> None:
+    """What the console sets for the process as a whole, before it builds anything: MLflow's
+    HTTP retries in seconds, not minutes (a person waiting on a page should hear "registry
+    unreachable" soon); an operator's own values win."""
+    from services.settings import MLFLOW_HTTP_DEFAULTS
+
+    for name, value in MLFLOW_HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
 def listen_address() -> tuple[str, int]:
     """Databricks Apps route to 0.0.0.0:$DATABRICKS_APP_PORT; elsewhere stay on loopback.
     ``HOST`` overrides either."""
-    databricks_port = os.environ.get("DATABRICKS_APP_PORT", "").strip()
-    raw_port = databricks_port or os.environ.get("PORT", "").strip() or str(DEFAULT_PORT)
-    name = "DATABRICKS_APP_PORT" if databricks_port else "PORT"
-    if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
-        raise ConfigurationError(f"{name}={raw_port!r} is not a port number (1-65535).")
-    default_host = "0.0.0.0" if databricks_port else "127.0.0.1"
-    return os.environ.get("HOST", "").strip() or default_host, int(raw_port)
+    port = DATABRICKS_APP_PORT.value() or PORT.value()
+    return str(HOST.value()), int(port)  # type: ignore[call-overload]
 
 
 def check_configuration(settings: Settings) -> None:
     """Raise ``ConfigurationError`` for the first setting the console cannot run with."""
     _check_auth_mode(settings)
     _check_job_secret(settings)
-    _check_limits(settings)
     _check_packages(settings)
     ensure_data_dir(settings.app_data_dir)
     _check_sqlite_registry(settings.tracking_uri)
@@ -81,16 +91,6 @@ def _check_job_secret(settings: Settings) -> None:
             f"JOB_SECRET_KEY is shorter than {KEY_BYTES} characters; use a longer "
             "random value (or unset it to have one generated in APP_DATA_DIR)."
         )
-
-
-def _check_limits(settings: Settings) -> None:
-    if settings.files_max_age_seconds < 3600:
-        raise ConfigurationError(
-            "FILES_MAX_AGE_HOURS must be at least 1: with less, files are removed while "
-            "people (and their jobs) still use them."
-        )
-    if settings.user_quota_bytes <= 0 or settings.upload_limit_bytes <= 0:
-        raise ConfigurationError("USER_QUOTA_MB and UPLOAD_LIMIT_MB must be positive.")
 
 
 def _check_packages(settings: Settings) -> None:

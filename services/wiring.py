@@ -73,6 +73,10 @@ class ConsoleServices:
         for runner in self.jobs.runners.values():
             getattr(runner, "warm_up", lambda: None)()
 
+    def close(self) -> None:
+        """At the process's end: the audit records waiting are stored."""
+        self.audit.close()
+
     def after_fork(self) -> None:
         """In a forked job process: locks other threads held at the fork stay held there
         (the model cache's, the registry clients', the audit spool's, the cache's RLock), so

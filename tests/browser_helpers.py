@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,17 @@ from selenium.common.exceptions import (
 from selenium.webdriver.common.keys import Keys
 
 from app import create_app
+from layouts.answer import JSON_ANSWER
 from layouts.csv_tab import PANEL as CSV_PANEL
 from layouts.ids import Config, Csv, Json
 from layouts.json_tab import EMPTY_EDITOR
 from services.settings import Settings
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+# docs/users.md shows pictures these tests take; they are written only when asked, so that a
+# test run leaves the committed ones alone: DOCS_SCREENSHOTS=1 pytest -m screenshots
+DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+DOCS_MAX_HEIGHT = 1600  # the top of a long page (or of ``docs_from``) is what docs show
 CSV_RESULT = f"#{CSV_PANEL.result}"  # what became of the CSV tab's job
 
 
@@ -77,24 +83,50 @@ def type_json(dash_duo: Any, text: str) -> None:
     editor.send_keys(text)
 
 
-def result_json(dash_duo: Any, selector: str = f"#{Json.RESULT}") -> dict[str, Any]:
+def result_json(dash_duo: Any, selector: str = f"#{JSON_ANSWER.result}") -> dict[str, Any]:
     dash_duo.wait_for_contains_text(selector, '"predictions"')
     return json.loads(dash_duo.find_element(f"{selector} code").text)
 
 
-def wait_for_predictions(dash_duo: Any, expected: list, selector: str = f"#{Json.RESULT}") -> None:
+def wait_for_predictions(
+    dash_duo: Any, expected: list, selector: str = f"#{JSON_ANSWER.result}"
+) -> None:
     until(lambda: result_json(dash_duo, selector)["predictions"] == expected, timeout=10)
 
 
-def screenshot(dash_duo: Any, name: str, width: int = 1400) -> Path:
-    """A full-page PNG under tests/artifacts/ to look at."""
+def screenshot(
+    dash_duo: Any, name: str, width: int = 1400, docs: bool = False, docs_from: str = "body"
+) -> Path:
+    """A full-page PNG under tests/artifacts/ to look at. With ``docs`` (and
+    DOCS_SCREENSHOTS=1 in the environment), also docs/screenshots/<name>.png: from the top
+    of ``docs_from`` down at most ``DOCS_MAX_HEIGHT``, in 256 colours, so it stays small."""
     ARTIFACTS.mkdir(exist_ok=True)
     driver = dash_duo.driver
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(width, min(max(height, 800), 6000))
     path = ARTIFACTS / f"{name}.png"
+    for_docs = docs and os.environ.get("DOCS_SCREENSHOTS") == "1"
+    if for_docs:  # from the top of the page, as a reader opening it sees it
+        driver.execute_script("window.scrollTo({top: 0, behavior: 'instant'})")
     driver.save_screenshot(str(path))
+    if for_docs:
+        top = driver.execute_script(
+            "const box = document.querySelector(arguments[0]).getBoundingClientRect();"
+            "return Math.max(0, box.top - 12);",
+            docs_from,
+        )
+        _docs_copy(path, DOCS_SCREENSHOTS / path.name, int(top))
     return path
+
+
+def _docs_copy(source: Path, target: Path, top: int) -> None:
+    from PIL import Image  # only here: mlflow's matplotlib brings it to the dev environment
+
+    with Image.open(source) as picture:
+        bottom = min(picture.height, top + DOCS_MAX_HEIGHT)
+        part = picture.crop((0, top, picture.width, bottom))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part.convert("RGB").quantize(256).save(target, optimize=True)
 
 
 def click(dash_duo: Any, selector: str) -> None:

@@ -1,6 +1,6 @@
 """A real Redis server and a real Celery worker running the console's CSV jobs.
 
-The worker is started the way the README says to start it in production
+The worker is started the way docs/deploy.md says to start it in production
 (``celery -A app:celery_app worker``), from the project root, configured only through the
 environment, so it builds its own console exactly as a deployed worker would.
 """

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from app import create_app
+from layouts.answer import FORM_ANSWER, JSON_ANSWER
 from layouts.ids import Config, Csv, History, Json, Page
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
 from tests.browser_helpers import (
@@ -36,6 +37,7 @@ def iris_console(dash_duo, settings):
     return dash_duo
 
 
+@pytest.mark.screenshots
 def test_preselected_model_loads_with_metadata_and_signature(iris_console):
     dash_duo = iris_console
     details = f"#{Config.DETAILS}"
@@ -43,7 +45,7 @@ def test_preselected_model_loads_with_metadata_and_signature(iris_console):
         dash_duo.wait_for_contains_text(details, text)
     dash_duo.wait_for_contains_text(f"{details} .model-description h2", "Iris species classifier")
     dash_duo.wait_for_contains_text(f"#{Page.HEADER_MODEL}", IRIS_MODEL)
-    screenshot(dash_duo, "tab-model-configuration")
+    screenshot(dash_duo, "tab-model-configuration", docs=True)
     assert dash_duo.get_logs() == []
 
 
@@ -82,6 +84,7 @@ def test_json_single_record_predicts_setosa(iris_console):
     assert dash_duo.get_logs() == []
 
 
+@pytest.mark.screenshots
 def test_json_batch_shows_predictions_and_a_table(iris_console):
     dash_duo = iris_console
     open_tab(dash_duo, "JSON Prediction")
@@ -89,10 +92,10 @@ def test_json_batch_shows_predictions_and_a_table(iris_console):
     dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid — 3 records, 4 features")
     dash_duo.find_element(f"#{Json.PREDICT}").click()
     assert result_json(dash_duo)["predictions"] == [0, 2, 0]
-    dash_duo.wait_for_element(f"#{Json.RESULT} .ag-row[row-index='2']")
-    rows = dash_duo.find_elements(f"#{Json.RESULT} .ag-center-cols-container .ag-row")
+    dash_duo.wait_for_element(f"#{JSON_ANSWER.result} .ag-row[row-index='2']")
+    rows = dash_duo.find_elements(f"#{JSON_ANSWER.result} .ag-center-cols-container .ag-row")
     assert len(rows) == 3
-    screenshot(dash_duo, "tab-json-prediction")
+    screenshot(dash_duo, "tab-json-prediction", docs=True)
     assert dash_duo.get_logs() == []
 
 
@@ -131,10 +134,11 @@ def test_form_built_from_signature_predicts(iris_console):
     field = dash_duo.find_element(f"#{Json.FORM_FIELDS} input")
     assert field.get_attribute("value") == "5.1"  # prefilled from the input example
     dash_duo.find_element(f"#{Json.FORM_PREDICT}").click()
-    assert result_json(dash_duo, f"#{Json.FORM_RESULT}")["predictions"] == [0]
+    assert result_json(dash_duo, f"#{FORM_ANSWER.result}")["predictions"] == [0]
     assert dash_duo.get_logs() == []
 
 
+@pytest.mark.screenshots
 def test_csv_with_customer_id_predicts_and_downloads(dash_duo, settings, tmp_path):
     start_console(dash_duo, settings, default_model=CHURN_MODEL, default_version="Champion")
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL}")
@@ -153,7 +157,7 @@ def test_csv_with_customer_id_predicts_and_downloads(dash_duo, settings, tmp_pat
     dash_duo.wait_for_contains_text(CSV_RESULT, "40 rows scored")
     dash_duo.wait_for_contains_text(CSV_RESULT, "churn_customers_with_predictions.csv")
     dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
-    screenshot(dash_duo, "tab-csv-prediction")
+    screenshot(dash_duo, "tab-csv-prediction", docs=True)
     result = pd.read_csv(download_result(dash_duo, "churn_customers_with_predictions.csv"))
     assert list(result.columns) == [*customers.columns, "prediction", "prediction_label", "error"]
     assert result["customer_id"].tolist() == customers["customer_id"].tolist()
@@ -174,6 +178,7 @@ def test_bad_csv_gets_a_clear_message(iris_console, tmp_path):
     assert dash_duo.get_logs() == []
 
 
+@pytest.mark.screenshots
 def test_history_lists_predictions_in_every_tab_of_the_browser(iris_console):
     dash_duo = iris_console
     open_tab(dash_duo, "JSON Prediction")
@@ -183,7 +188,7 @@ def test_history_lists_predictions_in_every_tab_of_the_browser(iris_console):
         dash_duo.find_element(f"#{Json.PREDICT}").click()
         wait_for_predictions(dash_duo, expected)
     dash_duo.find_element(f"#{Json.FORM_PREDICT}").click()
-    result_json(dash_duo, f"#{Json.FORM_RESULT}")
+    result_json(dash_duo, f"#{FORM_ANSWER.result}")
     open_tab(dash_duo, "Prediction History")
     dash_duo.wait_for_contains_text(f"#{History.LIST}", "form done")
     dash_duo.wait_for_element(f"#{History.LIST} tbody tr:nth-child(3)")
@@ -194,7 +199,7 @@ def test_history_lists_predictions_in_every_tab_of_the_browser(iris_console):
         "JSON done",
     ]  # newest first
     assert "2 · virginica" in rows[1].text and "0 · setosa" in rows[2].text
-    screenshot(dash_duo, "tab-prediction-history")
+    screenshot(dash_duo, "tab-prediction-history", docs=True)
 
     # Another tab of the same browser shows the same runs; Clear empties both.
     first = dash_duo.driver.current_window_handle
@@ -209,13 +214,14 @@ def test_history_lists_predictions_in_every_tab_of_the_browser(iris_console):
     assert dash_duo.get_logs() == []
 
 
+@pytest.mark.screenshots
 def test_help_renders(iris_console):
     dash_duo = iris_console
     open_tab(dash_duo, "Help")
     dash_duo.wait_for_contains_text(".help", "Troubleshooting")
     dash_duo.wait_for_contains_text(".help table", "Dimension mismatch")
     dash_duo.wait_for_contains_text(".help", "Use aliases, not version numbers")
-    screenshot(dash_duo, "tab-help")
+    screenshot(dash_duo, "tab-help", docs=True)
     assert dash_duo.get_logs() == []
 
 

@@ -60,6 +60,7 @@ def _customers(path: Path, rows: int) -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.screenshots
 def test_big_file_scored_in_the_background_and_downloaded(churn_console, services, tmp_path):
     dash_duo, _ = churn_console
     source = tmp_path / "customers_big.csv"
@@ -68,7 +69,7 @@ def test_big_file_scored_in_the_background_and_downloaded(churn_console, service
     click(dash_duo, f"#{Csv.PREDICT}")
     first = until(lambda: progress_rows(dash_duo), timeout=60)
     until(lambda: progress_rows(dash_duo) > first, timeout=60)  # it advances
-    screenshot(dash_duo, "csv-scoring-in-progress")
+    screenshot(dash_duo, "csv-scoring-in-progress", docs=True)
     dash_duo.wait_for_contains_text(CSV_RESULT, f"{ROWS:,} rows scored", timeout=120)
     dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
     result = pd.read_csv(download_result(dash_duo, "customers_big_with_predictions.csv"))

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import requests
 
-from layouts.compare import FILE_PANEL
+from layouts.features.compare import FILE_PANEL
 from layouts.ids import Compare, Config, Csv, Json, Monitor, Page
 from services.access.audit import Source
 from services.monitor.split import SPLIT_TAG
@@ -57,6 +57,7 @@ def _marked_rows(dash_duo, within: str) -> int:
     return len(dash_duo.find_elements(f"#{within} .ag-center-cols-container .compare-disagree"))
 
 
+@pytest.mark.screenshots
 def test_compare_in_the_json_tab(dash_duo, settings, disagreeing):
     rows = iris_rows()
     chosen = [*disagreeing[:2], 0, 1, 2]
@@ -74,7 +75,7 @@ def test_compare_in_the_json_tab(dash_duo, settings, disagreeing):
     assert _marked_rows(dash_duo, Compare.JSON_RESULT) == 2
     first_row = dash_duo.find_element(f"#{Compare.JSON_RESULT} .ag-row[row-index='0']")
     assert "compare-disagree" in first_row.get_attribute("class")  # disagreements first
-    screenshot(dash_duo, "compare-json-light")
+    screenshot(dash_duo, "compare-json-light", docs=True, docs_from=f"#{Compare.JSON_WITH}")
     click(dash_duo, f"#{Page.THEME_SWITCH}")
     dash_duo.wait_for_element("html[data-bs-theme='dark']")
     screenshot(dash_duo, "compare-json-dark")
@@ -111,6 +112,7 @@ def iris_split(mlflow_client):
     mlflow_client.delete_registered_model_tag(IRIS_MODEL, SPLIT_TAG)
 
 
+@pytest.mark.screenshots
 def test_drift_of_a_file_and_the_monitor_tab(dash_duo, settings, tmp_path, iris_split):
     source = tmp_path / "shifted.csv"
     iris_rows().assign(petal_length=lambda f: f["petal_length"] + 10).to_csv(source, index=False)
@@ -128,7 +130,7 @@ def test_drift_of_a_file_and_the_monitor_tab(dash_duo, settings, tmp_path, iris_
     click(dash_duo, f"#{Csv.PREDICT}")
     dash_duo.wait_for_contains_text(CSV_RESULT, "Drift in petal_length", timeout=60)
     dash_duo.wait_for_element(f"{CSV_RESULT} .chart-drift .main-svg")
-    screenshot(dash_duo, "drift-csv-light")
+    screenshot(dash_duo, "drift-csv-light", docs=True, docs_from=CSV_RESULT)
     # at once to the top: a smooth scroll up a long page was still under way at the click
     dash_duo.driver.execute_script("window.scrollTo({top: 0, behavior: 'instant'})")
     open_tab(dash_duo, "Compare & Monitor")
@@ -137,7 +139,7 @@ def test_drift_of_a_file_and_the_monitor_tab(dash_duo, settings, tmp_path, iris_
     dash_duo.wait_for_contains_text(f"#{Monitor.DRIFT}", "shifted.csv", timeout=30)
     dash_duo.wait_for_element(f"#{Monitor.DRIFT} .chart-drift-over-time .main-svg")
     assert "petal_length" in dash_duo.find_element(f"#{Monitor.DRIFT} .drift-jobs").text
-    screenshot(dash_duo, "monitor-light")
+    screenshot(dash_duo, "monitor-light", docs=True)
     click(dash_duo, f"#{Page.THEME_SWITCH}")
     dash_duo.wait_for_element("html[data-bs-theme='dark']")
     screenshot(dash_duo, "monitor-dark")

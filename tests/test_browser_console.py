@@ -14,6 +14,7 @@ from dash.testing.errors import TestingTimeoutError
 from dash.testing.wait import until
 from selenium.webdriver.common.keys import Keys
 
+from layouts.answer import FORM_ANSWER, JSON_ANSWER
 from layouts.ids import Config, Csv, History, Json, Page, form_feedback, form_field
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
 from tests.browser_helpers import (
@@ -79,12 +80,12 @@ def test_the_answer_comes_from_the_model_shown(iris_latest):
     until(lambda: dash_duo.find_element(f"#{Config.PENDING}").text == "", timeout=10)
 
     open_tab(dash_duo, "JSON Prediction")
-    dash_duo.wait_for_contains_text(f"#{Json.STALE}", "This answer came from")
-    dash_duo.wait_for_contains_text(f"#{Json.STALE}", "the loaded model is now")
+    dash_duo.wait_for_contains_text(f"#{JSON_ANSWER.stale}", "This answer came from")
+    dash_duo.wait_for_contains_text(f"#{JSON_ANSWER.stale}", "the loaded model is now")
     dash_duo.wait_for_contains_text(f"#{Json.ACTIVE}", "@Champion")
     click(dash_duo, f"#{Json.PREDICT}")
     until(lambda: result_json(dash_duo)["version"] == "1", timeout=10)
-    assert dash_duo.find_element(f"#{Json.STALE}").text == ""
+    assert dash_duo.find_element(f"#{JSON_ANSWER.stale}").text == ""
     assert dash_duo.get_logs() == []
 
 
@@ -121,7 +122,7 @@ def test_the_form_refuses_what_it_cannot_read(iris_latest):
         retype(fields[name], str(SETOSA[name]))
     until(lambda: dash_duo.find_element(f"#{Json.FORM_PREDICT}").is_enabled(), timeout=10)
     click(dash_duo, f"#{Json.FORM_PREDICT}")
-    dash_duo.wait_for_contains_text(f"#{Json.FORM_RESULT}", "0 · setosa")
+    dash_duo.wait_for_contains_text(f"#{FORM_ANSWER.result}", "0 · setosa")
     assert dash_duo.get_logs() == []
 
 
@@ -136,13 +137,13 @@ def test_a_big_batch_gets_a_summary_a_paged_table_copy_and_download(iris_latest)
     )  # what pasting a thousand records does
     dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid — 1,000 records")
     click(dash_duo, f"#{Json.PREDICT}")
-    dash_duo.wait_for_contains_text(f"#{Json.RESULT}", "1,000 rows")
-    dash_duo.wait_for_contains_text(f"#{Json.RESULT}", "0 · setosa × 500")
-    dash_duo.wait_for_contains_text(f"#{Json.RESULT}", "2 · virginica × 500")
-    dash_duo.wait_for_element(f"#{Json.RESULT} .ag-paging-panel")  # pages, not a wall
-    dash_duo.wait_for_contains_text(f"#{Json.RESULT}", "Copy JSON")
+    dash_duo.wait_for_contains_text(f"#{JSON_ANSWER.result}", "1,000 rows")
+    dash_duo.wait_for_contains_text(f"#{JSON_ANSWER.result}", "0 · setosa × 500")
+    dash_duo.wait_for_contains_text(f"#{JSON_ANSWER.result}", "2 · virginica × 500")
+    dash_duo.wait_for_element(f"#{JSON_ANSWER.result} .ag-paging-panel")  # pages, not a wall
+    dash_duo.wait_for_contains_text(f"#{JSON_ANSWER.result}", "Copy JSON")
     screenshot(dash_duo, "json-big-batch")
-    click(dash_duo, f"#{Json.RESULT} a[href*='/api/files/']")
+    click(dash_duo, f"#{JSON_ANSWER.result} a[href*='/api/files/']")
     saved = download_result(dash_duo, "json_batch_with_predictions.csv", press=False)
     table = pd.read_csv(saved)
     assert len(table) == 1000 and table["label"].tolist()[:2] == ["setosa", "virginica"]

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from layouts.answer import FORM_ANSWER, JSON_ANSWER
 from layouts.csv_tab import PANEL as CSV_PANEL
 from layouts.ids import Config, Csv, Json, Page
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
@@ -21,6 +22,7 @@ def _bars(dash_duo, chart: str, within: str) -> int:
     return len(dash_duo.find_elements(f"#{within} .chart-{chart} .point"))
 
 
+@pytest.mark.screenshots
 def test_form_answer_shows_confidence_waterfall_and_importance(dash_duo, settings):
     start_console(dash_duo, settings, default_model=CHURN_MODEL, default_version="1")
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL} version 1")
@@ -30,14 +32,14 @@ def test_form_answer_shows_confidence_waterfall_and_importance(dash_duo, setting
     screenshot(dash_duo, "explain-importance")
     open_tab(dash_duo, "JSON Prediction")
     click(dash_duo, f"#{Json.FORM_PREDICT}")
-    dash_duo.wait_for_contains_text(f"#{Json.FORM_RESULT}", "%)")
-    assert _bars(dash_duo, "probabilities", Json.FORM_RESULT) == 2
+    dash_duo.wait_for_contains_text(f"#{FORM_ANSWER.result}", "%)")
+    assert _bars(dash_duo, "probabilities", FORM_ANSWER.result) == 2
     # base value, six inputs and the output
-    dash_duo.wait_for_contains_text(f"#{Json.FORM_RESULT}", "linear explainer")
-    waterfall = f"#{Json.FORM_RESULT} .chart-waterfall"
+    dash_duo.wait_for_contains_text(f"#{FORM_ANSWER.result}", "linear explainer")
+    waterfall = f"#{FORM_ANSWER.result} .chart-waterfall"
     dash_duo.wait_for_element(f"{waterfall} .main-svg")
     assert "city = " in dash_duo.find_element(waterfall).text
-    screenshot(dash_duo, "explain-form-light")
+    screenshot(dash_duo, "explain-form-light", docs=True)
     click(dash_duo, f"#{Page.THEME_SWITCH}")
     dash_duo.wait_for_element("html[data-bs-theme='dark']")
     screenshot(dash_duo, "explain-form-dark")
@@ -61,19 +63,19 @@ def test_a_one_row_answer_is_shown_while_its_explanation_is_still_worked_out(das
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL} version 1")
     open_tab(dash_duo, "JSON Prediction")
     dash_duo.driver.execute_script(
-        HOLD_FOLLOW_UP.replace("STORE_ID", json.dumps(f'"{Json.INSIGHT_ASKED}.data"'))
+        HOLD_FOLLOW_UP.replace("STORE_ID", json.dumps(f'"{JSON_ANSWER.asked}.data"'))
     )
     type_json(dash_duo, json.dumps(SETOSA))
     dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid — 1 record")
     click(dash_duo, f"#{Json.PREDICT}")
-    dash_duo.wait_for_contains_text(f"#{Json.RESULT} .single-answer", "0 · setosa")
-    assert dash_duo.find_element(f"#{Json.RESULT} .single-answer").is_displayed()
-    assert "Working out how sure" in dash_duo.find_element(f"#{Json.INSIGHT}").text
-    assert not dash_duo.find_elements(f"#{Json.RESULT} .chart-waterfall")
+    dash_duo.wait_for_contains_text(f"#{JSON_ANSWER.result} .single-answer", "0 · setosa")
+    assert dash_duo.find_element(f"#{JSON_ANSWER.result} .single-answer").is_displayed()
+    assert "Working out how sure" in dash_duo.find_element(f"#{JSON_ANSWER.insight}").text
+    assert not dash_duo.find_elements(f"#{JSON_ANSWER.result} .chart-waterfall")
     # then the held request goes, and the confidence and charts join the answer
-    dash_duo.wait_for_contains_text(f"#{Json.RESULT} .single-answer", "%)", timeout=20)
-    dash_duo.wait_for_element(f"#{Json.RESULT} .chart-waterfall .main-svg", timeout=20)
-    assert _bars(dash_duo, "probabilities", Json.RESULT) == 3
+    dash_duo.wait_for_contains_text(f"#{JSON_ANSWER.result} .single-answer", "%)", timeout=20)
+    dash_duo.wait_for_element(f"#{JSON_ANSWER.result} .chart-waterfall .main-svg", timeout=20)
+    assert _bars(dash_duo, "probabilities", JSON_ANSWER.result) == 3
     assert dash_duo.get_logs() == []
 
 
@@ -84,9 +86,9 @@ def test_json_batch_shows_distribution_and_confidence_charts(dash_duo, settings)
     type_json(dash_duo, json.dumps([SETOSA, VIRGINICA, SETOSA, VIRGINICA, SETOSA]))
     dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid — 5 records")
     dash_duo.find_element(f"#{Json.PREDICT}").click()
-    dash_duo.wait_for_contains_text(f"#{Json.RESULT}", "Predictions per class (5 rows)")
-    assert _bars(dash_duo, "distribution", Json.RESULT) == 2  # setosa and virginica
-    assert _bars(dash_duo, "confidence", Json.RESULT) >= 1
+    dash_duo.wait_for_contains_text(f"#{JSON_ANSWER.result}", "Predictions per class (5 rows)")
+    assert _bars(dash_duo, "distribution", JSON_ANSWER.result) == 2  # setosa and virginica
+    assert _bars(dash_duo, "confidence", JSON_ANSWER.result) >= 1
     screenshot(dash_duo, "explain-json-batch")
     assert dash_duo.get_logs() == []
 

@@ -20,10 +20,10 @@ from dash.testing.wait import until
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 
-from layouts.compare import FILE_PANEL
 from layouts.csv_tab import PANEL as CSV_PANEL
+from layouts.features.compare import FILE_PANEL
+from layouts.features.table_panel import PANEL as TABLE_PANEL
 from layouts.ids import Compare, Config, Csv, History, Json, Page, Table
-from layouts.table_panel import PANEL as TABLE_PANEL
 from services.registry.demo import CHURN_MODEL, IRIS_FEATURES, IRIS_MODEL, churn_frame
 from tests.browser_helpers import (
     CSV_RESULT,

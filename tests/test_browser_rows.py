@@ -54,6 +54,7 @@ def test_a_picked_json_row_is_explained(dash_duo, settings):
     assert dash_duo.get_logs() == []
 
 
+@pytest.mark.screenshots
 def test_csv_probabilities_are_downloaded_and_a_result_row_is_explained(
     dash_duo, settings, tmp_path
 ):
@@ -76,7 +77,7 @@ def test_csv_probabilities_are_downloaded_and_a_result_row_is_explained(
     screenshot(dash_duo, "rows-csv-light")
     click(dash_duo, f"#{Page.THEME_SWITCH}")
     dash_duo.wait_for_element("html[data-bs-theme='dark']")
-    screenshot(dash_duo, "rows-csv-dark")
+    screenshot(dash_duo, "rows-csv-dark", docs=True, docs_from=CSV_RESULT)
     dash_duo.wait_for_element(f"#{Csv.DOWNLOAD_BUTTON}.btn-success")
     result = pd.read_csv(download_result(dash_duo, "customers_with_predictions.csv"))
     assert list(result.columns[-3:]) == ["probability_0", "probability_1", "error"]

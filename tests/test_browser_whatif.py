@@ -8,12 +8,13 @@ from dash.testing.wait import until
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from layouts.ids import Config, Insight, Json, Page, form_field, whatif_choice, whatif_slider
+from layouts.answer import FORM_ANSWER
+from layouts.ids import Config, Insight, Page, form_field, whatif_choice, whatif_slider
 from services.registry.demo import CHURN_MODEL
 from tests.browser_helpers import click, css_of, open_tab, screenshot, start_console
 
 pytestmark = pytest.mark.browser
-WATERFALL = f"#{Json.FORM_RESULT} .chart-waterfall"
+WATERFALL = f"#{FORM_ANSWER.result} .chart-waterfall"
 ICE = f"#{Insight.WHATIF_ICE} .chart-ice"
 
 
@@ -30,6 +31,7 @@ def _slide(dash_duo, column: str, key: str) -> None:
     thumb.send_keys(key)
 
 
+@pytest.mark.screenshots
 def test_sliders_and_categories_predict_again_and_move_the_charts(dash_duo, settings):
     start_console(dash_duo, settings, default_model=CHURN_MODEL, default_version="1")
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL} version 1")
@@ -41,7 +43,7 @@ def test_sliders_and_categories_predict_again_and_move_the_charts(dash_duo, sett
     until(lambda: _field(dash_duo, "tenure_months") not in ("", "12"), timeout=10)
     longest = _field(dash_duo, "tenure_months")
     dash_duo.wait_for_contains_text(WATERFALL, f"tenure_months = {longest}", timeout=30)
-    dash_duo.wait_for_contains_text(f"#{Json.FORM_RESULT}", "%)")
+    dash_duo.wait_for_contains_text(f"#{FORM_ANSWER.result}", "%)")
     dash_duo.wait_for_element(f"{ICE} .main-svg")
     assert "What if age changed" in dash_duo.find_element(ICE).text
     # another feature to sweep: only the chart changes
@@ -62,7 +64,7 @@ def test_sliders_and_categories_predict_again_and_move_the_charts(dash_duo, sett
     Select(choice).select_by_visible_text("Rome")
     until(lambda: _field(dash_duo, "city") == "Rome", timeout=10)
     dash_duo.wait_for_contains_text(WATERFALL, "city = Rome", timeout=30)
-    screenshot(dash_duo, "whatif-light")
+    screenshot(dash_duo, "whatif-light", docs=True, docs_from=f"#{FORM_ANSWER.result}")
     click(dash_duo, f"#{Page.THEME_SWITCH}")
     dash_duo.wait_for_element("html[data-bs-theme='dark']")
     screenshot(dash_duo, "whatif-dark")

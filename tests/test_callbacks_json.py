@@ -114,7 +114,8 @@ def test_form_fields_follow_the_signature_and_predict(services):
     assert "is_member" in json.dumps(fields, default=str)
     ids = [form_field(name) for name in SETOSA]
     texts = [str(value) for value in SETOSA.values()]
-    result, _, entry, _, asked = callbacks.predict_form(1, texts, ids, [], [], IRIS)
+    form = {"values": texts, "ids": ids, "switches": [], "switch_ids": []}
+    result, _, entry, _, asked = callbacks.predict_form(1, form, IRIS)
     assert '"predictions": [0]' in text_of(result) and "0 · setosa" in text_of(result)
     assert entry["source"] == "form" and json.loads(asked["payload"]) == SETOSA
 
@@ -130,5 +131,6 @@ def test_form_fields_read_by_the_apis_rules_before_anything_is_sent(services):
         "Not a number.",
     ]
     assert "3 fields need attention" in text_of(status)
-    result, _, entry, _, _ = callbacks.predict_form(1, ["", "3,5", "abc", "0.2"], ids, [], [], IRIS)
+    form = {"values": ["", "3,5", "abc", "0.2"], "ids": ids, "switches": [], "switch_ids": []}
+    result, _, entry, _, _ = callbacks.predict_form(1, form, IRIS)
     assert "3 fields need attention" in text_of(result) and entry is no_update

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from layouts.charts import distribution_chart, ice_chart, importance_chart, waterfall_chart
-from layouts.monitor_charts import (
+from layouts.features.monitor_charts import (
     arm_predictions_chart,
     crosstab_chart,
     drift_bars,

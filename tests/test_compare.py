@@ -6,7 +6,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from layouts.compare import comparison_view
+from layouts.features.compare import comparison_view
 from services.access.audit import Source
 from services.compare.service import CompareService
 from services.errors import InvalidInput

@@ -107,6 +107,7 @@ def test_a_fork_while_other_threads_hold_the_consoles_locks_does_not_hang(settin
         if child == 0:  # the child: score, then leave without running the parent's cleanup
             code = 1
             try:
+                services.after_fork()  # what the Celery worker's worker_process_init does
                 answer = services.scoring.predict(
                     LOCAL_CALLER, IRIS_MODEL, "1", SETOSA, source=Source.API
                 )

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from app import create_app, services_of
+from layouts.answer import JSON_ANSWER
 from layouts.ids import History, Json, Page
 from tests.auth_server import AuthServer
 from tests.conftest import SETOSA, auth, basic_header, mlflow_basic_settings
@@ -121,7 +122,7 @@ def _callback_request(app, selection: dict[str, Any], text: str) -> dict[str, An
     """The request the browser sends when Predict is pressed in the JSON tab."""
     return click_request(
         app,
-        (f"{Json.RESULT}.children", f"{History.NEW}.data"),
+        (f"{JSON_ANSWER.result}.children", f"{History.NEW}.data"),
         Json.PREDICT,
         [(Json.TEXT, "value", text), (Page.SELECTION, "data", selection)],
     )

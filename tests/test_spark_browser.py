@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from selenium.webdriver.support.ui import Select
 
+from layouts.features.table_panel import PANEL
 from layouts.ids import Config, History, Table
-from layouts.table_panel import PANEL
 from services.registry.demo import IRIS_MODEL
 from tests.browser_helpers import download_result, open_tab, start_console, upload_csv
 from tests.test_spark_jobs import iris_rows

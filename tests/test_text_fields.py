@@ -15,9 +15,9 @@ from flask import g
 
 from app import create_app
 from callbacks.json_tab import JsonCallbacks
-from layouts.explain import explanation_view
+from layouts.features.explain import explanation_view
+from layouts.features.whatif import feature_options
 from layouts.ids import form_field
-from layouts.whatif import feature_options
 from services.access.audit import Source
 from services.access.caller import LOCAL_CALLER
 from services.explain.reference import REFERENCE_FILE

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from cachelib import SimpleCache
 
-from layouts.whatif import controls, slider_text
+from layouts.features.whatif import controls, slider_text
 from services.access.audit import AuditLog
 from services.registry.demo import CHURN_MODEL, HOUSE_PRICE_MODEL, churn_frame, house_frame
 from services.wiring import build_services
@@ -63,7 +63,7 @@ def test_sliders_span_the_training_range_and_lists_hold_its_categories(services,
 def test_the_panel_says_when_ranges_come_from_the_input_example(services, registry_dir, flask_app):
     from flask import g
 
-    from callbacks.whatif import WhatIfCallbacks
+    from callbacks.features.whatif import WhatIfCallbacks
     from services.access.caller import LOCAL_CALLER
     from services.settings import embedded_tracking_uri
     from tests.explain_models import FORMULA_MODEL, register_explain_models

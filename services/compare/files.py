@@ -16,7 +16,8 @@ from services.compare.agreement import Tally
 from services.compare.service import ACTION, ComparedVersion, CompareService, column_differences
 from services.files import results
 from services.files.csv_io import count_rows, iter_csv
-from services.files.service import FileService, Progress
+from services.files.observers import Progress
+from services.files.service import FileService
 from services.files.store import StoredFile
 from services.registry.labels import label_of
 from services.registry.signature import ColumnInfo, SignatureInfo

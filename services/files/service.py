@@ -3,9 +3,7 @@ on the one table path, keep the result in the caller's own area for download."""
 
 from __future__ import annotations
 
-import contextlib
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -22,12 +20,21 @@ from services.files.csv_io import (
     passthrough_columns,
     read_csv_head,
 )
-from services.files.store import StoredFile, UserFiles, result_name
+from services.files.observers import (
+    ChunkObserver,
+    ConfidenceCounts,
+    DriftCounts,
+    PredictionCounts,
+    Preview,
+    Progress,
+    ProgressReport,
+    ResultFiles,
+)
+from services.files.store import StoredFile, UserFiles
 from services.registry.signature import SignatureInfo
 from services.scoring.cells import problem_summary
-from services.scoring.distribution import ConfidenceHistogram, Distribution
-from services.scoring.prediction import PREDICTION_COLUMN, display_records, jsonable
-from services.scoring.probabilities import top_probabilities
+from services.scoring.payload import ModelInput
+from services.scoring.prediction import display_records
 from services.scoring.service import ModelUse, ScoringService
 from services.scoring.tables import BadRows, TableRun
 from services.settings import Settings
@@ -36,25 +43,6 @@ PREVIEW_ROWS = 5
 CHECKED_ROWS = 10_000
 RESULT_PREVIEW_ROWS = 100
 SUMMARY_PREDICTIONS = 5
-
-
-@dataclass
-class Progress:
-    """Rows done of all rows, and when the rest should be done at this pace."""
-
-    done: int
-    total: int
-    seconds: float
-
-    @property
-    def percent(self) -> int:
-        return min(100, int(100 * self.done / self.total)) if self.total else 0
-
-    @property
-    def eta_seconds(self) -> float | None:
-        if not self.done or self.done >= self.total:
-            return None
-        return self.seconds * (self.total - self.done) / self.done
 
 
 @dataclass(frozen=True)
@@ -187,8 +175,17 @@ class FileService:
         ]
         stored = self.store.describe(use.caller, file_id)
         run = self.scoring.table(use, BadRows.MARK, options.probabilities)
+        files = ResultFiles(self.store, use.caller, owner, formats)
+        watchers: list[ChunkObserver] = [PredictionCounts(), Preview()]
+        if run.probability_columns:
+            watchers.append(ConfidenceCounts(run.probability_columns))
         tally = self.drift.tally(use.caller, use) if options.drift and self.drift else None
-        scored = self._score(use, run, stored, formats, on_progress, owner, tally)
+        if tally is not None:
+            watchers.append(DriftCounts(tally))
+        if on_progress is not None:
+            path = self.store.path(use.caller, stored.file_id)
+            watchers.append(ProgressReport(on_progress, count_rows(path)))
+        scored = self._score(use, run, stored, files, watchers)
         if tally is not None:
             scored.drift = self.drift.keep(use.caller, use, tally, use.source, stored.filename)
         return scored
@@ -212,45 +209,21 @@ class FileService:
         use: ModelUse,
         run: TableRun,
         stored: StoredFile,
-        formats: list[results.ResultFormat],
-        on_progress: Callable[[Progress], None] | None,
-        job: str,
-        tally: Any = None,
+        files: ResultFiles,
+        watchers: list[ChunkObserver],
     ) -> ScoredFile:
-        """One table run over the file's chunks; each result is written as it is produced and
-        published only when complete."""
-        caller = use.caller
-        path = self.store.path(caller, stored.file_id)
-        total, started = count_rows(path), time.monotonic()
+        """One table run over the file's chunks, each seen by every observer as it is read
+        and scored; the result files publish only when the whole file is done."""
         signature = use.model.signature
-        as_text = any(f.passthrough_as_text for f in formats)
-        chunks = iter_csv(path, signature, self.settings.predict_chunk_rows, as_text)
-        if tally is not None:
-            chunks = _counted(chunks, tally)
-        first: list[pd.DataFrame] = []
-        distribution = Distribution()  # counted as the chunks go, so charts cost no re-read
-        confidence = ConfidenceHistogram()
-        with contextlib.ExitStack() as stack:
-            writers, output_ids = [], {}
-            for chosen in formats:
-                target = result_name(stored.filename, chosen.extension)
-                output_id, handle = stack.enter_context(self.store.writing(caller, target, job))
-                writers.append(stack.enter_context(chosen.open_writer(handle, signature)))
-                output_ids[chosen.name] = output_id
-            for scored in run.frames(chunks):
-                for write_chunk in writers:
-                    write_chunk(scored)
+        path = self.store.path(use.caller, stored.file_id)
+        chunk_rows, as_text = self.settings.predict_chunk_rows, files.passthrough_as_text
+        with files.open(stored, signature):
+            for chunk in iter_csv(path, signature, chunk_rows, as_text):
+                scored = run.score(ModelInput(chunk)).frame()
                 use.audited.rows = run.rows
-                if PREDICTION_COLUMN in scored.columns:
-                    distribution.add(scored[PREDICTION_COLUMN])
-                if run.probability_columns:
-                    confidence.add(top_probabilities(scored, run.probability_columns))
-                if not first:
-                    first.append(scored.head(RESULT_PREVIEW_ROWS))
-                if on_progress is not None:
-                    on_progress(Progress(run.rows, total, time.monotonic() - started))
-        head = first[0] if first else pd.DataFrame()
-        outputs = {name: self.store.describe(caller, i) for name, i in output_ids.items()}
+                for watcher in (files, *watchers):
+                    watcher.add(chunk, scored)
+        found = {k: v for w in (files, *watchers) for k, v in w.found().items()}
         return ScoredFile(
             model=use.resolved.name,
             version=use.resolved.version,
@@ -258,14 +231,8 @@ class FileService:
             rows=run.rows,
             failed_rows=run.failed_rows,
             seconds=run.seconds,
-            predictions=_first_predictions(head),
-            output=outputs[formats[0].name],
-            preview=display_records(head),
-            columns=[str(c) for c in head.columns],
-            outputs=outputs,
-            distribution=distribution.to_dict() if distribution.total else None,
-            confidence=confidence.to_dict(),
             labels=use.model.labels,
+            **found,
         )
 
     def keep_table(self, caller: Caller, frame: pd.DataFrame, filename: str) -> StoredFile:
@@ -298,16 +265,3 @@ class FileService:
             return self.score_upload(caller, name, ref, stored.file_id, options)
         finally:
             self.store.remove(caller, stored.file_id)
-
-
-def _counted(chunks: Iterator[pd.DataFrame], tally: Any) -> Iterator[pd.DataFrame]:
-    """Each chunk as read, counted for drift before it is scored."""
-    for chunk in chunks:
-        tally.add(chunk)
-        yield chunk
-
-
-def _first_predictions(head: pd.DataFrame) -> list[Any]:
-    if PREDICTION_COLUMN not in head.columns:
-        return []
-    return jsonable(head[PREDICTION_COLUMN].head(SUMMARY_PREDICTIONS))

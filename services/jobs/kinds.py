@@ -17,7 +17,8 @@ from services.compare.files import CompareFiles
 from services.compare.service import CompareService
 from services.errors import InvalidInput
 from services.files import results
-from services.files.service import FileService, Progress, ScoredFile, ScoreOptions
+from services.files.observers import Progress
+from services.files.service import FileService, ScoredFile, ScoreOptions
 from services.files.store import StoredFile
 from services.jobs.record import (
     COMPARE,

@@ -1,10 +1,14 @@
-"""Seeding the embedded registry in a process of its own, while gunicorn's workers boot.
+"""Seeding the embedded registry: ``python -m services.registry.seeding`` (the data folder
+from APP_DATA_DIR, or ``--data-dir``), a plain command like flaskr's ``init-db``: it seeds
+once, says so, or says in one line why it could not (exit code 1).
 
-The starter (``services.startup.start_seeding``) takes the seeding lock and marks a seeding
-under way (``lock_for_seeding``), then starts ``python -m services.registry.seeding`` with the
-held lock and a pipe: the process seeds, says ``SEEDED`` or its error on the pipe, and its exit
-releases the lock. Whoever needs the registry meanwhile waits on the lock (``wait_for_seeding``)
-and then finds the seeded mark, or the mark of a seeding that failed.
+The console's start runs the same command in a process of its own while gunicorn's workers
+boot (a fresh start shows its first page in about a second instead of after the seeding):
+``services.startup.start_seeding`` takes the seeding lock and marks a seeding under way
+(``lock_for_seeding``), hands the held lock and a pipe to the command, which says ``SEEDED`` or
+its error on the pipe; its exit releases the lock. Whoever needs the registry meanwhile waits
+on the lock (``wait_for_seeding``) and then finds the seeded mark, or the mark of a seeding
+that failed.
 """
 
 from __future__ import annotations
@@ -111,18 +115,49 @@ def one_line(text: str, limit: int = 400) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m services.registry.seeding``: the seeding process gunicorn's master starts
-    (``services.startup.start_seeding``), with the lock and the status pipe it hands over."""
+    """``python -m services.registry.seeding``: seed by hand (the lock taken here, failures
+    said in one line), or as the process the start runs (``--lock-fd``, ``--status-fd``: the
+    lock and the pipe it hands over)."""
     parser = argparse.ArgumentParser(description="seed the embedded demo registry")
-    parser.add_argument("--tracking-uri", required=True)
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--lock-fd", type=int, required=True)
-    parser.add_argument("--status-fd", type=int, required=True)
+    parser.add_argument("--data-dir", type=Path, help="default: APP_DATA_DIR")
+    parser.add_argument("--tracking-uri", help="default: the data folder's registry.db")
+    parser.add_argument("--lock-fd", type=int)
+    parser.add_argument("--status-fd", type=int)
     args = parser.parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for name in ("services.registry.demo", log.name):
         logging.getLogger(name).setLevel(logging.INFO)
-    sys.exit(seed_in_this_process(args.tracking_uri, args.data_dir, args.lock_fd, args.status_fd))
+    data_dir, tracking_uri = _where(args.data_dir, args.tracking_uri)
+    if args.lock_fd is not None and args.status_fd is not None:
+        sys.exit(seed_in_this_process(tracking_uri, data_dir, args.lock_fd, args.status_fd))
+    sys.exit(seed_by_hand(tracking_uri, data_dir))
+
+
+def _where(data_dir: Path | None, tracking_uri: str | None) -> tuple[Path, str]:
+    from services.settings import Settings, embedded_tracking_uri
+
+    folder = (data_dir or Settings.from_env().app_data_dir).resolve()
+    return folder, tracking_uri or embedded_tracking_uri(folder)
+
+
+def seed_by_hand(tracking_uri: str, data_dir: Path) -> int:
+    """The command on its own: the lock taken here, a failure in one line on stderr."""
+    lock_fd = lock_for_seeding(data_dir)
+    read_end, write_end = os.pipe()
+    try:
+        code = seed_in_this_process(tracking_uri, data_dir, lock_fd, write_end)
+    finally:
+        os.close(write_end)
+        os.close(lock_fd)
+    with os.fdopen(read_end, "rb") as status:
+        report = status.read().decode(errors="replace").strip()
+    if code:
+        print(
+            f"Cannot seed the demo registry in {data_dir}: {report}; delete that folder to "
+            "start over, or set MLFLOW_TRACKING_URI to your own registry.",
+            file=sys.stderr,
+        )
+    return code
 
 
 if __name__ == "__main__":

@@ -13,12 +13,10 @@ from services.access.audit import AuditedAction, AuditLog, Source
 from services.access.caller import Caller
 from services.registry.types import ResolvedVersion
 from services.scoring.distribution import output_summary
-from services.scoring.fast import fast_conformed, fast_shape
 from services.scoring.models import LoadedModel, ModelLoader
-from services.scoring.payload import ModelInput, as_model_input, parse_payload
 from services.scoring.prediction import class_probabilities, has_probabilities
+from services.scoring.prepared import prepare
 from services.scoring.tables import BadRows, TableRun
-from services.scoring.validation import conform
 from services.settings import Settings
 
 
@@ -110,23 +108,19 @@ class ScoringService:
         action: str = "predict",
         arm: str | None = None,
     ) -> Predictions:
-        """Predict from a parsed JSON value in any accepted form (or a ``ModelInput``);
+        """Predict from a parsed JSON value in any accepted form (or a ``ModelInput``, or
+        input ``prepare``d already);
         ``probabilities=None``: with class probabilities when the model has them. ``arm``:
         the traffic split's arm this request went to, audited with a summary of the answers."""
         with self.audit.recording(caller, source, action, name, ref) as audited:
             audited.arm = arm
-            shape = None if isinstance(payload, ModelInput) else fast_shape(payload)
-            model_input = None if shape is not None else as_model_input(payload)
-            audited.rows = len(shape.rows) if shape is not None else model_input.rows
+            prepared = prepare(payload)
+            audited.rows = prepared.rows
             started = time.perf_counter()
             use = self._load(caller, source, name, ref, audited)
             run = self.table(use, BadRows.REFUSE)
-            conformed = fast_conformed(shape, use.model.signature) if shape else None
-            if conformed is None:
-                model_input = model_input or parse_payload(payload)
-                scored = run.score(model_input)
-            else:
-                scored = run.score_conformed(conformed)
+            conformed = prepared.for_model(use.model.signature)
+            scored = run.score_conformed(conformed)
             predictions = scored.predictions()
             if arm is not None:
                 audited.outputs = output_summary(predictions)
@@ -137,7 +131,6 @@ class ScoringService:
             if probabilities is None:
                 probabilities = has_probabilities(use.model)
             if probabilities:
-                conformed = conformed or conform(model_input, use.model.signature)
                 extra["probabilities"] = class_probabilities(use.model, conformed)
             return Predictions(
                 predictions=predictions,
@@ -152,7 +145,7 @@ class ScoringService:
     def check_input(self, caller: Caller, name: str, ref: str, payload: Any) -> InputCheck:
         """Everything ``predict`` checks, without predicting."""
         _, model = self.loader.load(caller, name, ref)
-        conformed = conform(parse_payload(payload), model.signature)
+        conformed = prepare(payload).for_model(model.signature)
         data = conformed.data
         features = data.shape[1] if getattr(data, "ndim", 1) == 2 else 1
         return InputCheck(conformed.rows, features, conformed.ignored_columns)

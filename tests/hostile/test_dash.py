@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from layouts.answer import FORM_ANSWER, JSON_ANSWER
+from layouts.features.jobs import cancel_button_id
 from layouts.ids import Csv, History, Json, Page, history_action
-from layouts.jobs import cancel_button_id
 from services.registry.demo import IRIS_MODEL
 from tests.conftest import SETOSA
 from tests.dash_requests import score_request, started_job
@@ -85,7 +86,7 @@ FORGED_STORES: dict[str, list[Any]] = {
         f"{panel}-job-shown.data": ["x", 5, {"a": 1}, ["x"]]
         for panel in ("csv", "table", "compare")
     },
-    f"{Json.ANSWERED_BY}.data": ["x", {"name": ["x"]}, 5],
+    f"{JSON_ANSWER.answered_by}.data": ["x", {"name": ["x"]}, 5],
     f"{Csv.REJECTED}.data": ["x", {"size": "x", "limit": None}, {}],
     **{
         f"{asked}.data": [
@@ -107,7 +108,7 @@ FORGED_STORES: dict[str, list[Any]] = {
             "x",
             [1],
         ]
-        for asked in (Json.INSIGHT_ASKED, Json.FORM_INSIGHT_ASKED)
+        for asked in (JSON_ANSWER.asked, FORM_ANSWER.asked)
     },
     f"{Json.TEXT}.value": [
         5,

@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from layouts.components import placeholder
-from layouts.explain import explanation_view
+from layouts.features.explain import explanation_view
 from services.registry.labels import label_of
 from services.scoring.probabilities import PROBABILITY_PREFIX
 

@@ -5,15 +5,17 @@ as the server's caller, with the caller's own permission check and audit record.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import dash
 from dash import Input, Output, State
 from dash.exceptions import PreventUpdate
 
-from callbacks.common import selected, show_error
+from layouts.components import show_error
+from layouts.features.row_explain import picked_view
 from layouts.ids import Insight, Page
-from layouts.row_explain import picked_view
+from layouts.selection import Selection
 from services.access.audit import Source
 from services.access.identity import current_caller
 from services.errors import ConsoleError
@@ -25,12 +27,13 @@ class RowCallbacks:
     def __init__(self, explain: ExplainService) -> None:
         self.explain = explain
 
-    def pick(self, rows: Any, selection: dict[str, Any] | None, source: Source) -> Any:
+    def pick(self, rows: Any, selection: Any, source: Source) -> Any:
         if not isinstance(rows, list) or not rows or not isinstance(rows[0], dict):
             raise PreventUpdate  # nothing picked (or the pick was cleared)
         try:
+            model = Selection.required(selection)
             explanation, labels = self.explain.explained_row(
-                current_caller(), *selected(selection), rows[0], source
+                current_caller(), model.name, model.version, rows[0], source
             )
         except ConsoleError as error:
             return show_error(error)
@@ -44,9 +47,9 @@ def register(app: dash.Dash, services: ConsoleServices) -> RowCallbacks:
         (Insight.CSV_GRID, Insight.CSV_ROW, Source.CSV),
     ):
         app.callback(
-            Output(slot, "children"),
-            Input(grid, "selectedRows"),
-            State(Page.SELECTION, "data"),
+            output=Output(slot, "children"),
+            inputs={"rows": Input(grid, "selectedRows")},
+            state={"selection": State(Page.SELECTION, "data")},
             prevent_initial_call=True,
-        )(lambda rows, selection, source=source: callbacks.pick(rows, selection, source))
+        )(functools.partial(callbacks.pick, source=source))
     return callbacks

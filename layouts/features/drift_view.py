@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from layouts.components import plural
-from layouts.monitor_charts import drift_bars
+from layouts.features.monitor_charts import drift_bars
 
 HEADERS = ("column", "PSI", "outside training range", "unseen", "missing")
 

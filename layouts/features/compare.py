@@ -11,9 +11,9 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts.components import placeholder, plural, section
+from layouts.features.jobs import JobPanel
+from layouts.features.monitor_charts import crosstab_chart, scatter_chart
 from layouts.ids import Compare
-from layouts.jobs import JobPanel
-from layouts.monitor_charts import crosstab_chart, scatter_chart
 from services.compare.files import AGREE_COLUMN, prediction_column
 from services.compare.service import ComparedVersion, Comparison
 from services.jobs.record import FROM_COMPARE, Job

@@ -7,8 +7,8 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from layouts.components import plural, section
+from layouts.features.jobs import JobPanel
 from layouts.ids import Table
-from layouts.jobs import JobPanel
 from services.jobs.record import FROM_TABLE, LOCAL, SPARK, Job
 
 THIS_SERVER = LOCAL

@@ -1,6 +1,6 @@
 """The "Score a table" panel: the fields become a job (on this server or on Spark), asked for
 with the caller the server identifies. Its progress, Cancel and result are the job panel's
-(``callbacks.jobs``)."""
+(``callbacks.features.jobs``)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import Any
 import dash
 from dash import Input, Output, State, no_update
 
-from callbacks.common import selected, show_error
-from layouts import table_panel
+from layouts.components import show_error
+from layouts.features import table_panel
 from layouts.ids import Csv, Page, Table
+from layouts.selection import Selection
 from services.access.identity import current_caller
 from services.errors import ConsoleError
 from services.jobs.record import FROM_TABLE, SCORE
@@ -30,11 +31,11 @@ class TableCallbacks:
         destination: str | None,
         result_format: str | None,
         uploaded: dict[str, Any] | None,
-        selection: dict[str, Any] | None,
+        selection: Any,
     ) -> tuple[Any, Any]:
         """Empty source: the file uploaded above."""
         try:
-            name, ref = selected(selection)
+            model = Selection.required(selection)
             if not (source or "").strip() and uploaded:
                 source = f"upload:{uploaded['file_id']}"
             request = {
@@ -44,7 +45,7 @@ class TableCallbacks:
                 "format": result_format,
                 "engine": run_on or table_panel.THIS_SERVER,
             }
-            job = self.jobs.submit(current_caller(), name, ref, request, FROM_TABLE)
+            job = self.jobs.submit(current_caller(), model.name, model.version, request, FROM_TABLE)
         except ConsoleError as error:
             return show_error(error), no_update
         return None, job.job_id

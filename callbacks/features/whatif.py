@@ -12,10 +12,10 @@ import dash
 from dash import ALL, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks.common import selected, show_error
-from layouts.ids import Insight, Json, Page, form_field, form_switch, whatif_choice, whatif_slider
-from layouts.json_tab import form_status, result_view
-from layouts.whatif import (
+from callbacks.form import form_state, raw_form
+from layouts.answer import FORM_ANSWER
+from layouts.components import show_error
+from layouts.features.whatif import (
     FILL_THE_FORM,
     controls,
     feature_options,
@@ -23,6 +23,9 @@ from layouts.whatif import (
     slider_text,
     space_note,
 )
+from layouts.ids import Insight, Json, Page, form_field, form_switch, whatif_choice, whatif_slider
+from layouts.json_tab import form_status, result_view
+from layouts.selection import Selection
 from services.access.identity import current_caller
 from services.errors import ConsoleError
 from services.explain.service import ExplainService
@@ -32,21 +35,21 @@ from services.wiring import ConsoleServices
 
 
 def form_controls(
-    explain: ExplainService, selection: dict[str, Any] | None, example: dict[str, Any] | None
+    explain: ExplainService, model: Selection, example: dict[str, Any] | None
 ) -> dict[str, Any]:
     """The what-if controls for the form of the loaded model; none when it has no ranges
     (the panel says why)."""
     try:
-        space = explain.what_if_space(current_caller(), *selected(selection))
+        space = explain.what_if_space(current_caller(), model.name, model.version)
     except ConsoleError:
         return {}
     return controls([r.to_dict() for r in space.ranges], example)
 
 
-def form_text_columns(explain: ExplainService, selection: dict[str, Any] | None) -> frozenset:
+def form_text_columns(explain: ExplainService, model: Selection) -> frozenset:
     """The loaded model's free-text columns, which the form gives a box of several lines."""
     try:
-        return explain.text_columns(current_caller(), *selected(selection))
+        return explain.text_columns(current_caller(), model.name, model.version)
     except ConsoleError:
         return frozenset()
 
@@ -55,12 +58,13 @@ class WhatIfCallbacks:
     def __init__(self, explain: ExplainService, scoring: ScoringService) -> None:
         self.explain, self.scoring = explain, scoring
 
-    def panel(self, selection: dict[str, Any] | None) -> tuple[Any, ...]:
+    def panel(self, selection: Any) -> tuple[Any, ...]:
         """The features to sweep and what the ranges come from, for the loaded model."""
-        if not selection:
+        model = Selection.from_store(selection)
+        if model is None:
             return [], None, None, ice_view(None)
         try:
-            space = self.explain.what_if_space(current_caller(), *selected(selection))
+            space = self.explain.what_if_space(current_caller(), model.name, model.version)
         except ConsoleError as error:
             return [], None, space_note(error.message), ice_view(None)
         ranges = [r.to_dict() for r in space.ranges]
@@ -75,7 +79,7 @@ class WhatIfCallbacks:
         text_ids: list[dict],
         slide_ids: list[dict],
         choice_ids: list[dict],
-        selection: dict[str, Any] | None,
+        selection: Any,
     ) -> tuple[list, list, list]:
         """A moved slider or a chosen category writes its field; a typed value moves the
         slider (clamped to its range) and picks the category when it is one."""
@@ -104,77 +108,50 @@ class WhatIfCallbacks:
                     out_choices[n] = str(text or "").strip()
         return out_texts, out_slides, out_choices
 
-    def _types(self, selection: dict[str, Any] | None) -> dict[str, str]:
+    def _types(self, selection: Any) -> dict[str, str]:
         try:
-            signature = self._signature(selection)
+            signature = self._signature(Selection.required(selection))
         except ConsoleError:
             return {}
         return {c.name: c.type for c in signature.columns}
 
-    def _signature(self, selection: dict[str, Any] | None) -> Any:
-        name, version = selected(selection)
-        return self.scoring.loader.load(current_caller(), name, version)[1].signature
+    def _signature(self, model: Selection) -> Any:
+        return self.scoring.loader.load(current_caller(), model.name, model.version)[1].signature
 
-    def _record(
-        self,
-        values: list,
-        ids: list,
-        switches: list,
-        switch_ids: list,
-        selection: dict[str, Any] | None,
-    ) -> Any:
-        raw = {i["column"]: v for i, v in zip(ids + switch_ids, values + switches, strict=True)}
-        return read_form(self._signature(selection), raw)
-
-    def what_if(
-        self,
-        values: list,
-        switches: list,
-        ids: list,
-        switch_ids: list,
-        feature: str | None,
-        selection: dict[str, Any] | None,
-    ) -> tuple[Any, ...]:
-        """A changed field predicts again: the answer, its explanation and the sweep."""
+    def what_if(self, feature: str | None, selection: Any, **form: list) -> tuple:
+        """Any field changed (``form``: values, switches and their ids): predicted again,
+        the answer, its explanation and the sweep."""
         if ctx.triggered_id is None:
             raise PreventUpdate  # the form was just built: nothing changed yet
         try:
-            form = self._record(values, ids, switches, switch_ids, selection)
-            if not form.ok:
-                return form_status(len(form.problems)), no_update, no_update, no_update
+            model = Selection.required(selection)
+            read = read_form(self._signature(model), raw_form(form))
+            if not read.ok:
+                return form_status(len(read.problems)), no_update, no_update, no_update
             answer = self.explain.what_if(
-                current_caller(), *selected(selection), form.record, feature
+                current_caller(), model.name, model.version, read.record, feature
             )
         except ConsoleError as error:
             return show_error(error), no_update, no_update, None
         view = result_view(
-            answer.predictions,
-            None,
-            (selection or {}).get("ref"),
-            None,
-            answer.explanation,
-            answer.labels,
+            answer.predictions, None, model.ref, None, answer.explanation, answer.labels
         )
         return view, ice_view(answer.curve), selection, None
 
     def sweep(
-        self,
-        _: int | None,
-        feature: str | None,
-        values: list,
-        switches: list,
-        ids: list,
-        switch_ids: list,
-        selection: dict[str, Any] | None,
+        self, clicks: int | None, feature: str | None, form: dict[str, list], selection: Any
     ) -> Any:
         """Another feature chosen (or Predict from form pressed): only the chart changes."""
-        if not feature or not ids:
+        if not feature or not (form or {}).get("ids"):
             return ice_view(None)
         try:
-            form = self._record(values, ids, switches, switch_ids, selection)
-            if not form.ok:
+            model = Selection.required(selection)
+            read = read_form(self._signature(model), raw_form(form))
+            if not read.ok:
                 return ice_view(FILL_THE_FORM)
-            curve = self.explain.sweep(current_caller(), *selected(selection), form.record, feature)
+            curve = self.explain.sweep(
+                current_caller(), model.name, model.version, read.record, feature
+            )
         except ConsoleError as error:
             return ice_view(error.message)
         return ice_view(curve)
@@ -190,50 +167,59 @@ def _number(text: Any) -> float | None:
 def register(app: dash.Dash, services: ConsoleServices) -> WhatIfCallbacks:
     callbacks = WhatIfCallbacks(services.explain, services.scoring)
     app.callback(
-        Output(Insight.WHATIF_FEATURE, "options"),
-        Output(Insight.WHATIF_FEATURE, "value"),
-        Output(Insight.WHATIF_NOTE, "children"),
-        Output(Insight.WHATIF_ICE, "children"),
-        Input(Page.SELECTION, "data"),
+        output=[
+            Output(Insight.WHATIF_FEATURE, "options"),
+            Output(Insight.WHATIF_FEATURE, "value"),
+            Output(Insight.WHATIF_NOTE, "children"),
+            Output(Insight.WHATIF_ICE, "children"),
+        ],
+        inputs={"selection": Input(Page.SELECTION, "data")},
     )(callbacks.panel)
     app.callback(
-        Output(form_field(ALL), "value"),
-        Output(whatif_slider(ALL), "value"),
-        Output(whatif_choice(ALL), "value"),
-        Input(form_field(ALL), "value"),
-        Input(whatif_slider(ALL), "value"),
-        Input(whatif_choice(ALL), "value"),
-        State(form_field(ALL), "id"),
-        State(whatif_slider(ALL), "id"),
-        State(whatif_choice(ALL), "id"),
-        State(Page.SELECTION, "data"),
+        output=[
+            Output(form_field(ALL), "value"),
+            Output(whatif_slider(ALL), "value"),
+            Output(whatif_choice(ALL), "value"),
+        ],
+        inputs={
+            "texts": Input(form_field(ALL), "value"),
+            "slides": Input(whatif_slider(ALL), "value"),
+            "choices": Input(whatif_choice(ALL), "value"),
+        },
+        state={
+            "text_ids": State(form_field(ALL), "id"),
+            "slide_ids": State(whatif_slider(ALL), "id"),
+            "choice_ids": State(whatif_choice(ALL), "id"),
+            "selection": State(Page.SELECTION, "data"),
+        },
         prevent_initial_call=True,
     )(callbacks.sync)
-    form = [
-        State(form_field(ALL), "value"),
-        State(form_switch(ALL), "value"),
-        State(form_field(ALL), "id"),
-        State(form_switch(ALL), "id"),
-    ]
     app.callback(
-        Output(Json.FORM_RESULT, "children", allow_duplicate=True),
-        Output(Insight.WHATIF_ICE, "children", allow_duplicate=True),
-        Output(Json.FORM_ANSWERED_BY, "data", allow_duplicate=True),
-        Output(Json.FORM_STALE, "children", allow_duplicate=True),
-        Input(form_field(ALL), "value"),
-        Input(form_switch(ALL), "value"),
-        State(form_field(ALL), "id"),
-        State(form_switch(ALL), "id"),
-        State(Insight.WHATIF_FEATURE, "value"),
-        State(Page.SELECTION, "data"),
+        output=[
+            Output(FORM_ANSWER.result, "children", allow_duplicate=True),
+            Output(Insight.WHATIF_ICE, "children", allow_duplicate=True),
+            Output(FORM_ANSWER.answered_by, "data", allow_duplicate=True),
+            Output(FORM_ANSWER.stale, "children", allow_duplicate=True),
+        ],
+        inputs={
+            "values": Input(form_field(ALL), "value"),
+            "switches": Input(form_switch(ALL), "value"),
+        },
+        state={
+            "ids": State(form_field(ALL), "id"),
+            "switch_ids": State(form_switch(ALL), "id"),
+            "feature": State(Insight.WHATIF_FEATURE, "value"),
+            "selection": State(Page.SELECTION, "data"),
+        },
         prevent_initial_call=True,
     )(callbacks.what_if)
     app.callback(
-        Output(Insight.WHATIF_ICE, "children", allow_duplicate=True),
-        Input(Json.FORM_PREDICT, "n_clicks"),
-        Input(Insight.WHATIF_FEATURE, "value"),
-        *form,
-        State(Page.SELECTION, "data"),
+        output=Output(Insight.WHATIF_ICE, "children", allow_duplicate=True),
+        inputs={
+            "clicks": Input(Json.FORM_PREDICT, "n_clicks"),
+            "feature": Input(Insight.WHATIF_FEATURE, "value"),
+        },
+        state={"form": form_state(), "selection": State(Page.SELECTION, "data")},
         prevent_initial_call=True,
     )(callbacks.sweep)
     return callbacks

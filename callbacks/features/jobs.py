@@ -17,10 +17,10 @@ from typing import Any
 import dash
 from dash import ALL, Input, Output, State, ctx, no_update
 
-from callbacks.common import show_error
-from layouts import compare, csv_tab, history_tab, table_panel
-from layouts.ids import History, Page
-from layouts.jobs import (
+from layouts import csv_tab, history_tab
+from layouts.components import show_error
+from layouts.features import compare, table_panel
+from layouts.features.jobs import (
     CANCEL_TYPE,
     FAST_POLL_MS,
     JobPanel,
@@ -29,6 +29,7 @@ from layouts.jobs import (
     live_parts,
     shown_key,
 )
+from layouts.ids import History, Page
 from services.access.identity import current_caller
 from services.errors import ConsoleError
 from services.jobs.record import COMPARE, FROM_API, FROM_COMPARE, FROM_CSV, Job

@@ -1,0 +1,1 @@
+"""The callbacks of what several tabs share (see layouts/features)."""
