@@ -324,34 +324,11 @@ def benchmark(args: argparse.Namespace, work: Path) -> tuple[list[JobRun], JobRu
         mlflow.set_registry_uri(uri)
         model = mlflow.pyfunc.load_model(f"models:/{IRIS_MODEL}@{ALIAS}")
         start_rss = idle_rss(console.process.pid, 3.0)
-        spark = JobRun(f"spark {args.rows / 1e6:g}M", args.rows)
-        body = {
-            "source": str(shared / "iris-small"),
-            "destination": str(shared / "out-small"),
-            "format": "parquet",
-            "engine": "spark",
-        }
-        if run_job(console, IRIS_MODEL, body, spark)["state"] == "succeeded":
-            spark.ok, spark.check = check(model, shared / "out-small", args.rows, features)
-        huge = JobRun(f"spark {big_rows / 1e6:g}M", big_rows)
-        body = {
-            "source": str(shared / "iris-big"),
-            "destination": str(shared / "out-big"),
-            "format": "parquet",
-            "engine": "spark",
-        }
-        if run_job(console, IRIS_MODEL, body, huge)["state"] == "succeeded":
-            huge.ok, huge.check = check(model, shared / "out-big", big_rows, features)
+        checked = Checked(model, IRIS_MODEL, features)
+        spark = spark_job(console, checked, shared, "small", args.rows)
+        huge = spark_job(console, checked, shared, "big", big_rows)
         print(f"  check: {huge.check}")
-        local = JobRun(f"local {args.rows / 1e6:g}M", args.rows)
-        file_id, upload_s = upload(console.base_url, work / "iris-small.csv")
-        local.extra = f"upload of the {csv_size / MB:.0f} MB CSV: {upload_s:.1f} s, not counted"
-        print(f"  uploaded the CSV in {upload_s:.1f} s")
-        body = {"source": f"upload:{file_id}", "format": "parquet", "engine": "local"}
-        state = run_job(console, IRIS_MODEL, body, local)
-        if state["state"] == "succeeded":
-            download(console.base_url, state["result"]["file_id"], work / "local.parquet")
-            local.ok, local.check = check(model, work / "local.parquet", args.rows, features)
+        local = local_job(console, checked, work / "iris-small.csv", args.rows)
         print(f"  checks: spark {spark.check}; local {local.check}")
     baseline = JobRun(f"in-process {args.rows / 1e6:g}M", args.rows, state="succeeded")
     baseline.wall_s = in_process(model, shared / "iris-small", work / "raw", features)
@@ -367,11 +344,56 @@ def benchmark(args: argparse.Namespace, work: Path) -> tuple[list[JobRun], JobRu
     return [spark, local, baseline], huge, notes
 
 
+@dataclass(frozen=True)
+class Checked:
+    """The model a job runs (by name, in the console) and checks against (here)."""
+
+    model: Any
+    name: str
+    features: list[str]
+
+
+def spark_job(console: Server, checked: Checked, shared: Path, part: str, rows: int) -> JobRun:
+    """Parquet parts in ``shared/iris-<part>`` → ``shared/out-<part>`` on Spark, checked."""
+    job = JobRun(f"spark {rows / 1e6:g}M", rows)
+    body = {
+        "source": str(shared / f"iris-{part}"),
+        "destination": str(shared / f"out-{part}"),
+        "format": "parquet",
+        "engine": "spark",
+    }
+    if run_job(console, checked.name, body, job)["state"] == "succeeded":
+        job.ok, job.check = check(checked.model, shared / f"out-{part}", rows, checked.features)
+    return job
+
+
+def local_job(console: Server, checked: Checked, csv: Path, rows: int) -> JobRun:
+    """The same rows as an uploaded CSV (the upload timed apart) on the local engine, the
+    Parquet result downloaded and checked."""
+    job = JobRun(f"local {rows / 1e6:g}M", rows)
+    file_id, upload_s = upload(console.base_url, csv)
+    size = csv.stat().st_size
+    job.extra = f"upload of the {size / MB:.0f} MB CSV: {upload_s:.1f} s, not counted"
+    print(f"  uploaded the CSV in {upload_s:.1f} s")
+    body = {"source": f"upload:{file_id}", "format": "parquet", "engine": "local"}
+    state = run_job(console, checked.name, body, job)
+    if state["state"] == "succeeded":
+        result = csv.with_name("local.parquet")
+        download(console.base_url, state["result"]["file_id"], result)
+        job.ok, job.check = check(checked.model, result, rows, checked.features)
+    return job
+
+
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if a and b else "-"
 
 
 def sections(small: list[JobRun], huge: JobRun) -> list[Section]:
+    spark, local, _ = small
+    return [compare_section(small), big_section(huge), progress_section([spark, huge, local])]
+
+
+def compare_section(small: list[JobRun]) -> Section:
     spark, local, baseline = small
     rows = [
         [
@@ -386,7 +408,7 @@ def sections(small: list[JobRun], huge: JobRun) -> list[Section]:
         ]
         for r in small
     ]
-    compare = Section(
+    return Section(
         f"{spark.rows:,} rows: Spark vs the local engine",
         ["case", "rows", "state", "wall s", "job s", "rows/s", "vs local", "check"],
         rows,
@@ -402,9 +424,12 @@ def sections(small: list[JobRun], huge: JobRun) -> list[Section]:
             *(f"check {r.label}: {r.check}" for r in small),
         ],
     )
+
+
+def big_section(huge: JobRun) -> Section:
     growth = huge.rss_peak - huge.rss_idle
     flat = huge.state == "succeeded" and growth < 100 * MB
-    big = Section(
+    return Section(
         f"{huge.rows:,} rows on Spark",
         ["measure", "value"],
         [
@@ -425,16 +450,18 @@ def sections(small: list[JobRun], huge: JobRun) -> list[Section]:
             f"memory flat (growth < 100 MB): [{mark(flat)}]",
         ],
     )
+
+
+def progress_section(runs: list[JobRun]) -> Section:
     readings = []
-    for run in (spark, huge, local):
+    for run in runs:
         step = max(1, len(run.readings) // 6)
         picked = run.readings[::step]
         picked += [r for r in run.readings[-1:] if r is not picked[-1]]
         readings += [[run.label, *describe(r)] for r in picked]
     note = "rows done on Spark are estimated from tasks done; the local engine counts rows"
     header = ["job", "time", "progress"]
-    progress = Section("Progress readings (GET /api/jobs/<id>)", header, readings, [note])
-    return [compare, big, progress]
+    return Section("Progress readings (GET /api/jobs/<id>)", header, readings, [note])
 
 
 def main(argv: list[str] | None = None) -> int:
