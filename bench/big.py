@@ -7,7 +7,7 @@ while it scores that file, and cold starts; each against a baseline measured in 
 Prints the tables and writes them, with the machine description, to bench/RESULTS.md and a
 copy to bench/out/ (``--results bench/out/trial.md`` for trial runs). Every server is stopped
 whatever happens (error, Ctrl-C, SIGTERM) and the temporary directory (registry, CSV files) is
-removed.
+removed. The exit code is 1 when a request failed or a download was wrong.
 """
 
 from __future__ import annotations
@@ -296,7 +296,9 @@ def prepare(work_dir: Path) -> Setup:
     return Setup(data_dir, work_dir, model_dir, model, list(IRIS_FEATURES), IRIS_MODEL)
 
 
-def benchmark(args: argparse.Namespace, work_dir: Path) -> list[Section]:
+def benchmark(args: argparse.Namespace, work_dir: Path) -> tuple[list[Section], bool]:
+    """The report's sections, and whether every request succeeded and every download was
+    right (a slow run still completes; a wrong one does not)."""
     setup = prepare(work_dir)
     cold = cold_starts(setup.data_dir, setup.work_dir, setup.model_name, args.cold_repeat)
     with contextlib.ExitStack() as stack:
@@ -315,7 +317,11 @@ def benchmark(args: argparse.Namespace, work_dir: Path) -> list[Section]:
         memory_section(big),
         cold_section(cold),
     ]
-    return [*sections, ten_million_section(huge)] if huge is not None else sections
+    errors = sum(r.errors for results in rounds.values() for r in results)
+    ok = errors == 0 and big.passed
+    if huge is None:
+        return sections, ok
+    return [*sections, ten_million_section(huge)], ok and huge.passed
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -360,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     started, load_before = time.monotonic(), os.getloadavg()[0]
     with project_on_path(), tempfile.TemporaryDirectory(prefix="bench-big-") as tmp:
-        sections = benchmark(args, Path(tmp))
+        sections, completed = benchmark(args, Path(tmp))
     load = (load_before, os.getloadavg()[0])
     notes = settings_lines(args, time.monotonic() - started, load)
     print("\n" + render_sections_text(sections, notes))
@@ -369,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in paths:
         path.write_text(markdown)
     print("\nwritten to " + " and ".join(str(path) for path in paths))
-    return 0
+    return 0 if completed else 1
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 from report import Section, median
-from run import ALIAS, OUT_DIR, ROOT, seed_registry
+from run import ALIAS, OUT_DIR, ROOT, seed_registry, stop_on_sigterm
 from servers import Server, child_env, free_port, start_server, wait_ready
 
 RECORD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
@@ -99,11 +99,12 @@ def cold_section(results: list[ColdStart]) -> Section:
     return Section("4. Cold start", header, rows, [line])
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="cold starts of python app.py only")
     parser.add_argument("--repeat", type=int, default=3, help="launches per data dir kind")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout to launch")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    stop_on_sigterm()
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(ROOT))
     from services.registry.demo import IRIS_MODEL
@@ -116,7 +117,8 @@ def main() -> None:
     print(f"root: {args.root.resolve()}")
     for row in [section.header, *section.rows]:
         print(" | ".join(row))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -8,21 +8,17 @@ over the same chunks (the part drift adds, free of the job's noise).
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from cachelib import SimpleCache
-
 from bench.bigcsv import write_iris_csv
+from bench.demo_services import demo_services
 from services.access.audit import Source
 from services.access.caller import LOCAL_CALLER
 from services.files.csv_io import iter_csv
 from services.files.service import ScoreOptions
-from services.registry.demo import IRIS_FEATURES, IRIS_MODEL, ensure_demo_models
-from services.settings import embedded_tracking_uri
-from services.wiring import build_services
-from tests.conftest import settings_for
+from services.registry.demo import IRIS_FEATURES, IRIS_MODEL
+from services.wiring import ConsoleServices
 
 RUNS = {1_000_000: 3, 10_000_000: 1}
 
@@ -50,10 +46,8 @@ def _tally_alone(services, path: Path) -> float:
     return spent
 
 
-def main(sizes: list[int]) -> None:
-    folder = Path(tempfile.mkdtemp())
-    ensure_demo_models(embedded_tracking_uri(folder), folder)
-    services = build_services(settings_for(folder), SimpleCache())
+def measure(services: ConsoleServices, sizes: list[int]) -> None:
+    folder = services.settings.app_data_dir
     print("| rows | job without drift | job with drift | overhead | drift tally alone |")
     print("|---:|---:|---:|---:|---:|")
     for rows in sizes:
@@ -78,5 +72,11 @@ def main(sizes: list[int]) -> None:
         path.unlink()
 
 
+def main(sizes: list[int]) -> int:
+    with demo_services("bench-drift-") as services:
+        measure(services, sizes)
+    return 0
+
+
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [1_000_000, 10_000_000])
+    sys.exit(main([int(a) for a in sys.argv[1:]] or [1_000_000, 10_000_000]))

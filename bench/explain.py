@@ -1,40 +1,31 @@
 """Explanation latency per method (tree, linear, model-agnostic) and the cost of the CSV
 job's prediction distribution on 1,000,000 rows, against predicting those rows.
 
-    nice -n 19 .venv/bin/python -m bench.explain
+    nice -n 19 .venv/bin/python -m bench.explain [--rows 1000000] [--repeat 20]
 """
 
 from __future__ import annotations
 
-import tempfile
+import argparse
+import sys
 import time
-from pathlib import Path
 
 import pandas as pd
-from cachelib import SimpleCache
 
+from bench.demo_services import demo_services
 from bench.timing import best_seconds
 from services.access.audit import Source
 from services.access.caller import LOCAL_CALLER
-from services.registry.demo import CHURN_MODEL, IRIS_MODEL, ensure_demo_models, house_frame
+from services.registry.demo import CHURN_MODEL, IRIS_MODEL, house_frame
 from services.scoring.distribution import Distribution
-from services.settings import embedded_tracking_uri
-from services.wiring import build_services
-from tests.conftest import VIRGINICA, settings_for
+from services.wiring import ConsoleServices
+from tests.conftest import VIRGINICA
 from tests.explain_models import FORMULA_MODEL, register_explain_models
 
-ROWS, CHUNK, REPEATS = 1_000_000, 100_000, 20
+CHUNK = 100_000
 
 
-def _best(action, repeats: int = REPEATS) -> float:
-    return best_seconds(action, repeats)
-
-
-def main() -> None:
-    folder = Path(tempfile.mkdtemp())
-    ensure_demo_models(embedded_tracking_uri(folder), folder)
-    register_explain_models(embedded_tracking_uri(folder), folder)
-    services = build_services(settings_for(folder), SimpleCache())
+def explainers(services: ConsoleServices, repeat: int) -> None:
     churn = {
         "age": 40,
         "income": 50_000.0,
@@ -63,17 +54,20 @@ def main() -> None:
         def predict(name=name, ref=ref, record=record):
             return services.scoring.predict(LOCAL_CALLER, name, ref, record, source=Source.API)
 
-        first = _best(explain, 1)
+        first = best_seconds(explain, 1)
         print(
-            f"| {label} | {first * 1000:.0f} ms | {_best(explain) * 1000:.1f} ms | "
-            f"{_best(predict) * 1000:.1f} ms |"
+            f"| {label} | {first * 1000:.0f} ms | {best_seconds(explain, repeat) * 1000:.1f} ms | "
+            f"{best_seconds(predict, repeat) * 1000:.1f} ms |"
         )
+
+
+def distribution(services: ConsoleServices, rows: int) -> None:
     model = services.scoring.loader.load(LOCAL_CALLER, IRIS_MODEL, "1")[1]
-    frame = pd.concat([pd.DataFrame([VIRGINICA])] * ROWS, ignore_index=True)
+    frame = pd.concat([pd.DataFrame([VIRGINICA])] * rows, ignore_index=True)
     frame.iloc[::3] = list(house_frame(1).iloc[0])[:4]
     started = time.perf_counter()
     chunks = [
-        pd.Series(model.pyfunc.predict(frame.iloc[i : i + CHUNK])) for i in range(0, ROWS, CHUNK)
+        pd.Series(model.pyfunc.predict(frame.iloc[i : i + CHUNK])) for i in range(0, rows, CHUNK)
     ]
     predicting = time.perf_counter() - started
 
@@ -82,12 +76,23 @@ def main() -> None:
         for chunk in chunks:
             distribution.add(chunk)
 
-    counting = _best(accumulate, 5)
+    counting = best_seconds(accumulate, 5)
     print(
-        f"\n{ROWS:,} iris rows: predicting {predicting:.2f} s, distribution {counting:.3f} s "
+        f"\n{rows:,} iris rows: predicting {predicting:.2f} s, distribution {counting:.3f} s "
         f"({100 * counting / predicting:.2f} % of predicting alone)"
     )
 
 
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows for the distribution")
+    parser.add_argument("--repeat", type=int, default=20, help="cached calls, best kept")
+    args = parser.parse_args(argv)
+    with demo_services("bench-explain-", register_explain_models) as services:
+        explainers(services, args.repeat)
+        distribution(services, args.rows)
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,6 +7,9 @@ server-side time of the Dash JSON callback for one row. Each goal is printed PAS
 
     .venv/bin/python bench/peers.py [--repeat 300] [--write-results]
     .venv/bin/python bench/peers.py --latency-only [--repeat-large 30]   # the latency table
+
+Smaller runs: ``--clients 1,4 --requests-per-client 10 --large-rows 100 --callback-repeat 5``.
+The exit code is 1 when a request of the concurrency rounds failed.
 """
 
 from __future__ import annotations
@@ -53,8 +56,9 @@ from run import (
 from servers import Server, child_env, free_port, start_server, wait_ready
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
-CLIENTS = (1, 4, 16, 64)
-REQUESTS_PER_CLIENT = {1: 300, 4: 100, 16: 40, 64: 20}
+CLIENTS = "1,4,16,64"
+REQUESTS_PER_CLIENT = {1: 300, 4: 100, 16: 40, 64: 20}  # the default for each client count
+OTHER_REQUESTS_PER_CLIENT = 20
 SECTION = "Faster than the peers (bench/peers.py)"
 
 
@@ -110,10 +114,15 @@ def latency_rows(results: list[Result]) -> tuple[list[list[str]], list[tuple[str
     return rows, goals
 
 
-def concurrency(targets: dict[str, Target]) -> dict[int, dict[str, Round]]:
+def concurrency(
+    targets: dict[str, Target], args: argparse.Namespace
+) -> dict[int, dict[str, Round]]:
     rounds: dict[int, dict[str, Round]] = {}
-    for clients in CLIENTS:
-        total = clients * REQUESTS_PER_CLIENT[clients]
+    for clients in args.clients:
+        each = args.requests_per_client or REQUESTS_PER_CLIENT.get(
+            clients, OTHER_REQUESTS_PER_CLIENT
+        )
+        total = clients * each
         print(f"{clients} client(s), {total} 1-row requests per server")
         rounds[clients] = {name: run_round(t, clients, total) for name, t in targets.items()}
     return rounds
@@ -209,7 +218,9 @@ def dash_callback_ms(data_dir: Path, model: Any, repeat: int) -> tuple[float, fl
     return tuple(median([run[i] for run in runs]) for i in range(3))  # type: ignore[return-value]
 
 
-def sections(args: argparse.Namespace, work: Path) -> tuple[list[Section], list[str]]:
+def sections(args: argparse.Namespace, work: Path) -> tuple[list[Section], list[str], int]:
+    """The report's sections, its notes, and how many requests of the concurrency rounds
+    failed (the latency cases raise on the first failure)."""
     import mlflow.pyfunc
 
     from services.registry.demo import IRIS_FEATURES, IRIS_MODEL
@@ -236,15 +247,15 @@ def sections(args: argparse.Namespace, work: Path) -> tuple[list[Section], list[
                 prime_workers(console, console.base_url + path, record)
         latency = run_cases(build_cases(targets, one), args.repeat)
         trips = empty_round_trips(targets, on.base_url, serve.base_url, args.repeat)
-        large = iris_frame(10_000, IRIS_FEATURES)
+        large = iris_frame(args.large_rows, IRIS_FEATURES)
         latency += run_cases(build_cases(targets, large), args.repeat_large)
         if args.latency_only:
             rows, goals = latency_rows(latency)
-            return latency_sections(rows, goals, trips), [
-                "command: bench/peers.py --latency-only "
-                f"--repeat {args.repeat} "
+            command = (
+                f"command: bench/peers.py --latency-only --repeat {args.repeat} "
                 f"--repeat-large {args.repeat_large}"
-            ]
+            )
+            return latency_sections(rows, goals, trips), [command], 0
         assert off is not None
         body = to_json(record)
         rounds = concurrency(
@@ -256,13 +267,14 @@ def sections(args: argparse.Namespace, work: Path) -> tuple[list[Section], list[
                     targets.invocations_url,
                     to_json({"dataframe_records": [record]}),
                 ),
-            }
+            },
+            args,
         )
     colds = cold_starts(seeded, work, IRIS_MODEL, args.cold_repeat)
-    callback = dash_callback_ms(seeded, targets.model, 200)
-    return build_sections(latency, rounds, colds, callback, trips), [
-        f"command: bench/peers.py --repeat {args.repeat} --cold-repeat {args.cold_repeat}"
-    ]
+    callback = dash_callback_ms(seeded, targets.model, args.callback_repeat)
+    failed = sum(r.errors for by_name in rounds.values() for r in by_name.values())
+    command = f"command: bench/peers.py {' '.join(sys.argv[1:])}".rstrip()
+    return build_sections(latency, rounds, colds, callback, trips), [command], failed
 
 
 def empty_round_trips(
@@ -363,12 +375,34 @@ def build_sections(latency, rounds, colds, callback, trips) -> list[Section]:
     ]
 
 
+def client_counts(text: str) -> tuple[int, ...]:
+    counts = tuple(int(part) for part in text.split(","))
+    if min(counts) < 1:
+        raise argparse.ArgumentTypeError("client counts must be at least 1")
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=300, help="timed calls per 1-row case")
     parser.add_argument("--cold-repeat", type=int, default=2, help="launches per data dir kind")
     parser.add_argument(
         "--repeat-large", type=int, default=30, help="timed calls per 10,000-row case"
+    )
+    parser.add_argument(
+        "--large-rows", type=int, default=10_000, help="rows in the large latency cases"
+    )
+    parser.add_argument(
+        "--clients", type=client_counts, default=CLIENTS, help="client counts, as 1,4,16,64"
+    )
+    parser.add_argument(
+        "--requests-per-client",
+        type=int,
+        default=0,
+        help="requests each client sends (default: 300, 100, 40, 20 for 1, 4, 16, 64)",
+    )
+    parser.add_argument(
+        "--callback-repeat", type=int, default=200, help="timed calls of the Dash callback"
     )
     parser.add_argument(
         "--latency-only",
@@ -381,12 +415,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--write-results needs the whole run (RESULTS.md holds every section)")
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="peers-") as work, project_on_path():
-        found, notes = sections(args, Path(work))
+        found, notes, failed = sections(args, Path(work))
     print(render_text(found, notes))
     if args.write_results:
         replace_section(RESULTS, SECTION, render_sections_markdown(SECTION, found, notes))
         print(f"written to {RESULTS.relative_to(ROOT)}")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -2,33 +2,26 @@
 confidence histogram) on a whole CSV job, against the same job without them, measured in the
 same run; and one what-if answer (predict, explain, ICE) against one prediction.
 
-    nice -n 19 .venv/bin/python -m bench.probabilities
+    nice -n 19 .venv/bin/python -m bench.probabilities [--rows 300000] [--repeat 3] [--calls 20]
 """
 
 from __future__ import annotations
 
+import argparse
 import io
-import tempfile
-from pathlib import Path
+import sys
 
 import numpy as np
 import pandas as pd
-from cachelib import SimpleCache
 
+from bench.demo_services import demo_services
 from bench.timing import best_seconds
 from services.access.audit import Source
 from services.access.caller import LOCAL_CALLER
 from services.files.service import ScoreOptions
-from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame, ensure_demo_models
-from services.settings import embedded_tracking_uri
-from services.wiring import build_services
-from tests.conftest import VIRGINICA, settings_for
-
-ROWS, REPEATS = 300_000, 3
-
-
-def _best(action, repeats: int = REPEATS) -> float:
-    return best_seconds(action, repeats)
+from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
+from services.wiring import ConsoleServices
+from tests.conftest import VIRGINICA
 
 
 def _iris(rows: int) -> pd.DataFrame:
@@ -36,16 +29,13 @@ def _iris(rows: int) -> pd.DataFrame:
     return pd.DataFrame(rng.uniform(0.2, 7.0, size=(rows, 4)), columns=list(VIRGINICA))
 
 
-def main() -> None:
-    folder = Path(tempfile.mkdtemp())
-    ensure_demo_models(embedded_tracking_uri(folder), folder)
-    services = build_services(settings_for(folder), SimpleCache())
+def csv_jobs(services: ConsoleServices, rows: int, repeat: int) -> None:
     files = services.files
-    print(f"| CSV job, {ROWS:,} rows | without | with probabilities | extra |")
+    print(f"| CSV job, {rows:,} rows | without | with probabilities | extra |")
     print("|---|---|---|---|")
     cases = [
-        ("iris forest (3 classes)", IRIS_MODEL, _iris(ROWS)),
-        ("churn pipeline (2 classes)", CHURN_MODEL, churn_frame(ROWS)),
+        ("iris forest (3 classes)", IRIS_MODEL, _iris(rows)),
+        ("churn pipeline (2 classes)", CHURN_MODEL, churn_frame(rows)),
     ]
     for label, name, frame in cases:
         data = io.BytesIO(frame.to_csv(index=False).encode())
@@ -55,8 +45,12 @@ def main() -> None:
             options = ScoreOptions(probabilities=probabilities)
             files.score_upload(LOCAL_CALLER, name, "1", stored.file_id, options)
 
-        plain, full = _best(lambda: job(False)), _best(lambda: job(True))
+        plain = best_seconds(lambda: job(False), repeat)
+        full = best_seconds(lambda: job(True), repeat)
         print(f"| {label} | {plain:.2f} s | {full:.2f} s | {100 * (full / plain - 1):+.0f} % |")
+
+
+def what_if_answer(services: ConsoleServices, calls: int) -> None:
     record = churn_frame(1).to_dict("records")[0]
 
     def what_if() -> None:
@@ -66,12 +60,24 @@ def main() -> None:
         services.scoring.predict(LOCAL_CALLER, CHURN_MODEL, "1", record, source=Source.FORM)
 
     what_if()  # builds the explainer once
-    answer, one = _best(what_if, 20) * 1000, _best(predict, 20) * 1000
+    answer, one = best_seconds(what_if, calls) * 1000, best_seconds(predict, calls) * 1000
     print(
         f"\nwhat-if answer (churn, predict + explain + 25-point ICE): {answer:.1f} ms; "
         f"one prediction {one:.1f} ms"
     )
 
 
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=300_000, help="rows of each CSV job")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each job, best kept")
+    parser.add_argument("--calls", type=int, default=20, help="what-if and predict calls")
+    args = parser.parse_args(argv)
+    with demo_services("bench-probabilities-") as services:
+        csv_jobs(services, args.rows, args.repeat)
+        what_if_answer(services, args.calls)
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -29,7 +29,7 @@ from run import project_on_path, seed_registry
 if TYPE_CHECKING:
     import pandas as pd
 
-    from services.files.service import FileService, ScoreOptions
+    from services.files.service import FileService
     from services.registry.signature import SignatureInfo
 
 PARQUET_VARIANTS = ("zstd", "snappy")
@@ -93,12 +93,47 @@ def time_read(path: Path, fmt: str) -> float:
 
 def end_to_end(files: FileService, file_id: str, fmt: str) -> tuple[float, Path]:
     from services.access.caller import LOCAL_CALLER
+    from services.files.service import ScoreOptions
     from services.settings import DEMO_MODEL
 
     started = time.perf_counter()
     options = ScoreOptions(result_format=fmt)
     done = files.score_upload(LOCAL_CALLER, DEMO_MODEL, "Champion", file_id, options)
     return time.perf_counter() - started, files.store.path(LOCAL_CALLER, done.output.file_id)
+
+
+def time_writers(
+    chosen: dict[str, tuple[Callable, bool]],
+    chunks: dict[bool, list[pd.DataFrame]],
+    work: Path,
+    repeat: int,
+) -> tuple[dict[str, list[float]], dict[str, int]]:
+    """Each writer on the same scored chunks, taking turns: seconds per run, file size."""
+    write_s: dict[str, list[float]] = {name: [] for name in chosen}
+    sizes: dict[str, int] = {}
+    for turn in range(repeat):
+        for name, (open_writer, text) in chosen.items():
+            target = work / f"out-{name.replace(' ', '-')}-{turn}"
+            write_s[name].append(time_write(open_writer, chunks[text], target))
+            sizes[name] = target.stat().st_size
+            target.unlink()
+    return write_s, sizes
+
+
+def time_formats(
+    files: FileService, file_id: str, repeat: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, Path]]:
+    """``FileService.score`` end to end per format, taking turns, and reading each result
+    back: seconds per run, and the last result of each format."""
+    e2e: dict[str, list[float]] = {"csv": [], "parquet": []}
+    reads: dict[str, list[float]] = {"csv": [], "parquet": []}
+    results: dict[str, Path] = {}
+    for _ in range(repeat):
+        for fmt in e2e:
+            seconds, results[fmt] = end_to_end(files, file_id, fmt)
+            e2e[fmt].append(seconds)
+            reads[fmt].append(time_read(results[fmt], fmt))
+    return e2e, reads, results
 
 
 def ratio(value: float, base: float) -> str:
@@ -119,24 +154,8 @@ def run(args: argparse.Namespace, work: Path) -> int:
     chunks = {text: scored_chunks(files, source, text) for text in (False, True)}
 
     chosen = writers(model.signature)
-    write_s: dict[str, list[float]] = {name: [] for name in chosen}
-    sizes: dict[str, int] = {}
-    for turn in range(args.repeat):
-        for name, (open_writer, text) in chosen.items():
-            target = work / f"out-{name.replace(' ', '-')}-{turn}"
-            write_s[name].append(time_write(open_writer, chunks[text], target))
-            sizes[name] = target.stat().st_size
-            target.unlink()
-
-    e2e: dict[str, list[float]] = {"csv": [], "parquet": []}
-    reads: dict[str, list[float]] = {"csv": [], "parquet": []}
-    results: dict[str, Path] = {}
-    for _ in range(args.repeat):
-        for fmt in e2e:
-            seconds, results[fmt] = end_to_end(files, stored.file_id, fmt)
-            e2e[fmt].append(seconds)
-            reads[fmt].append(time_read(results[fmt], fmt))
-
+    write_s, sizes = time_writers(chosen, chunks, work, args.repeat)
+    e2e, reads, results = time_formats(files, stored.file_id, args.repeat)
     base_write = statistics.median(write_s["csv"])
     rows = [
         [

@@ -2,7 +2,7 @@
 then 100M rows on Spark to completion with the console's own memory sampled all along.
 
     nice -n 19 .venv/bin/python bench/spark.py [--rows 10000000] [--big-rows 100000000]
-                                               [--write-results]
+                                               [--remote sc://127.0.0.1:15002] [--write-results]
 
 Starts a Spark Connect server (``local[2]``, 127.0.0.1 only, as tests/spark_server.py does)
 and the console (``python app.py``, fresh APP_DATA_DIR, embedded demo registry,
@@ -11,7 +11,10 @@ through the API (POST /api/models/<name>/<ref>/jobs, GET /api/jobs/<id> polled t
 second). The local engine scores only uploaded files, so it gets the same rows as an
 uploaded CSV (upload timed apart) with a Parquet result in the user's files; the in-process
 baseline (no server: each Parquet part read, predicted by pyfunc, written) is timed too.
-Both servers are stopped and the temporary folder removed whatever happens.
+Both servers are stopped and the temporary folder removed whatever happens. ``--remote`` uses
+a Spark Connect server already running on this machine (it must read and write this
+machine's temporary folder) instead of starting one. The exit code is 1 when a job failed or
+a result was wrong.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import requests
+from cold_start import first_predict
 from report import Section, mark, render_sections_markdown, render_sections_text, replace_section
 from rss import MB, idle_rss, sampling_peak, tree_rss
 from run import ALIAS, OUT_DIR, ROOT, project_on_path, stop_on_sigterm
@@ -227,6 +231,8 @@ def upload(base: str, path: Path) -> tuple[str, float]:
 
 def run_job(console: Server, model: str, body: dict[str, str], job: JobRun) -> dict[str, Any]:
     """POST the job, poll it to its end; progress readings and the app tree's RSS meanwhile."""
+    from services.jobs.record import FINISHED
+
     base, pid = console.base_url, console.process.pid
     job.rss_idle = idle_rss(pid, 3.0)
     timeline: list[int] = []
@@ -244,7 +250,7 @@ def run_job(console: Server, model: str, body: dict[str, str], job: JobRun) -> d
                 job.readings.append(reading)
                 print(f"  {job.label}: " + " → ".join(describe(reading)), flush=True)
             timeline.append(tree_rss(pid))
-            if state["state"] != "running":
+            if state["state"] in FINISHED:  # a job waits queued before it runs
                 break
             time.sleep(POLL_S)
         job.wall_s = time.monotonic() - started
@@ -308,41 +314,21 @@ def benchmark(args: argparse.Namespace, work: Path) -> tuple[list[JobRun], JobRu
     csv_size = parts_to_csv(shared / "iris-small", work / "iris-small.csv")
     big_size = write_parts(shared / "iris-big", big_rows, features, seed=1)
     with contextlib.ExitStack() as stack:
-        remote = start_spark(stack, work)
+        remote = args.remote or start_spark(stack, work)
         console = start_console(stack, data, remote, shared)
+        # The console answers while it seeds its registry in the background; a prediction
+        # waits for the models, so after it they can be read here too.
+        first_predict(console, IRIS_MODEL)
         uri = embedded_tracking_uri(data)
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
         model = mlflow.pyfunc.load_model(f"models:/{IRIS_MODEL}@{ALIAS}")
         start_rss = idle_rss(console.process.pid, 3.0)
-        spark = JobRun(f"spark {args.rows / 1e6:g}M", args.rows)
-        body = {
-            "source": str(shared / "iris-small"),
-            "destination": str(shared / "out-small"),
-            "format": "parquet",
-            "engine": "spark",
-        }
-        if run_job(console, IRIS_MODEL, body, spark)["state"] == "succeeded":
-            spark.ok, spark.check = check(model, shared / "out-small", args.rows, features)
-        huge = JobRun(f"spark {big_rows / 1e6:g}M", big_rows)
-        body = {
-            "source": str(shared / "iris-big"),
-            "destination": str(shared / "out-big"),
-            "format": "parquet",
-            "engine": "spark",
-        }
-        if run_job(console, IRIS_MODEL, body, huge)["state"] == "succeeded":
-            huge.ok, huge.check = check(model, shared / "out-big", big_rows, features)
+        checked = Checked(model, IRIS_MODEL, features)
+        spark = spark_job(console, checked, shared, "small", args.rows)
+        huge = spark_job(console, checked, shared, "big", big_rows)
         print(f"  check: {huge.check}")
-        local = JobRun(f"local {args.rows / 1e6:g}M", args.rows)
-        file_id, upload_s = upload(console.base_url, work / "iris-small.csv")
-        local.extra = f"upload of the {csv_size / MB:.0f} MB CSV: {upload_s:.1f} s, not counted"
-        print(f"  uploaded the CSV in {upload_s:.1f} s")
-        body = {"source": f"upload:{file_id}", "format": "parquet", "engine": "local"}
-        state = run_job(console, IRIS_MODEL, body, local)
-        if state["state"] == "succeeded":
-            download(console.base_url, state["result"]["file_id"], work / "local.parquet")
-            local.ok, local.check = check(model, work / "local.parquet", args.rows, features)
+        local = local_job(console, checked, work / "iris-small.csv", args.rows)
         print(f"  checks: spark {spark.check}; local {local.check}")
     baseline = JobRun(f"in-process {args.rows / 1e6:g}M", args.rows, state="succeeded")
     baseline.wall_s = in_process(model, shared / "iris-small", work / "raw", features)
@@ -358,11 +344,56 @@ def benchmark(args: argparse.Namespace, work: Path) -> tuple[list[JobRun], JobRu
     return [spark, local, baseline], huge, notes
 
 
+@dataclass(frozen=True)
+class Checked:
+    """The model a job runs (by name, in the console) and checks against (here)."""
+
+    model: Any
+    name: str
+    features: list[str]
+
+
+def spark_job(console: Server, checked: Checked, shared: Path, part: str, rows: int) -> JobRun:
+    """Parquet parts in ``shared/iris-<part>`` → ``shared/out-<part>`` on Spark, checked."""
+    job = JobRun(f"spark {rows / 1e6:g}M", rows)
+    body = {
+        "source": str(shared / f"iris-{part}"),
+        "destination": str(shared / f"out-{part}"),
+        "format": "parquet",
+        "engine": "spark",
+    }
+    if run_job(console, checked.name, body, job)["state"] == "succeeded":
+        job.ok, job.check = check(checked.model, shared / f"out-{part}", rows, checked.features)
+    return job
+
+
+def local_job(console: Server, checked: Checked, csv: Path, rows: int) -> JobRun:
+    """The same rows as an uploaded CSV (the upload timed apart) on the local engine, the
+    Parquet result downloaded and checked."""
+    job = JobRun(f"local {rows / 1e6:g}M", rows)
+    file_id, upload_s = upload(console.base_url, csv)
+    size = csv.stat().st_size
+    job.extra = f"upload of the {size / MB:.0f} MB CSV: {upload_s:.1f} s, not counted"
+    print(f"  uploaded the CSV in {upload_s:.1f} s")
+    body = {"source": f"upload:{file_id}", "format": "parquet", "engine": "local"}
+    state = run_job(console, checked.name, body, job)
+    if state["state"] == "succeeded":
+        result = csv.with_name("local.parquet")
+        download(console.base_url, state["result"]["file_id"], result)
+        job.ok, job.check = check(checked.model, result, rows, checked.features)
+    return job
+
+
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if a and b else "-"
 
 
 def sections(small: list[JobRun], huge: JobRun) -> list[Section]:
+    spark, local, _ = small
+    return [compare_section(small), big_section(huge), progress_section([spark, huge, local])]
+
+
+def compare_section(small: list[JobRun]) -> Section:
     spark, local, baseline = small
     rows = [
         [
@@ -377,7 +408,7 @@ def sections(small: list[JobRun], huge: JobRun) -> list[Section]:
         ]
         for r in small
     ]
-    compare = Section(
+    return Section(
         f"{spark.rows:,} rows: Spark vs the local engine",
         ["case", "rows", "state", "wall s", "job s", "rows/s", "vs local", "check"],
         rows,
@@ -393,9 +424,12 @@ def sections(small: list[JobRun], huge: JobRun) -> list[Section]:
             *(f"check {r.label}: {r.check}" for r in small),
         ],
     )
+
+
+def big_section(huge: JobRun) -> Section:
     growth = huge.rss_peak - huge.rss_idle
     flat = huge.state == "succeeded" and growth < 100 * MB
-    big = Section(
+    return Section(
         f"{huge.rows:,} rows on Spark",
         ["measure", "value"],
         [
@@ -416,22 +450,27 @@ def sections(small: list[JobRun], huge: JobRun) -> list[Section]:
             f"memory flat (growth < 100 MB): [{mark(flat)}]",
         ],
     )
+
+
+def progress_section(runs: list[JobRun]) -> Section:
     readings = []
-    for run in (spark, huge, local):
+    for run in runs:
         step = max(1, len(run.readings) // 6)
         picked = run.readings[::step]
         picked += [r for r in run.readings[-1:] if r is not picked[-1]]
         readings += [[run.label, *describe(r)] for r in picked]
     note = "rows done on Spark are estimated from tasks done; the local engine counts rows"
     header = ["job", "time", "progress"]
-    progress = Section("Progress readings (GET /api/jobs/<id>)", header, readings, [note])
-    return [compare, big, progress]
+    return Section("Progress readings (GET /api/jobs/<id>)", header, readings, [note])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="rows of the comparison")
     parser.add_argument("--big-rows", type=int, default=100_000_000, help="rows on Spark alone")
+    parser.add_argument(
+        "--remote", default="", help="an existing Spark Connect server's sc:// address"
+    )
     parser.add_argument("--write-results", action="store_true", help="update bench/RESULTS.md")
     args = parser.parse_args(argv)
     if min(args.rows, args.big_rows) < 1:

@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from bigcsv import ID_COLUMN, raw_pipeline, write_iris_csv
+from report import text_table
 from run import (
     ALIAS,
     OUT_DIR,
@@ -274,19 +275,21 @@ def main(argv: list[str] | None = None) -> int:
 def report(run: UiRun, args: argparse.Namespace, alias: str) -> None:
     where = "a Celery worker (Redis)" if args.celery else "a process forked by the web worker"
     print(f"\n{run.rows:,} rows through the UI (iris @{alias}, {args.format}, job in {where})")
-    print(f"  file: {run.file_mb:.0f} MB CSV")
-    print(f"  upload + check: {run.upload_check_s:.1f} s")
-    print(f"  scoring (Predict pressed -> 'rows scored' shown): {run.score_s:.1f} s")
-    print(f"  progress readings seen: {len(run.readings)}")
+    steps = [
+        ["upload + check", run.upload_check_s],
+        ["scoring: Predict pressed → 'rows scored' shown", run.score_s],
+        [f"download, {run.result_mb:.0f} MB", run.download_s],
+        ["through the UI, all steps", run.total_s],
+        ["in-process baseline: pyarrow read, predict, pyarrow write", run.in_process_s],
+    ]
+    print(text_table([[step, f"{seconds:.1f}"] for step, seconds in steps], ["step", "s"]))
+    print(f"file: {run.file_mb:.0f} MB CSV; UI / in-process: {run.total_s / run.in_process_s:.2f}x")
+    print(f"progress readings seen: {len(run.readings)}")
     for label in (
         [*run.readings[:2], "…", *run.readings[-2:]] if len(run.readings) > 4 else run.readings
     ):
-        print(f"    {label}")
-    print(f"  download: {run.download_s:.1f} s, {run.result_mb:.0f} MB")
-    print(f"  through the UI, all steps: {run.total_s:.1f} s")
-    print(f"  in-process baseline (pyarrow read, predict, pyarrow write): {run.in_process_s:.1f} s")
-    print(f"  UI / in-process: {run.total_s / run.in_process_s:.2f}x")
-    print(f"  check: {run.check}")
+        print(f"  {label}")
+    print(f"check: {run.check}")
 
 
 if __name__ == "__main__":

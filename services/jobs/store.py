@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -75,16 +76,23 @@ class JobStore:
         self.queued_seconds = queued_seconds  # never taken by a runner this long: failed
         self.kept_seconds = kept_seconds  # finished jobs go with their files
         self._engine: Engine | None = None
+        self._engine_lock = threading.Lock()
         self._swept = 0.0
 
     @property
     def engine(self) -> Engine:
+        # A worker's threads ask at once on its first requests: the engine is shared only
+        # once its table exists, or another thread queries a table not made yet.
         if self._engine is None:
-            self._engine = _engine(self.url)
-            metadata.create_all(self._engine)
+            with self._engine_lock:
+                if self._engine is None:
+                    engine = _engine(self.url)
+                    metadata.create_all(engine)
+                    self._engine = engine
         return self._engine
 
     def after_fork(self) -> None:
+        self._engine_lock = threading.Lock()  # another thread may have held it at the fork
         if self._engine is not None:
             self._engine.dispose(close=False)  # never share the parent's connections
 
