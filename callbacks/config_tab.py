@@ -246,7 +246,15 @@ class ConfigCallbacks:
 
 def register(app: dash.Dash, services: ConsoleServices) -> ConfigCallbacks:
     callbacks = ConfigCallbacks(services)
-    selection = Input(Page.SELECTION, "data")
+    _wire_choice(app, callbacks)
+    _wire_load(app, callbacks)
+    _wire_loaded(app, callbacks)
+    return callbacks
+
+
+def _wire_choice(app: dash.Dash, callbacks: ConfigCallbacks) -> None:
+    """Choosing a model and a version: the options as typed, and the suggestions offered
+    when a name or reference does not exist."""
     app.callback(
         output=Output(Config.MODEL, "options"),
         inputs={"search": Input(Page.URL, "search"), "typed": Input(Config.MODEL, "search_value")},
@@ -260,6 +268,23 @@ def register(app: dash.Dash, services: ConsoleServices) -> ConfigCallbacks:
         },
         state={"current": State(Config.VERSION, "value")},
     )(callbacks.version_options)
+    app.callback(
+        output=[
+            Output(Config.MODEL, "value", allow_duplicate=True),
+            Output(Config.VERSION, "value", allow_duplicate=True),
+            Output(Config.LOAD, "n_clicks"),
+        ],
+        inputs={
+            "clicks": Input({"type": Config.SUGGESTION, "field": ALL, "value": ALL}, "n_clicks")
+        },
+        state={"loads": State(Config.LOAD, "n_clicks")},
+        prevent_initial_call=True,
+    )(callbacks.choose_suggestion)
+
+
+def _wire_load(app: dash.Dash, callbacks: ConfigCallbacks) -> None:
+    """Load Model, or a link's query: the selection every tab reads, and whether the choice
+    on screen differs from it."""
     app.callback(
         output={
             "status": Output(Config.STATUS, "children"),
@@ -287,21 +312,15 @@ def register(app: dash.Dash, services: ConsoleServices) -> ConfigCallbacks:
         inputs={
             "name": Input(Config.MODEL, "value"),
             "ref": Input(Config.VERSION, "value"),
-            "selection": selection,
+            "selection": Input(Page.SELECTION, "data"),
         },
     )(callbacks.pending)
-    app.callback(
-        output=[
-            Output(Config.MODEL, "value", allow_duplicate=True),
-            Output(Config.VERSION, "value", allow_duplicate=True),
-            Output(Config.LOAD, "n_clicks"),
-        ],
-        inputs={
-            "clicks": Input({"type": Config.SUGGESTION, "field": ALL, "value": ALL}, "n_clicks")
-        },
-        state={"loads": State(Config.LOAD, "n_clicks")},
-        prevent_initial_call=True,
-    )(callbacks.choose_suggestion)
+
+
+def _wire_loaded(app: dash.Dash, callbacks: ConfigCallbacks) -> None:
+    """What a loaded model offers: the next steps, its feature importance, and the buttons
+    that open the tabs to predict with it."""
+    selection = Input(Page.SELECTION, "data")
     app.callback(output=Output(Config.NEXT, "style"), inputs={"selection": selection})(
         callbacks.next_steps
     )
@@ -316,4 +335,3 @@ def register(app: dash.Dash, services: ConsoleServices) -> ConfigCallbacks:
         },
         prevent_initial_call=True,
     )(callbacks.go_to)
-    return callbacks

@@ -248,12 +248,23 @@ def _insight_asked(model: Selection, text: str, answer: Predictions, clicks: int
     }
 
 
+SELECTION = Input(Page.SELECTION, "data")
+
+
 def register(app: dash.Dash, services: ConsoleServices) -> JsonCallbacks:
     callbacks = JsonCallbacks(services, lambda f: app.get_relative_path(f"/api/files/{f}"))
-    selection = Input(Page.SELECTION, "data")
-    app.callback(output=Output(Json.ACTIVE, "children"), inputs={"selection": selection})(
+    app.callback(output=Output(Json.ACTIVE, "children"), inputs={"selection": SELECTION})(
         callbacks.active
     )
+    _wire_editor(app, callbacks)
+    _wire_form(app, callbacks)
+    _wire_answers(app, callbacks)
+    return callbacks
+
+
+def _wire_editor(app: dash.Dash, callbacks: JsonCallbacks) -> None:
+    """The JSON editor: kept in step with its text, its problem marked, checked as typed,
+    filled with demo rows or the model's example, and predicted."""
     app.clientside_callback(
         ClientsideFunction("modelConsole", "syncEditor"),
         Output(Json.EDITOR_DUMMY, "children"),
@@ -273,7 +284,7 @@ def register(app: dash.Dash, services: ConsoleServices) -> JsonCallbacks:
             Output(Json.PREDICT, "disabled"),
             Output(Json.PROBLEM, "data"),
         ],
-        inputs={"text": Input(Json.TEXT, "value"), "selection": selection},
+        inputs={"text": Input(Json.TEXT, "value"), "selection": SELECTION},
     )(callbacks.validate)
     app.callback(
         output=[
@@ -286,7 +297,7 @@ def register(app: dash.Dash, services: ConsoleServices) -> JsonCallbacks:
     )(callbacks.demo_input)
     app.callback(
         output=Output(Json.TEXT, "value", allow_duplicate=True),
-        inputs={"selection": selection},
+        inputs={"selection": SELECTION},
         state={"text": State(Json.TEXT, "value")},
         prevent_initial_call="initial_duplicate",
     )(callbacks.prefill)
@@ -297,7 +308,11 @@ def register(app: dash.Dash, services: ConsoleServices) -> JsonCallbacks:
         state={"text": State(Json.TEXT, "value"), "selection": State(Page.SELECTION, "data")},
         prevent_initial_call=True,
     )(callbacks.predict_json)
-    app.callback(output=Output(Json.FORM_FIELDS, "children"), inputs={"selection": selection})(
+
+
+def _wire_form(app: dash.Dash, callbacks: JsonCallbacks) -> None:
+    """The form built from the signature: its fields, checked as typed, and predicted."""
+    app.callback(output=Output(Json.FORM_FIELDS, "children"), inputs={"selection": SELECTION})(
         callbacks.build_form
     )
     app.callback(
@@ -316,6 +331,11 @@ def register(app: dash.Dash, services: ConsoleServices) -> JsonCallbacks:
         state={"form": form_state(), "selection": State(Page.SELECTION, "data")},
         prevent_initial_call=True,
     )(callbacks.predict_form)
+
+
+def _wire_answers(app: dash.Dash, callbacks: JsonCallbacks) -> None:
+    """Each answer (JSON and form): how sure the model was and why, and marked stale when
+    another model is loaded."""
     for answer, source in zip(ANSWERS, (Source.JSON, Source.FORM), strict=True):
         app.callback(
             output=[Output(answer.confidence, "children"), Output(answer.insight, "children")],
@@ -324,11 +344,10 @@ def register(app: dash.Dash, services: ConsoleServices) -> JsonCallbacks:
         )(functools.partial(callbacks.explain_answer, source=source))
         app.callback(
             output=Output(answer.stale, "children", allow_duplicate=True),
-            inputs={"selection": selection},
+            inputs={"selection": SELECTION},
             state={"answered": State(answer.answered_by, "data")},
             prevent_initial_call=True,
         )(callbacks.mark_stale)
-    return callbacks
 
 
 def _answered_outputs(answer: Answer) -> list[Output]:

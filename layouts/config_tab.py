@@ -30,6 +30,8 @@ def _picker(label: str, picker_id: str, default: str | None, example: str, **wid
 
 
 def layout(default_model: str | None, default_version: str | None) -> html.Div:
+    """Model Configuration. One piece: its component tree reads top to bottom as the page
+    shows it, and each part is used once."""
     picker = dbc.Row(
         [
             _picker(

@@ -41,6 +41,8 @@ def upload_ids() -> str:
 
 
 def layout(upload_limit_bytes: int) -> html.Div:
+    """The CSV tab. One piece: its component tree reads top to bottom as the page shows
+    it (upload, options, the job panel, the result), and each part is used once."""
     upload = html.Div(
         [
             html.I(className="bi bi-cloud-arrow-up fs-2 d-block mb-1"),

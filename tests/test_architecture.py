@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.source_tree import PROJECT, imported_roots
+from tests.source_tree import PROJECT, imported_roots, long_functions, source_files
 
 
 @pytest.mark.parametrize(
@@ -43,3 +43,27 @@ def test_the_formatter_owns_every_line():
         if (PROJECT / name).exists() and marker in (PROJECT / name).read_text()
     ]
     assert skipped == []
+
+
+LONGEST_FUNCTION = 60
+
+
+def test_functions_are_short_or_say_why_they_are_one_piece():
+    """A function over 60 lines of its own (functions defined inside it measured apart)
+    says in its docstring why it must be one piece."""
+    found = [entry for path in source_files() for entry in long_functions(path, LONGEST_FUNCTION)]
+    assert found == []
+
+
+def test_a_long_function_without_a_reason_is_found(tmp_path):
+    body = "\n".join(f"    x{n} = {n}" for n in range(LONGEST_FUNCTION))
+    source = PROJECT / "services" / "_long_function_probe.py"
+    source.write_text(f'def long():\n    """Long."""\n{body}\n')
+    try:
+        assert long_functions(source, LONGEST_FUNCTION) == [
+            f"services/_long_function_probe.py:1 long ({LONGEST_FUNCTION + 2} lines)"
+        ]
+        source.write_text(f'def long():\n    """One piece: a table."""\n{body}\n')
+        assert long_functions(source, LONGEST_FUNCTION) == []
+    finally:
+        source.unlink()

@@ -16,6 +16,8 @@ PANEL = JobPanel(FROM_TABLE)
 
 
 def layout(spark_configured: bool) -> html.Div:
+    """The "Score a table" panel. One piece: its component tree reads top to bottom as the
+    page shows it, and each part is used once."""
     run_on = html.Div(
         [
             dbc.Label("Run on", html_for=Table.RUN_ON, className="me-3 mb-0"),
