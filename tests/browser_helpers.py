@@ -8,7 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from dash.testing.wait import until
 from selenium.common.exceptions import (
     ElementClickInterceptedException,
     StaleElementReferenceException,
@@ -22,6 +21,7 @@ from layouts.csv_tab import PANEL as CSV_PANEL
 from layouts.ids import Config, Csv, Json
 from layouts.json_tab import EMPTY_EDITOR
 from services.settings import Settings
+from tests.waiting import until
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 # docs/users.md shows pictures these tests take; they are written only when asked, so that a
