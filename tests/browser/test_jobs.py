@@ -34,6 +34,7 @@ from tests.browser_helpers import (
     progress_rows,
     screenshot,
     start_console,
+    start_spark_console,
     upload_csv,
 )
 from tests.code_models import fresh_registry, register_code_model
@@ -209,18 +210,7 @@ def test_a_spark_job_survives_a_reload_and_is_cancelled_from_another_device(
         pd.DataFrame(
             generator.uniform(0.1, 7.5, size=(50_000, 4)), columns=IRIS_FEATURES
         ).to_parquet(parts / f"part-{number:03}.parquet")
-    start_console(
-        dash_duo,
-        settings,
-        default_model=IRIS_MODEL,
-        default_version="Champion",
-        app_data_dir=tmp_path / "app",
-        spark_remote=spark_server.url,
-        spark_allowed_locations=(str(shared),),
-        predict_chunk_rows=20_000,
-    )
-    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL}")
-    open_tab(dash_duo, "CSV Prediction")
+    start_spark_console(dash_duo, settings, spark_server.url, shared)
     dash_duo.find_element(f"#{Table.SOURCE}").send_keys(str(parts))
     dash_duo.find_element(f"#{Table.DESTINATION}").send_keys(str(shared / "out") + "\t")
     dash_duo.driver.execute_script(f"document.getElementById('{Table.START}').click()")

@@ -10,9 +10,8 @@ import pytest
 from selenium.webdriver.support.ui import Select
 
 from layouts.features.table_panel import PANEL
-from layouts.ids import Config, History, Table
-from services.registry.demo import IRIS_MODEL
-from tests.browser_helpers import download_result, open_tab, start_console, upload_csv
+from layouts.ids import History, Table
+from tests.browser_helpers import download_result, upload_csv
 from tests.services.spark.test_spark_jobs import iris_rows
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -30,18 +29,7 @@ def press(dash_duo, element_id: str) -> None:
 def spark_console(dash_duo, settings, spark_server, tmp_path):
     shared = tmp_path / "shared"
     shared.mkdir()
-    start_console(
-        dash_duo,
-        settings,
-        default_model=IRIS_MODEL,
-        default_version="Champion",
-        app_data_dir=tmp_path / "app",
-        spark_remote=spark_server.url,
-        spark_allowed_locations=(str(shared),),
-        predict_chunk_rows=20_000,
-    )
-    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL}")
-    open_tab(dash_duo, "CSV Prediction")
+    start_spark_console(dash_duo, settings, spark_server.url, shared)
     return dash_duo, shared
 
 
