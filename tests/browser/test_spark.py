@@ -11,7 +11,7 @@ from selenium.webdriver.support.ui import Select
 
 from layouts.features.table_panel import PANEL
 from layouts.ids import History, Table
-from tests.browser_helpers import download_result, upload_csv
+from tests.browser_helpers import download_result, start_spark_console, upload_csv
 from tests.services.spark.test_spark_jobs import iris_rows
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
