@@ -1,5 +1,5 @@
 """Another library's private behaviour, in one place: each use says the versions it was
-checked on, and ``tests/test_compat.py`` fails when that behaviour changes (read the notes
+checked on, and ``tests/services/test_compat.py`` fails when that behaviour changes (read the notes
 here again, re-check, then move the versions in the test).
 
 - ``mlflow_mismatch_text``: ``mlflow.utils.requirements_utils._check_requirement_satisfied``

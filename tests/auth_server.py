@@ -36,6 +36,7 @@ import requests
 
 from services.environment import preserved_environment
 from services.registry.demo import pip_requirements
+from tests.waiting import exited, until
 
 ADMIN_USERNAME = "admin"
 USERNAMES = ("alice", "bob")
@@ -207,21 +208,22 @@ def _wait_until_ready(
 ) -> None:
     """Poll ``/health`` (exempt from auth) until it answers 200; fail fast with the log tail
     if the server exits, e.g. on a bad secret key or admin password."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"MLflow auth server exited with code {process.returncode} before it was "
-                f"ready.\n--- {log_path} (tail) ---\n{_log_tail(log_path)}"
-            )
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(
-        f"MLflow auth server at {url} not ready after {timeout:.0f} s.\n"
-        f"--- {log_path} (tail) ---\n{_log_tail(log_path)}"
-    )
+    try:
+        until(
+            lambda: _healthy(url),
+            timeout,
+            poll=0.2,
+            msg=f"MLflow auth server at {url} ready",
+            gone=exited(process, "MLflow auth server"),
+        )
+    except AssertionError as exc:
+        raise RuntimeError(f"{exc}\n--- {log_path} (tail) ---\n{_log_tail(log_path)}") from exc
+
+
+def _healthy(url: str) -> bool:
+    with contextlib.suppress(requests.RequestException):
+        return requests.get(f"{url}/health", timeout=2).status_code == 200
+    return False
 
 
 def _group_alive(pgid: int) -> bool:
@@ -236,11 +238,12 @@ def _group_alive(pgid: int) -> bool:
 
 def _wait_for_group(process: subprocess.Popen[bytes], timeout: float) -> bool:
     """Reap the leader and wait for the workers too: uvicorn's children can outlive it."""
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=timeout)
-    while _group_alive(process.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    left = max(0.0, timeout - (time.monotonic() - started))
+    with contextlib.suppress(AssertionError):
+        until(lambda: not _group_alive(process.pid), left)
     return process.poll() is not None and not _group_alive(process.pid)
 
 

@@ -8,7 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from dash.testing.wait import until
 from selenium.common.exceptions import (
     ElementClickInterceptedException,
     StaleElementReferenceException,
@@ -21,7 +20,9 @@ from layouts.answer import JSON_ANSWER
 from layouts.csv_tab import PANEL as CSV_PANEL
 from layouts.ids import Config, Csv, Json
 from layouts.json_tab import EMPTY_EDITOR
+from services.registry.demo import IRIS_MODEL
 from services.settings import Settings
+from tests.waiting import until
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 # docs/users.md shows pictures these tests take; they are written only when asked, so that a
@@ -35,6 +36,23 @@ def start_console(dash_duo: Any, settings: Settings, **overrides: Any) -> None:
     app = create_app(settings=replace(settings, **overrides))
     dash_duo.start_server(app)
     dash_duo.wait_for_element(f"#{Config.LOAD}")
+
+
+def start_spark_console(dash_duo: Any, settings: Settings, spark_url: str, shared: Path) -> None:
+    """The console on the iris model with Spark, allowed to read and write in ``shared``,
+    open on the CSV tab."""
+    start_console(
+        dash_duo,
+        settings,
+        default_model=IRIS_MODEL,
+        default_version="Champion",
+        app_data_dir=shared.parent / "app",
+        spark_remote=spark_url,
+        spark_allowed_locations=(str(shared),),
+        predict_chunk_rows=20_000,
+    )
+    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL}")
+    open_tab(dash_duo, "CSV Prediction")
 
 
 def open_tab(dash_duo: Any, label: str) -> None:

@@ -13,26 +13,24 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import redis
 
 from tests.conftest import free_port
+from tests.waiting import until
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT_SECONDS = 60.0
 
 
 def _wait_for(ready, what: str, log: Path | None = None) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if ready():
-            return
-        time.sleep(0.2)
-    tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
-    raise RuntimeError(f"{what} did not start in {STARTUP_TIMEOUT_SECONDS:.0f} s\n{tail}")
+    try:
+        until(ready, STARTUP_TIMEOUT_SECONDS, poll=0.2, msg=f"{what} started")
+    except AssertionError as exc:
+        tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+        raise RuntimeError(f"{exc}\n{tail}") from exc
 
 
 def _stop(process: subprocess.Popen) -> None:

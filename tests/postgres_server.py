@@ -11,11 +11,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from tests.processes import stop_process_group
+from tests.waiting import exited, until
 
 NOBODY = 65534
 START_SECONDS = 60
@@ -40,6 +40,11 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def postgres_url(port: int) -> str:
@@ -80,11 +85,10 @@ def running_postgres(port: int | None = None) -> Iterator[str]:
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + START_SECONDS
-        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((folder / "server.log").read_text()[-2000:])
-            time.sleep(0.1)
+        try:
+            until(lambda: _listening(port), START_SECONDS, gone=exited(server, "PostgreSQL"))
+        except AssertionError as exc:
+            raise RuntimeError(f"{exc}\n{(folder / 'server.log').read_text()[-2000:]}") from exc
         yield postgres_url(port)
     finally:
         stop_process_group(server)

@@ -6,12 +6,13 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import psutil
 import requests
+
+from tests.waiting import exited, until
 
 PROJECT = Path(__file__).resolve().parent.parent
 # What a deployment sets that the test process may have in its own environment.
@@ -39,15 +40,18 @@ def clean_environment(**settings: object) -> dict[str, str]:
 
 def wait_for(url: str, process: subprocess.Popen, seconds: float = 120) -> requests.Response:
     """The first answer from ``url``; fails as soon as the process exits."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}")
-        try:
-            return requests.get(url, timeout=10)
-        except (requests.ConnectionError, requests.Timeout):
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer in {seconds} s")
+    (answer,) = until(
+        lambda: _answer(url), seconds, msg=f"{url} answering", gone=exited(process, "server")
+    )
+    return answer
+
+
+def _answer(url: str) -> tuple[requests.Response] | None:
+    """The answer in a tuple (a response is falsy when its status is an error), or None."""
+    try:
+        return (requests.get(url, timeout=10),)
+    except (requests.ConnectionError, requests.Timeout):
+        return None
 
 
 def stop_process_group(process: subprocess.Popen) -> None:

@@ -12,7 +12,6 @@ import json
 import math
 import os
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import requests
 
 from tests.conftest import free_port
 from tests.processes import clean_environment, running
+from tests.waiting import exited, until
 from tests.zoo_models import ARRAYS, NO_SIGNATURE, SCALARS, TENSOR
 
 SERVE_READY_SECONDS = 90
@@ -352,15 +352,19 @@ def serving(folders: dict[str, Path], logs: Path) -> Iterator[dict[str, Serve]]:
 
 
 def _wait_ready(server: Serve, process) -> None:
-    deadline = time.monotonic() + SERVE_READY_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"mlflow models serve of {server.model} exited")
-        with contextlib.suppress(requests.ConnectionError):
-            if requests.get(f"{server.url}/ping", timeout=5).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise AssertionError(f"mlflow models serve of {server.model} was not ready")
+    until(
+        lambda: _pings(server.url),
+        SERVE_READY_SECONDS,
+        poll=0.2,
+        msg=f"mlflow models serve of {server.model} ready",
+        gone=exited(process, f"mlflow models serve of {server.model}"),
+    )
+
+
+def _pings(url: str) -> bool:
+    with contextlib.suppress(requests.ConnectionError):
+        return requests.get(f"{url}/ping", timeout=5).status_code == 200
+    return False
 
 
 def serve_answer(server: Serve, body: dict[str, Any]) -> Answer:

@@ -16,12 +16,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import free_port
+from tests.waiting import exited, until
 
 STARTUP_TIMEOUT_SECONDS = 120.0
 
@@ -96,15 +96,18 @@ def start_spark_server(workdir: Path) -> SparkServer:
             start_new_session=True,
         )
     server = SparkServer(f"sc://127.0.0.1:{port}", port, process, log)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        if _answers(port) and b"Spark Connect server started" in log.read_bytes():
-            return server
-        time.sleep(0.3)
-    server.stop()
-    raise RuntimeError(f"Spark Connect did not start:\n{log.read_text(errors='replace')[-3000:]}")
+    try:
+        until(
+            lambda: _answers(port) and b"Spark Connect server started" in log.read_bytes(),
+            STARTUP_TIMEOUT_SECONDS,
+            poll=0.3,
+            msg="Spark Connect started",
+            gone=exited(process, "Spark Connect"),
+        )
+    except AssertionError as exc:
+        server.stop()
+        raise RuntimeError(f"{exc}:\n{log.read_text(errors='replace')[-3000:]}") from exc
+    return server
 
 
 @contextlib.contextmanager

@@ -79,6 +79,12 @@ class Batcher:
         self._overlapping = False  # the last batch found others waiting
         self._arrived = threading.Condition(threading.Lock())
 
+    @property
+    def waiting(self) -> int:
+        """Requests queued behind the one being predicted."""
+        with self._arrived:
+            return len(self._queue)
+
     def after_fork(self) -> None:
         self._queue, self._queued_rows, self._busy = [], 0, False
         self._arrived = threading.Condition(threading.Lock())

@@ -4,7 +4,6 @@ ids."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +30,7 @@ from tests.hostile.corpus import (
     outputs_of,
     shown,
 )
+from tests.waiting import until
 
 # ---------------------------------------------------------------------------------------------
 # Forged Dash callbacks
@@ -289,14 +289,15 @@ def test_forged_csv_jobs(guard, hostile_app, iris_upload, file_info, selection, 
     assert MARKER not in answer.get_data(as_text=True)
     job = started_job(answer) if answer.status_code == 200 else None
     if job is not None:
-        deadline = time.monotonic() + 60
-        record = guard.client.get(f"/api/jobs/{job}")
-        while record.get_json()["state"] in ("queued", "running") and time.monotonic() < deadline:
-            time.sleep(0.1)
-            record = guard.client.get(f"/api/jobs/{job}")
+        record = until(lambda: _finished(guard.client.get(f"/api/jobs/{job}")), 60)
         guard.check(record, (file_info, selection, fmt), api=True)
         assert record.get_json()["state"] == "succeeded", record.get_json()
     guard.alive()
+
+
+def _finished(record: Any) -> Any:
+    """The job's record once it has stopped running, else None."""
+    return None if record.get_json()["state"] in ("queued", "running") else record
 
 
 def test_a_changed_property_that_names_no_property_is_refused(guard, hostile_app):
