@@ -159,7 +159,7 @@ class Evaluator:
         labels: pd.Series,
     ) -> np.ndarray:
         """The rows this version answered; those it did not (with a usable label) listed."""
-        scored = answer.predictions.notna().to_numpy()
+        scored = answer.predictions.notna().to_numpy().copy()
         if answer.problems is not None:
             scored &= (answer.problems.fillna("") == "").to_numpy()
         failed = usable & ~scored

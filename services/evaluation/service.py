@@ -123,7 +123,7 @@ class EvaluationService:
                 f"At most {MAX_ROWS:,} rows can be evaluated in one request.",
                 hint="Upload the file and evaluate it as a job (POST …/evaluate/<file_id>).",
             )
-        _check_columns(request, [str(c) for c in frame.columns])
+        check_columns(request, [str(c) for c in frame.columns])
         chunk_rows = self.files.settings.predict_chunk_rows
         chunks = (
             frame.iloc[start : start + chunk_rows] for start in range(0, len(frame), chunk_rows)
@@ -143,7 +143,7 @@ class EvaluationService:
         """The caller's uploaded file, read once in chunks; ``on_progress`` after each (a
         job's report, where a cancel stops it)."""
         path = self.files.store.path(caller, file_id)
-        _check_columns(request, self.file_columns(caller, file_id))
+        check_columns(request, self.file_columns(caller, file_id))
         total = count_rows(path) if on_progress is not None else 0
         chunk_rows = self.files.settings.predict_chunk_rows
 
@@ -277,7 +277,7 @@ class EvaluationService:
         return None
 
 
-def _check_columns(request: Request, columns: list[str]) -> None:
+def check_columns(request: Request, columns: list[str]) -> None:
     for what, column in (("label", request.label), ("slice", request.slice_column)):
         if column is not None and column not in columns:
             raise InvalidInput(
