@@ -154,7 +154,10 @@ def build_jobs(
         queued_seconds=SEAL_SECONDS,
         kept_seconds=settings.files_max_age_seconds,
     )
-    kinds: list[JobKind] = [ScoreJobs(settings, scoring, files), CompareJobs(compare, compare_files)]
+    kinds: list[JobKind] = [
+        ScoreJobs(settings, scoring, files),
+        CompareJobs(compare, compare_files),
+    ]
     if evaluation is not None:
         kinds.append(EvaluateJobs(evaluation))
     jobs = JobService(

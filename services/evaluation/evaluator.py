@@ -212,7 +212,7 @@ class Evaluator:
             "rows": self.rows,
             "skipped_rows": self.skipped.rows,
             "skipped": dict(self.skipped.counts),
-            "problems": list(self.skipped.listed),
+            "problems": sorted(self.skipped.listed, key=lambda problem: problem["row"]),
             "versions": versions,
             "comparison": comparison_of(self.kind, versions, self.paired),
             "slice_column": self.slicing.column if self.slicing else None,
