@@ -155,12 +155,12 @@ def verdict(body: dict[str, Any]) -> Any:
     rows = f"{body['rows']:,} rows evaluated"
     skipped = f", {body['skipped_rows']:,} left out (listed below)" if body["skipped_rows"] else ""
     text = comparison.get("summary") or "One version: nothing to compare it with."
-    return dbc.Alert(
+    return html.Div(
         [
             html.Strong(text, className="evaluation-verdict"),
             html.Div(rows + skipped, className="small"),
         ],
-        color="info",
+        className="alert alert-info",
         role="status",
     )
 
