@@ -75,7 +75,7 @@ def classes_sentence(
     sentence = (
         f"{second} is right on {gained:,} {_rows(gained)} where {first} is wrong and wrong on "
         f"{lost:,} where {first} is right: {size} (95 % CI {low:.1f} to {high:.1f}), "
-        f"p = {_p(p_value)}"
+        f"p {_p(p_value)}"
     )
     if p_value < SIGNIFICANCE:
         better = second if difference > 0 else first
@@ -125,4 +125,4 @@ def _rows(count: int) -> str:
 
 
 def _p(value: float) -> str:
-    return "< 0.001" if value < 0.001 else f"{value:.3g}"
+    return "< 0.001" if value < 0.001 else f"= {value:.3g}"
