@@ -12,13 +12,20 @@ from werkzeug.exceptions import HTTPException
 
 from services.access.audit import Source
 from services.access.identity import current_caller
-from services.compare.service import parse_refs
+from services.compare.service import DEFAULT_REFS, parse_refs
 from services.compat import whole_socket_reader
-from services.errors import ConsoleError, PayloadTooLarge, UnsupportedMediaType, cut
+from services.errors import (
+    ConsoleError,
+    InvalidInput,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    cut,
+)
+from services.evaluation.service import Request
 from services.files.results import DEFAULT_RESULT_FORMAT, mimetype_for
 from services.files.service import ScoreOptions
 from services.files.store import too_large
-from services.jobs.record import FROM_API
+from services.jobs.record import EVALUATE, FROM_API
 from services.monitor.split import request_key
 from services.scoring.payload import parse_json_text
 from services.wiring import ConsoleServices
@@ -75,6 +82,18 @@ def _require_json() -> None:
             f"Content-Type {cut(content_type) or '(none)'} is not supported.",
             hint="Send Content-Type: application/json (records or MLflow formats).",
         )
+
+
+def _evaluation_request() -> Request:
+    """``?refs=Champion,Challenger&label=<column>[&slice=<column>]``."""
+    label = request.args.get("label", "").strip()
+    if not label:
+        raise InvalidInput(
+            "Name the label column: ?label=<column with the true values>.",
+            hint="The rows must include that column.",
+        )
+    chosen = request.args.get("slice", "").strip() or None
+    return Request(parse_refs(request.args.get("refs")), label, chosen)
 
 
 def create_api_blueprint(services: ConsoleServices, name: str = "model_console_api") -> Blueprint:
@@ -187,6 +206,34 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
             current_caller(), name, refs, file_id, source=Source.API
         )
         return _json(compared.summary())
+
+    @api.post("/models/<name>/evaluate")
+    def evaluate(name: str) -> Response:
+        """The rows (any predict form, the label column included; at most 100,000) through
+        each of ``?refs=``, set against ``?label=``; ``?slice=`` adds figures per value."""
+        _require_json()
+        wanted = _evaluation_request()
+        payload = parse_json_text(_body(settings.max_request_bytes))
+        answer = services.evaluation.evaluate(
+            current_caller(), name, wanted, payload, source=Source.API
+        )
+        return _json(answer.to_dict())
+
+    @api.post("/models/<name>/evaluate/<file_id>")
+    def evaluate_file(name: str, file_id: str) -> Response:
+        """An uploaded file evaluated as a job (202); its finished record carries the
+        evaluation in ``detail.evaluation``."""
+        wanted = _evaluation_request()
+        first, *others = wanted.refs or list(DEFAULT_REFS)
+        body = {
+            "kind": EVALUATE,
+            "source": f"upload:{file_id}",
+            "label": wanted.label,
+            "compare_with": others,
+            "slice": wanted.slice_column,
+        }
+        job = services.jobs.submit(current_caller(), name, first, body, FROM_API)
+        return _json(job.to_dict(), 202)
 
     @api.get("/models/<name>/split")
     def split(name: str) -> Response:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dash
 
 from callbacks import config_tab, csv_tab, history_tab, json_tab, monitor_tab, page
-from callbacks.features import compare, jobs, row_explain, table_panel, whatif
+from callbacks.features import compare, evaluation, jobs, row_explain, table_panel, whatif
 from layouts.stores import READERS
 from services.access.callback_guard import guard_callbacks
 from services.wiring import ConsoleServices
@@ -25,6 +25,7 @@ def register_callbacks(app: dash.Dash, services: ConsoleServices) -> None:
     history_tab.register(app, services)
     table_panel.register(app, services)
     compare.register(app, services)
+    evaluation.register(app, services)
     monitor_tab.register(app, services)
     jobs.register(app, services)
     csv_tab.register(app, services)

@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts.components import data_grid, model_badge, plural, section
-from layouts.features import compare
+from layouts.features import compare, evaluation
 from layouts.features.drift_view import drift_view
 from layouts.features.explain import file_charts
 from layouts.features.jobs import JobPanel
@@ -112,6 +112,7 @@ def layout(upload_limit_bytes: int) -> html.Div:
             ),
             section("Predictions", PANEL.result_area(NO_RESULT), "stars"),
             compare.csv_section(),
+            evaluation.CSV_SECTION.layout(),
         ]
     )
 

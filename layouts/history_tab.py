@@ -19,7 +19,7 @@ from layouts.components import (
 )
 from layouts.features.jobs import cancel_button_id, job_title, progress_label
 from layouts.ids import History, history_action
-from services.jobs.record import SUCCEEDED, Job
+from services.jobs.record import EVALUATE, SUCCEEDED, Job
 
 COLUMNS = ("Time (UTC)", "Run", "Model", "Rows", "Answer", "")
 JOB_COLUMNS = ("Started (UTC)", "Job", "Model", "File", "Rows", "Progress or result", "")
@@ -278,6 +278,16 @@ def _job_actions(job: Job) -> list[Any]:
     return actions
 
 
+def _job_what(job: Job) -> str:
+    """An evaluation keeps no result file: what it is, and its verdict's figures."""
+    if job.kind != EVALUATE:
+        return job.format
+    summary = (job.result or {}).get("evaluation_summary") or {}
+    return f"evaluation of {', '.join(job.options.get('refs') or [job.ref])} " + (
+        f"against {summary['label']}" if summary.get("label") else ""
+    )
+
+
 def jobs_table(jobs: list[Job]) -> Any:
     """The person's jobs: live progress and Cancel while they run, downloads once done."""
     if not jobs:
@@ -291,7 +301,7 @@ def jobs_table(jobs: list[Job]) -> Any:
                 html.Td(_job_time(job), className="text-nowrap"),
                 html.Td(_job_state(job)),
                 html.Td(model_badge(job.model, job.version, job.ref, job.alias)),
-                html.Td(f"{job.source_name or job.source} · {job.format}"),
+                html.Td(f"{job.source_name or job.source} · {_job_what(job)}"),
                 html.Td(_job_rows(job)),
                 html.Td(_job_progress(job), className="job-progress-cell"),
                 html.Td(_job_actions(job), className="text-nowrap"),

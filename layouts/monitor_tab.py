@@ -9,6 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts.components import placeholder, plural, section
+from layouts.features.evaluation import MONITOR_SECTION
 from layouts.features.monitor_charts import arm_predictions_chart, drift_over_time_chart
 from layouts.ids import Monitor
 
@@ -61,6 +62,7 @@ def layout() -> html.Div:
             section(
                 "Drift over time", dcc.Loading(html.Div(id=Monitor.DRIFT), **loading), "activity"
             ),
+            MONITOR_SECTION.layout(),
         ]
     )
 

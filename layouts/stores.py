@@ -12,7 +12,15 @@ from layouts.features.jobs import JobPanel
 from layouts.ids import Config, Csv, History, Insight, Json, Page, Table
 from layouts.selection import selection_store_reader
 from services.history import valid_entries
-from services.jobs.record import FROM_COMPARE, FROM_CSV, FROM_TABLE
+from services.jobs.record import (
+    FROM_COMPARE,
+    FROM_CSV,
+    FROM_EVALUATE,
+    FROM_MONITOR_EVALUATE,
+    FROM_TABLE,
+)
+
+SHOWN_ORIGINS = (FROM_CSV, FROM_TABLE, FROM_COMPARE, FROM_EVALUATE, FROM_MONITOR_EVALUATE)
 
 
 def _text(value: Any) -> str | None:
@@ -69,7 +77,7 @@ READERS: dict[str, Callable[[Any], Any]] = {
     f"{Page.OPEN_JOB}.data": _text,
     f"{Page.URL_READ}.data": _flag,
     f"{History.JOBS_SHOWN}.data": _text,
-    **{f"{JobPanel(origin).shown}.data": _text for origin in (FROM_CSV, FROM_TABLE, FROM_COMPARE)},
+    **{f"{JobPanel(origin).shown}.data": _text for origin in SHOWN_ORIGINS},
     f"{Csv.FILE}.data": uploaded_file,
     f"{Csv.REJECTED}.data": rejected_upload,
     f"{Csv.RESULT_FORMAT}.value": _text,

@@ -13,10 +13,12 @@ from services.access.identity import Identity
 from services.caching import KeyValueCache
 from services.compare.files import CompareFiles
 from services.compare.service import CompareService
+from services.evaluation.jobs import EvaluateJobs
+from services.evaluation.service import EvaluationService
 from services.explain.service import ExplainService
 from services.files.service import FileService
 from services.files.store import UserFiles
-from services.jobs.kinds import CompareJobs, ScoreJobs
+from services.jobs.kinds import CompareJobs, JobKind, ScoreJobs
 from services.jobs.record import INLINE, LOCAL, SPARK
 from services.jobs.runners import CeleryRunner, ProcessRunner, ThreadRunner
 from services.jobs.seal import SEAL_SECONDS, caller_seal
@@ -43,13 +45,14 @@ class ConsoleServices:
     models: ModelCache[LoadedModel]
     scoring: ScoringService
     files: FileService
-    jobs: JobService  # every long task: files and tables scored, files compared
+    jobs: JobService  # every long task: files and tables scored, compared, evaluated
     explain: ExplainService
     compare: CompareService
     compare_files: CompareFiles
     split: SplitService
     traffic: TrafficService
     drift: DriftService
+    evaluation: EvaluationService
 
     def health(self) -> dict[str, Any]:
         stats = self.models.stats
@@ -113,7 +116,9 @@ def build_services(
     files = FileService(settings, user_files, scoring, drift)
     compare = CompareService(scoring, registry)
     compare_files = CompareFiles(files, compare)
-    jobs = build_jobs(settings, scoring, files, compare, compare_files)
+    evaluation = EvaluationService(compare, files)
+    jobs = build_jobs(settings, scoring, files, compare, compare_files, evaluation)
+    evaluation.jobs = jobs  # its latest_evaluation reads the caller's evaluate jobs
     return ConsoleServices(
         settings=settings,
         audit=audit,
@@ -129,6 +134,7 @@ def build_services(
         split=SplitService(scoring, registry, cache, settings.alias_cache_seconds),
         traffic=TrafficService(audit, registry),
         drift=drift,
+        evaluation=evaluation,
     )
 
 
@@ -138,6 +144,7 @@ def build_jobs(
     files: FileService,
     compare: CompareService,
     compare_files: CompareFiles,
+    evaluation: EvaluationService | None = None,
 ) -> JobService:
     """The job system: records in the audit database, a clean process per job here (or
     Celery workers with REDIS_URL), a thread driving Spark for Spark jobs."""
@@ -147,7 +154,12 @@ def build_jobs(
         queued_seconds=SEAL_SECONDS,
         kept_seconds=settings.files_max_age_seconds,
     )
-    kinds = [ScoreJobs(settings, scoring, files), CompareJobs(compare, compare_files)]
+    kinds: list[JobKind] = [
+        ScoreJobs(settings, scoring, files),
+        CompareJobs(compare, compare_files),
+    ]
+    if evaluation is not None:
+        kinds.append(EvaluateJobs(evaluation))
     jobs = JobService(
         store,
         caller_seal(settings),

@@ -19,7 +19,7 @@ from dash import ALL, Input, Output, State, ctx, no_update
 
 from layouts import csv_tab, history_tab
 from layouts.components import show_error
-from layouts.features import compare, table_panel
+from layouts.features import compare, evaluation, table_panel
 from layouts.features.jobs import (
     CANCEL_TYPE,
     FAST_POLL_MS,
@@ -32,7 +32,15 @@ from layouts.features.jobs import (
 from layouts.ids import History, Page
 from services.access.identity import current_caller
 from services.errors import ConsoleError
-from services.jobs.record import COMPARE, FROM_API, FROM_COMPARE, FROM_CSV, Job
+from services.jobs.record import (
+    COMPARE,
+    EVALUATE,
+    FROM_API,
+    FROM_COMPARE,
+    FROM_CSV,
+    FROM_EVALUATE,
+    Job,
+)
 from services.wiring import ConsoleServices
 
 
@@ -46,6 +54,7 @@ PANELS = (
     PanelView(csv_tab.PANEL, csv_tab.prediction_view),
     PanelView(table_panel.PANEL, table_panel.job_view),
     PanelView(compare.FILE_PANEL, compare.compared_file_view),
+    *(PanelView(where.panel, evaluation.evaluation_view) for where in evaluation.SECTIONS),
 )
 
 
@@ -53,7 +62,7 @@ def panel_of(job: Job) -> str:
     """Where a job is shown: the panel of the place it was started (an API job: the panel
     of its kind)."""
     if job.origin == FROM_API:
-        return FROM_COMPARE if job.kind == COMPARE else FROM_CSV
+        return {COMPARE: FROM_COMPARE, EVALUATE: FROM_EVALUATE}.get(job.kind, FROM_CSV)
     return job.origin
 
 

@@ -28,14 +28,15 @@ SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
 ACTIVE = (QUEUED, RUNNING)
 FINISHED = (SUCCEEDED, FAILED, CANCELLED)
 
-SCORE, COMPARE = "score", "compare"
+SCORE, COMPARE, EVALUATE = "score", "compare", "evaluate"
 LOCAL, SPARK = "local", "spark"  # engines: where the scoring happens
 INLINE = "inline"  # the runner for small files: a thread of the process that took the job
 MINE = "mine"
 
 # Where a job was started: it decides the audit record's source and which panel shows it.
 FROM_CSV, FROM_TABLE, FROM_COMPARE, FROM_API = "csv", "table", "compare", "api"
-ORIGINS = (FROM_CSV, FROM_TABLE, FROM_COMPARE, FROM_API)
+FROM_EVALUATE, FROM_MONITOR_EVALUATE = "evaluate", "monitor-evaluate"  # the two evaluate panels
+ORIGINS = (FROM_CSV, FROM_TABLE, FROM_COMPARE, FROM_API, FROM_EVALUATE, FROM_MONITOR_EVALUATE)
 
 DETAIL = "detail"  # the view's data (preview rows); left out of job lists
 
@@ -79,7 +80,7 @@ def new_job_id() -> str:
 class Job:
     job_id: str
     owner: str  # the user the server identified when the job was started
-    kind: str  # SCORE or COMPARE (EVALUATE plugs in the same way)
+    kind: str  # SCORE, COMPARE or EVALUATE
     origin: str
     model: str
     ref: str  # as the person asked for it: a version or an alias

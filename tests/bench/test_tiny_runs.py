@@ -134,6 +134,12 @@ TINY = [
         (("rows", "job without drift", "job with drift", "overhead", "drift tally alone"),),
         IN_PROCESS_S,
     ),
+    Tiny(
+        "evaluation",
+        ("-m", "bench.evaluation", "1000", "2000"),
+        (("rows", "file", "evaluation", "rows/s", "peak RSS", "vs smallest"), ("rows", "verdict")),
+        IN_PROCESS_S,
+    ),
 ]
 
 

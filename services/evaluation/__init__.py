@@ -1,0 +1,1 @@
+"""Evaluation against the truth: predictions set against a label column, chunk by chunk."""
