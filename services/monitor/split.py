@@ -144,7 +144,8 @@ class SplitService:
 
     def split(self, caller: Caller, name: str, source: Source = Source.API) -> TrafficSplit:
         """The model's split as the caller's registry shows it, re-read like an alias."""
-        key = cache_key("split", caller.key, self.access.settings.registry_uri, name)
+        registry_uri = self.access.settings.registry_uri
+        key = cache_key("split", self.access.moved(), caller.key, registry_uri, name)
         detail = lambda: self.access.model_detail(caller, name, source).summary.tags  # noqa: E731
         tags = self.tags.get_or_compute(key, detail)
         raw = (tags or {}).get(SPLIT_TAG)

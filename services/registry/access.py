@@ -1,13 +1,16 @@
 """What one caller may see and use in the registry, asked with the caller's own credentials.
 
-Resolving a reference pins it to a version (an alias is re-read ``alias_cache_seconds`` after
-it moves); authorising asks the registry the question loading the files would (the verdict
-is remembered ``permission_cache_seconds``), so a model cached in this process for one user
-is never handed to another who may not use it. Views of metadata are audited when refused.
+Resolving a reference pins it to a version: an alias is re-read ``alias_cache_seconds`` after
+it moves in the registry, and at once after the console moved it, in whichever process (the
+remembered answers are keyed by the generation of ``alias_history``). Authorising asks the
+registry the question loading the files would (the verdict is remembered
+``permission_cache_seconds``), so a model cached in this process for one user is never handed
+to another who may not use it. Views of metadata are audited when refused.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -36,6 +39,8 @@ class ModelAccess:
         self.resolutions = Remembered(cache, settings.alias_cache_seconds)
         self.verdicts = Remembered(cache, settings.permission_cache_seconds)
         self.files = Remembered(cache, settings.metadata_cache_seconds)
+        # the console's own moves: set to AliasHistory.generation by build_services
+        self.generation: Callable[[], int] = lambda: 0
 
     def use_cache(self, cache: KeyValueCache) -> None:
         for remembered in (self.resolutions, self.verdicts, self.files):
@@ -52,17 +57,22 @@ class ModelAccess:
 
     def model_detail(self, caller: Caller, name: str, source: Source) -> ModelDetail:
         with self.audit.recording_refusals(caller, source, "view", name, ""):
-            self._check_allowed(name)
+            self.check_allowed(name)
             return self.registry_for(caller).get_model(name)
 
     def resolve(self, caller: Caller, name: str, ref: str) -> ResolvedVersion:
         """Pin ``ref`` to a version of ``name`` with the caller's credentials."""
-        self._check_allowed(name)
+        self.check_allowed(name)
         registry = self.registry_for(caller)
-        key = cache_key("resolve", caller.key, registry.uri, name, ref)
+        key = cache_key("resolve", self.moved(), caller.key, registry.uri, name, ref)
         resolved = self.resolutions.get_or_compute(key, lambda: registry.resolve(name, ref))
-        self._check_allowed(resolved.name)  # the registry's spelling of the name
+        self.check_allowed(resolved.name)  # the registry's spelling of the name
         return resolved
+
+    def moved(self) -> str:
+        """The generation of the console's alias moves, for the key of anything that an
+        alias move changes; asked only while such answers are remembered at all."""
+        return str(self.generation()) if self.resolutions.seconds > 0 else "-"
 
     def allows(self, name: str) -> bool:
         """Whether the operator lets the console load ``name`` (any, without MODEL_ALLOW).
@@ -70,7 +80,7 @@ class ModelAccess:
         patterns = self.settings.model_allow
         return not patterns or any(fnmatchcase(name.lower(), p.lower()) for p in patterns)
 
-    def _check_allowed(self, name: str) -> None:
+    def check_allowed(self, name: str) -> None:
         """Before the registry is asked, so a model outside the list never runs here."""
         if not self.allows(name):
             raise ModelNotAllowed(
