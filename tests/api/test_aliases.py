@@ -179,3 +179,33 @@ def test_a_body_that_is_not_an_object_is_a_400(workers, auth_server, model_p):
     first, _ = workers
     answer = put(first, auth_server, "alice", f"/api/models/{model_p}/aliases/Champion", ["2"])
     assert (answer.status_code, answer.get_json()["error_code"]) == (400, "INVALID_INPUT")
+
+
+def test_a_read_user_sees_the_controls_disabled_with_the_reason(workers, auth_server, model_p):
+    """The Model Configuration panel, drawn for bob's own request (his identity decided by
+    the app's request hook, as for any callback)."""
+    from callbacks.features.promotion import PromotionCallbacks
+    from layouts.selection import Selection
+
+    first, _ = workers
+    callbacks = PromotionCallbacks(services_of(first.server))
+    loaded = Selection(model_p, "Champion", "1", "Champion").to_store()
+    drawn = {}
+    for user in ("bob", "alice"):
+        with first.server.test_request_context("/", headers=auth(auth_server, user)):
+            first.server.preprocess_request()
+            drawn[user] = callbacks.panel(loaded, 0)
+
+    assert (drawn["bob"]["set"], drawn["bob"]["delete"], drawn["bob"]["split"]) == (
+        True,
+        True,
+        True,
+    )
+    reason = str(drawn["bob"]["permission"])
+    assert "bob has READ on test.auth.model_p" in reason
+    assert "needs EDIT or MANAGE" in reason
+    assert (drawn["alice"]["set"], drawn["alice"]["delete"], drawn["alice"]["split"]) == (
+        False,
+        True,
+        False,
+    )
