@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, TypeVar
 
 from services.access.audit import AuditLog, Source
 from services.access.caller import Caller
@@ -25,6 +25,7 @@ from services.registry.signature import placeholder_payload
 from services.registry.types import ModelDetail, ModelSummary, ResolvedVersion, VersionDetail
 from services.settings import Settings
 
+T = TypeVar("T")
 ALLOWED = "allowed"
 EXAMPLE_ROWS = 3
 
@@ -40,7 +41,7 @@ class ModelAccess:
         self.verdicts = Remembered(cache, settings.permission_cache_seconds)
         self.files = Remembered(cache, settings.metadata_cache_seconds)
         # the console's own moves: set to AliasHistory.generation by build_services
-        self.generation: Callable[[], int] = lambda: 0
+        self.generation: Callable[[], int | None] = lambda: 0
 
     def use_cache(self, cache: KeyValueCache) -> None:
         for remembered in (self.resolutions, self.verdicts, self.files):
@@ -64,15 +65,24 @@ class ModelAccess:
         """Pin ``ref`` to a version of ``name`` with the caller's credentials."""
         self.check_allowed(name)
         registry = self.registry_for(caller)
-        key = cache_key("resolve", self.moved(), caller.key, registry.uri, name, ref)
-        resolved = self.resolutions.get_or_compute(key, lambda: registry.resolve(name, ref))
+        parts = ("resolve", caller.key, registry.uri, name, ref)
+        resolved = self.since_moves(self.resolutions, parts, lambda: registry.resolve(name, ref))
         self.check_allowed(resolved.name)  # the registry's spelling of the name
         return resolved
 
-    def moved(self) -> str:
-        """The generation of the console's alias moves, for the key of anything that an
-        alias move changes; asked only while such answers are remembered at all."""
-        return str(self.generation()) if self.resolutions.seconds > 0 else "-"
+    def since_moves(
+        self, remembered: Remembered, parts: tuple[str, ...], compute: Callable[[], T]
+    ) -> T:
+        """An answer an alias move changes, remembered under the generation of the console's
+        moves (asked only while such answers are remembered at all). While the moves cannot
+        be read, nothing remembered is trusted: the answer is asked afresh."""
+        if remembered.seconds <= 0:
+            return compute()
+        generation = self.generation()
+        if generation is None:
+            return compute()
+        kind, *rest = parts
+        return remembered.get_or_compute(cache_key(kind, str(generation), *rest), compute)
 
     def allows(self, name: str) -> bool:
         """Whether the operator lets the console load ``name`` (any, without MODEL_ALLOW).

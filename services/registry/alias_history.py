@@ -16,12 +16,15 @@ from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, event, func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.access.audit_store import sqlite_folder
 
 ALIAS = "alias"
 SPLIT = "split"
 LISTED = 50  # the newest moves a history shows
+WAIT_WRITING_SECONDS = 5
+WAIT_READING_SECONDS = 0.25
 
 metadata = MetaData()
 moves_table = Table(
@@ -70,19 +73,22 @@ class AliasHistory:
         self.url = url
         self._engine: Engine | None = None
         self._lock = threading.Lock()
+        # the generation is read on every request: it waits for a locked database briefly
+        self.reader = _database(url, WAIT_READING_SECONDS, write_ahead=False)
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
             with self._lock:
                 if self._engine is None:
-                    engine = _database(self.url)
+                    engine = _database(self.url, WAIT_WRITING_SECONDS)
                     metadata.create_all(engine)
                     self._engine = engine
         return self._engine
 
     def after_fork(self) -> None:
         self._lock = threading.Lock()
+        self.reader.dispose(close=False)
         if self._engine is not None:
             self._engine.dispose(close=False)
 
@@ -103,17 +109,33 @@ class AliasHistory:
         with self.engine.connect() as connection:
             return [AliasMove(**dict(row._mapping)) for row in connection.execute(query)]
 
-    def generation(self) -> int:
-        """The newest move's id (0 before any): one look at the primary key's end."""
-        with self.engine.connect() as connection:
-            return int(connection.execute(select(func.max(moves_table.c.id))).scalar() or 0)
+    def generation(self) -> int | None:
+        """The newest move's id (0 before any): one look at the primary key's end. None
+        when the database cannot say (locked, away): then nothing remembered is trusted,
+        and predictions go on."""
+        try:
+            with self.reader.connect() as connection:
+                return int(connection.execute(select(func.max(moves_table.c.id))).scalar() or 0)
+        except SQLAlchemyError as error:
+            if _no_table(error):
+                return 0  # no move was ever recorded here
+            return None
 
 
-def _database(url: str) -> Engine:
+def _no_table(error: SQLAlchemyError) -> bool:
+    """SQLite says "no such table", PostgreSQL "does not exist" (UndefinedTable)."""
+    text = str(getattr(error, "orig", error)).lower()
+    return "no such table" in text or "does not exist" in text
+
+
+def _database(url: str, wait_seconds: float, write_ahead: bool = True) -> Engine:
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
     sqlite_folder(url)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5})
+    arguments = {"check_same_thread": False, "timeout": wait_seconds}
+    engine = create_engine(url, connect_args=arguments)
+    if not write_ahead:
+        return engine  # setting it is a write, which a reader must not wait for
 
     @event.listens_for(engine, "connect")
     def _write_ahead(connection: Any, _: Any) -> None:

@@ -258,3 +258,33 @@ def test_a_worker_without_alias_caching_asks_no_generation(own_settings):
     services = build_services(replace(own_settings, alias_cache_seconds=0), SimpleCache())
     services.registry.generation = lambda: pytest.fail("asked without a cache to key")
     assert champion(services) == "1"
+
+
+def test_a_locked_audit_database_still_says_the_generation(worker_a, worker_b, own_settings):
+    """Its moves are written ahead (WAL): another process's lock never stalls a request."""
+    from tests.test_audit_faults import locked
+
+    worker_a.promotion.set_alias(ME, IRIS_MODEL, "Champion", "2")
+    with locked(own_settings.app_data_dir / "audit.db"):
+        assert worker_b.promotion.history.generation() == 1
+        assert champion(worker_b) == "2"
+
+
+def test_while_the_moves_cannot_be_read_nothing_remembered_is_trusted(
+    worker_a, worker_b, own_settings, tmp_path
+):
+    """The audit database away: the generation is unknown, so the alias is asked afresh
+    (a move made outside the console shows at once) and predictions go on."""
+    from mlflow import MlflowClient
+    from sqlalchemy import create_engine
+
+    worker_a.promotion.set_alias(ME, IRIS_MODEL, "Staging", "2")
+    assert champion(worker_b) == "1"
+    MlflowClient(own_settings.tracking_uri, own_settings.registry_uri).set_registered_model_alias(
+        IRIS_MODEL, "Champion", "2"
+    )
+    assert champion(worker_b) == "1"  # remembered, and no move of the console's since
+    worker_b.promotion.history.reader = create_engine(f"sqlite:///{tmp_path}/gone/audit.db")
+
+    assert worker_b.promotion.history.generation() is None
+    assert champion(worker_b) == "2"
