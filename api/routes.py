@@ -327,4 +327,53 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
             max_age=0,
         )
 
+    add_promotion_routes(api, services)
     return api
+
+
+def _json_object(limit: int) -> dict[str, Any]:
+    _require_json()
+    body = parse_json_text(_body(limit))
+    if not isinstance(body, dict):
+        raise InvalidInput("The body must be a JSON object.", hint='For example {"version": "2"}.')
+    return body
+
+
+def add_promotion_routes(api: Blueprint, services: ConsoleServices) -> None:
+    """Aliases and the traffic split moved with the caller's own rights: a caller without
+    them gets 403 naming what is missing, nothing changes, and the attempt is audited."""
+    promotion, limit = services.promotion, services.settings.max_request_bytes
+
+    @api.put("/models/<name>/aliases/<alias>")
+    def set_alias(name: str, alias: str) -> Response:
+        """``{"version": "2"}`` (optional ``"evidence"``) → alias, version, previous."""
+        body = _json_object(limit)
+        version, evidence = body.get("version"), body.get("evidence")
+        moved = promotion.set_alias(
+            current_caller(),
+            name,
+            alias,
+            str(version) if isinstance(version, (str, int)) else "",
+            evidence=str(evidence)[:255] if evidence is not None else None,
+        )
+        return _json(moved.to_dict())
+
+    @api.delete("/models/<name>/aliases/<alias>")
+    def delete_alias(name: str, alias: str) -> Response:
+        return _json(promotion.delete_alias(current_caller(), name, alias).to_dict())
+
+    @api.get("/models/<name>/aliases/<alias>/history")
+    def alias_history(name: str, alias: str) -> Response:
+        """The alias's moves made in the console, newest first."""
+        moves = promotion.alias_history(current_caller(), name, alias)
+        return _json({"alias": alias, "moves": [move.to_dict() for move in moves]})
+
+    @api.post("/models/<name>/aliases/<alias>/rollback")
+    def rollback(name: str, alias: str) -> Response:
+        return _json(promotion.rollback(current_caller(), name, alias).to_dict())
+
+    @api.put("/models/<name>/split")
+    def set_split(name: str) -> Response:
+        """``{"Champion": 90, "Challenger": 10}``: weights adding up to 100."""
+        split = promotion.set_split(current_caller(), name, _json_object(limit))
+        return _json(split.to_dict())

@@ -6,7 +6,15 @@ from __future__ import annotations
 import dash
 
 from callbacks import config_tab, csv_tab, history_tab, json_tab, monitor_tab, page
-from callbacks.features import compare, evaluation, jobs, row_explain, table_panel, whatif
+from callbacks.features import (
+    compare,
+    evaluation,
+    jobs,
+    promotion,
+    row_explain,
+    table_panel,
+    whatif,
+)
 from layouts.stores import READERS
 from services.access.callback_guard import guard_callbacks
 from services.wiring import ConsoleServices
@@ -19,6 +27,7 @@ def register_callbacks(app: dash.Dash, services: ConsoleServices) -> None:
     guard_callbacks(app.server, route, lambda: app.callback_map, READERS)
     page.register(app, services)
     config_tab.register(app, services)
+    promotion.register(app, services)
     json_tab.register(app, services)
     whatif.register(app, services)
     row_explain.register(app, services)

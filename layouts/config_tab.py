@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts.components import facts, key_value_table, section, selection_badge
+from layouts.features import promotion
 from layouts.ids import Config
 from layouts.selection import Selection
 from services.registry.dependencies import ModelEnvironment, RequirementCheck, State
@@ -92,6 +93,7 @@ def layout(default_model: str | None, default_version: str | None) -> html.Div:
             dcc.Loading(html.Div(id=Config.STATUS, className="mb-3"), type="dot"),
             next_steps,
             html.Div(id=Config.DETAILS),
+            promotion.layout(),
             dcc.Loading(html.Div(id=Config.IMPORTANCE, className="mt-3"), type="dot"),
         ]
     )

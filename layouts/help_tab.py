@@ -131,11 +131,14 @@ TROUBLESHOOTING = """
 PRACTICES = """
 - **Use aliases, not version numbers**, in anything that lasts (jobs, dashboards, this app's
   `MODEL_VERSION`): `Champion` follows promotions, `3` never moves.
-- **Promotion** is moving an alias: set `Champion` to the new version once it has been
-  checked as `Challenger`. The console picks it up within seconds, without a restart.
+- **Promotion** is moving an alias: in Model Configuration, *Aliases and traffic*, set
+  `Champion` to the new version once it has been checked as `Challenger` (you need EDIT or
+  MANAGE on the model; Unity Catalog: its ownership or MANAGE). Every worker uses it from its
+  next request, without a restart.
 - **Before promoting**, compare Champion and Challenger on your own rows (Compare with), or
   send a share of real traffic to the Challenger with a traffic split.
-- **Rollback** is moving the alias back to the previous version; keep old versions registered.
+- **Rollback** is moving the alias back to the previous version: **Roll back** in the alias's
+  history does it in one click; keep old versions registered.
 - Always log a **signature and an input example** with a model: the console checks input
   against the signature and builds the form and the demo input from them.
 """

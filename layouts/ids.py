@@ -39,6 +39,30 @@ class Config(StrEnum):
     IMPORTANCE = "config-importance"
 
 
+class Promote(StrEnum):
+    """Model Configuration's aliases and traffic split (``layouts/features/promotion.py``)."""
+
+    SECTION = "config-promote-section"
+    PERMISSION = "config-promote-permission"
+    ALIAS = "config-promote-alias"
+    ALIAS_NAMES = "config-promote-alias-names"
+    VERSION = "config-promote-version"
+    SET = "config-promote-set"
+    DELETE = "config-promote-delete"
+    STATUS = "config-promote-status"
+    HISTORY = "config-promote-history"
+    ROLLBACK = "config-promote-rollback"
+    SPLIT = "config-promote-split"
+    SPLIT_SAVE = "config-promote-split-save"
+    MODAL = "config-promote-modal"
+    MODAL_TITLE = "config-promote-modal-title"
+    MODAL_BODY = "config-promote-modal-body"
+    CONFIRM = "config-promote-confirm"
+    CANCEL = "config-promote-cancel"
+    PENDING = "config-promote-pending"  # the move waiting for its confirmation
+    CHANGED = "config-promote-changed"  # counts the moves made here: the panel redraws
+
+
 class Json(StrEnum):
     """The JSON tab. Its two answers (the editor's, the form's) are ``layouts.answer``'s."""
 
@@ -145,7 +169,7 @@ class Tab(StrEnum):
 
 ALL_IDS = [
     member
-    for group in (Page, Config, Json, Csv, Table, Compare, Monitor, History, Insight, Tab)
+    for group in (Page, Config, Promote, Json, Csv, Table, Compare, Monitor, History, Insight, Tab)
     for member in group
 ]
 
@@ -183,3 +207,8 @@ def whatif_slider(column: str) -> dict[str, str]:
 def whatif_choice(column: str) -> dict[str, str]:
     """The list of categories seen in training beside a text form field."""
     return {"type": Insight.WHATIF_CHOICE, "column": column}
+
+
+def rollback_button(alias: str) -> dict[str, str]:
+    """The Roll back button of one alias in the history."""
+    return {"type": Promote.ROLLBACK, "alias": alias}

@@ -9,7 +9,8 @@ from typing import Any
 
 from layouts.answer import ANSWERS
 from layouts.features.jobs import JobPanel
-from layouts.ids import Config, Csv, History, Insight, Json, Page, Table
+from layouts.features.promotion import pending_move
+from layouts.ids import Config, Csv, History, Insight, Json, Page, Promote, Table
 from layouts.selection import selection_store_reader
 from services.history import valid_entries
 from services.jobs.record import (
@@ -94,4 +95,9 @@ READERS: dict[str, Callable[[Any], Any]] = {
     f"{Config.VERSION}.search_value": _text,
     f"{Page.URL}.search": _text,
     f"{Page.THEME_SWITCH}.value": _flag,
+    f"{Promote.ALIAS}.value": _text,
+    f"{Promote.VERSION}.value": _text,
+    f"{Promote.SPLIT}.value": _text,
+    f"{Promote.PENDING}.data": pending_move,
+    f"{Promote.CHANGED}.data": _count,
 }

@@ -326,8 +326,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "ALIAS_CACHE_SECONDS",
         CACHES,
-        "How long an alias resolution (and the traffic split tag) is reused: a promotion "
-        "is seen within this time, without a restart; 0 reads it every time.",
+        "How long an alias resolution (and the traffic split tag) is reused: a move made "
+        "in the registry itself is seen within this time, one made in the console at once "
+        "by every worker; 0 reads it every time.",
         setting="alias_cache_seconds",
         parse=whole_number,
         default=5,

@@ -29,7 +29,9 @@ from services.monitor.split import SplitService
 from services.monitor.store import DriftStore
 from services.monitor.traffic import TrafficService
 from services.registry.access import ModelAccess
+from services.registry.alias_history import AliasHistory
 from services.registry.factory import registries_for
+from services.registry.promotion import PromotionService
 from services.scoring.batching import BatchSettings
 from services.scoring.models import LoadedModel, ModelCache, ModelLoader
 from services.scoring.service import ScoringService
@@ -53,6 +55,7 @@ class ConsoleServices:
     traffic: TrafficService
     drift: DriftService
     evaluation: EvaluationService
+    promotion: PromotionService  # aliases and the traffic split moved, with their history
 
     def health(self) -> dict[str, Any]:
         stats = self.models.stats
@@ -93,6 +96,7 @@ class ConsoleServices:
             reset()
         self.audit.after_fork()
         self.jobs.store.after_fork()
+        self.promotion.history.after_fork()
         fresh = SimpleCache()
         self.registry.use_cache(fresh)
         self.identity.sign_ins.cache = fresh
@@ -103,6 +107,8 @@ def build_services(
 ) -> ConsoleServices:
     audit = audit or AuditLog(settings.audit_url, settings.app_data_dir / "audit-spool")
     registry = ModelAccess(settings, registries_for(settings), cache, audit)
+    history = AliasHistory(settings.audit_url)
+    registry.generation = history.generation  # a move anywhere: every cache asks again
     models: ModelCache[LoadedModel] = ModelCache(settings.model_cache_size)
     batching = BatchSettings(settings.batch_window_ms / 1000, settings.batch_max_rows)
     scoring = ScoringService(settings, ModelLoader(registry, models, batching), audit)
@@ -135,6 +141,7 @@ def build_services(
         traffic=TrafficService(audit, registry),
         drift=drift,
         evaluation=evaluation,
+        promotion=PromotionService(registry, history, audit, evidence=evaluation.evidence),
     )
 
 

@@ -75,6 +75,8 @@ class AuditRecord:
     job_output: str | None = None
     arm: str | None = None
     outputs: str | None = None
+    previous_version: str | None = None  # an alias move: where the alias pointed before
+    evidence: str | None = None  # an alias move: the evaluation shown when it was confirmed
     time: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
 
 
@@ -91,6 +93,8 @@ class AuditedAction:
     job_output: str | None = None
     arm: str | None = None
     outputs: str | None = None  # a compact summary of the answers (see monitor.outputs)
+    previous_version: str | None = None
+    evidence: str | None = None
 
     def reached(self, model: str, version: str, alias: str | None) -> None:
         self.model, self.version, self.alias = model, version, alias
@@ -159,6 +163,8 @@ class AuditLog:
                 job_output=audited.job_output,
                 arm=audited.arm,
                 outputs=audited.outputs,
+                previous_version=audited.previous_version,
+                evidence=audited.evidence,
             )
         )
 

@@ -59,6 +59,8 @@ audit_table = Table(
     Column("job_output", String(500)),
     Column("arm", String(255)),  # which arm of a traffic split answered
     Column("outputs", String(2000)),  # a compact summary of the answers (counts), never inputs
+    Column("previous_version", String(40)),  # an alias move: from this version
+    Column("evidence", String(255)),  # an alias move: the evaluation it was confirmed with
 )
 # Columns added after databases were made: added to those when first opened.
 LATER_COLUMNS = {
@@ -66,6 +68,8 @@ LATER_COLUMNS = {
     "job_output": "VARCHAR(500)",
     "arm": "VARCHAR(255)",
     "outputs": "VARCHAR(2000)",
+    "previous_version": "VARCHAR(40)",
+    "evidence": "VARCHAR(255)",
 }
 TEXT_LIMITS = {c.name: c.type.length for c in audit_table.columns if getattr(c.type, "length", 0)}
 REJECTED = "rejected.jsonl"

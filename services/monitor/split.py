@@ -18,7 +18,7 @@ from typing import Any
 
 from services.access.audit import Source
 from services.access.caller import Caller
-from services.caching import KeyValueCache, Remembered, cache_key
+from services.caching import KeyValueCache, Remembered
 from services.errors import ConsoleError, InvalidInput, PermissionDenied, cut
 from services.registry.access import ModelAccess
 from services.scoring.service import Predictions, ScoringService
@@ -144,9 +144,9 @@ class SplitService:
 
     def split(self, caller: Caller, name: str, source: Source = Source.API) -> TrafficSplit:
         """The model's split as the caller's registry shows it, re-read like an alias."""
-        key = cache_key("split", caller.key, self.access.settings.registry_uri, name)
+        parts = ("split", caller.key, self.access.settings.registry_uri, name)
         detail = lambda: self.access.model_detail(caller, name, source).summary.tags  # noqa: E731
-        tags = self.tags.get_or_compute(key, detail)
+        tags = self.access.since_moves(self.tags, parts, detail)
         raw = (tags or {}).get(SPLIT_TAG)
         if not raw:
             raise NoSplit(

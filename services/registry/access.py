@@ -1,15 +1,18 @@
 """What one caller may see and use in the registry, asked with the caller's own credentials.
 
-Resolving a reference pins it to a version (an alias is re-read ``alias_cache_seconds`` after
-it moves); authorising asks the registry the question loading the files would (the verdict
-is remembered ``permission_cache_seconds``), so a model cached in this process for one user
-is never handed to another who may not use it. Views of metadata are audited when refused.
+Resolving a reference pins it to a version: an alias is re-read ``alias_cache_seconds`` after
+it moves in the registry, and at once after the console moved it, in whichever process (the
+remembered answers are keyed by the generation of ``alias_history``). Authorising asks the
+registry the question loading the files would (the verdict is remembered
+``permission_cache_seconds``), so a model cached in this process for one user is never handed
+to another who may not use it. Views of metadata are audited when refused.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, TypeVar
 
 from services.access.audit import AuditLog, Source
 from services.access.caller import Caller
@@ -22,6 +25,7 @@ from services.registry.signature import placeholder_payload
 from services.registry.types import ModelDetail, ModelSummary, ResolvedVersion, VersionDetail
 from services.settings import Settings
 
+T = TypeVar("T")
 ALLOWED = "allowed"
 EXAMPLE_ROWS = 3
 
@@ -36,6 +40,8 @@ class ModelAccess:
         self.resolutions = Remembered(cache, settings.alias_cache_seconds)
         self.verdicts = Remembered(cache, settings.permission_cache_seconds)
         self.files = Remembered(cache, settings.metadata_cache_seconds)
+        # the console's own moves: set to AliasHistory.generation by build_services
+        self.generation: Callable[[], int | None] = lambda: 0
 
     def use_cache(self, cache: KeyValueCache) -> None:
         for remembered in (self.resolutions, self.verdicts, self.files):
@@ -52,17 +58,31 @@ class ModelAccess:
 
     def model_detail(self, caller: Caller, name: str, source: Source) -> ModelDetail:
         with self.audit.recording_refusals(caller, source, "view", name, ""):
-            self._check_allowed(name)
+            self.check_allowed(name)
             return self.registry_for(caller).get_model(name)
 
     def resolve(self, caller: Caller, name: str, ref: str) -> ResolvedVersion:
         """Pin ``ref`` to a version of ``name`` with the caller's credentials."""
-        self._check_allowed(name)
+        self.check_allowed(name)
         registry = self.registry_for(caller)
-        key = cache_key("resolve", caller.key, registry.uri, name, ref)
-        resolved = self.resolutions.get_or_compute(key, lambda: registry.resolve(name, ref))
-        self._check_allowed(resolved.name)  # the registry's spelling of the name
+        parts = ("resolve", caller.key, registry.uri, name, ref)
+        resolved = self.since_moves(self.resolutions, parts, lambda: registry.resolve(name, ref))
+        self.check_allowed(resolved.name)  # the registry's spelling of the name
         return resolved
+
+    def since_moves(
+        self, remembered: Remembered, parts: tuple[str, ...], compute: Callable[[], T]
+    ) -> T:
+        """An answer an alias move changes, remembered under the generation of the console's
+        moves (asked only while such answers are remembered at all). While the moves cannot
+        be read, nothing remembered is trusted: the answer is asked afresh."""
+        if remembered.seconds <= 0:
+            return compute()
+        generation = self.generation()
+        if generation is None:
+            return compute()
+        kind, *rest = parts
+        return remembered.get_or_compute(cache_key(kind, str(generation), *rest), compute)
 
     def allows(self, name: str) -> bool:
         """Whether the operator lets the console load ``name`` (any, without MODEL_ALLOW).
@@ -70,7 +90,7 @@ class ModelAccess:
         patterns = self.settings.model_allow
         return not patterns or any(fnmatchcase(name.lower(), p.lower()) for p in patterns)
 
-    def _check_allowed(self, name: str) -> None:
+    def check_allowed(self, name: str) -> None:
         """Before the registry is asked, so a model outside the list never runs here."""
         if not self.allows(name):
             raise ModelNotAllowed(

@@ -28,6 +28,7 @@ from services.errors import (
     permission_denied,
 )
 from services.registry.dependencies import read_logged_environment
+from services.registry.manage_rights import EveryoneManages, ManageRights
 from services.registry.records import (
     MAX_VERSION,
     aliases_of,
@@ -83,8 +84,10 @@ class Registry:
         user: str = LOCAL_USER,
         files: ModelFiles | None = None,
         enforces_permissions: bool = False,
+        rights: ManageRights | None = None,
     ) -> None:
         self.client = client
+        self.rights: ManageRights = rights or EveryoneManages()
         self.uri = uri
         self.user = user
         self.shown_uri = display_uri(uri)
@@ -296,6 +299,26 @@ class Registry:
             description=version.description or "",
             stage=stage if stage and stage != "None" else None,
         )
+
+    # -- aliases and tags: moved with the caller's own rights -----------------------------
+
+    def alias_target(self, name: str, alias: str) -> str | None:
+        """The version ``alias`` points to now, asked afresh (None: no such alias)."""
+        with self._translated(name):
+            version = self._by_alias(name, alias)
+        return None if version is None else str(version.version)
+
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        with self._translated(name):
+            self.client.set_registered_model_alias(name, alias, version)
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        with self._translated(name):
+            self.client.delete_registered_model_alias(name, alias)
+
+    def set_model_tag(self, name: str, key: str, value: str) -> None:
+        with self._translated(name):
+            self.client.set_registered_model_tag(name, key, value)
 
     # -- files ----------------------------------------------------------------------------
 

@@ -119,6 +119,7 @@ class PerCaller:
 
 def _mlflow_user_registry(settings: Settings) -> RegistryFor:
     """Mode ``mlflow-basic``: the caller's own username and password for every call."""
+    from services.registry.manage_rights import MlflowServerRights
     from services.registry.mlflow_server import ProxiedFiles, UserRegistryClient
 
     host = settings.tracking_uri.rstrip("/")
@@ -131,6 +132,7 @@ def _mlflow_user_registry(settings: Settings) -> RegistryFor:
             user=caller.user,
             files=ProxiedFiles(host, caller, files_dir, settings.files_max_age_seconds),
             enforces_permissions=True,
+            rights=MlflowServerRights(host, caller),
         )
 
     return PerCaller(build)

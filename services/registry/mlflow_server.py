@@ -70,6 +70,17 @@ class UserRegistryClient:
     def get_logged_model(self, model_id: str) -> Any:
         return self.tracking.get_logged_model(model_id)
 
+    def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
+        self.registry.set_registered_model_alias(name, alias, version)
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        self.registry.delete_registered_model_alias(name, alias)
+
+    def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
+        from mlflow.entities.model_registry import RegisteredModelTag
+
+        self.registry.set_registered_model_tag(name, RegisteredModelTag(key, value))
+
 
 def raise_for_access(response: requests.Response, host: str, denied: str) -> None:
     """401/403 → ``PermissionDenied(denied)``; other failures → registry unavailable."""

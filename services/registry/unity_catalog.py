@@ -17,6 +17,7 @@ from services.access.caller import Caller
 from services.compat import unity_catalog_store
 from services.errors import RegistryUnavailable
 from services.registry.client import Registry
+from services.registry.manage_rights import UnityCatalogRights
 from services.registry.mlflow_server import (
     TIMEOUT_SECONDS,
     UserRegistryClient,
@@ -105,5 +106,10 @@ def user_registry(settings: Settings, caller: Caller) -> Registry:
     )
     files = UnityCatalogFiles(host, caller, settings.app_data_dir / "model-files")
     return Registry(
-        client, settings.registry_uri, user=caller.user, files=files, enforces_permissions=True
+        client,
+        settings.registry_uri,
+        user=caller.user,
+        files=files,
+        enforces_permissions=True,
+        rights=UnityCatalogRights(host, caller),  # a workspace registry: a no, said why
     )

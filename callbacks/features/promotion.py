@@ -1,0 +1,275 @@
+"""The loaded model's aliases and traffic split: the panel drawn from what the registry says
+(the caller's right asked each time), and each control's one call to PromotionService.
+Nothing the page sends decides a permission: every move is checked again on the server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import ALL, Input, Output, State, ctx, no_update
+
+from layouts.components import error_alert
+from layouts.csv_tab import hidden_or_shown
+from layouts.features.promotion import (
+    alias_names,
+    confirmation_body,
+    history_view,
+    moved_message,
+    needs_confirmation,
+    pending_move,
+    permission_view,
+    version_options,
+)
+from layouts.ids import Page, Promote
+from layouts.selection import Selection
+from services.access.audit import Source
+from services.access.identity import current_caller
+from services.errors import ConsoleError, InvalidInput
+from services.monitor.split import SPLIT_TAG, parse_split
+from services.registry.promotion import Moved
+from services.wiring import ConsoleServices
+
+LOCKED = {"set": True, "delete": True, "split": True}
+
+
+def weights_from_text(name: str, text: str | None) -> dict[str, int]:
+    """``Champion:90,Challenger:10`` → weights, in the order given (arms at weight 0 too)."""
+    if not text or not text.strip():
+        raise InvalidInput("Write the split as arm:weight pairs.", hint="Champion:90,Challenger:10")
+    parse_split(name, text)  # says what does not read, in the tag's own terms
+    pairs = (part.split(":", 1) for part in text.split(","))
+    return {ref.strip(): int(weight) for ref, weight in pairs}
+
+
+def _moved_text(moved: Moved) -> str:
+    return moved.move.text
+
+
+class PromotionCallbacks:
+    def __init__(self, services: ConsoleServices) -> None:
+        self.registry = services.registry
+        self.promotion = services.promotion
+
+    def panel(self, selection: Any, changed: int | None) -> dict[str, Any]:
+        """The panel as the registry shows it now, for this caller."""
+        loaded = Selection.from_store(selection)
+        if loaded is None:
+            return {
+                "shown": hidden_or_shown(False),
+                **{k: no_update for k in PANEL if k != "shown"},
+            }
+        caller = current_caller()
+        try:
+            model = self.registry.model_detail(caller, loaded.name, Source.UI)
+            verdict = self.promotion.can_manage(caller, loaded.name)
+            moves = self.promotion.alias_history(caller, loaded.name, source=Source.UI)
+        except ConsoleError as error:
+            return {
+                **{k: no_update for k in PANEL},
+                "shown": hidden_or_shown(True),
+                "permission": error_alert(error),
+                **LOCKED,
+            }
+        return {
+            "shown": hidden_or_shown(True),
+            "permission": permission_view(verdict),
+            "set": not verdict.may_move,
+            "delete": not verdict.may_delete,
+            "split": not verdict.may_move,
+            "versions": version_options(model),
+            "names": alias_names(model),
+            "history": history_view(moves, verdict.may_move),
+            "split_text": model.summary.tags.get(SPLIT_TAG, ""),
+        }
+
+    def ask(
+        self,
+        clicks: int | None,
+        alias: str | None,
+        version: str | None,
+        selection: Any,
+        changed: int | None,
+    ) -> dict[str, Any]:
+        """Set alias: Champion asks first (with the evidence); any other moves at once."""
+        loaded = Selection.from_store(selection)
+        alias, version = (alias or "").strip(), version or ""
+        if loaded is None or not clicks:
+            return {k: no_update for k in ASK}
+        if not needs_confirmation(alias):
+            return {
+                **{k: no_update for k in ASK},
+                **self._set(loaded.name, alias, version, None, changed),
+            }
+        caller = current_caller()
+        try:
+            previous = self.registry.resolve(caller, loaded.name, alias).version
+        except ConsoleError:
+            previous = None
+        evidence = self.promotion.latest_evidence(
+            caller, loaded.name, tuple(v for v in (previous, version) if v)
+        )
+        pending = {
+            "name": loaded.name,
+            "alias": alias,
+            "version": version,
+            "evidence": evidence.id if evidence else None,
+        }
+        return {
+            "open": True,
+            "body": confirmation_body(alias, previous, version, evidence),
+            "pending": pending,
+            "status": None,
+            "changed": no_update,
+        }
+
+    def confirm(self, clicks: int | None, pending: Any, changed: int | None) -> dict[str, Any]:
+        move = pending_move(pending)
+        if not clicks or move is None:
+            return {"open": False, "status": no_update, "changed": no_update}
+        done = self._set(move["name"], move["alias"], move["version"], move["evidence"], changed)
+        return {"open": False, **done}
+
+    def cancel(self, clicks: int | None) -> bool:
+        return False
+
+    def _set(
+        self, name: str, alias: str, version: str, evidence: str | None, changed: int | None
+    ) -> dict[str, Any]:
+        return self._done(
+            lambda: self.promotion.set_alias(
+                current_caller(), name, alias, version, source=Source.UI, evidence=evidence
+            ),
+            changed,
+        )
+
+    def delete(
+        self, clicks: int | None, alias: str | None, selection: Any, changed: int | None
+    ) -> dict[str, Any]:
+        loaded = Selection.from_store(selection)
+        if loaded is None or not clicks:
+            return {"status": no_update, "changed": no_update}
+        return self._done(
+            lambda: self.promotion.delete_alias(
+                current_caller(), loaded.name, (alias or "").strip(), Source.UI
+            ),
+            changed,
+        )
+
+    def rollback(
+        self, clicks: list[int | None], selection: Any, changed: int | None
+    ) -> dict[str, Any]:
+        loaded, pressed = Selection.from_store(selection), ctx.triggered_id
+        if loaded is None or not pressed or not any(clicks):
+            return {"status": no_update, "changed": no_update}
+        return self._done(
+            lambda: self.promotion.rollback(
+                current_caller(), loaded.name, pressed["alias"], Source.UI
+            ),
+            changed,
+        )
+
+    def save_split(
+        self, clicks: int | None, text: str | None, selection: Any, changed: int | None
+    ) -> dict[str, Any]:
+        loaded = Selection.from_store(selection)
+        if loaded is None or not clicks:
+            return {"status": no_update, "changed": no_update}
+
+        def save() -> str:
+            weights = weights_from_text(loaded.name, text)
+            split = self.promotion.set_split(current_caller(), loaded.name, weights, Source.UI)
+            shares = ", ".join(f"{a.ref} {a.weight}" for a in split.arms)
+            return f"Traffic split saved: {shares}."
+
+        return self._done(save, changed)
+
+    def _done(self, action: Any, changed: int | None) -> dict[str, Any]:
+        """The action's outcome in words; the panel redraws after a change."""
+        try:
+            outcome = action()
+        except ConsoleError as error:
+            return {"status": error_alert(error), "changed": no_update}
+        text = outcome if isinstance(outcome, str) else _moved_text(outcome)
+        return {"status": moved_message(text), "changed": (changed or 0) + 1}
+
+
+PANEL = {
+    "shown": Output(Promote.SECTION, "style"),
+    "permission": Output(Promote.PERMISSION, "children"),
+    "set": Output(Promote.SET, "disabled"),
+    "delete": Output(Promote.DELETE, "disabled"),
+    "split": Output(Promote.SPLIT_SAVE, "disabled"),
+    "versions": Output(Promote.VERSION, "options"),
+    "names": Output(Promote.ALIAS_NAMES, "children"),
+    "history": Output(Promote.HISTORY, "children"),
+    "split_text": Output(Promote.SPLIT, "value"),
+}
+ASK = {
+    "open": Output(Promote.MODAL, "is_open"),
+    "body": Output(Promote.MODAL_BODY, "children"),
+    "pending": Output(Promote.PENDING, "data"),
+    "status": Output(Promote.STATUS, "children"),
+    "changed": Output(Promote.CHANGED, "data"),
+}
+
+
+def _outcome() -> dict[str, Output]:
+    return {
+        "status": Output(Promote.STATUS, "children", allow_duplicate=True),
+        "changed": Output(Promote.CHANGED, "data", allow_duplicate=True),
+    }
+
+
+def register(app: dash.Dash, services: ConsoleServices) -> PromotionCallbacks:
+    callbacks = PromotionCallbacks(services)
+    selection = State(Page.SELECTION, "data")
+    changed = State(Promote.CHANGED, "data")
+    app.callback(
+        output=PANEL,
+        inputs={
+            "selection": Input(Page.SELECTION, "data"),
+            "changed": Input(Promote.CHANGED, "data"),
+        },
+    )(callbacks.panel)
+    app.callback(
+        output=ASK,
+        inputs={"clicks": Input(Promote.SET, "n_clicks")},
+        state={
+            "alias": State(Promote.ALIAS, "value"),
+            "version": State(Promote.VERSION, "value"),
+            "selection": selection,
+            "changed": changed,
+        },
+        prevent_initial_call=True,
+    )(callbacks.ask)
+    app.callback(
+        output={"open": Output(Promote.MODAL, "is_open", allow_duplicate=True), **_outcome()},
+        inputs={"clicks": Input(Promote.CONFIRM, "n_clicks")},
+        state={"pending": State(Promote.PENDING, "data"), "changed": changed},
+        prevent_initial_call=True,
+    )(callbacks.confirm)
+    app.callback(
+        output=Output(Promote.MODAL, "is_open", allow_duplicate=True),
+        inputs={"clicks": Input(Promote.CANCEL, "n_clicks")},
+        prevent_initial_call=True,
+    )(callbacks.cancel)
+    app.callback(
+        output=_outcome(),
+        inputs={"clicks": Input(Promote.DELETE, "n_clicks")},
+        state={"alias": State(Promote.ALIAS, "value"), "selection": selection, "changed": changed},
+        prevent_initial_call=True,
+    )(callbacks.delete)
+    app.callback(
+        output=_outcome(),
+        inputs={"clicks": Input({"type": Promote.ROLLBACK, "alias": ALL}, "n_clicks")},
+        state={"selection": selection, "changed": changed},
+        prevent_initial_call=True,
+    )(callbacks.rollback)
+    app.callback(
+        output=_outcome(),
+        inputs={"clicks": Input(Promote.SPLIT_SAVE, "n_clicks")},
+        state={"text": State(Promote.SPLIT, "value"), "selection": selection, "changed": changed},
+        prevent_initial_call=True,
+    )(callbacks.save_split)
+    return callbacks

@@ -1,0 +1,145 @@
+"""Every alias move and traffic-split edit made through the console, in the audit database.
+
+The registry keeps only where an alias points now; rolling back needs where it pointed
+before. So each move the console makes is written here in the request that made it (a
+commit, not the audit log's spool: the next request, in any worker, must find it). The
+highest id is also the registry's *generation*: a worker that sees it change knows an alias
+or a split moved since it remembered one, whichever process moved it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, event, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from services.access.audit_store import sqlite_folder
+
+ALIAS = "alias"
+SPLIT = "split"
+LISTED = 50  # the newest moves a history shows
+WAIT_WRITING_SECONDS = 5
+WAIT_READING_SECONDS = 0.25
+
+metadata = MetaData()
+moves_table = Table(
+    "alias_moves",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("time", String(40), nullable=False),
+    Column("user", String(320), nullable=False),
+    Column("model", String(500), nullable=False, index=True),
+    Column("kind", String(10), nullable=False),  # alias, or split (the tag's text as "to")
+    Column("alias", String(255), nullable=False),
+    Column("from_version", String(40)),  # None: the alias did not exist
+    Column("to_version", String(2000)),  # None: the alias was deleted
+    Column("evidence", String(255)),  # the evaluation shown when it was confirmed
+)
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    model: str
+    alias: str
+    from_version: str | None
+    to_version: str | None
+    user: str
+    evidence: str | None = None
+    kind: str = ALIAS
+    time: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "text": self.text}
+
+    @property
+    def text(self) -> str:
+        """``Champion: v1 → v2 by alice at 10:04`` (times in UTC, as the audit log's)."""
+        at = self.time[11:16]
+        if self.kind == SPLIT:
+            return f"traffic split: {self.to_version or 'removed'} by {self.user} at {at}"
+        before = f"v{self.from_version}" if self.from_version else "(new)"
+        after = f"v{self.to_version}" if self.to_version else "(deleted)"
+        return f"{self.alias}: {before} → {after} by {self.user} at {at}"
+
+
+class AliasHistory:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+        # the generation is read on every request: it waits for a locked database briefly
+        self.reader = _database(url, WAIT_READING_SECONDS, write_ahead=False)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    engine = _database(self.url, WAIT_WRITING_SECONDS)
+                    metadata.create_all(engine)
+                    self._engine = engine
+        return self._engine
+
+    def after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self.reader.dispose(close=False)
+        if self._engine is not None:
+            self._engine.dispose(close=False)
+
+    def record(self, move: AliasMove) -> AliasMove:
+        """Committed before this returns: the move's id is the new generation."""
+        row = {k: v for k, v in asdict(move).items() if k != "id"}
+        with self.engine.begin() as connection:
+            result = connection.execute(moves_table.insert(), [row])
+            new_id = result.inserted_primary_key[0]
+        return AliasMove(**{**row, "id": new_id})
+
+    def moves(self, model: str, alias: str | None = None, limit: int = LISTED) -> list[AliasMove]:
+        """Newest first; one alias's, or every alias's and split's of the model."""
+        query = select(moves_table).where(moves_table.c.model == model)
+        if alias is not None:
+            query = query.where(moves_table.c.kind == ALIAS, moves_table.c.alias == alias)
+        query = query.order_by(moves_table.c.id.desc()).limit(limit)
+        with self.engine.connect() as connection:
+            return [AliasMove(**dict(row._mapping)) for row in connection.execute(query)]
+
+    def generation(self) -> int | None:
+        """The newest move's id (0 before any): one look at the primary key's end. None
+        when the database cannot say (locked, away): then nothing remembered is trusted,
+        and predictions go on."""
+        try:
+            with self.reader.connect() as connection:
+                return int(connection.execute(select(func.max(moves_table.c.id))).scalar() or 0)
+        except SQLAlchemyError as error:
+            if _no_table(error):
+                return 0  # no move was ever recorded here
+            return None
+
+
+def _no_table(error: SQLAlchemyError) -> bool:
+    """SQLite says "no such table", PostgreSQL "does not exist" (UndefinedTable)."""
+    text = str(getattr(error, "orig", error)).lower()
+    return "no such table" in text or "does not exist" in text
+
+
+def _database(url: str, wait_seconds: float, write_ahead: bool = True) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    sqlite_folder(url)
+    arguments = {"check_same_thread": False, "timeout": wait_seconds}
+    engine = create_engine(url, connect_args=arguments)
+    if not write_ahead:
+        return engine  # setting it is a write, which a reader must not wait for
+
+    @event.listens_for(engine, "connect")
+    def _write_ahead(connection: Any, _: Any) -> None:
+        # every request reads the generation: it must never wait for a writer
+        connection.execute("PRAGMA journal_mode=WAL")
+
+    return engine

@@ -1,0 +1,62 @@
+"""A model owner promotes in the browser: Challenger's version becomes Champion after the
+confirmation, the history says so, and one click rolls it back. On a registry of its own."""
+
+from __future__ import annotations
+
+import pytest
+from dash.testing.wait import until
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
+
+from layouts.ids import Promote
+from services.registry.demo import IRIS_MODEL
+from tests.browser_helpers import load_model, screenshot, start_console
+from tests.conftest import settings_for
+from tests.copied_registry import copied_registry
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def champion_in_registry(settings) -> str:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(settings.tracking_uri, settings.registry_uri)
+    return str(client.get_model_version_by_alias(IRIS_MODEL, "Champion").version)
+
+
+def test_promote_with_the_confirmation_see_the_history_and_roll_back(
+    dash_duo, registry_dir, tmp_path
+):
+    settings = settings_for(copied_registry(registry_dir, tmp_path / "data"))
+    start_console(dash_duo, settings, alias_cache_seconds=60)
+    load_model(dash_duo, IRIS_MODEL, "Champion")
+    dash_duo.wait_for_contains_text(f"#{Promote.PERMISSION}", "does not check permissions")
+    until(lambda: dash_duo.find_element(f"#{Promote.SET}").is_enabled(), timeout=10)
+    dash_duo.wait_for_contains_text(f"#{Promote.HISTORY}", "No alias has been moved")
+
+    dash_duo.find_element(f"#{Promote.ALIAS}").send_keys("Champion")
+    Select(dash_duo.find_element(f"#{Promote.VERSION}")).select_by_value("2")
+    dash_duo.find_element(f"#{Promote.SET}").send_keys(Keys.ENTER)  # the keyboard's way
+
+    body = f"#{Promote.MODAL_BODY}"
+    dash_duo.wait_for_contains_text(
+        body, "Champion points to version 1; it will point to version 2."
+    )
+    dash_duo.wait_for_contains_text(body, "No evaluation of these versions")
+    assert champion_in_registry(settings) == "1"  # nothing moves before the confirmation
+    screenshot(dash_duo, "promotion-confirm")
+    dash_duo.find_element(f"#{Promote.CONFIRM}").click()
+
+    dash_duo.wait_for_contains_text(f"#{Promote.STATUS}", "Champion: v1 → v2 by local user")
+    dash_duo.wait_for_contains_text(f"#{Promote.HISTORY}", "Champion: v1 → v2 by local user")
+    assert champion_in_registry(settings) == "2"
+
+    rollback = dash_duo.find_element(f"#{Promote.HISTORY} button")
+    assert rollback.get_attribute("aria-label") == "Roll back Champion to version 1"
+    rollback.click()
+
+    dash_duo.wait_for_contains_text(f"#{Promote.STATUS}", "Champion: v2 → v1 by local user")
+    dash_duo.wait_for_contains_text(f"#{Promote.HISTORY}", "Champion: v2 → v1 by local user")
+    assert champion_in_registry(settings) == "1"
+    screenshot(dash_duo, "promotion-history")
+    assert dash_duo.get_logs() == []
