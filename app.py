@@ -66,6 +66,7 @@ from dash.exceptions import DependencyException
 from flask import Flask
 from flask_caching import Cache
 
+from api.reference import create_reference_blueprint
 from api.routes import create_api_blueprint
 from callbacks import register_callbacks
 from layouts.page import page_layout
@@ -125,6 +126,13 @@ def create_app(
     register_callbacks(app, services)
     blueprint = create_api_blueprint(services, name=f"model_console_api_{id(app)}")
     server.register_blueprint(blueprint, url_prefix=url_base_pathname.rstrip("/") + "/api")
+    reference = create_reference_blueprint(
+        url_base_pathname,
+        app.config.requests_pathname_prefix,
+        settings.auth_mode,
+        name=f"model_console_reference_{id(app)}",
+    )
+    server.register_blueprint(reference, url_prefix=url_base_pathname.rstrip("/") + "/api")
     finish_dash_setup(app)
     answer_unknown_bundles(server)
     guard.allow_scripts(app.csp_hashes())
