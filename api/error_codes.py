@@ -12,7 +12,7 @@ from services.errors import ConsoleError
 from services.explain.explainer import ExplanationFailed, ExplanationTooSlow
 from services.explain.reference import NoReference
 from services.files.store import QuotaExceeded, StorageFull
-from services.jobs.record import JobNotFound
+from services.jobs.record import JobNotFound, job_lost, job_waited_too_long
 from services.monitor.split import NoSplit, SplitMisconfigured
 from services.scoring.probabilities import NoProbabilities
 from services.spark.session import SparkJobFailed, SparkUnavailable
@@ -55,8 +55,7 @@ def _subclasses(base: type[ConsoleError]) -> Iterator[type[ConsoleError]]:
 HOST_NOT_ALLOWED = ErrorCode("HOST_NOT_ALLOWED", 400, "Host name not allowed")
 CROSS_SITE_REQUEST = ErrorCode("CROSS_SITE_REQUEST", 403, "Sent by another site's page")
 NOT_FOUND = ErrorCode("NOT_FOUND", 404, "No such API route")
-METHOD_NOT_ALLOWED = ErrorCode("METHOD_NOT_ALLOWED", 405, "Method not allowed")
-OUTSIDE_SERVICES = (HOST_NOT_ALLOWED, CROSS_SITE_REQUEST, NOT_FOUND, METHOD_NOT_ALLOWED)
+OUTSIDE_SERVICES = (HOST_NOT_ALLOWED, CROSS_SITE_REQUEST, NOT_FOUND)
 
 
 def all_error_codes() -> list[ErrorCode]:
@@ -75,3 +74,18 @@ INTERNAL_ERROR = code(ConsoleError)
 UNAUTHENTICATED = code(errors.Unauthenticated)
 REGISTRY_UNAVAILABLE = code(errors.RegistryUnavailable)
 PAYLOAD_TOO_LARGE = code(errors.PayloadTooLarge)
+
+
+# What only a job's record carries in its ``error``: how a job ended, never a request's answer.
+IN_JOB_RECORDS = (
+    errors.JobFailed.error_code,
+    errors.JobCancelled.error_code,
+    SparkJobFailed.error_code,
+    job_lost()["error_code"],
+    job_waited_too_long()["error_code"],
+)
+
+
+def http_error_codes() -> list[ErrorCode]:
+    """Every code a request can be answered with."""
+    return [e for e in all_error_codes() if e.code not in IN_JOB_RECORDS]

@@ -30,9 +30,11 @@ MODELS, PREDICT_TAG, FILES, JOBS, MONITOR, CONSOLE = (
 
 # Errors by where they come from; each operation lists the groups it can meet.
 # Before any route: the guard (host, size) and the sign-in (a registry that cannot confirm
-# it is REGISTRY_UNAVAILABLE); and anything unexpected.
+# it is REGISTRY_UNAVAILABLE); anything unexpected; and NOT_FOUND, because a path parameter
+# holding an encoded slash (%2F) makes the path another one, which may be no route at all.
 EVERY_REQUEST = (
     codes.HOST_NOT_ALLOWED,
+    codes.NOT_FOUND,
     codes.UNAUTHENTICATED,
     codes.PAYLOAD_TOO_LARGE,
     codes.INTERNAL_ERROR,
@@ -343,5 +345,5 @@ DOCS_ASSET = Operation(
         Answer(200, "The script.", media_type="text/javascript", schema={"type": "string"}),
         Answer(200, "The style sheet.", media_type="text/css", schema={"type": "string"}),
     ),
-    errors=errors_of((codes.NOT_FOUND,)),
+    errors=errors_of(),
 )

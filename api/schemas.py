@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.error_codes import IN_JOB_RECORDS
 from services.files.results import RESULT_FORMATS
 from services.jobs.record import ACTIVE, FINISHED
 
@@ -233,7 +234,12 @@ ANSWERS: dict[str, Schema] = {
             "progress": OBJECT,
             "summary": OBJECT_OR_NULL,
             "result": OBJECT_OR_NULL,
-            "error": OBJECT_OR_NULL,
+            "error": {
+                "anyOf": [{"type": "null"}, ref("Error")],
+                "description": "Why a job failed: any error of the request it came from, or "
+                + ", ".join(f"`{code}`" for code in IN_JOB_RECORDS)
+                + " (codes only a job's record carries).",
+            },
         },
     ),
     "JobList": obj({"jobs": array(ref("Job"))}),
