@@ -12,8 +12,9 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import Rule
 
-from api.contract import Answer, Body, Operation, declaration_of
+from api.contract import Answer, Body, Operation, Param, declaration_of
 from api.error_codes import ErrorCode
+from api.operations import PATH_PARAMS
 from api.schemas import SCHEMAS, ref
 from services.access.caller import MODE_DATABRICKS, MODE_MLFLOW_BASIC
 from services.access.identity import TOKEN_HEADER, USER_HEADERS
@@ -114,20 +115,20 @@ def _operation(rule: Rule, operation: Operation) -> dict[str, Any]:
 
 def _parameters(rule: Rule, operation: Operation) -> list[dict[str, Any]]:
     in_path = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        PATH_PARAMS.get(name) or Param(name, name, where="path")
         for name in _CONVERTER.findall(rule.rule)
     ]
-    declared = [
-        {
-            "name": param.name,
-            "in": param.where,
-            "required": False,
-            "description": param.description,
-            "schema": dict(param.schema),
-        }
-        for param in operation.params
-    ]
-    return in_path + declared
+    return [_parameter(param) for param in (*in_path, *operation.params)]
+
+
+def _parameter(param: Param) -> dict[str, Any]:
+    return {
+        "name": param.name,
+        "in": param.where,
+        "required": param.where == "path",
+        "description": param.description,
+        "schema": dict(param.schema),
+    }
 
 
 def _request_body(bodies: Iterable[Body], required: bool) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from services.files.results import DEFAULT_RESULT_FORMAT, RESULT_FORMATS
 from services.files.store import QuotaExceeded, StorageFull
 from services.jobs.record import JobNotFound
 from services.monitor.split import NoSplit, SplitMisconfigured
+from services.registry.demo import IRIS_MODEL
 from services.scoring.probabilities import NoProbabilities
 from services.spark.session import SparkUnavailable
 
@@ -42,6 +43,7 @@ EVERY_REQUEST = (
 )
 CHANGES = (codes.CROSS_SITE_REQUEST,)  # POST and DELETE sent by another site's page
 MODEL = (
+    code(errors.InvalidInput),  # a name that cannot be one (control characters, "/")
     code(errors.ModelNotFound),
     code(errors.ModelNotAllowed),
     code(errors.PermissionDenied),
@@ -112,6 +114,27 @@ FILENAME = Param(
     {"type": "string", "default": "upload.csv"},
     default="upload.csv",
 )
+# Every path parameter, by the name routes give it.
+PATH_PARAMS = {
+    param.name: param
+    for param in (
+        Param(
+            "name",
+            "A registered model's full name.",
+            {"type": "string", "examples": [IRIS_MODEL]},
+            where="path",
+        ),
+        Param(
+            "ref",
+            "A version number, an alias, `latest`, or a legacy stage.",
+            {"type": "string", "examples": ["Champion", "1", "latest"]},
+            where="path",
+        ),
+        Param("file_id", "A file's id, from an upload or a result.", where="path"),
+        Param("job_id", "A job's id, from its start.", where="path"),
+        Param("asset", "A file of the reference page.", where="path"),
+    )
+}
 SINCE = Param("since", "From this time (ISO 8601, UTC).", {"type": "string"})
 UNTIL = Param("until", "Until this time (ISO 8601, UTC).", {"type": "string"})
 SPLIT_KEY_HEADER = Param(
@@ -263,7 +286,7 @@ DRIFT_HISTORY = Operation(
     tag=MONITOR,
     params=(SINCE,),
     answers=(Answer(200, "Drift summaries.", schema=ref("DriftHistory")),),
-    errors=errors_of(VERSION, (code(errors.InvalidInput),)),
+    errors=errors_of(VERSION, LOADING),
 )
 UPLOAD_FILE = Operation(
     summary="A file, streamed to your own area",

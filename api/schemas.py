@@ -217,7 +217,14 @@ ANSWERS: dict[str, Schema] = {
             "arms": array(OBJECT),
         }
     ),
-    "DriftHistory": {**array(OBJECT), "description": "One summary per scored file, oldest first."},
+    "DriftHistory": obj(
+        {
+            "model": TEXT,
+            "version": TEXT,
+            "alias": TEXT_OR_NULL,
+            "summaries": {**array(OBJECT), "description": "One per scored file, oldest first."},
+        }
+    ),
     "Job": obj(
         {
             "job_id": TEXT,

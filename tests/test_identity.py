@@ -128,6 +128,17 @@ def test_databricks_listing_takes_unity_catalogs_search_results(tmp_path, worksp
     assert [(m.name, m.tags, m.aliases) for m in listed] == [("main.sales.churn", {}, {})]
 
 
+def test_databricks_model_detail_lists_versions_from_search_results(tmp_path, workspace):
+    """Found by schemathesis: a version from Unity Catalog's search has ``tags`` as a method
+    that raises, and GET /api/models/<name> answered 500 reading it."""
+    ana = {"X-Forwarded-Email": "ana@corp.com", "X-Forwarded-Access-Token": "ana-token"}
+    answer = _databricks_client(tmp_path, workspace).get(
+        "/api/models/main.sales.churn", headers=ana
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert [(v["version"], v["tags"]) for v in answer.get_json()["versions"]] == [("3", {})]
+
+
 def test_databricks_denial_names_user_model_and_grant(tmp_path, workspace):
     bob = Caller("bob@corp.com", "databricks", token="bob-token")
     registry = user_registry(_databricks_settings(tmp_path, workspace), bob)
