@@ -12,6 +12,7 @@ import base64
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pytest
 import schemathesis
@@ -27,7 +28,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app import create_app
-from services.registry.demo import IRIS_MODEL
+from services.registry.demo import CHURN_MODEL, IRIS_MODEL
+from services.settings import embedded_tracking_uri
 from tests.conftest import mlflow_basic_settings, settings_for
 from tests.databricks_fake import ALLOWED_TOKEN, running_workspace
 from tests.databricks_fake import MODEL as FAKE_MODEL
@@ -83,7 +85,8 @@ def live_api(request, tmp_path_factory) -> Iterator[LiveApi]:
         alice = _basic("alice", server.passwords["alice"])
         yield _live(app.server, server.models["X"], alice)
     else:
-        with pytest.MonkeyPatch.context() as patch, running_workspace() as host:
+        files = _model_files(request.getfixturevalue("registry_dir"), tmp_path_factory)
+        with pytest.MonkeyPatch.context() as patch, running_workspace(files) as host:
             # What Databricks Apps always set; the console must act as the user, not as these.
             patch.setenv("DATABRICKS_HOST", host)
             patch.setenv("DATABRICKS_CLIENT_ID", "service-principal-id")
@@ -98,6 +101,18 @@ def live_api(request, tmp_path_factory) -> Iterator[LiveApi]:
             )
             ana = {"X-Forwarded-Email": "ana@corp.com", "X-Forwarded-Access-Token": ALLOWED_TOKEN}
             yield _live(create_app(settings=databricks).server, FAKE_MODEL, ana)
+
+
+def _model_files(registry_dir, tmp_path_factory) -> Path:
+    """The demo churn model's files, for the fake workspace to hand out as its model's."""
+    from mlflow import MlflowClient
+    from mlflow.artifacts import download_artifacts
+
+    uri = embedded_tracking_uri(registry_dir)
+    source = MlflowClient(uri, uri).get_model_version_download_uri(CHURN_MODEL, "1")
+    target = tmp_path_factory.mktemp("uc-model-files")
+    download_artifacts(artifact_uri=source, dst_path=str(target), tracking_uri=uri)
+    return next(target.rglob("MLmodel")).parent
 
 
 def _cases(live: LiveApi, operation) -> st.SearchStrategy:
