@@ -241,6 +241,25 @@ def test_sign_in_fails_closed(tmp_path, sign_in_server, status, body):
     assert client.get("/api/health", headers=mallory).status_code == 200
 
 
+def test_an_unconfirmed_sign_in_is_answered_in_the_apis_error_form(tmp_path, sign_in_server):
+    """The OpenAPI document gives every route's 503 as JSON with an error_code: the sign-in
+    refusal answered plain text before any route ran."""
+    SignInServer.status, SignInServer.body = 502, b"oops"
+    settings = replace(
+        settings_for(tmp_path),
+        tracking_uri=sign_in_server,
+        registry_uri=sign_in_server,
+        embedded_registry=False,
+        auth_mode="mlflow-basic",
+    )
+    client = create_app(settings=settings).server.test_client()
+    answer = client.get("/api/models", headers=basic_header("alice", "any-password-at-all"))
+    assert answer.status_code == 503 and answer.mimetype == "application/json"
+    assert answer.get_json()["error_code"] == "REGISTRY_UNAVAILABLE"
+    page = client.get("/", headers=basic_header("alice", "any-password-at-all"))
+    assert page.status_code == 503 and page.mimetype == "text/plain"  # the page: words
+
+
 def _databricks_client(tmp_path, workspace):
     return create_app(settings=_databricks_settings(tmp_path, workspace)).server.test_client()
 
