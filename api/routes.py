@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 from flask import Blueprint, Response, request, send_file
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from api import operations
 from api.contract import declared, header, query
@@ -53,7 +53,10 @@ def _body(limit: int) -> bytes:
         raise _too_large(limit)
     # read(n) sets aside n bytes first: the declared length, not the limit, when it is known
     body = _read(limit + 1 if length is None else length)
-    if len(body) > limit:
+    # Without a declared length, a server other than gunicorn hands the body through
+    # werkzeug's stream, capped at the limit: it stops there instead of reading one byte
+    # more, and raises (413) only when read past it.
+    if len(body) > limit or (length is None and len(body) == limit and _read(1)):
         raise _too_large(limit)
     return body
 
@@ -91,6 +94,8 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
 
     @api.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
+        if isinstance(error, RequestEntityTooLarge):  # werkzeug's cap on a body's length
+            return _console_error(_too_large(request.max_content_length or 0))
         code = (error.name or "error").upper().replace(" ", "_")
         return _json({"error_code": code, "message": error.description}, error.code or 500)
 
