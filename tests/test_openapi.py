@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from dash import dcc
 from flask import Blueprint, Flask
 from openapi_spec_validator import validate
 
@@ -15,6 +16,8 @@ from api.contract import Operation, declared, query
 from api.error_codes import IN_JOB_RECORDS, all_error_codes, http_error_codes
 from api.openapi import UndeclaredRoute, api_rules, declared_operations, path_template
 from app import create_app
+from layouts import help_tab
+from layouts.page import header
 from tests.test_docs import answered_error_codes
 
 
@@ -155,3 +158,27 @@ def test_declared_flags_and_defaults_reach_the_route(client):
     answer = client.post(f"{url}?probabilities=yes", json=SETOSA).get_json()
     assert len(answer["probabilities"]) == 1
     assert "probabilities" not in client.post(f"{url}?probabilities=0", json=SETOSA).get_json()
+
+
+def _hrefs(component) -> list[str]:
+    """Every link's target in a layout: ``href`` props and Markdown links."""
+    found = []
+    href = getattr(component, "href", None)
+    if isinstance(href, str):
+        found.append(href)
+    if isinstance(component, dcc.Markdown):
+        found += re.findall(r"\]\(([^)\s]+)\)", str(component.children))
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list) else [children]:
+        if child is not None and not isinstance(child, str):
+            found += _hrefs(child)
+    return found
+
+
+def test_the_header_and_help_link_the_reference_relative_to_the_page(settings, client):
+    """Relative links: the page is served at the console's prefix, so ``api/docs`` is the
+    reference of this very console under any prefix."""
+    assert "api/docs" in _hrefs(header())
+    assert {"api/docs", "api/openapi.json"} <= set(_hrefs(help_tab.layout(1 << 20)))
+    for target in ("api/docs", "api/openapi.json"):
+        assert client.get(f"/{target}").status_code == 200
