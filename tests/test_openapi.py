@@ -18,6 +18,7 @@ from api.openapi import UndeclaredRoute, api_rules, declared_operations, path_te
 from app import create_app
 from layouts import help_tab
 from layouts.page import header
+from tests.source_tree import PROJECT
 from tests.test_docs import answered_error_codes
 
 
@@ -182,3 +183,19 @@ def test_the_header_and_help_link_the_reference_relative_to_the_page(settings, c
     assert {"api/docs", "api/openapi.json"} <= set(_hrefs(help_tab.layout(1 << 20)))
     for target in ("api/docs", "api/openapi.json"):
         assert client.get(f"/{target}").status_code == 200
+
+
+def _route_shape(method: str, path: str) -> str:
+    """``GET /api/jobs/{job_id}`` and ``GET /api/jobs/<id>?x=`` alike: ``GET /api/jobs/<>``."""
+    return f"{method} {re.sub(r'[{<][^}>]*[}>]', '<>', path.split('?')[0])}"
+
+
+def test_the_api_docs_route_table_names_every_route_of_the_document(document):
+    """docs/api.md's table is for people; the document is generated. They must agree."""
+    text = (PROJECT / "docs" / "api.md").read_text()
+    table = {
+        _route_shape(*row) for row in re.findall(r"^\| `([A-Z]+) (/api/[^`]*)` \|", text, re.M)
+    }
+    generated = {_route_shape(method.upper(), path) for method, path in _documented(document)}
+    assert generated - table == set()
+    assert table - generated == set()
