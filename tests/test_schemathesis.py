@@ -36,7 +36,7 @@ from tests.databricks_fake import MODEL as FAKE_MODEL
 
 pytestmark = pytest.mark.slow
 
-MAX_EXAMPLES = 4
+MAX_EXAMPLES = 10
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
