@@ -63,14 +63,15 @@ import gc
 
 import dash
 from dash.exceptions import DependencyException
-from flask import Flask
+from flask import Flask, Response, request
 from flask_caching import Cache
 
+from api.reference import create_reference_blueprint
 from api.routes import create_api_blueprint
 from callbacks import register_callbacks
 from layouts.page import page_layout
 from services.access.guard import RequestGuard
-from services.compat import finish_dash_setup
+from services.compat import dash_page_catchall, finish_dash_setup
 from services.jobs.record import LOCAL
 from services.jobs.runners import CeleryRunner
 from services.settings import Settings
@@ -125,8 +126,16 @@ def create_app(
     register_callbacks(app, services)
     blueprint = create_api_blueprint(services, name=f"model_console_api_{id(app)}")
     server.register_blueprint(blueprint, url_prefix=url_base_pathname.rstrip("/") + "/api")
+    reference = create_reference_blueprint(
+        url_base_pathname,
+        app.config.requests_pathname_prefix,
+        settings.auth_mode,
+        name=f"model_console_reference_{id(app)}",
+    )
+    server.register_blueprint(reference, url_prefix=url_base_pathname.rstrip("/") + "/api")
     finish_dash_setup(app)
     answer_unknown_bundles(server)
+    answer_unknown_pages(app)
     guard.allow_scripts(app.csp_hashes())
     return app
 
@@ -143,6 +152,19 @@ def answer_unknown_bundles(server: Flask) -> None:
     server.register_error_handler(
         DependencyException, lambda _: ("No such file.", 404, {"Content-Type": "text/plain"})
     )
+
+
+def answer_unknown_pages(app: dash.Dash) -> None:
+    """The console is one page, at its prefix (its state lives in the query string); Dash
+    answers every other path with that page too, so ``/docs`` or ``/openapi.json`` looked
+    like a page of the console (200). Those are 404: the API's reference is under /api."""
+    catchall = dash_page_catchall(app)
+
+    @app.server.before_request
+    def no_such_page() -> Response | None:
+        if request.url_rule is not None and request.url_rule.rule == catchall:
+            return Response("No such page.", status=404, mimetype="text/plain")
+        return None
 
 
 def freeze_startup_objects() -> None:

@@ -8,8 +8,10 @@ from typing import Any
 
 import orjson
 from flask import Blueprint, Response, request, send_file
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from api import operations
+from api.contract import declared, header, query
 from services.access.audit import Source
 from services.access.identity import current_caller
 from services.compare.service import DEFAULT_REFS, parse_refs
@@ -22,7 +24,7 @@ from services.errors import (
     cut,
 )
 from services.evaluation.service import Request
-from services.files.results import DEFAULT_RESULT_FORMAT, mimetype_for
+from services.files.results import mimetype_for
 from services.files.service import ScoreOptions
 from services.files.store import too_large
 from services.jobs.record import EVALUATE, FROM_API
@@ -40,7 +42,8 @@ UPLOAD_TYPES = CSV_TYPES | {"application/vnd.ms-excel", "application/octet-strea
 
 
 def _flag(name: str) -> bool:
-    return request.args.get(name, "").lower() in {"1", "true", "yes"}
+    """A declared flag of this route (``?probabilities=true``): read as its declaration says."""
+    return bool(query(name))
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -57,7 +60,10 @@ def _body(limit: int) -> bytes:
         raise _too_large(limit)
     # read(n) sets aside n bytes first: the declared length, not the limit, when it is known
     body = _read(limit + 1 if length is None else length)
-    if len(body) > limit:
+    # Without a declared length, a server other than gunicorn hands the body through
+    # werkzeug's stream, capped at the limit: it stops there instead of reading one byte
+    # more, and raises (413) only when read past it.
+    if len(body) > limit or (length is None and len(body) == limit and _read(1)):
         raise _too_large(limit)
     return body
 
@@ -86,14 +92,14 @@ def _require_json() -> None:
 
 def _evaluation_request() -> Request:
     """``?refs=Champion,Challenger&label=<column>[&slice=<column>]``."""
-    label = request.args.get("label", "").strip()
+    label = (query("label") or "").strip()
     if not label:
         raise InvalidInput(
             "Name the label column: ?label=<column with the true values>.",
             hint="The rows must include that column.",
         )
-    chosen = request.args.get("slice", "").strip() or None
-    return Request(parse_refs(request.args.get("refs")), label, chosen)
+    chosen = (query("slice") or "").strip() or None
+    return Request(parse_refs(query("refs")), label, chosen)
 
 
 def create_api_blueprint(services: ConsoleServices, name: str = "model_console_api") -> Blueprint:
@@ -107,6 +113,8 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
 
     @api.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
+        if isinstance(error, RequestEntityTooLarge):  # werkzeug's cap on a body's length
+            return _console_error(_too_large(request.max_content_length or 0))
         code = (error.name or "error").upper().replace(" ", "_")
         return _json({"error_code": code, "message": error.description}, error.code or 500)
 
@@ -116,28 +124,34 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
         return _json({"error_code": "INTERNAL_ERROR", "message": "Unexpected server error."}, 500)
 
     @api.route("/<path:unknown>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+    @declared(operations.FALLBACK)
     def not_found(unknown: str) -> Response:
         body = {"error_code": "NOT_FOUND", "message": "No such API route. See /api/health."}
         return _json(body, 404)
 
     @api.get("/health")
+    @declared(operations.HEALTH)
     def health() -> Response:
         return _json(services.health())
 
     @api.get("/models")
+    @declared(operations.LIST_MODELS)
     def list_models() -> Response:
         models = registry.list_models(current_caller())
         return _json({"models": [asdict(m) for m in models]})
 
     @api.get("/models/<name>")
+    @declared(operations.MODEL_DETAIL)
     def model_detail(name: str) -> Response:
         return _json(registry.model_detail(current_caller(), name, Source.API).to_dict())
 
     @api.get("/models/<name>/<ref>")
+    @declared(operations.VERSION_DETAIL)
     def version_detail(name: str, ref: str) -> Response:
         return _json(registry.version_detail(current_caller(), name, ref, Source.API).to_dict())
 
     @api.post("/models/<name>/<ref>/predict")
+    @declared(operations.PREDICT)
     def predict(name: str, ref: str) -> Response:
         content_type = (request.mimetype or "").lower()
         if content_type in CSV_TYPES:
@@ -181,6 +195,7 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
         return response
 
     @api.post("/models/<name>/<ref>/explain")
+    @declared(operations.EXPLAIN)
     def explain(name: str, ref: str) -> Response:
         """Each row's feature contributions (at most 100 rows), same JSON forms as predict."""
         _require_json()
@@ -189,25 +204,28 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
         return _json(answer.to_dict())
 
     @api.post("/models/<name>/compare")
+    @declared(operations.COMPARE)
     def compare(name: str) -> Response:
         """The same rows through each of ``?refs=`` (default Champion,Challenger)."""
         _require_json()
         payload = parse_json_text(_body(settings.max_request_bytes))
-        refs = parse_refs(request.args.get("refs"))
+        refs = parse_refs(query("refs"))
         answer = services.compare.compare(current_caller(), name, refs, payload, source=Source.API)
         return _json(answer.to_dict())
 
     @api.post("/models/<name>/compare/<file_id>")
+    @declared(operations.COMPARE_FILE)
     def compare_file(name: str, file_id: str) -> Response:
         """An uploaded file through each of ``?refs=``; the result (one prediction column
         per version) is a new file to GET from /files/."""
-        refs = parse_refs(request.args.get("refs"))
+        refs = parse_refs(query("refs"))
         compared = services.compare_files.compare_file(
             current_caller(), name, refs, file_id, source=Source.API
         )
         return _json(compared.summary())
 
     @api.post("/models/<name>/evaluate")
+    @declared(operations.EVALUATE)
     def evaluate(name: str) -> Response:
         """The rows (any predict form, the label column included; at most 100,000) through
         each of ``?refs=``, set against ``?label=``; ``?slice=`` adds figures per value."""
@@ -220,6 +238,7 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
         return _json(answer.to_dict())
 
     @api.post("/models/<name>/evaluate/<file_id>")
+    @declared(operations.EVALUATE_FILE)
     def evaluate_file(name: str, file_id: str) -> Response:
         """An uploaded file evaluated as a job (202); its finished record carries the
         evaluation in ``detail.evaluation``."""
@@ -236,37 +255,41 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
         return _json(job.to_dict(), 202)
 
     @api.get("/models/<name>/split")
+    @declared(operations.SPLIT)
     def split(name: str) -> Response:
         return _json(services.split.split(current_caller(), name).to_dict())
 
     @api.post("/models/<name>/split/predict")
+    @declared(operations.SPLIT_PREDICT)
     def split_predict(name: str) -> Response:
         """One arm of the model's traffic split, sticky for ``X-Request-Key`` (or ``?key=``)."""
         _require_json()
         payload = parse_json_text(_body(settings.max_request_bytes))
-        key = request_key(request.headers.get("X-Request-Key"), request.args.get("key"))
+        key = request_key(header("X-Request-Key"), query("key"))
         answer = services.split.predict(current_caller(), name, key, payload)
         return _json(answer.to_dict())
 
     @api.get("/models/<name>/traffic")
+    @declared(operations.TRAFFIC)
     def traffic(name: str) -> Response:
         """Per arm of the split: requests, rows, latency, predictions (``?since=&until=``)."""
-        report = services.traffic.report(
-            current_caller(), name, request.args.get("since"), request.args.get("until")
-        )
+        report = services.traffic.report(current_caller(), name, query("since"), query("until"))
         return _json(report.to_dict())
 
     @api.get("/models/<name>/<ref>/drift")
+    @declared(operations.DRIFT_HISTORY)
     def drift(name: str, ref: str) -> Response:
         """The stored drift summaries of the version, oldest first (``?since=`` ISO time)."""
-        history = services.drift.history(current_caller(), name, ref, request.args.get("since"))
+        history = services.drift.history(current_caller(), name, ref, query("since"))
         return _json(history)
 
     @api.get("/models/<name>/<ref>/importance")
+    @declared(operations.IMPORTANCE)
     def importance(name: str, ref: str) -> Response:
         return _json(services.explain.importance(current_caller(), name, ref, Source.API).to_dict())
 
     @api.post("/uploads")
+    @declared(operations.UPLOAD_FILE)
     def upload() -> Response:
         """A file streamed to the caller's own area; the CSV tab uploads through here."""
         limit = settings.upload_limit_bytes
@@ -277,22 +300,24 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
                 f"Content-Type {cut(request.mimetype) or '(none)'} is not an upload of a CSV file.",
                 hint="Send the file as the body with Content-Type: text/csv.",
             )
-        filename = request.args.get("filename") or "upload.csv"
+        filename = query("filename")
         return _json(asdict(files.upload(current_caller(), filename, request.stream)), 201)
 
     @api.post("/models/<name>/<ref>/score/<file_id>")
+    @declared(operations.SCORE_FILE)
     def score_file(name: str, ref: str, file_id: str) -> Response:
         """Score an uploaded file in chunks; the result is a new file to GET from /files/,
         as ``?format=`` csv (the default) or parquet; ``?probabilities=true`` adds a
         ``probability_<class>`` column per class."""
         options = ScoreOptions(
-            result_format=request.args.get("format", DEFAULT_RESULT_FORMAT),
+            result_format=query("format"),
             probabilities=_flag("probabilities"),
         )
         scored = files.score_upload(current_caller(), name, ref, file_id, options)
         return _json(scored.summary())
 
     @api.post("/models/<name>/<ref>/jobs")
+    @declared(operations.START_JOB)
     def start_job(name: str, ref: str) -> Response:
         """A job of any kind ({"kind": "score" | "compare", "source", ...}) → its record (202)."""
         _require_json()
@@ -301,20 +326,24 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
         return _json(job.to_dict(), 202)
 
     @api.get("/jobs")
+    @declared(operations.LIST_JOBS)
     def list_jobs() -> Response:
         """The caller's jobs of every kind (started here or in the console), newest first."""
         jobs = services.jobs.list(current_caller())
         return _json({"jobs": [job.to_dict(detail=False) for job in jobs]})
 
     @api.get("/jobs/<job_id>")
+    @declared(operations.JOB_STATE)
     def job_state(job_id: str) -> Response:
         return _json(services.jobs.get(current_caller(), job_id).to_dict())
 
     @api.delete("/jobs/<job_id>")
+    @declared(operations.CANCEL_JOB)
     def cancel_job(job_id: str) -> Response:
         return _json(services.jobs.cancel(current_caller(), job_id).to_dict(), 202)
 
     @api.get("/files/<file_id>")
+    @declared(operations.DOWNLOAD)
     def download(file_id: str) -> Response:
         """The caller's own file, streamed from disk: memory stays flat for any size."""
         caller = current_caller()
@@ -345,6 +374,7 @@ def add_promotion_routes(api: Blueprint, services: ConsoleServices) -> None:
     promotion, limit = services.promotion, services.settings.max_request_bytes
 
     @api.put("/models/<name>/aliases/<alias>")
+    @declared(operations.SET_ALIAS)
     def set_alias(name: str, alias: str) -> Response:
         """``{"version": "2"}`` (optional ``"evidence"``) → alias, version, previous."""
         body = _json_object(limit)
@@ -359,20 +389,24 @@ def add_promotion_routes(api: Blueprint, services: ConsoleServices) -> None:
         return _json(moved.to_dict())
 
     @api.delete("/models/<name>/aliases/<alias>")
+    @declared(operations.DELETE_ALIAS)
     def delete_alias(name: str, alias: str) -> Response:
         return _json(promotion.delete_alias(current_caller(), name, alias).to_dict())
 
     @api.get("/models/<name>/aliases/<alias>/history")
+    @declared(operations.ALIAS_HISTORY)
     def alias_history(name: str, alias: str) -> Response:
         """The alias's moves made in the console, newest first."""
         moves = promotion.alias_history(current_caller(), name, alias)
         return _json({"alias": alias, "moves": [move.to_dict() for move in moves]})
 
     @api.post("/models/<name>/aliases/<alias>/rollback")
+    @declared(operations.ROLLBACK)
     def rollback(name: str, alias: str) -> Response:
         return _json(promotion.rollback(current_caller(), name, alias).to_dict())
 
     @api.put("/models/<name>/split")
+    @declared(operations.SET_SPLIT)
     def set_split(name: str) -> Response:
         """``{"Champion": 90, "Challenger": 10}``: weights adding up to 100."""
         split = promotion.set_split(current_caller(), name, _json_object(limit))

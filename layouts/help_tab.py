@@ -108,6 +108,9 @@ C-1001,34,48000,2,3.5,Paris,false
 
 The same from a script: `POST /api/models/<name>/<version or alias>/predict` with
 `Content-Type: application/json` or `text/csv`.
+
+Every route, its parameters, bodies, answers and error codes, with a form to try each one:
+the [API reference](api/docs) (its OpenAPI 3.1 document: [openapi.json](api/openapi.json)).
 """
 
 TROUBLESHOOTING = """

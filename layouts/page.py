@@ -52,6 +52,13 @@ def header() -> dbc.Navbar:
                             className="me-3 copy-link",
                             title="Copy a link that opens this model, version, tab and job",
                         ),
+                        html.A(  # relative: the console's own /api/docs under any prefix
+                            [html.I(className="bi bi-code-slash me-1"), "API"],
+                            href="api/docs",
+                            target="_blank",
+                            className="btn btn-sm btn-outline-light me-3",
+                            title="The API's interactive reference (OpenAPI)",
+                        ),
                         html.Span(id=Page.USER, className="header-model me-3"),
                         theme,
                     ],

@@ -20,6 +20,8 @@ here again, re-check, then move the versions in the test).
   hands over whole socket reads.
 - ``finish_dash_setup``: ``Dash._setup_server`` (Dash 4.4.1), which Dash otherwise runs on
   the first request while serving others half set up.
+- ``dash_page_catchall``: the rule Dash's Flask backend adds so that every other path under
+  its prefix answers the page (``<prefix><path:path>``, ``setup_catchall``; Dash 4.4.1).
 """
 
 from __future__ import annotations
@@ -93,3 +95,8 @@ def finish_dash_setup(app: Any) -> None:
     request ran Dash's first-request setup."""
     with app.server.test_request_context(app.config.requests_pathname_prefix):
         app._setup_server()
+
+
+def dash_page_catchall(app: Any) -> str:
+    """The url rule by which Dash answers any path under its prefix with its page."""
+    return f"{app.config.routes_pathname_prefix}<path:path>"

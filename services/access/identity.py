@@ -223,7 +223,10 @@ class Identity:
                 self.check_sign_in(caller)
             except Unauthenticated as error:
                 return self.refusal(error, request.path.startswith(api_prefix))
-            except ConsoleError as error:
+            except ConsoleError as error:  # the registry cannot confirm the sign-in
+                if request.path.startswith(api_prefix):  # the API answers JSON, as documented
+                    body = orjson.dumps(error.to_dict())
+                    return Response(body, status=error.http_status, mimetype="application/json")
                 return Response(error.message, status=error.http_status, mimetype="text/plain")
             setattr(g, _CALLER, caller)
             return None

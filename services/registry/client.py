@@ -293,7 +293,7 @@ class Registry:
             status=str(version.status or ""),
             created=timestamp(version.creation_timestamp),
             aliases=sorted(aliases),
-            tags=dict(version.tags or {}),
+            tags=dict(listed(version, "tags") or {}),  # none in Unity Catalog's search results
             run_id=version.run_id or None,
             source=version.source or "",
             description=version.description or "",

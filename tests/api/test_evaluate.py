@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from dash.testing.wait import until
 
 from app import create_app, services_of
 from services.access.caller import Caller
 from services.registry.demo import IRIS_MODEL, _iris_data
+from tests.waiting import until
 
 URL = f"/api/models/{IRIS_MODEL}/evaluate"
 
@@ -124,11 +124,14 @@ def test_a_file_is_evaluated_as_a_job_only_its_owner_sees(app_client):
 
     owner = services.jobs.get(Caller(job["owner"], mode="none"), job["job_id"])
     assert owner.job_id == job["job_id"]
-    latest = services.evaluation.latest_evaluation(
-        Caller(job["owner"], mode="none"), IRIS_MODEL, ("1", "2")
-    )
+    owner_caller = Caller(job["owner"], mode="none")
+    latest = services.evaluation.latest_evaluation(owner_caller, IRIS_MODEL, ("1", "2"))
     assert latest is not None and latest["file"] == "iris_labeled.csv"
     assert [v["accuracy"] for v in latest["versions"]] == [1.0, pytest.approx(146 / 149, abs=0.02)]
+    evidence = services.promotion.latest_evidence(owner_caller, IRIS_MODEL, ("1", "2"))
+    assert evidence.id == job["job_id"]
+    assert evidence.summary.startswith("Version 1: 100.0 % accuracy, version 2: ")
+    assert "on iris_labeled.csv (149 rows)" in evidence.summary
 
     bob = Caller("bob", mode="none")
     with pytest.raises(Exception) as seen:

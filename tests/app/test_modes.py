@@ -91,3 +91,19 @@ def test_python_app_py_serves_with_gunicorn_on_a_fresh_data_dir(tmp_path):
     audit = AuditLog(f"sqlite:///{tmp_path / 'data' / 'audit.db'}")
     versions = sorted(row["version"] for row in audit.rows(action="predict", outcome="ok"))
     assert versions == ["1", "2"]  # written by the workers, kept through a normal shutdown
+
+
+@pytest.mark.parametrize("prefix", ["/", "/console/"])
+def test_paths_outside_the_page_and_its_files_are_404(settings, prefix):
+    """/docs, /swagger and /openapi.json answered the console's page (200), as if they were
+    pages of it; the page is at the prefix, with its state in the query string."""
+    host = Flask("host")
+    create_app(host, url_base_pathname=prefix, settings=settings)
+    client = host.test_client()
+    for path in ("docs", "swagger", "openapi.json", "models/x"):
+        answer = client.get(f"{prefix}{path}")
+        assert answer.status_code == 404, path
+    assert client.get(prefix).status_code == 200
+    assert client.get(f"{prefix}?model=main.ml_models.iris_classifier&tab=json").status_code == 200
+    assert client.get(f"{prefix}api/docs").status_code == 200
+    assert client.get(f"{prefix}_dash-layout").status_code == 200

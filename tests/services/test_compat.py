@@ -79,3 +79,14 @@ def test_dash_can_finish_its_setup_before_the_first_request(settings):
     app.layout = dash.html.Div("x")
     finish_dash_setup(app)
     assert app.server.test_client().get("/_dash-layout").status_code == 200
+
+
+def test_dash_answers_other_paths_by_one_catchall_rule():
+    import dash
+
+    from services.compat import dash_page_catchall
+
+    app = dash.Dash(__name__, url_base_pathname="/console/")
+    rules = {rule.rule for rule in app.server.url_map.iter_rules()}
+    assert dash_page_catchall(app) == "/console/<path:path>"
+    assert dash_page_catchall(app) in rules

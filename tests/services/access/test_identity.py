@@ -128,6 +128,17 @@ def test_databricks_listing_takes_unity_catalogs_search_results(tmp_path, worksp
     assert [(m.name, m.tags, m.aliases) for m in listed] == [("main.sales.churn", {}, {})]
 
 
+def test_databricks_model_detail_lists_versions_from_search_results(tmp_path, workspace):
+    """Found by schemathesis: a version from Unity Catalog's search has ``tags`` as a method
+    that raises, and GET /api/models/<name> answered 500 reading it."""
+    ana = {"X-Forwarded-Email": "ana@corp.com", "X-Forwarded-Access-Token": "ana-token"}
+    answer = _databricks_client(tmp_path, workspace).get(
+        "/api/models/main.sales.churn", headers=ana
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert [(v["version"], v["tags"]) for v in answer.get_json()["versions"]] == [("3", {})]
+
+
 def test_databricks_denial_names_user_model_and_grant(tmp_path, workspace):
     bob = Caller("bob@corp.com", "databricks", token="bob-token")
     registry = user_registry(_databricks_settings(tmp_path, workspace), bob)
@@ -228,6 +239,25 @@ def test_sign_in_fails_closed(tmp_path, sign_in_server, status, body):
     assert SignInServer.calls == 2  # asked every time: a refusal is never cached as a yes
     SignInServer.status, SignInServer.body = 200, b'{"user": {"username": "alice"}}'
     assert client.get("/api/health", headers=mallory).status_code == 200
+
+
+def test_an_unconfirmed_sign_in_is_answered_in_the_apis_error_form(tmp_path, sign_in_server):
+    """The OpenAPI document gives every route's 503 as JSON with an error_code: the sign-in
+    refusal answered plain text before any route ran."""
+    SignInServer.status, SignInServer.body = 502, b"oops"
+    settings = replace(
+        settings_for(tmp_path),
+        tracking_uri=sign_in_server,
+        registry_uri=sign_in_server,
+        embedded_registry=False,
+        auth_mode="mlflow-basic",
+    )
+    client = create_app(settings=settings).server.test_client()
+    answer = client.get("/api/models", headers=basic_header("alice", "any-password-at-all"))
+    assert answer.status_code == 503 and answer.mimetype == "application/json"
+    assert answer.get_json()["error_code"] == "REGISTRY_UNAVAILABLE"
+    page = client.get("/", headers=basic_header("alice", "any-password-at-all"))
+    assert page.status_code == 503 and page.mimetype == "text/plain"  # the page: words
 
 
 def _databricks_client(tmp_path, workspace):

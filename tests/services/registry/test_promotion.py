@@ -18,7 +18,7 @@ from services.access.caller import LOCAL_CALLER
 from services.errors import InvalidInput, VersionNotFound
 from services.monitor.split import SPLIT_TAG
 from services.registry.demo import IRIS_MODEL
-from services.registry.promotion import NothingToRollBack, alias_problem, no_evidence
+from services.registry.promotion import NothingToRollBack, alias_problem
 from services.settings import PROJECT_ROOT
 from services.wiring import build_services
 from tests.conftest import settings_for
@@ -200,8 +200,10 @@ def test_a_split_arm_must_exist(worker_a):
         worker_a.promotion.set_split(ME, IRIS_MODEL, {"Champion": 50, "Nope": 50})
 
 
-def test_the_evaluation_seam_has_no_evidence_until_the_merge(worker_a):
-    assert worker_a.promotion.evidence is no_evidence
+def test_a_move_rests_on_the_callers_latest_evaluation_and_there_is_none_yet(worker_a):
+    """The evidence comes from the evaluation service (tests/api/test_evaluate.py shows it
+    after an evaluation); with none run yet, the confirmation says there is none."""
+    assert worker_a.promotion.evidence == worker_a.evaluation.evidence
     assert worker_a.promotion.latest_evidence(ME, IRIS_MODEL, ("1", "2")) is None
 
 
@@ -262,7 +264,7 @@ def test_a_worker_without_alias_caching_asks_no_generation(own_settings):
 
 def test_a_locked_audit_database_still_says_the_generation(worker_a, worker_b, own_settings):
     """Its moves are written ahead (WAL): another process's lock never stalls a request."""
-    from tests.test_audit_faults import locked
+    from tests.services.access.test_audit_faults import locked
 
     worker_a.promotion.set_alias(ME, IRIS_MODEL, "Champion", "2")
     with locked(own_settings.app_data_dir / "audit.db"):

@@ -4,7 +4,6 @@ confirmation, the history says so, and one click rolls it back. On a registry of
 from __future__ import annotations
 
 import pytest
-from dash.testing.wait import until
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
@@ -13,6 +12,7 @@ from services.registry.demo import IRIS_MODEL
 from tests.browser_helpers import load_model, screenshot, start_console
 from tests.conftest import settings_for
 from tests.copied_registry import copied_registry
+from tests.waiting import until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
