@@ -376,15 +376,11 @@ def add_promotion_routes(api: Blueprint, services: ConsoleServices) -> None:
     @api.put("/models/<name>/aliases/<alias>")
     @declared(operations.SET_ALIAS)
     def set_alias(name: str, alias: str) -> Response:
-        """``{"version": "2"}`` (optional ``"evidence"``) → alias, version, previous."""
-        body = _json_object(limit)
-        version, evidence = body.get("version"), body.get("evidence")
+        """``{"version": "2"}`` → alias, version, previous. The evidence recorded is the
+        caller's latest evaluation of the two versions, found by the server."""
+        version = _json_object(limit).get("version")
         moved = promotion.set_alias(
-            current_caller(),
-            name,
-            alias,
-            str(version) if isinstance(version, (str, int)) else "",
-            evidence=str(evidence)[:255] if evidence is not None else None,
+            current_caller(), name, alias, str(version) if isinstance(version, (str, int)) else ""
         )
         return _json(moved.to_dict())
 

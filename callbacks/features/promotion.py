@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import ALL, Input, Output, State, ctx, no_update
+from dash import ALL, Input, Output, State, ctx, html, no_update
 
 from layouts.components import error_alert
 from layouts.csv_tab import hidden_or_shown
@@ -25,7 +25,7 @@ from layouts.ids import Page, Promote
 from layouts.selection import Selection
 from services.access.audit import Source
 from services.access.identity import current_caller
-from services.errors import ConsoleError, InvalidInput
+from services.errors import ConsoleError, InvalidInput, VersionNotFound
 from services.monitor.split import SPLIT_TAG, parse_split
 from services.registry.promotion import Moved
 from services.wiring import ConsoleServices
@@ -96,78 +96,77 @@ class PromotionCallbacks:
         alias, version = (alias or "").strip(), version or ""
         if loaded is None or not clicks:
             return {k: no_update for k in ASK}
-        if not needs_confirmation(alias):
-            return {
-                **{k: no_update for k in ASK},
-                **self._set(loaded.name, alias, version, None, changed),
-            }
-        caller = current_caller()
-        try:
-            previous = self.registry.resolve(caller, loaded.name, alias).version
-        except ConsoleError:
-            previous = None
-        evidence = self.promotion.latest_evidence(
-            caller, loaded.name, tuple(v for v in (previous, version) if v)
-        )
-        pending = {
-            "name": loaded.name,
-            "alias": alias,
-            "version": version,
-            "evidence": evidence.id if evidence else None,
-        }
-        return {
-            "open": True,
-            "body": confirmation_body(alias, previous, version, evidence),
-            "pending": pending,
-            "status": None,
-            "changed": no_update,
-        }
+        move = {"action": "set", "name": loaded.name, "alias": alias, "version": version}
+        return self._asked(move, changed)
+
+    def delete(
+        self, clicks: int | None, alias: str | None, selection: Any, changed: int | None
+    ) -> dict[str, Any]:
+        """Delete alias: Champion asks first; any other goes at once."""
+        loaded = Selection.from_store(selection)
+        if loaded is None or not clicks:
+            return {k: no_update for k in ASK}
+        move = {"action": "delete", "name": loaded.name, "alias": (alias or "").strip()}
+        return self._asked(move, changed)
+
+    def rollback(
+        self, clicks: list[int | None], selection: Any, changed: int | None
+    ) -> dict[str, Any]:
+        """Roll back from the history: Champion asks first (where it goes, the evidence)."""
+        loaded, pressed = Selection.from_store(selection), ctx.triggered_id
+        if loaded is None or not pressed or not any(clicks):
+            return {k: no_update for k in ASK}
+        move = {"action": "rollback", "name": loaded.name, "alias": str(pressed["alias"])}
+        return self._asked(move, changed)
 
     def confirm(self, clicks: int | None, pending: Any, changed: int | None) -> dict[str, Any]:
         move = pending_move(pending)
         if not clicks or move is None:
             return {"open": False, "status": no_update, "changed": no_update}
-        done = self._set(move["name"], move["alias"], move["version"], move["evidence"], changed)
-        return {"open": False, **done}
+        return {"open": False, **self._done(lambda: self._apply(move), changed)}
 
     def cancel(self, clicks: int | None) -> bool:
         return False
 
-    def _set(
-        self, name: str, alias: str, version: str, evidence: str | None, changed: int | None
-    ) -> dict[str, Any]:
-        return self._done(
-            lambda: self.promotion.set_alias(
-                current_caller(), name, alias, version, source=Source.UI, evidence=evidence
-            ),
-            changed,
-        )
+    def _asked(self, move: dict[str, Any], changed: int | None) -> dict[str, Any]:
+        """A change of an alias that guards production (Champion) opens the confirmation
+        with what will happen and the evidence; any other is made at once."""
+        if not needs_confirmation(move["alias"]):
+            return {
+                **{k: no_update for k in ("open", "body", "pending")},
+                **self._done(lambda: self._apply(move), changed),
+            }
+        try:
+            body = self._confirmation(move)
+        except ConsoleError as error:
+            return {**{k: no_update for k in ASK}, "status": error_alert(error)}
+        return {"open": True, "body": body, "pending": move, "status": None, "changed": no_update}
 
-    def delete(
-        self, clicks: int | None, alias: str | None, selection: Any, changed: int | None
-    ) -> dict[str, Any]:
-        loaded = Selection.from_store(selection)
-        if loaded is None or not clicks:
-            return {"status": no_update, "changed": no_update}
-        return self._done(
-            lambda: self.promotion.delete_alias(
-                current_caller(), loaded.name, (alias or "").strip(), Source.UI
-            ),
-            changed,
-        )
+    def _confirmation(self, move: dict[str, Any]) -> list[Any]:
+        caller, name, alias = current_caller(), move["name"], move["alias"]
+        try:
+            previous = self.registry.resolve(caller, name, alias).version
+        except VersionNotFound:
+            previous = None
+        if move["action"] == "delete":
+            return confirmation_body(alias, previous, None, None)
+        if move["action"] == "rollback":
+            version = self.promotion.rollback_target(caller, name, alias)
+            if version is None:
+                return [html.P(f"{alias} has no earlier version to go back to.")]
+        else:
+            version = move["version"]
+        between = tuple(v for v in (previous, version) if v)
+        evidence = self.promotion.latest_evidence(caller, name, between)
+        return confirmation_body(alias, previous, version, evidence)
 
-    def rollback(
-        self, clicks: list[int | None], selection: Any, changed: int | None
-    ) -> dict[str, Any]:
-        loaded, pressed = Selection.from_store(selection), ctx.triggered_id
-        if loaded is None or not pressed or not any(clicks):
-            return {"status": no_update, "changed": no_update}
-        return self._done(
-            lambda: self.promotion.rollback(
-                current_caller(), loaded.name, pressed["alias"], Source.UI
-            ),
-            changed,
-        )
+    def _apply(self, move: dict[str, Any]) -> Moved:
+        caller, name, alias = current_caller(), move["name"], move["alias"]
+        if move["action"] == "delete":
+            return self.promotion.delete_alias(caller, name, alias, Source.UI)
+        if move["action"] == "rollback":
+            return self.promotion.rollback(caller, name, alias, Source.UI)
+        return self.promotion.set_alias(caller, name, alias, move["version"], source=Source.UI)
 
     def save_split(
         self, clicks: int | None, text: str | None, selection: Any, changed: int | None
@@ -221,6 +220,14 @@ def _outcome() -> dict[str, Output]:
     }
 
 
+def _asking() -> dict[str, Output]:
+    """ASK, for the callbacks other than Set's that may open the confirmation too."""
+    return {
+        key: Output(output.component_id, output.component_property, allow_duplicate=True)
+        for key, output in ASK.items()
+    }
+
+
 def register(app: dash.Dash, services: ConsoleServices) -> PromotionCallbacks:
     callbacks = PromotionCallbacks(services)
     selection = State(Page.SELECTION, "data")
@@ -255,13 +262,13 @@ def register(app: dash.Dash, services: ConsoleServices) -> PromotionCallbacks:
         prevent_initial_call=True,
     )(callbacks.cancel)
     app.callback(
-        output=_outcome(),
+        output=_asking(),
         inputs={"clicks": Input(Promote.DELETE, "n_clicks")},
         state={"alias": State(Promote.ALIAS, "value"), "selection": selection, "changed": changed},
         prevent_initial_call=True,
     )(callbacks.delete)
     app.callback(
-        output=_outcome(),
+        output=_asking(),
         inputs={"clicks": Input({"type": Promote.ROLLBACK, "alias": ALL}, "n_clicks")},
         state={"selection": selection, "changed": changed},
         prevent_initial_call=True,

@@ -20,15 +20,19 @@ from services.registry.types import ModelDetail
 CONFIRMED_ALIASES = {"champion"}  # moving these asks first: they serve production traffic
 
 
+ACTIONS = ("set", "delete", "rollback")
+
+
 def pending_move(value: Any) -> dict[str, Any] | None:
-    """The move waiting for its confirmation, read back to its shape (``layouts/stores``)."""
-    if not isinstance(value, dict):
+    """The change waiting for its confirmation, read back to its shape (``layouts/stores``):
+    what to do to which alias of which model (a version for "set"). It decides nothing:
+    the change is checked on the server, with the caller's rights, when confirmed."""
+    if not isinstance(value, dict) or value.get("action") not in ACTIONS:
         return None
-    fields = ("name", "alias", "version")
+    fields = ("name", "alias", "version") if value["action"] == "set" else ("name", "alias")
     if not all(isinstance(value.get(k), str) and value.get(k) for k in fields):
         return None
-    evidence = value.get("evidence")
-    return value if evidence is None or isinstance(evidence, str) else None
+    return value
 
 
 def needs_confirmation(alias: str) -> bool:
@@ -172,10 +176,16 @@ def _alias_history(alias: str, moves: list[AliasMove], may_move: bool) -> html.L
 
 
 def confirmation_body(
-    alias: str, previous: str | None, version: str, evidence: Evidence | None
+    alias: str, previous: str | None, version: str | None, evidence: Evidence | None
 ) -> list[Any]:
-    """What the person decides on: the move, and the evidence for it (or that there is none)."""
+    """What the person decides on: the move (``version`` None: the alias deleted), and the
+    evidence for it (or that there is none)."""
     start = f"version {previous}" if previous else "nowhere (it is new)"
+    if version is None:
+        return [
+            html.P(f"{alias} points to {start}; it will be deleted."),
+            html.P(f"Every prediction through {alias} will fail until it is set again."),
+        ]
     lines: list[Any] = [html.P(f"{alias} points to {start}; it will point to version {version}.")]
     if evidence is None:
         lines.append(

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.access.audit_store import sqlite_folder
 
 ALIAS = "alias"
+ROLLBACK = "rollback"  # an alias moved back by Roll back: it undoes the move before it
 SPLIT = "split"
 LISTED = 50  # the newest moves a history shows
 WAIT_WRITING_SECONDS = 5
@@ -34,7 +35,7 @@ moves_table = Table(
     Column("time", String(40), nullable=False),
     Column("user", String(320), nullable=False),
     Column("model", String(500), nullable=False, index=True),
-    Column("kind", String(10), nullable=False),  # alias, or split (the tag's text as "to")
+    Column("kind", String(10), nullable=False),  # alias, rollback, split (the tag's text as "to")
     Column("alias", String(255), nullable=False),
     Column("from_version", String(40)),  # None: the alias did not exist
     Column("to_version", String(2000)),  # None: the alias was deleted
@@ -65,7 +66,8 @@ class AliasMove:
             return f"traffic split: {self.to_version or 'removed'} by {self.user} at {at}"
         before = f"v{self.from_version}" if self.from_version else "(new)"
         after = f"v{self.to_version}" if self.to_version else "(deleted)"
-        return f"{self.alias}: {before} → {after} by {self.user} at {at}"
+        undone = " (rolled back)" if self.kind == ROLLBACK else ""
+        return f"{self.alias}: {before} → {after} by {self.user} at {at}{undone}"
 
 
 class AliasHistory:
@@ -104,7 +106,9 @@ class AliasHistory:
         """Newest first; one alias's, or every alias's and split's of the model."""
         query = select(moves_table).where(moves_table.c.model == model)
         if alias is not None:
-            query = query.where(moves_table.c.kind == ALIAS, moves_table.c.alias == alias)
+            query = query.where(
+                moves_table.c.kind.in_((ALIAS, ROLLBACK)), moves_table.c.alias == alias
+            )
         query = query.order_by(moves_table.c.id.desc()).limit(limit)
         with self.engine.connect() as connection:
             return [AliasMove(**dict(row._mapping)) for row in connection.execute(query)]

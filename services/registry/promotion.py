@@ -9,20 +9,25 @@ worker's caches the alias moved, and what a rollback reads.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.access.audit import AuditedAction, AuditLog, Source
 from services.access.caller import Caller
 from services.errors import ConsoleError, InvalidInput, PermissionDenied, VersionNotFound, cut
 from services.monitor.split import EXAMPLE, MAX_ARMS, SPLIT_TAG, TrafficSplit, parse_split
 from services.registry.access import ModelAccess
-from services.registry.alias_history import SPLIT, AliasHistory, AliasMove
+from services.registry.alias_history import ALIAS, ROLLBACK, SPLIT, AliasHistory, AliasMove
 from services.registry.client import LATEST, Registry
 from services.registry.manage_rights import ManageVerdict
 from services.registry.records import is_version_number
+
+log = logging.getLogger(__name__)
 
 MAX_ALIAS_LENGTH = 255
 _ALIAS = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -111,19 +116,15 @@ class PromotionService:
             return None
 
     def set_alias(
-        self,
-        caller: Caller,
-        name: str,
-        alias: str,
-        version: str,
-        source: Source = Source.API,
-        evidence: str | None = None,
+        self, caller: Caller, name: str, alias: str, version: str, source: Source = Source.API
     ) -> Moved:
-        """Point ``alias`` at ``version`` (a number): creates it or moves it."""
+        """Point ``alias`` at ``version`` (a number): creates it or moves it. The evidence
+        recorded with the move is the caller's latest evaluation of the two versions, found
+        here: what a page or a client says it saw is never taken for it."""
         with self.audit.recording(caller, source, "alias", name, alias) as audited:
             registry = self._checked(caller, name, alias, "move")
             version = self._existing_version(registry, name, version)
-            return self._move(caller, registry, name, alias, version, audited, evidence)
+            return self._move(caller, registry, name, alias, version, audited)
 
     def delete_alias(
         self, caller: Caller, name: str, alias: str, source: Source = Source.API
@@ -134,23 +135,42 @@ class PromotionService:
             if previous is None:
                 raise VersionNotFound(f"{cut(name)} has no alias {cut(alias, 40)}.")
             audited.previous_version = previous
-            self._as_caller(caller, name, lambda: registry.delete_alias(name, alias))
-            move = self.history.record(AliasMove(name, alias, previous, None, caller.user))
+            self._as_caller(caller, name, "delete", lambda: registry.delete_alias(name, alias))
+            move = self._recorded(AliasMove(name, alias, previous, None, caller.user))
             return Moved(alias, None, previous, move)
 
     def rollback(self, caller: Caller, name: str, alias: str, source: Source = Source.API) -> Moved:
         """Move ``alias`` back to where it pointed before its last move in the console."""
         with self.audit.recording(caller, source, "alias-rollback", name, alias) as audited:
             registry = self._checked(caller, name, alias, "move")
-            last = next(iter(self.history.moves(name, alias, limit=1)), None)
-            if last is None or last.from_version is None:
+            target = self._undo_target(name, alias)
+            if target is None:
                 raise NothingToRollBack(
                     f"{cut(alias, 40)} of {cut(name)} has no earlier version to go back to.",
                     hint="Its history lists the moves made in the console; set the alias "
                     "to a version instead.",
                 )
-            version = self._existing_version(registry, name, last.from_version)
-            return self._move(caller, registry, name, alias, version, audited, None)
+            version = self._existing_version(registry, name, target)
+            return self._move(caller, registry, name, alias, version, audited, ROLLBACK)
+
+    def rollback_target(self, caller: Caller, name: str, alias: str) -> str | None:
+        """Where Roll back would take ``alias``, for a caller who may see the model."""
+        self.access.model_detail(caller, name, Source.UI)
+        return self._undo_target(name, alias)
+
+    def _undo_target(self, name: str, alias: str) -> str | None:
+        """The version Roll back goes to: before the newest move not yet undone. Each
+        rollback undoes the move before it, so a second Roll back goes one move further
+        back instead of undoing the first (None when nothing is left to undo)."""
+        undone = 0
+        for move in self.history.moves(name, alias):
+            if move.kind == ROLLBACK:
+                undone += 1
+            elif undone:
+                undone -= 1
+            else:
+                return move.from_version
+        return None
 
     def alias_history(
         self, caller: Caller, name: str, alias: str | None = None, source: Source = Source.API
@@ -167,8 +187,10 @@ class PromotionService:
             registry = self._checked(caller, name, None, "move")
             split = self._valid_split(registry, name, weights)
             raw = ",".join(f"{arm.ref}:{arm.weight}" for arm in split.arms)
-            self._as_caller(caller, name, lambda: registry.set_model_tag(name, SPLIT_TAG, raw))
-            self.history.record(AliasMove(name, SPLIT_TAG, None, raw, caller.user, kind=SPLIT))
+            self._as_caller(
+                caller, name, "move", lambda: registry.set_model_tag(name, SPLIT_TAG, raw)
+            )
+            self._recorded(AliasMove(name, SPLIT_TAG, None, raw, caller.user, kind=SPLIT))
             return split
 
     # -- the steps every change takes ------------------------------------------------------
@@ -201,23 +223,38 @@ class PromotionService:
         alias: str,
         version: str,
         audited: AuditedAction,
-        evidence: str | None,
+        kind: str = ALIAS,
     ) -> Moved:
         previous = registry.alias_target(name, alias)
+        between = tuple(v for v in (previous, version) if v)
+        found = self.latest_evidence(caller, name, between) if kind == ALIAS else None
+        evidence = found.id if found is not None else None
         audited.version, audited.alias = version, alias
         audited.previous_version, audited.evidence = previous, evidence
-        self._as_caller(caller, name, lambda: registry.set_alias(name, alias, version))
-        move = self.history.record(
-            AliasMove(name, alias, previous, version, caller.user, evidence=evidence)
+        self._as_caller(caller, name, "move", lambda: registry.set_alias(name, alias, version))
+        move = self._recorded(
+            AliasMove(name, alias, previous, version, caller.user, evidence=evidence, kind=kind)
         )
         return Moved(alias, version, previous, move)
 
-    def _as_caller(self, caller: Caller, name: str, change: Callable[[], None]) -> None:
+    def _recorded(self, move: AliasMove) -> AliasMove:
+        """The move in the history. It has happened in the registry already, so a history
+        that cannot be written costs the record (logged), never the answer: the move is
+        said as made, and other workers see it once their alias memory expires."""
+        try:
+            return self.history.record(move)
+        except SQLAlchemyError as error:
+            log.warning(
+                "Alias move not recorded in the history (%s): %s", type(error).__name__, move
+            )
+            return move
+
+    def _as_caller(self, caller: Caller, name: str, what: str, change: Callable[[], None]) -> None:
         """The registry has the last word: its refusal is said in the same terms."""
         try:
             change()
         except PermissionDenied as error:
-            raise _refused(caller, name, "move", error.message) from None
+            raise _refused(caller, name, what, error.message) from None
 
     def _valid_split(
         self, registry: Registry, name: str, weights: Mapping[str, Any]

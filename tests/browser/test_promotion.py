@@ -1,5 +1,6 @@
-"""A model owner promotes in the browser: Challenger's version becomes Champion after the
-confirmation, the history says so, and one click rolls it back. On a registry of its own."""
+"""A model owner evaluates and promotes in the browser: Challenger's version becomes
+Champion after a confirmation that shows the evaluation, the history says so, and Roll back
+(confirmed too) restores it. On a registry of its own."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import pytest
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from layouts.ids import Promote
-from services.registry.demo import IRIS_MODEL
-from tests.browser_helpers import load_model, screenshot, start_console
+from layouts.features.evaluation import CSV_SECTION
+from layouts.ids import Config, Promote
+from services.registry.demo import IRIS_MODEL, _iris_data
+from tests.browser_helpers import job_result, open_tab, screenshot, start_console, upload_csv
 from tests.conftest import settings_for
 from tests.copied_registry import copied_registry
 from tests.waiting import until
@@ -24,16 +26,23 @@ def champion_in_registry(settings) -> str:
     return str(client.get_model_version_by_alias(IRIS_MODEL, "Champion").version)
 
 
-def test_promote_with_the_confirmation_see_the_history_and_roll_back(
+def test_evaluate_then_promote_with_the_evidence_see_the_history_and_roll_back(
     dash_duo, registry_dir, tmp_path
 ):
+    """The data scientist's path: a labelled file evaluated (Champion against Challenger),
+    the verdict, Challenger's version promoted after a confirmation that shows that
+    evaluation, the history, and Roll back (confirmed too: Champion serves production)."""
     settings = settings_for(copied_registry(registry_dir, tmp_path / "data"))
-    start_console(dash_duo, settings, alias_cache_seconds=60)
-    load_model(dash_duo, IRIS_MODEL, "Champion")
+    start_console(
+        dash_duo, settings, default_model=IRIS_MODEL, default_version="1", alias_cache_seconds=60
+    )
+    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL} version 1")
+    evaluate_labelled_iris(dash_duo, tmp_path)
+
+    open_tab(dash_duo, "Model Configuration")
     dash_duo.wait_for_contains_text(f"#{Promote.PERMISSION}", "does not check permissions")
     until(lambda: dash_duo.find_element(f"#{Promote.SET}").is_enabled(), timeout=10)
     dash_duo.wait_for_contains_text(f"#{Promote.HISTORY}", "No alias has been moved")
-
     dash_duo.find_element(f"#{Promote.ALIAS}").send_keys("Champion")
     Select(dash_duo.find_element(f"#{Promote.VERSION}")).select_by_value("2")
     dash_duo.find_element(f"#{Promote.SET}").send_keys(Keys.ENTER)  # the keyboard's way
@@ -42,7 +51,9 @@ def test_promote_with_the_confirmation_see_the_history_and_roll_back(
     dash_duo.wait_for_contains_text(
         body, "Champion points to version 1; it will point to version 2."
     )
-    dash_duo.wait_for_contains_text(body, "No evaluation of these versions")
+    dash_duo.wait_for_contains_text(
+        body, "Version 1: 100.0 % accuracy, version 2: 97.3 % accuracy on iris_labeled.csv"
+    )
     assert champion_in_registry(settings) == "1"  # nothing moves before the confirmation
     screenshot(dash_duo, "promotion-confirm")
     dash_duo.find_element(f"#{Promote.CONFIRM}").click()
@@ -54,9 +65,31 @@ def test_promote_with_the_confirmation_see_the_history_and_roll_back(
     rollback = dash_duo.find_element(f"#{Promote.HISTORY} button")
     assert rollback.get_attribute("aria-label") == "Roll back Champion to version 1"
     rollback.click()
+    dash_duo.wait_for_contains_text(
+        body, "Champion points to version 2; it will point to version 1."
+    )
+    assert champion_in_registry(settings) == "2"
+    dash_duo.find_element(f"#{Promote.CONFIRM}").click()
 
     dash_duo.wait_for_contains_text(f"#{Promote.STATUS}", "Champion: v2 → v1 by local user")
-    dash_duo.wait_for_contains_text(f"#{Promote.HISTORY}", "Champion: v2 → v1 by local user")
+    dash_duo.wait_for_contains_text(f"#{Promote.HISTORY}", "(rolled back)")
     assert champion_in_registry(settings) == "1"
     screenshot(dash_duo, "promotion-history")
     assert dash_duo.get_logs() == []
+
+
+def evaluate_labelled_iris(dash_duo, tmp_path) -> None:
+    source = tmp_path / "iris_labeled.csv"
+    X, y = _iris_data()
+    X.assign(species=y).to_csv(source, index=False)
+    open_tab(dash_duo, "CSV Prediction")
+    upload_csv(dash_duo, source, 150)
+    dash_duo.wait_for_contains_text(f"#{CSV_SECTION.label}", "species", timeout=30)
+    dash_duo.wait_for_contains_text(f"#{CSV_SECTION.refs}", "Challenger")
+    dash_duo.driver.execute_script("window.scrollTo({top: 1e6, behavior: 'instant'})")
+    dash_duo.find_element(f"#{CSV_SECTION.run}").click()
+    dash_duo.wait_for_contains_text(
+        job_result(CSV_SECTION.name),
+        "Challenger is right on 0 rows where Champion is wrong",
+        timeout=90,
+    )

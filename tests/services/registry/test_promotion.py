@@ -23,6 +23,7 @@ from services.settings import PROJECT_ROOT
 from services.wiring import build_services
 from tests.conftest import settings_for
 from tests.copied_registry import copied_registry
+from tests.waiting import until
 
 ME = LOCAL_CALLER
 
@@ -68,19 +69,13 @@ def test_any_valid_name_is_an_alias(alias):
 
 
 def test_a_move_answers_with_the_previous_version_and_is_audited(worker_a):
-    moved = worker_a.promotion.set_alias(
-        ME, IRIS_MODEL, "Champion", "2", source=Source.API, evidence="eval-7"
-    )
+    moved = worker_a.promotion.set_alias(ME, IRIS_MODEL, "Champion", "2", source=Source.API)
 
     assert moved.to_dict() == {"alias": "Champion", "version": "2", "previous": "1"}
     assert champion(worker_a) == "2"
     (record,) = worker_a.audit.rows(action="alias")
     assert (record["user"], record["alias"], record["outcome"]) == ("local user", "Champion", "ok")
-    assert (record["previous_version"], record["version"], record["evidence"]) == (
-        "1",
-        "2",
-        "eval-7",
-    )
+    assert (record["previous_version"], record["version"], record["evidence"]) == ("1", "2", None)
 
 
 def test_every_other_instance_answers_with_the_new_version_at_once(worker_a, worker_b):
@@ -113,12 +108,26 @@ def test_history_is_newest_first_and_rollback_goes_back_one_move(worker_a, worke
     moves = worker_b.promotion.alias_history(ME, IRIS_MODEL, "Champion")
     texts = [move.text.rsplit(" at ", 1)[0] for move in moves]
     assert texts == ["Champion: v2 → v1 by local user", "Champion: v1 → v2 by local user"]
+    assert moves[0].text.endswith("(rolled back)")
     assert [m.alias for m in worker_b.promotion.alias_history(ME, IRIS_MODEL)] == [
         "Champion",
         "Staging",
         "Champion",
     ]
     assert [r["action"] for r in worker_a.audit.rows(model=IRIS_MODEL)][-1] == "alias-rollback"
+
+
+def test_a_second_rollback_goes_further_back_instead_of_undoing_the_first(worker_a):
+    """A double click on Roll back must not put the version just rolled back again."""
+    worker_a.promotion.set_alias(ME, IRIS_MODEL, "Staging", "1")  # new: nowhere before
+    worker_a.promotion.set_alias(ME, IRIS_MODEL, "Champion", "2")  # v1 → v2
+    worker_a.promotion.set_alias(ME, IRIS_MODEL, "Champion", "1")  # v2 → v1
+
+    assert worker_a.promotion.rollback(ME, IRIS_MODEL, "Champion").version == "2"
+    assert worker_a.promotion.rollback(ME, IRIS_MODEL, "Champion").version == "1"
+    with pytest.raises(NothingToRollBack):
+        worker_a.promotion.rollback(ME, IRIS_MODEL, "Champion")
+    assert champion(worker_a) == "1"
 
 
 def test_rollback_without_an_earlier_version_changes_nothing(worker_a):
@@ -290,3 +299,25 @@ def test_while_the_moves_cannot_be_read_nothing_remembered_is_trusted(
 
     assert worker_b.promotion.history.generation() is None
     assert champion(worker_b) == "2"
+
+
+def test_a_move_records_the_callers_latest_evaluation_of_both_versions(worker_a, tmp_path):
+    """The evidence is found by the server: a page or a client cannot name one."""
+    from services.registry.demo import _iris_data
+
+    X, y = _iris_data()
+    source = tmp_path / "iris_labeled.csv"
+    X.assign(species=y).to_csv(source, index=False)
+    with source.open("rb") as stream:
+        stored = worker_a.files.upload(ME, "iris_labeled.csv", stream)
+    request = {"kind": "evaluate", "source": f"upload:{stored.file_id}", "label": "species"}
+    job = worker_a.jobs.submit(
+        ME, IRIS_MODEL, "Champion", {**request, "compare_with": ["2"]}, "api"
+    )
+    until(lambda: worker_a.jobs.get(ME, job.job_id).done, 60, poll=0.2)
+    assert worker_a.jobs.get(ME, job.job_id).state == "succeeded"
+
+    worker_a.promotion.set_alias(ME, IRIS_MODEL, "Champion", "2")
+    (moved,) = worker_a.audit.rows(action="alias")
+    assert moved["evidence"] == job.job_id
+    assert worker_a.promotion.alias_history(ME, IRIS_MODEL, "Champion")[0].evidence == job.job_id
