@@ -115,7 +115,7 @@ class CalibrationBins:
 
     def add(self, probabilities: np.ndarray, truth: np.ndarray) -> None:
         edges = np.linspace(0.0, 1.0, self.bins + 1)
-        which = np.searchsorted(edges[1:-1], probabilities, side="right")
+        which = np.searchsorted(edges[1:-1], probabilities)  # as scikit-learn bins them
         self.counts += np.bincount(which, minlength=self.bins)
         self.predicted += np.bincount(which, weights=probabilities, minlength=self.bins)
         self.observed += np.bincount(which, weights=truth.astype(float), minlength=self.bins)

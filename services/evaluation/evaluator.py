@@ -159,7 +159,7 @@ class Evaluator:
         labels: pd.Series,
     ) -> np.ndarray:
         """The rows this version answered; those it did not (with a usable label) listed."""
-        scored = answer.predictions.notna().to_numpy().copy()
+        scored = answer.predictions.notna().to_numpy() & self._readable(answer.predictions)
         if answer.problems is not None:
             scored &= (answer.problems.fillna("") == "").to_numpy()
         failed = usable & ~scored
@@ -172,6 +172,14 @@ class Evaluator:
             )
             self.skipped.add(NOT_SCORED, numbers[failed], self.label, labels[failed], reasons)
         return scored
+
+    def _readable(self, predictions: pd.Series) -> np.ndarray:
+        """Answers that name a class (an empty text names none) or, from a regressor, are a
+        number: any other is a row the version did not score."""
+        predicted = self._predicted(predictions)
+        if self.kind == CLASSIFICATION:
+            return predicted >= 0
+        return ~np.isnan(predicted)
 
     def _predicted(self, predictions: pd.Series) -> np.ndarray:
         if self.kind == CLASSIFICATION:

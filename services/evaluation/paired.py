@@ -78,10 +78,13 @@ class PairedClasses:
         self.only_first_right += int(lost.sum())
         self.only_second_right += int(gained.sum())
         change = (gained.astype(float) - lost.astype(float))[gained | lost]
-        weights = poisson_weights(self.rng, self.replicates, len(change))
-        self.numerators += weights @ change
+        for start in range(0, len(change), BLOCK_ROWS):
+            block = change[start : start + BLOCK_ROWS]
+            weights = poisson_weights(self.rng, self.replicates, len(block))
+            self.numerators += weights @ block
+            self.totals += weights.sum(axis=1)
         agreeing = len(first_right) - len(change)
-        self.totals += weights.sum(axis=1) + self.rng.poisson(agreeing, self.replicates)
+        self.totals += self.rng.poisson(agreeing, self.replicates)
 
     def p_value(self) -> float:
         return mcnemar_exact(self.only_first_right, self.only_second_right)

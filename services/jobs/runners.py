@@ -135,7 +135,10 @@ class ProcessRunner:
             if asked is not None and time.monotonic() - asked > CANCEL_GRACE_SECONDS:
                 process.kill()
         with contextlib.suppress(Exception):
-            self.store.fail_if_running(job_id, job_lost())
+            if asked is not None:
+                self.store.cancel_if_running(job_id)
+            else:
+                self.store.fail_if_running(job_id, job_lost())
 
 
 def run_in_clean_process(

@@ -188,9 +188,17 @@ class JobStore:
     def fail_if_running(self, job_id: str, error: dict[str, Any]) -> None:
         """A runner's process ended without finishing its job: failed now, not in
         ``lost_seconds``."""
+        self._end_if_running(job_id, FAILED, error)
+
+    def cancel_if_running(self, job_id: str) -> None:
+        """A runner's process was stopped because its job was cancelled: cancelled, as
+        asked, not failed."""
+        self._end_if_running(job_id, CANCELLED, None)
+
+    def _end_if_running(self, job_id: str, state: str, error: dict[str, Any] | None) -> None:
         job = self.load_any(job_id)
         if job is not None and job.active:
-            job.state, job.error = FAILED, error
+            job.state, job.error = state, error
             job.updated = job.finished = time.time()
             self._move(job, when=jobs_table.c.state.in_(ACTIVE))
 
@@ -210,14 +218,16 @@ class JobStore:
         job.cancel_requested = bool(row.cancel_requested)
         now = time.time()
         if job.state == RUNNING and now - job.updated > self.lost_seconds:
-            return self._failed(job, job_lost(), RUNNING)
+            if job.cancel_requested:  # asked to stop, and it has: as the person asked
+                return self._ended(job, CANCELLED, None, RUNNING)
+            return self._ended(job, FAILED, job_lost(), RUNNING)
         if job.state == QUEUED and now - job.created > self.queued_seconds:
-            return self._failed(job, job_waited_too_long(), QUEUED)
+            return self._ended(job, FAILED, job_waited_too_long(), QUEUED)
         return job
 
-    def _failed(self, job: Job, error: dict[str, Any], was: str) -> Job:
+    def _ended(self, job: Job, state: str, error: dict[str, Any] | None, was: str) -> Job:
         stale_beat = job.updated
-        job.state, job.error, job.finished = FAILED, error, time.time()
+        job.state, job.error, job.finished = state, error, time.time()
         job.updated = job.finished
         condition = and_(jobs_table.c.state == was, jobs_table.c.updated == stale_beat)
         if self._move(job, when=condition):

@@ -25,7 +25,6 @@ CURRENT_USER = "/api/2.0/mlflow/users/current"
 USER_PERMISSION = "/api/3.0/mlflow/users/permissions/get"
 UC_MODEL = "/api/2.1/unity-catalog/models/"
 UC_EFFECTIVE = "/api/2.1/unity-catalog/effective-permissions/function/"
-MOVING = ("EDIT", "MANAGE")
 UC_MANAGING = ("MANAGE", "ALL_PRIVILEGES")
 
 
@@ -132,10 +131,12 @@ class UnityCatalogRights:
 
     def _asked(self, name: str) -> ManageVerdict:
         session = _session(self.caller)
-        model = _json(session.get(f"{self.host}{UC_MODEL}{quote(name)}", timeout=TIMEOUT_SECONDS))
+        model = _json(
+            session.get(f"{self.host}{UC_MODEL}{quote(name, safe='')}", timeout=TIMEOUT_SECONDS)
+        )
         if model.get("owner") == self.caller.user:
             return ManageVerdict(True, True, f"{self.caller.user} owns {cut(name)}.")
-        url = f"{self.host}{UC_EFFECTIVE}{quote(name)}"
+        url = f"{self.host}{UC_EFFECTIVE}{quote(name, safe='')}"
         granted = _json(
             session.get(url, params={"principal": self.caller.user}, timeout=TIMEOUT_SECONDS)
         )

@@ -72,3 +72,43 @@ def test_scores_exact_per_distinct_value_give_scikit_learns_area():
     assert counts.exact
     assert counts.auc() == pytest.approx(metrics.roc_auc_score(truth, scores), abs=1e-12)
     assert pd.Series(scores).nunique() == len(counts.scores)
+
+
+def test_probabilities_on_a_bin_edge_are_binned_as_scikit_learn_bins_them():
+    """Tree models answer 0.1, 0.2, … exactly: each lands in the bin scikit-learn puts it."""
+    from sklearn.calibration import calibration_curve
+
+    from services.evaluation.curves import CalibrationBins
+
+    rng = np.random.default_rng(4)
+    probabilities = rng.choice(np.round(np.arange(0, 1.01, 0.1), 1), size=500)
+    truth = rng.random(500) < probabilities
+    bins = CalibrationBins()
+    bins.add(probabilities, truth)
+    observed, predicted = calibration_curve(truth, probabilities, n_bins=10)
+    curve = bins.curve()
+    np.testing.assert_allclose(curve["fraction_positive"], observed, atol=1e-12)
+    np.testing.assert_allclose(curve["mean_predicted"], predicted, atol=1e-12)
+
+
+def test_an_empty_prediction_is_a_row_not_scored_not_a_broken_evaluation():
+    """A model that answers "" for a row names no class: that row is left out for every
+    version and listed, and the rest are counted."""
+    from services.evaluation.classes import Classes
+    from services.evaluation.evaluator import CLASSIFICATION, Answers, EvaluatedVersion, Evaluator
+
+    classes = Classes(["no", "yes"], None, fixed=True)
+    versions = [EvaluatedVersion("Champion", "1"), EvaluatedVersion("Challenger", "2")]
+    evaluator = Evaluator(CLASSIFICATION, "churned", versions, classes)
+    chunk = pd.DataFrame({"churned": ["yes", "no", "yes", "no"]})
+    evaluator.add(
+        chunk,
+        [
+            Answers(pd.Series(["yes", "", "yes", "no"])),
+            Answers(pd.Series(["yes", "no", "no", "no"])),
+        ],
+    )
+    body = evaluator.result()
+    assert (body["rows"], body["skipped_rows"]) == (3, 1)
+    assert body["skipped"] == {"not_scored": 1}
+    assert [v["metrics"]["accuracy"] for v in body["versions"]] == [1.0, pytest.approx(2 / 3)]

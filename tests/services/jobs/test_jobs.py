@@ -23,6 +23,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from app import create_app, services_of
+from services.jobs.runners import CANCEL_GRACE_SECONDS
 from services.registry.demo import IRIS_FEATURES, IRIS_MODEL
 from tests.celery_worker import running_celery_worker, running_redis
 from tests.waiting import until
@@ -180,6 +181,30 @@ def test_a_runner_that_dies_fails_its_job(console):
     done = console.until_state(started["job_id"], FINAL, timeout=LOST_SECONDS + 30)
     assert done["state"] == "failed" and done["error"]["error_code"] == "JOB_LOST", done
     assert "Nothing was published" in done["error"]["message"]
+
+
+@pytest.mark.parametrize("console", ["process"], indirect=True)
+def test_a_job_that_cannot_hear_its_cancel_is_stopped_and_cancelled(console):
+    """Its process is frozen (a model stuck in native code hears nothing): Cancel still
+    ends it as cancelled, not as failed or lost, and the process is stopped hard."""
+    file_id, _ = console.upload(ROWS * 3, seed=6)
+    started = console.start(file_id)
+    console.until_state(started["job_id"], ("running",))
+    frozen = _job_processes(console)
+    assert frozen, "no process is running the job"
+    for process in frozen:
+        process.suspend()
+    assert console.client.delete(f"/api/jobs/{started['job_id']}").status_code == 202
+    done = console.until_state(started["job_id"], FINAL, timeout=60)
+    assert done["state"] == "cancelled" and done["error"] is None, done
+    until(lambda: not any(_alive(p) for p in frozen), timeout=CANCEL_GRACE_SECONDS + 30)
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _job_processes(console: Console) -> list[psutil.Process]:
