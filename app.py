@@ -68,7 +68,7 @@ from flask_caching import Cache
 
 from api.routes import create_api_blueprint
 from callbacks import register_callbacks
-from layouts.page import page_layout
+from layouts.page import INDEX_STRING, page_layout
 from services.access.guard import RequestGuard
 from services.compat import finish_dash_setup
 from services.jobs.record import LOCAL
@@ -118,6 +118,7 @@ def create_app(
         url_base_pathname=url_base_pathname,
         assets_folder=str(ASSETS),
         title="Model Console",
+        index_string=INDEX_STRING,
         update_title=None,
         suppress_callback_exceptions=True,
     )

@@ -16,6 +16,25 @@ from layouts.ids import History, Page, Tab
 from layouts.selection import Selection
 from services.settings import Settings
 
+# Dash's own page with the language said (screen readers pick their voice by it).
+INDEX_STRING = """<!DOCTYPE html>
+<html lang="en">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <footer>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </footer>
+    </body>
+</html>"""
+
 TAB_LABELS = {
     Tab.CONFIG: "Model Configuration",
     Tab.JSON: "JSON Prediction",
