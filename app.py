@@ -66,6 +66,7 @@ from dash.exceptions import DependencyException
 from flask import Flask
 from flask_caching import Cache
 
+from api.metrics import init_metrics
 from api.routes import create_api_blueprint
 from callbacks import register_callbacks
 from layouts.page import INDEX_STRING, page_layout
@@ -104,6 +105,7 @@ def create_app(
     cache.init_app(server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 5000})
     services = build_services(settings, cache)
     services.audit.start()
+    init_metrics(server, url_base_pathname, services)  # first: refused requests count too
     guard = RequestGuard(settings)
     guard.init_app(server, url_base_pathname)
     services.identity.init_app(server, url_base_pathname)
