@@ -6,7 +6,7 @@ from __future__ import annotations
 import dash
 
 from callbacks import config_tab, csv_tab, history_tab, json_tab, monitor_tab, page
-from callbacks.features import compare, jobs, row_explain, table_panel, whatif
+from callbacks.features import compare, jobs, row_explain, snippets, table_panel, whatif
 from layouts.stores import READERS
 from services.access.callback_guard import guard_callbacks
 from services.wiring import ConsoleServices
@@ -28,3 +28,4 @@ def register_callbacks(app: dash.Dash, services: ConsoleServices) -> None:
     monitor_tab.register(app, services)
     jobs.register(app, services)
     csv_tab.register(app, services)
+    snippets.register(app, services)

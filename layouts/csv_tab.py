@@ -14,6 +14,7 @@ from layouts.features.drift_view import drift_view
 from layouts.features.explain import file_charts
 from layouts.features.jobs import JobPanel
 from layouts.features.row_explain import pickable, probabilities_option, row_slot
+from layouts.features.snippets import CSV_SNIPPETS
 from layouts.ids import Csv, Insight
 from services.files.results import DEFAULT_RESULT_FORMAT, RESULT_FORMATS
 from services.files.service import FileCheck
@@ -111,6 +112,7 @@ def layout(upload_limit_bytes: int) -> html.Div:
                     dcc.Loading(html.Div(id=Csv.PREVIEW), type="dot"),
                     action_bar,
                     html.Div(id=Csv.PREVIEW_GRID, className="mt-3"),
+                    CSV_SNIPPETS.layout(),
                 ],
                 "list-check",
             ),

@@ -21,6 +21,7 @@ from layouts.components import (
 from layouts.features import compare
 from layouts.features.explain import batch_charts, pending_insight, single_row_insight, sureness
 from layouts.features.row_explain import pickable, row_slot
+from layouts.features.snippets import FORM_SNIPPETS, JSON_SNIPPETS
 from layouts.features.whatif import panel as whatif_panel
 from layouts.ids import Insight, Json, form_feedback, form_field, form_switch
 from services.registry.signature import SignatureInfo
@@ -68,9 +69,13 @@ def layout() -> html.Div:
             className="mt-1",
         ),
         html.Div(FORM_ANSWER.layout(), className="mt-3"),
+        FORM_SNIPPETS.layout(),
         whatif_panel(),
     ]
-    result = [JSON_ANSWER.layout(placeholder("Press Predict to see the model's answer here."))]
+    result = [
+        JSON_ANSWER.layout(placeholder("Press Predict to see the model's answer here.")),
+        JSON_SNIPPETS.layout(),
+    ]
     return html.Div(
         [
             html.Div(id=Json.ACTIVE),
