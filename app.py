@@ -71,7 +71,7 @@ from api.routes import create_api_blueprint
 from callbacks import register_callbacks
 from layouts.page import INDEX_STRING, page_layout
 from services.access.guard import RequestGuard
-from services.compat import finish_dash_setup
+from services.compat import finish_dash_setup, only_the_page
 from services.jobs.record import LOCAL
 from services.jobs.runners import CeleryRunner
 from services.settings import Settings
@@ -81,6 +81,7 @@ from services.wiring import ConsoleServices, build_services
 ASSETS = ROOT / "assets"
 EXTENSION = "model_console"  # server.extensions[EXTENSION][url_base_pathname] -> services
 log = logging.getLogger("model_console")
+NOT_FOUND = ("No such page.", 404, {"Content-Type": "text/plain"})
 
 
 def create_app(
@@ -129,6 +130,7 @@ def create_app(
     blueprint = create_api_blueprint(services, name=f"model_console_api_{id(app)}")
     server.register_blueprint(blueprint, url_prefix=url_base_pathname.rstrip("/") + "/api")
     finish_dash_setup(app)
+    only_the_page(app, lambda: NOT_FOUND)  # the console's one page is at its prefix
     answer_unknown_bundles(server)
     guard.allow_scripts(app.csp_hashes())
     return app

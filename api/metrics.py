@@ -21,7 +21,7 @@ def init_metrics(server: Flask, prefix: str, services: ConsoleServices) -> None:
     like anyone in mode ``mlflow-basic`` and passes the platform's sign-in in Databricks
     Apps; the token, required there, keeps the metrics to the scraper."""
     settings = services.settings
-    if not settings.metrics_enabled:
+    if not settings.metrics_on:
         return
     path = f"{prefix.rstrip('/')}/metrics"
 

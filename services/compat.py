@@ -20,6 +20,9 @@ here again, re-check, then move the versions in the test).
   hands over whole socket reads.
 - ``finish_dash_setup``: ``Dash._setup_server`` (Dash 4.4.1), which Dash otherwise runs on
   the first request while serving others half set up.
+- ``only_the_page``: Dash's catch-all route (``FlaskBackend.setup_catchall``, endpoint
+  ``<routes prefix><path:path>``; Dash 4.4.1), which answers every unknown path under the
+  prefix with the page, for multi-page apps; the console has one page.
 """
 
 from __future__ import annotations
@@ -93,3 +96,12 @@ def finish_dash_setup(app: Any) -> None:
     request ran Dash's first-request setup."""
     with app.server.test_request_context(app.config.requests_pathname_prefix):
         app._setup_server()
+
+
+def only_the_page(app: Any, unknown: Callable[[], Any]) -> None:
+    """Every path under the prefix that no route of the console takes is answered by
+    ``unknown`` (a 404), not by the page with status 200 (``/docs``, ``/openapi.json``)."""
+    endpoint = f"{app.config.routes_pathname_prefix}<path:path>"
+    if endpoint not in app.server.view_functions:
+        raise RuntimeError(f"Dash no longer has its catch-all route {endpoint}: see compat.py")
+    app.server.view_functions[endpoint] = lambda path: unknown()

@@ -539,7 +539,7 @@ VARIABLES: tuple[Variable, ...] = (
         "whoever asked: in a shared mode only a scraper holding `METRICS_TOKEN` reads them.",
         setting="metrics_enabled",
         parse=yes_no,
-        derive=lambda read, env: read["auth_mode"] == "none",
+        default=None,  # follows the mode, as settled (``Settings.metrics_on``)
         shown_default="`true` in mode `none`; `false` otherwise",
     ),
     Variable(
@@ -622,8 +622,15 @@ class Settings:
     spark_remote: str  # a Spark Connect URL (sc://host:15002) or "databricks"; "" = off
     spark_allowed_locations: tuple[str, ...]  # prefixes users may read and write
     spark_download_max_bytes: int  # a Spark result in the user's area up to this
-    metrics_enabled: bool
+    metrics_enabled: bool | None  # None: on in mode none only (``metrics_on``)
     metrics_token: str = field(repr=False)
+
+    @property
+    def metrics_on(self) -> bool:
+        """METRICS_ENABLED as set, else on for one local user (mode ``none``) only."""
+        if self.metrics_enabled is None:
+            return self.auth_mode == "none"
+        return self.metrics_enabled
 
     @property
     def audit_url(self) -> str:

@@ -91,3 +91,25 @@ def test_python_app_py_serves_with_gunicorn_on_a_fresh_data_dir(tmp_path):
     audit = AuditLog(f"sqlite:///{tmp_path / 'data' / 'audit.db'}")
     versions = sorted(row["version"] for row in audit.rows(action="predict", outcome="ok"))
     assert versions == ["1", "2"]  # written by the workers, kept through a normal shutdown
+
+
+@pytest.mark.parametrize("prefix", ["/", "/console/"])
+def test_only_the_consoles_own_paths_answer(settings, prefix):
+    """The page at the prefix (with any query), its assets and Dash's routes, the API and the
+    metrics; any other path is 404, not the page with 200."""
+    host = Flask("host")
+    create_app(host, url_base_pathname=prefix, settings=settings)
+    client = host.test_client()
+    for path in (
+        "",
+        "?tab=json&model=x",
+        "_dash-layout",
+        "assets/console.js",
+        "api/health",
+        "metrics",
+    ):
+        assert client.get(prefix + path).status_code == 200, path
+    for path in ("docs", "swagger", "openapi.json", "api/openapi.json", "a/b/c", "index.html"):
+        answer = client.get(prefix + path)
+        assert answer.status_code == 404, path
+        assert "Model Console" not in answer.get_data(as_text=True)

@@ -79,3 +79,17 @@ def test_dash_can_finish_its_setup_before_the_first_request(settings):
     app.layout = dash.html.Div("x")
     finish_dash_setup(app)
     assert app.server.test_client().get("/_dash-layout").status_code == 200
+
+
+def test_dash_answers_unknown_paths_with_its_page_unless_told_otherwise():
+    import dash
+
+    from services.compat import only_the_page
+
+    app = dash.Dash(__name__)
+    app.layout = dash.html.Div("x")
+    assert app.server.test_client().get("/docs").status_code == 200  # Dash's catch-all
+    only_the_page(app, lambda: ("gone", 404))
+    client = app.server.test_client()
+    assert client.get("/docs").status_code == 404
+    assert client.get("/").status_code == 200

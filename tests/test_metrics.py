@@ -74,7 +74,9 @@ def test_a_token_keeps_the_metrics_to_the_scraper(settings):
 
 def test_metrics_off_are_not_served(settings):
     client = create_app(settings=replace(settings, metrics_enabled=False)).server.test_client()
-    assert "console_http_requests" not in client.get("/metrics").get_data(as_text=True)
+    answer = client.get("/metrics")
+    assert answer.status_code == 404
+    assert "console_http_requests" not in answer.get_data(as_text=True)
 
 
 def test_a_shared_mode_needs_a_token_to_serve_metrics(settings):
@@ -82,6 +84,8 @@ def test_a_shared_mode_needs_a_token_to_serve_metrics(settings):
     with pytest.raises(ConfigurationError, match="METRICS_TOKEN"):
         check_configuration(replace(shared, metrics_enabled=True))
     check_configuration(replace(shared, metrics_enabled=False))
+    check_configuration(replace(shared, metrics_enabled=None))  # unset: off in a shared mode
+    assert not replace(shared, metrics_enabled=None).metrics_on
     check_configuration(replace(shared, metrics_enabled=True, metrics_token="t" * 32))
 
 
