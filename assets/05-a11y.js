@@ -14,7 +14,9 @@
    3. Controls drawn inside a library component (dcc.Slider's thumbs, a progress bar) take
       their accessible name from the nearest `data-a11y-name` around them.
    4. Dash 4's dropdown puts an aria-hidden input first in the Tab order that hands focus on
-      to its button: the button itself is made the tab stop, the hidden input left out. */
+      to its button: the button itself is made the tab stop, the hidden input left out.
+   5. A table or a code block wider than the screen (a phone) scrolls sideways: while it
+      does, it is a tab stop, so the keyboard can scroll it too. */
 (function () {
   "use strict";
 
@@ -72,11 +74,40 @@
     });
   }
 
+  var SCROLLERS = ".table-responsive, pre, pre > code";
+  var MARK = "data-a11y-scroller";
+
+  function focusableScrollers() {
+    document.querySelectorAll(SCROLLERS).forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1;
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        box.setAttribute(MARK, "");
+        box.setAttribute("tabindex", "0");
+      } else if (!scrolls && box.hasAttribute(MARK)) {
+        box.removeAttribute(MARK);
+        box.removeAttribute("tabindex");
+      }
+    });
+  }
+
+  var measuring = false;
+  function measureSoon() { // sizes are read once a frame, not on every change
+    if (!measuring) {
+      measuring = true;
+      window.requestAnimationFrame(function () {
+        measuring = false;
+        focusableScrollers();
+      });
+    }
+  }
+
   function fixAll() {
     document.querySelectorAll("ul.nav-tabs[role='tablist']").forEach(fixTabs);
     nameControls();
     fixDropdowns();
+    measureSoon();
   }
+  window.addEventListener("resize", measureSoon);
 
   // Each fix writes an attribute only when it differs, so the observer settles.
   new MutationObserver(fixAll).observe(document.documentElement, {

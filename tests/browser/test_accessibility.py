@@ -74,8 +74,8 @@ def _audit_every_tab(dash_duo) -> dict[str, list[Violation]]:
     return found
 
 
-def _report(theme: str, found: dict[str, list[Violation]]) -> str:
-    lines = [f"axe-core, {theme} mode:"]
+def _report(setting: str, found: dict[str, list[Violation]]) -> str:
+    lines = [f"axe-core, {setting}:"]
     for label, violations in found.items():
         counts = {
             i: sum(v.impact == i for v in violations)
@@ -86,18 +86,19 @@ def _report(theme: str, found: dict[str, list[Violation]]) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.parametrize("width", [1400, 420])
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_every_tab_has_no_critical_or_serious_violation(churn_console, tmp_path, theme):
+def test_every_tab_has_no_critical_or_serious_violation(churn_console, tmp_path, theme, width):
     dash_duo = churn_console
+    dash_duo.driver.set_window_size(width, 1000)
     if theme == "dark":
         click(dash_duo, f"#{Page.THEME_SWITCH}")
         dash_duo.wait_for_element("html[data-bs-theme='dark']")
     _with_results(dash_duo, tmp_path)
     found = _audit_every_tab(dash_duo)
-    print(_report(theme, found))
-    assert {label: failing(v) for label, v in found.items() if failing(v)} == {}, _report(
-        theme, found
-    )
+    print(_report(f"{theme}, {width} px", found))
+    failures = {label: failing(v) for label, v in found.items() if failing(v)}
+    assert failures == {}, _report(f"{theme}, {width} px", found)
 
 
 TABS_STATE = """
