@@ -64,6 +64,31 @@ def test_a_prediction_is_counted_by_route_model_and_resolved_version(client):
     assert 'console_jobs{state="' in after or "# TYPE console_jobs gauge" in after
 
 
+def test_a_prediction_in_the_json_tab_is_counted_with_its_model(settings):
+    """The page's predictions go through Dash's callback route: labelled by the model too."""
+    import json
+
+    from layouts.answer import JSON_ANSWER
+    from layouts.ids import History, Json, Page
+    from tests.dash_requests import click_request
+
+    app = create_app(settings=settings)
+    client = app.server.test_client()
+    loaded = {"name": IRIS_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
+    body = click_request(
+        app,
+        (f"{JSON_ANSWER.result}.children", f"{History.NEW}.data"),
+        Json.PREDICT,
+        [(Json.TEXT, "value", json.dumps(SETOSA)), (Page.SELECTION, "data", loaded)],
+    )
+    labels = {"route": "/_dash-update-component", "model": IRIS_MODEL, "version": "1"}
+    before = value(client.get("/metrics").text, "console_http_requests_total", **labels)
+    answer = client.post("/_dash-update-component", json=body)
+    assert '\\"predictions\\": [0]' in answer.get_data(as_text=True)
+    after = value(client.get("/metrics").text, "console_http_requests_total", **labels)
+    assert after - before == 1
+
+
 def test_a_token_keeps_the_metrics_to_the_scraper(settings):
     client = create_app(settings=replace(settings, metrics_token="t" * 32)).server.test_client()
     assert client.get("/metrics").status_code == 403
