@@ -63,15 +63,16 @@ import gc
 
 import dash
 from dash.exceptions import DependencyException
-from flask import Flask, Response, request
+from flask import Flask
 from flask_caching import Cache
 
+from api.metrics import init_metrics
 from api.reference import create_reference_blueprint
 from api.routes import create_api_blueprint
 from callbacks import register_callbacks
-from layouts.page import page_layout
+from layouts.page import INDEX_STRING, page_layout
 from services.access.guard import RequestGuard
-from services.compat import dash_page_catchall, finish_dash_setup
+from services.compat import finish_dash_setup, only_the_page
 from services.jobs.record import LOCAL
 from services.jobs.runners import CeleryRunner
 from services.settings import Settings
@@ -81,6 +82,7 @@ from services.wiring import ConsoleServices, build_services
 ASSETS = ROOT / "assets"
 EXTENSION = "model_console"  # server.extensions[EXTENSION][url_base_pathname] -> services
 log = logging.getLogger("model_console")
+NOT_FOUND = ("No such page.", 404, {"Content-Type": "text/plain"})
 
 
 def create_app(
@@ -105,6 +107,7 @@ def create_app(
     cache.init_app(server, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 5000})
     services = build_services(settings, cache)
     services.audit.start()
+    init_metrics(server, url_base_pathname, services)  # first: refused requests count too
     guard = RequestGuard(settings)
     guard.init_app(server, url_base_pathname)
     services.identity.init_app(server, url_base_pathname)
@@ -119,6 +122,7 @@ def create_app(
         url_base_pathname=url_base_pathname,
         assets_folder=str(ASSETS),
         title="Model Console",
+        index_string=INDEX_STRING,
         update_title=None,
         suppress_callback_exceptions=True,
     )
@@ -134,8 +138,8 @@ def create_app(
     )
     server.register_blueprint(reference, url_prefix=url_base_pathname.rstrip("/") + "/api")
     finish_dash_setup(app)
+    only_the_page(app, lambda: NOT_FOUND)  # the console's one page is at its prefix
     answer_unknown_bundles(server)
-    answer_unknown_pages(app)
     guard.allow_scripts(app.csp_hashes())
     return app
 
@@ -152,19 +156,6 @@ def answer_unknown_bundles(server: Flask) -> None:
     server.register_error_handler(
         DependencyException, lambda _: ("No such file.", 404, {"Content-Type": "text/plain"})
     )
-
-
-def answer_unknown_pages(app: dash.Dash) -> None:
-    """The console is one page, at its prefix (its state lives in the query string); Dash
-    answers every other path with that page too, so ``/docs`` or ``/openapi.json`` looked
-    like a page of the console (200). Those are 404: the API's reference is under /api."""
-    catchall = dash_page_catchall(app)
-
-    @app.server.before_request
-    def no_such_page() -> Response | None:
-        if request.url_rule is not None and request.url_rule.rule == catchall:
-            return Response("No such page.", status=404, mimetype="text/plain")
-        return None
 
 
 def freeze_startup_objects() -> None:

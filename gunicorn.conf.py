@@ -53,6 +53,18 @@ def worker_exit(server, worker) -> None:
         services_of(worker.wsgi).close()
 
 
+def child_exit(server, worker) -> None:
+    """In the master, after a worker ended, however it ended (a worker killed by the
+    timeout runs no hook of its own): prometheus_client forgets the ended worker's live
+    values. The counters and histograms the console keeps stay counted."""
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # set by before_workers when metrics are on
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
 def _warm_up(server) -> None:
     import contextlib
     import os

@@ -167,6 +167,7 @@
       input.id = ids.input;
       input.accept = ".csv,text/csv";
       input.className = "visually-hidden";
+      input.setAttribute("aria-label", "CSV file to predict");
       zone.appendChild(input);
     }
   }

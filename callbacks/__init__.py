@@ -12,6 +12,7 @@ from callbacks.features import (
     jobs,
     promotion,
     row_explain,
+    snippets,
     table_panel,
     whatif,
 )
@@ -38,3 +39,4 @@ def register_callbacks(app: dash.Dash, services: ConsoleServices) -> None:
     monitor_tab.register(app, services)
     jobs.register(app, services)
     csv_tab.register(app, services)
+    snippets.register(app, services)

@@ -28,13 +28,24 @@ def model_badge(name: str, version: str, ref: str | None = None, alias: str | No
     """One way everywhere to say which model: its name, its version, and the alias (or
     ``latest``) it was loaded by."""
     parts: list[Any] = [
-        html.Strong(name, className="model-name"),
+        html.Strong(breakable_name(name), className="model-name"),
         dbc.Badge(f"v{version}", color="secondary", className="ms-1"),
     ]
     reached_by = f"@{alias}" if alias else ("latest" if (ref or "").lower() == "latest" else None)
     if reached_by:
         parts.append(dbc.Badge(reached_by, color="info", className="ms-1"))
     return html.Span(parts, className="model-badge")
+
+
+def breakable_name(name: str) -> list[Any]:
+    """``catalog.schema.model`` with a line-break opportunity after each dot, so a narrow
+    screen wraps it between its parts rather than inside a word."""
+    parts: list[Any] = []
+    for index, part in enumerate(name.split(".")):
+        if index:
+            parts += [".", html.Wbr()]
+        parts.append(part)
+    return parts if len(parts) > 1 else [name]
 
 
 def selection_badge(selection: Selection | None) -> Any:

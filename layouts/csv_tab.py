@@ -14,11 +14,15 @@ from layouts.features.drift_view import drift_view
 from layouts.features.explain import file_charts
 from layouts.features.jobs import JobPanel
 from layouts.features.row_explain import pickable, probabilities_option, row_slot
+from layouts.features.snippets import CSV_SNIPPETS
 from layouts.ids import Csv, Insight
 from services.files.results import DEFAULT_RESULT_FORMAT, RESULT_FORMATS
 from services.files.service import FileCheck
 from services.files.store import StoredFile, human_size
 from services.jobs.record import FROM_CSV, Job
+from services.scoring.prediction import PREDICTION_COLUMN
+from services.scoring.probabilities import PROBABILITY_PREFIX
+from services.scoring.tables import ERROR_COLUMN
 
 HIDDEN = {"display": "none"}
 SHOWN = {"display": "flex"}
@@ -58,7 +62,10 @@ def layout(upload_limit_bytes: int) -> html.Div:
         "comma, semicolon or tab separated, with a header row. Columns the model does not use "
         "(IDs) are kept; rows with bad values get an error instead of a prediction."
     )
-    upload_progress = dbc.Progress(id=Csv.UPLOAD_PROGRESS, value=0, style=HIDDEN, className="mt-2")
+    upload_progress = html.Div(  # dbc.Progress takes no aria-label: assets/05-a11y.js names it
+        dbc.Progress(id=Csv.UPLOAD_PROGRESS, value=0, style=HIDDEN, className="mt-2"),
+        **{"data-a11y-name": "Upload"},
+    )
     result_format = html.Div(
         [
             dbc.Label("Result file", html_for=Csv.RESULT_FORMAT, className="me-3 mb-0"),
@@ -107,6 +114,7 @@ def layout(upload_limit_bytes: int) -> html.Div:
                     dcc.Loading(html.Div(id=Csv.PREVIEW), type="dot"),
                     action_bar,
                     html.Div(id=Csv.PREVIEW_GRID, className="mt-3"),
+                    CSV_SNIPPETS.layout(),
                 ],
                 "list-check",
             ),
@@ -225,10 +233,24 @@ def prediction_view(job: Job) -> html.Div:
             f"First {plural(len(preview), 'row')} of the result (pick one to see why):",
             className="small mb-1",
         ),
-        pickable(data_grid(preview, detail.get("columns") or []), Insight.CSV_GRID),
+        pickable(data_grid(preview, answer_first(detail.get("columns") or [])), Insight.CSV_GRID),
         row_slot(Insight.CSV_ROW),
     ]
     return html.Div(children, className="csv-result")
+
+
+def answer_first(columns: list[str]) -> list[str]:
+    """The preview's columns with what the model said (predictions, probabilities, error)
+    first: on a narrow screen the grid scrolls sideways, and the answer must not be the part
+    out of sight. The downloaded file keeps the input's order."""
+    answer = [c for c in columns if _is_answer(c)]
+    return answer + [c for c in columns if not _is_answer(c)]
+
+
+def _is_answer(column: str) -> bool:
+    return column in (PREDICTION_COLUMN, ERROR_COLUMN) or column.startswith(
+        (f"{PREDICTION_COLUMN}_", PROBABILITY_PREFIX)
+    )
 
 
 def downloads(job: Job) -> html.Div:

@@ -21,6 +21,7 @@ from layouts.components import (
 from layouts.features import compare
 from layouts.features.explain import batch_charts, pending_insight, single_row_insight, sureness
 from layouts.features.row_explain import pickable, row_slot
+from layouts.features.snippets import FORM_SNIPPETS, JSON_SNIPPETS
 from layouts.features.whatif import panel as whatif_panel
 from layouts.ids import Insight, Json, form_feedback, form_field, form_switch
 from services.registry.signature import SignatureInfo
@@ -68,9 +69,13 @@ def layout() -> html.Div:
             className="mt-1",
         ),
         html.Div(FORM_ANSWER.layout(), className="mt-3"),
+        FORM_SNIPPETS.layout(),
         whatif_panel(),
     ]
-    result = [JSON_ANSWER.layout(placeholder("Press Predict to see the model's answer here."))]
+    result = [
+        JSON_ANSWER.layout(placeholder("Press Predict to see the model's answer here.")),
+        JSON_SNIPPETS.layout(),
+    ]
     return html.Div(
         [
             html.Div(id=Json.ACTIVE),
@@ -280,9 +285,14 @@ def _field(name: str, type_name: str, required: bool, value: Any, below: Any = N
     label = dbc.Label(
         [name, mark, html.Span(f" {type_name}", className="text-body-secondary small")]
     )
-    if type_name == "boolean":
-        control: Any = dbc.Switch(id=form_switch(name), value=bool(value), label="true")
-        return html.Div([label, control], className="mb-2")
+    if type_name == "boolean":  # named by its column: on or off is the switch's own state
+        switch_label = [
+            name,
+            mark,
+            html.Span(f" {type_name}", className="text-body-secondary small"),
+        ]
+        control: Any = dbc.Switch(id=form_switch(name), value=bool(value), label=switch_label)
+        return html.Div(control, className="mb-2 form-boolean")
     hint = (
         "a whole number"
         if type_name in {"long", "integer"}
@@ -298,7 +308,10 @@ def _field(name: str, type_name: str, required: bool, value: Any, below: Any = N
         inputmode="decimal" if type_name in NUMERIC_TYPES else "text",
     )
     feedback = dbc.FormFeedback(id=form_feedback(name), type="invalid")
-    return html.Div([label, control, feedback, below], className="mb-2")
+    if below is not None:  # a slider or a list: named after its field by assets/05-a11y.js
+        below = html.Div(below, **{"data-a11y-name": f"{name}, what-if"})
+    # dbc.Label cannot point at a pattern-matching id: the field is named the same way
+    return html.Div([label, control, feedback, below], className="mb-2", **{"data-a11y-name": name})
 
 
 TEXT_ROWS = 5
@@ -321,7 +334,8 @@ def text_field(name: str, required: bool, value: Any) -> dbc.Col:
         className="form-text-box",
     )
     feedback = dbc.FormFeedback(id=form_feedback(name), type="invalid")
-    return dbc.Col(html.Div([label, box, feedback], className="mb-2"), md=12)
+    named = {"data-a11y-name": name}
+    return dbc.Col(html.Div([label, box, feedback], className="mb-2", **named), md=12)
 
 
 def _shown(value: Any) -> str:

@@ -16,6 +16,25 @@ from layouts.ids import History, Page, Tab
 from layouts.selection import Selection
 from services.settings import Settings
 
+# Dash's own page with the language said (screen readers pick their voice by it).
+INDEX_STRING = """<!DOCTYPE html>
+<html lang="en">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <footer>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </footer>
+    </body>
+</html>"""
+
 TAB_LABELS = {
     Tab.CONFIG: "Model Configuration",
     Tab.JSON: "JSON Prediction",
@@ -99,22 +118,28 @@ def page_layout(settings: Settings) -> html.Div:
             html.Div(id=Page.THEME_DUMMY, hidden=True),
             html.Div(id=Page.URL_WRITTEN, hidden=True),
             header(),
-            dbc.Container(
-                [html.Div(id=Page.ALIAS_NOTICE), html.Div(id=Page.JOB_CANCELLED)],
-                fluid=True,
-            ),
-            dbc.Container(
-                dbc.Tabs(
-                    [
-                        dbc.Tab(body, label=TAB_LABELS[tab], tab_id=tab, class_name="pt-3")
-                        for tab, body in tabs.items()
-                    ],
-                    id=Page.TABS,
-                    active_tab=Tab.CONFIG,
-                    class_name="console-tabs",
-                ),
-                fluid=True,
-                className="pb-5",
+            # One main landmark with the page's heading: screen readers jump to both.
+            html.Main(
+                [
+                    html.H1("Model Console", className="visually-hidden"),
+                    dbc.Container(
+                        [html.Div(id=Page.ALIAS_NOTICE), html.Div(id=Page.JOB_CANCELLED)],
+                        fluid=True,
+                    ),
+                    dbc.Container(
+                        dbc.Tabs(
+                            [
+                                dbc.Tab(body, label=TAB_LABELS[tab], tab_id=tab, class_name="pt-3")
+                                for tab, body in tabs.items()
+                            ],
+                            id=Page.TABS,
+                            active_tab=Tab.CONFIG,
+                            class_name="console-tabs",
+                        ),
+                        fluid=True,
+                        className="pb-5",
+                    ),
+                ]
             ),
         ]
     )

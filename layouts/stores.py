@@ -51,6 +51,12 @@ def _is_count(value: Any) -> bool:
     return _count(value) is not None
 
 
+def history_entry(value: Any) -> dict[str, Any] | None:
+    """One entry just written (``History.NEW``), read like the stored ones."""
+    entries = valid_entries([value])
+    return entries[0] if entries else None
+
+
 def uploaded_file(value: Any) -> dict[str, Any] | None:
     return _fields(value, file_id=_is_text, filename=_is_text)
 
@@ -94,6 +100,8 @@ READERS: dict[str, Callable[[Any], Any]] = {
     f"{Config.VERSION}.value": _text,
     f"{Config.VERSION}.search_value": _text,
     f"{Page.URL}.search": _text,
+    f"{Page.URL}.href": _text,
+    f"{History.NEW}.data": history_entry,
     f"{Page.THEME_SWITCH}.value": _flag,
     f"{Promote.ALIAS}.value": _text,
     f"{Promote.VERSION}.value": _text,

@@ -20,8 +20,9 @@ here again, re-check, then move the versions in the test).
   hands over whole socket reads.
 - ``finish_dash_setup``: ``Dash._setup_server`` (Dash 4.4.1), which Dash otherwise runs on
   the first request while serving others half set up.
-- ``dash_page_catchall``: the rule Dash's Flask backend adds so that every other path under
-  its prefix answers the page (``<prefix><path:path>``, ``setup_catchall``; Dash 4.4.1).
+- ``only_the_page``: Dash's catch-all route (``FlaskBackend.setup_catchall``, endpoint
+  ``<routes prefix><path:path>``; Dash 4.4.1), which answers every unknown path under the
+  prefix with the page, for multi-page apps; the console has one page.
 """
 
 from __future__ import annotations
@@ -97,6 +98,10 @@ def finish_dash_setup(app: Any) -> None:
         app._setup_server()
 
 
-def dash_page_catchall(app: Any) -> str:
-    """The url rule by which Dash answers any path under its prefix with its page."""
-    return f"{app.config.routes_pathname_prefix}<path:path>"
+def only_the_page(app: Any, unknown: Callable[[], Any]) -> None:
+    """Every path under the prefix that no route of the console takes is answered by
+    ``unknown`` (a 404), not by the page with status 200 (``/docs``, ``/openapi.json``)."""
+    endpoint = f"{app.config.routes_pathname_prefix}<path:path>"
+    if endpoint not in app.server.view_functions:
+        raise RuntimeError(f"Dash no longer has its catch-all route {endpoint}: see compat.py")
+    app.server.view_functions[endpoint] = lambda path: unknown()

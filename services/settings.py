@@ -53,6 +53,14 @@ def name_list(name: str, text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+def yes_no(name: str, text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name}={text!r} is neither true nor false; unset it or fix it.")
+
+
 def folder(name: str, text: str) -> Path:
     return Path(text).resolve()
 
@@ -132,6 +140,7 @@ REQUESTS = "Requests, batches and history"
 JOBS = "Jobs"
 ACCESS = "Who the caller is, and what the console trusts"
 SPARK = "Tables on Spark"
+METRICS = "Prometheus metrics"
 MLFLOW = "Read by MLflow, with the console's defaults"
 
 GROUPS: dict[str, str] = {
@@ -148,6 +157,9 @@ GROUPS: dict[str, str] = {
     ACCESS: "See [deploy.md](deploy.md#security-model) for what an operator must set in "
     "production.",
     SPARK: "See [deploy.md](deploy.md#tables-on-spark).",
+    METRICS: "`GET /metrics` (under the console's prefix): requests, latency and errors by "
+    "route, model and version, failed model loads, jobs by state. See "
+    "[deploy.md](deploy.md#prometheus-metrics) for who can read it.",
     MLFLOW: "The console sets these when they are unset, so that a person waiting on a page "
     'hears "registry unreachable" in seconds (MLflow\'s own defaults retry for minutes); '
     "set them to override.",
@@ -227,6 +239,14 @@ MLFLOW_TRACKING_URI = Variable(
     derive=lambda read, env: embedded_tracking_uri(read["app_data_dir"]),  # type: ignore[arg-type]
     shown_default="the embedded registry, `sqlite:///$APP_DATA_DIR/registry.db`, seeded "
     "once with the demo models",
+)
+
+PROMETHEUS_MULTIPROC_DIR = Variable(
+    "PROMETHEUS_MULTIPROC_DIR",
+    METRICS,
+    "Where gunicorn's workers write their counts for a scrape to add up; emptied at each start.",
+    shown_default="`$APP_DATA_DIR/prometheus` (set by gunicorn's master)",
+    read_by="`services.startup.prepare_metrics_dir` and `prometheus_client`",
 )
 
 # In declaration order: a default that follows another setting comes after it.
@@ -514,6 +534,27 @@ VARIABLES: tuple[Variable, ...] = (
         scale=MB,
     ),
     Variable(
+        "METRICS_ENABLED",
+        METRICS,
+        "Whether `/metrics` answers (else 404). Metrics name every model and its traffic, "
+        "whoever asked: in a shared mode only a scraper holding `METRICS_TOKEN` reads them.",
+        setting="metrics_enabled",
+        parse=yes_no,
+        default=None,  # follows the mode, as settled (``Settings.metrics_on``)
+        shown_default="`true` in mode `none`; `false` otherwise",
+    ),
+    Variable(
+        "METRICS_TOKEN",
+        METRICS,
+        "A secret every scrape must send as header `X-Metrics-Token` (403 without); "
+        "required (else it does not start) when metrics are on in mode `mlflow-basic` or "
+        "`databricks`.",
+        setting="metrics_token",
+        default="",
+        shown_default="none",
+    ),
+    PROMETHEUS_MULTIPROC_DIR,
+    Variable(
         "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
         MLFLOW,
         "How often MLflow's client retries a failed request to the registry.",
@@ -582,6 +623,15 @@ class Settings:
     spark_remote: str  # a Spark Connect URL (sc://host:15002) or "databricks"; "" = off
     spark_allowed_locations: tuple[str, ...]  # prefixes users may read and write
     spark_download_max_bytes: int  # a Spark result in the user's area up to this
+    metrics_enabled: bool | None  # None: on in mode none only (``metrics_on``)
+    metrics_token: str = field(repr=False)
+
+    @property
+    def metrics_on(self) -> bool:
+        """METRICS_ENABLED as set, else on for one local user (mode ``none``) only."""
+        if self.metrics_enabled is None:
+            return self.auth_mode == "none"
+        return self.metrics_enabled
 
     @property
     def audit_url(self) -> str:

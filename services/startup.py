@@ -27,6 +27,7 @@ from services.settings import (
     DATABRICKS_APP_PORT,
     HOST,
     PORT,
+    PROMETHEUS_MULTIPROC_DIR,
     ConfigurationError,
     Settings,
 )
@@ -62,6 +63,7 @@ def check_configuration(settings: Settings) -> None:
     """Raise ``ConfigurationError`` for the first setting the console cannot run with."""
     _check_auth_mode(settings)
     _check_job_secret(settings)
+    _check_metrics(settings)
     _check_packages(settings)
     ensure_data_dir(settings.app_data_dir)
     _check_sqlite_registry(settings.tracking_uri)
@@ -91,6 +93,36 @@ def _check_job_secret(settings: Settings) -> None:
             f"JOB_SECRET_KEY is shorter than {KEY_BYTES} characters; use a longer "
             "random value (or unset it to have one generated in APP_DATA_DIR)."
         )
+
+
+def _check_metrics(settings: Settings) -> None:
+    """Metrics name every model and its traffic: where several people sign in, only a scraper
+    holding the token may read them."""
+    if settings.metrics_on and settings.auth_mode != "none" and not settings.metrics_token:
+        raise ConfigurationError(
+            f"METRICS_ENABLED=true in mode {settings.auth_mode} needs METRICS_TOKEN (a secret "
+            "the scraper sends as X-Metrics-Token), or set METRICS_ENABLED=false."
+        )
+
+
+def prepare_metrics_dir(settings: Settings) -> Path | None:
+    """In gunicorn's master, before any worker (or ``prometheus_client``) starts: an empty
+    folder where each worker writes its counts, named in the environment the workers
+    inherit. Counts of an earlier run are removed: a scrape would add them up too."""
+    if not settings.metrics_on:
+        return None
+    # Not services.metrics: prometheus_client, imported here, would choose its single-process
+    # storage for good, and the workers forked from this process would inherit that choice.
+    variable = PROMETHEUS_MULTIPROC_DIR.name
+    folder = Path(PROMETHEUS_MULTIPROC_DIR.text() or settings.app_data_dir / "prometheus")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for counts in folder.glob("*.db"):  # prometheus_client's files, nothing else
+            counts.unlink()
+    except OSError as error:
+        raise ConfigurationError(f"Cannot prepare {folder} for metrics ({error}).") from None
+    os.environ[variable] = str(folder)
+    return folder
 
 
 def _check_packages(settings: Settings) -> None:
@@ -180,6 +212,7 @@ def before_workers(addresses: list[object]) -> int | None:
         for address in addresses:
             if isinstance(address, tuple):
                 check_port_free(str(address[0]), int(address[1]))
+        prepare_metrics_dir(settings)
         seeder = start_seeding(settings)
     except ConfigurationError as error:
         stop(error)

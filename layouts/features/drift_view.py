@@ -82,7 +82,7 @@ def drift_view(drift: dict[str, Any] | None) -> Any:
     )
     return html.Div(
         [
-            html.H6([html.I(className="bi bi-activity me-2"), "Drift"], className="mt-3"),
+            html.H2([html.I(className="bi bi-activity me-2"), "Drift"], className="h6 mt-3"),
             _headline(drift),
             drift_bars(drift, drift["threshold"]),
             _table(drift),

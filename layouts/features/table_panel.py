@@ -56,14 +56,17 @@ def layout(spark_configured: bool) -> html.Div:
                 md=4,
             ),
             dbc.Col(
-                dbc.Select(
-                    id=Table.FORMAT,
-                    value="parquet",
-                    options=[
-                        {"label": "Parquet", "value": "parquet"},
-                        {"label": "CSV", "value": "csv"},
-                    ],
-                ),
+                [
+                    dbc.Label("Result format", html_for=Table.FORMAT, class_name="visually-hidden"),
+                    dbc.Select(
+                        id=Table.FORMAT,
+                        value="parquet",
+                        options=[
+                            {"label": "Parquet", "value": "parquet"},
+                            {"label": "CSV", "value": "csv"},
+                        ],
+                    ),
+                ],
                 md=3,
             ),
         ],

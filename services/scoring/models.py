@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from services import metrics
 from services.access.caller import Caller
 from services.compat import sklearn_predict
 from services.errors import ConsoleError, ModelCannotLoad, PermissionDenied, Unauthenticated
@@ -222,12 +223,14 @@ class ModelLoader:
 
     def load(self, caller: Caller, name: str, ref: str) -> tuple[ResolvedVersion, LoadedModel]:
         resolved = self.access.resolve(caller, name, ref)
+        metrics.note_model(resolved.name, resolved.version)
         registry = self.access.authorize(caller, resolved)
         key = CacheKey(registry.uri, resolved.name, resolved.version)
         self.failures.raise_if_recent(key)  # after the caller's own check, as a hit is
         try:
             return resolved, self.cache.get_or_load(key, lambda: self._load(registry, resolved))
         except ModelCannotLoad as error:
+            metrics.model_load_failed(resolved.name, resolved.version)
             self.failures.remember(key, error)
             raise
 

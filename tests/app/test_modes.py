@@ -94,16 +94,24 @@ def test_python_app_py_serves_with_gunicorn_on_a_fresh_data_dir(tmp_path):
 
 
 @pytest.mark.parametrize("prefix", ["/", "/console/"])
-def test_paths_outside_the_page_and_its_files_are_404(settings, prefix):
-    """/docs, /swagger and /openapi.json answered the console's page (200), as if they were
-    pages of it; the page is at the prefix, with its state in the query string."""
+def test_only_the_consoles_own_paths_answer(settings, prefix):
+    """The page at the prefix (with any query), its assets and Dash's routes, the API and the
+    metrics; any other path is 404, not the page with 200."""
     host = Flask("host")
     create_app(host, url_base_pathname=prefix, settings=settings)
     client = host.test_client()
-    for path in ("docs", "swagger", "openapi.json", "models/x"):
-        answer = client.get(f"{prefix}{path}")
+    for path in (
+        "",
+        "?tab=json&model=x",
+        "_dash-layout",
+        "assets/console.js",
+        "api/health",
+        "api/openapi.json",
+        "api/docs",
+        "metrics",
+    ):
+        assert client.get(prefix + path).status_code == 200, path
+    for path in ("docs", "swagger", "openapi.json", "models/x", "a/b/c", "index.html"):
+        answer = client.get(prefix + path)
         assert answer.status_code == 404, path
-    assert client.get(prefix).status_code == 200
-    assert client.get(f"{prefix}?model=main.ml_models.iris_classifier&tab=json").status_code == 200
-    assert client.get(f"{prefix}api/docs").status_code == 200
-    assert client.get(f"{prefix}_dash-layout").status_code == 200
+        assert "Model Console" not in answer.get_data(as_text=True)

@@ -61,3 +61,32 @@ def test_every_error_type_renders_with_title_message_and_hint(error_type):
     )
     for text in (error_type.title, "What went wrong.", "What to do."):
         assert text in alert
+
+
+def test_a_result_preview_shows_the_answer_before_the_inputs():
+    from layouts.csv_tab import answer_first
+
+    columns = ["customer_id", "age", "prediction", "prediction_label", "probability_1", "error"]
+    assert answer_first(columns) == [
+        "prediction",
+        "prediction_label",
+        "probability_1",
+        "error",
+        "customer_id",
+        "age",
+    ]
+
+
+def test_a_model_name_may_break_only_after_its_dots():
+    from layouts.components import breakable_name
+
+    parts = breakable_name("main.ml_models.customer_churn")
+    assert [p for p in parts if isinstance(p, str)] == [
+        "main",
+        ".",
+        "ml_models",
+        ".",
+        "customer_churn",
+    ]
+    assert len(parts) == 7  # a <wbr> after each dot
+    assert breakable_name("iris") == ["iris"]

@@ -81,12 +81,15 @@ def test_dash_can_finish_its_setup_before_the_first_request(settings):
     assert app.server.test_client().get("/_dash-layout").status_code == 200
 
 
-def test_dash_answers_other_paths_by_one_catchall_rule():
+def test_dash_answers_unknown_paths_with_its_page_unless_told_otherwise():
     import dash
 
-    from services.compat import dash_page_catchall
+    from services.compat import only_the_page
 
-    app = dash.Dash(__name__, url_base_pathname="/console/")
-    rules = {rule.rule for rule in app.server.url_map.iter_rules()}
-    assert dash_page_catchall(app) == "/console/<path:path>"
-    assert dash_page_catchall(app) in rules
+    app = dash.Dash(__name__)
+    app.layout = dash.html.Div("x")
+    assert app.server.test_client().get("/docs").status_code == 200  # Dash's catch-all
+    only_the_page(app, lambda: ("gone", 404))
+    client = app.server.test_client()
+    assert client.get("/docs").status_code == 404
+    assert client.get("/").status_code == 200

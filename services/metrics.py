@@ -1,0 +1,137 @@
+"""Prometheus metrics: what the console counts, and the text a scrape reads.
+
+Counted in every process that serves (requests, their latency and errors per route template,
+model and version; models that failed to load); jobs by state are read from the job table at
+scrape time, so every worker, Celery worker and job process agrees on them.
+
+Under gunicorn, each worker counts in its own process: with ``PROMETHEUS_MULTIPROC_DIR`` set
+before ``prometheus_client`` is first imported (``services.startup.prepare_metrics_dir``, in
+gunicorn's master), every process writes its counts to files there and a scrape, answered by
+any worker, adds them all up. Only counters and histograms are kept per process, so a worker
+that has ended still counts. Without it (Flask's development server, a host app) the counts
+are this process's.
+
+No Flask here: ``api/metrics.py`` is the route and the request hooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from services.settings import PROMETHEUS_MULTIPROC_DIR
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+UNMATCHED = "<unmatched>"  # a path no route takes: one label, whatever was asked
+# Seconds: a one-row prediction takes milliseconds, a CSV check or a file scored in the
+# request may take a minute.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+REQUEST_LABELS = ("route", "method", "status", "model", "version")
+
+# One set per process: two consoles in one process (tests, a host app) count together.
+_REGISTRY = CollectorRegistry(auto_describe=True)
+REQUESTS = Counter(
+    "console_http_requests",
+    "HTTP requests answered, by route template, method, status, model and resolved version.",
+    REQUEST_LABELS,
+    registry=_REGISTRY,
+)
+ERRORS = Counter(
+    "console_http_request_errors",
+    "HTTP requests answered with a 4xx or 5xx status.",
+    REQUEST_LABELS,
+    registry=_REGISTRY,
+)
+LATENCY = Histogram(
+    "console_http_request_duration_seconds",
+    "Time from the request's arrival to its answer, by route template, model and version.",
+    ("route", "model", "version"),
+    buckets=LATENCY_BUCKETS,
+    registry=_REGISTRY,
+)
+MODEL_LOAD_FAILURES = Counter(
+    "console_model_load_failures",
+    "Model versions that failed to load (each attempt; a failure remembered is not retried).",
+    ("model", "version"),
+    registry=_REGISTRY,
+)
+
+
+@dataclass
+class ModelUsed:
+    """The model a request used, as the registry resolved it (a version, never an alias)."""
+
+    name: str = ""
+    version: str = ""
+
+
+_model_used: ContextVar[ModelUsed | None] = ContextVar("model_used", default=None)
+
+
+def start_request() -> None:
+    """A request begins: it has used no model yet (a thread serves many requests)."""
+    _model_used.set(ModelUsed())
+
+
+def note_model(name: str, version: str) -> None:
+    """Called where a reference is pinned to a version; several (a comparison): joined."""
+    used = _model_used.get()
+    if used is None:  # not in a request (a job's thread): nothing to label
+        return
+    if used.name and (used.name, used.version) != (name, version):
+        versions = sorted({*used.version.split("+"), version})
+        used.version = "+".join(versions)
+        return
+    used.name, used.version = name, version
+
+
+def finish_request(route: str | None, method: str, status: int, seconds: float) -> None:
+    used = _model_used.get() or ModelUsed()
+    _model_used.set(None)
+    labels = (route or UNMATCHED, method, str(status), used.name, used.version)
+    REQUESTS.labels(*labels).inc()
+    if status >= 400:
+        ERRORS.labels(*labels).inc()
+    LATENCY.labels(route or UNMATCHED, used.name, used.version).observe(seconds)
+
+
+def model_load_failed(name: str, version: str) -> None:
+    MODEL_LOAD_FAILURES.labels(name, version).inc()
+
+
+class JobsByState:
+    """``console_jobs{state}`` read from the job table when scraped."""
+
+    def __init__(self, count: Callable[[], dict[str, int]]) -> None:
+        self.count = count
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "console_jobs", "Jobs held by the server, by state.", labels=["state"]
+        )
+        for state, number in sorted(self.count().items()):
+            family.add_metric([state], number)
+        yield family
+
+
+class _ThisProcess:
+    """This process's own counts (no multiprocess directory)."""
+
+    def collect(self) -> Iterator[Metric]:
+        return _REGISTRY.collect()
+
+
+def exposition(jobs: Callable[[], dict[str, int]]) -> bytes:
+    """The text a scrape reads: every process's counts (or this one's), and the jobs."""
+    registry = CollectorRegistry(auto_describe=False)
+    if PROMETHEUS_MULTIPROC_DIR.text():
+        MultiProcessCollector(registry)
+    else:
+        registry.register(_ThisProcess())
+    registry.register(JobsByState(jobs))
+    return generate_latest(registry)

@@ -1,0 +1,199 @@
+""" "Use via API": the request just made in the console, written as code to run elsewhere
+(curl, Python ``requests``, and a Databricks-style Python function over a DataFrame).
+
+Filled with the console's address as the caller's browser reached it (its prefix included),
+the model and the reference the caller chose, and the body sent. Credentials are never
+written: each mode's are read from environment variables the snippet names."""
+
+from __future__ import annotations
+
+import json
+import pprint
+import shlex
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+MODE_NONE, MODE_BASIC, MODE_DATABRICKS = "none", "mlflow-basic", "databricks"
+TOKEN_VARIABLE = "DATABRICKS_TOKEN"
+USER_VARIABLE, PASSWORD_VARIABLE = "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"
+MLFLOW_FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+TIMEOUT_SECONDS = 60
+
+
+def console_url(href: str | None) -> str | None:
+    """The console's own address from the page's URL as the browser shows it: scheme, host
+    and the path up to the page (the prefix), without query or fragment. None for anything
+    but an http(s) URL (the value comes from the browser)."""
+    if not isinstance(href, str) or len(href) > 2000:
+        return None
+    parts = urlsplit(href.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+        return None
+    path = parts.path[: parts.path.rfind("/") + 1] or "/"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+@dataclass(frozen=True)
+class SnippetRequest:
+    """One prediction request: where, which model, how the caller signs in, what is sent
+    (a JSON body, or a CSV file by its name)."""
+
+    base_url: str  # the console's address, ending in "/"
+    model: str
+    ref: str  # as the caller chose it: an alias follows promotions, a version stays
+    auth_mode: str
+    payload: Any = None
+    csv_file: str | None = None
+
+    @property
+    def url(self) -> str:
+        return (
+            f"{self.base_url}api/models/{quote(self.model, safe='')}/{quote(self.ref, safe='')}"
+            "/predict"
+        )
+
+
+@dataclass(frozen=True)
+class Snippets:
+    curl: str
+    python: str
+    databricks: str
+
+
+def snippets(request: SnippetRequest) -> Snippets:
+    return Snippets(curl(request), python_requests(request), databricks_python(request))
+
+
+def curl(request: SnippetRequest) -> str:
+    lines = [f"curl -sS -X POST {shlex.quote(request.url)}"]
+    lines += _curl_auth(request.auth_mode)
+    if request.csv_file is not None:
+        lines += [
+            "-H 'Content-Type: text/csv'",
+            f"--data-binary {shlex.quote('@' + request.csv_file)}",
+            f"-o {shlex.quote(_result_name(request.csv_file))}",
+        ]
+    else:
+        body = json.dumps(request.payload, ensure_ascii=False, separators=(",", ":"))
+        lines += ["-H 'Content-Type: application/json'", f"-d {shlex.quote(body)}"]
+    return " \\\n  ".join(lines)
+
+
+def _curl_auth(mode: str) -> list[str]:
+    if mode == MODE_BASIC:
+        return [f'-u "${USER_VARIABLE}:${PASSWORD_VARIABLE}"']
+    if mode == MODE_DATABRICKS:
+        return [f'-H "Authorization: Bearer ${TOKEN_VARIABLE}"']
+    return []
+
+
+def python_requests(request: SnippetRequest) -> str:
+    auth = _python_auth(request.auth_mode)
+    lines = [*auth.imports, "import requests", "", f"url = {request.url!r}"]
+    call = ["url", *auth.arguments, f"timeout={TIMEOUT_SECONDS}"]
+    if request.csv_file is not None:
+        lines += [
+            f"with open({request.csv_file!r}, 'rb') as body:",
+            "    response = requests.post(",
+            *(
+                f"        {a},"
+                for a in [*call, "data=body", "headers={'Content-Type': 'text/csv'}"]
+            ),
+            "    )",
+            "response.raise_for_status()",
+            f"with open({_result_name(request.csv_file)!r}, 'wb') as result:",
+            "    result.write(response.content)",
+        ]
+    else:
+        lines += [
+            f"payload = {_python_literal(request.payload)}",
+            "response = requests.post(",
+            *(f"    {a}," for a in [*call, "json=payload"]),
+            ")",
+            "response.raise_for_status()",
+            "print(response.json()['predictions'])",
+        ]
+    return "\n".join([*auth.comment, *lines])
+
+
+def databricks_python(request: SnippetRequest) -> str:
+    """The shape of Databricks' "Query endpoint" Python: a function that scores a DataFrame
+    (sent as ``dataframe_split``) and raises on a refusal."""
+    auth = _python_auth(request.auth_mode)
+    headers = "{'Content-Type': 'application/json'" + auth.header_entry + "}"
+    lines = [
+        *auth.comment,
+        *auth.imports,
+        "import pandas as pd",
+        "import requests",
+        "",
+        "",
+        "def score_model(dataset):",
+        f"    url = {request.url!r}",
+        f"    headers = {headers}",
+        "    if isinstance(dataset, pd.DataFrame):",
+        "        data = {'dataframe_split': dataset.to_dict(orient='split', index=False)}",
+        "    else:",
+        "        data = dataset",
+        "    response = requests.post(",
+        *(f"        {a}," for a in ["url", *auth.basic_argument, "headers=headers", "json=data"]),
+        f"        timeout={TIMEOUT_SECONDS},",
+        "    )",
+        "    if response.status_code != 200:",
+        "        raise Exception(f'Request failed with status {response.status_code}, "
+        "{response.text}')",
+        "    return response.json()",
+        "",
+        "",
+        f"result = score_model({_dataset(request)})",
+        "print(result['predictions'])",
+    ]
+    return "\n".join(lines)
+
+
+def _dataset(request: SnippetRequest) -> str:
+    if request.csv_file is not None:
+        return f"pd.read_csv({request.csv_file!r})"
+    payload = request.payload
+    if isinstance(payload, dict) and any(key in payload for key in MLFLOW_FORMATS):
+        return _python_literal(payload)  # already one of MLflow's forms: sent as it is
+    records = payload if isinstance(payload, list) else [payload]
+    return f"pd.DataFrame({_python_literal(records)})"
+
+
+@dataclass(frozen=True)
+class _PythonAuth:
+    comment: list[str]
+    imports: list[str]
+    arguments: list[str]  # for requests.post(...)
+    header_entry: str  # added to a headers dict literal
+    basic_argument: list[str]  # the auth= argument alone
+
+
+def _python_auth(mode: str) -> _PythonAuth:
+    if mode == MODE_BASIC:
+        auth = f"auth=(os.environ[{USER_VARIABLE!r}], os.environ[{PASSWORD_VARIABLE!r}])"
+        comment = [f"# Your MLflow user and password in {USER_VARIABLE}, {PASSWORD_VARIABLE}."]
+        return _PythonAuth(comment, ["import os"], [auth], "", [auth])
+    if mode == MODE_DATABRICKS:
+        bearer = f'f"Bearer {{os.environ[{TOKEN_VARIABLE!r}]}}"'
+        comment = [f"# {TOKEN_VARIABLE}: yours, e.g. from `databricks auth token`."]
+        return _PythonAuth(
+            comment,
+            ["import os"],
+            [f"headers={{'Authorization': {bearer}}}"],
+            f", 'Authorization': {bearer}",
+            [],
+        )
+    return _PythonAuth([], [], [], "", [])
+
+
+def _python_literal(value: Any) -> str:
+    """JSON as Python source (``true`` → ``True``), laid out to be read."""
+    return pprint.pformat(value, sort_dicts=False, width=88)
+
+
+def _result_name(csv_file: str) -> str:
+    stem = csv_file[:-4] if csv_file.lower().endswith(".csv") else csv_file
+    return f"{stem}_with_predictions.csv"

@@ -1,0 +1,175 @@
+"""Prometheus metrics: counted per route template, model and resolved version, in one process
+and added up across real gunicorn workers; who may read them; off when asked."""
+
+from __future__ import annotations
+
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from app import create_app
+from services.registry.demo import IRIS_MODEL
+from services.settings import ConfigurationError, embedded_tracking_uri
+from services.startup import check_configuration
+from tests.code_models import fresh_registry, register_code_model
+from tests.conftest import SETOSA, free_port
+from tests.processes import clean_environment, running, wait_for
+from tests.test_model_load_errors import ECHO_CODE, damage, register_linear_model
+
+PREDICT_ROUTE = "/api/models/<name>/<ref>/predict"
+ECHO = "test.metrics.echo"
+DAMAGED = "test.metrics.damaged"
+
+
+def samples(text: str) -> dict[tuple[str, frozenset], float]:
+    """Every sample of a scrape, by name and labels."""
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return found
+
+
+def value(text: str, name: str, **labels: str) -> float:
+    """The sum of the samples of ``name`` whose labels include ``labels``."""
+    wanted = set(labels.items())
+    return sum(v for (n, got), v in samples(text).items() if n == name and wanted <= got)
+
+
+def test_a_prediction_is_counted_by_route_model_and_resolved_version(client):
+    before = client.get("/metrics").get_data(as_text=True)
+    for _ in range(3):
+        answer = client.post(f"/api/models/{IRIS_MODEL}/Champion/predict", json=SETOSA)
+        assert answer.status_code == 200
+    missing = client.post("/api/models/main.ml_models.nothing_here/1/predict", json=SETOSA)
+    assert missing.status_code == 404
+    scrape = client.get("/metrics")
+    assert scrape.status_code == 200 and scrape.mimetype == "text/plain"
+    after = scrape.get_data(as_text=True)
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    served = {"route": PREDICT_ROUTE, "model": IRIS_MODEL, "version": "1"}  # not "Champion"
+    assert grew("console_http_requests_total", status="200", method="POST", **served) == 3
+    assert grew("console_http_request_duration_seconds_count", **served) == 3
+    assert grew("console_http_request_errors_total", route=PREDICT_ROUTE, status="404") == 1
+    assert grew("console_http_request_errors_total", **served) == 0
+    assert 'console_jobs{state="' in after or "# TYPE console_jobs gauge" in after
+
+
+def test_a_prediction_in_the_json_tab_is_counted_with_its_model(settings):
+    """The page's predictions go through Dash's callback route: labelled by the model too."""
+    import json
+
+    from layouts.answer import JSON_ANSWER
+    from layouts.ids import History, Json, Page
+    from tests.dash_requests import click_request
+
+    app = create_app(settings=settings)
+    client = app.server.test_client()
+    loaded = {"name": IRIS_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
+    body = click_request(
+        app,
+        (f"{JSON_ANSWER.result}.children", f"{History.NEW}.data"),
+        Json.PREDICT,
+        [(Json.TEXT, "value", json.dumps(SETOSA)), (Page.SELECTION, "data", loaded)],
+    )
+    labels = {"route": "/_dash-update-component", "model": IRIS_MODEL, "version": "1"}
+    before = value(client.get("/metrics").text, "console_http_requests_total", **labels)
+    answer = client.post("/_dash-update-component", json=body)
+    assert '\\"predictions\\": [0]' in answer.get_data(as_text=True)
+    after = value(client.get("/metrics").text, "console_http_requests_total", **labels)
+    assert after - before == 1
+
+
+def test_a_token_keeps_the_metrics_to_the_scraper(settings):
+    client = create_app(settings=replace(settings, metrics_token="t" * 32)).server.test_client()
+    assert client.get("/metrics").status_code == 403
+    assert client.get("/metrics", headers={"X-Metrics-Token": "wrong"}).status_code == 403
+    scrape = client.get("/metrics", headers={"X-Metrics-Token": "t" * 32})
+    assert scrape.status_code == 200 and "console_http_requests_total" in scrape.text
+
+
+def test_metrics_off_are_not_served(settings):
+    client = create_app(settings=replace(settings, metrics_enabled=False)).server.test_client()
+    answer = client.get("/metrics")
+    assert answer.status_code == 404
+    assert "console_http_requests" not in answer.get_data(as_text=True)
+
+
+def test_a_shared_mode_needs_a_token_to_serve_metrics(settings):
+    shared = replace(settings, auth_mode="databricks", databricks_host="https://example.invalid")
+    with pytest.raises(ConfigurationError, match="METRICS_TOKEN"):
+        check_configuration(replace(shared, metrics_enabled=True))
+    check_configuration(replace(shared, metrics_enabled=False))
+    check_configuration(replace(shared, metrics_enabled=None))  # unset: off in a shared mode
+    assert not replace(shared, metrics_enabled=None).metrics_on
+    check_configuration(replace(shared, metrics_enabled=True, metrics_token="t" * 32))
+
+
+@pytest.fixture(scope="module")
+def metrics_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small registry: a model that answers (x * 2) and one whose files are damaged."""
+    data_dir = tmp_path_factory.mktemp("metrics-registry")
+    with fresh_registry(data_dir) as registry:
+        register_code_model(registry, ECHO, ECHO_CODE)
+        register_linear_model(registry, DAMAGED)
+        from tests.code_models import version_folder
+
+        damage(version_folder(registry, DAMAGED, "1"))
+    return data_dir
+
+
+@pytest.mark.slow
+def test_gunicorn_workers_add_up_their_counts(metrics_registry, tmp_path):
+    """Two real gunicorn workers answer predictions; whichever answers a scrape reports
+    them all. A count left by an earlier run is gone."""
+    data_dir = tmp_path / "data"
+    stale = data_dir / "prometheus" / "counter_999999.db"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"left by an earlier run")
+    port = free_port()
+    uri = embedded_tracking_uri(metrics_registry)
+    env = clean_environment(
+        PORT=port,
+        APP_DATA_DIR=data_dir,
+        MLFLOW_TRACKING_URI=uri,
+        WEB_CONCURRENCY=2,
+        GUNICORN_THREADS=4,
+    )
+    command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "app:server"]
+    with running(command, env, tmp_path / "gunicorn.log") as process:
+        base = f"http://127.0.0.1:{port}"
+        assert wait_for(f"{base}/api/health", process).status_code == 200
+        assert not stale.exists()
+
+        def predict(x: float) -> requests.Response:
+            url = f"{base}/api/models/{ECHO}/1/predict"
+            return requests.post(url, json={"x": x}, headers={"Connection": "close"}, timeout=60)
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(predict, [float(i) for i in range(24)]))
+        assert [a.json()["predictions"] for a in answers] == [[2.0 * i] for i in range(24)]
+        for _ in range(2):
+            damaged = requests.post(f"{base}/api/models/{DAMAGED}/1/predict", json={"x": 1.0})
+            assert damaged.status_code >= 400
+
+        counted = {"route": PREDICT_ROUTE, "model": ECHO, "version": "1", "status": "200"}
+        pids = {p.name.split("_")[-1] for p in (data_dir / "prometheus").glob("counter_*.db")}
+        assert len(pids) >= 2, pids  # both workers counted
+        for _ in range(6):  # each scrape on a new connection: answered by either worker
+            scrape = requests.get(f"{base}/metrics", headers={"Connection": "close"}, timeout=30)
+            text = scrape.text
+            assert value(text, "console_http_requests_total", **counted) == 24
+            assert value(text, "console_http_request_duration_seconds_count", model=ECHO) == 24
+            failures = value(text, "console_model_load_failures_total", model=DAMAGED)
+            assert failures >= 1  # the second may be answered from the remembered failure
+            assert value(text, "console_http_request_errors_total", model=DAMAGED) == 2
+    assert os.path.isdir(data_dir / "prometheus")

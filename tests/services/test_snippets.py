@@ -1,0 +1,114 @@
+"""The snippets of "Use via API" are run as a user would run them (Python executed, curl as a
+process) against the console served on 127.0.0.1, and answer what the console answered."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from werkzeug.serving import make_server
+
+from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
+from services.snippets import SnippetRequest, console_url, snippets
+from tests.conftest import SETOSA, VIRGINICA, api_predict
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def live_url(flask_app) -> Iterator[str]:
+    """The console's Flask app behind a real HTTP server on loopback."""
+    server = make_server("127.0.0.1", 0, flask_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def run_python(code: str) -> dict:
+    """The snippet executed as a script (its own namespace), what it printed kept."""
+    namespace: dict = {"__name__": "__main__"}
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        exec(compile(code, "<snippet>", "exec"), namespace)
+    namespace["printed"] = printed.getvalue()
+    return namespace
+
+
+def run_curl(command: str, cwd: Path) -> str:
+    done = subprocess.run(
+        ["bash", "-c", command], cwd=cwd, capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout
+
+
+@pytest.mark.parametrize("payload", [SETOSA, [SETOSA, VIRGINICA]])
+def test_json_snippets_answer_what_the_console_answered(live_url, services, caller, payload):
+    expected = api_predict(services, caller, IRIS_MODEL, "Champion", payload).predictions
+    request = SnippetRequest(live_url, IRIS_MODEL, "Champion", "none", payload=payload)
+    made = snippets(request)
+    assert run_python(made.python)["response"].json()["predictions"] == expected
+    assert run_python(made.databricks)["result"]["predictions"] == expected
+    assert json.loads(run_curl(made.curl, Path.cwd()))["predictions"] == expected
+
+
+def test_a_csv_snippet_returns_the_file_with_its_predictions(
+    live_url, tmp_path, monkeypatch, services, caller
+):
+    frame = churn_frame(12, seed=3)
+    frame.to_csv(tmp_path / "customers.csv", index=False)
+    expected = api_predict(services, caller, CHURN_MODEL, "1", frame.to_dict("records")).predictions
+    request = SnippetRequest(live_url, CHURN_MODEL, "1", "none", csv_file="customers.csv")
+    made = snippets(request)
+    run_curl(made.curl, tmp_path)
+    by_curl = pd.read_csv(tmp_path / "customers_with_predictions.csv")
+    assert by_curl["prediction"].tolist() == expected
+    (tmp_path / "customers_with_predictions.csv").unlink()
+    monkeypatch.chdir(tmp_path)  # the snippet names the file as the person uploaded it
+    run_python(made.python)
+    by_python = pd.read_csv(tmp_path / "customers_with_predictions.csv")
+    assert by_python["prediction"].tolist() == expected
+    assert run_python(made.databricks)["result"]["predictions"] == expected
+
+
+def test_no_credential_is_written_only_where_to_find_it():
+    for mode, words in (
+        ("mlflow-basic", ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")),
+        ("databricks", ("DATABRICKS_TOKEN", "Bearer")),
+    ):
+        request = SnippetRequest("https://apps.example/", "m", "Champion", mode, payload={"x": 1})
+        for text in (
+            snippets(request).curl,
+            snippets(request).python,
+            snippets(request).databricks,
+        ):
+            assert all(word in text for word in words), (mode, text)
+    plain = snippets(SnippetRequest("http://127.0.0.1:8050/", "m", "1", "none", payload={}))
+    assert "Authorization" not in plain.curl + plain.python + plain.databricks
+
+
+def test_the_console_address_is_read_from_the_page_url_and_nothing_else():
+    assert (
+        console_url("https://x.example/console/?model=m&tab=json#a") == "https://x.example/console/"
+    )
+    assert console_url("http://127.0.0.1:8050/") == "http://127.0.0.1:8050/"
+    for hostile in (
+        "javascript:alert(1)",
+        "http://user:pw@x.example/",
+        "file:///etc/passwd",
+        None,
+        3,
+    ):
+        assert console_url(hostile) is None
+    quoted = snippets(
+        SnippetRequest("http://h.example/", "m", "1", "none", payload={"t": "it's; rm -rf ~"})
+    ).curl
+    assert '-d \'{"t":"it\'"\'"\'s; rm -rf ~"}\'' in quoted  # one shell word, run as data
