@@ -20,7 +20,7 @@ from services.startup import check_configuration
 from tests.code_models import fresh_registry, register_code_model
 from tests.conftest import SETOSA, free_port
 from tests.processes import clean_environment, running, wait_for
-from tests.test_model_load_errors import ECHO_CODE, damage, register_linear_model
+from tests.services.scoring.test_model_load_errors import ECHO_CODE, damage, register_linear_model
 
 PREDICT_ROUTE = "/api/models/<name>/<ref>/predict"
 ECHO = "test.metrics.echo"

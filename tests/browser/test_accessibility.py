@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dash.testing.wait import until
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
@@ -25,6 +24,7 @@ from tests.browser_helpers import (
     screenshot,
     start_console,
 )
+from tests.waiting import until
 
 pytestmark = pytest.mark.browser
 
