@@ -73,7 +73,9 @@ def _warm_up(server) -> None:
     with contextlib.suppress(OSError):  # background work: requests and the seeding go first
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
     with contextlib.suppress(Exception):  # a real problem shows where the registry is used
-        import mlflow.pyfunc
+        from services.environment import import_mlflow_once
+
+        import_mlflow_once()  # a request that needs MLflow meanwhile waits for it here
         import mlflow.sklearn  # noqa: F401
         import sklearn.ensemble  # noqa: F401
 

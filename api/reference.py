@@ -28,6 +28,7 @@ PAGE = """<!doctype html>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Model Console API</title>
+  <link rel="icon" href="../_favicon.ico">
   <link rel="stylesheet" href="docs/swagger-ui.css">
 </head>
 <body>

@@ -252,16 +252,18 @@ class Session:
         job = (started.get("page-open-job") or {}).get("data")
         if not job:
             raise Failed(f"csv: Predict from CSV started no job: {json.dumps(started)[:300]}")
-        deadline, ticks, shown = time.monotonic() + JOB_TIMEOUT_S, 0, [None, None, None]
+        # every job panel's "shown" store, as the page sends them (the jobs list's last)
+        panels = [spec["id"] for spec in c["jobs"]["state"][:-1]]
+        deadline, ticks, shown = time.monotonic() + JOB_TIMEOUT_S, 0, [None] * len(panels)
         while time.monotonic() < deadline:  # as the page polls, the job it opened named
             time.sleep(JOB_POLL_S)
             ticks += 1
             outputs = self.answer(self.post(c["jobs"], [ticks, job], [*shown, None]))
             shown = [
-                (outputs.get(f"{p}-job-shown") or {}).get("data", s)
-                for p, s in zip(("csv", "table", "compare"), shown, strict=True)
+                (outputs.get(panel) or {}).get("data", s)
+                for panel, s in zip(panels, shown, strict=True)
             ]
-            state = (shown[0] or ":").split(":", 1)[1]
+            state = (shown[panels.index("csv-job-shown")] or ":").split(":", 1)[1]
             if state in ("succeeded", "failed", "cancelled"):
                 if state != "succeeded":
                     raise Failed(f"csv: the job for {name} ended {state}")

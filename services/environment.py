@@ -1,10 +1,33 @@
-"""Process-wide environment that MLflow reads, changed only for a while."""
+"""Process-wide environment that MLflow reads, changed only for a while; and MLflow's
+first import, made by one thread at a time."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
+
+_mlflow_imported = False
+_importing_mlflow = threading.Lock()
+
+
+def import_mlflow_once() -> None:
+    """Import MLflow (its pyfunc flavour and registry stores) if no thread has yet, one
+    thread at a time. MLflow's modules import each other in a circle (``mlflow`` and
+    ``mlflow.store._unity_catalog``, MLflow 3.17.2): two threads importing different parts
+    of it at once, as a worker's warm-up and its first request do, can leave one with a
+    partially initialized module ("partially initialized module 'mlflow' has no attribute
+    'version'") and a 500. Whoever comes second waits here for the first to finish."""
+    global _mlflow_imported
+    if _mlflow_imported:
+        return
+    with _importing_mlflow:
+        if not _mlflow_imported:
+            import mlflow.pyfunc
+            import mlflow.store.model_registry.rest_store  # noqa: F401
+
+            _mlflow_imported = True
 
 
 @contextlib.contextmanager

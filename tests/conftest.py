@@ -14,12 +14,18 @@ from cachelib import SimpleCache
 from services.access.caller import LOCAL_CALLER
 from services.registry.demo import IRIS_MODEL, ensure_demo_models
 from services.settings import Settings, embedded_tracking_uri
+from services.startup import configure_process
 from services.wiring import ConsoleServices
 from tests.auth_server import AuthServer, running_auth_server
 from tests.registry_models import register_test_models
 
 for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MODEL_NAME", "MODEL_VERSION"):
     os.environ.pop(variable, None)
+
+
+# The tests build consoles in this process, as a host app does: configured as main() does it
+# (MLflow's HTTP retries in seconds), so a registry that goes away is heard of at once.
+configure_process()
 
 
 def free_port() -> int:

@@ -13,6 +13,7 @@ from services.access.caller import (
     MODE_NONE,
     Caller,
 )
+from services.environment import import_mlflow_once
 from services.errors import RegistryUnavailable
 from services.registry.client import Registry
 from services.settings import Settings
@@ -46,6 +47,7 @@ class SharedRegistry:
 
     def __call__(self, caller: Caller) -> Registry:
         if self.registry is None:
+            import_mlflow_once()
             if self.settings.embedded_registry:  # each waiter on its own clock, side by side
                 wait_for_demo_models(self.settings, self.seeding_wait)
             with self.lock:
@@ -103,6 +105,7 @@ class PerCaller:
         self.lock = threading.Lock()
 
     def __call__(self, caller: Caller) -> Registry:
+        import_mlflow_once()
         with self.lock:
             registry = self.kept.get(caller.key)
             if registry is None:
