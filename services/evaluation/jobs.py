@@ -16,10 +16,9 @@ from services.evaluation.service import (
     check_columns,
     evaluation_summary,
 )
-from services.files import results
 from services.files.observers import Progress
-from services.jobs.kinds import audit_source
-from services.jobs.record import EVALUATE, LOCAL, MINE, Job, new_job_id
+from services.jobs.kinds import audit_source, file_job
+from services.jobs.record import EVALUATE, Job
 from services.jobs.running import JobRun
 from services.spark.locations import Kind, parse_location
 
@@ -46,27 +45,18 @@ class EvaluateJobs:
         where = audit_source(origin)
         refs = self.evaluation.refs_for(caller, name, wanted.refs, where)
         versions = self.evaluation.check(caller, name, refs, where)  # each refusal named
-        first = versions[0]
-        return Job(
-            job_id=new_job_id(),
-            owner=caller.user,
-            kind=EVALUATE,
-            origin=origin,
-            model=name,
-            ref=ref,
-            version=first.version,
-            alias=first.alias,
-            engine=LOCAL,
-            source=source.text,
-            destination=MINE,
-            format=results.CSV,
-            source_name=stored.filename,
-            options={
-                "refs": refs,
-                "label": wanted.label,
-                "slice": wanted.slice_column,
-                "source_bytes": stored.size,
-            },
+        return file_job(
+            caller,
+            EVALUATE,
+            origin,
+            name,
+            ref,
+            versions[0],
+            source,
+            stored,
+            refs,
+            label=wanted.label,
+            slice=wanted.slice_column,
         )
 
     def run(self, run: JobRun) -> None:

@@ -284,23 +284,7 @@ class CompareJobs:
         where = audit_source(origin)
         refs = self.compare.refs_for(caller, name, [ref, *others], where)
         versions = self.compare.check(caller, name, refs, where)  # each refusal named, now
-        first = versions[0]
-        return Job(
-            job_id=new_job_id(),
-            owner=caller.user,
-            kind=COMPARE,
-            origin=origin,
-            model=name,
-            ref=ref,
-            version=first.version,
-            alias=first.alias,
-            engine=LOCAL,
-            source=source.text,
-            destination=MINE,
-            format=results.CSV,
-            source_name=stored.filename,
-            options={"refs": refs, "source_bytes": stored.size},
-        )
+        return file_job(caller, COMPARE, origin, name, ref, versions[0], source, stored, refs)
 
     def run(self, run: JobRun) -> None:
         job = run.job
@@ -323,3 +307,35 @@ class CompareJobs:
 
     def discard(self, run: JobRun) -> None:
         _remove_files(self.compare_files.files, run)
+
+
+def file_job(
+    caller: Caller,
+    kind: str,
+    origin: str,
+    name: str,
+    ref: str,
+    first: Any,
+    source: Location,
+    stored: StoredFile,
+    refs: list[str],
+    **options: Any,
+) -> Job:
+    """The record of a job over an uploaded file that every listed version scores on this
+    server (compare, evaluate): ``first`` is the first version as checked."""
+    return Job(
+        job_id=new_job_id(),
+        owner=caller.user,
+        kind=kind,
+        origin=origin,
+        model=name,
+        ref=ref,
+        version=first.version,
+        alias=first.alias,
+        engine=LOCAL,
+        source=source.text,
+        destination=MINE,
+        format=results.CSV,
+        source_name=stored.filename,
+        options={"refs": refs, "source_bytes": stored.size, **options},
+    )

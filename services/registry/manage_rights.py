@@ -66,9 +66,11 @@ def _session(caller: Caller) -> requests.Session:
     return session
 
 
-class MlflowServerRights:
-    """The MLflow auth server's own answer: the caller's admin flag, then the permission it
-    resolves for the caller on the model (a user may always ask about themself)."""
+class AskedRights:
+    """Rights asked of a registry with the caller's own credentials. Fail closed: any
+    answer that is not a clear yes (an error, an odd reply, an exception) is a no."""
+
+    asked_of = "The registry"
 
     def __init__(self, host: str, caller: Caller) -> None:
         self.host = host.rstrip("/")
@@ -77,11 +79,19 @@ class MlflowServerRights:
     def verdict(self, name: str) -> ManageVerdict:
         try:
             return self._asked(name)
-        except (requests.RequestException, ValueError, KeyError, TypeError, AttributeError):
+        except Exception:  # whatever went wrong, the answer is no
             return _no(
-                f"The registry could not confirm that {self.caller.user} may move aliases of "
-                f"{cut(name)}, so the console does not offer it."
+                f"{self.asked_of} could not confirm that {self.caller.user} may move aliases "
+                f"of {cut(name)}, so the console does not offer it."
             )
+
+    def _asked(self, name: str) -> ManageVerdict:
+        raise NotImplementedError
+
+
+class MlflowServerRights(AskedRights):
+    """The MLflow auth server's own answer: the caller's admin flag, then the permission it
+    resolves for the caller on the model (a user may always ask about themself)."""
 
     def _asked(self, name: str) -> ManageVerdict:
         session = _session(self.caller)
@@ -112,22 +122,11 @@ def mlflow_verdict(user: str, name: str, permission: str) -> ManageVerdict:
     )
 
 
-class UnityCatalogRights:
+class UnityCatalogRights(AskedRights):
     """Unity Catalog: the model's owner, or a holder of MANAGE on it (models are securables
     of type function in the permissions API)."""
 
-    def __init__(self, host: str, caller: Caller) -> None:
-        self.host = host.rstrip("/")
-        self.caller = caller
-
-    def verdict(self, name: str) -> ManageVerdict:
-        try:
-            return self._asked(name)
-        except (requests.RequestException, ValueError, KeyError, TypeError, AttributeError):
-            return _no(
-                f"Unity Catalog could not confirm that {self.caller.user} may move aliases of "
-                f"{cut(name)}, so the console does not offer it."
-            )
+    asked_of = "Unity Catalog"
 
     def _asked(self, name: str) -> ManageVerdict:
         session = _session(self.caller)
