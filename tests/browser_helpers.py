@@ -18,9 +18,10 @@ from selenium.webdriver.common.keys import Keys
 from app import create_app
 from layouts.answer import JSON_ANSWER
 from layouts.csv_tab import PANEL as CSV_PANEL
+from layouts.features.evaluation import CSV_SECTION
 from layouts.ids import Config, Csv, Json
 from layouts.json_tab import EMPTY_EDITOR
-from services.registry.demo import IRIS_MODEL
+from services.registry.demo import IRIS_MODEL, _iris_data
 from services.settings import Settings
 from tests.waiting import until
 
@@ -225,3 +226,22 @@ def css_of(component_id: object) -> str:
         text = json.dumps(component_id, sort_keys=True, separators=(",", ":"))
         return f"[id='{text}']"
     return f"#{component_id}"
+
+
+def evaluate_labelled_iris(dash_duo: Any, tmp_path: Path) -> None:
+    """The CSV tab's Evaluate: the iris file with its species, Champion against
+    Challenger, until the verdict is on screen."""
+    source = tmp_path / "iris_labeled.csv"
+    X, y = _iris_data()
+    X.assign(species=y).to_csv(source, index=False)
+    open_tab(dash_duo, "CSV Prediction")
+    upload_csv(dash_duo, source, 150)
+    dash_duo.wait_for_contains_text(f"#{CSV_SECTION.label}", "species", timeout=30)
+    dash_duo.wait_for_contains_text(f"#{CSV_SECTION.refs}", "Challenger")
+    dash_duo.driver.execute_script("window.scrollTo({top: 1e6, behavior: 'instant'})")
+    dash_duo.find_element(f"#{CSV_SECTION.run}").click()
+    dash_duo.wait_for_contains_text(
+        job_result(CSV_SECTION.name),
+        "Challenger is right on 0 rows where Champion is wrong",
+        timeout=90,
+    )

@@ -152,19 +152,22 @@ VIRGINICA = {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "peta
 os.environ.setdefault("DASH_TEST_CHROMEPATH", "/usr/bin/chromium")
 
 
+CHROMIUM_ARGUMENTS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--window-size=1400,1000",
+)
+
+
 def pytest_setup_options():
     """Chromium options for dash_duo: quiet on a machine without internet, laptop-sized."""
     from selenium.webdriver.chrome.options import Options
 
     options = Options()
-    for argument in (
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-        "--window-size=1400,1000",
-    ):
+    for argument in CHROMIUM_ARGUMENTS:
         options.add_argument(argument)
     return options
 

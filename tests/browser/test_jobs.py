@@ -39,6 +39,7 @@ from tests.browser_helpers import (
 )
 from tests.code_models import fresh_registry, register_code_model
 from tests.conftest import (
+    CHROMIUM_ARGUMENTS,
     SETOSA,
     VIRGINICA,
     auth,
@@ -76,17 +77,7 @@ def other_device() -> Iterator[webdriver.Chrome]:
     """A second browser: its own storage and cookies, like another computer."""
     options = Options()
     options.binary_location = "/usr/bin/chromium"
-    for argument in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-        "--window-size=1400,1000",
-    ):
+    for argument in ("--headless", "--no-sandbox", "--disable-gpu", *CHROMIUM_ARGUMENTS):
         options.add_argument(argument)
     driver = webdriver.Chrome(options=options)
     try:

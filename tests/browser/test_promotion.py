@@ -8,10 +8,9 @@ import pytest
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from layouts.features.evaluation import CSV_SECTION
 from layouts.ids import Config, Promote
-from services.registry.demo import IRIS_MODEL, _iris_data
-from tests.browser_helpers import job_result, open_tab, screenshot, start_console, upload_csv
+from services.registry.demo import IRIS_MODEL
+from tests.browser_helpers import evaluate_labelled_iris, open_tab, screenshot, start_console
 from tests.conftest import settings_for
 from tests.copied_registry import copied_registry
 from tests.waiting import until
@@ -76,20 +75,3 @@ def test_evaluate_then_promote_with_the_evidence_see_the_history_and_roll_back(
     assert champion_in_registry(settings) == "1"
     screenshot(dash_duo, "promotion-history")
     assert dash_duo.get_logs() == []
-
-
-def evaluate_labelled_iris(dash_duo, tmp_path) -> None:
-    source = tmp_path / "iris_labeled.csv"
-    X, y = _iris_data()
-    X.assign(species=y).to_csv(source, index=False)
-    open_tab(dash_duo, "CSV Prediction")
-    upload_csv(dash_duo, source, 150)
-    dash_duo.wait_for_contains_text(f"#{CSV_SECTION.label}", "species", timeout=30)
-    dash_duo.wait_for_contains_text(f"#{CSV_SECTION.refs}", "Challenger")
-    dash_duo.driver.execute_script("window.scrollTo({top: 1e6, behavior: 'instant'})")
-    dash_duo.find_element(f"#{CSV_SECTION.run}").click()
-    dash_duo.wait_for_contains_text(
-        job_result(CSV_SECTION.name),
-        "Challenger is right on 0 rows where Champion is wrong",
-        timeout=90,
-    )
