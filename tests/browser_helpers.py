@@ -23,6 +23,7 @@ from layouts.ids import Config, Csv, Json
 from layouts.json_tab import EMPTY_EDITOR
 from services.registry.demo import IRIS_MODEL, _iris_data
 from services.settings import Settings
+from tests.conftest import free_port
 from tests.waiting import until
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -35,7 +36,7 @@ CSV_RESULT = f"#{CSV_PANEL.result}"  # what became of the CSV tab's job
 
 def start_console(dash_duo: Any, settings: Settings, **overrides: Any) -> None:
     app = create_app(settings=replace(settings, **overrides))
-    dash_duo.start_server(app)
+    dash_duo.start_server(app, port=free_port())  # its own port: tests run two at a time
     dash_duo.wait_for_element(f"#{Config.LOAD}")
 
 

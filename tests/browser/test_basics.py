@@ -23,7 +23,7 @@ from tests.browser_helpers import (
     type_json,
     wait_for_predictions,
 )
-from tests.conftest import SETOSA, VIRGINICA, basic_header, mlflow_basic_settings
+from tests.conftest import SETOSA, VIRGINICA, basic_header, free_port, mlflow_basic_settings
 from tests.registry_models import STAGED_MODEL
 
 pytestmark = pytest.mark.browser
@@ -255,7 +255,7 @@ def test_dark_mode_and_narrow_width(iris_console):
 def test_signed_in_user_sees_their_name_and_a_denial_alert(dash_duo, auth_server, tmp_path):
     """mlflow-basic mode in the browser: alice signs in, loads X, is refused Y's files."""
     app = create_app(settings=mlflow_basic_settings(auth_server, tmp_path))
-    dash_duo.start_server(app, navigate=False)
+    dash_duo.start_server(app, navigate=False, port=free_port())
     # What a browser sends once the person has answered its password prompt.
     credentials = basic_header("alice", auth_server.passwords["alice"])
     dash_duo.driver.execute_cdp_cmd("Network.enable", {})

@@ -44,6 +44,7 @@ from tests.conftest import (
     VIRGINICA,
     auth,
     basic_header,
+    free_port,
     mlflow_basic_settings,
     settings_for,
 )
@@ -269,7 +270,7 @@ def test_a_link_under_a_prefix_carries_the_prefix(dash_duo, settings):
 
     host = Flask("host")
     app = create_app(host, url_base_pathname="/console/", settings=settings)
-    dash_duo.start_server(app, navigate=False)
+    dash_duo.start_server(app, navigate=False, port=free_port())
     dash_duo.driver.get(f"{dash_duo.server.url}/console/?tab=help&version=1&model={IRIS_MODEL}")
     dash_duo.wait_for_contains_text(f"#{Page.HEADER_MODEL}", "v1")
     until(lambda: "/console/?model=" in dash_duo.driver.current_url, timeout=10)
@@ -284,7 +285,7 @@ def test_a_job_link_opens_for_its_owner_and_is_not_found_for_anyone_else(
     from app import create_app
 
     app = create_app(settings=settings)
-    dash_duo.start_server(app, navigate=False)
+    dash_duo.start_server(app, navigate=False, port=free_port())
     base = dash_duo.server.url
     alice = auth(auth_server, "alice")
     flowers = pd.DataFrame([SETOSA, VIRGINICA] * 50)
