@@ -34,6 +34,8 @@ TOP_CLASSES = 10
 
 
 def layout() -> html.Div:
+    """JSON Prediction. One piece: its component tree reads top to bottom as the page shows
+    it (the editor, its answer, the form, its answer), and each part is used once."""
     editor = [
         html.Div(id=Json.EDITOR, className="json-editor border rounded"),
         dcc.Textarea(id=Json.TEXT, value="", className="d-none", persistence=False),

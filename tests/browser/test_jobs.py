@@ -61,11 +61,11 @@ import mlflow
 
 
 class Paced(mlflow.pyfunc.PythonModel):
-    \"\"\"A churn rule that takes a quarter of a second per call: a job of many chunks
+    \"\"\"A churn rule that takes half a second per call: a job of many chunks
     lasts long enough to reload, open elsewhere and cancel, however fast the machine.\"\"\"
 
     def predict(self, context, model_input, params=None):
-        time.sleep(0.25)
+        time.sleep(0.5)
         return (model_input["tenure_months"] < 12).astype("int64")
 
 

@@ -7,7 +7,7 @@ from contextvars import copy_context
 from typing import Any
 
 import pytest
-from dash import no_update
+from dash import html, no_update
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 from flask import g
@@ -41,7 +41,9 @@ def text_of(component: Any) -> str:
     if isinstance(component, (str, int, float)):
         return str(component)
     if isinstance(component, (list, tuple)):
-        return " ".join(text_of(c) for c in component)
+        # a name with break opportunities (strings and <wbr>) reads as one word
+        inline = all(isinstance(c, (str, html.Wbr)) for c in component)
+        return ("" if inline else " ").join(text_of(c) for c in component)
     return text_of(getattr(component, "children", None))
 
 
