@@ -30,10 +30,12 @@ from sqlalchemy import (
     String,
     Table,
     create_engine,
+    event,
     inspect,
     select,
     text,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 log = logging.getLogger("model_console.audit")
@@ -93,6 +95,25 @@ def sqlite_folder(url: str) -> None:
     prefix = "sqlite:///"
     if url.startswith(prefix) and url != f"{prefix}:memory:":
         Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def shared_database(url: str, wait_seconds: float, write_ahead: bool = True) -> Engine:
+    """An engine on the audit database for the tables others keep there (jobs, alias moves):
+    on SQLite, its folder made, ``wait_seconds`` for a lock, and write-ahead logging so
+    readers (every poll, every request's alias generation) never wait for a writer. A
+    reader that must not write passes ``write_ahead=False`` (setting it is a write)."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    sqlite_folder(url)
+    arguments = {"check_same_thread": False, "timeout": wait_seconds}
+    engine = create_engine(url, connect_args=arguments)
+    if write_ahead:
+        event.listen(engine, "connect", _write_ahead)
+    return engine
+
+
+def _write_ahead(connection: Any, _: Any) -> None:
+    connection.execute("PRAGMA journal_mode=WAL")
 
 
 class AuditDatabase:

@@ -26,8 +26,6 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    create_engine,
-    event,
     func,
     select,
     update,
@@ -35,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.access.audit_store import sqlite_folder
+from services.access.audit_store import shared_database
 from services.jobs.record import (
     ACTIVE,
     CANCELLED,
@@ -47,6 +45,8 @@ from services.jobs.record import (
     job_not_found,
     job_waited_too_long,
 )
+
+WAIT_SECONDS = 5  # a lock on SQLite: a heartbeat or a poll waits this long at most
 
 metadata = MetaData()
 jobs_table = Table(
@@ -86,7 +86,7 @@ class JobStore:
         if self._engine is None:
             with self._engine_lock:
                 if self._engine is None:
-                    engine = _engine(self.url)
+                    engine = shared_database(self.url, WAIT_SECONDS)
                     metadata.create_all(engine)
                     self._engine = engine
         return self._engine
@@ -286,17 +286,3 @@ def _columns(job: Job) -> dict[str, Any]:
 
 def _text(job: Job) -> str:
     return json.dumps(job.to_dict(), default=str, ensure_ascii=False)
-
-
-def _engine(url: str) -> Engine:
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    sqlite_folder(url)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5})
-
-    @event.listens_for(engine, "connect")
-    def _write_ahead(connection: Any, _: Any) -> None:
-        # readers (every page's poll) never wait for the runners' heartbeats
-        connection.execute("PRAGMA journal_mode=WAL")
-
-    return engine

@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, event, func, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.access.audit_store import sqlite_folder
+from services.access.audit_store import shared_database
 
 ALIAS = "alias"
 ROLLBACK = "rollback"  # an alias moved back by Roll back: it undoes the move before it
@@ -76,14 +76,14 @@ class AliasHistory:
         self._engine: Engine | None = None
         self._lock = threading.Lock()
         # the generation is read on every request: it waits for a locked database briefly
-        self.reader = _database(url, WAIT_READING_SECONDS, write_ahead=False)
+        self.reader = shared_database(url, WAIT_READING_SECONDS, write_ahead=False)
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
             with self._lock:
                 if self._engine is None:
-                    engine = _database(self.url, WAIT_WRITING_SECONDS)
+                    engine = shared_database(self.url, WAIT_WRITING_SECONDS)
                     metadata.create_all(engine)
                     self._engine = engine
         return self._engine
@@ -130,20 +130,3 @@ def _no_table(error: SQLAlchemyError) -> bool:
     """SQLite says "no such table", PostgreSQL "does not exist" (UndefinedTable)."""
     text = str(getattr(error, "orig", error)).lower()
     return "no such table" in text or "does not exist" in text
-
-
-def _database(url: str, wait_seconds: float, write_ahead: bool = True) -> Engine:
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    sqlite_folder(url)
-    arguments = {"check_same_thread": False, "timeout": wait_seconds}
-    engine = create_engine(url, connect_args=arguments)
-    if not write_ahead:
-        return engine  # setting it is a write, which a reader must not wait for
-
-    @event.listens_for(engine, "connect")
-    def _write_ahead(connection: Any, _: Any) -> None:
-        # every request reads the generation: it must never wait for a writer
-        connection.execute("PRAGMA journal_mode=WAL")
-
-    return engine
