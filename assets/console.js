@@ -222,9 +222,25 @@
     return params;
   }
 
+  /* The query the page shows, written by it or read from the address bar. Only a query that
+     differs is read (a link, a reload, back or forward): a query the page wrote itself, read
+     back late, would take it back to where it was (a busy server answers after the person has
+     moved on to another tab). */
+  var shownQuery = null;
+
+  function readUrl(search) {
+    var query = search || "";
+    if (query === shownQuery) {
+      return window.dash_clientside.no_update;
+    }
+    shownQuery = query;
+    return query;
+  }
+
   function writeUrl(selection, tab, job) {
     var wanted = pageQuery(selection, tab, job);
     var query = "?" + wanted.toString();
+    shownQuery = query === "?" ? "" : query;  /* as location.search reads it */
     if (query === window.location.search) {
       return;
     }
@@ -308,6 +324,11 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     modelConsole: {
+      readUrl: function (search) {
+        return search === undefined || search === null
+          ? window.dash_clientside.no_update
+          : readUrl(search);
+      },
       writeUrl: function (selection, tab, job, read) {
         if (read) {  /* before the page has done what its URL asks, the URL stays as it is */
           writeUrl(selection, tab, job);

@@ -297,7 +297,10 @@ def _wire_load(app: dash.Dash, callbacks: ConfigCallbacks) -> None:
             "job": Output(Page.OPEN_JOB, "data", allow_duplicate=True),
             "read": Output(Page.URL_READ, "data"),
         },
-        inputs={"clicks": Input(Config.LOAD, "n_clicks"), "search": Input(Page.URL, "search")},
+        inputs={
+            "clicks": Input(Config.LOAD, "n_clicks"),
+            "search": Input(Page.URL_ASKED, "data"),
+        },
         state={
             "name": State(Config.MODEL, "value"),
             "ref": State(Config.VERSION, "value"),

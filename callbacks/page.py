@@ -100,6 +100,11 @@ def register(app: dash.Dash, services: ConsoleServices) -> PageCallbacks:
         Input(Page.THEME_SWITCH, "value"),
     )
     app.clientside_callback(
+        ClientsideFunction("modelConsole", "readUrl"),
+        Output(Page.URL_ASKED, "data"),
+        Input(Page.URL, "search"),
+    )
+    app.clientside_callback(
         ClientsideFunction("modelConsole", "writeUrl"),
         Output(Page.URL_WRITTEN, "children"),
         Input(Page.SELECTION, "data"),

@@ -23,6 +23,7 @@ class Page(StrEnum):
     COPY_LINK = "page-copy-link"
     URL_WRITTEN = "page-url-written"
     URL_READ = "page-url-read"  # the page has done what its URL asked: it may write it now
+    URL_ASKED = "page-url-asked"  # a query the page did not write itself: a link, back, forward
 
 
 class Config(StrEnum):

@@ -110,6 +110,7 @@ def page_layout(settings: Settings) -> html.Div:
             dcc.Store(id=Page.SELECTION, storage_type="session"),
             dcc.Store(id=Page.OPEN_JOB),
             dcc.Store(id=Page.URL_READ, data=False),
+            dcc.Store(id=Page.URL_ASKED),
             dcc.Store(id=History.STORE),
             dcc.Store(id=History.NEW),
             dcc.Store(id=History.KEEP, data=settings.history_size),

@@ -83,6 +83,7 @@ READERS: dict[str, Callable[[Any], Any]] = {
     f"{History.STORE}.data": valid_entries,
     f"{Page.OPEN_JOB}.data": _text,
     f"{Page.URL_READ}.data": _flag,
+    f"{Page.URL_ASKED}.data": _text,
     f"{History.JOBS_SHOWN}.data": _text,
     **{f"{JobPanel(origin).shown}.data": _text for origin in SHOWN_ORIGINS},
     f"{Csv.FILE}.data": uploaded_file,

@@ -246,3 +246,34 @@ def evaluate_labelled_iris(dash_duo: Any, tmp_path: Path) -> None:
         "Challenger is right on 0 rows where Champion is wrong",
         timeout=90,
     )
+
+
+# Dash's requests whose body names ``marker`` wait until the test releases them, so what the
+# person sees meanwhile can be checked however busy the machine is; every other request goes.
+_HOLD_REQUESTS = """
+const marker = arguments[0];
+const send = window.fetch;
+window.heldRequests = 0;
+let release;
+const released = new Promise((done) => { release = done; });
+window.releaseHeldRequests = () => release();
+window.fetch = function (url, options) {
+  const body = options && typeof options.body === "string" ? options.body : "";
+  if (!body.includes(marker)) { return send.apply(this, [url, options]); }
+  window.heldRequests += 1;
+  return released.then(() => send.apply(this, [url, options]));
+};
+"""
+
+
+def hold_requests(dash_duo: Any, marker: str) -> None:
+    """From now on, hold the page's requests that mention ``marker`` (see release_held)."""
+    dash_duo.driver.execute_script(_HOLD_REQUESTS, marker)
+
+
+def held_requests(dash_duo: Any) -> int:
+    return dash_duo.driver.execute_script("return window.heldRequests || 0")
+
+
+def release_held(dash_duo: Any) -> None:
+    dash_duo.driver.execute_script("window.releaseHeldRequests()")

@@ -10,8 +10,19 @@ from layouts.answer import FORM_ANSWER, JSON_ANSWER
 from layouts.csv_tab import PANEL as CSV_PANEL
 from layouts.ids import Config, Csv, Json, Page
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
-from tests.browser_helpers import CSV_RESULT, click, open_tab, screenshot, start_console, type_json
+from tests.browser_helpers import (
+    CSV_RESULT,
+    click,
+    held_requests,
+    hold_requests,
+    open_tab,
+    release_held,
+    screenshot,
+    start_console,
+    type_json,
+)
 from tests.conftest import SETOSA, VIRGINICA
+from tests.waiting import until
 
 pytestmark = pytest.mark.browser
 
@@ -46,33 +57,21 @@ def test_form_answer_shows_confidence_waterfall_and_importance(dash_duo, setting
     assert dash_duo.get_logs() == []
 
 
-# The page's requests for the follow-up (the change of the store the answer writes) wait a
-# while, as a slow explanation would, so what the person sees meanwhile can be checked.
-HOLD_FOLLOW_UP = """
-const send = window.fetch;
-window.fetch = function (url, options) {
-  const body = options && typeof options.body === "string" ? options.body : "";
-  if (!body.includes(STORE_ID)) { return send.apply(this, [url, options]); }
-  return new Promise((done) => setTimeout(done, 3000)).then(() => send.apply(this, [url, options]));
-};
-"""
-
-
 def test_a_one_row_answer_is_shown_while_its_explanation_is_still_worked_out(dash_duo, settings):
     start_console(dash_duo, settings, default_model=IRIS_MODEL, default_version="1")
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL} version 1")
     open_tab(dash_duo, "JSON Prediction")
-    dash_duo.driver.execute_script(
-        HOLD_FOLLOW_UP.replace("STORE_ID", json.dumps(f'"{JSON_ANSWER.asked}.data"'))
-    )
+    # the follow-up (the change of the store the answer writes) waits, as a slow explanation
+    hold_requests(dash_duo, f'"{JSON_ANSWER.asked}.data"')
     type_json(dash_duo, json.dumps(SETOSA))
     dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid — 1 record")
     click(dash_duo, f"#{Json.PREDICT}")
     dash_duo.wait_for_contains_text(f"#{JSON_ANSWER.result} .single-answer", "0 · setosa")
+    until(lambda: held_requests(dash_duo) > 0, timeout=20)
     assert dash_duo.find_element(f"#{JSON_ANSWER.result} .single-answer").is_displayed()
     assert "Working out how sure" in dash_duo.find_element(f"#{JSON_ANSWER.insight}").text
     assert not dash_duo.find_elements(f"#{JSON_ANSWER.result} .chart-waterfall")
-    # then the held request goes, and the confidence and charts join the answer
+    release_held(dash_duo)  # then the confidence and charts join the answer
     dash_duo.wait_for_contains_text(f"#{JSON_ANSWER.result} .single-answer", "%)", timeout=20)
     dash_duo.wait_for_element(f"#{JSON_ANSWER.result} .chart-waterfall .main-svg", timeout=20)
     assert _bars(dash_duo, "probabilities", JSON_ANSWER.result) == 3

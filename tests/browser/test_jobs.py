@@ -29,9 +29,12 @@ from tests.browser_helpers import (
     cancel_job,
     click,
     download_result,
+    held_requests,
+    hold_requests,
     load_model,
     open_tab,
     progress_rows,
+    release_held,
     screenshot,
     start_console,
     start_spark_console,
@@ -51,26 +54,63 @@ from tests.conftest import (
 from tests.waiting import until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-CHUNK = 1_000  # many chunks: a job long enough to reload, look at and cancel
-PACED_MODEL = "main.ml_models.paced_churn"
-ROWS = 60_000
-PACED = """
+CHUNK = 1_000  # many chunks: a job that can be held after its first
+GATED_MODEL = "main.ml_models.gated_churn"
+ROWS = 20_000
+GATED = """
 import time
+from pathlib import Path
 
 import mlflow
 
+HOLD, SEEN = Path(HOLD_PATH), Path(SEEN_PATH)
 
-class Paced(mlflow.pyfunc.PythonModel):
-    \"\"\"A churn rule that takes half a second per call: a job of many chunks
-    lasts long enough to reload, open elsewhere and cancel, however fast the machine.\"\"\"
+
+class Gated(mlflow.pyfunc.PythonModel):
+    \"\"\"A churn rule whose calls after the first wait while the test holds them (while its
+    file exists): a job stays running, its first chunk done, until the test lets it go,
+    however busy the machine.\"\"\"
 
     def predict(self, context, model_input, params=None):
-        time.sleep(0.5)
+        if SEEN.exists():
+            held_since = time.monotonic()
+            while HOLD.exists() and time.monotonic() - held_since < 300:
+                time.sleep(0.05)
+        SEEN.touch()
         return (model_input["tenure_months"] < 12).astype("int64")
 
 
-mlflow.models.set_model(Paced())
+mlflow.models.set_model(Gated())
 """
+
+
+class Gate:
+    """The gated model's two files: held, a job passes its first chunk and waits."""
+
+    def __init__(self, folder: Path) -> None:
+        self.hold, self.seen = folder / "hold", folder / "seen"
+
+    def model_code(self) -> str:
+        return GATED.replace("HOLD_PATH", repr(str(self.hold))).replace(
+            "SEEN_PATH", repr(str(self.seen))
+        )
+
+    def close(self) -> None:
+        """The next job's first chunk passes; the rest wait until ``open``."""
+        self.seen.unlink(missing_ok=True)
+        self.hold.touch()
+
+    def open(self) -> None:
+        self.hold.unlink(missing_ok=True)
+
+
+def active_tab(dash_duo) -> str:
+    return dash_duo.find_element(".nav-tabs .nav-link.active").text
+
+
+def cancel_asked(server_url: str) -> bool:
+    listed = requests.get(f"{server_url}/api/jobs", timeout=10).json()["jobs"]
+    return any(job["cancel_requested"] for job in listed)
 
 
 @pytest.fixture
@@ -107,22 +147,23 @@ def customers(path: Path, rows: int) -> pd.DataFrame:
 def test_a_csv_job_survives_a_reload_and_is_seen_and_cancelled_on_another_device(
     dash_duo, tmp_path, other_device
 ):
-    data_dir = tmp_path / "data"
+    data_dir, gate = tmp_path / "data", Gate(tmp_path)
     with fresh_registry(tmp_path / "registry") as registry:
-        version = register_code_model(registry, PACED_MODEL, PACED)
+        version = register_code_model(registry, GATED_MODEL, gate.model_code())
     start_console(
         dash_duo,
         settings_for(tmp_path / "registry"),
-        default_model=PACED_MODEL,
+        default_model=GATED_MODEL,
         default_version=version,
         app_data_dir=data_dir,
         predict_chunk_rows=CHUNK,
     )
-    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {PACED_MODEL}")
+    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {GATED_MODEL}")
     open_tab(dash_duo, "CSV Prediction")
     source = tmp_path / "churn_big.csv"
     frame = customers(source, ROWS)
     upload_csv(dash_duo, source, ROWS)
+    gate.close()
     click(dash_duo, f"#{Csv.PREDICT}")
     until(lambda: "job=" in dash_duo.driver.current_url, timeout=30)
     dash_duo.driver.refresh()  # at once: the page forgets everything; the server does not
@@ -136,13 +177,17 @@ def test_a_csv_job_survives_a_reload_and_is_seen_and_cancelled_on_another_device
     until(lambda: "running" in text_of(other_device, f"#{History.JOBS}"), timeout=30)
     assert "churn_big.csv · csv" in text_of(other_device, f"#{History.JOBS}")
     press(other_device, f"#{History.JOBS} button.text-danger")
+    until(lambda: cancel_asked(dash_duo.server_url), timeout=30)
+    gate.open()
     dash_duo.wait_for_contains_text(CSV_RESULT, "Cancelled: nothing was published", timeout=30)
     assert not list((data_dir / "files").glob("*/*.partial"))
     assert len(list((data_dir / "files").glob("*/*.data"))) == 1  # the upload alone
 
     # Started again: the other device sees it without reloading, and the result downloads.
+    gate.close()
     click(dash_duo, f"#{Csv.PREDICT}")
     until(lambda: "Scoring running" in text_of(other_device, f"#{History.JOBS}"), timeout=30)
+    gate.open()
     dash_duo.wait_for_contains_text(CSV_RESULT, f"{ROWS:,} rows scored", timeout=180)
     result = pd.read_csv(download_result(dash_duo, "churn_big_with_predictions.csv"))
     assert result["customer_id"].tolist() == frame["customer_id"].tolist()
@@ -240,18 +285,24 @@ def test_a_link_reopens_the_model_version_and_tab_and_back_goes_back(dash_duo, s
     dash_duo.driver.get(link)
     dash_duo.wait_for_contains_text(f"#{Page.HEADER_MODEL}", "v2")
     dash_duo.wait_for_element(f"#{Json.TEXT}")
-    active = dash_duo.find_element(".nav-tabs .nav-link.active").text
-    assert active == "JSON Prediction"
+    assert active_tab(dash_duo) == "JSON Prediction"
     assert "is not loaded" not in dash_duo.find_element(f"#{Config.PENDING}").text
 
-    # Back: the tab before; a reload keeps the model and tab, without a contradiction.
+    # The tabs opened are written to the URL and never read back as if it were a link (read
+    # late, on a busy server, it took the page back to a tab already left); back is read,
+    # and a reload keeps the model and tab, without a contradiction.
+    hold_requests(dash_duo, f"{Config.STATUS}.children")  # the requests that follow a URL
     open_tab(dash_duo, "CSV Prediction")
     until(lambda: "tab=csv" in dash_duo.driver.current_url, timeout=10)
+    open_tab(dash_duo, "Prediction History")
+    until(lambda: "tab=history" in dash_duo.driver.current_url, timeout=10)
+    assert held_requests(dash_duo) == 0
     dash_duo.driver.back()
-    until(
-        lambda: dash_duo.find_element(".nav-tabs .nav-link.active").text == "JSON Prediction",
-        timeout=10,
-    )
+    until(lambda: held_requests(dash_duo) == 1, timeout=10)
+    release_held(dash_duo)
+    until(lambda: active_tab(dash_duo) == "CSV Prediction", timeout=10)
+    dash_duo.driver.back()
+    until(lambda: active_tab(dash_duo) == "JSON Prediction", timeout=10)
     dash_duo.driver.refresh()
     dash_duo.wait_for_contains_text(f"#{Page.HEADER_MODEL}", "v2")
     open_tab(dash_duo, "Model Configuration")

@@ -89,24 +89,24 @@ def test_load_failure_shows_the_error_and_keeps_the_loaded_model(services):
 
 def test_page_load_restores_this_sessions_model(services):
     callbacks = ConfigCallbacks(services)
-    outputs = triggered_by(Page.URL, "search", callbacks.load, None, "", None, None, CHURN)
+    outputs = triggered_by(Page.URL_ASKED, "data", callbacks.load, None, "", None, None, CHURN)
     assert outputs["selection"]["name"] == CHURN_MODEL
-    nothing = triggered_by(Page.URL, "search", callbacks.load, None, "", None, None, None)
+    nothing = triggered_by(Page.URL_ASKED, "data", callbacks.load, None, "", None, None, None)
     assert all(value is no_update for key, value in nothing.items() if key not in ("job", "read"))
     assert nothing["read"] is True  # the URL is read: the page may write it from now on
-    unread = triggered_by(Page.URL, "search", callbacks.load, None, None, None, None, CHURN)
+    unread = triggered_by(Page.URL_ASKED, "data", callbacks.load, None, None, None, None, CHURN)
     assert all(value is no_update for value in unread.values())  # no URL yet: wait for it
 
 
 def test_a_url_opens_its_model_version_tab_and_job(services):
     callbacks = ConfigCallbacks(services)
     search = f"?model={IRIS_MODEL}&version=2&tab=json&job={'a' * 32}"
-    opened = triggered_by(Page.URL, "search", callbacks.load, None, search, None, None, CHURN)
+    opened = triggered_by(Page.URL_ASKED, "data", callbacks.load, None, search, None, None, CHURN)
     assert opened["selection"] == {**IRIS, "ref": "2", "version": "2", "alias": None}
     assert (opened["tab"], opened["job"]) == ("tab-json", "a" * 32)
     again = triggered_by(
-        Page.URL,
-        "search",
+        Page.URL_ASKED,
+        "data",
         callbacks.load,
         None,
         search,
@@ -118,7 +118,14 @@ def test_a_url_opens_its_model_version_tab_and_job(services):
     )
     assert all(value is no_update for value in again.values())  # the page wrote it itself
     refused = triggered_by(
-        Page.URL, "search", callbacks.load, None, "?model=main.x.nope&tab=json", None, None, None
+        Page.URL_ASKED,
+        "data",
+        callbacks.load,
+        None,
+        "?model=main.x.nope&tab=json",
+        None,
+        None,
+        None,
     )
     assert refused["tab"] == "tab-config"  # a refused link is said where it can be read
 
