@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from flask import Flask, Response, g, request
 
@@ -21,7 +22,7 @@ def init_metrics(server: Flask, prefix: str, services: ConsoleServices) -> None:
     like anyone in mode ``mlflow-basic`` and passes the platform's sign-in in Databricks
     Apps; the token, required there, keeps the metrics to the scraper."""
     settings = services.settings
-    if not settings.metrics_on:
+    if not settings.metrics_enabled:
         return
     path = f"{prefix.rstrip('/')}/metrics"
 
@@ -41,12 +42,29 @@ def init_metrics(server: Flask, prefix: str, services: ConsoleServices) -> None:
         return response
 
     def scrape() -> Response:
+        if not from_allowed_address(request.remote_addr, settings.metrics_allowed):
+            refusal = "This address may not read the metrics (METRICS_ALLOWED)."
+            return Response(refusal, 403, mimetype="text/plain")
         expected = settings.metrics_token
         sent = request.headers.get(TOKEN_HEADER, "")
         if expected and not hmac.compare_digest(sent.encode(), expected.encode()):
             refusal = f"Send the metrics token as {TOKEN_HEADER}."
             return Response(refusal, 403, mimetype="text/plain")
-        body = metrics.exposition(services.jobs.health)
+        body = metrics.exposition(services.jobs.counts)
         return Response(body, content_type=metrics.CONTENT_TYPE)
 
     server.add_url_rule(path, endpoint=f"model_console_metrics_{id(services)}", view_func=scrape)
+
+
+def from_allowed_address(
+    address: str | None, allowed: tuple[IPv4Network | IPv6Network, ...]
+) -> bool:
+    """Any address when no network is named; else one inside them (an unreadable one: no)."""
+    if not allowed:
+        return True
+    try:
+        client = ip_address(address or "")
+    except ValueError:
+        return False
+    mapped = getattr(client, "ipv4_mapped", None)  # ::ffff:10.0.0.1 from a dual-stack socket
+    return any((mapped or client) in network for network in allowed)

@@ -1,8 +1,9 @@
 """Prometheus metrics: what the console counts, and the text a scrape reads.
 
 Counted in every process that serves (requests, their latency and errors per route template,
-model and version; models that failed to load); jobs by state are read from the job table at
-scrape time, so every worker, Celery worker and job process agrees on them.
+model and version; rows per model call; the model cache's hits, loads and evictions; models
+that failed to load; audit records made and stored); jobs by kind and state are read from the
+job table at scrape time, so every worker, Celery worker and job process agrees on them.
 
 Under gunicorn, each worker counts in its own process: with ``PROMETHEUS_MULTIPROC_DIR`` set
 before ``prometheus_client`` is first imported (``services.startup.prepare_metrics_dir``, in
@@ -52,6 +53,32 @@ LATENCY = Histogram(
     "Time from the request's arrival to its answer, by route template, model and version.",
     ("route", "model", "version"),
     buckets=LATENCY_BUCKETS,
+    registry=_REGISTRY,
+)
+# Rows: one row from the form, a JSON batch, a job's chunk (PREDICT_CHUNK_ROWS, 50,000).
+ROWS_BUCKETS = (1, 2, 5, 10, 50, 100, 500, 1_000, 5_000, 10_000, 50_000, 100_000)
+PREDICT_ROWS = Histogram(
+    "console_predict_rows",
+    "Rows per call to a model (a request's rows, or a job's chunk), by model and version.",
+    ("model", "version"),
+    buckets=ROWS_BUCKETS,
+    registry=_REGISTRY,
+)
+MODEL_CACHE = Counter(
+    "console_model_cache_events",
+    "The loaded-model cache: hit (in memory), miss, load (from the registry), eviction.",
+    ("event",),
+    registry=_REGISTRY,
+)
+AUDIT_MADE_NAME, AUDIT_DONE_NAME = "console_audit_records_made", "console_audit_records_stored"
+AUDIT_MADE = Counter(
+    AUDIT_MADE_NAME,
+    "Audit records made (each is on disk in the spool before it is counted).",
+    registry=_REGISTRY,
+)
+AUDIT_DONE = Counter(
+    AUDIT_DONE_NAME,
+    "Audit records stored in the audit database, or set aside as refused by it.",
     registry=_REGISTRY,
 )
 MODEL_LOAD_FAILURES = Counter(
@@ -104,18 +131,58 @@ def model_load_failed(name: str, version: str) -> None:
     MODEL_LOAD_FAILURES.labels(name, version).inc()
 
 
-class JobsByState:
-    """``console_jobs{state}`` read from the job table when scraped."""
+def model_called(name: str, version: str, rows: int) -> None:
+    PREDICT_ROWS.labels(name, version).observe(rows)
 
-    def __init__(self, count: Callable[[], dict[str, int]]) -> None:
+
+def model_cache(event: str) -> None:
+    MODEL_CACHE.labels(event).inc()
+
+
+def audit_made() -> None:
+    AUDIT_MADE.inc()
+
+
+def audit_stored(records: int) -> None:
+    if records:
+        AUDIT_DONE.inc(records)
+
+
+class AuditBacklog:
+    """``console_audit_backlog``: records made and not yet stored, every process added up
+    (what a database that is unreachable leaves waiting in the spool)."""
+
+    def __init__(self, collected: Callable[[], Iterator[Metric]]) -> None:
+        self.collected = collected
+
+    def collect(self) -> Iterator[Metric]:
+        totals = {
+            sample.name: sample.value
+            for metric in self.collected()
+            if metric.name in (AUDIT_MADE_NAME, AUDIT_DONE_NAME)
+            for sample in metric.samples
+        }
+        made = totals.get(f"{AUDIT_MADE_NAME}_total", 0.0)
+        stored = totals.get(f"{AUDIT_DONE_NAME}_total", 0.0)
+        yield GaugeMetricFamily(
+            "console_audit_backlog",
+            "Audit records made and not yet stored in the audit database.",
+            value=max(made - stored, 0.0),
+        )
+
+
+class JobsByKindAndState:
+    """``console_jobs{kind,state}`` read from the job table when scraped."""
+
+    def __init__(self, count: Callable[[], dict[tuple[str, str], int]]) -> None:
         self.count = count
 
     def collect(self) -> Iterator[Metric]:
         family = GaugeMetricFamily(
-            "console_jobs", "Jobs held by the server, by state.", labels=["state"]
+            "console_jobs", "Jobs held by the server, by kind and state.", labels=["kind", "state"]
         )
-        for state, number in sorted(self.count().items()):
-            family.add_metric([state], number)
+        for (kind, state), number in sorted(self.count().items()):
+            family.add_metric([kind, state], number)
         yield family
 
 
@@ -126,12 +193,15 @@ class _ThisProcess:
         return _REGISTRY.collect()
 
 
-def exposition(jobs: Callable[[], dict[str, int]]) -> bytes:
-    """The text a scrape reads: every process's counts (or this one's), and the jobs."""
+def exposition(jobs: Callable[[], dict[tuple[str, str], int]]) -> bytes:
+    """The text a scrape reads: every process's counts (or this one's), the audit backlog
+    they add up to, and the jobs."""
     registry = CollectorRegistry(auto_describe=False)
     if PROMETHEUS_MULTIPROC_DIR.text():
-        MultiProcessCollector(registry)
+        counts = MultiProcessCollector(registry)
     else:
-        registry.register(_ThisProcess())
-    registry.register(JobsByState(jobs))
+        counts = _ThisProcess()
+        registry.register(counts)
+    registry.register(AuditBacklog(counts.collect))
+    registry.register(JobsByKindAndState(jobs))
     return generate_latest(registry)

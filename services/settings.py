@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +60,14 @@ def yes_no(name: str, text: str) -> bool:
     if text.lower() in ("0", "false", "no", "off"):
         return False
     raise ConfigurationError(f"{name}={text!r} is neither true nor false; unset it or fix it.")
+
+
+def networks(name: str, text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Comma-separated addresses or networks; an address alone is a network of one."""
+    try:
+        return tuple(ip_network(part, strict=False) for part in name_list(name, text))
+    except ValueError as error:
+        raise ConfigurationError(f"{name}={text!r}: {error}; unset it or fix it.") from None
 
 
 def folder(name: str, text: str) -> Path:
@@ -540,8 +549,18 @@ VARIABLES: tuple[Variable, ...] = (
         "whoever asked: in a shared mode only a scraper holding `METRICS_TOKEN` reads them.",
         setting="metrics_enabled",
         parse=yes_no,
-        default=None,  # follows the mode, as settled (``Settings.metrics_on``)
-        shown_default="`true` in mode `none`; `false` otherwise",
+        default=False,
+        shown_default="`false`",
+    ),
+    Variable(
+        "METRICS_ALLOWED",
+        METRICS,
+        "Comma-separated addresses or networks (`127.0.0.1,10.0.0.0/8`) a scrape may come "
+        "from, as the console sees the client (behind a proxy, the proxy); others get 403.",
+        setting="metrics_allowed",
+        parse=networks,
+        default=(),
+        shown_default="any address",
     ),
     Variable(
         "METRICS_TOKEN",
@@ -623,15 +642,9 @@ class Settings:
     spark_remote: str  # a Spark Connect URL (sc://host:15002) or "databricks"; "" = off
     spark_allowed_locations: tuple[str, ...]  # prefixes users may read and write
     spark_download_max_bytes: int  # a Spark result in the user's area up to this
-    metrics_enabled: bool | None  # None: on in mode none only (``metrics_on``)
+    metrics_enabled: bool
+    metrics_allowed: tuple[IPv4Network | IPv6Network, ...]  # () lets any address scrape
     metrics_token: str = field(repr=False)
-
-    @property
-    def metrics_on(self) -> bool:
-        """METRICS_ENABLED as set, else on for one local user (mode ``none``) only."""
-        if self.metrics_enabled is None:
-            return self.auth_mode == "none"
-        return self.metrics_enabled
 
     @property
     def audit_url(self) -> str:

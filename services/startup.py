@@ -98,7 +98,7 @@ def _check_job_secret(settings: Settings) -> None:
 def _check_metrics(settings: Settings) -> None:
     """Metrics name every model and its traffic: where several people sign in, only a scraper
     holding the token may read them."""
-    if settings.metrics_on and settings.auth_mode != "none" and not settings.metrics_token:
+    if settings.metrics_enabled and settings.auth_mode != "none" and not settings.metrics_token:
         raise ConfigurationError(
             f"METRICS_ENABLED=true in mode {settings.auth_mode} needs METRICS_TOKEN (a secret "
             "the scraper sends as X-Metrics-Token), or set METRICS_ENABLED=false."
@@ -109,7 +109,7 @@ def prepare_metrics_dir(settings: Settings) -> Path | None:
     """In gunicorn's master, before any worker (or ``prometheus_client``) starts: an empty
     folder where each worker writes its counts, named in the environment the workers
     inherit. Counts of an earlier run are removed: a scrape would add them up too."""
-    if not settings.metrics_on:
+    if not settings.metrics_enabled:
         return None
     # Not services.metrics: prometheus_client, imported here, would choose its single-process
     # storage for good, and the workers forked from this process would inherit that choice.

@@ -27,6 +27,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from services import metrics
 from services.access.audit_store import AuditDatabase, Spool, fit_for_storage, sweep
 from services.access.caller import Caller
 from services.errors import ConsoleError, PermissionDenied, Unauthenticated
@@ -180,6 +181,7 @@ class AuditLog:
             self.spool.append(line)
         except OSError:
             log.exception("could not spool an audit record; the log line above is its copy")
+        metrics.audit_made()
         if os.getpid() != self._pid:
             self._store_now(row)
             return

@@ -38,6 +38,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
+from services import metrics
+
 log = logging.getLogger("model_console.audit")
 
 metadata = MetaData()
@@ -158,6 +160,7 @@ class AuditDatabase:
         try:
             with self.engine.begin() as connection:
                 connection.execute(audit_table.insert(), fresh)
+            metrics.audit_stored(len(fresh))
             return []
         except SQLAlchemyError:
             if len(fresh) == 1:
@@ -171,11 +174,13 @@ class AuditDatabase:
         try:
             with self.engine.begin() as connection:
                 connection.execute(audit_table.insert(), [row])
+            metrics.audit_stored(1)
             return []
         except (IntegrityError, DataError) as error:
             if not self._missing([row]):
-                return []  # another process stored it a moment ago
+                return []  # another process stored it a moment ago (and counted it)
             log.error("the audit database refused a record (%s); kept in %s", error, REJECTED)
+            metrics.audit_stored(1)  # set aside: no longer waiting
             return [row]
 
     def _missing(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -167,6 +167,9 @@ class JobService:
     def health(self) -> dict[str, int]:
         return self.store.count_all()
 
+    def counts(self) -> dict[tuple[str, str], int]:
+        return self.store.count_by_kind_and_state()
+
 
 def _work(kind: JobKind, run: JobRun) -> tuple[str, dict[str, Any] | None]:
     """How the work ended: its final state and, for a failure, the error in words."""

@@ -254,6 +254,13 @@ class JobStore:
         with self.engine.connect() as connection:
             return {state: count for state, count in connection.execute(query)}
 
+    def count_by_kind_and_state(self) -> dict[tuple[str, str], int]:
+        """Jobs per kind and state, every owner (for the metrics)."""
+        columns = (jobs_table.c.kind, jobs_table.c.state)
+        query = select(*columns, func.count()).group_by(*columns)
+        with self.engine.connect() as connection:
+            return {(kind, state): count for kind, state, count in connection.execute(query)}
+
 
 class JobGone(Exception):
     """The job this runner works on is no longer running (lost, or finished elsewhere)."""

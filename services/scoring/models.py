@@ -95,8 +95,10 @@ class ModelCache(Generic[V]):
             if key in self._entries:
                 self._entries.move_to_end(key)
                 self.stats.hits += 1
+                metrics.model_cache("hit")
                 return self._entries[key]
             self.stats.misses += 1
+            metrics.model_cache("miss")
             slot = self._loading.get(key)
             leader = slot is None
             if leader:
@@ -133,11 +135,13 @@ class ModelCache(Generic[V]):
     def _store(self, key: CacheKey, value: V) -> None:
         with self._lock:
             self.stats.loads += 1
+            metrics.model_cache("load")
             self._entries[key] = value
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
                 self.stats.evictions += 1
+                metrics.model_cache("eviction")
 
     def clear(self) -> None:
         with self._lock:
@@ -162,6 +166,7 @@ class LoadedModel:
     def predict(self, data: Any, params: dict[str, Any] | None = None, exact: bool = False) -> Any:
         """The model's output; without params, batched with concurrent requests. ``exact``
         input (what MLflow's schema check would hand the model) may skip that check."""
+        metrics.model_called(self.name, self.version, len(data))
         if params:
             return self.pyfunc.predict(data, params=params)
         if self.batcher is not None:

@@ -3,7 +3,10 @@ and added up across real gunicorn workers; who may read them; off when asked."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import sqlite3
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -15,12 +18,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app import create_app
 from services.registry.demo import IRIS_MODEL
-from services.settings import ConfigurationError, embedded_tracking_uri
+from services.settings import ConfigurationError, embedded_tracking_uri, networks
 from services.startup import check_configuration
 from tests.code_models import fresh_registry, register_code_model
 from tests.conftest import SETOSA, free_port
 from tests.processes import clean_environment, running, wait_for
 from tests.services.scoring.test_model_load_errors import ECHO_CODE, damage, register_linear_model
+from tests.waiting import until
 
 PREDICT_ROUTE = "/api/models/<name>/<ref>/predict"
 ECHO = "test.metrics.echo"
@@ -42,6 +46,16 @@ def value(text: str, name: str, **labels: str) -> float:
     return sum(v for (n, got), v in samples(text).items() if n == name and wanted <= got)
 
 
+@pytest.fixture
+def metered(settings):
+    return replace(settings, metrics_enabled=True)
+
+
+@pytest.fixture
+def client(metered):
+    return create_app(settings=metered).server.test_client()
+
+
 def test_a_prediction_is_counted_by_route_model_and_resolved_version(client):
     before = client.get("/metrics").get_data(as_text=True)
     for _ in range(3):
@@ -61,10 +75,36 @@ def test_a_prediction_is_counted_by_route_model_and_resolved_version(client):
     assert grew("console_http_request_duration_seconds_count", **served) == 3
     assert grew("console_http_request_errors_total", route=PREDICT_ROUTE, status="404") == 1
     assert grew("console_http_request_errors_total", **served) == 0
-    assert 'console_jobs{state="' in after or "# TYPE console_jobs gauge" in after
+    assert grew("console_predict_rows_count", model=IRIS_MODEL, version="1") == 3
+    assert grew("console_predict_rows_sum", model=IRIS_MODEL, version="1") == 3  # one row each
+    assert grew("console_model_cache_events_total", event="hit") >= 2  # loaded once at most
+    assert "# TYPE console_jobs gauge" in after and "# TYPE console_audit_backlog gauge" in after
 
 
-def test_a_prediction_in_the_json_tab_is_counted_with_its_model(settings):
+def test_jobs_are_counted_by_kind_and_state(client):
+    rows = "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n"
+    uploaded = client.post("/api/uploads?filename=one.csv", data=rows, content_type="text/csv")
+    request = {"source": f"upload:{uploaded.get_json()['file_id']}", "format": "csv"}
+    started = client.post(f"/api/models/{IRIS_MODEL}/Champion/jobs", json=request)
+    assert started.status_code == 202, started.get_json()
+    job_url = f"/api/jobs/{started.get_json()['job_id']}"
+    until(lambda: client.get(job_url).get_json()["state"] == "succeeded", timeout=60)
+    scrape = client.get("/metrics").text
+    assert value(scrape, "console_jobs", kind="score", state="succeeded") == 1
+
+
+def test_the_audit_backlog_is_what_was_made_and_not_yet_stored(client):
+    def backlog() -> float:
+        return value(client.get("/metrics").text, "console_audit_backlog")
+
+    assert client.post(f"/api/models/{IRIS_MODEL}/Champion/predict", json=SETOSA).status_code == 200
+    until(lambda: backlog() == 0, timeout=30)  # the writer stores it a moment later
+    scrape = client.get("/metrics").text
+    made = value(scrape, "console_audit_records_made_total")
+    assert made >= 1 and value(scrape, "console_audit_records_stored_total") == made
+
+
+def test_a_prediction_in_the_json_tab_is_counted_with_its_model(metered):
     """The page's predictions go through Dash's callback route: labelled by the model too."""
     import json
 
@@ -72,7 +112,7 @@ def test_a_prediction_in_the_json_tab_is_counted_with_its_model(settings):
     from layouts.ids import History, Json, Page
     from tests.dash_requests import click_request
 
-    app = create_app(settings=settings)
+    app = create_app(settings=metered)
     client = app.server.test_client()
     loaded = {"name": IRIS_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
     body = click_request(
@@ -89,19 +129,34 @@ def test_a_prediction_in_the_json_tab_is_counted_with_its_model(settings):
     assert after - before == 1
 
 
-def test_a_token_keeps_the_metrics_to_the_scraper(settings):
-    client = create_app(settings=replace(settings, metrics_token="t" * 32)).server.test_client()
+def test_a_token_keeps_the_metrics_to_the_scraper(metered):
+    client = create_app(settings=replace(metered, metrics_token="t" * 32)).server.test_client()
     assert client.get("/metrics").status_code == 403
     assert client.get("/metrics", headers={"X-Metrics-Token": "wrong"}).status_code == 403
     scrape = client.get("/metrics", headers={"X-Metrics-Token": "t" * 32})
     assert scrape.status_code == 200 and "console_http_requests_total" in scrape.text
 
 
-def test_metrics_off_are_not_served(settings):
-    client = create_app(settings=replace(settings, metrics_enabled=False)).server.test_client()
+def test_metrics_are_off_unless_asked_for(settings):
+    client = create_app(settings=settings).server.test_client()  # METRICS_ENABLED unset
     answer = client.get("/metrics")
     assert answer.status_code == 404
     assert "console_http_requests" not in answer.get_data(as_text=True)
+
+
+def test_only_the_allowed_addresses_may_scrape(metered):
+    def scrape(allowed: str, address: str) -> int:
+        networks_ = networks("METRICS_ALLOWED", allowed)
+        client = create_app(settings=replace(metered, metrics_allowed=networks_)).server
+        return client.test_client().get("/metrics", environ_base={"REMOTE_ADDR": address})
+
+    assert scrape("127.0.0.1", "127.0.0.1").status_code == 200
+    assert scrape("10.0.0.0/8, ::1", "10.2.3.4").status_code == 200
+    assert scrape("10.0.0.0/8", "::ffff:10.2.3.4").status_code == 200  # a dual-stack socket
+    refused = scrape("10.0.0.0/8", "192.168.1.5")
+    assert refused.status_code == 403 and "METRICS_ALLOWED" in refused.text
+    with pytest.raises(ConfigurationError, match=re.escape("METRICS_ALLOWED='10.0.0.300'")):
+        networks("METRICS_ALLOWED", "10.0.0.300")
 
 
 def test_a_shared_mode_needs_a_token_to_serve_metrics(settings):
@@ -109,8 +164,6 @@ def test_a_shared_mode_needs_a_token_to_serve_metrics(settings):
     with pytest.raises(ConfigurationError, match="METRICS_TOKEN"):
         check_configuration(replace(shared, metrics_enabled=True))
     check_configuration(replace(shared, metrics_enabled=False))
-    check_configuration(replace(shared, metrics_enabled=None))  # unset: off in a shared mode
-    assert not replace(shared, metrics_enabled=None).metrics_on
     check_configuration(replace(shared, metrics_enabled=True, metrics_token="t" * 32))
 
 
@@ -143,6 +196,7 @@ def test_gunicorn_workers_add_up_their_counts(metrics_registry, tmp_path):
         MLFLOW_TRACKING_URI=uri,
         WEB_CONCURRENCY=2,
         GUNICORN_THREADS=4,
+        METRICS_ENABLED="true",
     )
     command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "app:server"]
     with running(command, env, tmp_path / "gunicorn.log") as process:
@@ -172,4 +226,18 @@ def test_gunicorn_workers_add_up_their_counts(metrics_registry, tmp_path):
             failures = value(text, "console_model_load_failures_total", model=DAMAGED)
             assert failures >= 1  # the second may be answered from the remembered failure
             assert value(text, "console_http_request_errors_total", model=DAMAGED) == 2
+        # The audit log agrees: every prediction counted is a record stored, in both workers.
+        until(lambda: value(scrape_once(base), "console_audit_backlog") == 0, timeout=60)
+        assert audited_predictions(data_dir / "audit.db", ECHO) == 24
+        assert value(scrape_once(base), "console_predict_rows_count", model=ECHO) == 24
     assert os.path.isdir(data_dir / "prometheus")
+
+
+def scrape_once(base: str) -> str:
+    return requests.get(f"{base}/metrics", headers={"Connection": "close"}, timeout=30).text
+
+
+def audited_predictions(database: Path, model: str) -> int:
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        query = "SELECT count(*) FROM audit_log WHERE model = ? AND outcome = 'ok'"
+        return connection.execute(query, (model,)).fetchone()[0]
