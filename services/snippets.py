@@ -1,9 +1,11 @@
 """ "Use via API": the request just made in the console, written as code to run elsewhere
-(curl, Python ``requests``, and a Databricks-style Python function over a DataFrame).
+(curl, Python ``requests``, JavaScript ``fetch``, a Databricks-style Python function over a
+DataFrame), and the same model loaded in a notebook with MLflow.
 
 Filled with the console's address as the caller's browser reached it (its prefix included),
-the model and the reference the caller chose, and the body sent. Credentials are never
-written: each mode's are read from environment variables the snippet names."""
+the model and the reference the caller chose, the body sent, and the registry the console
+reads. Credentials are never written: each mode's are read from environment variables the
+snippet names (and a registry URI loses any user and password it holds)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
+
+from services.registry.client import LATEST
+from services.registry.records import is_version_number
 
 MODE_NONE, MODE_BASIC, MODE_DATABRICKS = "none", "mlflow-basic", "databricks"
 TOKEN_VARIABLE = "DATABRICKS_TOKEN"
@@ -45,6 +50,7 @@ class SnippetRequest:
     auth_mode: str
     payload: Any = None
     csv_file: str | None = None
+    registry_uri: str = ""  # where a notebook finds the model (MLflow's registry URI)
 
     @property
     def url(self) -> str:
@@ -58,11 +64,19 @@ class SnippetRequest:
 class Snippets:
     curl: str
     python: str
+    javascript: str
     databricks: str
+    notebook: str
 
 
 def snippets(request: SnippetRequest) -> Snippets:
-    return Snippets(curl(request), python_requests(request), databricks_python(request))
+    return Snippets(
+        curl(request),
+        python_requests(request),
+        javascript_fetch(request),
+        databricks_python(request),
+        notebook(request),
+    )
 
 
 def curl(request: SnippetRequest) -> str:
@@ -150,6 +164,104 @@ def databricks_python(request: SnippetRequest) -> str:
         "print(result['predictions'])",
     ]
     return "\n".join(lines)
+
+
+def javascript_fetch(request: SnippetRequest) -> str:
+    """An ES module for Node 18 or later (``fetch`` built in; top-level ``await``)."""
+    headers = [*_javascript_auth(request.auth_mode)]
+    lines = [f"// Node 18 or later, saved as predict.mjs{_javascript_comment(request.auth_mode)}"]
+    if request.csv_file is not None:
+        lines += ['import { readFile, writeFile } from "node:fs/promises";', ""]
+        headers.insert(0, '"Content-Type": "text/csv"')
+        body = f"await readFile({json.dumps(request.csv_file)})"
+    else:
+        payload = json.dumps(request.payload, ensure_ascii=False, indent=2)
+        lines += [f"const payload = {payload};", ""]
+        headers.insert(0, '"Content-Type": "application/json"')
+        body = "JSON.stringify(payload)"
+    lines += [
+        f"const response = await fetch({json.dumps(request.url)}, {{",
+        '  method: "POST",',
+        "  headers: {",
+        *(f"    {header}," for header in headers),
+        "  },",
+        f"  body: {body},",
+        f"  signal: AbortSignal.timeout({TIMEOUT_SECONDS * 1000}),",
+        "});",
+        "if (!response.ok) {",
+        "  throw new Error(`${response.status}: ${await response.text()}`);",
+        "}",
+    ]
+    if request.csv_file is not None:
+        result = json.dumps(_result_name(request.csv_file))
+        lines.append(f"await writeFile({result}, Buffer.from(await response.arrayBuffer()));")
+    else:
+        lines.append("console.log(JSON.stringify((await response.json()).predictions));")
+    return "\n".join(lines)
+
+
+def _javascript_auth(mode: str) -> list[str]:
+    if mode == MODE_BASIC:
+        pair = f"`${{process.env.{USER_VARIABLE}}}:${{process.env.{PASSWORD_VARIABLE}}}`"
+        return [f'Authorization: "Basic " + Buffer.from({pair}).toString("base64")']
+    if mode == MODE_DATABRICKS:
+        return [f"Authorization: `Bearer ${{process.env.{TOKEN_VARIABLE}}}`"]
+    return []
+
+
+def _javascript_comment(mode: str) -> str:
+    if mode == MODE_BASIC:
+        return f"; your MLflow user and password in {USER_VARIABLE}, {PASSWORD_VARIABLE}."
+    if mode == MODE_DATABRICKS:
+        return f"; {TOKEN_VARIABLE}: yours, e.g. from `databricks auth token`."
+    return "."
+
+
+def notebook(request: SnippetRequest) -> str:
+    """The same model in a notebook: MLflow loads it from the registry the console reads, by
+    the reference chosen (an alias follows promotions), and predicts the same rows."""
+    uri = registry_without_credentials(request.registry_uri)
+    lines = ["import mlflow", "import pandas as pd", ""]
+    if uri:
+        lines.append(f"mlflow.set_registry_uri({uri!r})")
+    lines += [
+        f"model = mlflow.pyfunc.load_model({model_uri(request.model, request.ref)!r})",
+        f"rows = {_frame(request)}",
+        "print(model.predict(rows))",
+    ]
+    return "\n".join(lines)
+
+
+def model_uri(name: str, ref: str) -> str:
+    """``models:/name/3`` for a version (or ``latest``), ``models:/name@Champion`` for an
+    alias."""
+    if is_version_number(ref) or ref == LATEST:
+        return f"models:/{name}/{ref}"
+    return f"models:/{name}@{ref}"
+
+
+def registry_without_credentials(uri: str) -> str:
+    """The registry URI with any ``user:password@`` taken out of it."""
+    parts = urlsplit(uri)
+    if not parts.netloc or "@" not in parts.netloc:
+        return uri
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def _frame(request: SnippetRequest) -> str:
+    """The rows sent, as Python source for a DataFrame."""
+    if request.csv_file is not None:
+        return f"pd.read_csv({request.csv_file!r})"
+    payload = request.payload
+    if isinstance(payload, dict) and "dataframe_split" in payload:
+        return f"pd.DataFrame(**{_python_literal(payload['dataframe_split'])})"
+    if isinstance(payload, dict):
+        for key in ("dataframe_records", "instances", "inputs"):
+            if key in payload:
+                return f"pd.DataFrame({_python_literal(payload[key])})"
+    records = payload if isinstance(payload, list) else [payload]
+    return f"pd.DataFrame({_python_literal(records)})"
 
 
 def _dataset(request: SnippetRequest) -> str:

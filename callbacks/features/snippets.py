@@ -26,8 +26,9 @@ from services.wiring import ConsoleServices
 
 
 class SnippetCallbacks:
-    def __init__(self, auth_mode: str) -> None:
+    def __init__(self, auth_mode: str, registry_uri: str) -> None:
         self.auth_mode = auth_mode
+        self.registry_uri = registry_uri
 
     def for_prediction(
         self, entry: dict[str, Any] | None, href: str | None, panel: SnippetPanel, source: str
@@ -45,7 +46,9 @@ class SnippetCallbacks:
         except ValueError:
             return nothing()
         ref = entry.get("ref") or entry.get("version") or ""
-        request = SnippetRequest(base, entry["model"], ref, self.auth_mode, payload=payload)
+        request = SnippetRequest(
+            base, entry["model"], ref, self.auth_mode, payload, registry_uri=self.registry_uri
+        )
         return panel.filled(snippets(request), f"{source}, {entry['model']} {ref}")
 
     def for_file(self, file_info: dict[str, Any] | None, selection: Any, href: str | None) -> Any:
@@ -54,12 +57,20 @@ class SnippetCallbacks:
         if not file_info or model is None or base is None:
             return nothing()
         name = file_info["filename"]
-        request = SnippetRequest(base, model.name, model.ref, self.auth_mode, csv_file=name)
+        request = SnippetRequest(
+            base,
+            model.name,
+            model.ref,
+            self.auth_mode,
+            csv_file=name,
+            registry_uri=self.registry_uri,
+        )
         return CSV_SNIPPETS.filled(snippets(request), f"{name}, {model.name} {model.ref}")
 
 
 def register(app: dash.Dash, services: ConsoleServices) -> SnippetCallbacks:
-    callbacks = SnippetCallbacks(services.settings.auth_mode)
+    settings = services.settings
+    callbacks = SnippetCallbacks(settings.auth_mode, settings.registry_uri)
     for panel, source in ((JSON_SNIPPETS, "JSON"), (FORM_SNIPPETS, "form")):
         app.callback(
             output=Output(panel.panel, "children"),

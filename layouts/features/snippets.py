@@ -1,7 +1,7 @@
-""" "Use via API": the request just made, as curl, Python and Databricks-style Python, each
-with a Copy button. One component, an instance per place (the JSON answer, the form's, the
-CSV tab's file), each with its own IDs scoped by its name; ``callbacks/features/snippets.py``
-fills it."""
+""" "Use via API": the request just made, as curl, Python, JavaScript and Databricks-style
+Python, and the model loaded in a notebook, each with a Copy button. One component, an
+instance per place (the JSON answer, the form's, the CSV tab's file), each with its own IDs
+scoped by its name; ``callbacks/features/snippets.py`` fills it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from services.snippets import Snippets
 KINDS = (
     ("curl", "curl"),
     ("python", "Python (requests)"),
+    ("javascript", "JavaScript (fetch, Node 18+)"),
     ("databricks", "Python, Databricks style (a DataFrame)"),
+    ("notebook", "In a notebook: the model itself, loaded with MLflow"),
 )
 INTRO = "The request just made, to run from a terminal or a notebook"
 NO_SECRET = "; no credential is written in it: each reads yours from the environment."

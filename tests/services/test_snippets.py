@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import redirect_stdout
@@ -43,6 +44,26 @@ def run_python(code: str) -> dict:
     return namespace
 
 
+def run_javascript(code: str, cwd: Path) -> str:
+    """The snippet saved as the module it says to save, run with Node."""
+    (cwd / "predict.mjs").write_text(code)
+    done = subprocess.run(
+        ["node", "predict.mjs"], cwd=cwd, capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout
+
+
+def run_notebook(code: str, cwd: Path) -> list:
+    """The notebook cell in a Python of its own (it sets MLflow's registry for the process);
+    what the model predicted, as a list."""
+    cell = f"{code}\nimport json\nprint(json.dumps(model.predict(rows).tolist()))"
+    done = subprocess.run(
+        [sys.executable, "-c", cell], cwd=cwd, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def run_curl(command: str, cwd: Path) -> str:
     done = subprocess.run(
         ["bash", "-c", command], cwd=cwd, capture_output=True, text=True, timeout=60, check=True
@@ -51,13 +72,21 @@ def run_curl(command: str, cwd: Path) -> str:
 
 
 @pytest.mark.parametrize("payload", [SETOSA, [SETOSA, VIRGINICA]])
-def test_json_snippets_answer_what_the_console_answered(live_url, services, caller, payload):
+def test_json_snippets_answer_what_the_console_answered(
+    live_url, services, caller, payload, tmp_path
+):
     expected = api_predict(services, caller, IRIS_MODEL, "Champion", payload).predictions
-    request = SnippetRequest(live_url, IRIS_MODEL, "Champion", "none", payload=payload)
+    registry = services.settings.registry_uri
+    request = SnippetRequest(
+        live_url, IRIS_MODEL, "Champion", "none", payload=payload, registry_uri=registry
+    )
     made = snippets(request)
     assert run_python(made.python)["response"].json()["predictions"] == expected
     assert run_python(made.databricks)["result"]["predictions"] == expected
     assert json.loads(run_curl(made.curl, Path.cwd()))["predictions"] == expected
+    assert json.loads(run_javascript(made.javascript, tmp_path)) == expected
+    assert "models:/main.ml_models.iris_classifier@Champion" in made.notebook
+    assert run_notebook(made.notebook, tmp_path) == expected
 
 
 def test_a_csv_snippet_returns_the_file_with_its_predictions(
@@ -77,6 +106,10 @@ def test_a_csv_snippet_returns_the_file_with_its_predictions(
     by_python = pd.read_csv(tmp_path / "customers_with_predictions.csv")
     assert by_python["prediction"].tolist() == expected
     assert run_python(made.databricks)["result"]["predictions"] == expected
+    (tmp_path / "customers_with_predictions.csv").unlink()
+    run_javascript(made.javascript, tmp_path)
+    by_node = pd.read_csv(tmp_path / "customers_with_predictions.csv")
+    assert by_node["prediction"].tolist() == expected
 
 
 def test_no_credential_is_written_only_where_to_find_it():
@@ -85,14 +118,15 @@ def test_no_credential_is_written_only_where_to_find_it():
         ("databricks", ("DATABRICKS_TOKEN", "Bearer")),
     ):
         request = SnippetRequest("https://apps.example/", "m", "Champion", mode, payload={"x": 1})
-        for text in (
-            snippets(request).curl,
-            snippets(request).python,
-            snippets(request).databricks,
-        ):
+        made = snippets(request)
+        for text in (made.curl, made.python, made.javascript, made.databricks):
             assert all(word in text for word in words), (mode, text)
     plain = snippets(SnippetRequest("http://127.0.0.1:8050/", "m", "1", "none", payload={}))
-    assert "Authorization" not in plain.curl + plain.python + plain.databricks
+    assert "Authorization" not in plain.curl + plain.python + plain.javascript + plain.databricks
+    registry = "https://alice:s3cret@mlflow.example/"
+    cell = snippets(SnippetRequest("h/", "m", "2", "none", {}, registry_uri=registry)).notebook
+    assert "s3cret" not in cell and "alice" not in cell
+    assert "'https://mlflow.example/'" in cell and "'models:/m/2'" in cell
 
 
 def test_the_console_address_is_read_from_the_page_url_and_nothing_else():
