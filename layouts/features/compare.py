@@ -14,7 +14,7 @@ from layouts.components import placeholder, plural, section
 from layouts.features.jobs import JobPanel
 from layouts.features.monitor_charts import crosstab_chart, scatter_chart
 from layouts.ids import Compare
-from services.compare.files import AGREE_COLUMN, prediction_column
+from services.compare.files import AGREE_COLUMN, label_column, prediction_column
 from services.compare.service import ComparedVersion, Comparison
 from services.jobs.record import FROM_COMPARE, Job
 from services.registry.labels import label_of
@@ -96,15 +96,10 @@ def options(aliases: dict[str, str], versions: list[str], loaded: str) -> tuple[
     return choices, default or (values[0] if values else None)
 
 
-def _name(version: ComparedVersion) -> str:
-    alias = version.alias or (version.ref if version.ref != version.version else None)
-    return f"v{version.version}" + (f" @{alias}" if alias else "")
-
-
 def _headline(
     versions: list[ComparedVersion], rows: int, agreement: float | None, disagreeing: int
 ) -> html.Div:
-    names = " vs ".join(_name(v) for v in versions)
+    names = " vs ".join(v.name for v in versions)
     rate = "—" if agreement is None else f"{agreement:.1%}"
     colour = "success" if not disagreeing else "warning"
     return html.Div(
@@ -120,7 +115,7 @@ def _headline(
 def _columns_note(shared: list[str], differing: dict[str, list[str]], versions) -> Any:
     if not differing:
         return None
-    by_ref = {v.ref: _name(v) for v in versions}
+    by_ref = {v.ref: v.name for v in versions}
     only = "; ".join(
         f"only {by_ref[ref]} uses {', '.join(cols)}" for ref, cols in differing.items()
     )
@@ -142,7 +137,7 @@ def _chart(
     answers: list[list[Any]],
     difference: float | None,
 ) -> Any:
-    first, second = _name(versions[0]), _name(versions[1])
+    first, second = versions[0].name, versions[1].name
     if tally_kind == "numbers":
         text = "—" if difference is None else f"{difference:,.4g}"
         return html.Div(
@@ -158,8 +153,8 @@ def _headers(columns: list[str], versions: list[ComparedVersion]) -> list[dict[s
     """The answers first, named by version, then the inputs: visible without scrolling."""
     named = {"row": "row"}
     for version in versions:
-        named[prediction_column(version.ref)] = _name(version)
-        named[f"label_{version.ref}"] = f"{_name(version)} class"
+        named[prediction_column(version)] = version.name
+        named[label_column(version)] = f"{version.name} class"
     named[AGREE_COLUMN] = "agree"
     first = [c for c in named if c in columns]
     return [
@@ -204,7 +199,7 @@ def comparison_view(comparison: Comparison, inputs: list[dict[str, Any]] | None)
         # the inputs of the first rows only (the callback shows that many)
         record = {"row": index, **(shown[index] if index < len(shown) else {})}
         for version, values in zip(versions, answers, strict=True):
-            record[prediction_column(version.ref)] = _labelled(values[index], version.labels)
+            record[prediction_column(version)] = _labelled(values[index], version.labels)
         record[AGREE_COLUMN] = index not in disagreeing
         rows.append(record)
     rows.sort(key=lambda r: r[AGREE_COLUMN])  # False first: disagreements on top
@@ -260,7 +255,7 @@ def compared_file_view(job: Job) -> html.Div:
                 "classes" if crosstab else "numbers",
                 crosstab,
                 versions,
-                [[r.get(prediction_column(v.ref)) for r in preview] for v in versions],
+                [[r.get(prediction_column(v)) for r in preview] for v in versions],
                 result.get("mean_absolute_difference"),
             ),
             link,

@@ -29,8 +29,12 @@ AGREE_COLUMN = "versions_agree"
 PREVIEW_ROWS = 100
 
 
-def prediction_column(ref: str) -> str:
-    return f"{PREDICTION_COLUMN}_{ref}"
+def prediction_column(version: ComparedVersion) -> str:
+    return f"{PREDICTION_COLUMN}_{version.column_suffix}"
+
+
+def label_column(version: ComparedVersion) -> str:
+    return f"label_{version.column_suffix}"
 
 
 @dataclass
@@ -172,9 +176,9 @@ def _compared_chunk(
         column = PREDICTION_COLUMN if PREDICTION_COLUMN in scored else scored.columns[-1]
         values = jsonable(scored[column])
         answers.append(values)
-        out[prediction_column(compared.ref)] = scored[column]
+        out[prediction_column(compared)] = scored[column]
         if compared.labels:
-            out[f"label_{compared.ref}"] = [label_of(compared.labels, v) or "" for v in values]
+            out[label_column(compared)] = [label_of(compared.labels, v) or "" for v in values]
         if ERROR_COLUMN in scored:
             problems = problems.where(problems != "", scored[ERROR_COLUMN].fillna(""))
     local = tally.add(answers)

@@ -35,6 +35,23 @@ class ComparedVersion:
     columns: list[str]  # the input columns this version uses
     labels: dict[str, str] | None = None
 
+    @property
+    def shown_alias(self) -> str | None:
+        """Its alias, or the reference it was asked by when that was not its number."""
+        return self.alias or (self.ref if self.ref != self.version else None)
+
+    @property
+    def name(self) -> str:
+        """As the page names it: ``v1 @Champion``, or ``v3``."""
+        alias = self.shown_alias
+        return f"v{self.version}" + (f" @{alias}" if alias else "")
+
+    @property
+    def column_suffix(self) -> str:
+        """As a result file's columns name it, the same way: ``v1_Champion``, or ``v3``."""
+        alias = self.shown_alias
+        return f"v{self.version}" + (f"_{alias}" if alias else "")
+
 
 @dataclass
 class Comparison:

@@ -221,3 +221,54 @@ return Array.from(document.querySelectorAll(arguments[0])).map(element => {
     return Array.from(lines.values());
 });
 """
+
+
+FOCUSED_ID = "return document.activeElement && document.activeElement.id"
+
+
+def _tab_until(dash_duo, reached, keys: str = Keys.TAB, limit: int = 80) -> None:
+    """Press Tab (or Shift+Tab) until ``reached()``, as a keyboard user moves through the
+    page; bounded, so a control that cannot be reached fails the test."""
+    for _ in range(limit):
+        if reached():
+            return
+        _press(dash_duo, keys)
+    assert reached(), f"not reached with {limit} presses"
+
+
+def test_with_the_keyboard_alone_a_model_is_loaded_predicted_and_every_tab_opened(churn_console):
+    dash_duo = churn_console
+    driver = dash_duo.driver
+    focused = lambda: driver.execute_script(FOCUSED_ID)  # noqa: E731
+
+    # Load version 1: the version picker, typed into, Enter; then Load Model, Enter.
+    driver.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
+    _tab_until(dash_duo, lambda: driver.execute_script(IN_VERSION_PICKER))
+    _press(dash_duo, "1")
+    _press(dash_duo, Keys.ENTER)
+    _tab_until(dash_duo, lambda: focused() == Config.LOAD)
+    _press(dash_duo, Keys.ENTER)
+    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL} version 1")
+
+    # To the tabs (back up the page), the JSON tab opened, the form's Predict pressed.
+    _tab_until(dash_duo, lambda: driver.execute_script(FOCUSED_TAB), Keys.SHIFT + Keys.TAB)
+    _press(dash_duo, Keys.ARROW_RIGHT)
+    _press(dash_duo, Keys.ENTER)
+    until(lambda: _tabs(dash_duo)[1]["selected"] == "true", timeout=5)
+    _tab_until(dash_duo, lambda: focused() == Json.FORM_PREDICT)
+    _press(dash_duo, Keys.ENTER)
+    dash_duo.wait_for_contains_text(f"#{FORM_ANSWER.result}", "%)")
+    assert "v1" in dash_duo.find_element(f"#{Page.HEADER_MODEL}").text
+
+    # Every tab, one after the other, opened from the keyboard and shown.
+    _tab_until(dash_duo, lambda: driver.execute_script(FOCUSED_TAB), Keys.SHIFT + Keys.TAB)
+    for index in range(2, len(TAB_LABELS)):
+        _press(dash_duo, Keys.ARROW_RIGHT)
+        _press(dash_duo, Keys.ENTER)
+        until(lambda index=index: _tabs(dash_duo)[index]["selected"] == "true", timeout=5)
+        panel = dash_duo.find_element(f"#{_tabs(dash_duo)[index]['panel']}")
+        assert panel.is_displayed() and panel.text.strip()
+    assert dash_duo.get_logs() == []
+
+
+IN_VERSION_PICKER = f"return !!document.activeElement.closest('#{Config.VERSION}')"

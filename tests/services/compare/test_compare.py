@@ -161,11 +161,19 @@ def test_a_file_gains_one_prediction_column_per_version(services, caller, iris_e
     )
     assert compared.tally.disagreements == disagreeing
     result = pd.read_csv(services.files.store.path(caller, compared.output.file_id))
-    assert result["prediction_Champion"].tolist() == first
-    assert result["prediction_Challenger"].tolist() == second
+    # named as the page names them ("v1 @Champion vs v2 @Challenger")
+    assert [v.name for v in compared.versions] == ["v1 @Champion", "v2 @Challenger"]
+    assert result["prediction_v1_Champion"].tolist() == first
+    assert result["prediction_v2_Challenger"].tolist() == second
     assert (~result[AGREE_COLUMN]).sum() == len(disagreeing)
     assert compared.preview[0]["id"] == str(disagreeing[0])  # disagreeing rows first
-    assert result["label_Champion"][0] == "setosa"
+    assert result["label_v1_Champion"][0] == "setosa"
+    by_number = CompareFiles(services.files, services.compare).compare_file(
+        caller, IRIS_MODEL, ["1", "Challenger"], stored.file_id
+    )
+    columns = pd.read_csv(services.files.store.path(caller, by_number.output.file_id)).columns
+    assert [v.name for v in by_number.versions] == ["v1", "v2 @Challenger"]
+    assert {"prediction_v1", "prediction_v2_Challenger"} <= set(columns)
 
 
 def test_api_compares_an_uploaded_file(client, iris_expected):
