@@ -94,6 +94,13 @@ def register(app: dash.Dash, services: ConsoleServices) -> PageCallbacks:
         },
         prevent_initial_call=True,
     )(callbacks.switch)
+    _wire_in_the_browser(app)
+    return callbacks
+
+
+def _wire_in_the_browser(app: dash.Dash) -> None:
+    """What the page does without the server: the theme, the URL read and written, the
+    link copied (assets/console.js)."""
     app.clientside_callback(
         ClientsideFunction("modelConsole", "applyTheme"),
         Output(Page.THEME_DUMMY, "children"),
@@ -120,4 +127,3 @@ def register(app: dash.Dash, services: ConsoleServices) -> PageCallbacks:
         State(Page.COPY_LINK, "id"),
         prevent_initial_call=True,
     )
-    return callbacks

@@ -237,3 +237,17 @@ def write_csv(frame: pd.DataFrame, handle: IO[bytes], header: bool = True) -> No
     table = pa.Table.from_pandas(safe, preserve_index=False)
     options = pacsv.WriteOptions(include_header=header, quoting_style="needed")
     pacsv.write_csv(table, handle, write_options=options)
+
+
+def cells_as_sent(typed: pd.DataFrame, sent: pd.DataFrame) -> pd.DataFrame:
+    """``typed`` with each cell its typing emptied put back as it was sent, as text. The
+    other cells of such a column become the text Arrow's CSV writer gives them (``true``,
+    ``60037.43``), so a column reads the same in every chunk."""
+    rows = typed.copy()
+    for name in rows.columns:
+        lost = rows[name].isna() & sent[name].notna()
+        if lost.any():
+            text = pa.array(rows[name], from_pandas=True).cast(pa.string()).to_pylist()
+            written = pd.Series(text, index=rows.index, dtype=object)
+            rows[name] = written.where(~lost, sent[name].astype(str))
+    return rows

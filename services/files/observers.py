@@ -82,9 +82,13 @@ class ResultFiles:
             self.ids[chosen.name] = file_id
         return self._stack
 
-    def add(self, chunk: pd.DataFrame, scored: pd.DataFrame) -> None:
-        for write in self.writers:
-            write(scored)
+    def add(
+        self, chunk: pd.DataFrame, scored: pd.DataFrame, as_sent: pd.DataFrame | None = None
+    ) -> None:
+        """``as_sent``: the scored rows with their input cells as read (bad ones included),
+        for a format of text (CSV); a typed format (Parquet) writes ``scored``."""
+        for chosen, write in zip(self.formats, self.writers, strict=True):
+            write(as_sent if as_sent is not None and chosen.keeps_cells_as_sent else scored)
 
     def found(self) -> dict[str, Any]:
         """Only once the writing has ended: the published files."""

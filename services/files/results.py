@@ -45,6 +45,8 @@ class ResultFormat:
 
     ``passthrough_as_text``: read the columns the model does not use as text, so they can be
     written exactly as they are in the upload (the CSV result keeps pandas' reading of them).
+    ``keeps_cells_as_sent``: a cell the model could not read is written as it was sent (text
+    can hold it; a typed column writes it empty, its row's ``error`` quoting it).
     """
 
     name: str
@@ -53,10 +55,11 @@ class ResultFormat:
     mimetype: str
     open_writer: OpenWriter
     passthrough_as_text: bool = False
+    keeps_cells_as_sent: bool = False
 
 
 RESULT_FORMATS: dict[str, ResultFormat] = {
-    CSV: ResultFormat(CSV, "CSV", ".csv", "text/csv", csv_writer),
+    CSV: ResultFormat(CSV, "CSV", ".csv", "text/csv", csv_writer, keeps_cells_as_sent=True),
     PARQUET: ResultFormat(
         PARQUET,
         "Parquet",

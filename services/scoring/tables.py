@@ -68,6 +68,7 @@ class ScoredChunk:
     labels: dict[str, str] | None = None
     probabilities: list[Any] = field(default_factory=list)  # one matrix per part
     probability_columns: list[str] = field(default_factory=list)
+    sent: pd.DataFrame | None = None  # the rows as read, when ``data`` typed their cells
 
     @property
     def failed_rows(self) -> int:
@@ -90,10 +91,12 @@ class ScoredChunk:
             return [label_of(self.labels, value) for value in predictions]
         return [names[value] for value in predictions]
 
-    def frame(self) -> pd.DataFrame:
+    def frame(self, rows: pd.DataFrame | None = None) -> pd.DataFrame:
         """The chunk's rows with the output columns appended (replacing input columns of the
-        same name) and, with ``BadRows.MARK``, the ``error`` column."""
-        rows = self.data
+        same name) and, with ``BadRows.MARK``, the ``error`` column. A typed column keeps one
+        type in every chunk: a cell that does not read as it is empty (its ``error`` says
+        why)."""
+        rows = self.data if rows is None else rows
         if self.parts:
             index = rows.index if self.scored is None else self.scored
             predicted = outputs_frame(self.parts, index)
@@ -178,15 +181,16 @@ class TableRun:
             good = good.drop(index=list(refused))
             if parts:
                 self.output_names = output_names(parts[0][1])
-        shown = frame if (problems == "").all() else typed_inputs(frame, columns)
+        clean = bool((problems == "").all())
         return ScoredChunk(
-            shown,
+            frame if clean else typed_inputs(frame, columns),
             parts,
             self.output_names,
             good.index,
             problems,
             self.model.labels,
             **self._probabilities(),
+            sent=None if clean else frame,
         )
 
     def _probabilities(self) -> dict[str, Any]:

@@ -134,6 +134,35 @@ def test_bad_cells_in_a_later_chunk_are_null_and_named(client, services):
     assert predicted == in_process(services, CHURN_MODEL, good)
 
 
+def test_a_csv_result_keeps_every_input_cell_as_it_was_sent(client, services):
+    """Text can hold what the model could not read: the CSV result keeps the person's cell
+    (their file, their value), and the Parquet result of the same upload keeps it null."""
+    customers = churn_frame(300, seed=21)
+    for column in ("income", "tenure_months", "is_member"):
+        customers[column] = customers[column].astype(object)
+    customers.loc[150, "income"] = "abc"
+    customers.loc[250, "tenure_months"] = 2.5
+    customers.loc[251, "is_member"] = "maybe"
+    body, download = scored_file(client, CHURN_MODEL, customers, "csv", "churn.csv")
+    assert (body["input_rows"], body["failed_rows"]) == (300, 3)
+    result = pd.read_csv(io.BytesIO(download.data), dtype=str)
+    assert result.loc[150, "income"] == "abc"
+    assert result.loc[250, "tenure_months"] == "2.5"
+    assert result.loc[251, "is_member"] == "maybe"
+    assert result.loc[150, "error"] == 'income expects a number, got "abc"'
+    # and every other cell reads back as sent, spelled the same in every chunk
+    bad, rest = [150, 250, 251], result.drop(index=[150, 250, 251])
+    good = customers.drop(index=bad).astype(
+        {"income": float, "tenure_months": "int64", "is_member": bool}
+    )
+    read = rest[good.columns].astype({c: good[c].dtype for c in good if c != "is_member"})
+    read["is_member"] = rest["is_member"].map({"true": True, "false": False})
+    pd.testing.assert_frame_equal(read, good, check_dtype=False)
+    assert pd.isna(result.loc[150, "prediction"]) and not pd.isna(result.loc[149, "prediction"])
+    _, typed = scored_file(client, CHURN_MODEL, customers, "parquet", "churn.csv")
+    assert parquet_of(typed).to_pylist()[150]["income"] is None
+
+
 def test_first_chunk_all_bad_then_good_chunks(client, services):
     customers = churn_frame(300, seed=5)
     customers["tenure_months"] = customers["tenure_months"].astype(object)
