@@ -32,6 +32,9 @@
       tabSize: 2,
       useSoftTabs: true,
       wrap: true,
+      /* Tab inside the text indents, so Tab alone would never leave it (a keyboard trap):
+         the editor is one stop in the Tab order, Enter starts editing, Escape ends it. */
+      enableKeyboardAccessibility: true,
     });
     editor.lastSynced = "";
     var timer = null;

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from layouts.answer import FORM_ANSWER
@@ -224,16 +225,22 @@ return Array.from(document.querySelectorAll(arguments[0])).map(element => {
 
 
 FOCUSED_ID = "return document.activeElement && document.activeElement.id"
+FOCUSED_NAME = (
+    "const e = document.activeElement;"
+    "return e ? (e.id || e.tagName + '.' + e.className).slice(0, 60) : null"
+)
 
 
 def _tab_until(dash_duo, reached, keys: str = Keys.TAB, limit: int = 80) -> None:
     """Press Tab (or Shift+Tab) until ``reached()``, as a keyboard user moves through the
     page; bounded, so a control that cannot be reached fails the test."""
+    passed = []
     for _ in range(limit):
         if reached():
             return
         _press(dash_duo, keys)
-    assert reached(), f"not reached with {limit} presses"
+        passed.append(dash_duo.driver.execute_script(FOCUSED_NAME))
+    assert reached(), f"not reached with {limit} presses; focus went {passed}"
 
 
 def test_with_the_keyboard_alone_a_model_is_loaded_predicted_and_every_tab_opened(churn_console):
@@ -266,7 +273,7 @@ def test_with_the_keyboard_alone_a_model_is_loaded_predicted_and_every_tab_opene
         _press(dash_duo, Keys.ARROW_RIGHT)
         _press(dash_duo, Keys.ENTER)
         until(lambda index=index: _tabs(dash_duo)[index]["selected"] == "true", timeout=5)
-        panel = dash_duo.find_element(f"#{_tabs(dash_duo)[index]['panel']}")
+        panel = driver.find_element(By.ID, _tabs(dash_duo)[index]["panel"])
         assert panel.is_displayed() and panel.text.strip()
     assert dash_duo.get_logs() == []
 
