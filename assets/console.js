@@ -233,7 +233,8 @@
 
   function readUrl(search) {
     var query = search || "";
-    if (query === shownQuery) {
+    /* A query the address bar no longer shows is an old one read late: a newer one follows. */
+    if (query === shownQuery || query !== window.location.search) {
       return window.dash_clientside.no_update;
     }
     shownQuery = query;

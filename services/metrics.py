@@ -2,15 +2,16 @@
 
 Counted in every process that serves (requests, their latency and errors per route template,
 model and version; rows per model call; the model cache's hits, loads and evictions; models
-that failed to load; audit records made and stored); jobs by kind and state are read from the
-job table at scrape time, so every worker, Celery worker and job process agrees on them.
+that failed to load; audit records made and stored, and those a sweep found waiting); jobs by
+kind and state are read from the job table at scrape time, so every worker, Celery worker and
+job process agrees on them.
 
 Under gunicorn, each worker counts in its own process: with ``PROMETHEUS_MULTIPROC_DIR`` set
 before ``prometheus_client`` is first imported (``services.startup.prepare_metrics_dir``, in
 gunicorn's master), every process writes its counts to files there and a scrape, answered by
-any worker, adds them all up. Only counters and histograms are kept per process, so a worker
-that has ended still counts. Without it (Flask's development server, a host app) the counts
-are this process's.
+any worker, adds them all up; a worker that has ended still counts. The one gauge kept per
+process, the audit backlog, is the newest value any process set. Without it (Flask's
+development server, a host app) the counts are this process's.
 
 No Flask here: ``api/metrics.py`` is the route and the request hooks.
 """
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -29,6 +30,7 @@ from services.settings import PROMETHEUS_MULTIPROC_DIR
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED = "<unmatched>"  # a path no route takes: one label, whatever was asked
+METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
 # Seconds: a one-row prediction takes milliseconds, a CSV check or a file scored in the
 # request may take a minute.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -70,16 +72,23 @@ MODEL_CACHE = Counter(
     ("event",),
     registry=_REGISTRY,
 )
-AUDIT_MADE_NAME, AUDIT_DONE_NAME = "console_audit_records_made", "console_audit_records_stored"
 AUDIT_MADE = Counter(
-    AUDIT_MADE_NAME,
-    "Audit records made (each is on disk in the spool before it is counted).",
+    "console_audit_records_made",
+    "Audit records made (each written to the spool first, or logged when it cannot be).",
     registry=_REGISTRY,
 )
 AUDIT_DONE = Counter(
-    AUDIT_DONE_NAME,
+    "console_audit_records_stored",
     "Audit records stored in the audit database, or set aside as refused by it.",
     registry=_REGISTRY,
+)
+# The newest sweep's count wins, whichever process swept (one sweeps at a time).
+AUDIT_BACKLOG = Gauge(
+    "console_audit_backlog",
+    "Audit records waiting in the spool for the audit database, as the latest sweep found "
+    "them (every 30 s; 0 once the database has them all).",
+    registry=_REGISTRY,
+    multiprocess_mode="mostrecent",
 )
 MODEL_LOAD_FAILURES = Counter(
     "console_model_load_failures",
@@ -120,6 +129,7 @@ def note_model(name: str, version: str) -> None:
 def finish_request(route: str | None, method: str, status: int, seconds: float) -> None:
     used = _model_used.get() or ModelUsed()
     _model_used.set(None)
+    method = method if method in METHODS else "other"  # whatever a client sends: bounded
     labels = (route or UNMATCHED, method, str(status), used.name, used.version)
     REQUESTS.labels(*labels).inc()
     if status >= 400:
@@ -148,27 +158,8 @@ def audit_stored(records: int) -> None:
         AUDIT_DONE.inc(records)
 
 
-class AuditBacklog:
-    """``console_audit_backlog``: records made and not yet stored, every process added up
-    (what a database that is unreachable leaves waiting in the spool)."""
-
-    def __init__(self, collected: Callable[[], Iterator[Metric]]) -> None:
-        self.collected = collected
-
-    def collect(self) -> Iterator[Metric]:
-        totals = {
-            sample.name: sample.value
-            for metric in self.collected()
-            if metric.name in (AUDIT_MADE_NAME, AUDIT_DONE_NAME)
-            for sample in metric.samples
-        }
-        made = totals.get(f"{AUDIT_MADE_NAME}_total", 0.0)
-        stored = totals.get(f"{AUDIT_DONE_NAME}_total", 0.0)
-        yield GaugeMetricFamily(
-            "console_audit_backlog",
-            "Audit records made and not yet stored in the audit database.",
-            value=max(made - stored, 0.0),
-        )
+def audit_waiting(records: int) -> None:
+    AUDIT_BACKLOG.set(records)
 
 
 class JobsByKindAndState:
@@ -194,14 +185,11 @@ class _ThisProcess:
 
 
 def exposition(jobs: Callable[[], dict[tuple[str, str], int]]) -> bytes:
-    """The text a scrape reads: every process's counts (or this one's), the audit backlog
-    they add up to, and the jobs."""
+    """The text a scrape reads: every process's counts (or this one's), and the jobs."""
     registry = CollectorRegistry(auto_describe=False)
     if PROMETHEUS_MULTIPROC_DIR.text():
-        counts = MultiProcessCollector(registry)
+        MultiProcessCollector(registry)
     else:
-        counts = _ThisProcess()
-        registry.register(counts)
-    registry.register(AuditBacklog(counts.collect))
+        registry.register(_ThisProcess())
     registry.register(JobsByKindAndState(jobs))
     return generate_latest(registry)

@@ -51,6 +51,7 @@ class SnippetRequest:
     payload: Any = None
     csv_file: str | None = None
     registry_uri: str = ""  # where a notebook finds the model (MLflow's registry URI)
+    tracking_uri: str = ""  # and its files (an MLflow server's proxied artifacts)
 
     @property
     def url(self) -> str:
@@ -220,16 +221,30 @@ def _javascript_comment(mode: str) -> str:
 def notebook(request: SnippetRequest) -> str:
     """The same model in a notebook: MLflow loads it from the registry the console reads, by
     the reference chosen (an alias follows promotions), and predicts the same rows."""
-    uri = registry_without_credentials(request.registry_uri)
-    lines = ["import mlflow", "import pandas as pd", ""]
-    if uri:
-        lines.append(f"mlflow.set_registry_uri({uri!r})")
+    tracking = registry_without_credentials(request.tracking_uri)
+    registry = registry_without_credentials(request.registry_uri)
+    lines = [*_notebook_comment(request.auth_mode), "import mlflow", "import pandas as pd", ""]
+    if tracking:
+        lines.append(f"mlflow.set_tracking_uri({tracking!r})")
+    if registry and registry != tracking:
+        lines.append(f"mlflow.set_registry_uri({registry!r})")
     lines += [
         f"model = mlflow.pyfunc.load_model({model_uri(request.model, request.ref)!r})",
         f"rows = {_frame(request)}",
         "print(model.predict(rows))",
     ]
     return "\n".join(lines)
+
+
+def _notebook_comment(mode: str) -> list[str]:
+    if mode == MODE_BASIC:
+        return [f"# MLflow reads your user and password from {USER_VARIABLE}, {PASSWORD_VARIABLE}."]
+    if mode == MODE_DATABRICKS:
+        return [
+            "# In a Databricks notebook you are signed in; elsewhere set DATABRICKS_HOST and",
+            f"# {TOKEN_VARIABLE} (e.g. from `databricks auth token`).",
+        ]
+    return []
 
 
 def model_uri(name: str, ref: str) -> str:

@@ -21,14 +21,18 @@ from layouts.features.snippets import (
 from layouts.ids import Csv, History, Page
 from layouts.selection import Selection
 from services.history import OK
+from services.settings import Settings
 from services.snippets import SnippetRequest, console_url, snippets
 from services.wiring import ConsoleServices
 
 
 class SnippetCallbacks:
-    def __init__(self, auth_mode: str, registry_uri: str) -> None:
-        self.auth_mode = auth_mode
-        self.registry_uri = registry_uri
+    def __init__(self, settings: Settings) -> None:
+        self.auth_mode = settings.auth_mode
+        self.registries = {
+            "registry_uri": settings.registry_uri,
+            "tracking_uri": settings.tracking_uri,
+        }
 
     def for_prediction(
         self, entry: dict[str, Any] | None, href: str | None, panel: SnippetPanel, source: str
@@ -47,7 +51,7 @@ class SnippetCallbacks:
             return nothing()
         ref = entry.get("ref") or entry.get("version") or ""
         request = SnippetRequest(
-            base, entry["model"], ref, self.auth_mode, payload, registry_uri=self.registry_uri
+            base, entry["model"], ref, self.auth_mode, payload, **self.registries
         )
         return panel.filled(snippets(request), f"{source}, {entry['model']} {ref}")
 
@@ -63,14 +67,13 @@ class SnippetCallbacks:
             model.ref,
             self.auth_mode,
             csv_file=name,
-            registry_uri=self.registry_uri,
+            **self.registries,
         )
         return CSV_SNIPPETS.filled(snippets(request), f"{name}, {model.name} {model.ref}")
 
 
 def register(app: dash.Dash, services: ConsoleServices) -> SnippetCallbacks:
-    settings = services.settings
-    callbacks = SnippetCallbacks(settings.auth_mode, settings.registry_uri)
+    callbacks = SnippetCallbacks(services.settings)
     for panel, source in ((JSON_SNIPPETS, "JSON"), (FORM_SNIPPETS, "form")):
         app.callback(
             output=Output(panel.panel, "children"),

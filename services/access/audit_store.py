@@ -319,7 +319,7 @@ def sweep(spool: Spool, database: AuditDatabase) -> int:
 
 
 def _sweep(spool: Spool, database: AuditDatabase) -> int:
-    waiting = 0
+    waiting, records = 0, 0
     for path in spool.files():
         dead, mine = spool.dead(path), path == spool.own
         if not (dead or mine):
@@ -334,11 +334,12 @@ def _sweep(spool: Spool, database: AuditDatabase) -> int:
                 len(rows),
                 path.name,
             )
-            waiting += 1
+            waiting, records = waiting + 1, records + len(rows)
             continue
         spool.set_aside(refused)
         if dead:
             path.unlink(missing_ok=True)
         else:
             spool.empty_own(size)
+    metrics.audit_waiting(records)
     return waiting

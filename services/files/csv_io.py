@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -216,10 +217,16 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         if is_object_dtype(column.dtype) or is_string_dtype(column.dtype):
             text = column.astype("string")
             risky = text.str.match(FORMULA_PATTERN).fillna(False).astype(bool)
-            if risky.any():
+            if risky.any():  # "-2.5" is a number to a spreadsheet too: left as it is
+                risky &= ~_finite_number(text.where(risky))
                 safe[name] = column.astype(object).mask(risky, "'" + text.astype(object))
     safe.columns = [_neutralised(str(name)) for name in safe.columns]
     return safe
+
+
+def _finite_number(text: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(text.astype(object), errors="coerce")
+    return pd.Series(np.isfinite(numbers.to_numpy(dtype=float)), index=text.index)
 
 
 def _neutralised(value: str) -> str:
@@ -237,17 +244,3 @@ def write_csv(frame: pd.DataFrame, handle: IO[bytes], header: bool = True) -> No
     table = pa.Table.from_pandas(safe, preserve_index=False)
     options = pacsv.WriteOptions(include_header=header, quoting_style="needed")
     pacsv.write_csv(table, handle, write_options=options)
-
-
-def cells_as_sent(typed: pd.DataFrame, sent: pd.DataFrame) -> pd.DataFrame:
-    """``typed`` with each cell its typing emptied put back as it was sent, as text. The
-    other cells of such a column become the text Arrow's CSV writer gives them (``true``,
-    ``60037.43``), so a column reads the same in every chunk."""
-    rows = typed.copy()
-    for name in rows.columns:
-        lost = rows[name].isna() & sent[name].notna()
-        if lost.any():
-            text = pa.array(rows[name], from_pandas=True).cast(pa.string()).to_pylist()
-            written = pd.Series(text, index=rows.index, dtype=object)
-            rows[name] = written.where(~lost, sent[name].astype(str))
-    return rows

@@ -14,7 +14,6 @@ from services.access.caller import Caller
 from services.errors import InvalidInput, PayloadTooLarge
 from services.files import results
 from services.files.csv_io import (
-    cells_as_sent,
     count_rows,
     delimiter_of,
     iter_csv,
@@ -37,7 +36,7 @@ from services.scoring.cells import problem_summary
 from services.scoring.payload import ModelInput
 from services.scoring.prediction import display_records
 from services.scoring.service import ModelUse, ScoringService
-from services.scoring.tables import BadRows, ScoredChunk, TableRun
+from services.scoring.tables import BadRows, TableRun
 from services.settings import Settings
 
 PREVIEW_ROWS = 5
@@ -223,7 +222,7 @@ class FileService:
                 answer = run.score(ModelInput(chunk))
                 scored = answer.frame()
                 use.audited.rows = run.rows
-                files.add(chunk, scored, _as_sent(answer))
+                files.add(chunk, scored, answer.frame_as_sent())
                 for watcher in watchers:
                     watcher.add(chunk, scored)
         found = {k: v for w in (files, *watchers) for k, v in w.found().items()}
@@ -268,11 +267,3 @@ class FileService:
             return self.score_upload(caller, name, ref, stored.file_id, options)
         finally:
             self.store.remove(caller, stored.file_id)
-
-
-def _as_sent(answer: ScoredChunk) -> pd.DataFrame | None:
-    """The scored rows with the cells the model could not read as they were sent (for a CSV
-    result); None when every cell was read."""
-    if answer.sent is None:
-        return None
-    return answer.frame(cells_as_sent(answer.data, answer.sent))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pandas.api.types import is_bool_dtype, is_numeric_dtype, is_object_dtype, is_string_dtype
 
 from services.registry.signature import ColumnInfo
@@ -223,3 +224,17 @@ def _has_exact_type(series: pd.Series, column: ColumnInfo) -> bool:
     if column.type in ("long", "integer"):
         return dtype.kind in "iu"
     return False
+
+
+def cells_as_sent(typed: pd.DataFrame, sent: pd.DataFrame) -> pd.DataFrame:
+    """``typed`` with each cell its typing emptied put back as it was sent, as text. The
+    other cells of such a column become the text Arrow's CSV writer gives them (``true``,
+    ``60037.43``), so a column reads the same in every chunk."""
+    rows = typed.copy()
+    for name in rows.columns:
+        lost = rows[name].isna() & sent[name].notna()
+        if lost.any():
+            text = pa.array(rows[name], from_pandas=True).cast(pa.string()).to_pylist()
+            written = pd.Series(text, index=rows.index, dtype=object)
+            rows[name] = written.where(~lost, sent[name].astype(str))
+    return rows

@@ -23,7 +23,7 @@ import pandas as pd
 
 from services.errors import ModelRejectedInput
 from services.registry.labels import label_of
-from services.scoring.cells import row_problems, typed_inputs
+from services.scoring.cells import cells_as_sent, row_problems, typed_inputs
 from services.scoring.models import LoadedModel
 from services.scoring.payload import ModelInput
 from services.scoring.prediction import (
@@ -90,6 +90,13 @@ class ScoredChunk:
         except TypeError:  # unhashable outputs (several columns per row)
             return [label_of(self.labels, value) for value in predictions]
         return [names[value] for value in predictions]
+
+    def frame_as_sent(self) -> pd.DataFrame | None:
+        """``frame`` with the cells the model could not read as they were sent, for a result
+        of text (CSV); None when every cell was read (``frame`` is that result)."""
+        if self.sent is None:
+            return None
+        return self.frame(cells_as_sent(self.data, self.sent))
 
     def frame(self, rows: pd.DataFrame | None = None) -> pd.DataFrame:
         """The chunk's rows with the output columns appended (replacing input columns of the

@@ -40,12 +40,17 @@ class ChunkPlan:
     schema: pa.Schema
 
 
-def scored_frame(run: TableRun, batch: pa.RecordBatch | pa.Table, csv_input: bool) -> pd.DataFrame:
-    """One batch scored: its rows, the outputs and the per-row ``error``."""
+def scored_frame(
+    run: TableRun, batch: pa.RecordBatch | pa.Table, csv_input: bool, as_sent: bool = False
+) -> pd.DataFrame:
+    """One batch scored: its rows, the outputs and the per-row ``error``; ``as_sent``: a
+    cell the model could not read kept as it was (a CSV result, as for an uploaded file)."""
     frame = batch.to_pandas()
     if csv_input:
         frame = parse_cells(frame, run.model.signature)
-    return run.score(ModelInput(frame)).frame()
+    answer = run.score(ModelInput(frame))
+    kept = answer.frame_as_sent() if as_sent else None
+    return answer.frame() if kept is None else kept
 
 
 def result_batch(scored: pd.DataFrame, plan: ChunkPlan) -> pa.RecordBatch:
@@ -91,7 +96,8 @@ def score_batches(plan: ChunkPlan, batches: Iterator[pa.RecordBatch]) -> Iterato
     run = TableRun(_shipped_model(plan), BadRows.MARK, plan.chunk_rows)
     for batch in batches:
         if batch.num_rows:
-            yield result_batch(scored_frame(run, batch, plan.csv_input), plan)
+            scored = scored_frame(run, batch, plan.csv_input, as_sent=plan.csv_output)
+            yield result_batch(scored, plan)
 
 
 def result_types(

@@ -76,10 +76,11 @@ def test_json_snippets_answer_what_the_console_answered(
     live_url, services, caller, payload, tmp_path
 ):
     expected = api_predict(services, caller, IRIS_MODEL, "Champion", payload).predictions
-    registry = services.settings.registry_uri
-    request = SnippetRequest(
-        live_url, IRIS_MODEL, "Champion", "none", payload=payload, registry_uri=registry
-    )
+    where = {
+        "registry_uri": services.settings.registry_uri,
+        "tracking_uri": services.settings.tracking_uri,
+    }
+    request = SnippetRequest(live_url, IRIS_MODEL, "Champion", "none", payload=payload, **where)
     made = snippets(request)
     assert run_python(made.python)["response"].json()["predictions"] == expected
     assert run_python(made.databricks)["result"]["predictions"] == expected
@@ -123,10 +124,14 @@ def test_no_credential_is_written_only_where_to_find_it():
             assert all(word in text for word in words), (mode, text)
     plain = snippets(SnippetRequest("http://127.0.0.1:8050/", "m", "1", "none", payload={}))
     assert "Authorization" not in plain.curl + plain.python + plain.javascript + plain.databricks
-    registry = "https://alice:s3cret@mlflow.example/"
-    cell = snippets(SnippetRequest("h/", "m", "2", "none", {}, registry_uri=registry)).notebook
+    server = "https://alice:s3cret@mlflow.example/"
+    request = SnippetRequest(
+        "h/", "m", "2", "mlflow-basic", {}, registry_uri=server, tracking_uri=server
+    )
+    cell = snippets(request).notebook
     assert "s3cret" not in cell and "alice" not in cell
-    assert "'https://mlflow.example/'" in cell and "'models:/m/2'" in cell
+    assert "set_tracking_uri('https://mlflow.example/')" in cell and "'models:/m/2'" in cell
+    assert "MLFLOW_TRACKING_PASSWORD" in cell
 
 
 def test_the_console_address_is_read_from_the_page_url_and_nothing_else():

@@ -18,9 +18,11 @@ import numpy as np
 import psutil
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from app import create_app
+from services import metrics
 from services.access.audit import AuditLog, AuditRecord, Source
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
 from tests.conftest import SETOSA, free_port
@@ -86,6 +88,29 @@ def test_records_wait_while_the_database_is_locked_and_arrive_after(tmp_path, ki
     audit.close()
     assert sorted(r["input_rows"] for r in stored(url)) == list(range(50))
     assert not (tmp_path / "audit-spool" / "rejected.jsonl").exists()
+
+
+def backlog() -> float:
+    """``console_audit_backlog`` as a scrape reads it."""
+    scrape = metrics.exposition(dict).decode()
+    families = text_string_to_metric_families(scrape)
+    return next(f for f in families if f.name == "console_audit_backlog").samples[0].value
+
+
+def test_the_backlog_metric_says_what_waits_and_is_zero_once_stored(tmp_path):
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    audit = AuditLog(url)
+    audit.database.ready()
+    with locked(tmp_path / "audit.db", "EXCLUSIVE"):
+        for number in range(7):
+            audit.record(record(number))
+        audit.flush()
+        audit.sweep()
+        assert backlog() == 7
+    until(lambda: len(stored(url)) == 7, timeout=30)
+    audit.sweep()
+    assert backlog() == 0
+    audit.close()
 
 
 def test_one_refused_record_is_set_aside_not_the_others(tmp_path):

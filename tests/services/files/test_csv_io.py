@@ -66,19 +66,20 @@ def test_excel_byte_order_mark_is_dropped(read_csv):
 def test_formulas_in_text_cells_are_neutralised_numbers_untouched():
     frame = pd.DataFrame(
         {
-            "note": ['=HYPERLINK("x")', "+1", "-cmd", "@SUM(A1)", "\tx", "\rx", "plain"],
-            "delta": [-1.5, 2.0, -3.0, 4.0, 5.0, 6.0, 7.0],
+            "note": ['=HYPERLINK("x")', "+1", "-cmd", "@SUM(A1)", "\tx", "\rx", "plain", "-2+3"],
+            "delta": [-1.5, 2.0, -3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
         }
     )
     safe = neutralise_formulas(frame)
     assert safe["note"].tolist() == [
         '\'=HYPERLINK("x")',
-        "'+1",
+        "+1",  # a number to a spreadsheet, as it is in the person's own file
         "'-cmd",
         "'@SUM(A1)",
         "'\tx",
         "'\rx",
         "plain",
+        "'-2+3",
     ]
     assert safe["delta"].tolist() == frame["delta"].tolist()
     assert frame["note"].iloc[0].startswith("=")  # the original is not modified

@@ -138,22 +138,26 @@ def test_a_csv_result_keeps_every_input_cell_as_it_was_sent(client, services):
     """Text can hold what the model could not read: the CSV result keeps the person's cell
     (their file, their value), and the Parquet result of the same upload keeps it null."""
     customers = churn_frame(300, seed=21)
-    for column in ("income", "tenure_months", "is_member"):
+    for column in ("income", "tenure_months", "is_member", "usage_gb"):
         customers[column] = customers[column].astype(object)
     customers.loc[150, "income"] = "abc"
+    customers.loc[240, "usage_gb"] = "lots"
+    customers.loc[241, "usage_gb"] = -2.5  # beside a bad cell, still a number
     customers.loc[250, "tenure_months"] = 2.5
     customers.loc[251, "is_member"] = "maybe"
     body, download = scored_file(client, CHURN_MODEL, customers, "csv", "churn.csv")
-    assert (body["input_rows"], body["failed_rows"]) == (300, 3)
+    assert (body["input_rows"], body["failed_rows"]) == (300, 4)
     result = pd.read_csv(io.BytesIO(download.data), dtype=str)
     assert result.loc[150, "income"] == "abc"
     assert result.loc[250, "tenure_months"] == "2.5"
     assert result.loc[251, "is_member"] == "maybe"
+    assert (result.loc[240, "usage_gb"], result.loc[241, "usage_gb"]) == ("lots", "-2.5")
     assert result.loc[150, "error"] == 'income expects a number, got "abc"'
     # and every other cell reads back as sent, spelled the same in every chunk
-    bad, rest = [150, 250, 251], result.drop(index=[150, 250, 251])
+    bad = [150, 240, 250, 251]
+    rest = result.drop(index=bad)
     good = customers.drop(index=bad).astype(
-        {"income": float, "tenure_months": "int64", "is_member": bool}
+        {"income": float, "tenure_months": "int64", "is_member": bool, "usage_gb": float}
     )
     read = rest[good.columns].astype({c: good[c].dtype for c in good if c != "is_member"})
     read["is_member"] = rest["is_member"].map({"true": True, "false": False})
