@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 import requests
@@ -96,9 +97,9 @@ def test_python_app_py_serves_with_gunicorn_on_a_fresh_data_dir(tmp_path):
 @pytest.mark.parametrize("prefix", ["/", "/console/"])
 def test_only_the_consoles_own_paths_answer(settings, prefix):
     """The page at the prefix (with any query), its assets and Dash's routes, the API and the
-    metrics; any other path is 404, not the page with 200."""
+    metrics (when on); any other path is 404, not the page with 200."""
     host = Flask("host")
-    create_app(host, url_base_pathname=prefix, settings=settings)
+    create_app(host, url_base_pathname=prefix, settings=replace(settings, metrics_enabled=True))
     client = host.test_client()
     for path in (
         "",
