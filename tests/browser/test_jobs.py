@@ -398,9 +398,9 @@ def test_two_tabs_predicting_at_once_lose_no_history(dash_duo, settings):
     for handle in (first, second):
         dash_duo.driver.switch_to.window(handle)
         open_tab(dash_duo, "Prediction History")
-        until(
+        until(  # a tab in the background is slowed down by the browser: time for it
             lambda: len(dash_duo.find_elements(f"#{History.LIST} tbody tr")) == 2 * rounds,
-            timeout=30,
+            timeout=90,
         )
     stored = dash_duo.driver.execute_script(
         "return Object.keys(localStorage).filter(k => k.startsWith('model-console-history:'))"
