@@ -36,6 +36,13 @@
          the editor is one stop in the Tab order, Enter starts editing, Escape ends it. */
       enableKeyboardAccessibility: true,
     });
+    /* Ace's keyboard mode also makes the gutter (line numbers, folding) a stop of its own,
+       where Enter does not edit: one stop for the editor is enough. */
+    var gutter = element.querySelector(".ace_gutter");
+    if (gutter) {
+      gutter.setAttribute("tabindex", "-1");
+      gutter.setAttribute("aria-hidden", "true");
+    }
     editor.lastSynced = "";
     var timer = null;
     editor.session.on("change", function () {

@@ -232,8 +232,9 @@ def _job_progress(job: Job) -> Any:
             ]
         )
     if job.state == SUCCEEDED:
-        where = (job.result or {}).get("location")
-        return html.Small(f"Done in {(job.summary or {}).get('seconds') or 0:.1f} s; {where}.")
+        where = (job.result or {}).get("location")  # a compare or evaluation keeps no files
+        seconds = f"Done in {(job.summary or {}).get('seconds') or 0:.1f} s"
+        return html.Small(f"{seconds}; {where}." if where else f"{seconds}.")
     message = (job.error or {}).get("message") or "Cancelled: nothing was published."
     return html.Small(message)
 

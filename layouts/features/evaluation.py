@@ -13,6 +13,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from layouts.charts import chart_layout, graph
 from layouts.components import placeholder, section
 from layouts.features.jobs import JobPanel
 from services.jobs.record import FROM_EVALUATE, FROM_MONITOR_EVALUATE, Job
@@ -231,22 +232,18 @@ def curves_chart(kind: str, versions: list[dict[str, Any]]) -> Any:
                 )
         if not figure.data:
             return placeholder("No curves: these versions give no class probabilities.")
-        figure.update_layout(
-            title="ROC curves", xaxis_title="False positive rate", yaxis_title="True positive rate"
-        )
+        title = "ROC curves"
+        figure.update_layout(xaxis_title="False positive rate", yaxis_title="True positive rate")
     else:
         for version in versions:
             points = version["curves"]["predicted_vs_actual"]
             figure.add_scatter(
                 x=points["actual"], y=points["predicted"], mode="markers", name=version["ref"]
             )
-        figure.update_layout(
-            title="Predicted against actual (a sample)",
-            xaxis_title="Actual",
-            yaxis_title="Predicted",
-        )
-    figure.update_layout(height=340, margin={"l": 50, "r": 20, "t": 40, "b": 40})
-    return dcc.Graph(figure=figure, config={"displaylogo": False})
+        title = "Predicted against actual (a sample)"
+        figure.update_layout(xaxis_title="Actual", yaxis_title="Predicted")
+    # styled as every other chart (the dark theme included), with its legend: one line a version
+    return graph(chart_layout(figure, title, height=340).update_layout(showlegend=True), "curves")
 
 
 def slices_table(body: dict[str, Any]) -> Any:

@@ -231,16 +231,17 @@ FOCUSED_NAME = (
 )
 
 
-def _tab_until(dash_duo, reached, keys: str = Keys.TAB, limit: int = 80) -> None:
+def _tab_until(dash_duo, reached, keys: str = Keys.TAB, limit: int = 80) -> list[str]:
     """Press Tab (or Shift+Tab) until ``reached()``, as a keyboard user moves through the
-    page; bounded, so a control that cannot be reached fails the test."""
-    passed = []
+    page; bounded, so a control that cannot be reached fails the test. The stops passed."""
+    passed: list[str] = []
     for _ in range(limit):
         if reached():
-            return
+            return passed
         _press(dash_duo, keys)
         passed.append(dash_duo.driver.execute_script(FOCUSED_NAME))
     assert reached(), f"not reached with {limit} presses; focus went {passed}"
+    return passed
 
 
 def test_with_the_keyboard_alone_a_model_is_loaded_predicted_and_every_tab_opened(churn_console):
@@ -262,7 +263,9 @@ def test_with_the_keyboard_alone_a_model_is_loaded_predicted_and_every_tab_opene
     _press(dash_duo, Keys.ARROW_RIGHT)
     _press(dash_duo, Keys.ENTER)
     until(lambda: _tabs(dash_duo)[1]["selected"] == "true", timeout=5)
-    _tab_until(dash_duo, lambda: focused() == Json.FORM_PREDICT)
+    passed = _tab_until(dash_duo, lambda: focused() == Json.FORM_PREDICT)
+    in_editor = [stop for stop in passed if "ace_" in stop]
+    assert len(in_editor) == 1 and "ace_scroller" in in_editor[0], passed  # one stop: the text
     _press(dash_duo, Keys.ENTER)
     dash_duo.wait_for_contains_text(f"#{FORM_ANSWER.result}", "%)")
     assert "v1" in dash_duo.find_element(f"#{Page.HEADER_MODEL}").text

@@ -6,9 +6,16 @@ from __future__ import annotations
 import pytest
 
 from layouts.features.evaluation import CSV_SECTION
-from layouts.ids import Config, History
+from layouts.ids import Config, History, Page
 from services.registry.demo import IRIS_MODEL
-from tests.browser_helpers import evaluate_labelled_iris, job_result, open_tab, start_console
+from tests.browser_helpers import (
+    click,
+    evaluate_labelled_iris,
+    job_result,
+    open_tab,
+    screenshot,
+    start_console,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -25,6 +32,14 @@ def test_a_labelled_file_evaluates_champion_against_challenger(dash_duo, setting
     text = dash_duo.find_element(result).text
     assert "150 rows evaluated" in text and "Balanced accuracy" in text
     assert "Confusion matrices" in text
+    # the ROC curves drawn as every chart is: on the page's own background, dark mode too
+    click(dash_duo, f"#{Page.THEME_SWITCH}")
+    dash_duo.wait_for_element("html[data-bs-theme='dark']")
+    curves = dash_duo.wait_for_element(f"{result} .chart-curves .main-svg")
+    assert curves.value_of_css_property("background-color") == "rgba(0, 0, 0, 0)"
+    screenshot(dash_duo, "evaluation-dark")
     open_tab(dash_duo, "Prediction History")
     dash_duo.wait_for_contains_text(f"#{History.JOBS}", "evaluation of Champion, Challenger")
+    done = dash_duo.find_element(f"#{History.JOBS}").text
+    assert "None" not in done  # an evaluation keeps no file: "Done in … s." and no more
     assert dash_duo.get_logs() == []

@@ -1,0 +1,36 @@
+"""The History tab's jobs list, as a person reads a finished job's line."""
+
+from __future__ import annotations
+
+from layouts.history_tab import jobs_table
+from services.jobs.record import COMPARE, EVALUATE, SCORE, SUCCEEDED, Job
+from tests.callbacks.test_tabs import text_of
+
+
+def _finished(kind: str, result: dict | None) -> Job:
+    return Job(
+        "a" * 32,
+        "alice",
+        kind,
+        "csv",
+        "main.ml_models.iris_classifier",
+        "Champion",
+        "1",
+        "Champion",
+        "local",
+        "upload:" + "0" * 32,
+        "",
+        "csv",
+        source_name="flowers.csv",
+        state=SUCCEEDED,
+        summary={"seconds": 0.1, "input_rows": 50},
+        result=result,
+    )
+
+
+def test_a_finished_job_without_files_says_when_it_ended_and_nothing_else():
+    for kind in (COMPARE, EVALUATE):
+        shown = text_of(jobs_table([_finished(kind, None)]))
+        assert "Done in 0.1 s." in shown and "None" not in shown, shown
+    scored = text_of(jobs_table([_finished(SCORE, {"location": "your files"})]))
+    assert "Done in 0.1 s; your files." in scored
