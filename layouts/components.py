@@ -119,6 +119,9 @@ def code_block(text: str, language: str) -> dcc.Markdown:
     return dcc.Markdown(f"{fence}{language}\n{text}\n{fence}", className="json-block")
 
 
+ALL_COLUMNS_DRAWN = 40  # wider tables draw the columns in view (AG Grid's default)
+
+
 def data_grid(records: list[dict[str, Any]], columns: list[str], **grid: Any) -> dag.AgGrid:
     """A read-only grid showing cells as they are (a text cell in a number column is shown
     as its text); field names are taken literally (a dot is not a nested path); pages of
@@ -126,6 +129,10 @@ def data_grid(records: list[dict[str, Any]], columns: list[str], **grid: Any) ->
     rows = records[:GRID_ROWS_SHOWN]
     short = len(rows) <= AUTO_HEIGHT_ROWS
     options: dict[str, Any] = {"suppressFieldDotNotation": True}
+    if len(columns) <= ALL_COLUMNS_DRAWN:
+        # every column in the page, off screen too: a screen reader reads the row whole,
+        # and at 420 px the grid does not wait for a scroll to draw the inputs
+        options["suppressColumnVirtualisation"] = True
     if short:
         options["domLayout"] = "autoHeight"
     if len(rows) > PAGE_ROWS:
