@@ -211,11 +211,17 @@ def _javascript_auth(mode: str) -> list[str]:
 
 
 def _javascript_comment(mode: str) -> str:
+    where = _credentials(mode)
+    return f"; {where[0].lower()}{where[1:]}" if where else "."
+
+
+def _credentials(mode: str) -> str:
+    """Where the snippet reads the caller's own credentials, in words ("" without any)."""
     if mode == MODE_BASIC:
-        return f"; your MLflow user and password in {USER_VARIABLE}, {PASSWORD_VARIABLE}."
+        return f"Your MLflow user and password in {USER_VARIABLE}, {PASSWORD_VARIABLE}."
     if mode == MODE_DATABRICKS:
-        return f"; {TOKEN_VARIABLE}: yours, e.g. from `databricks auth token`."
-    return "."
+        return f"{TOKEN_VARIABLE}: yours, e.g. from `databricks auth token`."
+    return ""
 
 
 def notebook(request: SnippetRequest) -> str:
@@ -280,13 +286,11 @@ def _frame(request: SnippetRequest) -> str:
 
 
 def _dataset(request: SnippetRequest) -> str:
-    if request.csv_file is not None:
-        return f"pd.read_csv({request.csv_file!r})"
     payload = request.payload
-    if isinstance(payload, dict) and any(key in payload for key in MLFLOW_FORMATS):
+    mlflow_form = isinstance(payload, dict) and any(key in payload for key in MLFLOW_FORMATS)
+    if request.csv_file is None and mlflow_form:
         return _python_literal(payload)  # already one of MLflow's forms: sent as it is
-    records = payload if isinstance(payload, list) else [payload]
-    return f"pd.DataFrame({_python_literal(records)})"
+    return _frame(request)
 
 
 @dataclass(frozen=True)
@@ -301,11 +305,11 @@ class _PythonAuth:
 def _python_auth(mode: str) -> _PythonAuth:
     if mode == MODE_BASIC:
         auth = f"auth=(os.environ[{USER_VARIABLE!r}], os.environ[{PASSWORD_VARIABLE!r}])"
-        comment = [f"# Your MLflow user and password in {USER_VARIABLE}, {PASSWORD_VARIABLE}."]
+        comment = [f"# {_credentials(mode)}"]
         return _PythonAuth(comment, ["import os"], [auth], "", [auth])
     if mode == MODE_DATABRICKS:
         bearer = f'f"Bearer {{os.environ[{TOKEN_VARIABLE!r}]}}"'
-        comment = [f"# {TOKEN_VARIABLE}: yours, e.g. from `databricks auth token`."]
+        comment = [f"# {_credentials(mode)}"]
         return _PythonAuth(
             comment,
             ["import os"],

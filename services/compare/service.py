@@ -43,14 +43,16 @@ class ComparedVersion:
     @property
     def name(self) -> str:
         """As the page names it: ``v1 @Champion``, or ``v3``."""
-        alias = self.shown_alias
-        return f"v{self.version}" + (f" @{alias}" if alias else "")
+        return self._named(" @")
 
     @property
     def column_suffix(self) -> str:
         """As a result file's columns name it, the same way: ``v1_Champion``, or ``v3``."""
+        return self._named("_")
+
+    def _named(self, before_alias: str) -> str:
         alias = self.shown_alias
-        return f"v{self.version}" + (f"_{alias}" if alias else "")
+        return f"v{self.version}" + (f"{before_alias}{alias}" if alias else "")
 
 
 @dataclass

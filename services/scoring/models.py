@@ -94,11 +94,9 @@ class ModelCache(Generic[V]):
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
-                self.stats.hits += 1
-                metrics.model_cache("hit")
+                self._count("hit")
                 return self._entries[key]
-            self.stats.misses += 1
-            metrics.model_cache("miss")
+            self._count("miss")
             slot = self._loading.get(key)
             leader = slot is None
             if leader:
@@ -134,18 +132,22 @@ class ModelCache(Generic[V]):
 
     def _store(self, key: CacheKey, value: V) -> None:
         with self._lock:
-            self.stats.loads += 1
-            metrics.model_cache("load")
+            self._count("load")
             self._entries[key] = value
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
-                self.stats.evictions += 1
-                metrics.model_cache("eviction")
+                self._count("eviction")
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+    def _count(self, event: str) -> None:
+        """One event, in this cache's stats (health) and in the metrics (every process)."""
+        field = {"hit": "hits", "miss": "misses", "load": "loads", "eviction": "evictions"}[event]
+        setattr(self.stats, field, getattr(self.stats, field) + 1)
+        metrics.model_cache(event)
 
 
 @dataclass
