@@ -158,8 +158,14 @@ def audit_stored(records: int) -> None:
         AUDIT_DONE.inc(records)
 
 
-def audit_waiting(records: int) -> None:
-    AUDIT_BACKLOG.set(records)
+_WAITING_BY_SPOOL: dict[str, int] = {}
+
+
+def audit_waiting(spool: str, records: int) -> None:
+    """What the latest sweep of one spool folder found; the gauge is this process's sum
+    (two consoles in one process keep two spools, and one's sweep does not hide the other's)."""
+    _WAITING_BY_SPOOL[spool] = records
+    AUDIT_BACKLOG.set(sum(_WAITING_BY_SPOOL.values()))
 
 
 class JobsByKindAndState:

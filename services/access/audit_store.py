@@ -325,6 +325,10 @@ def _sweep(spool: Spool, database: AuditDatabase) -> int:
         if not (dead or mine):
             continue
         rows, size = spool.read(path)
+        if not rows:  # nothing waits here: no reason to ask the database
+            if dead:
+                path.unlink(missing_ok=True)
+            continue
         try:
             refused = database.store(spool.worth_storing(rows))
         except (SQLAlchemyError, OSError) as error:
@@ -341,5 +345,5 @@ def _sweep(spool: Spool, database: AuditDatabase) -> int:
             path.unlink(missing_ok=True)
         else:
             spool.empty_own(size)
-    metrics.audit_waiting(records)
+    metrics.audit_waiting(str(spool.folder), records)
     return waiting

@@ -98,6 +98,9 @@ def backlog() -> float:
 
 
 def test_the_backlog_metric_says_what_waits_and_is_zero_once_stored(tmp_path):
+    # Other consoles this test process made keep spools of their own: they count too, so
+    # what this one adds is measured from where the gauge stood.
+    before = backlog()
     url = f"sqlite:///{tmp_path / 'audit.db'}"
     audit = AuditLog(url)
     audit.database.ready()
@@ -105,11 +108,10 @@ def test_the_backlog_metric_says_what_waits_and_is_zero_once_stored(tmp_path):
         for number in range(7):
             audit.record(record(number))
         audit.flush()
-        audit.sweep()
-        assert backlog() == 7
+        until(lambda: audit.sweep() and backlog() - before == 7, timeout=30)
     until(lambda: len(stored(url)) == 7, timeout=30)
     audit.sweep()
-    assert backlog() == 0
+    assert backlog() - before == 0
     audit.close()
 
 
