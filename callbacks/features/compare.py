@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, State, no_update
+from dash import Input, Output, State, html, no_update
 
+from callbacks.features.snippets import SnippetWriter
 from callbacks.form import form_state, raw_form
 from layouts.components import show_error
 from layouts.features.compare import comparison_view, options
@@ -39,6 +40,7 @@ def _with(ref: Any) -> str:
 class CompareCallbacks:
     def __init__(self, services: ConsoleServices) -> None:
         self.services = services
+        self.snippets = SnippetWriter(services.settings)
 
     def offer(self, selection: Any) -> tuple[Any, ...]:
         """The other versions and aliases of the loaded model, both pickers alike."""
@@ -53,10 +55,12 @@ class CompareCallbacks:
         choices, default = options(detail.summary.aliases, versions, model.version)
         return choices, default, choices, default
 
-    def _compare(self, model: Selection, other: Any, payload: Any, source: Source) -> Any:
+    def _compare(
+        self, model: Selection, other: Any, payload: Any, source: Source, href: Any
+    ) -> Any:
         """The loaded version is compared by its number (the page's promise: an alias that
         moved since Load Model does not change it), and shown with the alias it was loaded
-        by."""
+        by; "Use via API" under it."""
         prepared = prepare(payload)
         answer = self.services.compare.compare(
             current_caller(),
@@ -68,16 +72,26 @@ class CompareCallbacks:
         answer.versions[0].alias = answer.versions[0].alias or model.alias
         table = prepared.table()
         inputs = display_records(table, GRID_INPUT_ROWS) if table is not None else None
-        return comparison_view(answer, inputs)
+        shown_as = "JSON" if source == Source.JSON else "form"
+        return html.Div(
+            [
+                comparison_view(answer, inputs),
+                self.snippets.compared_rows(href, model, other, payload, shown_as),
+            ]
+        )
 
-    def compare_json(self, clicks: int, other: Any, text: Any, selection: Any) -> Any:
+    def compare_json(
+        self, clicks: int, other: Any, text: Any, selection: Any, href: Any = None
+    ) -> Any:
         try:
             model = Selection.required(selection)
-            return self._compare(model, other, parse_json_text(text or ""), Source.JSON)
+            return self._compare(model, other, parse_json_text(text or ""), Source.JSON, href)
         except ConsoleError as error:
             return show_error(error)
 
-    def compare_form(self, clicks: int, other: Any, form: dict[str, list], selection: Any) -> Any:
+    def compare_form(
+        self, clicks: int, other: Any, form: dict[str, list], selection: Any, href: Any = None
+    ) -> Any:
         try:
             model = Selection.required(selection)
             loaded = self.services.scoring.loader.load(current_caller(), model.name, model.version)
@@ -87,7 +101,7 @@ class CompareCallbacks:
                     "Some form fields need attention before comparing.",
                     hint="Fix the fields marked in the form.",
                 )
-            return self._compare(model, other, read.record, Source.FORM)
+            return self._compare(model, other, read.record, Source.FORM, href)
         except ConsoleError as error:
             return show_error(error)
 
@@ -129,6 +143,7 @@ def register(app: dash.Dash, services: ConsoleServices) -> CompareCallbacks:
             "other": State(Compare.JSON_WITH, "value"),
             "text": State(Json.TEXT, "value"),
             "selection": State(Page.SELECTION, "data"),
+            "href": State(Page.URL, "href"),
         },
         prevent_initial_call=True,
     )(callbacks.compare_json)
@@ -139,6 +154,7 @@ def register(app: dash.Dash, services: ConsoleServices) -> CompareCallbacks:
             "other": State(Compare.JSON_WITH, "value"),
             "form": form_state(),
             "selection": State(Page.SELECTION, "data"),
+            "href": State(Page.URL, "href"),
         },
         prevent_initial_call=True,
     )(callbacks.compare_form)

@@ -1,5 +1,7 @@
 """ "Use via API" filled after each JSON and form prediction (from the history entry the
-prediction wrote) and for the CSV tab's file; the text itself is ``services/snippets.py``."""
+prediction wrote), after a comparison of rows (by the compare callbacks, through
+``SnippetWriter``), and under the sections that work on the CSV tab's file — predict,
+compare, evaluate — from their choices; the text itself is ``services/snippets/``."""
 
 from __future__ import annotations
 
@@ -10,7 +12,10 @@ from typing import Any
 import dash
 from dash import Input, Output, State, no_update
 
+from layouts.features.evaluation import SECTIONS, EvaluationSection
 from layouts.features.snippets import (
+    COMPARE_FILE_SNIPPETS,
+    COMPARE_ROWS_SNIPPETS,
     CSV_SNIPPETS,
     FORM_SNIPPETS,
     JSON_SNIPPETS,
@@ -18,21 +23,55 @@ from layouts.features.snippets import (
     nothing,
     too_large,
 )
-from layouts.ids import Csv, History, Page
+from layouts.ids import Compare, Csv, History, Page
 from layouts.selection import Selection
 from services.history import OK
 from services.settings import Settings
-from services.snippets import SnippetRequest, console_url, snippets
+from services.snippets import COMPARE, EVALUATE, SnippetRequest, console_url, snippets
 from services.wiring import ConsoleServices
 
 
-class SnippetCallbacks:
+class SnippetWriter:
+    """Snippets for this console's identity mode and registry."""
+
     def __init__(self, settings: Settings) -> None:
         self.auth_mode = settings.auth_mode
         self.registries = {
             "registry_uri": settings.registry_uri,
             "tracking_uri": settings.tracking_uri,
         }
+
+    def request(self, base: str, model: str, ref: str, **what: Any) -> SnippetRequest:
+        return SnippetRequest(base, model, ref, self.auth_mode, **what, **self.registries)
+
+    def compared_rows(
+        self, href: Any, model: Selection, other: str, payload: Any, shown_as: str
+    ) -> Any:
+        """Under a comparison just made: the same rows through the same two references."""
+        base = console_url(href)
+        if base is None:
+            return nothing()
+        request = self.request(
+            base, model.name, model.ref, payload=payload, action=COMPARE, compare_with=(other,)
+        )
+        what = f"{shown_as}, {model.name} {model.ref} and {other}"
+        return COMPARE_ROWS_SNIPPETS.filled(snippets(request), what)
+
+
+def _file_name(file_info: Any) -> str | None:
+    if not isinstance(file_info, dict) or not file_info.get("file_id"):
+        return None
+    name = file_info.get("filename")
+    return name if isinstance(name, str) and name else None
+
+
+def _refs(chosen: Any) -> list[str]:
+    return [ref for ref in (chosen if isinstance(chosen, list) else []) if isinstance(ref, str)]
+
+
+class SnippetCallbacks:
+    def __init__(self, settings: Settings) -> None:
+        self.writer = SnippetWriter(settings)
 
     def for_prediction(
         self, entry: dict[str, Any] | None, href: str | None, panel: SnippetPanel, source: str
@@ -50,26 +89,67 @@ class SnippetCallbacks:
         except ValueError:
             return nothing()
         ref = entry.get("ref") or entry.get("version") or ""
-        request = SnippetRequest(
-            base, entry["model"], ref, self.auth_mode, payload, **self.registries
-        )
+        request = self.writer.request(base, entry["model"], ref, payload=payload)
         return panel.filled(snippets(request), f"{source}, {entry['model']} {ref}")
 
-    def for_file(self, file_info: dict[str, Any] | None, selection: Any, href: str | None) -> Any:
+    def for_file(self, file_info: Any, selection: Any, href: str | None) -> Any:
         """The CSV tab's file scored through the API: the CSV back with its predictions."""
-        model, base = Selection.from_store(selection), console_url(href)
-        if not file_info or model is None or base is None:
+        model, base, name = (
+            Selection.from_store(selection),
+            console_url(href),
+            _file_name(file_info),
+        )
+        if model is None or base is None or name is None:
             return nothing()
-        name = file_info["filename"]
-        request = SnippetRequest(
+        request = self.writer.request(base, model.name, model.ref, csv_file=name)
+        return CSV_SNIPPETS.filled(snippets(request), f"{name}, {model.name} {model.ref}")
+
+    def for_file_compare(self, other: Any, file_info: Any, selection: Any, href: str | None) -> Any:
+        """The file through the loaded version and the one chosen, as a job of the API's."""
+        model, base, name = (
+            Selection.from_store(selection),
+            console_url(href),
+            _file_name(file_info),
+        )
+        if model is None or base is None or name is None or not _refs([other]):
+            return nothing()
+        request = self.writer.request(
+            base, model.name, model.ref, csv_file=name, action=COMPARE, compare_with=(other,)
+        )
+        what = f"{name}, {model.name} {model.ref} and {other}"
+        return COMPARE_FILE_SNIPPETS.filled(snippets(request), what, shown=False)
+
+    def for_evaluation(
+        self,
+        label: Any,
+        refs: Any,
+        chosen_slice: Any,
+        file_info: Any,
+        selection: Any,
+        href: str | None,
+        where: EvaluationSection,
+    ) -> Any:
+        """The file evaluated against its label column by the versions chosen, as a job."""
+        model, base, name = (
+            Selection.from_store(selection),
+            console_url(href),
+            _file_name(file_info),
+        )
+        if model is None or base is None or name is None or not isinstance(label, str) or not label:
+            return nothing()
+        first, *others = _refs(refs) or [model.ref]
+        request = self.writer.request(
             base,
             model.name,
-            model.ref,
-            self.auth_mode,
+            first,
             csv_file=name,
-            **self.registries,
+            action=EVALUATE,
+            compare_with=tuple(others),
+            label=label,
+            slice_column=chosen_slice if isinstance(chosen_slice, str) else None,
         )
-        return CSV_SNIPPETS.filled(snippets(request), f"{name}, {model.name} {model.ref}")
+        what = f"{name}, {model.name} {', '.join([first, *others])}, label {label}"
+        return where.snippets.filled(snippets(request), what, shown=False)
 
 
 def register(app: dash.Dash, services: ConsoleServices) -> SnippetCallbacks:
@@ -81,9 +161,25 @@ def register(app: dash.Dash, services: ConsoleServices) -> SnippetCallbacks:
             state={"href": State(Page.URL, "href")},
             prevent_initial_call=True,
         )(functools.partial(callbacks.for_prediction, panel=panel, source=source))
+    the_file = {"file_info": Input(Csv.FILE, "data"), "selection": Input(Page.SELECTION, "data")}
+    href = {"href": State(Page.URL, "href")}
+    app.callback(output=Output(CSV_SNIPPETS.panel, "children"), inputs=the_file, state=href)(
+        callbacks.for_file
+    )
     app.callback(
-        output=Output(CSV_SNIPPETS.panel, "children"),
-        inputs={"file_info": Input(Csv.FILE, "data"), "selection": Input(Page.SELECTION, "data")},
-        state={"href": State(Page.URL, "href")},
-    )(callbacks.for_file)
+        output=Output(COMPARE_FILE_SNIPPETS.panel, "children"),
+        inputs={"other": Input(Compare.CSV_WITH, "value"), **the_file},
+        state=href,
+    )(callbacks.for_file_compare)
+    for where in SECTIONS:
+        app.callback(
+            output=Output(where.snippets.panel, "children"),
+            inputs={
+                "label": Input(where.label, "value"),
+                "refs": Input(where.refs, "value"),
+                "chosen_slice": Input(where.slice, "value"),
+                **the_file,
+            },
+            state=href,
+        )(functools.partial(callbacks.for_evaluation, where=where))
     return callbacks

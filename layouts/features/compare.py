@@ -13,6 +13,7 @@ from dash import dcc, html
 from layouts.components import placeholder, plural, section
 from layouts.features.jobs import JobPanel
 from layouts.features.monitor_charts import crosstab_chart, scatter_chart
+from layouts.features.snippets import COMPARE_FILE_SNIPPETS
 from layouts.ids import Compare
 from services.compare.files import AGREE_COLUMN, label_column, prediction_column
 from services.compare.service import ComparedVersion, Comparison
@@ -71,6 +72,7 @@ def csv_section() -> dbc.Card:
     body = [
         _picker(Compare.CSV_WITH, [button]),
         html.Div(id=Compare.CSV_ERROR),
+        COMPARE_FILE_SNIPPETS.layout(),
         FILE_PANEL.layout(NO_COMPARISON),
     ]
     return section("Compare versions", body, "layout-split")

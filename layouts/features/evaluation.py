@@ -16,6 +16,7 @@ from dash import dcc, html
 from layouts.charts import chart_layout, graph
 from layouts.components import placeholder, section
 from layouts.features.jobs import JobPanel
+from layouts.features.snippets import SnippetPanel
 from services.jobs.record import FROM_EVALUATE, FROM_MONITOR_EVALUATE, Job
 
 NO_EVALUATION = (
@@ -49,6 +50,10 @@ class EvaluationSection:
 
     def _id(self, part: str) -> str:
         return f"{self.name}-{part}"
+
+    @property
+    def snippets(self) -> SnippetPanel:
+        return SnippetPanel(self.name)
 
     @property
     def label(self) -> str:
@@ -113,6 +118,7 @@ class EvaluationSection:
             pickers,
             buttons,
             html.Div(id=self.error),
+            self.snippets.layout(),
             self.panel.layout(NO_EVALUATION),
         ]
         return section("Evaluate against a label column", body, "clipboard-check")

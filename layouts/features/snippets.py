@@ -1,7 +1,8 @@
-""" "Use via API": the request just made, as curl, Python, JavaScript and Databricks-style
-Python, and the model loaded in a notebook, each with a Copy button. One component, an
-instance per place (the JSON answer, the form's, the CSV tab's file), each with its own IDs
-scoped by its name; ``callbacks/features/snippets.py`` fills it."""
+""" "Use via API": the request just made (or the one a section's choices make), as curl,
+Python, JavaScript and Databricks-style Python, and the model loaded in a notebook, each with
+a Copy button. One component, an instance per place (the JSON answer, the form's, the CSV
+tab's file, a comparison of rows, a comparison of a file, each evaluation section), each
+with its own IDs scoped by its name; ``callbacks/features/snippets.py`` fills it."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ KINDS = (
     ("curl", "curl"),
     ("python", "Python (requests)"),
     ("javascript", "JavaScript (fetch, Node 18+)"),
-    ("databricks", "Python, Databricks style (a DataFrame)"),
+    ("databricks", "Python, Databricks style (a DataFrame)"),  # predictions only
     ("notebook", "In a notebook: the model itself, loaded with MLflow"),
 )
-INTRO = "The request just made, to run from a terminal or a notebook"
+INTRO = "This request, to run from a terminal or a notebook"
 NO_SECRET = "; no credential is written in it: each reads yours from the environment."
 TOO_LARGE = "This input is too large to write out here; send it the same way as a file."
 
@@ -42,17 +43,23 @@ class SnippetPanel:
         """Empty until a request is made (the callback fills it)."""
         return html.Div(id=self.panel, className="snippets")
 
-    def filled(self, snippets: Snippets, what: str) -> html.Div:
-        blocks = [self._block(kind, label, getattr(snippets, kind)) for kind, label in KINDS]
-        return html.Div(
+    def filled(self, snippets: Snippets, what: str, shown: bool = True) -> html.Details:
+        """Open under an answer just given; closed (one line) under a section's choices."""
+        blocks = [
+            self._block(kind, label, text)
+            for kind, label in KINDS
+            if (text := getattr(snippets, kind)) is not None
+        ]
+        return html.Details(
             [
-                html.Div(
+                html.Summary(
                     [html.I(className="bi bi-code-slash me-2"), "Use via API"],
                     className="fw-semibold mb-1",
                 ),
                 html.P(f"{INTRO} ({what}){NO_SECRET}", className="small text-body-secondary"),
                 *blocks,
             ],
+            open=shown,
             className="mt-3 snippets-panel",
         )
 
@@ -89,3 +96,5 @@ def nothing() -> list[Any]:
 JSON_SNIPPETS = SnippetPanel("json")
 FORM_SNIPPETS = SnippetPanel("json-form")
 CSV_SNIPPETS = SnippetPanel("csv")
+COMPARE_ROWS_SNIPPETS = SnippetPanel("compare-json")
+COMPARE_FILE_SNIPPETS = SnippetPanel("compare-csv")

@@ -10,8 +10,16 @@ import pandas as pd
 import pytest
 
 from layouts.answer import FORM_ANSWER, JSON_ANSWER
-from layouts.features.snippets import CSV_SNIPPETS, FORM_SNIPPETS, JSON_SNIPPETS, SnippetPanel
-from layouts.ids import Config, Csv, Json, Tab
+from layouts.features.evaluation import CSV_SECTION
+from layouts.features.snippets import (
+    COMPARE_FILE_SNIPPETS,
+    COMPARE_ROWS_SNIPPETS,
+    CSV_SNIPPETS,
+    FORM_SNIPPETS,
+    JSON_SNIPPETS,
+    SnippetPanel,
+)
+from layouts.ids import Compare, Config, Csv, Json, Tab
 from layouts.page import TAB_LABELS
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
 from tests.browser_helpers import click, open_tab, result_json, start_console, type_json
@@ -55,6 +63,11 @@ def test_json_and_form_snippets_answer_as_the_page_did(dash_duo, settings, tmp_p
         == form_answer
     )
     assert result_json(dash_duo, f"#{JSON_ANSWER.result}")["predictions"] == on_page
+
+    click(dash_duo, f"#{Compare.JSON_RUN}")
+    compared = shown(dash_duo, COMPARE_ROWS_SNIPPETS, "curl")
+    assert "compare?refs=Champion,Challenger" in compared
+    assert json.loads(run_curl(compared, tmp_path))["predictions"]["Champion"] == on_page
     assert dash_duo.get_logs() == []
 
 
@@ -74,4 +87,14 @@ def test_a_csv_file_snippet_returns_what_the_console_predicts(
     by_curl = pd.read_csv(tmp_path / "people_with_predictions.csv")
     expected = api_predict(services, caller, CHURN_MODEL, "1", frame.to_dict("records"))
     assert by_curl["prediction"].tolist() == expected.predictions
+
+    # Compare and Evaluate on the same file: their own "Use via API", closed until opened
+    compare = shown(dash_duo, COMPARE_FILE_SNIPPETS, "python")
+    assert "'kind': 'compare'" in compare and "people_compared.csv" in compare
+    section = CSV_SECTION.snippets
+    dash_duo.select_dcc_dropdown(f"#{CSV_SECTION.label}", "tenure_months")
+    evaluate = shown(dash_duo, section, "curl")
+    assert '"label": "tenure_months"' in evaluate and "@people.csv" in evaluate
+    closed = dash_duo.find_element(f"#{section.panel} details")
+    assert closed.get_attribute("open") is None
     assert dash_duo.get_logs() == []
