@@ -20,6 +20,13 @@ here again, re-check, then move the versions in the test).
   hands over whole socket reads.
 - ``finish_dash_setup``: ``Dash._setup_server`` (Dash 4.4.1), which Dash otherwise runs on
   the first request while serving others half set up.
+- ``few_warning_filters``: scikit-learn's ``sklearn.utils.parallel._FuncWrapper`` (1.9.1)
+  clears and re-adds every warning filter of the process for each task it runs: for each
+  tree of a forest, on every prediction, a few microseconds per filter. A web worker holds
+  about 18 filters (Python's and those MLflow, SciPy, NumPy and Plotly add on import): a
+  100-tree forest's one-row predict paid more for them than for its trees. While a model
+  predicts, the process holds one filter (ignore), through ``warnings._filters_mutated``
+  (CPython 3.11), as ``warnings.catch_warnings`` does.
 - ``only_the_page``: Dash's catch-all route (``FlaskBackend.setup_catchall``, endpoint
   ``<routes prefix><path:path>``; Dash 4.4.1), which answers every unknown path under the
   prefix with the page, for multi-page apps; the console has one page.
@@ -27,9 +34,13 @@ here again, re-check, then move the versions in the test).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
-from collections.abc import Callable
+import os
+import threading
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -105,3 +116,47 @@ def only_the_page(app: Any, unknown: Callable[[], Any]) -> None:
     if endpoint not in app.server.view_functions:
         raise RuntimeError(f"Dash no longer has its catch-all route {endpoint}: see compat.py")
     app.server.view_functions[endpoint] = lambda path: unknown()
+
+
+class _FewWarningFilters:
+    """The process's warning filters, swapped for one while any thread's model predicts
+    (counted, so the last to finish puts them back)."""
+
+    ONE = ("ignore", None, Warning, None, 0)
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.predicting = 0
+        self.kept: list[Any] | None = None
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self.lock:
+            if self.predicting == 0:
+                self.kept = warnings.filters
+                warnings.filters = [self.ONE]
+                warnings._filters_mutated()  # type: ignore[attr-defined]
+            self.predicting += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.predicting -= 1
+                if self.predicting == 0 and self.kept is not None:
+                    warnings.filters = self.kept
+                    self.kept = None
+                    warnings._filters_mutated()  # type: ignore[attr-defined]
+
+    def after_fork_in_child(self) -> None:
+        """A process forked while another thread predicted starts with its own filters."""
+        self.lock = threading.Lock()
+        if self.predicting and self.kept is not None:
+            warnings.filters = self.kept
+            warnings._filters_mutated()  # type: ignore[attr-defined]
+        self.predicting, self.kept = 0, None
+
+
+# A warning raised while a model predicts is not shown (the model's own, every request, was
+# log noise); one another thread raises meanwhile is not shown either.
+few_warning_filters = _FewWarningFilters()
+os.register_at_fork(after_in_child=few_warning_filters.after_fork_in_child)

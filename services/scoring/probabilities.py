@@ -38,7 +38,7 @@ def probability_columns(model: LoadedModel) -> list[str]:
 def probability_matrix(model: LoadedModel, data: Any) -> np.ndarray:
     """Rows × classes for rows the model has just predicted; its failure in words."""
     try:
-        return np.asarray(model.pyfunc.get_raw_model().predict_proba(data), dtype=float)
+        return np.asarray(model.predict_proba(data), dtype=float)
     except ConsoleError:
         raise
     except Exception as exc:

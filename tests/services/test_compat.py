@@ -25,7 +25,12 @@ def test_it_was_checked_on_this_mlflow():
     assert mlflow.__version__ == CHECKED_ON_MLFLOW
 
 
-CHECKED_ON = {"dash": "4.4.1", "gunicorn": "26.2.0", "mlflow": "3.17.2"}
+CHECKED_ON = {
+    "dash": "4.4.1",
+    "gunicorn": "26.2.0",
+    "mlflow": "3.17.2",
+    "scikit-learn": "1.9.1",
+}
 
 
 def test_each_private_use_was_checked_on_the_installed_version():
@@ -93,3 +98,66 @@ def test_dash_answers_unknown_paths_with_its_page_unless_told_otherwise():
     client = app.server.test_client()
     assert client.get("/docs").status_code == 404
     assert client.get("/").status_code == 200
+
+
+def forest():
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    return RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y), X.head(1)
+
+
+def test_sklearn_still_adds_every_warning_filter_again_for_each_tree(monkeypatch):
+    """The reason for ``few_warning_filters``: when scikit-learn stops doing this, the
+    workaround can go."""
+    import warnings
+
+    model, row = forest()
+    added = []
+    for adding in ("filterwarnings", "simplefilter"):
+        real = getattr(warnings, adding)
+        monkeypatch.setattr(
+            warnings, adding, lambda *a, real=real, **k: added.append(1) or real(*a, **k)
+        )
+    with warnings.catch_warnings():
+        for number in range(6):
+            warnings.filterwarnings("ignore", message=f"console-test-{number}")
+        held = len(warnings.filters)
+        added.clear()
+        model.predict(row)
+    assert len(added) >= 10 * held  # each filter again, for each of the 10 trees
+
+
+def test_while_models_predict_the_process_holds_one_filter_and_then_its_own_again():
+    import threading
+    import warnings
+
+    from services.compat import few_warning_filters
+
+    model, row = forest()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="console-test")
+        before = warnings.filters
+        first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+        held = []
+
+        def first() -> None:
+            with few_warning_filters():
+                first_in.set()
+                second_in.wait(10)
+                held.append(len(warnings.filters))
+                model.predict(row)
+            first_out.set()
+
+        thread = threading.Thread(target=first)
+        thread.start()
+        first_in.wait(10)
+        with few_warning_filters():
+            second_in.set()
+            first_out.wait(10)  # the first ends while this one still predicts
+            held.append(len(warnings.filters))
+            model.predict(row)
+        thread.join(10)
+        assert held == [1, 1]
+        assert warnings.filters is before
