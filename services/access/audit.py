@@ -208,9 +208,10 @@ class AuditLog:
                 )
                 self._writer.start()
 
-    def sweep(self) -> int:
+    def sweep(self) -> int | None:
         """Copy what waits in the spool (this process's, and gone processes') into the
-        database; how many spool files still wait."""
+        database; how many spool files still wait (None: another sweep was under way, so
+        this process's own file may still wait)."""
         try:
             return sweep(self.spool, self.database)
         except Exception:
@@ -248,7 +249,7 @@ class AuditLog:
         self.database.after_fork()
 
     def _write_forever(self) -> None:
-        behind = self.sweep() > 0  # records a killed process left: replayed at start
+        behind = self.sweep() != 0  # records a killed process left: replayed at start
         last_sweep = time.monotonic()
         while True:
             batch = self._next_batch()
@@ -270,7 +271,7 @@ class AuditLog:
                 self.sweep()
                 return
             if behind or time.monotonic() - last_sweep > SWEEP_SECONDS:
-                behind, last_sweep = self.sweep() > 0, time.monotonic()
+                behind, last_sweep = self.sweep() != 0, time.monotonic()
 
     def _next_batch(self) -> list[dict[str, Any] | None]:
         """The first record wakes the writer; the ones after it are taken when the gathering

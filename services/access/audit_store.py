@@ -311,11 +311,12 @@ def _sweeping_alone(folder: Path) -> Iterator[bool]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def sweep(spool: Spool, database: AuditDatabase) -> int:
+def sweep(spool: Spool, database: AuditDatabase) -> int | None:
     """Copy what the spool holds into the database; remove the files of processes that are
-    gone, start this process's own again. Returns how many files are still waiting."""
+    gone, start this process's own again. Returns how many files are still waiting; None
+    when another sweep was under way (this process's own file was not looked at)."""
     with _sweeping_alone(spool.folder) as alone:
-        return _sweep(spool, database) if alone else 0
+        return _sweep(spool, database) if alone else None
 
 
 def _sweep(spool: Spool, database: AuditDatabase) -> int:
