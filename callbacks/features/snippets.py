@@ -161,15 +161,21 @@ def register(app: dash.Dash, services: ConsoleServices) -> SnippetCallbacks:
             state={"href": State(Page.URL, "href")},
             prevent_initial_call=True,
         )(functools.partial(callbacks.for_prediction, panel=panel, source=source))
-    the_file = {"file_info": Input(Csv.FILE, "data"), "selection": Input(Page.SELECTION, "data")}
-    href = {"href": State(Page.URL, "href")}
-    app.callback(output=Output(CSV_SNIPPETS.panel, "children"), inputs=the_file, state=href)(
+
+    # a fresh dict for each callback: Dash keeps and extends the ones it is given
+    def the_file() -> dict[str, Input]:
+        return {"file_info": Input(Csv.FILE, "data"), "selection": Input(Page.SELECTION, "data")}
+
+    def href() -> dict[str, State]:
+        return {"href": State(Page.URL, "href")}
+
+    app.callback(output=Output(CSV_SNIPPETS.panel, "children"), inputs=the_file(), state=href())(
         callbacks.for_file
     )
     app.callback(
         output=Output(COMPARE_FILE_SNIPPETS.panel, "children"),
-        inputs={"other": Input(Compare.CSV_WITH, "value"), **the_file},
-        state=href,
+        inputs={"other": Input(Compare.CSV_WITH, "value"), **the_file()},
+        state=href(),
     )(callbacks.for_file_compare)
     for where in SECTIONS:
         app.callback(
@@ -178,8 +184,8 @@ def register(app: dash.Dash, services: ConsoleServices) -> SnippetCallbacks:
                 "label": Input(where.label, "value"),
                 "refs": Input(where.refs, "value"),
                 "chosen_slice": Input(where.slice, "value"),
-                **the_file,
+                **the_file(),
             },
-            state=href,
+            state=href(),
         )(functools.partial(callbacks.for_evaluation, where=where))
     return callbacks

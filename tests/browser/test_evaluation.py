@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 
 from layouts.features.evaluation import CSV_SECTION
+from layouts.features.snippets import COMPARE_FILE_SNIPPETS
 from layouts.ids import Config, History, Page
 from services.registry.demo import IRIS_MODEL
+from tests.browser.test_snippets import shown
 from tests.browser_helpers import (
     click,
     evaluate_labelled_iris,
@@ -32,6 +34,13 @@ def test_a_labelled_file_evaluates_champion_against_challenger(dash_duo, setting
     text = dash_duo.find_element(result).text
     assert "150 rows evaluated" in text and "Balanced accuracy" in text
     assert "Confusion matrices" in text
+    # "Use via API" for this evaluation and for comparing on this file (run in
+    # tests/services/test_snippets.py), closed under their sections
+    evaluate = shown(dash_duo, CSV_SECTION.snippets, "python")
+    assert "'label': 'species'" in evaluate and "'compare_with': ['Challenger']" in evaluate
+    assert "/Champion/jobs" in evaluate and "'iris_labeled.csv'" in evaluate
+    compare = shown(dash_duo, COMPARE_FILE_SNIPPETS, "curl")
+    assert '"kind": "compare"' in compare and "iris_labeled_compared.csv" in compare
     # the ROC curves drawn as every chart is: on the page's own background, dark mode too
     click(dash_duo, f"#{Page.THEME_SWITCH}")
     dash_duo.wait_for_element("html[data-bs-theme='dark']")
