@@ -20,13 +20,14 @@ here again, re-check, then move the versions in the test).
   hands over whole socket reads.
 - ``finish_dash_setup``: ``Dash._setup_server`` (Dash 4.4.1), which Dash otherwise runs on
   the first request while serving others half set up.
-- ``few_warning_filters``: scikit-learn's ``sklearn.utils.parallel._FuncWrapper`` (1.9.1)
-  clears and re-adds every warning filter of the process for each task it runs: for each
-  tree of a forest, on every prediction, a few microseconds per filter. A web worker holds
-  about 18 filters (Python's and those MLflow, SciPy, NumPy and Plotly add on import): a
-  100-tree forest's one-row predict paid more for them than for its trees. While a model
-  predicts, the process holds one filter (ignore), through ``warnings._filters_mutated``
-  (CPython 3.11), as ``warnings.catch_warnings`` does.
+- ``lighter_sklearn_tasks``: scikit-learn's ``sklearn.utils.parallel._FuncWrapper.__call__``
+  (1.9.1) clears the process's warning filters and adds each back for every task it runs:
+  for each tree of a forest, on every prediction, a few microseconds per filter. A worker
+  holds about 17 filters (Python's and those MLflow, SciPy, NumPy and Plotly add on import),
+  so a 100-tree forest's one-row predict paid more for them than for its trees. When the
+  filters a task was given are the ones in force, clearing and re-adding them changes
+  nothing: the task then runs under its configuration alone; any other task takes
+  scikit-learn's own path.
 - ``only_the_page``: Dash's catch-all route (``FlaskBackend.setup_catchall``, endpoint
   ``<routes prefix><path:path>``; Dash 4.4.1), which answers every unknown path under the
   prefix with the page, for multi-page apps; the console has one page.
@@ -34,13 +35,10 @@ here again, re-check, then move the versions in the test).
 
 from __future__ import annotations
 
-import contextlib
 import io
 import logging
-import os
-import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -118,45 +116,25 @@ def only_the_page(app: Any, unknown: Callable[[], Any]) -> None:
     app.server.view_functions[endpoint] = lambda path: unknown()
 
 
-class _FewWarningFilters:
-    """The process's warning filters, swapped for one while any thread's model predicts
-    (counted, so the last to finish puts them back)."""
+def lighter_sklearn_tasks() -> None:
+    """Once per process, before a scikit-learn model predicts (see the note above)."""
+    try:
+        from sklearn._config import config_context
+        from sklearn.utils.parallel import _FuncWrapper
+    except ImportError:  # no scikit-learn here: nothing to lighten
+        return
+    original = _FuncWrapper.__call__
+    if getattr(original, "lightened", False):
+        return
 
-    ONE = ("ignore", None, Warning, None, 0)
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        config = getattr(self, "config", None)
+        given = getattr(self, "warning_filters", None)
+        if config and given and (given is warnings.filters or given == warnings.filters):
+            with config_context(**config):
+                return self.function(*args, **kwargs)
+        return original(self, *args, **kwargs)
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.predicting = 0
-        self.kept: list[Any] | None = None
-
-    @contextlib.contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self.lock:
-            if self.predicting == 0:
-                self.kept = warnings.filters
-                warnings.filters = [self.ONE]
-                warnings._filters_mutated()  # type: ignore[attr-defined]
-            self.predicting += 1
-        try:
-            yield
-        finally:
-            with self.lock:
-                self.predicting -= 1
-                if self.predicting == 0 and self.kept is not None:
-                    warnings.filters = self.kept
-                    self.kept = None
-                    warnings._filters_mutated()  # type: ignore[attr-defined]
-
-    def after_fork_in_child(self) -> None:
-        """A process forked while another thread predicted starts with its own filters."""
-        self.lock = threading.Lock()
-        if self.predicting and self.kept is not None:
-            warnings.filters = self.kept
-            warnings._filters_mutated()  # type: ignore[attr-defined]
-        self.predicting, self.kept = 0, None
-
-
-# A warning raised while a model predicts is not shown (the model's own, every request, was
-# log noise); one another thread raises meanwhile is not shown either.
-few_warning_filters = _FewWarningFilters()
-os.register_at_fork(after_in_child=few_warning_filters.after_fork_in_child)
+    call.lightened = True  # type: ignore[attr-defined]
+    call.original = original  # type: ignore[attr-defined]
+    _FuncWrapper.__call__ = call

@@ -25,7 +25,7 @@ from layouts.features.snippets import (
 )
 from layouts.ids import Compare, Csv, History, Page
 from layouts.selection import Selection
-from services.history import OK
+from services.history import INPUT_KEPT_CHARS, OK
 from services.settings import Settings
 from services.snippets import COMPARE, EVALUATE, SnippetRequest, console_url, snippets
 from services.wiring import ConsoleServices
@@ -51,6 +51,8 @@ class SnippetWriter:
         base = console_url(href)
         if base is None:
             return nothing()
+        if len(json.dumps(payload, default=str)) > INPUT_KEPT_CHARS:
+            return too_large()  # as under a prediction of as many rows
         request = self.request(
             base, model.name, model.ref, payload=payload, action=COMPARE, compare_with=(other,)
         )

@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 
 from services import metrics
 from services.access.caller import Caller
-from services.compat import few_warning_filters, sklearn_predict
+from services.compat import lighter_sklearn_tasks, sklearn_predict
 from services.errors import ConsoleError, ModelCannotLoad, PermissionDenied, Unauthenticated
 from services.registry.access import ModelAccess
 from services.registry.client import Registry
@@ -169,17 +169,15 @@ class LoadedModel:
         """The model's output; without params, batched with concurrent requests. ``exact``
         input (what MLflow's schema check would hand the model) may skip that check."""
         metrics.model_called(self.name, self.version, len(data))
-        with few_warning_filters():
-            if params:
-                return self.pyfunc.predict(data, params=params)
-            if self.batcher is not None:
-                return self.batcher.predict(data, exact)
-            return (self.direct if exact and self.direct else self.pyfunc.predict)(data)
+        if params:
+            return self.pyfunc.predict(data, params=params)
+        if self.batcher is not None:
+            return self.batcher.predict(data, exact)
+        return (self.direct if exact and self.direct else self.pyfunc.predict)(data)
 
     def predict_proba(self, data: Any) -> Any:
         """The raw model's class probabilities (for a classifier that has them)."""
-        with few_warning_filters():
-            return self.pyfunc.get_raw_model().predict_proba(data)
+        return self.pyfunc.get_raw_model().predict_proba(data)
 
     def after_fork(self) -> None:
         if self.batcher is not None:
@@ -266,6 +264,7 @@ def _load(registry: Registry, resolved: ResolvedVersion) -> LoadedModel:
     except Exception as exc:  # the model's own code and files: say which and why
         log.warning("%s version %s did not load", resolved.name, resolved.version, exc_info=True)
         raise load_failure(resolved, exc, folder_environment(files)) from None
+    lighter_sklearn_tasks()  # see services/compat.py
     tags = registry.tags(resolved)
     return LoadedModel(
         name=resolved.name,

@@ -27,7 +27,8 @@ from services.snippets.request import (
 )
 
 COMPARED = "compared"
-FILE_PLACEHOLDER = "<file id>"  # where the uploaded file's id goes in the job's body
+# where the uploaded file's id goes in the job's body (no file name or column holds a NUL)
+FILE_PLACEHOLDER = "\x00file id\x00"
 FROM_FILE_ID = 'f"upload:{file_id}"'  # in the Python snippet
 SPLICED = json.dumps(f"upload:{FILE_PLACEHOLDER}")
 
@@ -49,39 +50,46 @@ def _body_with(
 
 
 def curl(request: SnippetRequest) -> str:
-    """A bash script (it stops at the first refusal): curl, and jq to read the answers."""
+    """A bash script: curl, and jq to read the answers; a refusal stops it with the
+    console's own message."""
     csv_file = request.csv_file or ""
-    call = " ".join(["curl -sS --fail-with-body", *curl_auth(request.auth_mode)])
+    curl = " ".join(["curl -sS --fail-with-body", *curl_auth(request.auth_mode)])
     job_url = '"$api"' + shlex.quote(_job_path(request))
     upload_url = '"$api"' + shlex.quote(f"/uploads?filename={quote(csv_file)}")
     body = shlex.quote(_body_with(request, SPLICED)).replace(SPLICED, '"upload:\'"$file_id"\'"')
     lines = [
         "#!/usr/bin/env bash",
-        f"# Saved as {request.action}.sh and run with bash; needs curl and jq.",
+        f"# Saved as {request.action}.sh and run with bash; needs curl 7.76 or later, and jq.",
         "set -euo pipefail",
         f"api={shlex.quote(request.api)}",
-        f"file_id=$({call} -X POST {upload_url} \\",
-        "  -H 'Content-Type: text/csv' --data-binary "
-        f"{shlex.quote('@' + csv_file)} | jq -r .file_id)",
-        f"job_id=$({call} -X POST {job_url} \\",
-        f"  -H 'Content-Type: application/json' -d {body} | jq -r .job_id)",
-        f'while state=$({call} "$api/jobs/$job_id" | jq -r .state);'
-        ' [ "$state" = queued ] || [ "$state" = running ]; do',
-        f"  sleep {POLL_SECONDS}",
+        "console() {  # one request; a refusal stops the script with the console's message",
+        "  local answer",
+        f'  answer=$({curl} "$@") || {{ echo "$answer" >&2; exit 1; }}',
+        "  printf '%s\\n' \"$answer\"",
+        "}",
+        f"file_id=$(console -X POST {upload_url} -H 'Content-Type: text/csv' \\",
+        f"  --data-binary {shlex.quote('@' + csv_file)} | jq -r .file_id)",
+        f"job_id=$(console -X POST {job_url} -H 'Content-Type: application/json' \\",
+        f"  -d {body} | jq -r .job_id)",
+        "while :; do",
+        '  job=$(console "$api/jobs/$job_id")',
+        '  case $(jq -r .state <<<"$job") in',
+        f"    queued | running) sleep {POLL_SECONDS} ;;",
+        "    succeeded) break ;;",
+        '    *) jq .error <<<"$job" >&2; exit 1 ;;',
+        "  esac",
         "done",
-        f'job=$({call} "$api/jobs/$job_id")',
-        'if [ "$state" != succeeded ]; then echo "$job" | jq .error >&2; exit 1; fi',
     ]
     if request.action == COMPARE:
         lines += [
-            f'{call} "$api/files/$(echo "$job" | jq -r .result.files.csv.file_id)" \\',
+            f'{curl} "$api/files/$(jq -r .result.files.csv.file_id <<<"$job")" \\',
             f"  -o {shlex.quote(_saved_as(request))}",
-            'echo "$job" | jq .result.agreement',
+            'jq .result.agreement <<<"$job"',
         ]
     else:
         lines += [
-            "echo \"$job\" | jq -c '.detail.evaluation.versions[] | {ref, version, metrics}'",
-            "echo \"$job\" | jq -r '.detail.evaluation.comparison.summary // empty'",
+            "jq -c '.detail.evaluation.versions[] | {ref, version, metrics}' <<<\"$job\"",
+            "jq -r '.detail.evaluation.comparison.summary // empty' <<<\"$job\"",
         ]
     return "\n".join(lines)
 
@@ -99,31 +107,35 @@ def python_requests(request: SnippetRequest) -> str:
         "session = requests.Session()",
         *auth.session,
         "",
+        "",
+        "def checked(response):",
+        "    # the answer; a refusal raised with the console's own message",
+        "    if not response.ok:",
+        "        raise RuntimeError(f'{response.status_code}: {response.text}')",
+        "    return response",
+        "",
+        "",
         f"with open({request.csv_file!r}, 'rb') as body:",
-        "    upload = session.post(",
+        "    upload = checked(session.post(",
         f"        f'{{api}}/uploads', params={{'filename': {request.csv_file!r}}}, data=body,",
         f"        headers={{'Content-Type': 'text/csv'}}, timeout={TIMEOUT_SECONDS},",
-        "    )",
-        "upload.raise_for_status()",
+        "    ))",
         "file_id = upload.json()['file_id']",
         f"job = {_body_with(request, FROM_FILE_ID, python_literal)}",
-        f"answer = session.post(f'{{api}}{_job_path(request)}', json=job,"
-        f" timeout={TIMEOUT_SECONDS})",
-        "answer.raise_for_status()",
-        "job = answer.json()",
+        f"job = checked(session.post(f'{{api}}{_job_path(request)}', json=job,"
+        f" timeout={TIMEOUT_SECONDS})).json()",
         "while job['state'] in ('queued', 'running'):",
         f"    time.sleep({POLL_SECONDS})",
-        f"    answer = session.get(f\"{{api}}/jobs/{{job['job_id']}}\", timeout={TIMEOUT_SECONDS})",
-        "    answer.raise_for_status()",
-        "    job = answer.json()",
+        "    job_url = f\"{api}/jobs/{job['job_id']}\"",
+        f"    job = checked(session.get(job_url, timeout={TIMEOUT_SECONDS})).json()",
         "if job['state'] != 'succeeded':",
         "    raise RuntimeError(job['error'])",
     ]
     if request.action == COMPARE:
         lines += [
             "result_id = job['result']['files']['csv']['file_id']",
-            f"result = session.get(f'{{api}}/files/{{result_id}}', timeout={TIMEOUT_SECONDS})",
-            "result.raise_for_status()",
+            "result_url = f'{api}/files/{result_id}'",
+            f"result = checked(session.get(result_url, timeout={TIMEOUT_SECONDS}))",
             f"with open({_saved_as(request)!r}, 'wb') as saved:",
             "    saved.write(result.content)",
             "print(job['result']['agreement'])",

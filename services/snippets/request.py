@@ -54,6 +54,10 @@ class SnippetRequest:
     label: str = ""  # the column of true values (evaluate)
     slice_column: str | None = None  # figures per value of this column (evaluate)
 
+    def __post_init__(self) -> None:
+        if self.action == EVALUATE and self.csv_file is None:
+            raise ValueError("an evaluation's snippet is written for a file")
+
     @property
     def api(self) -> str:
         return f"{self.base_url}api"

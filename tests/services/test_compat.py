@@ -108,18 +108,34 @@ def forest():
     return RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y), X.head(1)
 
 
-def test_sklearn_still_adds_every_warning_filter_again_for_each_tree(monkeypatch):
-    """The reason for ``few_warning_filters``: when scikit-learn stops doing this, the
-    workaround can go."""
+def counting_filter_calls(monkeypatch) -> list[int]:
+    """Each call of ``warnings.filterwarnings`` or ``warnings.simplefilter``, counted."""
     import warnings
 
-    model, row = forest()
-    added = []
+    added: list[int] = []
     for adding in ("filterwarnings", "simplefilter"):
         real = getattr(warnings, adding)
         monkeypatch.setattr(
             warnings, adding, lambda *a, real=real, **k: added.append(1) or real(*a, **k)
         )
+    return added
+
+
+def unlightened(monkeypatch) -> None:
+    from sklearn.utils.parallel import _FuncWrapper
+
+    original = getattr(_FuncWrapper.__call__, "original", _FuncWrapper.__call__)
+    monkeypatch.setattr(_FuncWrapper, "__call__", original)
+
+
+def test_sklearn_still_adds_every_warning_filter_again_for_each_tree(monkeypatch):
+    """The reason for ``lighter_sklearn_tasks``: when scikit-learn stops doing this, the
+    workaround can go."""
+    import warnings
+
+    unlightened(monkeypatch)
+    model, row = forest()
+    added = counting_filter_calls(monkeypatch)
     with warnings.catch_warnings():
         for number in range(6):
             warnings.filterwarnings("ignore", message=f"console-test-{number}")
@@ -129,35 +145,48 @@ def test_sklearn_still_adds_every_warning_filter_again_for_each_tree(monkeypatch
     assert len(added) >= 10 * held  # each filter again, for each of the 10 trees
 
 
-def test_while_models_predict_the_process_holds_one_filter_and_then_its_own_again():
-    import threading
+def test_lightened_tasks_keep_the_filters_and_the_configuration_without_re_adding(
+    monkeypatch,
+):
     import warnings
 
-    from services.compat import few_warning_filters
+    import sklearn
+    from sklearn.utils.parallel import Parallel, delayed
 
+    from services.compat import lighter_sklearn_tasks
+
+    unlightened(monkeypatch)
     model, row = forest()
+    expected = model.predict_proba(row)
+    lighter_sklearn_tasks()
+    lighter_sklearn_tasks()  # once is enough, twice is harmless
+    added = counting_filter_calls(monkeypatch)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="console-test")
-        before = warnings.filters
-        first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
-        held = []
+        before = list(warnings.filters)
+        assert (model.predict_proba(row) == expected).all()
+        # a few of scikit-learn's own checks set a filter; no task adds them all again
+        assert len(added) < len(before) and warnings.filters == before
+        added.clear()
 
-        def first() -> None:
-            with few_warning_filters():
-                first_in.set()
-                second_in.wait(10)
-                held.append(len(warnings.filters))
-                model.predict(row)
-            first_out.set()
+        def seen() -> tuple[bool, bool]:
+            warnings.warn("console-test: ignored as the filters say", UserWarning, stacklevel=1)
+            return sklearn.get_config()["assume_finite"], True
 
-        thread = threading.Thread(target=first)
-        thread.start()
-        first_in.wait(10)
-        with few_warning_filters():
-            second_in.set()
-            first_out.wait(10)  # the first ends while this one still predicts
-            held.append(len(warnings.filters))
-            model.predict(row)
-        thread.join(10)
-        assert held == [1, 1]
-        assert warnings.filters is before
+        with sklearn.config_context(assume_finite=True):
+            answers = Parallel(n_jobs=1)(delayed(seen)() for _ in range(3))
+        assert answers == [(True, True)] * 3 and added == []
+
+        # a task given other filters than those in force: scikit-learn's own path
+        from sklearn.utils.parallel import _FuncWrapper
+
+        other = [("ignore", None, ResourceWarning, None, 0), *warnings.filters]
+
+        def resource_warnings_ignored() -> bool:
+            return any(f[0] == "ignore" and f[2] is ResourceWarning for f in warnings.filters)
+
+        task = _FuncWrapper(resource_warnings_ignored).with_config_and_warning_filters(
+            sklearn.get_config(), other
+        )
+        assert task() and added != []
+        assert warnings.filters == before

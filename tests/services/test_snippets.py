@@ -153,7 +153,7 @@ def labelled_iris_csv(tmp_path, monkeypatch) -> pd.DataFrame:
     """The labelled iris file in the folder the snippets run in, as a person saved it."""
     features, species = _iris_data()
     frame = features.assign(species=species)
-    frame.to_csv(tmp_path / "iris labelled.csv", index=False)
+    frame.to_csv(tmp_path / "iris 'labelled' $HOME.csv", index=False)
     monkeypatch.chdir(tmp_path)  # the Python snippets open the file by its name
     return frame
 
@@ -165,7 +165,7 @@ def file_snippets(live_url, services, action: str, **what: Any):
             IRIS_MODEL,
             "Champion",
             "none",
-            csv_file="iris labelled.csv",
+            csv_file="iris 'labelled' $HOME.csv",
             action=action,
             compare_with=("Challenger",),
             **what,
@@ -181,7 +181,7 @@ def test_a_file_compare_snippet_uploads_waits_for_its_job_and_saves_the_compared
     refs = ["Champion", "Challenger"]
     expected = services.compare.compare(caller, IRIS_MODEL, refs, rows, source=Source.API)
     made = file_snippets(live_url, services, COMPARE)
-    saved = tmp_path / "iris labelled_compared.csv"
+    saved = tmp_path / "iris 'labelled' $HOME_compared.csv"
 
     def compared_columns() -> list[list]:
         frame = pd.read_csv(saved)
@@ -229,6 +229,16 @@ def test_an_evaluation_snippet_prints_what_the_console_evaluated(
     assert "truth = rows.pop('species')" in made.notebook
 
 
+def test_a_refused_file_job_stops_the_curl_script_with_the_consoles_message(
+    live_url, services, labelled_iris_csv, tmp_path
+):
+    made = file_snippets(live_url, services, EVALUATE, label="no_such_column")
+    done = subprocess.run(
+        ["bash", "-c", made.curl], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1 and "no_such_column" in done.stderr, done.stderr
+
+
 def test_no_credential_is_written_only_where_to_find_it():
     for mode, words in (
         ("mlflow-basic", ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")),
@@ -237,6 +247,13 @@ def test_no_credential_is_written_only_where_to_find_it():
         request = SnippetRequest("https://apps.example/", "m", "Champion", mode, payload={"x": 1})
         made = snippets(request)
         for text in (made.curl, made.python, made.javascript, made.databricks):
+            assert all(word in text for word in words), (mode, text)
+        job = snippets(
+            SnippetRequest(
+                "https://apps.example/", "m", "Champion", mode, csv_file="a.csv", action=COMPARE
+            )
+        )
+        for text in (job.curl, job.python, job.javascript):  # every request of the script
             assert all(word in text for word in words), (mode, text)
     plain = snippets(SnippetRequest("http://127.0.0.1:8050/", "m", "1", "none", payload={}))
     assert "Authorization" not in plain.curl + plain.python + plain.javascript + plain.databricks
