@@ -16,7 +16,10 @@
    4. Dash 4's dropdown puts an aria-hidden input first in the Tab order that hands focus on
       to its button: the button itself is made the tab stop, the hidden input left out.
    5. A table or a code block wider than the screen (a phone) scrolls sideways: while it
-      does, it is a tab stop, so the keyboard can scroll it too. */
+      does, it is a tab stop, so the keyboard can scroll it too.
+   6. dcc.Clipboard draws a div that only a mouse can press: each Copy of "Use via API"
+      (.snippet-copy) is made a button, named by its title, in the Tab order; Enter or the
+      space bar press it. */
 (function () {
   "use strict";
 
@@ -74,6 +77,16 @@
     });
   }
 
+  function fixCopyButtons() {
+    document.querySelectorAll(".snippet-copy").forEach(function (copy) {
+      setAttr(copy, "role", "button");
+      setAttr(copy, "tabindex", "0");
+      if (copy.title) {
+        setAttr(copy, "aria-label", copy.title);
+      }
+    });
+  }
+
   var SCROLLERS = ".table-responsive, pre, pre > code";
   var MARK = "data-a11y-scroller";
 
@@ -105,6 +118,7 @@
     document.querySelectorAll("ul.nav-tabs[role='tablist']").forEach(fixTabs);
     nameControls();
     fixDropdowns();
+    fixCopyButtons();
     measureSoon();
   }
   window.addEventListener("resize", measureSoon);
@@ -122,6 +136,12 @@
   };
 
   document.addEventListener("keydown", function (event) {
+    var copy = event.target.closest && event.target.closest(".snippet-copy[role='button']");
+    if (copy && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault();
+      copy.click();
+      return;
+    }
     var tab = event.target.closest && event.target.closest("[role='tab']");
     var list = tab && tab.closest("[role='tablist']");
     if (!list) {

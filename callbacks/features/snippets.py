@@ -119,7 +119,7 @@ class SnippetCallbacks:
             base, model.name, model.ref, csv_file=name, action=COMPARE, compare_with=(other,)
         )
         what = f"{name}, {model.name} {model.ref} and {other}"
-        return COMPARE_FILE_SNIPPETS.filled(snippets(request), what, shown=False)
+        return COMPARE_FILE_SNIPPETS.filled(snippets(request), what)
 
     def for_evaluation(
         self,
@@ -151,7 +151,7 @@ class SnippetCallbacks:
             slice_column=chosen_slice if isinstance(chosen_slice, str) else None,
         )
         what = f"{name}, {model.name} {', '.join([first, *others])}, label {label}"
-        return where.snippets.filled(snippets(request), what, shown=False)
+        return where.snippets.filled(snippets(request), what)
 
 
 def register(app: dash.Dash, services: ConsoleServices) -> SnippetCallbacks:

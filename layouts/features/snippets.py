@@ -14,7 +14,7 @@ from dash import dcc, html
 from services.snippets import Snippets
 
 KINDS = (
-    ("curl", "curl"),
+    ("curl", "curl, in bash"),
     ("python", "Python (requests)"),
     ("javascript", "JavaScript (fetch, Node 18+)"),
     ("databricks", "Python, Databricks style (a DataFrame)"),  # predictions only
@@ -43,8 +43,9 @@ class SnippetPanel:
         """Empty until a request is made (the callback fills it)."""
         return html.Div(id=self.panel, className="snippets")
 
-    def filled(self, snippets: Snippets, what: str, shown: bool = True) -> html.Details:
-        """Open under an answer just given; closed (one line) under a section's choices."""
+    def filled(self, snippets: Snippets, what: str) -> html.Details:
+        """Closed (one line, "Use via API") until opened: the answer or the section above it
+        stays in sight."""
         blocks = [
             self._block(kind, label, text)
             for kind, label in KINDS
@@ -59,7 +60,7 @@ class SnippetPanel:
                 html.P(f"{INTRO} ({what}){NO_SECRET}", className="small text-body-secondary"),
                 *blocks,
             ],
-            open=shown,
+            open=False,
             className="mt-3 snippets-panel",
         )
 
@@ -67,7 +68,7 @@ class SnippetPanel:
         copy = dcc.Clipboard(
             target_id=self.code(kind),
             id=self.copy(kind),
-            title=f"Copy the {label} snippet",
+            title=f"Copy: {label}",
             className="btn btn-sm btn-outline-secondary snippet-copy",
         )
         return html.Div(

@@ -12,6 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from layouts.answer import FORM_ANSWER
+from layouts.features.snippets import FORM_SNIPPETS
 from layouts.ids import Config, Csv, History, Json, Page, Tab, form_switch
 from layouts.page import TAB_LABELS
 from services.registry.demo import CHURN_MODEL, churn_frame
@@ -270,8 +271,17 @@ def test_with_the_keyboard_alone_a_model_is_loaded_predicted_and_every_tab_opene
     dash_duo.wait_for_contains_text(f"#{FORM_ANSWER.result}", "%)")
     assert "v1" in dash_duo.find_element(f"#{Page.HEADER_MODEL}").text
 
+    # "Use via API" under the answer: opened with Enter, its Copy buttons are buttons
+    _tab_until(dash_duo, lambda: driver.execute_script(SNIPPETS_SUMMARY))
+    _press(dash_duo, Keys.ENTER)
+    _tab_until(dash_duo, lambda: focused() == FORM_SNIPPETS.copy("curl"))
+    copy = driver.switch_to.active_element
+    assert copy.get_attribute("role") == "button" and "curl" in copy.get_attribute("aria-label")
+
     # Every tab, one after the other, opened from the keyboard and shown.
-    _tab_until(dash_duo, lambda: driver.execute_script(FOCUSED_TAB), Keys.SHIFT + Keys.TAB)
+    _tab_until(
+        dash_duo, lambda: driver.execute_script(FOCUSED_TAB), Keys.SHIFT + Keys.TAB, limit=160
+    )
     for index in range(2, len(TAB_LABELS)):
         _press(dash_duo, Keys.ARROW_RIGHT)
         _press(dash_duo, Keys.ENTER)
@@ -282,3 +292,7 @@ def test_with_the_keyboard_alone_a_model_is_loaded_predicted_and_every_tab_opene
 
 
 IN_VERSION_PICKER = f"return !!document.activeElement.closest('#{Config.VERSION}')"
+SNIPPETS_SUMMARY = (
+    "const e = document.activeElement;"
+    f"return e.tagName === 'SUMMARY' && !!e.closest('#{FORM_SNIPPETS.panel}')"
+)
