@@ -80,6 +80,12 @@ def classes_sentence(
     if p_value < SIGNIFICANCE:
         better = second if difference > 0 else first
         return f"{sentence}. The difference is unlikely to be chance: {better} is better here."
+    if low > 0 or high < 0:  # the bootstrap is surer than the exact test on so few rows
+        return (
+            f"{sentence}. The interval leaves out no difference, but on {gained + lost:,} "
+            f"{_rows(gained + lost)} where they differ the exact test cannot rule out chance: "
+            "more labelled rows would tell."
+        )
     return f"{sentence}. This could be chance: more labelled rows would tell."
 
 

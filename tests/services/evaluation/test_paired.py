@@ -41,6 +41,17 @@ def test_the_issue_example_reads_as_the_issue_says():
     assert "Challenger is better" in sentence
 
 
+def test_four_rows_one_way_do_not_read_as_both_chance_and_not():
+    """The walk's iris file: Challenger wrong on 4 rows where Champion is right, the
+    bootstrap interval below zero, the exact test's p 0.125."""
+    p_value = mcnemar_exact(0, 4)
+    sentence = classes_sentence(["Champion", "Challenger"], 0, 4, -0.027, (-0.057, -0.006), p_value)
+    assert "p = 0.125" in sentence and "This could be chance" not in sentence
+    assert "the exact test cannot rule out chance" in sentence
+    unsure = classes_sentence(["Champion", "Challenger"], 2, 4, -0.013, (-0.04, 0.013), 0.69)
+    assert unsure.endswith("This could be chance: more labelled rows would tell.")
+
+
 def test_the_accuracy_interval_is_the_weights_summed_by_hand():
     rng = np.random.default_rng(1)
     first = rng.random(5_000) < 0.80
