@@ -145,7 +145,7 @@ def evaluation_view(job: Job) -> Any:
     if not body:
         return placeholder("The evaluation is kept in the job's record; it has none.")
     versions = body["versions"]
-    parts: list[Any] = [verdict(body), metrics_table(body["kind"], versions)]
+    parts: list[Any] = [verdict(body, job.source_name), metrics_table(body["kind"], versions)]
     if body["kind"] == "classification":
         parts.append(html.H6("Confusion matrices (rows: truth, columns: prediction)"))
         parts.append(dbc.Row([dbc.Col(confusion_table(v), md=6) for v in versions]))
@@ -157,9 +157,12 @@ def evaluation_view(job: Job) -> Any:
     return html.Div(parts, className="evaluation-result")
 
 
-def verdict(body: dict[str, Any]) -> Any:
+def verdict(body: dict[str, Any], source_name: str = "") -> Any:
+    """The verdict, then what it stands on: the rows of which file (a newer upload does not
+    take its name)."""
     comparison = body.get("comparison") or {}
-    rows = f"{body['rows']:,} rows evaluated"
+    where = f" of {source_name}" if source_name else ""
+    rows = f"{body['rows']:,} rows{where} evaluated against {body['label']}"
     skipped = f", {body['skipped_rows']:,} left out (listed below)" if body["skipped_rows"] else ""
     text = comparison.get("summary") or "One version: nothing to compare it with."
     return html.Div(

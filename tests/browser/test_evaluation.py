@@ -32,7 +32,8 @@ def test_a_labelled_file_evaluates_champion_against_challenger(dash_duo, setting
         result, "Challenger is right on 0 rows where Champion is wrong and wrong on 4"
     )
     text = dash_duo.find_element(result).text
-    assert "150 rows evaluated" in text and "Balanced accuracy" in text
+    assert "150 rows of iris_labeled.csv evaluated against species" in text
+    assert "Balanced accuracy" in text
     assert "Confusion matrices" in text
     # "Use via API" for this evaluation and for comparing on this file (run in
     # tests/services/test_snippets.py), closed under their sections
