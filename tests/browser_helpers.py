@@ -239,8 +239,7 @@ def evaluate_labelled_iris(dash_duo: Any, tmp_path: Path) -> None:
     upload_csv(dash_duo, source, 150)
     dash_duo.wait_for_contains_text(f"#{CSV_SECTION.label}", "species", timeout=30)
     dash_duo.wait_for_contains_text(f"#{CSV_SECTION.refs}", "Challenger")
-    dash_duo.driver.execute_script("window.scrollTo({top: 1e6, behavior: 'instant'})")
-    dash_duo.find_element(f"#{CSV_SECTION.run}").click()
+    click(dash_duo, f"#{CSV_SECTION.run}")
     dash_duo.wait_for_contains_text(
         job_result(CSV_SECTION.name),
         "Challenger is right on 0 rows where Champion is wrong",

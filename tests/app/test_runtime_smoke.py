@@ -69,7 +69,9 @@ def test_embedded_default_serves_the_page_and_the_readme_curl_example(runtime, t
         base = f"http://127.0.0.1:{port}"
         assert wait_for(f"{base}/api/health", app).status_code == 200
         page_renders(dash_br, base)
-        dash_br.wait_for_contains_text(f"#{Config.STATUS}", "Loaded", timeout=30)
+        dash_br.wait_for_contains_text(
+            f"#{Config.STATUS}", "Loaded", timeout=90
+        )  # a fresh dir seeds first
         answer = subprocess.run(
             ["bash", "-c", readme_curl(port)], capture_output=True, text=True, timeout=60
         )

@@ -44,11 +44,15 @@ TINY = [
             *("bench/peers.py", "--repeat", "3", "--repeat-large", "2", "--large-rows", "10"),
             *("--cold-repeat", "1", "--clients", "2", "--requests-per-client", "5"),
             *("--callback-repeat", "3"),
+            # MLServer's own virtualenv takes minutes to build the first time, more than
+            # this suite's budget allows; the benchmark itself measures it by default
+            *("--peers", "mlflow"),
         ),
         (
-            ("case", "median ms", "p90 ms", "over in-process ms"),
-            ("clients: server", "req/s", "p50 ms", "p99 ms", "errors", "vs serve"),
-            ("launch", "to first page s", "goal", "to first prediction s"),
+            ("case", "median ms", "p90 ms", "over the limit ms"),
+            ("clients: server", "req/s", "p50 ms", "p99 ms", "errors", "vs the better peer"),
+            ("process", "MB", "vs import floor"),
+            ("launch", "to first page s", "to first prediction s", "goal"),
             ("goal", "verdict"),
         ),
         SERVERS_S,
