@@ -173,9 +173,19 @@ def render_sections_markdown(title: str, sections: list[Section], notes: list[st
     return "\n\n".join(parts) + "\n"
 
 
+GLANCE = "Goals at a glance"
+
+
 def replace_section(results: Path, heading: str, markdown: str) -> None:
     """``markdown`` (a rendered report: its title line dropped, its sections one level down)
-    as the section ``## {heading}…`` of ``results``: replaced (moved to the end), or added."""
+    as the section ``## {heading}…`` of ``results``: replaced or added, first after the
+    goals at a glance (the newest measurement first)."""
     body = markdown.split("\n", 1)[1].replace("\n## ", "\n### ").strip("\n")
     kept = re.sub(rf"\n## {re.escape(heading)}.*?(?=\n## |\Z)", "", results.read_text(), flags=re.S)
-    results.write_text(f"{kept.rstrip()}\n\n## {heading}\n\n{body}\n")
+    section = f"## {heading}\n\n{body}\n\n"
+    after_glance = re.search(rf"\n## (?!{re.escape(GLANCE)})", kept)
+    if after_glance is None:
+        results.write_text(f"{kept.rstrip()}\n\n{section}")
+        return
+    cut = after_glance.start() + 1
+    results.write_text(f"{kept[:cut]}{section}{kept[cut:]}")

@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Servers' logs and the reports; the test suite's tiny runs point it at a temporary folder.
 OUT_DIR = Path(os.environ.get("BENCH_OUT_DIR") or ROOT / "bench" / "out")
 ALIAS = "Champion"
+MLFLOW = "mlflow"  # the label of `mlflow models serve` in the tables
 JSON_HEADERS = {"Content-Type": "application/json"}
 REQUEST_TIMEOUT_S = 120.0
 PRIMING_REQUESTS = 16
@@ -81,12 +82,12 @@ def seed_registry(data_dir: Path) -> str:
     return tracking_uri
 
 
-def champion_files(tracking_uri: str, model_name: str) -> Path:
-    """Local directory of the Champion's files: version → logged model → file:// location."""
+def champion_files(tracking_uri: str, model_name: str, alias: str = ALIAS) -> Path:
+    """Local directory of the alias's files: version → logged model → file:// location."""
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    version = client.get_model_version_by_alias(model_name, ALIAS)
+    version = client.get_model_version_by_alias(model_name, alias)
     model_id = getattr(version, "model_id", None) or version.source.removeprefix("models:/")
     location = urlparse(client.get_logged_model(model_id).artifact_location)
     if location.scheme != "file":
@@ -165,12 +166,30 @@ def session(stack: contextlib.ExitStack) -> requests.Session:
 
 
 @dataclass(frozen=True)
+class Peer:
+    """A peer's MLflow-compatible ``/invocations`` (``mlflow models serve``, MLServer)."""
+
+    label: str
+    invocations_url: str
+    session: requests.Session
+
+
+@dataclass(frozen=True)
 class Targets:
     model: Any
     predict_url: str
-    invocations_url: str
     ours: requests.Session
-    theirs: requests.Session
+    peers: tuple[Peer, ...]
+
+
+def in_process_limit(model: Any, frame: pd.DataFrame) -> Call:
+    """The model's own ``predict`` in this process, with scikit-learn's tasks lightened as
+    in the console's workers: the fastest any process here achieves (without it a forest
+    pays for each of the process's warning filters, per tree; see services/compat.py)."""
+    from services.compat import lighter_sklearn_tasks
+
+    lighter_sklearn_tasks()
+    return lambda: model.predict(frame)
 
 
 def build_cases(targets: Targets, frame: pd.DataFrame) -> list[Case]:
@@ -182,18 +201,23 @@ def build_cases(targets: Targets, frame: pd.DataFrame) -> list[Case]:
         if rows == 1
         else [("ours: list of records", records), ("ours: dataframe_split", split)]
     )
-    theirs: list[tuple[str, Any]] = [("mlflow: dataframe_records", {"dataframe_records": records})]
+    theirs: list[tuple[str, Any]] = [("dataframe_records", {"dataframe_records": records})]
     if rows > 1:
-        theirs.append(("mlflow: dataframe_split", split))
+        theirs.append(("dataframe_split", split))
     return [
-        Case(IN_PROCESS, rows, lambda: targets.model.predict(frame)),
+        Case(IN_PROCESS, rows, in_process_limit(targets.model, frame)),
         *(
             Case(label, rows, post_call(targets.ours, targets.predict_url, to_json(body)))
             for label, body in ours
         ),
         *(
-            Case(label, rows, post_call(targets.theirs, targets.invocations_url, to_json(body)))
-            for label, body in theirs
+            Case(
+                f"{peer.label}: {form}",
+                rows,
+                post_call(peer.session, peer.invocations_url, to_json(body)),
+            )
+            for peer in targets.peers
+            for form, body in theirs
         ),
     ]
 
@@ -285,9 +309,8 @@ def benchmark(args: argparse.Namespace, data_dir: Path) -> list[Result]:
         targets = Targets(
             model=mlflow.pyfunc.load_model(str(model_dir)),
             predict_url=f"{console.base_url}/api/models/{IRIS_MODEL}/{ALIAS}/predict",
-            invocations_url=f"{mlflow_serve.base_url}/invocations",
             ours=session(stack),
-            theirs=session(stack),
+            peers=(Peer(MLFLOW, f"{mlflow_serve.base_url}/invocations", session(stack)),),
         )
         small, large = iris_frame(1, IRIS_FEATURES), iris_frame(args.large_rows, IRIS_FEATURES)
         prime_workers(console, targets.predict_url, small.to_dict("records")[0])
