@@ -337,81 +337,109 @@ def start_peers(
     return peers
 
 
-def sections(args: argparse.Namespace, work: Path) -> tuple[list[Section], list[str], int]:
-    """The report's sections, its notes, and how many requests of the concurrency rounds
-    failed (the latency cases raise on the first failure)."""
+@dataclass
+class Measured:
+    """What the servers' part of the run found (the latency cases raise on a failure)."""
+
+    latency: dict[str, list[Result]]
+    trips: dict[str, tuple[float, float]]
+    rounds: dict[int, dict[str, Round]]
+    memory: Memory | None
+    model: Any  # the forest, loaded in this process (the Dash callback's baseline)
+
+
+def time_each_model(
+    stack: contextlib.ExitStack, args: argparse.Namespace, work: Path, consoles: list[Server]
+) -> tuple[dict[str, list[Result]], dict[str, tuple[float, float]], dict[str, Server], Any]:
+    """Every model's latency cases against its own peers; the forest's round trips."""
     import mlflow.pyfunc
 
     from services.registry.demo import IRIS_FEATURES, IRIS_MODEL
 
-    seeded = work / "seeded"
-    tracking_uri = seed_registry(seeded)
+    tracking_uri = seed_registry_once(work / "seeded")
     one, large = iris_frame(1, IRIS_FEATURES), iris_frame(args.large_rows, IRIS_FEATURES)
     record = one.to_dict("records")[0]
     latency: dict[str, list[Result]] = {}
+    for model, alias in MODELS:
+        files = champion_files(tracking_uri, IRIS_MODEL, alias)
+        peers = start_peers(stack, files, work / model, args.peers, model)
+        path = f"/api/models/{IRIS_MODEL}/{alias}/predict"
+        targets = Targets(
+            mlflow.pyfunc.load_model(str(files)),
+            consoles[0].base_url + path,
+            session(stack),
+            tuple(
+                Peer(label, f"{server.base_url}/invocations", session(stack))
+                for label, server in peers.items()
+            ),
+        )
+        for console in consoles:
+            prime_workers(console, console.base_url + path, record)
+        print(f"timing the {model} (@{alias})")
+        latency[model] = run_cases(build_cases(targets, one), args.repeat)
+        latency[model] += run_cases(build_cases(targets, large), args.repeat_large)
+        if model == "forest":
+            forest = (peers, targets.model)
+            trips = empty_round_trips(targets, consoles[0].base_url, peers, args.repeat)
+    return latency, trips, forest[0], forest[1]
+
+
+def seed_registry_once(data_dir: Path) -> str:
+    from services.settings import embedded_tracking_uri
+
+    if not data_dir.exists():
+        seed_registry(data_dir)
+    return embedded_tracking_uri(data_dir)
+
+
+def measure_servers(args: argparse.Namespace, work: Path) -> Measured:
+    from services.registry.demo import IRIS_FEATURES, IRIS_MODEL
+
+    seeded = work / "seeded"
+    record = iris_frame(1, IRIS_FEATURES).to_dict("records")[0]
     with contextlib.ExitStack() as stack:
+        seed_registry_once(seeded)
         on = start_console(stack, seeded, "console-batching-on")
-        off = (
-            None
-            if args.latency_only
-            else start_console(stack, seeded, "console-batching-off", BATCH_WINDOW_MS="0")
-        )
-        forest_peers: dict[str, Server] = {}
-        for model, alias in MODELS:
-            files = champion_files(tracking_uri, IRIS_MODEL, alias)
-            peers = start_peers(stack, files, work / model, args.peers, model)
-            path = f"/api/models/{IRIS_MODEL}/{alias}/predict"
-            targets = Targets(
-                mlflow.pyfunc.load_model(str(files)),
-                on.base_url + path,
-                session(stack),
-                tuple(
-                    Peer(label, f"{server.base_url}/invocations", session(stack))
-                    for label, server in peers.items()
-                ),
-            )
-            for console in (on, off):
-                if console is not None:
-                    prime_workers(console, console.base_url + path, record)
-            print(f"timing the {model} (@{alias})")
-            latency[model] = run_cases(build_cases(targets, one), args.repeat)
-            latency[model] += run_cases(build_cases(targets, large), args.repeat_large)
-            if model == "forest":
-                forest_peers = peers
-                trips = empty_round_trips(targets, on.base_url, peers, args.repeat)
         if args.latency_only:
-            command = (
-                f"command: bench/peers.py --latency-only --repeat {args.repeat} "
-                f"--repeat-large {args.repeat_large}"
-            )
-            return latency_sections(latency, trips), [command], 0
-        assert off is not None
-        forest_path = f"/api/models/{IRIS_MODEL}/{ALIAS}/predict"
+            latency, trips, _, model = time_each_model(stack, args, work, [on])
+            return Measured(latency, trips, {}, None, model)
+        off = start_console(stack, seeded, "console-batching-off", BATCH_WINDOW_MS="0")
+        latency, trips, peers, model = time_each_model(stack, args, work, [on, off])
+        path = f"/api/models/{IRIS_MODEL}/{ALIAS}/predict"
         body = to_json(record)
-        rounds = concurrency(
-            {
-                OURS_ON: Target(OURS_ON, on.base_url + forest_path, body),
-                OURS_OFF: Target(OURS_OFF, off.base_url + forest_path, body),
-                **{
-                    label: Target(
-                        label,
-                        f"{server.base_url}/invocations",
-                        to_json({"dataframe_records": [record]}),
-                    )
-                    for label, server in forest_peers.items()
-                },
-            },
-            args,
-        )
+        targets = {
+            OURS_ON: Target(OURS_ON, on.base_url + path, body),
+            OURS_OFF: Target(OURS_OFF, off.base_url + path, body),
+        }
+        for label, server in peers.items():
+            invocations = f"{server.base_url}/invocations"
+            peer_body = to_json({"dataframe_records": [record]})
+            targets[label] = Target(label, invocations, peer_body)
+        rounds = concurrency(targets, args)
         explain_url = f"{on.base_url}/api/models/{IRIS_MODEL}/{ALIAS}/explain"
-        found_memory = memory(on, explain_url, record)
-        model = targets.model
+        return Measured(latency, trips, rounds, memory(on, explain_url, record), model)
+
+
+def sections(args: argparse.Namespace, work: Path) -> tuple[list[Section], list[str], int]:
+    """The report's sections, its notes, and how many requests of the concurrency rounds
+    failed (the latency cases raise on the first failure)."""
+    from services.registry.demo import IRIS_MODEL
+
+    found = measure_servers(args, work)
+    if args.latency_only:
+        command = (
+            f"command: bench/peers.py --latency-only --repeat {args.repeat} "
+            f"--repeat-large {args.repeat_large}"
+        )
+        return latency_sections(found.latency, found.trips), [command], 0
+    assert found.memory is not None
+    seeded = work / "seeded"
     colds = cold_starts(seeded, work, IRIS_MODEL, args.cold_repeat)
-    callback = dash_callback_ms(seeded, model, args.callback_repeat)
-    failed = sum(r.errors for by_name in rounds.values() for r in by_name.values())
+    callback = dash_callback_ms(seeded, found.model, args.callback_repeat)
+    failed = sum(r.errors for by_name in found.rounds.values() for r in by_name.values())
     command = f"command: bench/peers.py {' '.join(sys.argv[1:])}".rstrip()
-    found = build_sections(latency, rounds, colds, callback, trips, found_memory)
-    return found, [command, *peer_notes(args.peers)], failed
+    tables = build_sections(found.latency, found.rounds, colds, callback, found.trips, found.memory)
+    return tables, [command, *peer_notes(args.peers)], failed
 
 
 def peer_notes(wanted: set[str]) -> list[str]:

@@ -31,11 +31,12 @@ if TYPE_CHECKING:
 
     from services.files.service import FileService
     from services.registry.signature import SignatureInfo
+    from services.wiring import ConsoleServices
 
 PARQUET_VARIANTS = ("zstd", "snappy")
 
 
-def build(data_dir: Path, tracking_uri: str) -> FileService:
+def build(data_dir: Path, tracking_uri: str) -> ConsoleServices:
     from cachelib import SimpleCache
 
     from services.settings import Settings
@@ -47,7 +48,7 @@ def build(data_dir: Path, tracking_uri: str) -> FileService:
         registry_uri=tracking_uri,
         embedded_registry=True,
     )
-    return build_services(settings, SimpleCache()).files
+    return build_services(settings, SimpleCache())
 
 
 def scored_chunks(files: FileService, source: Path, as_text: bool) -> list[pd.DataFrame]:
@@ -141,11 +142,18 @@ def ratio(value: float, base: float) -> str:
 
 
 def run(args: argparse.Namespace, work: Path) -> int:
+    services = build(work, seed_registry(work))
+    try:
+        return measure(args, work, services.files)
+    finally:
+        services.close()  # its audit records stored before the data dir goes
+
+
+def measure(args: argparse.Namespace, work: Path, files: FileService) -> int:
     from services.access.caller import LOCAL_CALLER
     from services.registry.demo import IRIS_FEATURES
     from services.settings import DEMO_MODEL
 
-    files = build(work, seed_registry(work))
     source = work / "iris.csv"
     size = write_iris_csv(source, args.rows, IRIS_FEATURES)
     with open(source, "rb") as upload:

@@ -24,13 +24,16 @@ FUNCTION = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 def source_files(*folders: str) -> list[Path]:
     """The project's Python files under ``folders`` (the whole tree when none are named),
-    the tests and the virtual environment left out."""
+    the tests and the virtual environments (ours, bench's MLServer one) left out."""
     roots = [PROJECT / folder for folder in folders] or [PROJECT]
     return sorted(
         path
         for root in roots
         for path in ([root] if root.is_file() else root.rglob("*.py"))
-        if not {".venv", "tests", ".git"} & set(path.relative_to(PROJECT).parts)
+        if not any(
+            part in ("tests", ".git") or part.startswith(".venv")
+            for part in path.relative_to(PROJECT).parts
+        )
     )
 
 

@@ -107,7 +107,13 @@ def _headline(
     return html.Div(
         [
             html.Span(f"{names} on {plural(rows, 'row')}", className="me-3"),
-            dbc.Badge(f"{rate} agree", color=colour, className="fs-6 me-2 compare-agreement"),
+            dbc.Badge(
+                f"{rate} agree",
+                color=colour,
+                # dark text on the warning's yellow: white on it fails AA contrast
+                text_color="dark" if disagreeing else None,
+                className="fs-6 me-2 compare-agreement",
+            ),
             dbc.Badge(f"{plural(disagreeing, 'row')} disagree", color="light", text_color="dark"),
         ],
         className="d-flex align-items-center flex-wrap gap-1 mb-2 compare-headline",

@@ -47,10 +47,8 @@ def _load_iris(dash_duo, settings) -> None:
 
 
 def click_at_bottom(dash_duo, selector: str) -> None:
-    """The last card of a tab: scrolled to at once (a smooth scroll toward the page's end
-    was still under way when the click came), then clicked."""
-    dash_duo.driver.execute_script("window.scrollTo({top: 1e6, behavior: 'instant'})")
-    dash_duo.find_element(selector).click()
+    """A control of a tab's last cards, clicked as a person would (into view, retried)."""
+    click(dash_duo, selector)
 
 
 def _marked_rows(dash_duo, within: str) -> int:
