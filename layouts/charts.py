@@ -4,6 +4,7 @@ and theme-coloured text (assets/10-console.css), so light and dark mode both rea
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from html import escape
 from typing import Any
@@ -12,6 +13,12 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from services.registry.labels import label_of
+
+# plotly's JSON encoder imports PIL.Image the first time it meets a figure, inside a request:
+# two threads answering at once met it half imported (AttributeError, a 500 in CI). Imported
+# here, with the layouts, before any request.
+with contextlib.suppress(ImportError):
+    import PIL.Image  # noqa: F401
 
 BLUE, RED, GREEN, GREY = "#0d6efd", "#dc3545", "#198754", "#6c757d"
 TOP_CLASSES = 5
