@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import dash
@@ -60,11 +61,24 @@ class SnippetWriter:
         return COMPARE_ROWS_SNIPPETS.filled(snippets(request), what)
 
 
-def _file_name(file_info: Any) -> str | None:
-    if not isinstance(file_info, dict) or not file_info.get("file_id"):
-        return None
-    name = file_info.get("filename")
-    return name if isinstance(name, str) and name else None
+@dataclass(frozen=True)
+class _TheFile:
+    """What every snippet of the CSV tab's file starts from: the loaded model, the console's
+    address and the file's name."""
+
+    model: Selection
+    base: str
+    name: str
+
+    @classmethod
+    def of(cls, selection: Any, href: Any, file_info: Any) -> _TheFile | None:
+        model, base = Selection.from_store(selection), console_url(href)
+        if model is None or base is None or not isinstance(file_info, dict):
+            return None
+        name = file_info.get("filename")
+        if not file_info.get("file_id") or not isinstance(name, str) or not name:
+            return None
+        return cls(model, base, name)
 
 
 def _refs(chosen: Any) -> list[str]:
@@ -96,29 +110,29 @@ class SnippetCallbacks:
 
     def for_file(self, file_info: Any, selection: Any, href: str | None) -> Any:
         """The CSV tab's file scored through the API: the CSV back with its predictions."""
-        model, base, name = (
-            Selection.from_store(selection),
-            console_url(href),
-            _file_name(file_info),
-        )
-        if model is None or base is None or name is None:
+        the = _TheFile.of(selection, href, file_info)
+        if the is None:
             return nothing()
-        request = self.writer.request(base, model.name, model.ref, csv_file=name)
-        return CSV_SNIPPETS.filled(snippets(request), f"{name}, {model.name} {model.ref}")
+        request = self.writer.request(the.base, the.model.name, the.model.ref, csv_file=the.name)
+        return CSV_SNIPPETS.filled(
+            snippets(request), f"{the.name}, {the.model.name} {the.model.ref}"
+        )
 
     def for_file_compare(self, other: Any, file_info: Any, selection: Any, href: str | None) -> Any:
         """The file through the loaded version and the one chosen, as a job of the API's."""
-        model, base, name = (
-            Selection.from_store(selection),
-            console_url(href),
-            _file_name(file_info),
-        )
-        if model is None or base is None or name is None or not _refs([other]):
+        the = _TheFile.of(selection, href, file_info)
+        if the is None or not isinstance(other, str) or not other:
             return nothing()
+        model = the.model
         request = self.writer.request(
-            base, model.name, model.ref, csv_file=name, action=COMPARE, compare_with=(other,)
+            the.base,
+            model.name,
+            model.ref,
+            csv_file=the.name,
+            action=COMPARE,
+            compare_with=(other,),
         )
-        what = f"{name}, {model.name} {model.ref} and {other}"
+        what = f"{the.name}, {model.name} {model.ref} and {other}"
         return COMPARE_FILE_SNIPPETS.filled(snippets(request), what)
 
     def for_evaluation(
@@ -132,25 +146,21 @@ class SnippetCallbacks:
         where: EvaluationSection,
     ) -> Any:
         """The file evaluated against its label column by the versions chosen, as a job."""
-        model, base, name = (
-            Selection.from_store(selection),
-            console_url(href),
-            _file_name(file_info),
-        )
-        if model is None or base is None or name is None or not isinstance(label, str) or not label:
+        the = _TheFile.of(selection, href, file_info)
+        if the is None or not isinstance(label, str) or not label:
             return nothing()
-        first, *others = _refs(refs) or [model.ref]
+        first, *others = _refs(refs) or [the.model.ref]
         request = self.writer.request(
-            base,
-            model.name,
+            the.base,
+            the.model.name,
             first,
-            csv_file=name,
+            csv_file=the.name,
             action=EVALUATE,
             compare_with=tuple(others),
             label=label,
             slice_column=chosen_slice if isinstance(chosen_slice, str) else None,
         )
-        what = f"{name}, {model.name} {', '.join([first, *others])}, label {label}"
+        what = f"{the.name}, {the.model.name} {', '.join([first, *others])}, label {label}"
         return where.snippets.filled(snippets(request), what)
 
 

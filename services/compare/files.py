@@ -72,6 +72,11 @@ class ComparedFile:
         }
 
 
+def compared_name(filename: str) -> str:
+    """``iris.csv`` → ``iris_compared.csv``: the file of a comparison, named after its input."""
+    return filename.rsplit(".", 1)[0] + "_compared.csv"
+
+
 def union_signature(signatures: list[SignatureInfo]) -> SignatureInfo:
     """Every column any version reads, typed as the first version that reads it declares,
     so the file is read once for all of them."""
@@ -143,7 +148,7 @@ class CompareFiles:
         disagreeing: list[pd.DataFrame] = []
         agreeing: list[pd.DataFrame] = []
         chunk_rows = self.files.settings.predict_chunk_rows
-        target = stored.filename.rsplit(".", 1)[0] + "_compared.csv"
+        target = compared_name(stored.filename)
         writer = results.result_format(results.CSV).open_writer
         with (
             self.files.store.writing(caller, target, owner) as (output_id, handle),

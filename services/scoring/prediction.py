@@ -205,7 +205,7 @@ def class_probabilities(model: LoadedModel, conformed: ConformedInput) -> list[d
         raise PredictionFailed(
             f"{model.name} version {model.version} does not provide class probabilities."
         )
-    probabilities = model.predict_proba(conformed.data)
+    probabilities = raw.predict_proba(conformed.data)  # raw is in hand: asked once
     classes = [str(plain(c)) for c in getattr(raw, "classes_", range(probabilities.shape[1]))]
     return [
         {cls: round(float(p), 6) for cls, p in zip(classes, row, strict=True)}

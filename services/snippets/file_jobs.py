@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from services.compare.files import compared_name
 from services.snippets.request import (
     COMPARE,
     POLL_SECONDS,
@@ -23,10 +24,8 @@ from services.snippets.request import (
     javascript_first_line,
     python_auth,
     python_literal,
-    result_name,
 )
 
-COMPARED = "compared"
 # where the uploaded file's id goes in the job's body (no file name or column holds a NUL)
 FILE_PLACEHOLDER = "\x00file id\x00"
 FROM_FILE_ID = 'f"upload:{file_id}"'  # in the Python snippet
@@ -34,7 +33,7 @@ SPLICED = json.dumps(f"upload:{FILE_PLACEHOLDER}")
 
 
 def _saved_as(request: SnippetRequest) -> str:
-    return result_name(request.csv_file or "", COMPARED)
+    return compared_name(request.csv_file or "")  # as the console names the compared file
 
 
 def _job_path(request: SnippetRequest) -> str:

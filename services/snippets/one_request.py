@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shlex
 
+from services.files.store import result_name  # as the console names its result
 from services.snippets.request import (
     TIMEOUT_SECONDS,
     SnippetRequest,
@@ -17,11 +18,9 @@ from services.snippets.request import (
     javascript_literal,
     python_auth,
     python_literal,
-    result_name,
 )
 
 MLFLOW_FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
-PREDICTED = "with_predictions"
 
 
 def curl(request: SnippetRequest) -> str:
@@ -31,7 +30,7 @@ def curl(request: SnippetRequest) -> str:
         lines += [
             "-H 'Content-Type: text/csv'",
             f"--data-binary {shlex.quote('@' + request.csv_file)}",
-            f"-o {shlex.quote(result_name(request.csv_file, PREDICTED))}",
+            f"-o {shlex.quote(result_name(request.csv_file))}",
         ]
     else:
         body = json.dumps(request.payload, ensure_ascii=False, separators=(",", ":"))
@@ -53,7 +52,7 @@ def python_requests(request: SnippetRequest) -> str:
             ),
             "    )",
             "response.raise_for_status()",
-            f"with open({result_name(request.csv_file, PREDICTED)!r}, 'wb') as result:",
+            f"with open({result_name(request.csv_file)!r}, 'wb') as result:",
             "    result.write(response.content)",
         ]
     else:
@@ -129,7 +128,7 @@ def javascript_fetch(request: SnippetRequest) -> str:
         "}",
     ]
     if request.csv_file is not None:
-        result = json.dumps(result_name(request.csv_file, PREDICTED))
+        result = json.dumps(result_name(request.csv_file))
         lines.append(f"await writeFile({result}, Buffer.from(await response.arrayBuffer()));")
     else:
         lines.append("console.log(JSON.stringify((await response.json()).predictions));")

@@ -165,12 +165,6 @@ def javascript_literal(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2)
 
 
-def result_name(csv_file: str, ending: str) -> str:
-    """``customers.csv`` → ``customers_<ending>.csv``: where a snippet writes its result."""
-    stem = csv_file[:-4] if csv_file.lower().endswith(".csv") else csv_file
-    return f"{stem}_{ending}.csv"
-
-
 @dataclass(frozen=True)
 class PythonAuth:
     """How a Python snippet signs in, in each place it may need to."""
