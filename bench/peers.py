@@ -217,11 +217,16 @@ def import_floor_mb() -> float:
     return int(done.stdout.split()[-1]) / MB
 
 
+def web_workers(console: Server) -> list[psutil.Process]:
+    """gunicorn's workers: the master's own children, not the job server (multiprocessing's
+    fork server, a child too) nor what it forks."""
+    master = psutil.Process(console.process.pid)
+    return [p for p in master.children() if "forkserver" not in " ".join(p.cmdline())]
+
+
 def workers_mb(console: Server) -> tuple[float, float]:
     """The largest web worker's and the whole app's resident memory, idle."""
-    master = psutil.Process(console.process.pid)
-    children = master.children(recursive=True)
-    largest = max((p.memory_info().rss for p in children), default=0)
+    largest = max((p.memory_info().rss for p in web_workers(console)), default=0)
     return largest / MB, idle_rss(console.process.pid) / MB
 
 
