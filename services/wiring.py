@@ -71,13 +71,12 @@ class ConsoleServices:
 
     def warm_up(self) -> None:
         """What a worker can prepare before its first request needs it (mode ``none``: the
-        shared registry client; the job runners' fork server). Raises what building it
-        raises."""
+        shared registry client). Raises what building it raises. The job runners get ready
+        when a file arrives (``JobService.expect_one``), not here: a fork server holds as
+        much memory as a worker, and most workers never run a job."""
         prepare = getattr(self.registry.registry_for, "warm_up", None)
         if prepare is not None:
             prepare()
-        for runner in self.jobs.runners.values():
-            getattr(runner, "warm_up", lambda: None)()
 
     def close(self) -> None:
         """At the process's end: the audit records waiting are stored."""

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -69,6 +70,14 @@ class JobService:
         self.jobs_per_user = jobs_per_user
         self.inline_bytes = inline_bytes  # files up to this are scored in this process
         self.runners: dict[str, Runner] = {}  # LOCAL, SPARK and maybe INLINE: by the wiring
+
+    def expect_one(self) -> None:
+        """A job is likely soon (a file is arriving): the runners get ready in the background,
+        so that the job does not wait for them (a fork server's imports take seconds)."""
+        for runner in self.runners.values():
+            prepare = getattr(runner, "warm_up", None)
+            if prepare is not None:
+                threading.Thread(target=_quietly, args=(prepare,), daemon=True).start()
 
     def submit(self, caller: Caller, name: str, ref: str, request: Any, origin: str) -> Job:
         """Check everything that can refuse the job, then queue it; its record at once."""
@@ -204,3 +213,9 @@ def _request(body: Any) -> dict[str, Any]:
             hint="See docs/api.md for each kind's fields.",
         )
     return body
+
+
+def _quietly(prepare: Callable[[], None]) -> None:
+    """Getting ready is a head start, not the job: a problem shows when the job starts."""
+    with contextlib.suppress(Exception):
+        prepare()

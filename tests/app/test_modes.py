@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from dataclasses import replace
 
+import psutil
 import pytest
 import requests
 from flask import Flask
@@ -86,12 +88,29 @@ def test_python_app_py_serves_with_gunicorn_on_a_fresh_data_dir(tmp_path):
         challenger = requests.post(url.replace("Champion", "Challenger"), json=SETOSA, timeout=60)
         assert challenger.json()["version"] == "2"
         assert "gunicorn" in (tmp_path / "server.log").read_text().lower()
+        assert job_servers(process) == []  # a job server holds a worker's memory: not idle
+        uploaded = requests.post(
+            f"{base}/api/uploads?filename=few.csv",
+            data=b"sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n",
+            headers={"Content-Type": "text/csv"},
+            timeout=60,
+        )
+        assert uploaded.status_code == 201
+        deadline = time.monotonic() + 60
+        while not job_servers(process) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(job_servers(process)) == 1  # a file arrived: a job is likely next
     finally:
         stop_process_group(process)
         log.close()
     audit = AuditLog(f"sqlite:///{tmp_path / 'data' / 'audit.db'}")
     versions = sorted(row["version"] for row in audit.rows(action="predict", outcome="ok"))
     assert versions == ["1", "2"]  # written by the workers, kept through a normal shutdown
+
+
+def job_servers(process: subprocess.Popen) -> list[psutil.Process]:
+    tree = psutil.Process(process.pid).children(recursive=True)
+    return [p for p in tree if "multiprocessing.forkserver" in " ".join(p.cmdline())]
 
 
 @pytest.mark.parametrize("prefix", ["/", "/console/"])

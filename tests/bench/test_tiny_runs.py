@@ -94,6 +94,17 @@ TINY = [
     ),
     Tiny("cold_start", ("bench/cold_start.py", "--repeat", "1"), (COLD_START,), SERVERS_S),
     Tiny(
+        "wsgi_servers",
+        ("bench/wsgi_servers.py", "--repeat", "3", "--clients", "2", "--per-client", "2"),
+        (
+            ("case", "median ms", "p90 ms"),
+            ("clients: server", "req/s", "p50 ms", "p99 ms", "errors"),
+            ("server", "largest process MB", "whole tree MB"),
+            ("server", "upload s", "MB/s", "peak rise MB", "download s", "MB/s", "peak rise MB"),
+        ),
+        SERVERS_S,
+    ),
+    Tiny(
         "run",
         ("bench/run.py", "--repeat", "2", "--repeat-large", "2", "--large-rows", "10"),
         (("case", "rows", "median ms", "p90 ms", "vs in-process", "overhead ms"),),
