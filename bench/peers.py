@@ -97,7 +97,11 @@ MLSERVER_SETTINGS = {
     "mlserver": Batching(),  # 64 rows / 2 ms, in the server's process (see FACTS.md)
     "mlserver, no batching": Batching(max_batch_size=1, max_batch_time_s=0),
 }
-IMPORT_FLOOR = "import mlflow, sklearn.ensemble, pandas, pyarrow"
+IMPORT_FLOOR = "mlflow, sklearn.ensemble, pandas, pyarrow"
+WORKER_IMPORTS = (
+    "dash, dash_bootstrap_components, dash_ag_grid, plotly.graph_objects, flask_caching, "
+    "mlflow.store.model_registry.sqlalchemy_store, alembic"
+)
 
 
 def peer_labels(results: list[Result]) -> list[str]:
@@ -204,15 +208,17 @@ def concurrency_rows(rounds: dict[int, dict[str, Round]]) -> tuple[list, list]:
 
 @dataclass(frozen=True)
 class Memory:
-    floor_mb: float  # a Python that imported what every request needs
-    worker_mb: float  # the largest web worker, idle
-    app_mb: float  # the whole app: master, workers and their children
+    floor_mb: float  # a Python that imported what every prediction needs
+    worker_floor_mb: float  # ... and what a worker needs for the page and the registry
+    started_mb: list[float]  # each web worker, idle after its warm-up, before any request
+    worker_mb: list[float]  # each web worker, idle after the rounds
+    app_mb: float  # the whole app after the rounds: master, workers and their children
     explained_mb: float  # the largest web worker after a first explanation
 
 
-def import_floor_mb() -> float:
-    """Resident memory of a fresh Python that imported what every prediction needs."""
-    code = f"{IMPORT_FLOOR}; import psutil; print(psutil.Process().memory_info().rss)"
+def import_floor_mb(modules: str) -> float:
+    """Resident memory of a fresh Python that imported ``modules``."""
+    code = f"import {modules}; import psutil; print(psutil.Process().memory_info().rss)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(done.stdout.split()[-1]) / MB
 
@@ -224,47 +230,83 @@ def web_workers(console: Server) -> list[psutil.Process]:
     return [p for p in master.children() if "forkserver" not in " ".join(p.cmdline())]
 
 
-def workers_mb(console: Server) -> tuple[float, float]:
-    """The largest web worker's and the whole app's resident memory, idle."""
-    largest = max((p.memory_info().rss for p in web_workers(console)), default=0)
-    return largest / MB, idle_rss(console.process.pid) / MB
+def each_worker_mb(console: Server) -> list[float]:
+    return sorted(p.memory_info().rss / MB for p in web_workers(console))
 
 
-def memory(console: Server, explain_url: str, record: dict[str, Any]) -> Memory:
+def settled_workers_mb(console: Server, timeout_s: float = 30.0) -> list[float]:
+    """Each web worker's memory once their warm-up (MLflow and scikit-learn imported in a
+    thread after the worker serves) has ended: two looks a second apart that agree."""
+    last = each_worker_mb(console)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = each_worker_mb(console)
+        if len(now) == len(last) and all(abs(a - b) < 1 for a, b in zip(now, last, strict=True)):
+            return now
+        last = now
+    return last
+
+
+def memory(
+    console: Server, started: list[float], explain_url: str, record: dict[str, Any]
+) -> Memory:
     time.sleep(2)  # idle: the last round's requests answered
-    worker, app = workers_mb(console)
+    workers, app = each_worker_mb(console), idle_rss(console.process.pid) / MB
     answer = requests.post(explain_url, json=record, timeout=120)
     answer.raise_for_status()
     time.sleep(1)
-    explained, _ = workers_mb(console)
-    return Memory(import_floor_mb(), worker, app, explained)
+    explained = max(each_worker_mb(console))
+    floors = import_floor_mb(IMPORT_FLOOR), import_floor_mb(f"{IMPORT_FLOOR}, {WORKER_IMPORTS}")
+    return Memory(*floors, started, workers, app, explained)
+
+
+def _mbs(values: list[float]) -> str:
+    return ", ".join(f"{value:.0f}" for value in values)
 
 
 def memory_section(found: Memory) -> tuple[Section, list]:
+    floor, worker_floor = found.floor_mb, found.worker_floor_mb
     rows = [
-        [f"import floor: {IMPORT_FLOOR}", f"{found.floor_mb:.0f}", ""],
+        [f"import floor: import {IMPORT_FLOOR}", f"{floor:.0f}", "1.00x", ""],
+        [f"a worker's import floor: + {WORKER_IMPORTS}", f"{worker_floor:.0f}", "", "1.00x"],
         [
-            "idle, largest web worker",
-            f"{found.worker_mb:.0f}",
-            f"{found.worker_mb / found.floor_mb:.2f}x",
+            "each web worker, idle at start",
+            _mbs(found.started_mb),
+            f"{max(found.started_mb) / floor:.2f}x",
+            f"{max(found.started_mb) / worker_floor:.2f}x",
         ],
-        ["idle, whole app (master, workers, job server)", f"{found.app_mb:.0f}", ""],
         [
-            "largest web worker after a first explanation",
+            "each web worker, idle after the rounds",
+            _mbs(found.worker_mb),
+            f"{max(found.worker_mb) / floor:.2f}x",
+            f"{max(found.worker_mb) / worker_floor:.2f}x",
+        ],
+        ["the whole app after the rounds (master, workers)", f"{found.app_mb:.0f}", "", ""],
+        [
+            "the largest web worker after a first explanation",
             f"{found.explained_mb:.0f}",
-            f"{found.explained_mb / found.floor_mb:.2f}x",
+            f"{found.explained_mb / floor:.2f}x",
+            f"{found.explained_mb / worker_floor:.2f}x",
         ],
     ]
+    started = max(found.started_mb)
     goal = (
-        f"idle web worker {found.worker_mb:.0f} MB ≤ the import floor "
-        f"{found.floor_mb:.0f} MB + 10 %",
-        found.worker_mb <= 1.1 * found.floor_mb,
+        f"idle web worker {started:.0f} MB ≤ the import floor {floor:.0f} MB + 10 %",
+        started <= 1.1 * floor,
     )
     section = Section(
-        "Memory (resident, after the concurrency rounds)",
-        ["process", "MB", "vs import floor"],
+        "Memory (resident)",
+        ["process", "MB", "vs import floor", "vs a worker's floor"],
         rows,
-        ["shap, numba and pyspark are imported by the feature that needs them, not at start"],
+        [
+            "shap, numba and plotly's figure factory are imported by the feature that needs "
+            "them, not at start; pyspark comes with mlflow.types (so in both floors)",
+            "a worker's floor adds the page (Dash) and the embedded registry's store "
+            "(SQLAlchemy, Alembic), which every worker of this app imports",
+            "the job server (multiprocessing's fork server) starts when a file arrives, "
+            "not with the workers: none here",
+        ],
     )
     return section, [goal]
 
@@ -405,6 +447,7 @@ def measure_servers(args: argparse.Namespace, work: Path) -> Measured:
     with contextlib.ExitStack() as stack:
         seed_registry_once(seeded)
         on = start_console(stack, seeded, "console-batching-on")
+        started = [] if args.latency_only else settled_workers_mb(on)
         if args.latency_only:
             latency, trips, _, model = time_each_model(stack, args, work, [on])
             return Measured(latency, trips, {}, None, model)
@@ -422,7 +465,7 @@ def measure_servers(args: argparse.Namespace, work: Path) -> Measured:
             targets[label] = Target(label, invocations, peer_body)
         rounds = concurrency(targets, args)
         explain_url = f"{on.base_url}/api/models/{IRIS_MODEL}/{ALIAS}/explain"
-        return Measured(latency, trips, rounds, memory(on, explain_url, record), model)
+        return Measured(latency, trips, rounds, memory(on, started, explain_url, record), model)
 
 
 def sections(args: argparse.Namespace, work: Path) -> tuple[list[Section], list[str], int]:
