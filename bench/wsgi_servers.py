@@ -102,6 +102,25 @@ def primed(target: Console) -> None:
         raise RuntimeError(f"{target.server.name}: {round_.errors} priming requests failed")
 
 
+def with_job_servers(target: Console, features: list[str], work: Path) -> None:
+    """Small uploads, each on a connection of its own, until every worker runs its job server
+    (a worker starts its own when a file arrives), so that the idle figures and the transfers
+    hold them alike."""
+    small = work / f"small-{target.server.name}.csv"
+    small.write_text(",".join(features) + "\n" + "5.1,3.5,1.4,0.2\n")
+    deadline = time.monotonic() + 120
+    while len(job_servers(target.server)) < WORKERS and time.monotonic() < deadline:
+        with requests.Session() as session:
+            _upload(session, target.server.base_url, small)
+        time.sleep(0.5)
+    time.sleep(3)  # their imports done
+
+
+def job_servers(server: Server) -> list[psutil.Process]:
+    tree = psutil.Process(server.process.pid).children(recursive=True)
+    return [p for p in tree if "multiprocessing.forkserver" in " ".join(p.cmdline())]
+
+
 # -- rounds -------------------------------------------------------------------------------
 
 
@@ -284,7 +303,10 @@ def memory_section(found: dict[str, tuple[float, float]]) -> Section:
         "Memory, idle after the rounds",
         ["server", "largest process MB", "whole tree MB"],
         rows,
-        ["gunicorn's tree holds its master; both hold the job server a worker starts"],
+        [
+            "both trees hold the job servers the workers started when a small file arrived; "
+            "gunicorn's its master too"
+        ],
     )
 
 
@@ -298,6 +320,7 @@ def sections(args: argparse.Namespace, work: Path) -> list[Section]:
         consoles = {name: console(s, IRIS_MODEL, features) for name, s in servers.items()}
         for target in consoles.values():
             primed(target)
+            with_job_servers(target, features, work)
         latency = latency_section(round_trips(consoles, args.repeat))
         loaded = concurrency_section(concurrency(consoles, args.clients, args.per_client))
         memory = memory_section({name: processes_mb(s) for name, s in servers.items()})

@@ -95,7 +95,17 @@ TINY = [
     Tiny("cold_start", ("bench/cold_start.py", "--repeat", "1"), (COLD_START,), SERVERS_S),
     Tiny(
         "wsgi_servers",
-        ("bench/wsgi_servers.py", "--repeat", "3", "--clients", "2", "--per-client", "2"),
+        (
+            "bench/wsgi_servers.py",
+            "--repeat",
+            "3",
+            "--clients",
+            "2",
+            "--per-client",
+            "2",
+            "--file-mb",
+            "5",
+        ),
         (
             ("case", "median ms", "p90 ms"),
             ("clients: server", "req/s", "p50 ms", "p99 ms", "errors"),
