@@ -301,7 +301,8 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
                 hint="Send the file as the body with Content-Type: text/csv.",
             )
         filename = query("filename")
-        services.jobs.expect_one()  # a file is most often scored, compared or evaluated next
+        # a file is most often scored, compared or evaluated next
+        services.jobs.expect_one(request.content_length)
         return _json(asdict(files.upload(current_caller(), filename, request.stream)), 201)
 
     @api.post("/models/<name>/<ref>/score/<file_id>")

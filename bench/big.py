@@ -40,6 +40,7 @@ from run import (
     ALIAS,
     OUT_DIR,
     ROOT,
+    WEB_WORKERS,
     champion_files,
     prime_workers,
     project_on_path,
@@ -49,7 +50,7 @@ from run import (
     stop_on_sigterm,
     to_json,
 )
-from servers import Server
+from servers import Server, start_job_servers
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 TITLE = "Big-load benchmark: concurrency, a big CSV end to end, memory, cold start"
@@ -173,6 +174,7 @@ def big_file(
     print(f"{rows:,}-row CSV: {size / MB:.1f} MB, written in {time.monotonic() - started:.1f} s")
     for _ in range(2):  # new connections each: both workers should have loaded the model
         prime_workers(console, predict_url(console, setup.model_name), RECORD)
+    start_job_servers(console, WEB_WORKERS, setup.work_dir)  # the upload's would be growth
     big = BigRun(rows, size, idle_rss(console.process.pid))
     try:
         for _ in range(repeat):

@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Servers' logs and the reports; the test suite's tiny runs point it at a temporary folder.
 OUT_DIR = Path(os.environ.get("BENCH_OUT_DIR") or ROOT / "bench" / "out")
 ALIAS = "Champion"
+WEB_WORKERS = 2  # the consoles' gunicorn workers
 MLFLOW = "mlflow"  # the label of `mlflow models serve` in the tables
 JSON_HEADERS = {"Content-Type": "application/json"}
 REQUEST_TIMEOUT_S = 120.0
@@ -97,7 +98,7 @@ def champion_files(tracking_uri: str, model_name: str, alias: str = ALIAS) -> Pa
 
 def start_console(stack: contextlib.ExitStack, data_dir: Path) -> Server:
     port = free_port()
-    env = child_env(PORT=str(port), APP_DATA_DIR=str(data_dir), WEB_CONCURRENCY="2")
+    env = child_env(PORT=str(port), APP_DATA_DIR=str(data_dir), WEB_CONCURRENCY=str(WEB_WORKERS))
     command = [sys.executable, "app.py"]
     server = start_server(stack, "console", command, port=port, env=env, cwd=ROOT, log_dir=OUT_DIR)
     print(f"console ready in {wait_ready(server, '/api/health'):.1f} s at {server.base_url}")

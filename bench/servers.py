@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import requests
 
 VENV_BIN = Path(sys.executable).parent  # not resolved: the venv's bin, where uvicorn lives
@@ -100,3 +101,60 @@ def wait_ready(server: Server, path: str, interval: float = 0.2) -> float:
                 return time.monotonic() - started
         time.sleep(interval)
     raise TimeoutError(f"{server.name} not ready in {READY_TIMEOUT_S:.0f} s:\n{log_tail(server)}")
+
+
+JOB_SERVER = "multiprocessing.forkserver"
+JOB_SERVERS_TIMEOUT_S = 120.0
+
+
+def job_servers(server: Server) -> list[psutil.Process]:
+    """The job servers (multiprocessing's fork servers) in the server's process tree."""
+    found = []
+    for process in psutil.Process(server.process.pid).children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if JOB_SERVER in " ".join(process.cmdline()):
+                found.append(process)
+    return found
+
+
+def start_job_servers(server: Server, workers: int, folder: Path) -> None:
+    """Each of the ``workers`` web workers starts its job server when a file too big to be
+    scored in the web process arrives: such uploads, each on a connection of its own, until
+    all run and their imports are done. Memory measured after this holds them, and a later
+    upload does not count one as growth."""
+    from services.settings import read_settings  # the bench's path holds the project by now
+
+    sample = folder / "job-servers.csv"
+    row = b"5.1,3.5,1.4,0.2\n"
+    rows = read_settings({})["inline_job_bytes"] // len(row) + 1
+    sample.write_bytes(b"sepal_length,sepal_width,petal_length,petal_width\n" + row * rows)
+    deadline = time.monotonic() + JOB_SERVERS_TIMEOUT_S
+    while len(job_servers(server)) < workers:
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"{server.name}: {len(job_servers(server))} of {workers} job servers"
+            )
+        with open(sample, "rb") as body:
+            answer = requests.post(
+                f"{server.base_url}/api/uploads",
+                params={"filename": sample.name},
+                data=body,
+                headers={"Content-Type": "text/csv"},
+                timeout=60,
+            )
+        answer.raise_for_status()
+        time.sleep(0.3)
+    _settled(server, deadline)
+    sample.unlink()
+
+
+def _settled(server: Server, deadline: float) -> None:
+    """Until the job servers' memory holds still for a second (their imports are done)."""
+    last = -1
+    while time.monotonic() < deadline:
+        now = sum(p.memory_info().rss for p in job_servers(server)) // (1024 * 1024)
+        if now == last:
+            return
+        last = now
+        time.sleep(1)
+    raise RuntimeError(f"{server.name}: the job servers' memory did not settle")

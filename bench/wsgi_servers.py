@@ -40,7 +40,7 @@ from run import (
     stop_on_sigterm,
     to_json,
 )
-from servers import Server, child_env, free_port, start_server, wait_ready
+from servers import Server, child_env, free_port, start_job_servers, start_server, wait_ready
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "WSGI servers: gunicorn gthread vs granian"
@@ -71,9 +71,10 @@ def server_env(data_dir: Path, port: int) -> dict[str, str]:
 
 def granian_command(port: int) -> list[str]:
     return [
-        *(sys.executable, "-m", "granian", "--interface", "wsgi", "app:server"),
+        *(sys.executable, "-m", "granian", "--interface", "wsgi", "bench.granian_entry:server"),
         *("--host", "127.0.0.1", "--port", str(port)),
         *("--workers", str(WORKERS), "--blocking-threads", str(THREADS), "--no-ws"),
+        "--access-log",  # as gunicorn.conf.py's accesslog does
     ]
 
 
@@ -100,25 +101,6 @@ def primed(target: Console) -> None:
     round_ = run_round(Target("priming", target.predict_url, target.record), clients, 4 * clients)
     if round_.errors:
         raise RuntimeError(f"{target.server.name}: {round_.errors} priming requests failed")
-
-
-def with_job_servers(target: Console, features: list[str], work: Path) -> None:
-    """Small uploads, each on a connection of its own, until every worker runs its job server
-    (a worker starts its own when a file arrives), so that the idle figures and the transfers
-    hold them alike."""
-    small = work / f"small-{target.server.name}.csv"
-    small.write_text(",".join(features) + "\n" + "5.1,3.5,1.4,0.2\n")
-    deadline = time.monotonic() + 120
-    while len(job_servers(target.server)) < WORKERS and time.monotonic() < deadline:
-        with requests.Session() as session:
-            _upload(session, target.server.base_url, small)
-        time.sleep(0.5)
-    time.sleep(3)  # their imports done
-
-
-def job_servers(server: Server) -> list[psutil.Process]:
-    tree = psutil.Process(server.process.pid).children(recursive=True)
-    return [p for p in tree if "multiprocessing.forkserver" in " ".join(p.cmdline())]
 
 
 # -- rounds -------------------------------------------------------------------------------
@@ -222,6 +204,15 @@ def transfer(target: Console, source: Path, work: Path) -> Transfer:
     )
 
 
+def transfers(targets: list[Console], source: Path, work: Path, rounds: int) -> list[Transfer]:
+    """``rounds`` transfers per server, the servers' order turned around each round."""
+    found = []
+    for number in range(rounds):
+        order = targets if number % 2 == 0 else targets[::-1]
+        found += [transfer(target, source, work) for target in order]
+    return sorted(found, key=lambda t: t.server)
+
+
 def _upload(session: requests.Session, base_url: str, source: Path) -> str:
     with open(source, "rb") as body:
         answer = session.post(
@@ -293,7 +284,10 @@ def transfer_section(found: list[Transfer], size: int) -> Section:
         f"A {size / MB:,.0f} MB CSV streamed up and down again",
         [*header, "download s", "MB/s", "peak rise MB"],
         rows,
-        ["peak rise: the most the server's processes held during the transfer over their idle"],
+        [
+            "peak rise: the most the server's processes held during the transfer over their "
+            "idle; one row per transfer, the servers' order turned around each round"
+        ],
     )
 
 
@@ -304,8 +298,8 @@ def memory_section(found: dict[str, tuple[float, float]]) -> Section:
         ["server", "largest process MB", "whole tree MB"],
         rows,
         [
-            "both trees hold the job servers the workers started when a small file arrived; "
-            "gunicorn's its master too"
+            "each tree: the server's main process, its workers and the job server each worker "
+            "started when a file for a job arrived"
         ],
     )
 
@@ -320,12 +314,12 @@ def sections(args: argparse.Namespace, work: Path) -> list[Section]:
         consoles = {name: console(s, IRIS_MODEL, features) for name, s in servers.items()}
         for target in consoles.values():
             primed(target)
-            with_job_servers(target, features, work)
+            start_job_servers(target.server, WORKERS, work)
         latency = latency_section(round_trips(consoles, args.repeat))
         loaded = concurrency_section(concurrency(consoles, args.clients, args.per_client))
         memory = memory_section({name: processes_mb(s) for name, s in servers.items()})
         size = write_big_csv(work / "big.csv", args.file_mb, features)
-        moved = [transfer(c, work / "big.csv", work) for c in consoles.values()]
+        moved = transfers(list(consoles.values()), work / "big.csv", work, args.transfers)
     return [latency, loaded, memory, transfer_section(moved, size)]
 
 
@@ -334,7 +328,8 @@ def notes() -> list[str]:
 
     return [
         f"gunicorn {version('gunicorn')} gthread (python app.py) and granian {version('granian')}"
-        f" WSGI (granian --interface wsgi app:server --blocking-threads {THREADS}): "
+        f" WSGI (granian --interface wsgi bench.granian_entry:server --blocking-threads {THREADS}"
+        " --access-log: each worker set up as gunicorn.conf.py sets up gunicorn's): "
         f"{WORKERS} workers each, {THREADS} threads per worker, the same seeded data dir",
     ]
 
@@ -350,6 +345,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--per-client", type=int, default=20, help="requests per client")
     parser.add_argument("--file-mb", type=int, default=1024, help="size of the big CSV")
+    parser.add_argument(
+        "--transfers", type=int, default=2, help="uploads and downloads of it per server"
+    )
     parser.add_argument("--write-results", action="store_true", help="update bench/RESULTS.md")
     return parser.parse_args(argv)
 

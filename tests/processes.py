@@ -91,12 +91,12 @@ def job_processes(parent: psutil.Process | None = None) -> list[psutil.Process]:
     servers = [
         child
         for child in parent.children()
-        if "multiprocessing.forkserver" in " ".join(_command_line(child))
+        if "multiprocessing.forkserver" in " ".join(command_line(child))
     ]
     return [job for server in servers for job in _alive(server.children())]
 
 
-def _command_line(process: psutil.Process) -> list[str]:
+def command_line(process: psutil.Process) -> list[str]:
     try:
         return process.cmdline()
     except psutil.Error:

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from services.errors import jobs_unavailable
 from services.jobs.record import Job, job_lost
 from services.jobs.store import JobStore
 from services.settings import Settings
@@ -103,6 +104,9 @@ class ProcessRunner:
         self.build = build  # module-level, so it travels to the child by name
 
     def start(self, job: Job, sealed: str) -> None:
+        """The process is started by its watcher's thread: the first job of a worker whose
+        fork server is not running yet waits seconds for its imports, and the request that
+        submitted the job does not wait with it (the job reads as queued meanwhile)."""
         preload_fork_server()
         process = multiprocessing.get_context("forkserver").Process(
             target=run_in_clean_process,
@@ -110,9 +114,8 @@ class ProcessRunner:
             name=f"model-console-job-{job.job_id[:8]}",
             daemon=False,
         )
-        process.start()
         threading.Thread(
-            target=self._watch, args=(process, job.job_id), name="job-watch", daemon=True
+            target=self._start_and_watch, args=(process, job.job_id), name="job-watch", daemon=True
         ).start()
 
     def forget(self, job: Job) -> None:
@@ -124,6 +127,16 @@ class ProcessRunner:
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
+
+    def _start_and_watch(self, process: Any, job_id: str) -> None:
+        try:
+            process.start()
+        except Exception:
+            log.exception("job %s: its process could not be started", job_id)
+            with contextlib.suppress(Exception):
+                self.store.fail_if_running(job_id, jobs_unavailable().to_dict())
+            return
+        self._watch(process, job_id)
 
     def _watch(self, process: Any, job_id: str) -> None:
         asked = None

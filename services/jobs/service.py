@@ -71,13 +71,18 @@ class JobService:
         self.inline_bytes = inline_bytes  # files up to this are scored in this process
         self.runners: dict[str, Runner] = {}  # LOCAL, SPARK and maybe INLINE: by the wiring
 
-    def expect_one(self) -> None:
-        """A job is likely soon (a file is arriving): the runners get ready in the background,
-        so that the job does not wait for them (a fork server's imports take seconds)."""
+    def expect_one(self, size: int | None) -> None:
+        """A file of ``size`` bytes (None: unknown) is arriving, and a job on it is likely
+        next: the runners that would run it get ready in the background, so that the job
+        does not wait for them (a fork server's imports take seconds). A file small enough
+        to be scored in this process needs none."""
+        if size is not None and size <= self.inline_bytes and INLINE in self.runners:
+            return
         for runner in self.runners.values():
             prepare = getattr(runner, "warm_up", None)
             if prepare is not None:
-                threading.Thread(target=_quietly, args=(prepare,), daemon=True).start()
+                with contextlib.suppress(RuntimeError):  # no thread to spare: the job starts it
+                    threading.Thread(target=_quietly, args=(prepare,), daemon=True).start()
 
     def submit(self, caller: Caller, name: str, ref: str, request: Any, origin: str) -> Job:
         """Check everything that can refuse the job, then queue it; its record at once."""
@@ -217,5 +222,7 @@ def _request(body: Any) -> dict[str, Any]:
 
 def _quietly(prepare: Callable[[], None]) -> None:
     """Getting ready is a head start, not the job: a problem shows when the job starts."""
-    with contextlib.suppress(Exception):
+    try:
         prepare()
+    except Exception:
+        log.debug("a runner could not get ready ahead of a job", exc_info=True)

@@ -18,7 +18,7 @@ from services.access.audit import AuditLog
 from services.registry.demo import IRIS_MODEL
 from services.startup import listen_address
 from tests.conftest import SETOSA, free_port
-from tests.processes import PROJECT, stop_process_group, wait_for
+from tests.processes import PROJECT, command_line, stop_process_group, wait_for
 
 
 def test_mounted_in_a_host_flask_app_under_a_prefix(settings):
@@ -89,17 +89,15 @@ def test_python_app_py_serves_with_gunicorn_on_a_fresh_data_dir(tmp_path):
         assert challenger.json()["version"] == "2"
         assert "gunicorn" in (tmp_path / "server.log").read_text().lower()
         assert job_servers(process) == []  # a job server holds a worker's memory: not idle
-        uploaded = requests.post(
-            f"{base}/api/uploads?filename=few.csv",
-            data=b"sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n",
-            headers={"Content-Type": "text/csv"},
-            timeout=60,
-        )
-        assert uploaded.status_code == 201
+        header = b"sepal_length,sepal_width,petal_length,petal_width\n"
+        upload(base, "few.csv", header + b"5.1,3.5,1.4,0.2\n")  # scored in the web process
+        time.sleep(3)
+        assert job_servers(process) == []
+        upload(base, "many.csv", header + b"5.1,3.5,1.4,0.2\n" * 150_000)  # over 2 MB
         deadline = time.monotonic() + 60
         while not job_servers(process) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert len(job_servers(process)) == 1  # a file arrived: a job is likely next
+        assert len(job_servers(process)) == 1  # a file for a job of its own arrived
     finally:
         stop_process_group(process)
         log.close()
@@ -108,9 +106,19 @@ def test_python_app_py_serves_with_gunicorn_on_a_fresh_data_dir(tmp_path):
     assert versions == ["1", "2"]  # written by the workers, kept through a normal shutdown
 
 
+def upload(base: str, name: str, body: bytes) -> None:
+    answer = requests.post(
+        f"{base}/api/uploads?filename={name}",
+        data=body,
+        headers={"Content-Type": "text/csv"},
+        timeout=60,
+    )
+    assert answer.status_code == 201, answer.text
+
+
 def job_servers(process: subprocess.Popen) -> list[psutil.Process]:
     tree = psutil.Process(process.pid).children(recursive=True)
-    return [p for p in tree if "multiprocessing.forkserver" in " ".join(p.cmdline())]
+    return [p for p in tree if "multiprocessing.forkserver" in " ".join(command_line(p))]
 
 
 @pytest.mark.parametrize("prefix", ["/", "/console/"])

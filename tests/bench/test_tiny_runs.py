@@ -51,7 +51,7 @@ TINY = [
         (
             ("case", "median ms", "p90 ms", "over the limit ms"),
             ("clients: server", "req/s", "p50 ms", "p99 ms", "errors", "vs the better peer"),
-            ("process", "MB", "vs import floor"),
+            ("process", "MB", "vs import floor", "vs a worker's floor"),
             ("launch", "to first page s", "to first prediction s", "goal"),
             ("goal", "verdict"),
         ),
