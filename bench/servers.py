@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import requests
+from bigcsv import upload
 
 VENV_BIN = Path(sys.executable).parent  # not resolved: the venv's bin, where uvicorn lives
 READY_TIMEOUT_S = 180.0
@@ -134,15 +135,8 @@ def start_job_servers(server: Server, workers: int, folder: Path) -> None:
             raise RuntimeError(
                 f"{server.name}: {len(job_servers(server))} of {workers} job servers"
             )
-        with open(sample, "rb") as body:
-            answer = requests.post(
-                f"{server.base_url}/api/uploads",
-                params={"filename": sample.name},
-                data=body,
-                headers={"Content-Type": "text/csv"},
-                timeout=60,
-            )
-        answer.raise_for_status()
+        with requests.Session() as session:  # a connection of its own: maybe another worker
+            upload(session, server.base_url, sample)
         time.sleep(0.3)
     _settled(server, deadline)
     sample.unlink()

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import psutil
 import requests
-from bigcsv import download
+from bigcsv import download, upload
 from load import Round, Target, run_round
 from report import Section, median, render_sections_markdown, render_sections_text, replace_section
 from rss import MB, idle_rss, sampling_peak
@@ -48,7 +48,6 @@ WORKERS = 2
 THREADS = 8
 GUNICORN = "gunicorn"
 GRANIAN = "granian"
-UPLOAD_TIMEOUT_S = 3600.0
 UPLOAD_LIMIT_MB = 4096  # room for a 1 GiB file and its header line
 
 
@@ -186,7 +185,7 @@ def transfer(target: Console, source: Path, work: Path) -> Transfer:
     idle = idle_rss(pid)
     with requests.Session() as session, sampling_peak(pid) as peak:
         started = time.perf_counter()
-        file_id = _upload(session, target.server.base_url, source)
+        file_id = upload(session, target.server.base_url, source)
         uploaded = time.perf_counter()
     up_peak = peak.peak
     with requests.Session() as session, sampling_peak(pid) as peak:
@@ -211,20 +210,6 @@ def transfers(targets: list[Console], source: Path, work: Path, rounds: int) -> 
         order = targets if number % 2 == 0 else targets[::-1]
         found += [transfer(target, source, work) for target in order]
     return sorted(found, key=lambda t: t.server)
-
-
-def _upload(session: requests.Session, base_url: str, source: Path) -> str:
-    with open(source, "rb") as body:
-        answer = session.post(
-            f"{base_url}/api/uploads",
-            params={"filename": source.name},
-            data=body,
-            headers={"Content-Type": "text/csv"},
-            timeout=UPLOAD_TIMEOUT_S,
-        )
-    if answer.status_code != 201:
-        raise RuntimeError(f"upload answered {answer.status_code}: {answer.text[:300]}")
-    return answer.json()["file_id"]
 
 
 # -- memory -------------------------------------------------------------------------------
