@@ -46,7 +46,7 @@ from report import (
     replace_section,
 )
 from report import render_sections_text as render_text
-from rss import MB, idle_rss
+from rss import MB, idle_rss, settled_mb
 from run import (
     ALIAS,
     MLFLOW,
@@ -56,7 +56,6 @@ from run import (
     Targets,
     build_cases,
     champion_files,
-    elapsed_ms,
     iris_frame,
     prime_workers,
     project_on_path,
@@ -67,6 +66,7 @@ from run import (
     to_json,
 )
 from servers import Server, child_env, free_port, job_servers, start_server, wait_ready
+from timing import alternating
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 CLIENTS = "1,4,16,64"
@@ -231,20 +231,6 @@ def web_workers(console: Server) -> list[psutil.Process]:
 
 def each_worker_mb(console: Server) -> list[float]:
     return sorted(p.memory_info().rss / MB for p in web_workers(console))
-
-
-def settled_workers_mb(console: Server, timeout_s: float = 30.0) -> list[float]:
-    """Each web worker's memory once their warm-up (MLflow and scikit-learn imported in a
-    thread after the worker serves) has ended: two looks a second apart that agree."""
-    last = each_worker_mb(console)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        time.sleep(1)
-        now = each_worker_mb(console)
-        if len(now) == len(last) and all(abs(a - b) < 1 for a, b in zip(now, last, strict=True)):
-            return now
-        last = now
-    return last
 
 
 def memory(
@@ -446,7 +432,7 @@ def measure_servers(args: argparse.Namespace, work: Path) -> Measured:
     with contextlib.ExitStack() as stack:
         seed_registry_once(seeded)
         on = start_console(stack, seeded, "console-batching-on")
-        started = [] if args.latency_only else settled_workers_mb(on)
+        started = [] if args.latency_only else settled_mb(lambda: each_worker_mb(on), 30.0)
         if args.latency_only:
             latency, trips, _, model = time_each_model(stack, args, work, [on])
             return Measured(latency, trips, {}, None, model)
@@ -515,10 +501,11 @@ def empty_round_trips(
         if peer.label in pings:
             path = pings[peer.label]
             calls[f"{peer.label}: GET {path}"] = (peer.session, peers[peer.label].base_url + path)
-    samples: dict[str, list[float]] = {label: [] for label in calls}
-    for _ in range(repeat):
-        for label, (client, url) in calls.items():
-            samples[label].append(elapsed_ms(lambda c=client, u=url: c.get(u).raise_for_status()))
+    gets = {
+        label: lambda c=client, u=url: c.get(u).raise_for_status()
+        for label, (client, url) in calls.items()
+    }
+    samples = alternating(gets, repeat)
     return {k: (median(v), float(np.percentile(v, 90))) for k, v in samples.items()}
 
 

@@ -6,7 +6,7 @@ import contextlib
 import statistics
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psutil
 
@@ -80,3 +80,18 @@ def sampling_peak(pid: int) -> Iterator[PeakSampler]:
         yield sampler
     finally:
         sampler.stop()
+
+
+def settled_mb(measure: Callable[[], list[float]], timeout_s: float) -> list[float]:
+    """``measure()`` (megabytes of some processes) once two looks a second apart agree
+    within 1 MB each: whatever those processes were importing is done. Raises
+    ``TimeoutError`` when they never agree."""
+    last = measure()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = measure()
+        if len(now) == len(last) and all(abs(a - b) < 1 for a, b in zip(now, last, strict=True)):
+            return now
+        last = now
+    raise TimeoutError(f"memory did not settle in {timeout_s:.0f} s: last {last} MB")

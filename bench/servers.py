@@ -15,6 +15,7 @@ from pathlib import Path
 import psutil
 import requests
 from bigcsv import upload
+from rss import MB, settled_mb
 
 VENV_BIN = Path(sys.executable).parent  # not resolved: the venv's bin, where uvicorn lives
 READY_TIMEOUT_S = 180.0
@@ -123,12 +124,13 @@ def start_job_servers(server: Server, workers: int, folder: Path) -> None:
     scored in the web process arrives: such uploads, each on a connection of its own, until
     all run and their imports are done. Memory measured after this holds them, and a later
     upload does not count one as growth."""
-    from services.settings import read_settings  # the bench's path holds the project by now
+    from services.registry.demo import IRIS_FEATURES  # the bench's path holds the project now
+    from services.settings import read_settings
 
     sample = folder / "job-servers.csv"
     row = b"5.1,3.5,1.4,0.2\n"
     rows = read_settings({})["inline_job_bytes"] // len(row) + 1
-    sample.write_bytes(b"sepal_length,sepal_width,petal_length,petal_width\n" + row * rows)
+    sample.write_bytes(",".join(IRIS_FEATURES).encode() + b"\n" + row * rows)
     deadline = time.monotonic() + JOB_SERVERS_TIMEOUT_S
     while len(job_servers(server)) < workers:
         if time.monotonic() > deadline:
@@ -138,17 +140,5 @@ def start_job_servers(server: Server, workers: int, folder: Path) -> None:
         with requests.Session() as session:  # a connection of its own: maybe another worker
             upload(session, server.base_url, sample)
         time.sleep(0.3)
-    _settled(server, deadline)
+    settled_mb(lambda: sorted(p.memory_info().rss / MB for p in job_servers(server)), 60.0)
     sample.unlink()
-
-
-def _settled(server: Server, deadline: float) -> None:
-    """Until the job servers' memory holds still for a second (their imports are done)."""
-    last = -1
-    while time.monotonic() < deadline:
-        now = sum(p.memory_info().rss for p in job_servers(server)) // (1024 * 1024)
-        if now == last:
-            return
-        last = now
-        time.sleep(1)
-    raise RuntimeError(f"{server.name}: the job servers' memory did not settle")

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import psutil
 import requests
 from bigcsv import download, upload
@@ -33,7 +34,7 @@ from rss import MB, idle_rss, sampling_peak
 from run import (
     OUT_DIR,
     ROOT,
-    elapsed_ms,
+    WEB_WORKERS,
     iris_frame,
     project_on_path,
     seed_registry,
@@ -41,10 +42,10 @@ from run import (
     to_json,
 )
 from servers import Server, child_env, free_port, start_job_servers, start_server, wait_ready
+from timing import alternating
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "WSGI servers: gunicorn gthread vs granian"
-WORKERS = 2
 THREADS = 8
 GUNICORN = "gunicorn"
 GRANIAN = "granian"
@@ -62,7 +63,7 @@ def server_env(data_dir: Path, port: int) -> dict[str, str]:
     return child_env(
         PORT=str(port),
         APP_DATA_DIR=str(data_dir),
-        WEB_CONCURRENCY=str(WORKERS),
+        WEB_CONCURRENCY=str(WEB_WORKERS),
         GUNICORN_THREADS=str(THREADS),
         UPLOAD_LIMIT_MB=str(UPLOAD_LIMIT_MB),
     )
@@ -72,7 +73,7 @@ def granian_command(port: int) -> list[str]:
     return [
         *(sys.executable, "-m", "granian", "--interface", "wsgi", "bench.granian_entry:server"),
         *("--host", "127.0.0.1", "--port", str(port)),
-        *("--workers", str(WORKERS), "--blocking-threads", str(THREADS), "--no-ws"),
+        *("--workers", str(WEB_WORKERS), "--blocking-threads", str(THREADS), "--no-ws"),
         "--access-log",  # as gunicorn.conf.py's accesslog does
     ]
 
@@ -96,23 +97,13 @@ def console(server: Server, model_name: str, features: list[str]) -> Console:
 def primed(target: Console) -> None:
     """Every worker has loaded the model before anything is timed: as many clients at once as
     the server has threads, each on its own connection."""
-    clients = WORKERS * THREADS
+    clients = WEB_WORKERS * THREADS
     round_ = run_round(Target("priming", target.predict_url, target.record), clients, 4 * clients)
     if round_.errors:
         raise RuntimeError(f"{target.server.name}: {round_.errors} priming requests failed")
 
 
 # -- rounds -------------------------------------------------------------------------------
-
-
-def alternating(calls: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
-    """Each call ``repeat`` times, the servers in turn, so that a busy moment of the machine
-    falls on both."""
-    times: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(repeat):
-        for name, call in calls.items():
-            times[name].append(elapsed_ms(call))
-    return times
 
 
 def round_trips(consoles: dict[str, Console], repeat: int) -> list[list[str]]:
@@ -129,7 +120,9 @@ def round_trips(consoles: dict[str, Console], repeat: int) -> list[list[str]]:
         }
         for label, calls in (("empty round trip", health), ("forest, 1 row", predict)):
             for name, ms in alternating(calls, repeat).items():
-                rows.append([f"{label}: {name}", f"{median(ms):.2f}", _p90(ms)])
+                rows.append(
+                    [f"{label}: {name}", f"{median(ms):.2f}", f"{np.percentile(ms, 90):.2f}"]
+                )
     return rows
 
 
@@ -140,11 +133,6 @@ def _getter(session: requests.Session, url: str) -> Callable[[], object]:
 def _poster(session: requests.Session, url: str, body: bytes) -> Callable[[], object]:
     headers = {"Content-Type": "application/json"}
     return lambda: session.post(url, data=body, headers=headers).raise_for_status()
-
-
-def _p90(ms: list[float]) -> str:
-    ordered = sorted(ms)
-    return f"{ordered[int(0.9 * (len(ordered) - 1))]:.2f}"
 
 
 def concurrency(consoles: dict[str, Console], clients: list[int], per_client: int) -> list[Round]:
@@ -290,16 +278,16 @@ def memory_section(found: dict[str, tuple[float, float]]) -> Section:
 
 
 def sections(args: argparse.Namespace, work: Path) -> list[Section]:
-    from services.registry.demo import IRIS_MODEL
+    from services.registry.demo import IRIS_FEATURES, IRIS_MODEL
 
     seed_registry(work / "data")
-    features = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    features = IRIS_FEATURES
     with contextlib.ExitStack() as stack:
         servers = {name: start(stack, name, work / "data") for name in (GUNICORN, GRANIAN)}
         consoles = {name: console(s, IRIS_MODEL, features) for name, s in servers.items()}
         for target in consoles.values():
             primed(target)
-            start_job_servers(target.server, WORKERS, work)
+            start_job_servers(target.server, WEB_WORKERS, work)
         latency = latency_section(round_trips(consoles, args.repeat))
         loaded = concurrency_section(concurrency(consoles, args.clients, args.per_client))
         memory = memory_section({name: processes_mb(s) for name, s in servers.items()})
@@ -315,7 +303,7 @@ def notes() -> list[str]:
         f"gunicorn {version('gunicorn')} gthread (python app.py) and granian {version('granian')}"
         f" WSGI (granian --interface wsgi bench.granian_entry:server --blocking-threads {THREADS}"
         " --access-log: each worker set up as gunicorn.conf.py sets up gunicorn's): "
-        f"{WORKERS} workers each, {THREADS} threads per worker, the same seeded data dir",
+        f"{WEB_WORKERS} workers each, {THREADS} threads per worker, the same seeded data dir",
     ]
 
 

@@ -71,9 +71,9 @@ class ConsoleServices:
 
     def warm_up(self) -> None:
         """What a worker can prepare before its first request needs it (mode ``none``: the
-        shared registry client). Raises what building it raises. The job runners get ready
-        when a file arrives (``JobService.expect_one``), not here: a fork server holds as
-        much memory as a worker, and most workers never run a job."""
+        shared registry client). Raises what building it raises. The job runner gets ready
+        when a file for a job arrives (``JobService.expect_one``), not here: a fork server
+        holds as much memory as a worker."""
         prepare = getattr(self.registry.registry_for, "warm_up", None)
         if prepare is not None:
             prepare()

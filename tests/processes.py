@@ -87,16 +87,18 @@ def running(
 def job_processes(parent: psutil.Process | None = None) -> list[psutil.Process]:
     """The CSV jobs running for ``parent`` (this process by default): children of its
     multiprocessing fork server (see callbacks/job_process.py), which only jobs have."""
-    parent = parent or psutil.Process()
-    servers = [
-        child
-        for child in parent.children()
-        if "multiprocessing.forkserver" in " ".join(command_line(child))
-    ]
+    servers = job_servers(parent or psutil.Process())
     return [job for server in servers for job in _alive(server.children())]
 
 
-def command_line(process: psutil.Process) -> list[str]:
+def job_servers(parent: psutil.Process, recursive: bool = False) -> list[psutil.Process]:
+    """``parent``'s job servers (multiprocessing's fork servers): its own children, or with
+    ``recursive`` any descendant (a gunicorn worker's, under its master)."""
+    children = parent.children(recursive=recursive)
+    return [p for p in children if "multiprocessing.forkserver" in " ".join(_command_line(p))]
+
+
+def _command_line(process: psutil.Process) -> list[str]:
     try:
         return process.cmdline()
     except psutil.Error:

@@ -73,16 +73,14 @@ class JobService:
 
     def expect_one(self, size: int | None) -> None:
         """A file of ``size`` bytes (None: unknown) is arriving, and a job on it is likely
-        next: the runners that would run it get ready in the background, so that the job
-        does not wait for them (a fork server's imports take seconds). A file small enough
-        to be scored in this process needs none."""
-        if size is not None and size <= self.inline_bytes and INLINE in self.runners:
-            return
-        for runner in self.runners.values():
-            prepare = getattr(runner, "warm_up", None)
-            if prepare is not None:
-                with contextlib.suppress(RuntimeError):  # no thread to spare: the job starts it
-                    threading.Thread(target=_quietly, args=(prepare,), daemon=True).start()
+        next: the runner that would run it gets ready in the background, so that the job
+        does not wait for it (a fork server's imports take seconds)."""
+        if self._inline(size):
+            return  # scored in this process: nothing to get ready
+        prepare = getattr(self.runners.get(LOCAL), "warm_up", None)
+        if prepare is not None:
+            with contextlib.suppress(RuntimeError):  # no thread to spare: the job starts it
+                threading.Thread(target=_quietly, args=(prepare,), daemon=True).start()
 
     def submit(self, caller: Caller, name: str, ref: str, request: Any, origin: str) -> Job:
         """Check everything that can refuse the job, then queue it; its record at once."""
@@ -165,11 +163,13 @@ class JobService:
         seconds for a file of a few hundred rows); the rest where jobs run."""
         if job.engine == SPARK:
             return self.runners[SPARK]
-        size = job.options.get("source_bytes")
-        small = size is not None and size <= self.inline_bytes
-        if small and INLINE in self.runners:
+        if self._inline(job.options.get("source_bytes")):
             return self.runners[INLINE]
         return self.runners[LOCAL]
+
+    def _inline(self, size: int | None) -> bool:
+        """Whether a file of ``size`` bytes is scored in a thread of this process."""
+        return size is not None and size <= self.inline_bytes and INLINE in self.runners
 
     def _kind(self, raw: object) -> JobKind:
         name = raw or SCORE

@@ -18,7 +18,7 @@ from services.access.audit import AuditLog
 from services.registry.demo import IRIS_MODEL
 from services.startup import listen_address
 from tests.conftest import SETOSA, free_port
-from tests.processes import PROJECT, command_line, stop_process_group, wait_for
+from tests.processes import PROJECT, job_servers, stop_process_group, wait_for
 
 
 def test_mounted_in_a_host_flask_app_under_a_prefix(settings):
@@ -88,16 +88,16 @@ def test_python_app_py_serves_with_gunicorn_on_a_fresh_data_dir(tmp_path):
         challenger = requests.post(url.replace("Champion", "Challenger"), json=SETOSA, timeout=60)
         assert challenger.json()["version"] == "2"
         assert "gunicorn" in (tmp_path / "server.log").read_text().lower()
-        assert job_servers(process) == []  # a job server holds a worker's memory: not idle
+        assert app_job_servers(process) == []  # a job server holds a worker's memory: not idle
         header = b"sepal_length,sepal_width,petal_length,petal_width\n"
         upload(base, "few.csv", header + b"5.1,3.5,1.4,0.2\n")  # scored in the web process
         time.sleep(3)
-        assert job_servers(process) == []
+        assert app_job_servers(process) == []
         upload(base, "many.csv", header + b"5.1,3.5,1.4,0.2\n" * 150_000)  # over 2 MB
         deadline = time.monotonic() + 60
-        while not job_servers(process) and time.monotonic() < deadline:
+        while not app_job_servers(process) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert len(job_servers(process)) == 1  # a file for a job of its own arrived
+        assert len(app_job_servers(process)) == 1  # a file for a job of its own arrived
     finally:
         stop_process_group(process)
         log.close()
@@ -116,9 +116,8 @@ def upload(base: str, name: str, body: bytes) -> None:
     assert answer.status_code == 201, answer.text
 
 
-def job_servers(process: subprocess.Popen) -> list[psutil.Process]:
-    tree = psutil.Process(process.pid).children(recursive=True)
-    return [p for p in tree if "multiprocessing.forkserver" in " ".join(command_line(p))]
+def app_job_servers(process: subprocess.Popen) -> list[psutil.Process]:
+    return job_servers(psutil.Process(process.pid), recursive=True)
 
 
 @pytest.mark.parametrize("prefix", ["/", "/console/"])
