@@ -7,6 +7,7 @@ does not need it; a request that does waits for it). A problem stops gunicorn wi
 never a loop of workers failing to boot.
 """
 
+from services.compat import promptly_stopping_thread_worker
 from services.settings import GUNICORN_THREADS, WEB_CONCURRENCY, ConfigurationError
 from services.startup import before_workers, configure_process, listen_address, stop
 
@@ -18,6 +19,7 @@ try:
 except ConfigurationError as error:
     stop(error)
 bind = [f"{_host}:{_port}"]
+worker_class = promptly_stopping_thread_worker()  # gthread, without its 30 s stops
 timeout = 600  # a CSV check of a big file runs in the request
 accesslog = "-"
 control_socket_disable = True  # every gunicorn on a machine would share one control socket

@@ -15,6 +15,13 @@ here again, re-check, then move the versions in the test).
   (``mlflow.store._unity_catalog.registry.rest_store.UcModelRegistryStore``) with its
   credential lookups replaced by the caller's own (MLflow 3.17.2): MLflow has no supported
   per-request credentials.
+- ``promptly_stopping_thread_worker``: gunicorn's gthread worker
+  (``gunicorn.workers.gthread.ThreadWorker.wait_for_and_dispatch_events``; gunicorn 26.2.0).
+  After SIGTERM its graceful loop waits in one ``select`` for the whole ``graceful_timeout``
+  (30 s) while any client holds an idle kept-alive connection (a browser with the console
+  open, a proxy), and only then notices that connection expired 2 s after its last request:
+  a container's stop took 30 s. gunicorn 27 wakes for the expiry itself, but MLflow 3.17.2
+  asks for gunicorn<27.
 - ``whole_socket_reader``: gunicorn's request body (``gunicorn.http.body.Body``: ``reader``,
   ``buf``; gunicorn 26.2.0). Its ``read`` gathers a kilobyte at a time; the reader beneath
   hands over whole socket reads.
@@ -97,6 +104,21 @@ def whole_socket_reader(body: Any) -> Callable[[int], bytes] | None:
     ):
         return reader.read
     return None
+
+
+def promptly_stopping_thread_worker() -> type:
+    """gunicorn's gthread worker, whose graceful stop looks at its kept-alive connections
+    at least once a second (see the note above): idle ones close once their keep-alive
+    expires, requests in flight keep the whole graceful timeout."""
+    from gunicorn.workers.gthread import ThreadWorker
+
+    class PromptlyStoppingThreadWorker(ThreadWorker):
+        def wait_for_and_dispatch_events(self, timeout: float) -> None:
+            if not self.alive:
+                timeout = min(timeout, 1.0)
+            super().wait_for_and_dispatch_events(timeout)
+
+    return PromptlyStoppingThreadWorker
 
 
 def finish_dash_setup(app: Any) -> None:

@@ -55,7 +55,10 @@ def _answer(url: str) -> tuple[requests.Response] | None:
 
 
 def stop_process_group(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:  # stopped already, with everything it started
+        return
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:  # a worker still booting ignores SIGTERM

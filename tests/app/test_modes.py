@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -97,13 +98,27 @@ def test_python_app_py_serves_with_gunicorn_on_a_fresh_data_dir(tmp_path):
         deadline = time.monotonic() + 60
         while not app_job_servers(process) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert len(app_job_servers(process)) == 1  # a file for a job of its own arrived
+        (job_server,) = app_job_servers(process)  # a file for a job of its own arrived
+        assert stop_as_a_container_does(process, base) < 10  # gunicorn's graceful wait: 30 s
+        job_server.wait(timeout=20)  # it follows its worker: nothing left behind
     finally:
         stop_process_group(process)
         log.close()
     audit = AuditLog(f"sqlite:///{tmp_path / 'data' / 'audit.db'}")
     versions = sorted(row["version"] for row in audit.rows(action="predict", outcome="ok"))
     assert versions == ["1", "2"]  # written by the workers, kept through a normal shutdown
+
+
+def stop_as_a_container_does(process: subprocess.Popen, base: str) -> float:
+    """Seconds from SIGTERM to the master alone (as ``docker stop`` and Databricks Apps send
+    it) until the app exited, while a client holds an idle kept-alive connection, as a
+    browser with the console open does."""
+    with requests.Session() as browser:
+        assert browser.get(f"{base}/api/health", timeout=10).ok
+        sent = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=40)
+        return time.monotonic() - sent
 
 
 def upload(base: str, name: str, body: bytes) -> None:
