@@ -22,7 +22,12 @@ from services.jobs.record import CANCELLED, FAILED, QUEUED, SUCCEEDED, Job
 CANCEL_TYPE = "job-cancel"
 HIDDEN = {"display": "none"}
 FAST_POLL_MS = 1000  # while one of the person's jobs runs
-QUEUE_NOTICE_SECONDS = 5  # a job waiting longer for a Celery worker says so
+QUEUE_NOTICE_SECONDS = 2  # a job waiting longer says what it waits for
+QUEUED_WAITS = {  # by runner: the threads' jobs start at once
+    "celery": "Waiting for a job worker",
+    # a worker's first big job starts its job server, with MLflow and the model's library
+    "process": "Starting a job process (the first one takes a few seconds)",
+}
 
 
 def cancel_button_id(job_id: str, where: str) -> dict[str, str]:
@@ -137,8 +142,8 @@ def progress_label(job: Job) -> str:
     """Where the job stands: waiting, or parts and rows done and the time left."""
     if job.state == QUEUED:
         waited = time.time() - job.created
-        if job.runner == "celery" and waited > QUEUE_NOTICE_SECONDS:
-            return f"Waiting for a job worker ({waited:.0f} s)…"
+        if job.runner in QUEUED_WAITS and waited > QUEUE_NOTICE_SECONDS:
+            return f"{QUEUED_WAITS[job.runner]}: {waited:.0f} s…"
         return "Starting…"
     if job.cancel_requested:
         return "Cancelling…"

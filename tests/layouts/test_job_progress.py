@@ -1,0 +1,41 @@
+"""What a queued job says while it waits: people saw "Starting…" for seconds, with no why."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pytest
+
+from layouts.features.jobs import progress_label
+from services.jobs.record import Job
+
+QUEUED_JOB = Job(
+    "b" * 32,
+    "alice",
+    "score",
+    "csv",
+    "main.ml_models.iris_classifier",
+    "Champion",
+    "1",
+    "Champion",
+    "local",
+    "upload:" + "0" * 32,
+    "",
+    "csv",
+    source_name="flowers.csv",
+)
+
+
+@pytest.mark.parametrize(
+    ("runner", "waited", "says"),
+    [
+        ("process", 6, "Starting a job process (the first one takes a few seconds): 6 s…"),
+        ("celery", 6, "Waiting for a job worker: 6 s…"),
+        ("thread", 6, "Starting…"),
+        ("process", 0, "Starting…"),  # most jobs start at once: no notice flashes by
+    ],
+)
+def test_a_queued_job_says_what_it_waits_for(runner, waited, says):
+    job = replace(QUEUED_JOB, runner=runner, created=time.time() - waited - 0.2)
+    assert progress_label(job) == says
