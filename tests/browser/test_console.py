@@ -13,6 +13,7 @@ import pytest
 from selenium.webdriver.common.keys import Keys
 
 from layouts.answer import FORM_ANSWER, JSON_ANSWER
+from layouts.csv_tab import NO_RESULT
 from layouts.ids import Config, Csv, History, Json, Page, form_feedback, form_field
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
 from tests.browser_helpers import (
@@ -172,8 +173,8 @@ def test_a_csv_result_comes_in_both_formats_and_names_its_file(dash_duo, setting
     parquet_file = download_result(dash_duo, "first_with_predictions.parquet", press=False)
     assert pd.read_parquet(parquet_file)["prediction_label"].isin(["stays", "leaves"]).all()
 
-    upload_csv(dash_duo, second, 12)  # a new file: the result shown still names its own
-    assert "first.csv: 30 rows scored" in dash_duo.find_element(CSV_RESULT).text
+    upload_csv(dash_duo, second, 12)  # a new file: the other file's predictions go
+    dash_duo.wait_for_text_to_equal(CSV_RESULT, NO_RESULT)
     open_tab(dash_duo, "Prediction History")
     dash_duo.wait_for_contains_text(f"#{History.JOBS}", "first.csv · csv")
     assert len(dash_duo.find_elements(f"#{History.JOBS} tbody tr")) == 1  # one run only
