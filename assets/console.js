@@ -149,6 +149,9 @@
         window.dash_clientside.set_props(ids.file, {
           data: { file_id: body.file_id, filename: body.filename },
         });
+        /* A new file: the page stops naming the last job, so the CSV panel shows this
+           file's jobs (none yet) instead of another file's predictions. */
+        window.dash_clientside.set_props(ids.openJob, { data: null });
       } else {
         window.dash_clientside.set_props(ids.progress, { style: { display: "none" } });
         window.dash_clientside.set_props(ids.error, {

@@ -10,7 +10,7 @@ import dash
 from dash import Input, Output, State
 
 from layouts.components import active_model_line, placeholder, show_error
-from layouts.csv_tab import NO_RESULT, PANEL, check_view, preview_grid, too_large
+from layouts.csv_tab import check_view, preview_grid, too_large
 from layouts.ids import Csv, Insight, Page
 from layouts.selection import Selection
 from services.access.identity import current_caller
@@ -49,11 +49,6 @@ class CsvCallbacks:
         except ConsoleError as error:
             return show_error(error), None, True
         return check_view(stored, check), preview_grid(check), not check.ok
-
-    def forget_results(self, file_info: dict[str, Any] | None) -> Any:
-        """A new file: the last job's predictions (another file's, still in Prediction
-        History) leave the panel until this one is scored."""
-        return placeholder(NO_RESULT) if file_info else dash.no_update
 
     def start(
         self,
@@ -105,11 +100,6 @@ def register(app: dash.Dash, services: ConsoleServices) -> CsvCallbacks:
             "selection": Input(Page.SELECTION, "data"),
         },
     )(callbacks.check_file)
-    app.callback(
-        output=Output(PANEL.result, "children", allow_duplicate=True),
-        inputs={"file_info": Input(Csv.FILE, "data")},
-        prevent_initial_call=True,
-    )(callbacks.forget_results)
     app.callback(
         output=[
             Output(Csv.START_ERROR, "children"),

@@ -15,7 +15,7 @@ from layouts.features.explain import file_charts
 from layouts.features.jobs import JobPanel
 from layouts.features.row_explain import pickable, probabilities_option, row_slot
 from layouts.features.snippets import CSV_SNIPPETS
-from layouts.ids import Csv, Insight
+from layouts.ids import Csv, Insight, Page
 from services.files.results import DEFAULT_RESULT_FORMAT, RESULT_FORMATS
 from services.files.service import FileCheck
 from services.files.store import StoredFile, human_size
@@ -40,6 +40,7 @@ def upload_ids() -> str:
             "error": Csv.UPLOAD_ERROR,
             "rejected": Csv.REJECTED,
             "file": Csv.FILE,
+            "openJob": Page.OPEN_JOB,
         }
     )
 

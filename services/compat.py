@@ -107,16 +107,15 @@ def whole_socket_reader(body: Any) -> Callable[[int], bytes] | None:
 
 
 def promptly_stopping_thread_worker() -> type:
-    """gunicorn's gthread worker, whose graceful stop looks at its kept-alive connections
-    at least once a second (see the note above): idle ones close once their keep-alive
-    expires, requests in flight keep the whole graceful timeout."""
+    """gunicorn's gthread worker (with any GUNICORN_THREADS, 1 included), whose graceful
+    stop looks at its kept-alive connections at least once a second (see the note above):
+    idle ones close once their keep-alive expires, requests in flight keep the whole
+    graceful timeout."""
     from gunicorn.workers.gthread import ThreadWorker
 
     class PromptlyStoppingThreadWorker(ThreadWorker):
         def wait_for_and_dispatch_events(self, timeout: float) -> None:
-            if not self.alive:
-                timeout = min(timeout, 1.0)
-            super().wait_for_and_dispatch_events(timeout)
+            super().wait_for_and_dispatch_events(min(timeout, 1.0))  # its main loop's own
 
     return PromptlyStoppingThreadWorker
 

@@ -18,7 +18,7 @@ import dash
 from dash import ALL, Input, Output, State, ctx, no_update
 
 from layouts import csv_tab, history_tab
-from layouts.components import show_error
+from layouts.components import placeholder, show_error
 from layouts.features import compare, evaluation, table_panel
 from layouts.features.jobs import (
     CANCEL_TYPE,
@@ -27,9 +27,10 @@ from layouts.features.jobs import (
     ended_view,
     job_of,
     live_parts,
+    progress_label,
     shown_key,
 )
-from layouts.ids import History, Page
+from layouts.ids import Csv, History, Page
 from services.access.identity import current_caller
 from services.errors import ConsoleError
 from services.jobs.record import (
@@ -39,6 +40,7 @@ from services.jobs.record import (
     FROM_COMPARE,
     FROM_CSV,
     FROM_EVALUATE,
+    QUEUED,
     Job,
 )
 from services.wiring import ConsoleServices
@@ -48,13 +50,17 @@ from services.wiring import ConsoleServices
 class PanelView:
     panel: JobPanel
     draw: Callable[[Job], Any]  # a succeeded job's result
+    empty: str  # what the panel says with no job to show
 
 
 PANELS = (
-    PanelView(csv_tab.PANEL, csv_tab.prediction_view),
-    PanelView(table_panel.PANEL, table_panel.job_view),
-    PanelView(compare.FILE_PANEL, compare.compared_file_view),
-    *(PanelView(where.panel, evaluation.evaluation_view) for where in evaluation.SECTIONS),
+    PanelView(csv_tab.PANEL, csv_tab.prediction_view, csv_tab.NO_RESULT),
+    PanelView(table_panel.PANEL, table_panel.job_view, table_panel.NO_TABLE_JOB),
+    PanelView(compare.FILE_PANEL, compare.compared_file_view, compare.NO_COMPARISON),
+    *(
+        PanelView(where.panel, evaluation.evaluation_view, evaluation.NO_EVALUATION)
+        for where in evaluation.SECTIONS
+    ),
 )
 
 
@@ -72,7 +78,12 @@ class JobCallbacks:
         self.idle_poll_ms = idle_poll_ms
 
     def refresh(
-        self, ticks: int | None, open_job: str | None, shown: list, listed: str | None
+        self,
+        ticks: int | None,
+        open_job: str | None,
+        file_info: dict[str, Any] | None,
+        shown: list,
+        listed: str | None,
     ) -> dict[str, Any]:
         """Every panel, the history's jobs list, the header's count and the next poll."""
         try:
@@ -80,8 +91,9 @@ class JobCallbacks:
             opened, missing = self._opened(jobs, open_job)
         except ConsoleError as error:
             return self._unavailable(error)
+        csv_file = f"upload:{file_info['file_id']}" if file_info else None
         panels = [
-            self._panel(view, jobs, opened, was, missing)
+            self._panel(view, self._shown_job(view, jobs, opened, csv_file), was, missing)
             for view, was in zip(PANELS, shown, strict=True)
         ]
         active = sum(job.active for job in jobs)
@@ -106,21 +118,29 @@ class JobCallbacks:
         except ConsoleError as error:
             return None, show_error(error)
 
-    def _panel(
-        self, view: PanelView, jobs: list[Job], opened: Job | None, was: Any, missing: Any
-    ) -> dict[str, Any]:
+    @staticmethod
+    def _shown_job(
+        view: PanelView, jobs: list[Job], opened: Job | None, csv_file: str | None
+    ) -> Job | None:
+        """The job the URL names, if it is this panel's; else the panel's newest (the CSV
+        panel's newest for the file in the CSV tab: another file's predictions are not
+        this one's)."""
         name = view.panel.name
         if opened is not None and panel_of(opened) == name:
-            job = opened
-        else:
-            job = next((j for j in jobs if panel_of(j) == name), None)
+            return opened
+        mine = (j for j in jobs if panel_of(j) == name)
+        if name == FROM_CSV and csv_file:
+            mine = (j for j in mine if j.source == csv_file)
+        return next(mine, None)
+
+    def _panel(self, view: PanelView, job: Job | None, was: Any, missing: Any) -> dict[str, Any]:
         parts = live_parts(job)
         key = shown_key(job)
-        if missing is not None and name == FROM_CSV:  # a job link that is not the caller's
+        if missing is not None and view.panel.name == FROM_CSV:  # a link to another's job
             return {**parts, "result": missing, "shown": None}
         if key == was:
             return {**parts, "result": no_update, "shown": no_update}
-        result = ended_view(job, view.draw) if job is not None else no_update
+        result = ended_view(job, view.draw) if job is not None else placeholder(view.empty)
         return {**parts, "result": result, "shown": key}
 
     def _unavailable(self, error: ConsoleError) -> dict[str, Any]:
@@ -162,9 +182,11 @@ class JobCallbacks:
 
 
 def jobs_key(jobs: list[Job]) -> str:
-    """What the history's list shows changes with this (progress in steps of 5 %)."""
+    """What the history's list shows changes with this (progress in steps of 5 %; a queued
+    job's label, which counts the seconds it waits)."""
     return "|".join(
         f"{j.job_id}:{j.state}:{j.cancel_requested}:{((j.progress or {}).get('percent') or 0) // 5}"
+        + (f":{progress_label(j)}" if j.state == QUEUED else "")
         for j in jobs
     )
 
@@ -194,6 +216,7 @@ def register(app: dash.Dash, services: ConsoleServices) -> JobCallbacks:
         inputs={
             "ticks": Input(Page.JOB_TICK, "n_intervals"),
             "open_job": Input(Page.OPEN_JOB, "data"),
+            "file_info": Input(Csv.FILE, "data"),
         },
         state={
             "shown": [State(view.panel.shown, "data") for view in PANELS],

@@ -17,16 +17,16 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts.components import progress_bar
-from services.jobs.record import CANCELLED, FAILED, QUEUED, SUCCEEDED, Job
+from services.jobs.record import CANCELLED, CELERY, FAILED, PROCESS, QUEUED, SUCCEEDED, Job
 
 CANCEL_TYPE = "job-cancel"
 HIDDEN = {"display": "none"}
 FAST_POLL_MS = 1000  # while one of the person's jobs runs
 QUEUE_NOTICE_SECONDS = 2  # a job waiting longer says what it waits for
 QUEUED_WAITS = {  # by runner: the threads' jobs start at once
-    "celery": "Waiting for a job worker",
+    CELERY: "Waiting for a job worker",
     # a worker's first big job starts its job server, with MLflow and the model's library
-    "process": "Starting a job process (the first one takes a few seconds)",
+    PROCESS: "Starting a job process (the first one takes a few seconds)",
 }
 
 

@@ -31,6 +31,7 @@ FINISHED = (SUCCEEDED, FAILED, CANCELLED)
 SCORE, COMPARE, EVALUATE = "score", "compare", "evaluate"
 LOCAL, SPARK = "local", "spark"  # engines: where the scoring happens
 INLINE = "inline"  # the runner for small files: a thread of the process that took the job
+PROCESS, CELERY = "process", "celery"  # the runners for the rest: a job process, a worker
 MINE = "mine"
 
 # Where a job was started: it decides the audit record's source and which panel shows it.

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from services.errors import jobs_unavailable
-from services.jobs.record import Job, job_lost
+from services.jobs.record import CELERY, PROCESS, Job, job_lost
 from services.jobs.store import JobStore
 from services.settings import Settings
 
@@ -96,7 +96,7 @@ class ProcessRunner:
     and a job that ignores Cancel for ``CANCEL_GRACE_SECONDS`` (one long ``predict`` call)
     is stopped hard."""
 
-    name = "process"
+    name = PROCESS
 
     def __init__(self, settings: Settings, store: JobStore, build: BuildServices) -> None:
         self.settings = settings
@@ -182,7 +182,7 @@ class CeleryRunner:
     """Jobs through Redis to ``celery -A app:celery_app worker`` processes, which build the
     same console from the same environment."""
 
-    name = "celery"
+    name = CELERY
 
     def __init__(self, settings: Settings) -> None:
         self.celery = celery_for(settings)

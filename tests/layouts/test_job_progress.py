@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from layouts.features.jobs import progress_label
-from services.jobs.record import Job
+from services.jobs.record import CELERY, INLINE, PROCESS, SPARK, Job
 
 QUEUED_JOB = Job(
     "b" * 32,
@@ -30,12 +30,21 @@ QUEUED_JOB = Job(
 @pytest.mark.parametrize(
     ("runner", "waited", "says"),
     [
-        ("process", 6, "Starting a job process (the first one takes a few seconds): 6 s…"),
-        ("celery", 6, "Waiting for a job worker: 6 s…"),
-        ("thread", 6, "Starting…"),
-        ("process", 0, "Starting…"),  # most jobs start at once: no notice flashes by
+        (PROCESS, 6, "Starting a job process (the first one takes a few seconds): 6 s…"),
+        (CELERY, 6, "Waiting for a job worker: 6 s…"),
+        (INLINE, 6, "Starting…"),  # a thread: waiting here is not the runner's doing
+        (SPARK, 6, "Starting…"),
+        (PROCESS, 0, "Starting…"),  # most jobs start at once: no notice flashes by
     ],
 )
 def test_a_queued_job_says_what_it_waits_for(runner, waited, says):
     job = replace(QUEUED_JOB, runner=runner, created=time.time() - waited - 0.2)
     assert progress_label(job) == says
+
+
+def test_prediction_history_redraws_a_queued_job_as_its_wait_grows():
+    from callbacks.features.jobs import jobs_key
+
+    waiting = replace(QUEUED_JOB, runner=PROCESS, created=time.time() - 3.2)
+    later = replace(waiting, created=waiting.created - 1)
+    assert jobs_key([waiting]) != jobs_key([later])

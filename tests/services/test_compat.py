@@ -3,6 +3,8 @@ checked here, so an upgrade that changes it fails this test rather than a user's
 
 from __future__ import annotations
 
+import inspect
+
 import mlflow
 
 from services.compat import mlflow_mismatch_text
@@ -190,3 +192,22 @@ def test_lightened_tasks_keep_the_filters_and_the_configuration_without_re_addin
         )
         assert task() and added != []
         assert warnings.filters == before
+
+
+def test_a_stopping_gunicorn_worker_looks_at_its_connections_every_second(monkeypatch):
+    """gunicorn's graceful loop hands its whole grace period to one wait; the console's
+    worker hands at most a second, so an idle kept-alive connection cannot hold a stop."""
+    from gunicorn.workers.gthread import ThreadWorker
+
+    from services.compat import promptly_stopping_thread_worker
+
+    waits = []
+    monkeypatch.setattr(ThreadWorker, "wait_for_and_dispatch_events", lambda _, t: waits.append(t))
+    worker_class = promptly_stopping_thread_worker()
+    assert issubclass(worker_class, ThreadWorker)
+    worker = worker_class.__new__(worker_class)  # the wait needs no poller or sockets here
+    worker.wait_for_and_dispatch_events(29.9)
+    worker.wait_for_and_dispatch_events(0.2)
+    assert waits == [1.0, 0.2]
+    graceful_loop = "self.wait_for_and_dispatch_events(timeout=time_remaining)"
+    assert graceful_loop in inspect.getsource(ThreadWorker.run)  # what it makes shorter
