@@ -81,6 +81,10 @@ def _warm_up(server) -> None:
         import mlflow.sklearn  # noqa: F401
         import sklearn.ensemble  # noqa: F401
 
+        from services.compat import prepare_requirement_checks
+
+        prepare_requirement_checks()  # or the first model's load spends half a second on it
+
         from app import freeze_startup_objects, services_of
 
         freeze_startup_objects()  # MLflow and scikit-learn arrived after create_app froze

@@ -7,6 +7,12 @@ here again, re-check, then move the versions in the test).
   ask whether one requirement is met; its words are the ones users also see in the warning
   ``mlflow.pyfunc.load_model`` logs ("xgboost (current: uninstalled, required:
   xgboost==3.2.0)").
+- ``prepare_requirement_checks``: MLflow's map from installed packages to their modules
+  (``mlflow.utils.requirements_utils._init_packages_to_modules_map``, ``_MODULES_TO_PACKAGES``;
+  MLflow 3.17.2), built on a process's first requirement check by reading the file list of
+  every installed package: about half a second, which ``mlflow.pyfunc.load_model`` spends on
+  a process's first model. Built ahead of that by a worker's warm-up and by the job server
+  (whose jobs are forked with it), and by one thread at a time.
 - ``sklearn_predict``: a loaded scikit-learn pyfunc's own ``predict``, behind MLflow's
   wrapper (``PyFuncModel._model_impl``, ``_predict_fn``, ``metadata._is_signature_from_type_hint``;
   MLflow 3.17.2). For input the console has already conformed exactly, MLflow's second schema
@@ -44,11 +50,30 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+
+_requirement_map_lock = threading.Lock()
+_requirement_map_built = False
+
+
+def prepare_requirement_checks() -> None:
+    """MLflow's package map built now, once per process (see the note above); a thread that
+    asks while another builds it waits instead of building it again."""
+    global _requirement_map_built
+    if _requirement_map_built:
+        return
+    with _requirement_map_lock:
+        if not _requirement_map_built:
+            from mlflow.utils.requirements_utils import _init_packages_to_modules_map
+
+            _init_packages_to_modules_map()
+            _requirement_map_built = True
 
 
 def mlflow_mismatch_text(requirement: str) -> str | None:

@@ -157,7 +157,7 @@ def progress_label(job: Job) -> str:
         parts.append(f"{progress['rows_done']:,} rows")
     if progress.get("eta_seconds") is not None:
         parts.append(f"about {progress['eta_seconds']:.0f} s left")
-    return ", ".join(parts) or "Starting…"
+    return ", ".join(parts) or "Running…"  # the model loads, the first part is read
 
 
 def ended_view(job: Job, succeeded: Callable[[Job], Any]) -> Any:

@@ -70,10 +70,11 @@ def scatter_chart(first: list[Any], second: list[Any], names: tuple[str, str]) -
 
 
 def drift_bars(drift: dict[str, Any], threshold: float) -> Any:
-    """One job: each column's PSI, largest first, red above the threshold."""
+    """One job: each column's PSI, largest first, red where the column is flagged (above
+    the threshold, on enough rows: a few rows' PSI says little, and the headline says so)."""
     columns = [c for c in drift["columns"] if c["psi"] is not None][::-1]
     values = [c["psi"] for c in columns]
-    colours = [RED if v > threshold else BLUE for v in values]
+    colours = [RED if c["flagged"] else BLUE for c in columns]
     figure = go.Figure(
         go.Bar(
             x=values,

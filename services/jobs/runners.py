@@ -59,6 +59,7 @@ PRELOAD_IF_USED = (
     "torch",
     "tensorflow",
 )
+AFTER_IMPORTS = "services.jobs.job_server_preload"  # last: it needs MLflow imported
 _preload_once = threading.Lock()
 _preloaded = False
 
@@ -174,7 +175,7 @@ def preload_fork_server() -> None:
     with _preload_once:
         if not _preloaded:
             used = [name for name in PRELOAD_IF_USED if name in sys.modules]
-            multiprocessing.set_forkserver_preload([*FORK_SERVER_PRELOAD, *used])
+            multiprocessing.set_forkserver_preload([*FORK_SERVER_PRELOAD, *used, AFTER_IMPORTS])
             _preloaded = True
 
 

@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 
 from services import metrics
 from services.access.caller import Caller
-from services.compat import lighter_sklearn_tasks, sklearn_predict
+from services.compat import lighter_sklearn_tasks, prepare_requirement_checks, sklearn_predict
 from services.errors import ConsoleError, ModelCannotLoad, PermissionDenied, Unauthenticated
 from services.registry.access import ModelAccess
 from services.registry.client import Registry
@@ -257,6 +257,7 @@ def _load(registry: Registry, resolved: ResolvedVersion) -> LoadedModel:
 
     started = time.perf_counter()
     files = registry.download(resolved)
+    prepare_requirement_checks()  # load_model checks the model's requirements
     try:
         pyfunc = mlflow.pyfunc.load_model(str(files))
     except ConsoleError:

@@ -60,10 +60,26 @@ def test_markup_in_comparison_and_monitoring_charts_is_shown_not_followed():
     charts = [
         crosstab_chart({"counts": [[1]], "rows": [LINK], "columns": [LINK]}, LINK, LINK),
         scatter_chart([1.0], [2.0], (LINK, LINK)),
-        drift_bars({"columns": [{"column": LINK, "psi": 0.3}]}, 0.2),
+        drift_bars({"columns": [{"column": LINK, "psi": 0.3, "flagged": True}]}, 0.2),
         drift_over_time_chart([summary], 0.2),
         arm_predictions_chart([{"arm": LINK, "predictions": {"classes": {LINK: 3}}}]),
     ]
     for chart in charts:
         text = _text(chart)
         assert "<a href" not in text and "&lt;a href" in text, text[:300]
+
+
+def test_drift_bars_are_red_only_for_flagged_columns():
+    """On too few rows nothing is flagged (the headline says so), whatever the PSI."""
+    columns = [
+        {"column": "few_rows", "psi": 1.4, "flagged": False},
+        {"column": "drifted", "psi": 0.3, "flagged": True},
+        {"column": "calm", "psi": 0.1, "flagged": False},
+    ]
+    colour = _bar_colours(drift_bars({"columns": columns}, 0.2))
+    assert colour["few_rows"] == colour["calm"] != colour["drifted"]
+
+
+def _bar_colours(chart) -> dict[str, str]:
+    bars = chart.children.figure["data"][0]
+    return dict(zip(bars["y"], bars["marker"]["color"], strict=True))

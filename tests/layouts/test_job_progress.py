@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from layouts.features.jobs import progress_label
-from services.jobs.record import CELERY, INLINE, PROCESS, SPARK, Job
+from services.jobs.record import CELERY, INLINE, PROCESS, RUNNING, SPARK, Job
 
 QUEUED_JOB = Job(
     "b" * 32,
@@ -48,3 +48,10 @@ def test_prediction_history_redraws_a_queued_job_as_its_wait_grows():
     waiting = replace(QUEUED_JOB, runner=PROCESS, created=time.time() - 3.2)
     later = replace(waiting, created=waiting.created - 1)
     assert jobs_key([waiting]) != jobs_key([later])
+
+
+def test_a_running_job_without_progress_yet_says_it_runs():
+    running = replace(QUEUED_JOB, runner=PROCESS, state=RUNNING, started=time.time())
+    assert progress_label(running) == "Running…"
+    counted = replace(running, progress={"rows_done": 50_000, "rows_total": 150_000})
+    assert progress_label(counted) == "50,000 / 150,000 rows"

@@ -211,3 +211,21 @@ def test_a_stopping_gunicorn_worker_looks_at_its_connections_every_second(monkey
     assert waits == [1.0, 0.2]
     graceful_loop = "self.wait_for_and_dispatch_events(timeout=time_remaining)"
     assert graceful_loop in inspect.getsource(ThreadWorker.run)  # what it makes shorter
+
+
+def test_mlflow_builds_its_package_map_once_and_the_console_builds_it_first(monkeypatch):
+    """MLflow keeps the map where prepare_requirement_checks leaves it: a model's requirement
+    check afterwards reads no installed package's file list again."""
+    from mlflow.utils import requirements_utils
+
+    from services.compat import prepare_requirement_checks
+
+    prepare_requirement_checks()
+    assert requirements_utils._MODULES_TO_PACKAGES
+
+    def read_again():
+        raise AssertionError("MLflow read every package's file list again")
+
+    monkeypatch.setattr(requirements_utils.importlib_metadata, "packages_distributions", read_again)
+    assert mlflow_mismatch_text("scikit-learn") is None
+    assert "uninstalled" in mlflow_mismatch_text("surely-not-installed-package==1.0")
