@@ -5,27 +5,12 @@ from __future__ import annotations
 from layouts.history_tab import jobs_table
 from services.jobs.record import COMPARE, EVALUATE, SCORE, SUCCEEDED, Job
 from tests.callbacks.test_tabs import text_of
+from tests.layouts.job_records import csv_job
 
 
 def _finished(kind: str, result: dict | None) -> Job:
-    return Job(
-        "a" * 32,
-        "alice",
-        kind,
-        "csv",
-        "main.ml_models.iris_classifier",
-        "Champion",
-        "1",
-        "Champion",
-        "local",
-        "upload:" + "0" * 32,
-        "",
-        "csv",
-        source_name="flowers.csv",
-        state=SUCCEEDED,
-        summary={"seconds": 0.1, "input_rows": 50},
-        result=result,
-    )
+    summary = {"seconds": 0.1, "input_rows": 50}
+    return csv_job(kind=kind, state=SUCCEEDED, summary=summary, result=result)
 
 
 def test_a_finished_job_without_files_says_when_it_ended_and_nothing_else():

@@ -8,23 +8,10 @@ from dataclasses import replace
 import pytest
 
 from layouts.features.jobs import progress_label
-from services.jobs.record import CELERY, INLINE, PROCESS, RUNNING, SPARK, Job
+from services.jobs.record import CELERY, INLINE, PROCESS, RUNNING, SPARK
+from tests.layouts.job_records import csv_job
 
-QUEUED_JOB = Job(
-    "b" * 32,
-    "alice",
-    "score",
-    "csv",
-    "main.ml_models.iris_classifier",
-    "Champion",
-    "1",
-    "Champion",
-    "local",
-    "upload:" + "0" * 32,
-    "",
-    "csv",
-    source_name="flowers.csv",
-)
+QUEUED_JOB = csv_job()  # a new record is queued
 
 
 @pytest.mark.parametrize(
