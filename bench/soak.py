@@ -255,10 +255,10 @@ class Session:
         # every job panel's "shown" store, as the page sends them (the jobs list's last)
         panels = [spec["id"] for spec in c["jobs"]["state"][:-1]]
         deadline, ticks, shown = time.monotonic() + JOB_TIMEOUT_S, 0, [None] * len(panels)
-        while time.monotonic() < deadline:  # as the page polls, the job it opened named
+        while time.monotonic() < deadline:  # as the page polls: the job it opened, its file
             time.sleep(JOB_POLL_S)
             ticks += 1
-            outputs = self.answer(self.post(c["jobs"], [ticks, job], [*shown, None]))
+            outputs = self.answer(self.post(c["jobs"], [ticks, job, file], [*shown, None]))
             shown = [
                 (outputs.get(panel) or {}).get("data", s)
                 for panel, s in zip(panels, shown, strict=True)
