@@ -74,7 +74,8 @@ class HistoryCallbacks:
             return {**NOTHING, "detail": show_error(error), "job": no_update}
         if action == "open-job":
             return {**NOTHING, "tab": Tab.CSV, "job": job.job_id, "detail": None}
-        return {**self._file_back(job), "job": no_update}
+        back = self._file_back(job)  # the file in the CSV tab again: its jobs, not the last
+        return {**back, "job": None if "file" in back else no_update}
 
     def _file_back(self, job: Job) -> dict[str, Any]:
         file_id = job.source.removeprefix("upload:")

@@ -70,9 +70,12 @@ def prepare_requirement_checks() -> None:
         return
     with _requirement_map_lock:
         if not _requirement_map_built:
-            from mlflow.utils.requirements_utils import _init_packages_to_modules_map
+            try:
+                from mlflow.utils.requirements_utils import _init_packages_to_modules_map
 
-            _init_packages_to_modules_map()
+                _init_packages_to_modules_map()
+            except Exception:  # MLflow's own check logs and goes on: so do model loads, jobs
+                log.warning("MLflow's map of installed packages was not built", exc_info=True)
             _requirement_map_built = True
 
 

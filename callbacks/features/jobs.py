@@ -40,6 +40,7 @@ from services.jobs.record import (
     FROM_COMPARE,
     FROM_CSV,
     FROM_EVALUATE,
+    FROM_MONITOR_EVALUATE,
     QUEUED,
     Job,
 )
@@ -62,6 +63,10 @@ PANELS = (
         for where in evaluation.SECTIONS
     ),
 )
+
+
+OF_THE_UPLOADED_FILE = (FROM_CSV, FROM_COMPARE, FROM_EVALUATE, FROM_MONITOR_EVALUATE)
+SAID_ERROR = "error"  # a panel's "shown" while it says an error: the next poll redraws it
 
 
 def panel_of(job: Job) -> str:
@@ -91,9 +96,9 @@ class JobCallbacks:
             opened, missing = self._opened(jobs, open_job)
         except ConsoleError as error:
             return self._unavailable(error)
-        csv_file = f"upload:{file_info['file_id']}" if file_info else None
+        uploaded = f"upload:{file_info['file_id']}" if file_info else None
         panels = [
-            self._panel(view, self._shown_job(view, jobs, opened, csv_file), was, missing)
+            self._panel(view, self._shown_job(view, jobs, opened, uploaded), was, missing)
             for view, was in zip(PANELS, shown, strict=True)
         ]
         active = sum(job.active for job in jobs)
@@ -120,24 +125,25 @@ class JobCallbacks:
 
     @staticmethod
     def _shown_job(
-        view: PanelView, jobs: list[Job], opened: Job | None, csv_file: str | None
+        view: PanelView, jobs: list[Job], opened: Job | None, uploaded: str | None
     ) -> Job | None:
-        """The job the URL names, if it is this panel's; else the panel's newest (the CSV
-        panel's newest for the file in the CSV tab: another file's predictions are not
-        this one's)."""
+        """The job the URL names, if it is this panel's; else the panel's newest, and for a
+        panel of the uploaded file (predict, compare, evaluate) the newest for the file the
+        CSV tab holds now: another file's results are not this one's."""
         name = view.panel.name
         if opened is not None and panel_of(opened) == name:
             return opened
         mine = (j for j in jobs if panel_of(j) == name)
-        if name == FROM_CSV and csv_file:
-            mine = (j for j in mine if j.source == csv_file)
+        if name in OF_THE_UPLOADED_FILE and uploaded:
+            mine = (j for j in mine if j.source == uploaded)
         return next(mine, None)
 
-    def _panel(self, view: PanelView, job: Job | None, was: Any, missing: Any) -> dict[str, Any]:
+    @staticmethod
+    def _panel(view: PanelView, job: Job | None, was: Any, missing: Any) -> dict[str, Any]:
         parts = live_parts(job)
         key = shown_key(job)
         if missing is not None and view.panel.name == FROM_CSV:  # a link to another's job
-            return {**parts, "result": missing, "shown": None}
+            return {**parts, "result": missing, "shown": SAID_ERROR}
         if key == was:
             return {**parts, "result": no_update, "shown": no_update}
         result = ended_view(job, view.draw) if job is not None else placeholder(view.empty)
@@ -146,7 +152,7 @@ class JobCallbacks:
     def _unavailable(self, error: ConsoleError) -> dict[str, Any]:
         """The jobs cannot be read (the job database is down): said in each panel."""
         alert = show_error(error)
-        panel = {**live_parts(None), "result": alert, "shown": None}
+        panel = {**live_parts(None), "result": alert, "shown": SAID_ERROR}
         return {
             "panels": [panel] * len(PANELS),
             "history": alert,

@@ -10,6 +10,7 @@ import json
 
 import pandas as pd
 import pytest
+from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from layouts.answer import FORM_ANSWER, JSON_ANSWER
@@ -175,9 +176,14 @@ def test_a_csv_result_comes_in_both_formats_and_names_its_file(dash_duo, setting
 
     upload_csv(dash_duo, second, 12)  # a new file: the other file's predictions go
     dash_duo.wait_for_text_to_equal(CSV_RESULT, NO_RESULT)
+    click(dash_duo, f"#{Csv.PREDICT}")
+    dash_duo.wait_for_contains_text(CSV_RESULT, "second.csv: 12 rows scored by")
     open_tab(dash_duo, "Prediction History")
     dash_duo.wait_for_contains_text(f"#{History.JOBS}", "first.csv · csv")
-    assert len(dash_duo.find_elements(f"#{History.JOBS} tbody tr")) == 1  # one run only
+    rows = dash_duo.find_elements(f"#{History.JOBS} tbody tr")
+    assert len(rows) == 2  # one run each
+    rows[-1].find_element(By.XPATH, ".//button[text()='Run again']").click()  # first.csv's
+    dash_duo.wait_for_contains_text(CSV_RESULT, "first.csv: 30 rows scored by")  # its own
     assert dash_duo.get_logs() == []
 
 

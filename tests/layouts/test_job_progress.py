@@ -42,3 +42,14 @@ def test_a_running_job_without_progress_yet_says_it_runs():
     assert progress_label(running) == "Running…"
     counted = replace(running, progress={"rows_done": 50_000, "rows_total": 150_000})
     assert progress_label(counted) == "50,000 / 150,000 rows"
+
+
+def test_a_panel_that_said_an_error_says_its_empty_text_once_there_is_nothing_to_show():
+    """A link to someone else's job said "not found"; a new file later: the error goes."""
+    from callbacks.features.jobs import PANELS, SAID_ERROR, JobCallbacks
+    from tests.callbacks.test_tabs import text_of
+
+    csv_panel = PANELS[0]
+    redrawn = JobCallbacks._panel(csv_panel, None, SAID_ERROR, None)
+    assert text_of(redrawn["result"]) == csv_panel.empty
+    assert redrawn["shown"] is None

@@ -218,14 +218,36 @@ def test_mlflow_builds_its_package_map_once_and_the_console_builds_it_first(monk
     check afterwards reads no installed package's file list again."""
     from mlflow.utils import requirements_utils
 
-    from services.compat import prepare_requirement_checks
+    from services import compat
 
-    prepare_requirement_checks()
+    monkeypatch.setattr(requirements_utils, "_MODULES_TO_PACKAGES", None)
+    monkeypatch.setattr(requirements_utils, "_PACKAGES_TO_MODULES", None)
+    monkeypatch.setattr(compat, "_requirement_map_built", False)
+    compat.prepare_requirement_checks()
     assert requirements_utils._MODULES_TO_PACKAGES
 
     def read_again():
         raise AssertionError("MLflow read every package's file list again")
 
     monkeypatch.setattr(requirements_utils.importlib_metadata, "packages_distributions", read_again)
-    assert mlflow_mismatch_text("scikit-learn") is None
-    assert "uninstalled" in mlflow_mismatch_text("surely-not-installed-package==1.0")
+    assert requirements_utils._check_requirement_satisfied("scikit-learn") is None
+    missing = requirements_utils._check_requirement_satisfied("surely-not-installed-pkg==1.0")
+    assert missing is not None and missing.installed_version is None
+
+
+def test_a_package_map_mlflow_cannot_build_stops_no_model_and_no_job(monkeypatch, caplog):
+    """The job server imports prepare_requirement_checks' module before any job: an error
+    there (one broken package listing) would end the fork server, and with it every job."""
+    from mlflow.utils import requirements_utils
+
+    from services import compat
+
+    def broken():
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "a package's top_level.txt")
+
+    monkeypatch.setattr(requirements_utils, "_init_packages_to_modules_map", broken)
+    monkeypatch.setattr(compat, "_requirement_map_built", False)
+    compat.prepare_requirement_checks()  # says so in the log, raises nothing
+    assert "was not built" in caplog.text
+    compat.prepare_requirement_checks()  # and tries once per process only
+    assert caplog.text.count("was not built") == 1
