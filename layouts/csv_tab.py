@@ -26,8 +26,8 @@ from services.scoring.tables import ERROR_COLUMN
 
 HIDDEN = {"display": "none"}
 SHOWN = {"display": "flex"}
-PANEL = JobPanel(FROM_CSV)
 NO_RESULT = "Predictions appear here after Predict from CSV."
+PANEL = JobPanel(FROM_CSV, NO_RESULT)
 
 
 def upload_ids() -> str:
@@ -119,7 +119,7 @@ def layout(upload_limit_bytes: int) -> html.Div:
                 ],
                 "list-check",
             ),
-            section("Predictions", PANEL.result_area(NO_RESULT), "stars"),
+            section("Predictions", PANEL.result_area(), "stars"),
             compare.csv_section(),
             evaluation.CSV_SECTION.layout(),
         ]

@@ -51,17 +51,13 @@ from services.wiring import ConsoleServices
 class PanelView:
     panel: JobPanel
     draw: Callable[[Job], Any]  # a succeeded job's result
-    empty: str  # what the panel says with no job to show
 
 
 PANELS = (
-    PanelView(csv_tab.PANEL, csv_tab.prediction_view, csv_tab.NO_RESULT),
-    PanelView(table_panel.PANEL, table_panel.job_view, table_panel.NO_TABLE_JOB),
-    PanelView(compare.FILE_PANEL, compare.compared_file_view, compare.NO_COMPARISON),
-    *(
-        PanelView(where.panel, evaluation.evaluation_view, evaluation.NO_EVALUATION)
-        for where in evaluation.SECTIONS
-    ),
+    PanelView(csv_tab.PANEL, csv_tab.prediction_view),
+    PanelView(table_panel.PANEL, table_panel.job_view),
+    PanelView(compare.FILE_PANEL, compare.compared_file_view),
+    *(PanelView(where.panel, evaluation.evaluation_view) for where in evaluation.SECTIONS),
 )
 
 
@@ -146,7 +142,7 @@ class JobCallbacks:
             return {**parts, "result": missing, "shown": SAID_ERROR}
         if key == was:
             return {**parts, "result": no_update, "shown": no_update}
-        result = ended_view(job, view.draw) if job is not None else placeholder(view.empty)
+        result = ended_view(job, view.draw) if job is not None else placeholder(view.panel.empty)
         return {**parts, "result": result, "shown": key}
 
     def _unavailable(self, error: ConsoleError) -> dict[str, Any]:

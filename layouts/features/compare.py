@@ -21,7 +21,11 @@ from services.jobs.record import FROM_COMPARE, Job
 from services.registry.labels import label_of
 
 GRID_ROWS = 1_000
-FILE_PANEL = JobPanel(FROM_COMPARE)
+NO_COMPARISON = (
+    "Both versions predict the same rows; rows where they disagree come first. "
+    "Each version is checked and audited for you on its own."
+)
+FILE_PANEL = JobPanel(FROM_COMPARE, NO_COMPARISON)
 DISAGREE_CLASS = "compare-disagree"
 # ag-grid evaluates this expression for each row: a row the versions disagree on is marked
 ROW_RULES = {DISAGREE_CLASS: f"params.data.{AGREE_COLUMN} === false"}
@@ -73,15 +77,9 @@ def csv_section() -> dbc.Card:
         _picker(Compare.CSV_WITH, [button]),
         html.Div(id=Compare.CSV_ERROR),
         COMPARE_FILE_SNIPPETS.layout(),
-        FILE_PANEL.layout(NO_COMPARISON),
+        FILE_PANEL.layout(),
     ]
     return section("Compare versions", body, "layout-split")
-
-
-NO_COMPARISON = (
-    "Both versions predict the same rows; rows where they disagree come first. "
-    "Each version is checked and audited for you on its own."
-)
 
 
 def options(aliases: dict[str, str], versions: list[str], loaded: str) -> tuple[list, str | None]:

@@ -46,7 +46,7 @@ class EvaluationSection:
 
     @property
     def panel(self) -> JobPanel:
-        return JobPanel(self.name)
+        return JobPanel(self.name, NO_EVALUATION)
 
     def _id(self, part: str) -> str:
         return f"{self.name}-{part}"
@@ -119,7 +119,7 @@ class EvaluationSection:
             buttons,
             html.Div(id=self.error),
             self.snippets.layout(),
-            self.panel.layout(NO_EVALUATION),
+            self.panel.layout(),
         ]
         return section("Evaluate against a label column", body, "clipboard-check")
 

@@ -16,7 +16,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts.components import progress_bar
+from layouts.components import placeholder, progress_bar
 from services.jobs.record import CANCELLED, CELERY, FAILED, PROCESS, QUEUED, SUCCEEDED, Job
 
 CANCEL_TYPE = "job-cancel"
@@ -42,6 +42,7 @@ class JobPanel:
     keyboard can focus: Cancel stays the same button while the job runs."""
 
     name: str
+    empty: str = ""  # what its result area says with no job to show (its IDs need no text)
 
     @property
     def live(self) -> str:
@@ -69,9 +70,9 @@ class JobPanel:
         the result from being drawn again on every poll."""
         return f"{self.name}-job-shown"
 
-    def layout(self, empty: str) -> html.Div:
+    def layout(self) -> html.Div:
         """Progress above the result, in one place."""
-        return html.Div([self.live_area(), self.result_area(empty)], className="job-panel")
+        return html.Div([self.live_area(), self.result_area()], className="job-panel")
 
     def live_area(self) -> html.Div:
         """What shows while the job runs: what it is, Cancel, the progress (placed by the
@@ -98,11 +99,11 @@ class JobPanel:
             className="job-live mt-2 mb-2",
         )
 
-    def result_area(self, empty: str) -> html.Div:
+    def result_area(self) -> html.Div:
         """What became of the job, and which job and state that is."""
         return html.Div(
             [
-                html.Div(html.P(empty, className="text-body-secondary mb-0"), id=self.result),
+                html.Div(placeholder(self.empty), id=self.result),
                 dcc.Store(id=self.shown),
             ]
         )

@@ -12,8 +12,8 @@ from layouts.ids import Table
 from services.jobs.record import FROM_TABLE, LOCAL, SPARK, Job
 
 THIS_SERVER = LOCAL
-PANEL = JobPanel(FROM_TABLE)
 NO_TABLE_JOB = "A table scored here shows its progress and result here."
+PANEL = JobPanel(FROM_TABLE, NO_TABLE_JOB)
 
 
 def layout(spark_configured: bool) -> html.Div:
@@ -86,7 +86,7 @@ def layout(spark_configured: bool) -> html.Div:
             fields,
             start,
             html.Div(id=Table.START_ERROR),
-            PANEL.layout(NO_TABLE_JOB),
+            PANEL.layout(),
         ],
         "table",
     )

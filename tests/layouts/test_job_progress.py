@@ -51,5 +51,5 @@ def test_a_panel_that_said_an_error_says_its_empty_text_once_there_is_nothing_to
 
     csv_panel = PANELS[0]
     redrawn = JobCallbacks._panel(csv_panel, None, SAID_ERROR, None)
-    assert text_of(redrawn["result"]) == csv_panel.empty
+    assert text_of(redrawn["result"]) == csv_panel.panel.empty
     assert redrawn["shown"] is None
