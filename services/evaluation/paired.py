@@ -17,23 +17,31 @@ distribution as a weight per row, at a cost that does not grow with agreeing row
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
-from scipy.stats import binom, poisson
 
 REPLICATES = 200
 SEED = 20_231
 BLOCK_ROWS = 4_096  # rows whose weights are drawn at once: bounded memory
 LEVELS = 1 << 16
-# Poisson(1) by inverse probability of a 16-bit uniform number: a table lookup per weight,
-# several times cheaper than numpy's Poisson sampler (a probability is off by < 1/65536).
-POISSON_TABLE = np.searchsorted(
-    poisson.cdf(np.arange(30), 1.0), (np.arange(LEVELS) + 0.5) / LEVELS, side="right"
-).astype(float)
+
+
+@cache
+def poisson_table() -> np.ndarray:
+    """Poisson(1) by inverse probability of a 16-bit uniform number: a table lookup per
+    weight, several times cheaper than numpy's Poisson sampler (a probability is off by
+    < 1/65536)."""
+    from scipy.stats import poisson  # about a second to import: with the first evaluation
+
+    cdf = poisson.cdf(np.arange(30), 1.0)
+    return np.searchsorted(cdf, (np.arange(LEVELS) + 0.5) / LEVELS, side="right").astype(float)
 
 
 def mcnemar_exact(only_first_right: int, only_second_right: int) -> float:
     """The two-sided exact p-value of McNemar's test from the two discordant counts."""
+    from scipy.stats import binom  # about a second to import: with the first evaluation
+
     discordant = only_first_right + only_second_right
     if discordant == 0:
         return 1.0
@@ -43,7 +51,7 @@ def mcnemar_exact(only_first_right: int, only_second_right: int) -> float:
 
 def poisson_weights(rng: np.random.Generator, replicates: int, rows: int) -> np.ndarray:
     """Replicates × rows Poisson(1) weights."""
-    return POISSON_TABLE[rng.integers(0, LEVELS, (replicates, rows), dtype=np.uint16)]
+    return poisson_table()[rng.integers(0, LEVELS, (replicates, rows), dtype=np.uint16)]
 
 
 def interval(replicated: np.ndarray) -> list[float]:

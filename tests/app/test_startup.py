@@ -124,3 +124,20 @@ def test_a_fresh_worker_serves_its_first_requests_all_at_once(settings):
     with ThreadPoolExecutor(len(urls)) as pool:
         statuses = dict(zip(urls, pool.map(fetch, urls), strict=True))
     assert statuses == dict.fromkeys(urls, 200)
+
+
+def test_the_page_waits_for_no_package_only_a_feature_needs(registry_dir, tmp_path):
+    """A worker serves the page once ``create_app`` returns: shap, numba, SciPy's statistics,
+    Plotly's figure factory and pyspark come with the feature that needs them (each costs
+    up to a second of every worker's start), and MLflow with the warm-up after it."""
+    heavy = ["mlflow", "numba", "plotly.figure_factory", "pyspark", "scipy.stats", "shap"]
+    probe = (
+        "import sys; from app import create_app; create_app(); "
+        f"print(sorted(set({heavy!r}) & set(sys.modules)))"
+    )
+    env = clean_environment(APP_DATA_DIR=registry_dir, HOME=tmp_path)
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT, env=env, capture_output=True, text=True
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip().splitlines()[-1] == "[]"

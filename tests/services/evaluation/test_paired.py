@@ -64,7 +64,7 @@ def test_the_accuracy_interval_is_the_weights_summed_by_hand():
     discordant = first != second
     change = second[discordant].astype(float) - first[discordant].astype(float)
     uniform = draws.integers(0, paired.LEVELS, (paired.REPLICATES, len(change)), dtype=np.uint16)
-    weights = paired.POISSON_TABLE[uniform]
+    weights = paired.poisson_table()[uniform]
     totals = weights.sum(axis=1) + draws.poisson(5_000 - len(change), paired.REPLICATES)
     replicated = (weights @ change) / totals
     assert tally.accuracy_interval() == list(np.percentile(replicated, [2.5, 97.5]))
