@@ -2,9 +2,9 @@
 app:server`` and passed explicitly by ``python app.py``.
 
 The master checks the configuration before any worker starts, then, if the embedded registry
-is not seeded yet, seeds it in a process of its own while the workers boot (the first page
-does not need it; a request that does waits for it). A problem stops gunicorn with one line,
-never a loop of workers failing to boot.
+is not seeded yet, seeds it in a process of its own while the first worker boots (the first
+page does not need it; a request that does waits for it; the other workers boot after it). A
+problem stops gunicorn with one line, never a loop of workers failing to boot.
 """
 
 from services.compat import promptly_stopping_thread_worker
@@ -29,6 +29,18 @@ def on_starting(server) -> None:
     seeder = before_workers([address for address in server.cfg.address])
     if seeder is not None:
         server.log.info("Seeding the demo registry in process %s while workers boot", seeder)
+
+
+def post_fork(server, worker) -> None:
+    """On a fresh data dir, the first worker boots beside the seeding process and the others
+    wait for the seeding to end before they import anything: the three processes importing
+    the same libraries on a machine's few CPUs made the first prediction wait for all of
+    them. The first worker serves alone meanwhile."""
+    if worker.age > 1:
+        from services.startup import wait_for_the_seeding_started_here
+
+        if wait_for_the_seeding_started_here():
+            server.log.info("Worker %s boots: the seeding has ended", worker.pid)
 
 
 def post_worker_init(worker) -> None:

@@ -1,5 +1,7 @@
 """Cold start: from launching ``python app.py`` to the first page and the first prediction,
-with a seeded and with a fresh APP_DATA_DIR. ``bench/peers.py`` runs it among the rest; alone:
+with a seeded and with a fresh APP_DATA_DIR, beside the limit (bench/cold_limit.py: one bare
+Python process that does only what the first prediction needs) and, from ``bench/peers.py``,
+the peers launched on the model's files. ``bench/peers.py`` runs it among the rest; alone:
 
     .venv/bin/python bench/cold_start.py [--repeat 3] [--root /another/checkout]
 
@@ -12,25 +14,30 @@ from __future__ import annotations
 import argparse
 import contextlib
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from cold_limit import PREDICTED, RECORD
 from report import Section, median
 from run import ALIAS, OUT_DIR, ROOT, seed_registry, stop_on_sigterm
-from servers import Server, child_env, free_port, start_server, wait_ready
+from servers import Launch, Server, child_env, free_port, start_server, wait_answer, wait_ready
 
-RECORD = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 COLD_POLL_S = 0.05
+LIMIT_SCRIPT = Path(__file__).resolve().parent / "cold_limit.py"
+SEEDED, FRESH = "seeded", "fresh"
+LIMIT = "the limit"
 
 
 @dataclass(frozen=True)
 class ColdStart:
-    kind: str
-    to_page_s: float
+    kind: str  # SEEDED, FRESH, the limit on either, or a peer
+    to_page_s: float | None  # None: it serves no page
     to_predict_s: float
 
 
@@ -72,31 +79,113 @@ def cold_starts(
     print(f"cold starts: {repeat} with the seeded data dir, {repeat} with a fresh one")
     results = []
     for run in range(repeat):
-        results.append(cold_start("seeded", run, data_dir, model_name, root))
+        results.append(cold_start(SEEDED, run, data_dir, model_name, root))
         fresh = work_dir / f"fresh-{run}"
-        results.append(cold_start("fresh", run, fresh, model_name, root))
+        results.append(cold_start(FRESH, run, fresh, model_name, root))
         shutil.rmtree(fresh, ignore_errors=True)
     return results
 
 
-def cold_section(results: list[ColdStart]) -> Section:
-    rows = []
-    for kind in ("seeded", "fresh"):
-        runs = [r for r in results if r.kind == kind]
-        pages, predicts = [r.to_page_s for r in runs], [r.to_predict_s for r in runs]
-        rows.append(
-            [
-                f"{kind} APP_DATA_DIR",
-                str(len(runs)),
-                f"{median(pages):.2f}",
-                f"{min(pages):.2f}–{max(pages):.2f}",
-                f"{median(predicts):.2f}",
-                f"{min(predicts):.2f}–{max(predicts):.2f}",
-            ]
+def limit_kind(kind: str) -> str:
+    return f"{LIMIT}, {kind}"
+
+
+def limit_start(kind: str, data_dir: Path, model_name: str) -> ColdStart:
+    """Seconds from launching bench/cold_limit.py to its ``predicted``."""
+    command = [sys.executable, str(LIMIT_SCRIPT), str(data_dir), model_name, ALIAS]
+    log_path = OUT_DIR / f"cold-limit-{kind}.log"
+    with open(log_path, "wb") as log:
+        launched = time.monotonic()
+        with subprocess.Popen(
+            command, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=log
+        ) as process:
+            answered = seconds_until(process, PREDICTED, launched)
+    if process.returncode != 0 or answered is None:
+        raise RuntimeError(f"{LIMIT_SCRIPT.name} failed ({process.returncode}): see {log_path}")
+    print(f"  cold start ({limit_kind(kind)}): predict {answered:.1f} s")
+    return ColdStart(limit_kind(kind), None, answered)
+
+
+def seconds_until(process: subprocess.Popen[bytes], line: str, launched: float) -> float | None:
+    """Seconds from ``launched`` until ``process`` prints ``line``; None if it never does.
+    Not until its exit: a Python process takes a while to end, a server does not end."""
+    assert process.stdout is not None
+    for said in process.stdout:
+        if said.decode().strip() == line:
+            return time.monotonic() - launched
+    return None
+
+
+def limit_starts(data_dir: Path, work_dir: Path, model_name: str, repeat: int) -> list[ColdStart]:
+    """The limit on the seeded data dir and on a fresh one, in turns."""
+    results = []
+    for run in range(repeat):
+        results.append(limit_start(SEEDED, data_dir, model_name))
+        fresh = work_dir / f"limit-fresh-{run}"
+        results.append(limit_start(FRESH, fresh, model_name))
+        shutil.rmtree(fresh, ignore_errors=True)
+    return results
+
+
+def peer_start(name: str, launch: Launch) -> ColdStart:
+    """Seconds from launching a peer to its first prediction at ``/invocations``."""
+    body = {"dataframe_records": [RECORD]}
+    with contextlib.ExitStack() as stack:
+        launched = time.monotonic()
+        server = start_server(
+            stack,
+            f"cold-{name.replace(' ', '-')}",
+            launch.command,
+            port=launch.port,
+            env=launch.env,
+            cwd=launch.cwd,
+            log_dir=OUT_DIR,
         )
-    header = ["launch of python app.py", "runs", "to GET / s", "range", "to predict s", "range"]
-    line = "times from launch; polled every 50 ms; OS file cache warm (not a cold machine)"
-    return Section("4. Cold start", header, rows, [line])
+        url = f"{server.base_url}/invocations"
+        wait_answer(server, lambda: requests.post(url, json=body, timeout=120), COLD_POLL_S)
+        answered = time.monotonic() - launched
+    print(f"  cold start ({name}): predict {answered:.1f} s")
+    return ColdStart(name, None, answered)
+
+
+def peer_starts(peers: dict[str, Callable[[], Launch]], repeat: int) -> list[ColdStart]:
+    """Each peer launched ``repeat`` times on the model's files, in turns."""
+    return [peer_start(name, launch()) for _ in range(repeat) for name, launch in peers.items()]
+
+
+def kinds(results: list[ColdStart]) -> list[str]:
+    """Each kind of launch once, in the order first measured."""
+    return list(dict.fromkeys(r.kind for r in results))
+
+
+def cold_row(kind: str, results: list[ColdStart]) -> list[str]:
+    """The launches of ``kind``: how many, the median and range to the page and to the
+    first prediction."""
+    runs = [r for r in results if r.kind == kind]
+    pages = [r.to_page_s for r in runs if r.to_page_s is not None]
+    predicts = [r.to_predict_s for r in runs]
+    return [
+        f"python app.py, {kind} APP_DATA_DIR" if kind in (SEEDED, FRESH) else kind,
+        str(len(runs)),
+        f"{median(pages):.2f}" if pages else "",
+        f"{min(pages):.2f}–{max(pages):.2f}" if pages else "",
+        f"{median(predicts):.2f}",
+        f"{min(predicts):.2f}–{max(predicts):.2f}",
+    ]
+
+
+COLD_HEADER = ["launch", "runs", "to GET / s", "range", "to predict s", "range"]
+COLD_NOTES = [
+    "times from launch; polled every 50 ms; OS file cache warm (not a cold machine)",
+    f"seeded, fresh: python app.py with that APP_DATA_DIR; {LIMIT}: bench/cold_limit.py, one "
+    "bare Python process that imports MLflow's pyfunc and pandas, (seeds the demo,) reads "
+    "the alias, loads that version and predicts one row; peers: launched on the model's files",
+]
+
+
+def cold_section(results: list[ColdStart]) -> Section:
+    rows = [cold_row(kind, results) for kind in kinds(results)]
+    return Section("4. Cold start", COLD_HEADER, rows, COLD_NOTES)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(folder)
         seed_registry(work / "seeded")
         results = cold_starts(work / "seeded", work, IRIS_MODEL, args.repeat, args.root)
+        results += limit_starts(work / "seeded", work, IRIS_MODEL, args.repeat)
     section = cold_section(results)
     print(f"root: {args.root.resolve()}")
     for row in [section.header, *section.rows]:

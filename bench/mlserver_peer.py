@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from servers import Server, child_env, free_port, start_server, wait_ready
+from servers import Launch, Server, child_env, free_port, start_server, wait_ready
 
 MLSERVER_VERSION = "1.7.1"
 SAME_AS_OURS = ("mlflow", "scikit-learn", "pandas", "numpy")
@@ -95,6 +95,17 @@ def write_settings(folder: Path, model_dir: Path, port: int, batching: Batching)
     return models
 
 
+def mlserver_launch(
+    root: Path, model_dir: Path, work: Path, batching: Batching = Batching()
+) -> Launch:
+    """MLServer serving the model's files with ``batching``, its settings in ``work``."""
+    binary = mlserver_venv(root)
+    port = free_port()
+    models = write_settings(work, model_dir, port, batching)
+    env = child_env(PATH=f"{binary.parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    return Launch([str(binary), "start", str(models)], port, env, work)
+
+
 def start_mlserver(
     stack: contextlib.ExitStack,
     root: Path,
@@ -104,16 +115,14 @@ def start_mlserver(
     batching: Batching = Batching(),
     name: str = "mlserver",
 ) -> Server:
-    binary = mlserver_venv(root)
-    port = free_port()
-    models = write_settings(work / name, model_dir, port, batching)
+    launch = mlserver_launch(root, model_dir, work / name, batching)
     server = start_server(
         stack,
         name,
-        [str(binary), "start", str(models)],
-        port=port,
-        env=child_env(PATH=f"{binary.parent}{os.pathsep}{os.environ.get('PATH', '')}"),
-        cwd=work,
+        launch.command,
+        port=launch.port,
+        env=launch.env,
+        cwd=launch.cwd,
         log_dir=log_dir,
     )
     print(f"{name} ready in {wait_ready(server, '/v2/models/model/ready'):.1f} s")

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import requests
 from report import IN_PROCESS, Result, render_markdown, render_text
-from servers import Server, child_env, free_port, log_tail, start_server, wait_ready
+from servers import Launch, Server, child_env, free_port, log_tail, start_server, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 # Servers' logs and the reports; the test suite's tiny runs point it at a temporary folder.
@@ -105,25 +105,24 @@ def start_console(stack: contextlib.ExitStack, data_dir: Path) -> Server:
     return server
 
 
-def start_mlflow_serve(stack: contextlib.ExitStack, model_dir: Path, cwd: Path) -> Server:
+def mlflow_serve_launch(model_dir: Path, cwd: Path) -> Launch:
+    """``mlflow models serve`` of the model's files, in this environment."""
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "models",
-        "serve",
-        "-m",
-        str(model_dir),
-        "--env-manager",
-        "local",
-        "-p",
-        str(port),
-        "-h",
-        "127.0.0.1",
-    ]
+    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(model_dir)]
+    command += ["--env-manager", "local", "-p", str(port), "-h", "127.0.0.1"]
+    return Launch(command, port, child_env(), cwd)
+
+
+def start_mlflow_serve(stack: contextlib.ExitStack, model_dir: Path, cwd: Path) -> Server:
+    launch = mlflow_serve_launch(model_dir, cwd)
     server = start_server(
-        stack, "mlflow-serve", command, port=port, env=child_env(), cwd=cwd, log_dir=OUT_DIR
+        stack,
+        "mlflow-serve",
+        launch.command,
+        port=launch.port,
+        env=launch.env,
+        cwd=launch.cwd,
+        log_dir=OUT_DIR,
     )
     print(f"mlflow serve ready in {wait_ready(server, '/ping'):.1f} s at {server.base_url}")
     return server

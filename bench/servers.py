@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,17 @@ class Server:
     process: subprocess.Popen[bytes]
     base_url: str
     log_path: Path
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How to start a server: its command, the port it will listen on, its environment and
+    working folder."""
+
+    command: list[str]
+    port: int
+    env: dict[str, str]
+    cwd: Path
 
 
 def free_port() -> int:
@@ -93,13 +105,21 @@ def log_tail(server: Server, lines: int = 40) -> str:
 def wait_ready(server: Server, path: str, interval: float = 0.2) -> float:
     """Seconds until GET ``path`` answers 200 (polled every ``interval`` s); fails at once if
     the server exits."""
+    return wait_answer(server, lambda: requests.get(server.base_url + path, timeout=2), interval)
+
+
+def wait_answer(
+    server: Server, ask: Callable[[], requests.Response], interval: float = 0.2
+) -> float:
+    """Seconds until ``ask()`` answers 200 (asked every ``interval`` s); fails at once if the
+    server exits."""
     started = time.monotonic()
     while time.monotonic() - started < READY_TIMEOUT_S:
         if server.process.poll() is not None:
             code = server.process.returncode
             raise RuntimeError(f"{server.name} exited with code {code}:\n{log_tail(server)}")
         with contextlib.suppress(requests.RequestException):
-            if requests.get(server.base_url + path, timeout=2).status_code == 200:
+            if ask().status_code == 200:
                 return time.monotonic() - started
         time.sleep(interval)
     raise TimeoutError(f"{server.name} not ready in {READY_TIMEOUT_S:.0f} s:\n{log_tail(server)}")

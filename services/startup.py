@@ -273,6 +273,20 @@ def start_seeding(settings: Settings) -> int | None:
     return process.pid
 
 
+def wait_for_the_seeding_started_here(timeout: float = 120.0) -> bool:
+    """In a worker of the master that started a seeding process: return once it has ended
+    (its result is the master's to tell) or after ``timeout`` seconds. False when there was
+    nothing to wait for."""
+    if _seeder is None or _prepared is None:
+        return False
+    from services.registry.seeding import wait_for_seeding
+
+    tracking_uri = Settings.from_env().tracking_uri
+    with contextlib.suppress(TimeoutError):
+        wait_for_seeding(tracking_uri, _prepared.resolve(), timeout)
+    return True
+
+
 def _watch_seeding(status_fd: int, data_dir: Path) -> None:
     """The seeder's word, read from its pipe (gunicorn's master reaps every child, so its
     exit code may be gone). A failure stops the master at once with one line; the workers,

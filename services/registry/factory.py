@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -22,6 +23,11 @@ RegistryFor = Callable[[Caller], Registry]
 REGISTRIES_KEPT = 256
 # Seeding takes seconds; a request still waiting after this long is told to come back.
 SEEDING_WAIT_SECONDS = 120.0
+DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")  # MLflow's SQLAlchemy store
+DATABASE_STORES = (
+    "mlflow.store.tracking.sqlalchemy_store",
+    "mlflow.store.model_registry.sqlalchemy_store",
+)
 
 
 def registries_for(settings: Settings) -> RegistryFor:
@@ -64,7 +70,12 @@ class SharedRegistry:
 
     def warm_up(self) -> None:
         """Make the client now (after the seeding, if one runs): its store's schema check
-        is then not part of the first request that needs the registry."""
+        is then not part of the first request that needs the registry. MLflow's database
+        store is imported first, while a seeding may still run: it takes as long as the
+        training of a demo model."""
+        if self.settings.tracking_uri.startswith(DATABASE_SCHEMES):
+            for store in DATABASE_STORES:
+                importlib.import_module(store)
         self(LOCAL_CALLER)
 
     def after_fork(self) -> None:
