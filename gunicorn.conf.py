@@ -28,19 +28,35 @@ control_socket_disable = True  # every gunicorn on a machine would share one con
 def on_starting(server) -> None:
     seeder = before_workers([address for address in server.cfg.address])
     if seeder is not None:
-        server.log.info("Seeding the demo registry in process %s while workers boot", seeder)
+        server.log.info("Seeding the demo registry in process %s while a worker boots", seeder)
+
+
+def pre_fork(server, worker) -> None:
+    """On a fresh data dir a worker forked while another one serves boots after the seeding:
+    three processes importing the same libraries on a machine's few CPUs made the first
+    prediction wait for all of them. The first worker, or one that replaces it, serves
+    meanwhile."""
+    from services.startup import seeding_under_way
+
+    serving = [w for w in server.WORKERS.values() if not getattr(w, "after_seeding", False)]
+    worker.after_seeding = bool(serving) and seeding_under_way()
 
 
 def post_fork(server, worker) -> None:
-    """On a fresh data dir, the first worker boots beside the seeding process and the others
-    wait for the seeding to end before they import anything: the three processes importing
-    the same libraries on a machine's few CPUs made the first prediction wait for all of
-    them. The first worker serves alone meanwhile."""
-    if worker.age > 1:
-        from services.startup import wait_for_the_seeding_started_here
+    if not worker.after_seeding:
+        return
+    import os
+    import signal
 
-        if wait_for_the_seeding_started_here():
-            server.log.info("Worker %s boots: the seeding has ended", worker.pid)
+    from services.startup import wait_for_the_seeding
+
+    for stop_signal in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        signal.signal(stop_signal, signal.SIG_DFL)  # the master's handlers: a stop would wait
+    booting = wait_for_the_seeding()
+    if booting is None and os.getppid() != worker.ppid:
+        os._exit(0)  # the seeding failed and the master has stopped, with its one line
+    if booting is not None:
+        server.log.info("Worker %s boots: %s", worker.pid, booting)
 
 
 def post_worker_init(worker) -> None:

@@ -1,8 +1,8 @@
 """The limit of a cold start: one bare Python process that does only what a first
 prediction needs, and prints ``predicted`` once it has: it imports MLflow's pyfunc and
-pandas, seeds the demo registry first when the data dir has none, reads the alias from the
-registry, loads that version and predicts one row. No web server, no page, no audit.
-bench/cold_start.py times it from launch to that line.
+pandas, seeds the demo registry first when the data dir has none (as the console does),
+reads the alias from the registry, loads that version and predicts one row. No web server,
+no page, no audit. bench/cold_start.py times it from launch to that line.
 
     .venv/bin/python bench/cold_limit.py DATA_DIR MODEL_NAME ALIAS
 """
@@ -27,10 +27,10 @@ def predict_once(data_dir: Path, model_name: str, alias: str) -> None:
 
     tracking_uri = embedded_tracking_uri(data_dir)
     if not (data_dir / "registry.db").exists():
-        from services.registry.demo import ensure_demo_models
+        from services.registry.seeding import seed_by_hand  # as the console's seeding does
 
-        data_dir.mkdir(parents=True, exist_ok=True)
-        ensure_demo_models(tracking_uri, data_dir)
+        if seed_by_hand(tracking_uri, data_dir) != 0:
+            raise SystemExit(1)
     client = MlflowClient(tracking_uri, tracking_uri)
     version = client.get_model_version_by_alias(model_name, alias).version
     model = mlflow.pyfunc.load_model(client.get_model_version_download_uri(model_name, version))

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,12 +27,22 @@ import requests
 from cold_limit import PREDICTED, RECORD
 from report import Section, median
 from run import ALIAS, OUT_DIR, ROOT, seed_registry, stop_on_sigterm
-from servers import Launch, Server, child_env, free_port, start_server, wait_answer, wait_ready
+from servers import (
+    READY_TIMEOUT_S,
+    Launch,
+    Server,
+    child_env,
+    free_port,
+    start_launch,
+    start_server,
+    wait_answer,
+    wait_ready,
+)
 
 COLD_POLL_S = 0.05
 LIMIT_SCRIPT = Path(__file__).resolve().parent / "cold_limit.py"
 SEEDED, FRESH = "seeded", "fresh"
-LIMIT = "the limit"
+LIMIT = "a bare Python process"
 
 
 @dataclass(frozen=True)
@@ -99,7 +110,12 @@ def limit_start(kind: str, data_dir: Path, model_name: str) -> ColdStart:
         with subprocess.Popen(
             command, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=log
         ) as process:
-            answered = seconds_until(process, PREDICTED, launched)
+            watchdog = threading.Timer(READY_TIMEOUT_S, process.kill)  # a hang ends the run
+            watchdog.start()
+            try:
+                answered = seconds_until(process, PREDICTED, launched)
+            finally:
+                watchdog.cancel()
     if process.returncode != 0 or answered is None:
         raise RuntimeError(f"{LIMIT_SCRIPT.name} failed ({process.returncode}): see {log_path}")
     print(f"  cold start ({limit_kind(kind)}): predict {answered:.1f} s")
@@ -132,15 +148,7 @@ def peer_start(name: str, launch: Launch) -> ColdStart:
     body = {"dataframe_records": [RECORD]}
     with contextlib.ExitStack() as stack:
         launched = time.monotonic()
-        server = start_server(
-            stack,
-            f"cold-{name.replace(' ', '-')}",
-            launch.command,
-            port=launch.port,
-            env=launch.env,
-            cwd=launch.cwd,
-            log_dir=OUT_DIR,
-        )
+        server = start_launch(stack, f"cold-{name.replace(' ', '-')}", launch, OUT_DIR)
         url = f"{server.base_url}/invocations"
         wait_answer(server, lambda: requests.post(url, json=body, timeout=120), COLD_POLL_S)
         answered = time.monotonic() - launched
@@ -177,9 +185,9 @@ def cold_row(kind: str, results: list[ColdStart]) -> list[str]:
 COLD_HEADER = ["launch", "runs", "to GET / s", "range", "to predict s", "range"]
 COLD_NOTES = [
     "times from launch; polled every 50 ms; OS file cache warm (not a cold machine)",
-    f"seeded, fresh: python app.py with that APP_DATA_DIR; {LIMIT}: bench/cold_limit.py, one "
-    "bare Python process that imports MLflow's pyfunc and pandas, (seeds the demo,) reads "
-    "the alias, loads that version and predicts one row; peers: launched on the model's files",
+    f"seeded, fresh: python app.py with that APP_DATA_DIR; {LIMIT}: bench/cold_limit.py, "
+    "which imports MLflow's pyfunc and pandas, (seeds the demo,) reads the alias, loads that "
+    "version and predicts one row: the limit; peers: launched on the model's files",
 ]
 
 

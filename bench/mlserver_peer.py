@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from servers import Launch, Server, child_env, free_port, start_server, wait_ready
+from servers import Launch, Server, child_env, free_port, start_launch, wait_ready
 
 MLSERVER_VERSION = "1.7.1"
 SAME_AS_OURS = ("mlflow", "scikit-learn", "pandas", "numpy")
@@ -115,15 +115,8 @@ def start_mlserver(
     batching: Batching = Batching(),
     name: str = "mlserver",
 ) -> Server:
-    launch = mlserver_launch(root, model_dir, work / name, batching)
-    server = start_server(
-        stack,
-        name,
-        launch.command,
-        port=launch.port,
-        env=launch.env,
-        cwd=launch.cwd,
-        log_dir=log_dir,
+    server = start_launch(
+        stack, name, mlserver_launch(root, model_dir, work / name, batching), log_dir
     )
     print(f"{name} ready in {wait_ready(server, '/v2/models/model/ready'):.1f} s")
     return server

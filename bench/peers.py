@@ -566,7 +566,7 @@ def build_sections(latency, rounds, colds, callback, trips, found_memory) -> lis
     latency_table, goals = latency_section(latency, trips)
     crows, cgoals = concurrency_rows(rounds)
     memory_table, mgoals = memory_section(found_memory)
-    cold_table, cold_goals = cold_section(colds)
+    cold_table, cold_goals = cold_goals_section(colds)
     goals += cgoals + mgoals + cold_goals
     callback_ms, predict_ms, follow_ms = callback
     extra = callback_ms - predict_ms
@@ -605,7 +605,7 @@ def build_sections(latency, rounds, colds, callback, trips, found_memory) -> lis
 COLD_GOALS_S = {SEEDED: 3, FRESH: 6}
 
 
-def cold_section(colds: list[ColdStart]) -> tuple[Section, list]:
+def cold_goals_section(colds: list[ColdStart]) -> tuple[Section, list]:
     """Ours on both data dirs against its goal, the limit on both, and the peers."""
     first = {k: median([c.to_predict_s for c in colds if c.kind == k]) for k in kinds(colds)}
     rows = [
@@ -614,7 +614,7 @@ def cold_section(colds: list[ColdStart]) -> tuple[Section, list]:
     goals = [
         (
             f"cold start, {k}: first prediction in {first[k]:.2f} s (goal ≤ {goal} s; "
-            f"the limit {first[limit_kind(k)]:.2f} s)",
+            f"{limit_kind(k)}: {first[limit_kind(k)]:.2f} s)",
             first[k] <= goal,
         )
         for k, goal in COLD_GOALS_S.items()

@@ -33,7 +33,16 @@ import numpy as np
 import pandas as pd
 import requests
 from report import IN_PROCESS, Result, render_markdown, render_text
-from servers import Launch, Server, child_env, free_port, log_tail, start_server, wait_ready
+from servers import (
+    Launch,
+    Server,
+    child_env,
+    free_port,
+    log_tail,
+    start_launch,
+    start_server,
+    wait_ready,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 # Servers' logs and the reports; the test suite's tiny runs point it at a temporary folder.
@@ -114,16 +123,7 @@ def mlflow_serve_launch(model_dir: Path, cwd: Path) -> Launch:
 
 
 def start_mlflow_serve(stack: contextlib.ExitStack, model_dir: Path, cwd: Path) -> Server:
-    launch = mlflow_serve_launch(model_dir, cwd)
-    server = start_server(
-        stack,
-        "mlflow-serve",
-        launch.command,
-        port=launch.port,
-        env=launch.env,
-        cwd=launch.cwd,
-        log_dir=OUT_DIR,
-    )
+    server = start_launch(stack, "mlflow-serve", mlflow_serve_launch(model_dir, cwd), OUT_DIR)
     print(f"mlflow serve ready in {wait_ready(server, '/ping'):.1f} s at {server.base_url}")
     return server
 

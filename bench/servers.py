@@ -83,6 +83,19 @@ def start_server(
     return server
 
 
+def start_launch(stack: contextlib.ExitStack, name: str, launch: Launch, log_dir: Path) -> Server:
+    """``start_server`` of what ``launch`` says."""
+    return start_server(
+        stack,
+        name,
+        launch.command,
+        port=launch.port,
+        env=launch.env,
+        cwd=launch.cwd,
+        log_dir=log_dir,
+    )
+
+
 def stop_server(server: Server) -> None:
     """SIGTERM the group, wait, then SIGKILL whatever is left of it (workers included)."""
     group = server.process.pid  # a session leader's pid is its process group id

@@ -4,6 +4,7 @@ first import, made by one thread at a time."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import threading
 from collections.abc import Iterator
@@ -28,6 +29,23 @@ def import_mlflow_once() -> None:
             import mlflow.store.model_registry.rest_store  # noqa: F401
 
             _mlflow_imported = True
+
+
+def import_database_stores(tracking_uri: str, registry_uri: str) -> None:
+    """MLflow's SQLAlchemy store for each of the two URIs that names a database (imported
+    by MLflow when the client is made; in a worker's warm-up, while a seeding may still
+    run), one thread at a time as above."""
+    import_mlflow_once()
+    from mlflow.store.db.db_types import DATABASE_ENGINES
+
+    stores = [
+        (tracking_uri, "mlflow.store.tracking.sqlalchemy_store"),
+        (registry_uri, "mlflow.store.model_registry.sqlalchemy_store"),
+    ]
+    with _importing_mlflow:
+        for uri, store in stores:
+            if uri.split(":", 1)[0].split("+", 1)[0] in DATABASE_ENGINES:
+                importlib.import_module(store)
 
 
 @contextlib.contextmanager

@@ -221,7 +221,7 @@ def before_workers(addresses: list[object]) -> int | None:
 
 
 def start_seeding(settings: Settings) -> int | None:
-    """Seed the embedded registry in a process of its own while the workers boot; None when
+    """Seed the embedded registry in a process of its own while a worker boots; None when
     it is seeded already. The process inherits the seeding lock, held from here on, so a
     worker that needs the registry waits until the models are there (``SharedRegistry``).
     A thread waits for its word and stops the whole console if it failed."""
@@ -273,18 +273,26 @@ def start_seeding(settings: Settings) -> int | None:
     return process.pid
 
 
-def wait_for_the_seeding_started_here(timeout: float = 120.0) -> bool:
-    """In a worker of the master that started a seeding process: return once it has ended
-    (its result is the master's to tell) or after ``timeout`` seconds. False when there was
-    nothing to wait for."""
-    if _seeder is None or _prepared is None:
-        return False
-    from services.registry.seeding import wait_for_seeding
+def seeding_under_way() -> bool:
+    """In gunicorn's master: the seeding process it started still runs."""
+    return _seeder is not None and _seeder.poll() is None
 
-    tracking_uri = Settings.from_env().tracking_uri
-    with contextlib.suppress(TimeoutError):
-        wait_for_seeding(tracking_uri, _prepared.resolve(), timeout)
-    return True
+
+def wait_for_the_seeding() -> str | None:
+    """In a worker forked while the master's seeding process ran: wait until it has ended.
+    None when it failed (the master stops), else how the worker boots."""
+    from services.registry.seeding import SEEDING_WAIT_SECONDS, wait_for_seeding
+
+    settings = Settings.from_env()
+    try:
+        seeded = wait_for_seeding(
+            settings.tracking_uri, settings.app_data_dir.resolve(), SEEDING_WAIT_SECONDS
+        )
+    except TimeoutError:
+        return f"the seeding still runs after {SEEDING_WAIT_SECONDS:.0f} s"
+    except OSError as error:
+        return f"cannot wait for the seeding ({error})"
+    return "the seeding has ended" if seeded else None
 
 
 def _watch_seeding(status_fd: int, data_dir: Path) -> None:

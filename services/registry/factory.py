@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -14,20 +13,14 @@ from services.access.caller import (
     MODE_NONE,
     Caller,
 )
-from services.environment import import_mlflow_once
+from services.environment import import_database_stores, import_mlflow_once
 from services.errors import RegistryUnavailable
 from services.registry.client import Registry
+from services.registry.seeding import SEEDING_WAIT_SECONDS
 from services.settings import Settings
 
 RegistryFor = Callable[[Caller], Registry]
 REGISTRIES_KEPT = 256
-# Seeding takes seconds; a request still waiting after this long is told to come back.
-SEEDING_WAIT_SECONDS = 120.0
-DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")  # MLflow's SQLAlchemy store
-DATABASE_STORES = (
-    "mlflow.store.tracking.sqlalchemy_store",
-    "mlflow.store.model_registry.sqlalchemy_store",
-)
 
 
 def registries_for(settings: Settings) -> RegistryFor:
@@ -73,9 +66,7 @@ class SharedRegistry:
         is then not part of the first request that needs the registry. MLflow's database
         store is imported first, while a seeding may still run: it takes as long as the
         training of a demo model."""
-        if self.settings.tracking_uri.startswith(DATABASE_SCHEMES):
-            for store in DATABASE_STORES:
-                importlib.import_module(store)
+        import_database_stores(self.settings.tracking_uri, self.settings.registry_uri)
         self(LOCAL_CALLER)
 
     def after_fork(self) -> None:
@@ -84,7 +75,7 @@ class SharedRegistry:
 
 def wait_for_demo_models(settings: Settings, timeout: float = SEEDING_WAIT_SECONDS) -> None:
     """The embedded registry may still be seeded by another process (gunicorn's master
-    starts one while its workers boot): no one may see it empty or half seeded, nor open
+    starts one while a worker boots): no one may see it empty or half seeded, nor open
     its database while MLflow migrates the schema. Raises ``RegistryUnavailable``."""
     from services.registry.seeding import wait_for_seeding
 

@@ -2,8 +2,9 @@
 from APP_DATA_DIR, or ``--data-dir``), a plain command like flaskr's ``init-db``: it seeds
 once, says so, or says in one line why it could not (exit code 1).
 
-The console's start runs the same command in a process of its own while gunicorn's workers
-boot (a fresh start shows its first page in about a second instead of after the seeding):
+The console's start runs the same command in a process of its own while gunicorn's first
+worker boots, the others after it (a fresh start shows its first page in about two seconds
+instead of after the seeding):
 ``services.startup.start_seeding`` takes the seeding lock and marks a seeding under way
 (``lock_for_seeding``), hands the held lock and a pipe to the command, which says ``SEEDED`` or
 its error on the pipe; its exit releases the lock. Whoever needs the registry meanwhile waits
@@ -28,6 +29,8 @@ log = logging.getLogger("services.registry.seeding")  # also when run as __main_
 
 SEEDED = "seeded"  # what the seeding process says when it succeeded
 SEED_POLL_SECONDS = 0.02
+# Seeding takes seconds; whoever still waits after this long stops waiting.
+SEEDING_WAIT_SECONDS = 120.0
 
 
 def lock_for_seeding(data_dir: Path) -> int:

@@ -88,10 +88,7 @@ def test_python_app_py_serves_with_gunicorn_on_a_fresh_data_dir(tmp_path):
         assert (body["predictions"], body["version"]) == ([0], "1")
         challenger = requests.post(url.replace("Champion", "Challenger"), json=SETOSA, timeout=60)
         assert challenger.json()["version"] == "2"
-        said = (tmp_path / "server.log").read_text()
-        assert "gunicorn" in said.lower()
-        # the second worker booted after the seeding, not beside it (both on 2 CPUs)
-        assert said.index("Demo registry ready") < said.index("boots: the seeding has ended")
+        assert "gunicorn" in (tmp_path / "server.log").read_text().lower()
         assert app_job_servers(process) == []  # a job server holds a worker's memory: not idle
         header = b"sepal_length,sepal_width,petal_length,petal_width\n"
         upload(base, "few.csv", header + b"5.1,3.5,1.4,0.2\n")  # scored in the web process

@@ -233,6 +233,7 @@ def test_every_benchmark_has_a_tiny_run() -> None:
         "demo_services",
         "mlserver_peer",
         "granian_entry",  # the console as granian's workers load it, for wsgi_servers
+        "cold_limit",  # the bare process cold_start launches (so its tiny run runs it)
     }
     scripts = {path.stem for path in (PROJECT / "bench").glob("*.py")}
     assert scripts - libraries == {tiny.name for tiny in TINY}

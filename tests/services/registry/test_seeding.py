@@ -1,7 +1,7 @@
 """A fresh data directory: gunicorn's master seeds the embedded registry in a process of its
-own while the workers boot. The page answers meanwhile; anything that needs the registry waits
-for the seeding, never sees it empty or half seeded; a seeding that fails stops the console
-once, with one line; a seeded directory is not seeded again."""
+own while the first worker boots, the others after it. The page answers meanwhile; anything
+that needs the registry waits for the seeding, never sees it empty or half seeded; a seeding
+that fails stops the console once, with one line; a seeded directory is not seeded again."""
 
 from __future__ import annotations
 
@@ -52,8 +52,9 @@ def test_fresh_data_dir_serves_the_page_while_seeding_and_predictions_wait(tmp_p
     log = tmp_path / "server.log"
     with running(APP_PY, environment(tmp_path, data_dir, port), log) as app:
         assert wait_for(f"{base}/", app).status_code == 200
-        # Sent at once, to both workers: every one waits for the seeding, none sees the
-        # registry empty (404), half seeded, or in the middle of its schema's migration.
+        # Sent at once, to the one worker that serves while the seeding runs: every one
+        # waits for it, none sees the registry empty (404), half seeded, or in the middle of
+        # its schema's migration.
         with ThreadPoolExecutor(FIRST_REQUESTS + 2) as pool:
             predictions = [pool.submit(predict, base) for _ in range(FIRST_REQUESTS)]
             listings = [pool.submit(models, base) for _ in range(2)]
@@ -63,6 +64,10 @@ def test_fresh_data_dir_serves_the_page_while_seeding_and_predictions_wait(tmp_p
     output = log.read_text()
     # Before, the master seeded first and forked its workers only then.
     assert output.index("Booting worker") < output.index("Demo registry ready"), output
+    # The first worker served the page meanwhile; the second booted after the seeding, not
+    # beside it (three processes importing the same libraries on a few CPUs).
+    assert output.index('"GET / HTTP') < output.index("Demo registry ready"), output
+    assert output.index("Demo registry ready") < output.index("boots: the seeding has ended")
     assert SEEDING_STARTED in output and "Traceback" not in output
 
 
