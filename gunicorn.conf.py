@@ -56,7 +56,9 @@ def post_fork(server, worker) -> None:
     if booting is None and os.getppid() != worker.ppid:
         os._exit(0)  # the seeding failed and the master has stopped, with its one line
     if booting is not None:
-        server.log.info("Worker %s boots: %s", worker.pid, booting)
+        server.log.info(
+            "Worker %s waited for the demo's seeding, starts now: %s", worker.pid, booting
+        )
 
 
 def post_worker_init(worker) -> None:

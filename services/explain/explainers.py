@@ -75,6 +75,7 @@ def as_float32(values: np.ndarray) -> np.ndarray:
 def own_output(final: Any, X: np.ndarray, targets: np.ndarray | None, probability: bool) -> Any:
     """The final estimator's own output for each row's target, computed apart from the
     explanation, so ``base + contributions = output`` is a check, not a definition."""
+    X = named_as_fitted(final, X)
     if targets is None:
         return np.asarray(final.predict(X), dtype=float).reshape(-1)
     scores = np.asarray(
@@ -85,7 +86,17 @@ def own_output(final: Any, X: np.ndarray, targets: np.ndarray | None, probabilit
     return scores[np.arange(len(X)), targets]
 
 
-def raw_scores(final: Any, X: np.ndarray) -> Any:
+def named_as_fitted(final: Any, X: np.ndarray) -> np.ndarray | pd.DataFrame:
+    """``X`` under the column names ``final`` was fitted with, if any: given none,
+    scikit-learn warns "X does not have valid feature names" at every call, a line in the
+    server's log for each explanation."""
+    names = getattr(final, "feature_names_in_", None)
+    if names is None or len(names) != X.shape[1]:
+        return X
+    return pd.DataFrame(X, columns=names, copy=False)
+
+
+def raw_scores(final: Any, X: np.ndarray | pd.DataFrame) -> Any:
     """A classifier's scores before its link (log-odds): scikit-learn's and LightGBM's
     ``decision_function``; XGBoost's scikit-learn classes have none and give them as
     ``predict(output_margin=True)``."""

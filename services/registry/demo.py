@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import version as installed_version
@@ -285,7 +286,32 @@ def _is_seeded(client, name: str) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def _quiet_about_the_demos_own_choices() -> Iterator[None]:
+    """MLflow warns, at every demo version it logs, that cloudpickle runs code when loaded
+    and that integer columns cannot hold missing values: true, but chosen here (the demo's
+    models are loaded by this very environment; its integer columns are never missing), and
+    a newcomer's first log should not open with six warnings about them."""
+    mlflow_sklearn = logging.getLogger("mlflow.sklearn")
+    level = mlflow_sklearn.level
+    mlflow_sklearn.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+            yield
+    finally:
+        mlflow_sklearn.setLevel(level)
+
+
 def _seed_model(client, spec: DemoModel, experiment_id: str) -> None:
+    with _quiet_about_the_demos_own_choices():
+        _seed_versions(client, spec, experiment_id)
+    for alias, number in spec.aliases.items():
+        client.set_registered_model_alias(spec.name, alias, str(number))
+    client.set_registered_model_tag(spec.name, SEED_TAG, SEED_RECIPE)
+
+
+def _seed_versions(client, spec: DemoModel, experiment_id: str) -> None:
     import mlflow
     from mlflow.exceptions import MlflowException
     from mlflow.models import infer_signature
@@ -318,9 +344,6 @@ def _seed_model(client, spec: DemoModel, experiment_id: str) -> None:
         assert int(mv.version) == number, (
             f"{spec.name}: expected version {number}, got {mv.version}"
         )
-    for alias, number in spec.aliases.items():
-        client.set_registered_model_alias(spec.name, alias, str(number))
-    client.set_registered_model_tag(spec.name, SEED_TAG, SEED_RECIPE)
 
 
 def ensure_demo_models(tracking_uri: str, data_dir: Path) -> list[str]:
