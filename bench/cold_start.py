@@ -84,16 +84,28 @@ def cold_start(
 
 
 def cold_starts(
-    data_dir: Path, work_dir: Path, model_name: str, repeat: int, root: Path = ROOT
+    data_dir: Path,
+    work_dir: Path,
+    model_name: str,
+    repeat: int,
+    root: Path = ROOT,
+    with_limit: bool = False,
 ) -> list[ColdStart]:
-    """Seeded and fresh data dirs in turns; each fresh dir is new and empty."""
+    """Seeded and fresh data dirs in turns, each fresh dir new and empty; ``with_limit``:
+    each launch followed by the limit's on the same kind of dir (the machine's speed drifts
+    over minutes: side by side, the two meet the same machine)."""
     print(f"cold starts: {repeat} with the seeded data dir, {repeat} with a fresh one")
     results = []
     for run in range(repeat):
         results.append(cold_start(SEEDED, run, data_dir, model_name, root))
+        if with_limit:
+            results.append(limit_start(SEEDED, data_dir, model_name))
         fresh = work_dir / f"fresh-{run}"
         results.append(cold_start(FRESH, run, fresh, model_name, root))
         shutil.rmtree(fresh, ignore_errors=True)
+        if with_limit:
+            results.append(limit_start(FRESH, fresh, model_name))
+            shutil.rmtree(fresh, ignore_errors=True)
     return results
 
 
@@ -130,17 +142,6 @@ def seconds_until(process: subprocess.Popen[bytes], line: str, launched: float) 
         if said.decode().strip() == line:
             return time.monotonic() - launched
     return None
-
-
-def limit_starts(data_dir: Path, work_dir: Path, model_name: str, repeat: int) -> list[ColdStart]:
-    """The limit on the seeded data dir and on a fresh one, in turns."""
-    results = []
-    for run in range(repeat):
-        results.append(limit_start(SEEDED, data_dir, model_name))
-        fresh = work_dir / f"limit-fresh-{run}"
-        results.append(limit_start(FRESH, fresh, model_name))
-        shutil.rmtree(fresh, ignore_errors=True)
-    return results
 
 
 def peer_start(name: str, launch: Launch) -> ColdStart:
@@ -208,9 +209,9 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="cold-") as folder:
         work = Path(folder)
-        seed_registry(work / "seeded")
-        results = cold_starts(work / "seeded", work, IRIS_MODEL, args.repeat, args.root)
-        results += limit_starts(work / "seeded", work, IRIS_MODEL, args.repeat)
+        seeded = work / "seeded"
+        seed_registry(seeded)
+        results = cold_starts(seeded, work, IRIS_MODEL, args.repeat, args.root, with_limit=True)
     section = cold_section(results)
     print(f"root: {args.root.resolve()}")
     for row in [section.header, *section.rows]:

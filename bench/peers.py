@@ -44,7 +44,6 @@ from cold_start import (
     cold_starts,
     kinds,
     limit_kind,
-    limit_starts,
     peer_starts,
 )
 from load import Round, Target, run_round
@@ -481,8 +480,7 @@ def sections(args: argparse.Namespace, work: Path) -> tuple[list[Section], list[
         return latency_sections(found.latency, found.trips), [command], 0
     assert found.memory is not None
     seeded = work / "seeded"
-    colds = cold_starts(seeded, work, IRIS_MODEL, args.cold_repeat)
-    colds += limit_starts(seeded, work, IRIS_MODEL, args.cold_repeat)
+    colds = cold_starts(seeded, work, IRIS_MODEL, args.cold_repeat, with_limit=True)
     colds += peer_starts(cold_launches(args.peers, seeded, work), args.cold_repeat)
     callback = dash_callback_ms(seeded, found.model, args.callback_repeat)
     failed = sum(r.errors for by_name in found.rounds.values() for r in by_name.values())
