@@ -53,12 +53,12 @@ def post_fork(server, worker) -> None:
     for stop_signal in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
         signal.signal(stop_signal, signal.SIG_DFL)  # the master's handlers: a stop would wait
     booting = wait_for_the_seeding()
-    if booting is None and os.getppid() != worker.ppid:
-        os._exit(0)  # the seeding failed and the master has stopped, with its one line
     if booting is not None:
         server.log.info(
             "Worker %s waited for the demo's seeding, starts now: %s", worker.pid, booting
         )
+    elif os.getppid() != worker.ppid:
+        os._exit(0)  # the seeding failed and the master has stopped, with its one line
 
 
 def post_worker_init(worker) -> None:

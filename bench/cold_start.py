@@ -167,12 +167,17 @@ def kinds(results: list[ColdStart]) -> list[str]:
     return list(dict.fromkeys(r.kind for r in results))
 
 
+def to_predict(kind: str, results: list[ColdStart]) -> list[float]:
+    """Seconds to the first prediction of each launch of ``kind``."""
+    return [r.to_predict_s for r in results if r.kind == kind]
+
+
 def cold_row(kind: str, results: list[ColdStart]) -> list[str]:
     """The launches of ``kind``: how many, the median and range to the page and to the
     first prediction."""
     runs = [r for r in results if r.kind == kind]
     pages = [r.to_page_s for r in runs if r.to_page_s is not None]
-    predicts = [r.to_predict_s for r in runs]
+    predicts = to_predict(kind, results)
     return [
         f"python app.py, {kind} APP_DATA_DIR" if kind in (SEEDED, FRESH) else kind,
         str(len(runs)),

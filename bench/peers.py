@@ -45,6 +45,7 @@ from cold_start import (
     kinds,
     limit_kind,
     peer_starts,
+    to_predict,
 )
 from load import Round, Target, run_round
 from mlserver_peer import MLSERVER_VERSION, Batching, mlserver_launch, start_mlserver
@@ -481,7 +482,7 @@ def sections(args: argparse.Namespace, work: Path) -> tuple[list[Section], list[
     assert found.memory is not None
     seeded = work / "seeded"
     colds = cold_starts(seeded, work, IRIS_MODEL, args.cold_repeat, with_limit=True)
-    colds += peer_starts(cold_launches(args.peers, seeded, work), args.cold_repeat)
+    colds += peer_starts(cold_launches(args.peers, seeded, IRIS_MODEL, work), args.cold_repeat)
     callback = dash_callback_ms(seeded, found.model, args.callback_repeat)
     failed = sum(r.errors for by_name in found.rounds.values() for r in by_name.values())
     command = f"command: bench/peers.py {' '.join(sys.argv[1:])}".rstrip()
@@ -605,27 +606,25 @@ COLD_GOALS_S = {SEEDED: 3, FRESH: 6}
 
 def cold_goals_section(colds: list[ColdStart]) -> tuple[Section, list]:
     """Ours on both data dirs against its goal, the limit on both, and the peers."""
-    first = {k: median([c.to_predict_s for c in colds if c.kind == k]) for k in kinds(colds)}
     rows = [
-        [*cold_row(k, colds), f"≤ {COLD_GOALS_S[k]} s" if k in COLD_GOALS_S else ""] for k in first
+        [*cold_row(k, colds), f"≤ {COLD_GOALS_S[k]} s" if k in COLD_GOALS_S else ""]
+        for k in kinds(colds)
     ]
-    goals = [
-        (
-            f"cold start, {k}: first prediction in {first[k]:.2f} s (goal ≤ {goal} s; "
-            f"{limit_kind(k)}: {first[limit_kind(k)]:.2f} s)",
-            first[k] <= goal,
-        )
-        for k, goal in COLD_GOALS_S.items()
-    ]
+    goals = []
+    for kind, goal in COLD_GOALS_S.items():
+        ours, limit = median(to_predict(kind, colds)), median(to_predict(limit_kind(kind), colds))
+        words = f"cold start, {kind}: first prediction in {ours:.2f} s (goal ≤ {goal} s; "
+        goals.append((words + f"{limit_kind(kind)}: {limit:.2f} s)", ours <= goal))
     return Section("Cold start", [*COLD_HEADER, "goal"], rows, COLD_NOTES), goals
 
 
-def cold_launches(peers: set[str], data_dir: Path, work: Path) -> dict[str, Callable[[], Launch]]:
+def cold_launches(
+    peers: set[str], data_dir: Path, model_name: str, work: Path
+) -> dict[str, Callable[[], Launch]]:
     """Each peer asked for, launched on the files of the model ours serves at its start."""
-    from services.registry.demo import IRIS_MODEL
     from services.settings import embedded_tracking_uri
 
-    files = champion_files(embedded_tracking_uri(data_dir), IRIS_MODEL, ALIAS)
+    files = champion_files(embedded_tracking_uri(data_dir), model_name, ALIAS)
     launches: dict[str, Callable[[], Launch]] = {}
     if MLFLOW in peers:
         launches["mlflow models serve"] = lambda: mlflow_serve_launch(files, work)
