@@ -29,16 +29,14 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    create_engine,
-    event,
     inspect,
     select,
     text,
 )
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from services import metrics
+from services.database import create_tables, shared_database
 
 log = logging.getLogger("model_console.audit")
 
@@ -78,6 +76,7 @@ LATER_COLUMNS = {
 TEXT_LIMITS = {c.name: c.type.length for c in audit_table.columns if getattr(c.type, "length", 0)}
 REJECTED = "rejected.jsonl"
 SPOOL_SUFFIX = ".jsonl"
+WAIT_SECONDS = 2  # a lock held longer: the records wait in the spool for the next round
 IN_CLAUSE = 500
 
 
@@ -92,47 +91,18 @@ def fit_for_storage(row: dict[str, Any]) -> dict[str, Any]:
     return fitted
 
 
-def sqlite_folder(url: str) -> None:
-    """SQLite creates the database file on first use, but not the folder it lives in."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and url != f"{prefix}:memory:":
-        Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
-
-
-def shared_database(url: str, wait_seconds: float, write_ahead: bool = True) -> Engine:
-    """An engine on the audit database for the tables others keep there (jobs, alias moves):
-    on SQLite, its folder made, ``wait_seconds`` for a lock, and write-ahead logging so
-    readers (every poll, every request's alias generation) never wait for a writer. A
-    reader that must not write passes ``write_ahead=False`` (setting it is a write)."""
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    sqlite_folder(url)
-    arguments = {"check_same_thread": False, "timeout": wait_seconds}
-    engine = create_engine(url, connect_args=arguments)
-    if write_ahead:
-        event.listen(engine, "connect", _write_ahead)
-    return engine
-
-
-def _write_ahead(connection: Any, _: Any) -> None:
-    connection.execute("PRAGMA journal_mode=WAL")
-
-
 class AuditDatabase:
     """The SQLAlchemy side: the table (added to a database made before records had ids),
     inserts that skip records already stored, one bad record kept from the others."""
 
     def __init__(self, url: str) -> None:
-        sqlite_folder(url)
-        sqlite = url.startswith("sqlite")
-        connect_args = {"check_same_thread": False, "timeout": 2} if sqlite else {}
-        self.engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        self.engine = shared_database(url, WAIT_SECONDS)
         self._ready = False
 
     def ready(self) -> None:
         if self._ready:
             return
-        metadata.create_all(self.engine)
+        create_tables(metadata, self.engine)
         columns = {c["name"] for c in inspect(self.engine).get_columns("audit_log")}
         if "record_id" not in columns:
             with self.engine.begin() as connection:

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.access.audit_store import shared_database
+from services.database import create_tables, shared_database
 from services.jobs.record import (
     ACTIVE,
     CANCELLED,
@@ -87,7 +87,7 @@ class JobStore:
             with self._engine_lock:
                 if self._engine is None:
                     engine = shared_database(self.url, WAIT_SECONDS)
-                    metadata.create_all(engine)
+                    create_tables(metadata, engine)
                     self._engine = engine
         return self._engine
 

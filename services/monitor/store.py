@@ -17,12 +17,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
-    inspect,
     select,
 )
-from sqlalchemy.exc import OperationalError
 
+from services.database import create_tables, shared_database
+
+WAIT_SECONDS = 5
 metadata = MetaData()
 drift_table = Table(
     "drift_summaries",
@@ -42,9 +42,7 @@ drift_table = Table(
 
 class DriftStore:
     def __init__(self, url: str) -> None:
-        sqlite = url.startswith("sqlite")
-        connect_args = {"check_same_thread": False, "timeout": 5} if sqlite else {}
-        self.engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        self.engine = shared_database(url, WAIT_SECONDS)
         self._ready_in: int | None = None
         self._lock = threading.Lock()
 
@@ -52,11 +50,7 @@ class DriftStore:
         """The table, made once per process; two requests at once must not both create it."""
         with self._lock:
             if self._ready_in != os.getpid():
-                try:
-                    metadata.create_all(self.engine)
-                except OperationalError:  # another worker made it a moment ago
-                    if not inspect(self.engine).has_table(drift_table.name):
-                        raise
+                create_tables(metadata, self.engine)
                 self._ready_in = os.getpid()
 
     def add(

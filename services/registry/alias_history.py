@@ -18,7 +18,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.access.audit_store import shared_database
+from services.database import create_tables, shared_database
 
 ALIAS = "alias"
 ROLLBACK = "rollback"  # an alias moved back by Roll back: it undoes the move before it
@@ -84,7 +84,7 @@ class AliasHistory:
             with self._lock:
                 if self._engine is None:
                     engine = shared_database(self.url, WAIT_WRITING_SECONDS)
-                    metadata.create_all(engine)
+                    create_tables(metadata, engine)
                     self._engine = engine
         return self._engine
 

@@ -1,0 +1,85 @@
+"""The console's own SQL database (the audit log's: SQLite under $APP_DATA_DIR by default,
+with AUDIT_DB_URL a PostgreSQL every replica shares): engines on it and its tables.
+
+The audit log, the jobs, the alias moves and the drift summaries keep their tables in that
+one database, and every worker process opens it at once on a fresh data dir. Two things go
+wrong there unless every store opens it the same way:
+
+- a SQLite file starts in rollback-journal mode. Switching it to write-ahead logging takes
+  an exclusive lock, and SQLite answers "database is locked" at once, without waiting, when
+  another process's connection holds the file meanwhile. Readers never wait for a writer
+  once it is switched, so every engine switches it on its first connection, and a
+  connection that finds it switched asks nothing more.
+- ``create_all`` checks for a table, then creates it: two processes both see none, and the
+  second's ``CREATE TABLE`` fails. Asked again, it sees the table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+SQLITE = "sqlite:///"
+TABLE_ATTEMPTS = 3
+SWITCH_PAUSE_SECONDS = 0.05
+
+
+def sqlite_folder(url: str) -> None:
+    """SQLite creates the database file on first use, but not the folder it lives in."""
+    if url.startswith(SQLITE) and url != f"{SQLITE}:memory:":
+        Path(url[len(SQLITE) :]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def shared_database(url: str, wait_seconds: float, write_ahead: bool = True) -> Engine:
+    """An engine on the console's database: on SQLite, its folder made, ``wait_seconds`` for
+    a lock, and write-ahead logging so readers (every poll, every request's alias
+    generation) never wait for a writer. A reader that must not write passes
+    ``write_ahead=False`` (switching the file is a write)."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    sqlite_folder(url)
+    arguments = {"check_same_thread": False, "timeout": wait_seconds}
+    engine = create_engine(url, connect_args=arguments)
+    if write_ahead:
+        event.listen(engine, "connect", _switching_to_write_ahead(wait_seconds))
+    return engine
+
+
+def _switching_to_write_ahead(wait_seconds: float) -> Any:
+    def switch(connection: sqlite3.Connection, _: Any) -> None:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                if _journal_mode(connection) != "wal":
+                    # a file system without shared memory keeps the mode it has, no error
+                    connection.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(SWITCH_PAUSE_SECONDS)
+
+    return switch
+
+
+def _journal_mode(connection: sqlite3.Connection) -> str:
+    (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
+    return str(mode).lower()
+
+
+def create_tables(metadata: MetaData, engine: Engine) -> None:
+    """``metadata.create_all``, asked again when another process created a table between
+    its check and its ``CREATE`` (a real failure still raises on the last attempt)."""
+    for attempt in range(1, TABLE_ATTEMPTS + 1):
+        try:
+            metadata.create_all(engine)
+            return
+        except SQLAlchemyError:
+            if attempt == TABLE_ATTEMPTS:
+                raise
