@@ -88,7 +88,9 @@ class JobService:
         kind = self._kind(body.get("kind"))
         if origin not in ORIGINS:
             raise ValueError(f"unknown origin {origin!r}")
-        if self.store.active_count(caller.user) >= self.jobs_per_user:
+        with _database():
+            running = self.store.active_count(caller.user)
+        if running >= self.jobs_per_user:
             raise too_many_jobs(self.jobs_per_user)
         job = kind.prepare(caller, name, ref, body, origin)
         runner = self._runner_for(job)

@@ -240,3 +240,26 @@ def test_a_job_database_locked_throughout_refuses_the_job_in_words(settings, tmp
         assert "job database" in said and "nothing was started" in said, said
         predicted = client.post(f"/api/models/{IRIS_MODEL}/1/predict", json=SETOSA)
         assert predicted.status_code == 200
+
+
+def test_a_job_database_that_cannot_be_read_refuses_the_job_in_words(settings, tmp_path):
+    """The first thing a job start asks the database is how many jobs the person runs; a
+    database that cannot answer it is said in words too, not a 500."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "audit.db").write_bytes(b"not a database " * 100)
+    audit_url = f"sqlite:///{data_dir / 'audit.db'}"
+    app = create_app(settings=replace(settings, app_data_dir=data_dir, audit_db_url=audit_url))
+    client = app.server.test_client()
+    upload = client.post(
+        "/api/uploads?filename=job.csv",
+        data=churn_frame(50, seed=6).to_csv(index=False),
+        content_type="text/csv",
+    ).get_json()
+    body = score_request(app, {"file_id": upload["file_id"], "filename": "job.csv"}, CHURN)
+    answer = client.post(f"/_dash-update-component?endId={page_token(client)}", json=body)
+    assert answer.status_code == 200
+    assert started_job(answer) is None
+    said = start_error(answer)
+    assert "job database" in said and "nothing was started" in said, said
+    assert client.post(f"/api/models/{IRIS_MODEL}/1/predict", json=SETOSA).status_code == 200
