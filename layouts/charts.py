@@ -23,6 +23,7 @@ with contextlib.suppress(ImportError):
 BLUE, RED, GREEN, GREY = "#0d6efd", "#dc3545", "#198754", "#6c757d"
 TOP_CLASSES = 5
 WATERFALL_FEATURES = 12
+EDGE_TICK_MARGIN = 24  # px: plotly drops a tick label that would cross the right edge
 
 
 def _layout(figure: go.Figure, title: str, height: int = 280) -> go.Figure:
@@ -101,7 +102,9 @@ def probability_bars(probabilities: dict[str, float], labels: dict[str, str] | N
     figure.update_xaxes(range=[0, 1], tickformat=".0%")
     figure.update_yaxes(type="category")
     height = 90 + 34 * len(top)
-    return graph(_layout(figure, "Class probabilities", height), "probabilities")
+    figure = _layout(figure, "Class probabilities", height)
+    figure.update_layout(margin={"r": EDGE_TICK_MARGIN})  # room for "100%" at the axis' end
+    return graph(figure, "probabilities")
 
 
 def waterfall_chart(row: dict[str, Any], explained_output: str) -> Any:
