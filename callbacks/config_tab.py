@@ -134,7 +134,8 @@ class ConfigCallbacks:
         """Load Model: the picked model becomes this session's one active model. A failed
         load changes nothing (the card, the header and every prediction keep the model that
         was loaded). On opening a URL (a link, a reload, back and forward): the model,
-        version, tab and job it names, else this session's model, else the preselected one."""
+        version and job it names, else this session's model, else the preselected one (its
+        tab opens at once, without waiting for the model: ``PageCallbacks.open_tab``)."""
         loaded = Selection.from_store(selection)
         if ctx.triggered_id == Config.LOAD:
             return self._pressed(name, ref, loaded)
@@ -143,7 +144,7 @@ class ConfigCallbacks:
         asked = page_state(search)
         if shows(asked, loaded, tab, job):
             return UNCHANGED  # the page wrote this URL itself
-        opened = {"tab": asked.tab or no_update, "job": asked.job, "read": True}
+        opened = {"job": asked.job, "read": True}
         if asked.model:
             name, ref = asked.model, asked.ref
         elif loaded is not None:

@@ -309,8 +309,9 @@ def test_a_link_reopens_the_model_version_and_tab_and_back_goes_back(dash_duo, s
     assert held_requests(dash_duo) == 0
     dash_duo.driver.back()
     until(lambda: held_requests(dash_duo) == 1, timeout=10)
-    release_held(dash_duo)
+    # the tab opens at once; the model the URL names follows
     until(lambda: active_tab(dash_duo) == "CSV Prediction", timeout=10)
+    release_held(dash_duo)
     dash_duo.driver.back()
     until(lambda: active_tab(dash_duo) == "JSON Prediction", timeout=10)
     dash_duo.driver.refresh()

@@ -15,6 +15,7 @@ from flask import g
 from callbacks.config_tab import ConfigCallbacks, with_typed
 from callbacks.csv_tab import CsvCallbacks
 from callbacks.history_tab import HistoryCallbacks
+from callbacks.page import PageCallbacks
 from layouts.csv_tab import prediction_view
 from layouts.ids import Config, Page
 from services.access.caller import LOCAL_CALLER
@@ -103,7 +104,8 @@ def test_a_url_opens_its_model_version_tab_and_job(services):
     search = f"?model={IRIS_MODEL}&version=2&tab=json&job={'a' * 32}"
     opened = triggered_by(Page.URL_ASKED, "data", callbacks.load, None, search, None, None, CHURN)
     assert opened["selection"] == {**IRIS, "ref": "2", "version": "2", "alias": None}
-    assert (opened["tab"], opened["job"]) == ("tab-json", "a" * 32)
+    assert opened["job"] == "a" * 32
+    assert opened["tab"] is no_update  # opened at once by PageCallbacks.open_tab
     again = triggered_by(
         Page.URL_ASKED,
         "data",
@@ -128,6 +130,15 @@ def test_a_url_opens_its_model_version_tab_and_job(services):
         None,
     )
     assert refused["tab"] == "tab-config"  # a refused link is said where it can be read
+
+
+def test_a_urls_tab_opens_without_waiting_for_its_model(services):
+    open_tab = PageCallbacks(services).open_tab
+    assert open_tab(f"?model={IRIS_MODEL}&version=2&tab=json") == "tab-json"
+    assert open_tab(f"?job={'a' * 32}") == "tab-csv"  # where jobs are shown
+    assert open_tab("?model=main.x.nope&tab=monitor") == "tab-monitor"
+    assert open_tab("?tab=nonsense") is no_update
+    assert open_tab("") is no_update
 
 
 def test_version_options_list_aliases_latest_and_versions(services):
