@@ -6,12 +6,14 @@ one database, and every worker process opens it at once on a fresh data dir. Two
 wrong there unless every store opens it the same way:
 
 - a SQLite file starts in rollback-journal mode. Switching it to write-ahead logging takes
-  an exclusive lock, and SQLite answers "database is locked" at once, without waiting, when
-  another process's connection holds the file meanwhile. Readers never wait for a writer
-  once it is switched, so every engine switches it on its first connection, and a
-  connection that finds it switched asks nothing more.
+  an exclusive lock: while another connection writes, SQLite refuses the switch at once
+  ("database is locked", no busy wait), and while another reads, it waits out the busy
+  timeout. So each new connection reads the mode first (a switched file stays switched)
+  and only the first ones switch it, asking again while the file is locked, for about
+  ``wait_seconds`` (up to twice that, when a last try starts just before the deadline).
+  Once switched, readers never wait for a writer.
 - ``create_all`` checks for a table, then creates it: two processes both see none, and the
-  second's ``CREATE TABLE`` fails. Asked again, it sees the table.
+  second's ``CREATE TABLE`` fails with "already exists". Asked again, it sees the table.
 """
 
 from __future__ import annotations
@@ -22,18 +24,18 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-SQLITE = "sqlite:///"
 TABLE_ATTEMPTS = 3
 SWITCH_PAUSE_SECONDS = 0.05
 
 
-def sqlite_folder(url: str) -> None:
+def _sqlite_folder(url: str) -> None:
     """SQLite creates the database file on first use, but not the folder it lives in."""
-    if url.startswith(SQLITE) and url != f"{SQLITE}:memory:":
-        Path(url[len(SQLITE) :]).parent.mkdir(parents=True, exist_ok=True)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def shared_database(url: str, wait_seconds: float, write_ahead: bool = True) -> Engine:
@@ -41,9 +43,9 @@ def shared_database(url: str, wait_seconds: float, write_ahead: bool = True) -> 
     a lock, and write-ahead logging so readers (every poll, every request's alias
     generation) never wait for a writer. A reader that must not write passes
     ``write_ahead=False`` (switching the file is a write)."""
-    if not url.startswith("sqlite"):
+    if make_url(url).get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
-    sqlite_folder(url)
+    _sqlite_folder(url)
     arguments = {"check_same_thread": False, "timeout": wait_seconds}
     engine = create_engine(url, connect_args=arguments)
     if write_ahead:
@@ -75,11 +77,19 @@ def _journal_mode(connection: sqlite3.Connection) -> str:
 
 def create_tables(metadata: MetaData, engine: Engine) -> None:
     """``metadata.create_all``, asked again when another process created a table between
-    its check and its ``CREATE`` (a real failure still raises on the last attempt)."""
+    its check and its ``CREATE``; any other failure (a lock, a database away) raises at
+    once, so a request waits for it only once."""
     for attempt in range(1, TABLE_ATTEMPTS + 1):
         try:
             metadata.create_all(engine)
             return
-        except SQLAlchemyError:
-            if attempt == TABLE_ATTEMPTS:
+        except SQLAlchemyError as error:
+            if attempt == TABLE_ATTEMPTS or not _made_meanwhile(error):
                 raise
+
+
+def _made_meanwhile(error: SQLAlchemyError) -> bool:
+    # SQLite and PostgreSQL say "already exists"; two PostgreSQL sessions creating one table
+    # at once can also collide on its row type: "duplicate key value … pg_type"
+    said = str(getattr(error, "orig", error)).lower()
+    return "already exists" in said or ("duplicate key" in said and "pg_type" in said)

@@ -101,7 +101,8 @@ class JobService:
             runner.start(job, self.seal.seal(caller, job.job_id))
         except Exception:
             log.exception("job %s could not be started by the %s runner", job.job_id, runner.name)
-            self.store.fail_if_running(job.job_id, jobs_unavailable().to_dict())
+            with contextlib.suppress(SQLAlchemyError):  # else it fails when its queue time is up
+                self.store.fail_if_running(job.job_id, jobs_unavailable().to_dict())
             raise jobs_unavailable() from None
         return job
 

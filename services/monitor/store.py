@@ -22,7 +22,8 @@ from sqlalchemy import (
 
 from services.database import create_tables, shared_database
 
-WAIT_SECONDS = 5
+WAIT_SECONDS = 5  # a lock on SQLite: a job's summary waits this long at most
+
 metadata = MetaData()
 drift_table = Table(
     "drift_summaries",

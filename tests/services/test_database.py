@@ -3,15 +3,20 @@ workers of a fresh data dir open it on their first requests."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, inspect
+from sqlalchemy.exc import OperationalError
 
+from services.database import shared_database
 from tests.processes import PROJECT
 
 ROUNDS = 12
@@ -76,7 +81,65 @@ def test_every_store_of_every_process_opens_a_fresh_database_at_once(tmp_path: P
     assert errors == []
     for number in range(ROUNDS):
         path = tmp_path / str(number) / "audit.db"
-        with sqlite3.connect(path) as connection:
-            assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        tables = set(inspect(create_engine(f"sqlite:///{path}")).get_table_names())
+        assert journal_mode(path) == "wal"
+        engine = create_engine(f"sqlite:///{path}")
+        tables = set(inspect(engine).get_table_names())
+        engine.dispose()
         assert {"audit_log", "console_jobs", "alias_moves", "drift_summaries"} <= tables
+
+
+def test_a_fresh_database_is_switched_once_a_writer_lets_go(tmp_path: Path) -> None:
+    """SQLite refuses the switch at once while another process writes; the store asks again
+    until the writer is done, within its wait."""
+    path = tmp_path / "audit.db"
+    with contextlib.closing(sqlite3.connect(path)) as made:
+        made.execute("CREATE TABLE made_first (id INTEGER)")
+    writer = holding_a_write_lock(path)
+    threading.Timer(0.3, writer.stdin.close).start()
+    engine = shared_database(f"sqlite:///{path}", wait_seconds=3)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM made_first").scalar() == 0
+    engine.dispose()
+    writer.wait(timeout=10)
+    assert journal_mode(path) == "wal"
+
+
+def test_a_writer_that_never_lets_go_is_said_within_the_wait(tmp_path: Path) -> None:
+    path = tmp_path / "audit.db"
+    with contextlib.closing(sqlite3.connect(path)) as made:
+        made.execute("CREATE TABLE made_first (id INTEGER)")
+    writer = holding_a_write_lock(path)
+    engine = shared_database(f"sqlite:///{path}", wait_seconds=0.5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(OperationalError, match="locked"), engine.connect():
+            pass
+        assert time.monotonic() - started < 5
+    finally:
+        engine.dispose()
+        writer.stdin.close()
+        writer.wait(timeout=10)
+
+
+def holding_a_write_lock(path: Path) -> subprocess.Popen:
+    """Another process in a write transaction on ``path`` until its stdin closes."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute('BEGIN IMMEDIATE'); print('writing', flush=True); sys.stdin.read()",
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "writing"
+    return holder
+
+
+def journal_mode(path: Path) -> str:
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        return connection.execute("PRAGMA journal_mode").fetchone()[0]
