@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from services.errors import cut
+from services.errors import InvalidInput, cut
 from services.evaluation.classes import MISSING, UNKNOWN, Classes
 from services.evaluation.classification import ClassTally
 from services.evaluation.paired import PairedClasses, PairedErrors
@@ -22,6 +22,7 @@ from services.evaluation.verdict import comparison_of
 
 CLASSIFICATION, REGRESSION = "classification", "regression"
 MAX_LISTED = 100
+CLASSES_NAMED = 8  # a refusal names at most this many of the model's classes
 MISSING_LABEL, UNKNOWN_LABEL = "missing_label", "unknown_label"
 NOT_A_NUMBER, NOT_SCORED = "not_a_number", "not_scored"
 PROBLEMS = {
@@ -110,6 +111,32 @@ class Evaluator:
     @property
     def rows(self) -> int:
         return self.tallies[0].rows
+
+    def none_evaluated(self) -> InvalidInput | None:
+        """Every row left out (say, a column of ids chosen as the label): no figure would
+        mean anything, so the evaluation is refused, saying why and what would do."""
+        if self.rows or not self.skipped.rows:
+            return None
+        reason, count = max(self.skipped.counts.items(), key=lambda item: item[1])
+        example = next((p for p in self.skipped.listed if p["problem"]), None)
+        why = example["problem"] if example else reason
+        said = f" (row {example['row']}: {example['value']!r})" if example else ""
+        return InvalidInput(
+            f"No row could be evaluated: in {count:,} of {self.skipped.rows:,} rows of "
+            f'"{self.label}", {why}{said}.',
+            hint=self._what_would_do(reason),
+        )
+
+    def _what_would_do(self, reason: str) -> str:
+        if reason == NOT_SCORED:
+            return "The versions could not score these rows: check the file against the model."
+        wanted = "Choose the column that holds what the model should have answered"
+        if self.kind == CLASSIFICATION and self.classes is not None and self.classes.keys:
+            keys = self.classes.keys[:CLASSES_NAMED]
+            named = ", ".join(self.classes.names.get(key, key) for key in keys)
+            more = ", …" if len(self.classes.keys) > CLASSES_NAMED else ""
+            return f"{wanted}: one of the model's classes ({named}{more})."
+        return f"{wanted}: a number for each row."
 
     def add(self, chunk: pd.DataFrame, answers: list[Answers]) -> None:
         numbers = self.seen + 1 + np.arange(len(chunk))

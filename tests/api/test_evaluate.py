@@ -150,3 +150,17 @@ def test_a_file_job_without_a_label_is_refused_in_the_request(app_client):
     file_id = upload.get_json()["file_id"]
     answer = client.post(f"{URL}/{file_id}?refs=Champion&label=colour")
     assert answer.status_code == 400 and "colour" in answer.get_json()["message"]
+
+
+def test_a_label_column_no_row_of_which_is_a_class_is_refused_saying_which_are(app_client):
+    """A column of ids offered as the true values: every row would be left out, and figures
+    of nothing (an empty table, zero matrices, "no curves") would be read as a result."""
+    client, _ = app_client
+    rows = labelled_iris().head(20).assign(flower_id=range(1001, 1021)).to_dict("records")
+    answer = client.post(f"{URL}?refs=Champion,Challenger&label=flower_id", json=rows)
+    assert answer.status_code == 400, answer.get_json()
+    error = answer.get_json()
+    assert error["error_code"] == "INVALID_INPUT"
+    assert error["message"].startswith('No row could be evaluated: in 20 of 20 rows of "flower_id"')
+    assert "not a class this model knows (row 1: '1001')" in error["message"]
+    assert "setosa, versicolor, virginica" in error["hint"]
