@@ -23,6 +23,7 @@ with contextlib.suppress(ImportError):
 BLUE, RED, GREEN, GREY = "#0d6efd", "#dc3545", "#198754", "#6c757d"
 TOP_CLASSES = 5
 WATERFALL_FEATURES = 12
+WATERFALL_LABEL_ROOM = 0.15  # of the axis' span, beyond the bars' ends
 EDGE_TICK_MARGIN = 24  # px: plotly drops a tick label that would cross the right edge
 
 
@@ -137,11 +138,22 @@ def waterfall_chart(row: dict[str, Any], explained_output: str) -> Any:
         )
     )
     figure.update_yaxes(autorange="reversed", type="category")
+    _room_left_of_zero(figure, [row["base_value"], *values])
     height = 110 + 30 * (len(names) + 2)
     del explained_output  # said under the chart: too long for a title
     figure = _layout(figure, "Why: each input's contribution", height)
     figure.update_layout(margin={"r": 60})  # room for the labels of bars at the right edge
     return graph(figure, "waterfall")
+
+
+def _room_left_of_zero(figure: go.Figure, steps: list[float]) -> None:
+    """A bar left of zero (a negative base value, log-odds say) has its label outside its
+    end: without room there, the label is drawn over the axis' names."""
+    ends = list(itertools.accumulate(steps))
+    low, high = min(0.0, *ends), max(0.0, *ends)
+    if low < 0:
+        pad = WATERFALL_LABEL_ROOM * ((high - low) or 1.0)
+        figure.update_xaxes(range=[low - pad, high + pad])
 
 
 def importance_chart(importance: dict[str, Any]) -> Any:

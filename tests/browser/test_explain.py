@@ -33,6 +33,26 @@ def _bars(dash_duo, chart: str, within: str) -> int:
     return len(dash_duo.find_elements(f"#{within} .chart-{chart} .point"))
 
 
+def _labels_cross_the_names(dash_duo, chart: str) -> bool:
+    """Whether a bar's label is drawn over one of the axis' names."""
+    return dash_duo.driver.execute_script(
+        """
+        const chart = document.querySelector(arguments[0]);
+        const boxes = (selector) =>
+          [...chart.querySelectorAll(selector)].map((t) => t.getBoundingClientRect());
+        const apart = (a, b) =>
+          a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top;
+        const names = boxes(".ytick text");
+        return boxes(".point text").some((label) => names.some((n) => !apart(label, n)));
+        """,
+        chart,
+    )
+
+
+def _tick_texts(dash_duo, chart: str) -> list[str]:
+    return [tick.text for tick in dash_duo.find_elements(f"{chart} .xtick text")]
+
+
 @pytest.mark.screenshots
 def test_form_answer_shows_confidence_waterfall_and_importance(dash_duo, settings):
     start_console(dash_duo, settings, default_model=CHURN_MODEL, default_version="1")
@@ -50,6 +70,7 @@ def test_form_answer_shows_confidence_waterfall_and_importance(dash_duo, setting
     waterfall = f"#{FORM_ANSWER.result} .chart-waterfall"
     dash_duo.wait_for_element(f"{waterfall} .main-svg")
     assert "city = " in dash_duo.find_element(waterfall).text
+    assert "100%" in _tick_texts(dash_duo, f"#{FORM_ANSWER.result} .chart-probabilities")
     screenshot(dash_duo, "explain-form-light", docs=True)
     click(dash_duo, f"#{Page.THEME_SWITCH}")
     dash_duo.wait_for_element("html[data-bs-theme='dark']")
@@ -58,8 +79,11 @@ def test_form_answer_shows_confidence_waterfall_and_importance(dash_duo, setting
 
 
 def test_a_one_row_answer_is_shown_while_its_explanation_is_still_worked_out(dash_duo, settings):
-    start_console(dash_duo, settings, default_model=IRIS_MODEL, default_version="1")
-    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL} version 1")
+    # version 2 (logistic) explains log-odds: its base value is below zero, its label left of
+    # the bar's end, close to the axis' names in a half-screen window
+    dash_duo.driver.set_window_size(700, 1000)
+    start_console(dash_duo, settings, default_model=IRIS_MODEL, default_version="2")
+    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL} version 2")
     open_tab(dash_duo, "JSON Prediction")
     # the follow-up (the change of the store the answer writes) waits, as a slow explanation
     hold_requests(dash_duo, f'"{JSON_ANSWER.asked}.data"')
@@ -73,7 +97,9 @@ def test_a_one_row_answer_is_shown_while_its_explanation_is_still_worked_out(das
     assert not dash_duo.find_elements(f"#{JSON_ANSWER.result} .chart-waterfall")
     release_held(dash_duo)  # then the confidence and charts join the answer
     dash_duo.wait_for_contains_text(f"#{JSON_ANSWER.result} .single-answer", "%)", timeout=20)
-    dash_duo.wait_for_element(f"#{JSON_ANSWER.result} .chart-waterfall .main-svg", timeout=20)
+    waterfall = f"#{JSON_ANSWER.result} .chart-waterfall"
+    dash_duo.wait_for_element(f"{waterfall} .main-svg", timeout=20)
+    assert not _labels_cross_the_names(dash_duo, waterfall)
     assert _bars(dash_duo, "probabilities", JSON_ANSWER.result) == 3
     assert dash_duo.get_logs() == []
 
