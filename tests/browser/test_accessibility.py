@@ -113,6 +113,14 @@ return Array.from(document.querySelectorAll('#page-tabs [role=tab]')).map(t => (
 }));
 """
 FOCUSED_TAB = "return document.activeElement.closest('[role=tab]')?.textContent || null"
+# The focused header control: its name and its focus ring (an outline; Bootstrap's own is a
+# 25 % tint of blue, next to invisible on the blue header).
+HEADER_FOCUS = """
+const e = document.activeElement;
+if (!e.closest('.console-header')) return null;
+const style = getComputedStyle(e);
+return [e.id || e.textContent.trim(), style.outlineStyle, parseFloat(style.outlineWidth)];
+"""
 
 
 def _tabs(dash_duo) -> list[dict]:
@@ -134,11 +142,16 @@ def test_tabs_are_reached_moved_and_opened_with_the_keyboard(churn_console):
 
     # From the top of the page, Tab alone reaches the open tab (bounded: the header first).
     dash_duo.driver.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
+    header_rings = []
     for _ in range(15):
         _press(dash_duo, Keys.TAB)
         if dash_duo.driver.execute_script(FOCUSED_TAB):
             break
+        header_rings.append(dash_duo.driver.execute_script(HEADER_FOCUS))
     assert dash_duo.driver.execute_script(FOCUSED_TAB) == TAB_LABELS[Tab.CONFIG]
+    assert Page.THEME_SWITCH in [ring[0] for ring in header_rings if ring]
+    faint = [ring for ring in header_rings if ring and (ring[1] == "none" or ring[2] < 2)]
+    assert faint == [], "the header's focus rings must be seen on its blue"
 
     for _ in range(3):
         _press(dash_duo, Keys.ARROW_RIGHT)
