@@ -24,6 +24,7 @@ BLUE, RED, GREEN, GREY = "#0d6efd", "#dc3545", "#198754", "#6c757d"
 TOP_CLASSES = 5
 WATERFALL_FEATURES = 12
 WATERFALL_LABEL_ROOM = 0.15  # of the axis' span, beyond the bars' ends
+WHOLE_TICKS_UP_TO = 10  # a count axis this short gets a tick for every row
 EDGE_TICK_MARGIN = 24  # px: plotly drops a tick label that would cross the right edge
 
 
@@ -62,6 +63,7 @@ def distribution_chart(distribution: dict[str, Any], labels: dict[str, str] | No
             go.Bar(x=centres, y=counts, width=edges[1] - edges[0], marker_color=BLUE)
         )
         figure.update_xaxes(title="predicted value")
+        _count_axis(figure, counts)
         return graph(_layout(figure, f"Distribution of {total:,} predictions"), "distribution")
     names = [_named(value, labels) for value in distribution["counts"]]
     figure = go.Figure(
@@ -74,6 +76,7 @@ def distribution_chart(distribution: dict[str, Any], labels: dict[str, str] | No
         )
     )
     figure.update_xaxes(type="category", title="predicted class")
+    _count_axis(figure, list(distribution["counts"].values()))
     return graph(_layout(figure, f"Predictions per class ({total:,} rows)"), "distribution")
 
 
@@ -82,7 +85,14 @@ def confidence_chart(histogram: dict[str, Any]) -> Any:
     centres = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
     figure = go.Figure(go.Bar(x=centres, y=counts, width=edges[1] - edges[0], marker_color=GREEN))
     figure.update_xaxes(title="probability of the predicted class", range=[0, 1])
+    _count_axis(figure, counts)
     return graph(_layout(figure, "How sure the model is"), "confidence")
+
+
+def _count_axis(figure: go.Figure, counts: list[int]) -> None:
+    """Rows counted: whole numbers only (plotly ticks a small range at 0.2, 0.4, …)."""
+    small = max(counts, default=0) <= WHOLE_TICKS_UP_TO
+    figure.update_yaxes(title="rows", rangemode="tozero", dtick=1 if small else None)
 
 
 def probability_bars(probabilities: dict[str, float], labels: dict[str, str] | None) -> Any:

@@ -108,12 +108,15 @@ def test_json_batch_shows_distribution_and_confidence_charts(dash_duo, settings)
     start_console(dash_duo, settings, default_model=IRIS_MODEL, default_version="1")
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL} version 1")
     open_tab(dash_duo, "JSON Prediction")
-    type_json(dash_duo, json.dumps([SETOSA, VIRGINICA, SETOSA, VIRGINICA, SETOSA]))
-    dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid — 5 records")
+    type_json(dash_duo, json.dumps([SETOSA, VIRGINICA]))
+    dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid — 2 records")
     dash_duo.find_element(f"#{Json.PREDICT}").click()
-    dash_duo.wait_for_contains_text(f"#{JSON_ANSWER.result}", "Predictions per class (5 rows)")
+    dash_duo.wait_for_contains_text(f"#{JSON_ANSWER.result}", "Predictions per class (2 rows)")
     assert _bars(dash_duo, "distribution", JSON_ANSWER.result) == 2  # setosa and virginica
     assert _bars(dash_duo, "confidence", JSON_ANSWER.result) >= 1
+    for chart in ("distribution", "confidence"):  # rows counted: no 0.5 of a row
+        ticks = dash_duo.find_elements(f"#{JSON_ANSWER.result} .chart-{chart} .ytick text")
+        assert ticks and all(tick.text.isdigit() for tick in ticks), [t.text for t in ticks]
     screenshot(dash_duo, "explain-json-batch")
     assert dash_duo.get_logs() == []
 
