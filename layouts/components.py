@@ -120,6 +120,9 @@ def code_block(text: str, language: str) -> dcc.Markdown:
 
 
 ALL_COLUMNS_DRAWN = 40  # wider tables draw the columns in view (AG Grid's default)
+# A column is at least as wide as its name (AG Grid cuts a header to "prediction_l…"), within
+# bounds: px per character of the header's font, and its padding with the sort arrow.
+COLUMN_PX, WIDEST_HEADER_PX, HEADER_CHAR_PX, HEADER_PADDING_PX = 110, 320, 8, 48
 
 
 def data_grid(records: list[dict[str, Any]], columns: list[str], **grid: Any) -> dag.AgGrid:
@@ -143,19 +146,20 @@ def data_grid(records: list[dict[str, Any]], columns: list[str], **grid: Any) ->
         }
     return dag.AgGrid(
         rowData=rows,
-        columnDefs=[{"field": str(c), "headerName": str(c)} for c in columns],
-        defaultColDef={
-            "resizable": True,
-            "sortable": True,
-            "flex": 1,
-            "minWidth": 110,
-            "cellDataType": False,
-        },
+        columnDefs=[
+            {"field": str(c), "headerName": str(c), "minWidth": _header_width(str(c))}
+            for c in columns
+        ],
+        defaultColDef={"resizable": True, "sortable": True, "flex": 1, "cellDataType": False},
         dashGridOptions=options,
         style=None if short else {"height": "460px"},
         className="result-grid",
         **grid,
     )
+
+
+def _header_width(name: str) -> int:
+    return min(WIDEST_HEADER_PX, max(COLUMN_PX, HEADER_CHAR_PX * len(name) + HEADER_PADDING_PX))
 
 
 def facts(items: list[tuple[str, Any]]) -> html.Dl:

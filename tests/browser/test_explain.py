@@ -9,7 +9,7 @@ import pytest
 from layouts.answer import FORM_ANSWER, JSON_ANSWER
 from layouts.csv_tab import PANEL as CSV_PANEL
 from layouts.ids import Config, Csv, Json, Page
-from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
+from services.registry.demo import CHURN_MODEL, IRIS_MODEL, _iris_data
 from tests.browser_helpers import (
     CSV_RESULT,
     click,
@@ -122,15 +122,23 @@ def test_json_batch_shows_distribution_and_confidence_charts(dash_duo, settings)
 
 
 def test_csv_result_has_its_distribution(dash_duo, settings, tmp_path):
-    start_console(dash_duo, settings, default_model=CHURN_MODEL, default_version="Champion")
-    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {CHURN_MODEL}")
-    source = tmp_path / "customers.csv"
-    churn_frame(300, seed=4).to_csv(source, index=False)
+    dash_duo.driver.set_window_size(700, 1000)  # a half-screen window: columns at their least
+    start_console(dash_duo, settings, default_model=IRIS_MODEL, default_version="Champion")
+    dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL}")
+    source = tmp_path / "flowers.csv"
+    _iris_data()[0].to_csv(source, index=False)
     open_tab(dash_duo, "CSV Prediction")
     dash_duo.find_element(f"#{Csv.FILE_INPUT}").send_keys(str(source))
     dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "Ready to predict")
     click(dash_duo, f"#{Csv.PREDICT}")
-    dash_duo.wait_for_contains_text(CSV_RESULT, "Predictions per class (300 rows)")
-    assert _bars(dash_duo, "distribution", CSV_PANEL.result) == 2
+    dash_duo.wait_for_contains_text(CSV_RESULT, "Predictions per class (150 rows)")
+    assert _bars(dash_duo, "distribution", CSV_PANEL.result) == 3
+    names = dash_duo.driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map("
+        "(h) => [h.textContent, h.scrollWidth <= h.clientWidth])",
+        f"{CSV_RESULT} .result-grid .ag-header-cell-text",
+    )
+    assert "prediction_label" in [name for name, _ in names]
+    assert [name for name, whole in names if not whole] == []  # no column's name cut short
     screenshot(dash_duo, "explain-csv")
     assert dash_duo.get_logs() == []
