@@ -23,9 +23,9 @@ PERIODS = {
 PERIOD_HOURS = {"1h": 1, "24h": 24, "7d": 24 * 7, "30d": 24 * 30}
 DEFAULT_PERIOD = "7d"
 SPLIT_HELP = (
-    "Set a split on the registered model with the tag console.traffic_split, for "
-    "example Champion:90,Challenger:10, then send requests to "
-    "POST /api/models/<name>/split/predict with an X-Request-Key header."
+    "Set a split under Model Configuration → Aliases and traffic (Save split), for example "
+    "Champion:90,Challenger:10; it is kept in the model's tag console.traffic_split. Then "
+    "send requests to POST /api/models/<name>/split/predict with an X-Request-Key header."
 )
 
 
