@@ -343,6 +343,17 @@
           ? window.dash_clientside.no_update
           : readUrl(search);
       },
+      /* The tab a URL names, as layouts/page.py page_state reads it: the first value that is
+         not blank; a job alone opens the tab where jobs are shown. */
+      openTab: function (search, urlTabs) {
+        var params = new URLSearchParams(search || "");
+        var first = function (key) {
+          var found = params.getAll(key).map(function (v) { return v.trim(); }).filter(Boolean);
+          return found.length ? found[0] : null;
+        };
+        var tab = (urlTabs.tabs || {})[first("tab") || ""] || (first("job") ? urlTabs.job : null);
+        return tab || window.dash_clientside.no_update;
+      },
       writeUrl: function (selection, tab, job, read) {
         if (read) {  /* before the page has done what its URL asks, the URL stays as it is */
           writeUrl(selection, tab, job);

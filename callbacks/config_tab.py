@@ -135,15 +135,16 @@ class ConfigCallbacks:
         load changes nothing (the card, the header and every prediction keep the model that
         was loaded). On opening a URL (a link, a reload, back and forward): the model,
         version and job it names, else this session's model, else the preselected one (its
-        tab opens at once, without waiting for the model: ``PageCallbacks.open_tab``)."""
+        tab opens in the browser at once, without waiting for the model: ``openTab`` in
+        assets/console.js)."""
         loaded = Selection.from_store(selection)
         if ctx.triggered_id == Config.LOAD:
             return self._pressed(name, ref, loaded)
         if search is None:
             return UNCHANGED  # the page has not read its URL yet: it will, in a moment
         asked = page_state(search)
-        if shows(asked, loaded, tab, job):
-            return UNCHANGED  # the page wrote this URL itself
+        if shows(asked, loaded, tab, job):  # the page wrote it itself, or shows it already
+            return {**UNCHANGED, "read": True}
         opened = {"job": asked.job, "read": True}
         if asked.model:
             name, ref = asked.model, asked.ref

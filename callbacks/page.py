@@ -11,7 +11,7 @@ from dash import ClientsideFunction, Input, Output, State, no_update
 
 from callbacks.config_tab import versions_to_choose
 from layouts.ids import Config, Page
-from layouts.page import alias_moved, header_model, page_state, signed_in
+from layouts.page import alias_moved, header_model, signed_in
 from layouts.selection import Selection
 from services.access.audit import Source
 from services.access.caller import MODE_NONE
@@ -30,11 +30,6 @@ class PageCallbacks:
         if self.settings.auth_mode == MODE_NONE:
             return signed_in(None)
         return signed_in(current_caller().user)
-
-    def open_tab(self, search: str | None) -> Any:
-        """The tab a URL names (a link, a reload, back and forward), opened before its model
-        has loaded: the page never shows another tab first."""
-        return page_state(search).tab or no_update
 
     def show_session_model(self, selection: Any) -> list[Any]:
         return header_model(Selection.from_store(selection))
@@ -70,11 +65,6 @@ def register(app: dash.Dash, services: ConsoleServices) -> PageCallbacks:
         output=Output(Page.USER, "children"),
         inputs={"search": Input(Page.URL, "search")},
     )(callbacks.show_user)
-    app.callback(
-        output=Output(Page.TABS, "active_tab", allow_duplicate=True),
-        inputs={"search": Input(Page.URL_ASKED, "data")},
-        prevent_initial_call=True,
-    )(callbacks.open_tab)
     app.callback(
         output=Output(Page.HEADER_MODEL, "children"),
         inputs={"selection": Input(Page.SELECTION, "data")},
@@ -120,6 +110,15 @@ def _wire_in_the_browser(app: dash.Dash) -> None:
         ClientsideFunction("modelConsole", "readUrl"),
         Output(Page.URL_ASKED, "data"),
         Input(Page.URL, "search"),
+    )
+    # The URL's tab opens in the browser, before the server has answered anything: its model
+    # loads meanwhile, and the URL is written once the whole of it is shown.
+    app.clientside_callback(
+        ClientsideFunction("modelConsole", "openTab"),
+        Output(Page.TABS, "active_tab", allow_duplicate=True),
+        Input(Page.URL_ASKED, "data"),
+        State(Page.URL_TABS, "data"),
+        prevent_initial_call=True,
     )
     app.clientside_callback(
         ClientsideFunction("modelConsole", "writeUrl"),

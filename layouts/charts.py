@@ -162,7 +162,7 @@ def _room_left_of_zero(figure: go.Figure, steps: list[float]) -> None:
     ends = list(itertools.accumulate(steps))
     low, high = min(0.0, *ends), max(0.0, *ends)
     if low < 0:
-        pad = WATERFALL_LABEL_ROOM * ((high - low) or 1.0)
+        pad = WATERFALL_LABEL_ROOM * (high - low)
         figure.update_xaxes(range=[low - pad, high + pad])
 
 

@@ -147,7 +147,7 @@ def data_grid(records: list[dict[str, Any]], columns: list[str], **grid: Any) ->
     return dag.AgGrid(
         rowData=rows,
         columnDefs=[
-            {"field": str(c), "headerName": str(c), "minWidth": _header_width(str(c))}
+            {"field": str(c), "headerName": str(c), "minWidth": header_width(str(c))}
             for c in columns
         ],
         defaultColDef={"resizable": True, "sortable": True, "flex": 1, "cellDataType": False},
@@ -158,7 +158,8 @@ def data_grid(records: list[dict[str, Any]], columns: list[str], **grid: Any) ->
     )
 
 
-def _header_width(name: str) -> int:
+def header_width(name: str) -> int:
+    """A grid column's least width: its name whole."""
     return min(WIDEST_HEADER_PX, max(COLUMN_PX, HEADER_CHAR_PX * len(name) + HEADER_PADDING_PX))
 
 

@@ -24,6 +24,7 @@ class Page(StrEnum):
     URL_WRITTEN = "page-url-written"
     URL_READ = "page-url-read"  # the page has done what its URL asked: it may write it now
     URL_ASKED = "page-url-asked"  # a query the page did not write itself: a link, back, forward
+    URL_TABS = "page-url-tabs"  # the tab each URL names (read in the browser, at once)
 
 
 class Config(StrEnum):

@@ -111,6 +111,7 @@ def page_layout(settings: Settings) -> html.Div:
             dcc.Store(id=Page.OPEN_JOB),
             dcc.Store(id=Page.URL_READ, data=False),
             dcc.Store(id=Page.URL_ASKED),
+            dcc.Store(id=Page.URL_TABS, data=url_tabs()),
             dcc.Store(id=History.STORE),
             dcc.Store(id=History.NEW),
             dcc.Store(id=History.KEEP, data=settings.history_size),
@@ -187,6 +188,13 @@ class PageState:
 
 
 TAB_NAMES = {tab.value.removeprefix("tab-"): tab for tab in Tab}
+JOB_TAB = Tab.CSV  # a URL naming a job and no tab: where jobs are shown
+
+
+def url_tabs() -> dict[str, Any]:
+    """What ``page_state`` reads of a URL's tab, for the browser to open it before the
+    server answers (assets/console.js ``openTab``)."""
+    return {"tabs": {name: tab.value for name, tab in TAB_NAMES.items()}, "job": JOB_TAB.value}
 
 
 def page_state(search: str | None) -> PageState:
@@ -199,5 +207,5 @@ def page_state(search: str | None) -> PageState:
         return values[0][:500] if values else None
 
     job = one("job")
-    tab = TAB_NAMES.get(one("tab") or "") or (Tab.CSV if job else None)
+    tab = TAB_NAMES.get(one("tab") or "") or (JOB_TAB if job else None)
     return PageState(one("model"), one("version"), tab, job)

@@ -10,7 +10,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts.components import placeholder, plural, section
+from layouts.components import header_width, placeholder, plural, section
 from layouts.features.jobs import JobPanel
 from layouts.features.monitor_charts import crosstab_chart, scatter_chart
 from layouts.features.snippets import COMPARE_FILE_SNIPPETS
@@ -164,7 +164,12 @@ def _headers(columns: list[str], versions: list[ComparedVersion]) -> list[dict[s
     named[AGREE_COLUMN] = "agree"
     first = [c for c in named if c in columns]
     return [
-        {"field": c, "headerName": named.get(c, c), "pinned": "left" if c in named else None}
+        {
+            "field": c,
+            "headerName": named.get(c, c),
+            "pinned": "left" if c in named else None,
+            "minWidth": header_width(named.get(c, c)),
+        }
         for c in first + [c for c in columns if c not in named]
     ]
 
@@ -180,7 +185,6 @@ def grid(
             "resizable": True,
             "sortable": True,
             "flex": 1,
-            "minWidth": 110,
             "cellDataType": False,
         },
         dashGridOptions={

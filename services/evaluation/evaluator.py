@@ -2,7 +2,8 @@
 counts and sums kept, nothing of the rows themselves. Rows that cannot be evaluated (no
 label, a label that is no class of the model, a row a version could not score) are counted
 by reason and the first ones listed, like bad cells; every version is evaluated on exactly
-the same rows, so their figures and the paired test compare like with like."""
+the same rows, so their figures and the paired test compare like with like. When no row is
+left, there is nothing to report: the evaluation is refused, saying why."""
 
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ class Answers:
 class Skipped:
     counts: dict[str, int] = field(default_factory=dict)
     listed: list[dict[str, Any]] = field(default_factory=list)
+    first: dict[str, dict[str, Any]] = field(default_factory=dict)  # each reason's first row
 
     @property
     def rows(self) -> int:
@@ -68,17 +70,22 @@ class Skipped:
         if not len(rows):
             return
         self.counts[reason] = self.counts.get(reason, 0) + len(rows)
+        self.first.setdefault(reason, self._problem(0, rows, column, values, why))
         room = MAX_LISTED - len(self.listed)
         for i in range(min(room, len(rows))):
-            value = values.iloc[i]
-            self.listed.append(
-                {
-                    "row": int(rows[i]),
-                    "column": column,
-                    "value": None if pd.isna(value) else cut(str(value), 40),
-                    "problem": why if isinstance(why, str) else str(why[i]),
-                }
-            )
+            self.listed.append(self._problem(i, rows, column, values, why))
+
+    @staticmethod
+    def _problem(
+        i: int, rows: np.ndarray, column: str, values: pd.Series, why: Any
+    ) -> dict[str, Any]:
+        value = values.iloc[i]
+        return {
+            "row": int(rows[i]),
+            "column": column,
+            "value": None if pd.isna(value) else cut(str(value), 40),
+            "problem": why if isinstance(why, str) else str(why[i]),
+        }
 
 
 class Evaluator:
@@ -118,18 +125,21 @@ class Evaluator:
         if self.rows or not self.skipped.rows:
             return None
         reason, count = max(self.skipped.counts.items(), key=lambda item: item[1])
-        example = next((p for p in self.skipped.listed if p["problem"]), None)
-        why = example["problem"] if example else reason
-        said = f" (row {example['row']}: {example['value']!r})" if example else ""
+        first, rows = self.skipped.first[reason], self.skipped.rows
+        if reason == NOT_SCORED:
+            said = f"{count:,} of {rows:,} rows could not be scored (row {first['row']}: "
+            return InvalidInput(
+                f"No row could be evaluated: {said}{first['problem']}).",
+                hint="Check these rows against the model's inputs (its signature).",
+            )
+        value = "" if first["value"] is None else f": {first['value']!r}"
         return InvalidInput(
-            f"No row could be evaluated: in {count:,} of {self.skipped.rows:,} rows of "
-            f'"{self.label}", {why}{said}.',
-            hint=self._what_would_do(reason),
+            f"No row could be evaluated: in {count:,} of {rows:,} rows of "
+            f'"{cut(self.label, 60)}", {PROBLEMS[reason]} (row {first["row"]}{value}).',
+            hint=self._what_would_do(),
         )
 
-    def _what_would_do(self, reason: str) -> str:
-        if reason == NOT_SCORED:
-            return "The versions could not score these rows: check the file against the model."
+    def _what_would_do(self) -> str:
         wanted = "Choose the column that holds what the model should have answered"
         if self.kind == CLASSIFICATION and self.classes is not None and self.classes.keys:
             keys = self.classes.keys[:CLASSES_NAMED]

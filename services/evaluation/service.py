@@ -185,9 +185,9 @@ class EvaluationService:
                     use.audited.rows = run.rows
                 if on_progress is not None:
                     on_progress(Progress(evaluator.seen, total, time.perf_counter() - started))
-        refused = evaluator.none_evaluated()
-        if refused is not None:
-            raise refused
+            refused = evaluator.none_evaluated()
+            if refused is not None:
+                raise refused  # inside the uses: each is audited as refused, not as done
         seconds = time.perf_counter() - started
         return Evaluation(uses[0].resolved.name, evaluator.result(), seconds)
 

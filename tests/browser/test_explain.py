@@ -34,7 +34,7 @@ def _bars(dash_duo, chart: str, within: str) -> int:
 
 
 def _labels_cross_the_names(dash_duo, chart: str) -> bool:
-    """Whether a bar's label is drawn over one of the axis' names."""
+    """Whether a bar's label is drawn over one of the axis' names (there must be both)."""
     return dash_duo.driver.execute_script(
         """
         const chart = document.querySelector(arguments[0]);
@@ -43,7 +43,9 @@ def _labels_cross_the_names(dash_duo, chart: str) -> bool:
         const apart = (a, b) =>
           a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top;
         const names = boxes(".ytick text");
-        return boxes(".point text").some((label) => names.some((n) => !apart(label, n)));
+        const labels = boxes(".point text");
+        if (!names.length || !labels.length) return null;
+        return labels.some((label) => names.some((n) => !apart(label, n)));
         """,
         chart,
     )
@@ -99,7 +101,7 @@ def test_a_one_row_answer_is_shown_while_its_explanation_is_still_worked_out(das
     dash_duo.wait_for_contains_text(f"#{JSON_ANSWER.result} .single-answer", "%)", timeout=20)
     waterfall = f"#{JSON_ANSWER.result} .chart-waterfall"
     dash_duo.wait_for_element(f"{waterfall} .main-svg", timeout=20)
-    assert not _labels_cross_the_names(dash_duo, waterfall)
+    assert _labels_cross_the_names(dash_duo, waterfall) is False
     assert _bars(dash_duo, "probabilities", JSON_ANSWER.result) == 3
     assert dash_duo.get_logs() == []
 

@@ -13,6 +13,7 @@ from sklearn import metrics
 
 from services.access.audit import Source
 from services.access.caller import LOCAL_CALLER
+from services.errors import InvalidInput
 from services.evaluation.curves import thin
 from services.evaluation.service import Request
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, _iris_data, churn_frame
@@ -210,3 +211,22 @@ def test_a_file_gives_the_figures_of_the_same_rows_sent_as_json(chunked):
     ):
         assert_figures(file_entry["metrics"], json_entry["metrics"])
     assert from_file.body["comparison"]["summary"] == from_json["comparison"]["summary"]
+
+
+def test_nothing_left_to_evaluate_is_refused_with_the_commonest_reason_and_its_row(chunked):
+    """A figure of no rows would be read as a result: the evaluation is refused instead,
+    naming the reason most rows have, that reason's own first row, and what would do."""
+    X, _ = noisy_iris(seed=6)
+    labels = pd.Series(["tulip"] * 4 + [None], dtype=object)
+    with pytest.raises(InvalidInput) as refused:
+        evaluate(chunked, IRIS_MODEL, ["Champion"], X.head(5).assign(species=labels), "species")
+    said = str(refused.value)
+    assert 'in 4 of 5 rows of "species", the label is not a class this model knows' in said
+    assert "(row 1: 'tulip')" in said
+    assert "setosa, versicolor, virginica" in refused.value.hint
+
+    houses = house_prices(3)[0].assign(price=["cheap", "dear", None])  # a regressor's: numbers
+    with pytest.raises(InvalidInput) as refused:
+        evaluate(chunked, REGRESSOR_MODEL, ["1"], houses, "price")
+    assert "the label is not a number (row 1: 'cheap')" in str(refused.value)
+    assert refused.value.hint.endswith("a number for each row.")
