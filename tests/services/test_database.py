@@ -8,16 +8,18 @@ import json
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from services.database import shared_database
 from tests.processes import PROJECT
+from tests.services.access.test_audit_faults import locked
 
 ROUNDS = 12
 ROUND_SECONDS = 0.4
@@ -91,53 +93,39 @@ def test_every_store_of_every_process_opens_a_fresh_database_at_once(tmp_path: P
 def test_a_fresh_database_is_switched_once_a_writer_lets_go(tmp_path: Path) -> None:
     """SQLite refuses the switch at once while another process writes; the store asks again
     until the writer is done, within its wait."""
-    path = tmp_path / "audit.db"
-    with contextlib.closing(sqlite3.connect(path)) as made:
-        made.execute("CREATE TABLE made_first (id INTEGER)")
-    writer = holding_a_write_lock(path)
-    threading.Timer(0.3, writer.stdin.close).start()
+    path = fresh_database(tmp_path)
     engine = shared_database(f"sqlite:///{path}", wait_seconds=3)
-    with engine.connect() as connection:
-        assert connection.exec_driver_sql("SELECT count(*) FROM made_first").scalar() == 0
+    with ThreadPoolExecutor(1) as pool:
+        with locked(path):
+            counted = pool.submit(count_made_first, engine)
+            time.sleep(0.3)  # the writer lets go; the store is still asking
+        assert counted.result(timeout=10) == 0
     engine.dispose()
-    writer.wait(timeout=10)
     assert journal_mode(path) == "wal"
 
 
 def test_a_writer_that_never_lets_go_is_said_within_the_wait(tmp_path: Path) -> None:
-    path = tmp_path / "audit.db"
+    path = fresh_database(tmp_path)
+    engine = shared_database(f"sqlite:///{path}", wait_seconds=0.5)
+    with locked(path):
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="locked"):
+            count_made_first(engine)
+        assert time.monotonic() - started < 5
+    engine.dispose()
+
+
+def fresh_database(folder: Path) -> Path:
+    """A SQLite file as a first process leaves it: one table, still in rollback mode."""
+    path = folder / "audit.db"
     with contextlib.closing(sqlite3.connect(path)) as made:
         made.execute("CREATE TABLE made_first (id INTEGER)")
-    writer = holding_a_write_lock(path)
-    engine = shared_database(f"sqlite:///{path}", wait_seconds=0.5)
-    started = time.monotonic()
-    try:
-        with pytest.raises(OperationalError, match="locked"), engine.connect():
-            pass
-        assert time.monotonic() - started < 5
-    finally:
-        engine.dispose()
-        writer.stdin.close()
-        writer.wait(timeout=10)
+    return path
 
 
-def holding_a_write_lock(path: Path) -> subprocess.Popen:
-    """Another process in a write transaction on ``path`` until its stdin closes."""
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sqlite3, sys\n"
-            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-            "c.execute('BEGIN IMMEDIATE'); print('writing', flush=True); sys.stdin.read()",
-            str(path),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout.readline().strip() == "writing"
-    return holder
+def count_made_first(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return connection.exec_driver_sql("SELECT count(*) FROM made_first").scalar()
 
 
 def journal_mode(path: Path) -> str:
