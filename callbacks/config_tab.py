@@ -130,6 +130,7 @@ class ConfigCallbacks:
         selection: Any,
         tab: str | None = None,
         job: str | None = None,
+        url_read: bool | None = None,
     ) -> dict[str, Any]:
         """Load Model: the picked model becomes this session's one active model. A failed
         load changes nothing (the card, the header and every prediction keep the model that
@@ -143,8 +144,9 @@ class ConfigCallbacks:
         if search is None:
             return UNCHANGED  # the page has not read its URL yet: it will, in a moment
         asked = page_state(search)
-        if shows(asked, loaded, tab, job):  # the page wrote it itself, or shows it already
-            return {**UNCHANGED, "read": True}
+        if url_read and shows(asked, loaded, tab, job):  # back or forward to what it shows
+            return UNCHANGED
+        # the first read (a reload, a link) fills the card, even for the session's own model
         opened = {"job": asked.job, "read": True}
         if asked.model:
             name, ref = asked.model, asked.ref
@@ -309,6 +311,7 @@ def _wire_load(app: dash.Dash, callbacks: ConfigCallbacks) -> None:
             "selection": State(Page.SELECTION, "data"),
             "tab": State(Page.TABS, "active_tab"),
             "job": State(Page.OPEN_JOB, "data"),
+            "url_read": State(Page.URL_READ, "data"),
         },
         prevent_initial_call="initial_duplicate",
     )(callbacks.load)

@@ -319,6 +319,11 @@ def test_a_link_reopens_the_model_version_and_tab_and_back_goes_back(dash_duo, s
     assert active_tab(dash_duo) == "JSON Prediction"
     open_tab(dash_duo, "Model Configuration")
     until(lambda: "tab=config" in dash_duo.driver.current_url, timeout=10)  # it still follows
+    dash_duo.driver.refresh()  # on the tab the page opens on: it shows the URL already
+    dash_duo.wait_for_contains_text(f"#{Page.HEADER_MODEL}", "v2")
+    open_tab(dash_duo, "JSON Prediction")
+    until(lambda: "tab=json" in dash_duo.driver.current_url, timeout=10)  # and still follows
+    open_tab(dash_duo, "Model Configuration")
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", "version 2")
     assert dash_duo.find_element(f"#{Config.PENDING}").text == ""
     click(dash_duo, f"#{Config.LOAD}")  # Load again keeps version 2, not "latest"

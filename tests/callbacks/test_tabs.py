@@ -116,9 +116,24 @@ def test_a_url_opens_its_model_version_tab_and_job(services):
         opened["selection"],
         "tab-json",
         "a" * 32,
+        True,
     )
-    assert again["read"] is True  # the page wrote it itself, or a reload shows it already
-    assert all(value is no_update for key, value in again.items() if key != "read")
+    assert all(value is no_update for value in again.values())  # back to what it shows
+    reloaded = triggered_by(
+        Page.URL_ASKED,
+        "data",
+        callbacks.load,
+        None,
+        search,
+        None,
+        None,
+        opened["selection"],
+        "tab-json",
+        "a" * 32,
+        False,
+    )  # a reload: the header shows the session's model, the card not yet
+    assert reloaded["selection"] == opened["selection"] and reloaded["read"] is True
+    assert reloaded["status"] is not no_update
     refused = triggered_by(
         Page.URL_ASKED,
         "data",
