@@ -31,11 +31,10 @@ TABLE_ATTEMPTS = 3
 SWITCH_PAUSE_SECONDS = 0.05
 
 
-def _sqlite_folder(url: str) -> None:
+def _sqlite_folder(database: str | None) -> None:
     """SQLite creates the database file on first use, but not the folder it lives in."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if database not in (None, "", ":memory:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def shared_database(url: str, wait_seconds: float, write_ahead: bool = True) -> Engine:
@@ -43,9 +42,10 @@ def shared_database(url: str, wait_seconds: float, write_ahead: bool = True) -> 
     a lock, and write-ahead logging so readers (every poll, every request's alias
     generation) never wait for a writer. A reader that must not write passes
     ``write_ahead=False`` (switching the file is a write)."""
-    if make_url(url).get_backend_name() != "sqlite":
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
-    _sqlite_folder(url)
+    _sqlite_folder(parsed.database)
     arguments = {"check_same_thread": False, "timeout": wait_seconds}
     engine = create_engine(url, connect_args=arguments)
     if write_ahead:

@@ -105,33 +105,16 @@ def test_a_url_opens_its_model_version_tab_and_job(services):
     assert opened["selection"] == {**IRIS, "ref": "2", "version": "2", "alias": None}
     assert opened["job"] == "a" * 32
     assert opened["tab"] is no_update  # opened at once in the browser (openTab)
-    again = triggered_by(
-        Page.URL_ASKED,
-        "data",
-        callbacks.load,
-        None,
-        search,
-        None,
-        None,
-        opened["selection"],
-        "tab-json",
-        "a" * 32,
-        True,
-    )
+
+    def read_again(url_read: bool) -> dict:
+        shown = (opened["selection"], "tab-json", "a" * 32, url_read)
+        return triggered_by(
+            Page.URL_ASKED, "data", callbacks.load, None, search, None, None, *shown
+        )
+
+    again = read_again(url_read=True)
     assert all(value is no_update for value in again.values())  # back to what it shows
-    reloaded = triggered_by(
-        Page.URL_ASKED,
-        "data",
-        callbacks.load,
-        None,
-        search,
-        None,
-        None,
-        opened["selection"],
-        "tab-json",
-        "a" * 32,
-        False,
-    )  # a reload: the header shows the session's model, the card not yet
+    reloaded = read_again(url_read=False)  # a reload: the header shows it, the card not yet
     assert reloaded["selection"] == opened["selection"] and reloaded["read"] is True
     assert reloaded["status"] is not no_update
     refused = triggered_by(
