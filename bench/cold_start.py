@@ -204,7 +204,9 @@ def cold_section(results: list[ColdStart]) -> Section:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="cold starts of python app.py only")
-    parser.add_argument("--repeat", type=int, default=3, help="launches per data dir kind")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="launches per data dir kind (0: the table's head)"
+    )
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout to launch")
     args = parser.parse_args(argv)
     stop_on_sigterm()

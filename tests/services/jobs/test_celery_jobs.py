@@ -48,8 +48,9 @@ from tests.waiting import until
 
 pytestmark = pytest.mark.slow
 
-ROWS = 400_000
-CHUNK = 2_000  # small chunks: progress readings to watch
+ROWS = 150_000
+CHUNK = 750  # small chunks: progress readings to watch, and time to cancel
+KILLED_NOTICED_SECONDS = 5  # a killed pool process is noticed by its silent heartbeat
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +112,12 @@ def test_celery_worker_scores_with_progress_cancel_and_download(
 ):
     redis, data_dir, worker = local_worker
     customers = _churn_file_in_the_csv_tab(
-        dash_duo, settings, tmp_path, redis_url=redis, app_data_dir=data_dir
+        dash_duo,
+        settings,
+        tmp_path,
+        redis_url=redis,
+        app_data_dir=data_dir,
+        job_lost_seconds=KILLED_NOTICED_SECONDS,
     )
 
     # Cancel first: the worker stops the job and stays ready for the next one.
