@@ -12,8 +12,6 @@ stamp=".venv/.installed-$(basename "$requirements" .txt)"
 digest=$(cat requirements*.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  # --no-compile: Python compiles the modules it imports on first use; compiling every
-  # installed file up front (pyspark, mlflow, scikit-learn…) doubled the setup's time
-  .venv/bin/python -m pip install --quiet --no-compile -r "$requirements"
+  .venv/bin/python -m pip install --quiet -r "$requirements"
   echo "$digest" > "$stamp"
 fi
