@@ -338,6 +338,10 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     modelConsole: {
+      /* A control that follows another's state (a Compare button follows its Predict). */
+      same: function (value) {
+        return value;
+      },
       readUrl: function (search) {
         return search === undefined || search === null
           ? window.dash_clientside.no_update

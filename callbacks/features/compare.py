@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, State, html, no_update
+from dash import ClientsideFunction, Input, Output, State, html, no_update
 
 from callbacks.features.snippets import SnippetWriter
 from callbacks.form import form_state, raw_form
@@ -136,6 +136,16 @@ def register(app: dash.Dash, services: ConsoleServices) -> CompareCallbacks:
         ],
         inputs={"selection": Input(Page.SELECTION, "data")},
     )(callbacks.offer)
+    # Compare asks what Predict asks of the same input: each is offered when its Predict is
+    for compare, predict in (
+        (Compare.JSON_RUN, Json.PREDICT),
+        (Compare.FORM_RUN, Json.FORM_PREDICT),
+    ):
+        app.clientside_callback(
+            ClientsideFunction("modelConsole", "same"),
+            Output(compare, "disabled"),
+            Input(predict, "disabled"),
+        )
     app.callback(
         output=Output(Compare.JSON_RESULT, "children"),
         inputs={"clicks": Input(Compare.JSON_RUN, "n_clicks")},

@@ -17,6 +17,7 @@ from layouts.answer import FORM_ANSWER
 from layouts.components import show_error
 from layouts.features.whatif import (
     FILL_THE_FORM,
+    answer_waits,
     controls,
     feature_options,
     ice_view,
@@ -24,7 +25,7 @@ from layouts.features.whatif import (
     space_note,
 )
 from layouts.ids import Insight, Json, Page, form_field, form_switch, whatif_choice, whatif_slider
-from layouts.json_tab import form_status, result_view
+from layouts.json_tab import result_view
 from layouts.selection import Selection
 from services.access.identity import current_caller
 from services.errors import ConsoleError
@@ -127,7 +128,7 @@ class WhatIfCallbacks:
             model = Selection.required(selection)
             read = read_form(self._signature(model), raw_form(form))
             if not read.ok:
-                return form_status(len(read.problems)), no_update, no_update, no_update
+                return answer_waits(), no_update, no_update, no_update
             answer = self.explain.what_if(
                 current_caller(), model.name, model.version, read.record, feature
             )

@@ -22,6 +22,7 @@ from tests.browser_helpers import (
     type_json,
     upload_csv,
 )
+from tests.waiting import until
 
 pytestmark = pytest.mark.browser
 
@@ -61,6 +62,9 @@ def test_compare_in_the_json_tab(dash_duo, settings, disagreeing):
     chosen = [*disagreeing[:2], 0, 1, 2]
     _load_iris(dash_duo, settings)
     open_tab(dash_duo, "JSON Prediction")
+    type_json(dash_duo, '{"sepal_length": ')  # what Predict refuses, Compare refuses too
+    dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "Invalid JSON", timeout=30)
+    until(lambda: not dash_duo.find_element(f"#{Compare.JSON_RUN}").is_enabled(), timeout=10)
     type_json(dash_duo, json.dumps(rows.iloc[chosen].to_dict(orient="records")))
     dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid — 5 records", timeout=30)
     dash_duo.wait_for_contains_text(f"#{Compare.JSON_WITH}", "@Challenger (version 2)")

@@ -398,7 +398,7 @@ def test_two_tabs_predicting_at_once_lose_no_history(dash_duo, settings):
         dash_duo.driver.switch_to.window(handle)
         open_tab(dash_duo, "JSON Prediction")
         dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid")
-    rounds = 5
+    rounds = 3
     for _ in range(rounds):  # both tabs press Predict without waiting for the other
         for handle in (first, second):
             dash_duo.driver.switch_to.window(handle)

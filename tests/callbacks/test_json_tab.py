@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import pandas as pd
 from dash import no_update
 
+from callbacks.features.whatif import WhatIfCallbacks
 from callbacks.json_tab import JsonCallbacks
 from layouts.ids import form_field
 from services.access.audit import Source
 from services.access.caller import LOCAL_CALLER
 from services.explain.service import ExplainService
 from services.registry.demo import IRIS_MODEL
-from tests.callbacks.test_tabs import CHURN, IRIS, signed_in, text_of  # noqa: F401 (a fixture)
+from tests.callbacks.test_tabs import (  # noqa: F401 (a fixture)
+    CHURN,
+    IRIS,
+    signed_in,
+    text_of,
+    triggered_by,
+)
 from tests.conftest import SETOSA
 
 
@@ -134,3 +142,14 @@ def test_form_fields_read_by_the_apis_rules_before_anything_is_sent(services):
     form = {"values": ["", "3,5", "abc", "0.2"], "ids": ids, "switches": [], "switch_ids": []}
     result, _, entry, _, _ = callbacks.predict_form(1, form, IRIS)
     assert "3 fields need attention" in text_of(result) and entry is no_update
+
+
+def test_a_what_if_field_that_cannot_be_read_leaves_the_reason_to_the_form(services):
+    """The field and the line above Predict say what is wrong; the answer's place says when
+    an answer comes back instead of the same words a third time."""
+    callbacks = WhatIfCallbacks(services.explain, services.scoring)
+    ids = [form_field(name) for name in SETOSA]
+    form = {"values": ["5.1", "abc", "1.4", "0.2"], "ids": ids, "switches": [], "switch_ids": []}
+    field = json.dumps(form_field("sepal_width"), sort_keys=True, separators=(",", ":"))
+    answer, *_ = triggered_by(field, "value", partial(callbacks.what_if, **form), None, IRIS)
+    assert text_of(answer) == "The answer comes back as soon as every field reads."
