@@ -26,7 +26,7 @@ WAITS_FOR_FIELDS = "The answer comes back as soon as every field reads."
 def answer_waits() -> Any:
     """In place of the answer while a field cannot be read: the field and the line above
     Predict say what is wrong; saying it a third time here would only repeat it."""
-    return html.P(WAITS_FOR_FIELDS, className="text-muted small mb-0")
+    return html.P(WAITS_FOR_FIELDS, className="text-body-secondary small mb-0")
 
 
 def panel() -> Any:

@@ -68,6 +68,7 @@ def test_compare_in_the_json_tab(dash_duo, settings, disagreeing):
     type_json(dash_duo, json.dumps(rows.iloc[chosen].to_dict(orient="records")))
     dash_duo.wait_for_contains_text(f"#{Json.VALIDATION}", "valid — 5 records", timeout=30)
     dash_duo.wait_for_contains_text(f"#{Compare.JSON_WITH}", "@Challenger (version 2)")
+    until(lambda: dash_duo.find_element(f"#{Compare.JSON_RUN}").is_enabled(), timeout=10)
     click(dash_duo, f"#{Compare.JSON_RUN}")
     dash_duo.wait_for_contains_text(f"#{Compare.JSON_RESULT}", "60.0% agree", timeout=30)
     result = dash_duo.find_element(f"#{Compare.JSON_RESULT}").text

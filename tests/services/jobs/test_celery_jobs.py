@@ -50,7 +50,7 @@ pytestmark = pytest.mark.slow
 
 ROWS = 150_000
 CHUNK = 750  # small chunks: progress readings to watch, and time to cancel
-KILLED_NOTICED_SECONDS = 5  # a killed pool process is noticed by its silent heartbeat
+KILLED_NOTICED_SECONDS = 8  # a killed pool process is noticed by its silent heartbeat
 
 
 @pytest.fixture(scope="module")
