@@ -141,6 +141,10 @@ def _list_line(label: str, names: list[str], color: str) -> html.Li | None:
     return html.Li([html.Strong(f"{label}: "), ", ".join(names)], className=f"text-{color}")
 
 
+def _renames(renames: dict[str, str]) -> list[str]:
+    return [f'{wanted} for "{given}"' for given, wanted in renames.items()]
+
+
 SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
 
 
@@ -149,12 +153,15 @@ def check_view(stored: StoredFile, check: FileCheck) -> html.Div:
     ``preview_grid``, below the action bar)."""
     lines = [
         _list_line("Missing required columns", check.missing, "danger"),
+        _list_line("Did you mean", _renames(check.renames), "danger"),
         _list_line("Kept as pass-through columns", check.passthrough, "body-secondary"),
         *[html.Li(problem, className="text-warning-emphasis") for problem in check.problems],
     ]
     if not check.ok:
         verdict = dbc.Alert(
-            "Add the missing columns to the file, then upload it again.",
+            "Rename the misspelt columns or add the missing ones, then upload the file again."
+            if check.renames
+            else "Add the missing columns to the file, then upload it again.",
             color="warning",
             className="py-2",
         )

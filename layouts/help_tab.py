@@ -119,7 +119,7 @@ TROUBLESHOOTING = """
 | Model not found | No registered model has that name, or you cannot see it | Use the full three-part name; check the suggestions |
 | Version or alias not found | The version number or alias does not exist | Pick one of the versions and aliases listed |
 | Permission denied | Your account may not use this model | Ask an owner for READ (MLflow) or `EXECUTE` (Unity Catalog) |
-| Missing required column | The input lacks a column of the signature | Add the column named in the message |
+| Missing required column | The input lacks a column of the signature | Add the column named in the message; where the hint says a column of yours looks like it (`"petal_widht" looks like petal_width`), rename yours |
 | Column … expects a number | A value has the wrong type | Send numbers without quotes, booleans as `true`/`false` |
 | Dimension mismatch | A tensor model got the wrong number of values per row | Send rows with exactly as many values as the signature's shape |
 | Invalid JSON at line … | The text is not valid JSON | Check quotes, commas and brackets near that position |

@@ -37,6 +37,7 @@ from services.scoring.payload import ModelInput
 from services.scoring.prediction import display_records
 from services.scoring.service import ModelUse, ScoringService
 from services.scoring.tables import BadRows, TableRun
+from services.scoring.validation import likely_renames
 from services.settings import Settings
 
 PREVIEW_ROWS = 5
@@ -65,6 +66,7 @@ class FileCheck:
     columns: list[str]
     missing: list[str] = field(default_factory=list)
     passthrough: list[str] = field(default_factory=list)
+    renames: dict[str, str] = field(default_factory=dict)  # {pass-through: missing it looks like}
     problems: list[str] = field(default_factory=list)
     preview: list[dict[str, Any]] = field(default_factory=list)
     checked_rows: int = 0
@@ -147,11 +149,14 @@ class FileService:
             signature = use.model.signature
         head = read_csv_head(path, signature, CHECKED_ROWS)
         present = set(head.columns)
+        missing = [name for name in signature.required_columns if name not in present]
+        passthrough = passthrough_columns(head.columns, signature)
         return stored, FileCheck(
             rows=count_rows(path),
             columns=[str(c) for c in head.columns],
-            missing=[name for name in signature.required_columns if name not in present],
-            passthrough=passthrough_columns(head.columns, signature),
+            missing=missing,
+            passthrough=passthrough,
+            renames=likely_renames(missing, passthrough),
             problems=problem_summary(head, signature.columns),
             preview=display_records(head, PREVIEW_ROWS),
             checked_rows=len(head),

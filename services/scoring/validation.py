@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import json
+import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +77,31 @@ def _shown(value: Any) -> str:
 
 def _expected_columns(columns: list[ColumnInfo]) -> str:
     return ", ".join(f"{c.name} ({c.type})" for c in columns)
+
+
+def _comparable(name: str) -> str:
+    return re.sub(r"[\s_.-]+", "_", name.strip().lower())
+
+
+def likely_renames(missing: Iterable[str], unread: Iterable[object]) -> dict[str, str]:
+    """For each missing column, the column the model does not read that is probably it,
+    spelt a little differently (``Petal Width``, ``petal_widht``): ``{unread: missing}``.
+    Each unread column is offered for one missing column at most."""
+    spare = {_comparable(str(name)): str(name) for name in unread}
+    renames: dict[str, str] = {}
+    for name in missing:
+        close = difflib.get_close_matches(_comparable(name), list(spare), n=1, cutoff=0.8)
+        if close:
+            renames[spare.pop(close[0])] = name
+    return renames
+
+
+def rename_advice(renames: dict[str, str]) -> str:
+    """``"petal_widht" looks like petal_width: rename it.``; "" when nothing looks alike."""
+    if not renames:
+        return ""
+    pairs = "; ".join(f'"{given}" looks like {wanted}' for given, wanted in renames.items())
+    return f"{pairs}: rename {'it' if len(renames) == 1 else 'them'}."
 
 
 def conform(model_input: ModelInput, signature: SignatureInfo) -> ConformedInput:
@@ -141,10 +169,14 @@ def conform_frame(frame: pd.DataFrame, columns: list[ColumnInfo]) -> tuple[pd.Da
     known = {c.name for c in columns}
     missing = [c for c in columns if c.required and c.name not in frame.columns]
     if missing:
-        names = ", ".join(c.name for c in missing)
+        names = [c.name for c in missing]
+        unread = [name for name in frame.columns if name not in known]
+        advice = rename_advice(likely_renames(names, unread))
         raise SchemaMismatch(
-            f"Missing required column{'s' if len(missing) > 1 else ''}: {names}.",
-            hint=f"The model expects: {_expected_columns(columns)}.",
+            f"Missing required column{'s' if len(missing) > 1 else ''}: {', '.join(names)}.",
+            hint=" ".join(
+                filter(None, [advice, f"The model expects: {_expected_columns(columns)}."])
+            ),
         )
     ignored = [str(name) for name in frame.columns if name not in known]
     if _already_conformed(frame, columns):

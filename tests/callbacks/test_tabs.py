@@ -191,6 +191,15 @@ def test_csv_with_missing_columns_cannot_be_predicted(csv_callbacks, csv_service
     assert disabled is True
 
 
+def test_a_misspelt_column_in_a_csv_is_named_with_the_one_it_looks_like(csv_callbacks, csv_service):
+    frame = churn_frame(3).rename(columns={"tenure_months": "Tenure Months", "city": "cty"})
+    preview, _, disabled = csv_callbacks.check_file(_stored(csv_service, frame), CHURN)
+    text = text_of(preview)
+    assert 'Did you mean:  tenure_months for "Tenure Months", city for "cty"' in text
+    assert "Rename the misspelt columns or add the missing ones" in text
+    assert disabled is True
+
+
 def test_a_file_id_from_elsewhere_leads_nowhere(csv_callbacks):
     for file_id in ("0" * 32, "../../etc/passwd"):
         preview, _, disabled = csv_callbacks.check_file({"file_id": file_id}, CHURN)

@@ -72,6 +72,24 @@ def test_missing_columns_are_named(services, caller):
     assert "sepal_length (double)" in error.value.hint
 
 
+def test_a_misspelt_column_is_named_with_what_it_looks_like(services, caller):
+    record = {"sepal_length": 5.1, "sepal_width": 3.5, "Petal Length": 1.4, "petal_widht": 0.2}
+    with pytest.raises(SchemaMismatch) as error:
+        api_predict(services, caller, IRIS_MODEL, "1", record)
+    assert "Missing required columns: petal_length, petal_width" in error.value.message
+    assert error.value.hint.startswith(
+        '"Petal Length" looks like petal_length; "petal_widht" looks like petal_width: '
+        "rename them. The model expects: "
+    )
+
+
+def test_no_rename_is_offered_for_an_unrelated_column(services, caller):
+    record = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "flower_id": 3}
+    with pytest.raises(SchemaMismatch) as error:
+        api_predict(services, caller, IRIS_MODEL, "1", record)
+    assert "looks like" not in error.value.hint  # nor petal_length, which the model reads
+
+
 def test_unexpected_json_columns_are_ignored_and_reported(services, caller):
     result = api_predict(services, caller, IRIS_MODEL, "1", {**SETOSA, "flower_id": "a-17"})
     assert result.predictions == [0]
