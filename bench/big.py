@@ -42,6 +42,7 @@ from run import (
     ROOT,
     WEB_WORKERS,
     champion_files,
+    non_negative,
     prime_workers,
     project_on_path,
     seed_registry,
@@ -334,7 +335,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--requests", type=int, default=1600, help="1-row predicts per concurrency round")
     add("--clients", type=int, default=16, help="concurrent clients (default 16)")
     add("--rounds", type=int, default=3, help="concurrency rounds per server (default 3)")
-    add("--cold-repeat", type=int, default=3, help="cold starts of each kind (default 3; 0: none)")
+    add(
+        "--cold-repeat",
+        type=non_negative,
+        default=3,
+        help="cold starts of each kind (default 3; 0: none)",
+    )
     add("--ten-million", action="store_true", help="also one run with --big-rows rows")
     add("--big-rows", type=int, default=10_000_000, help="rows for --ten-million")
     add("--results", type=Path, default=RESULTS, help="where to write the markdown table")
@@ -342,8 +348,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     counts = (args.rows, args.repeat, args.requests, args.clients, args.rounds, args.big_rows)
     if min(counts) < 1:
         parser.error("every count must be at least 1")
-    if args.cold_repeat < 0:
-        parser.error("--cold-repeat must be 0 or more")
     return args
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import requests
 from cold_limit import PREDICTED, RECORD
 from report import Section, median
-from run import ALIAS, OUT_DIR, ROOT, seed_registry, stop_on_sigterm
+from run import ALIAS, OUT_DIR, ROOT, non_negative, seed_registry, stop_on_sigterm
 from servers import (
     READY_TIMEOUT_S,
     Launch,
@@ -205,12 +205,13 @@ def cold_section(results: list[ColdStart]) -> Section:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="cold starts of python app.py only")
     parser.add_argument(
-        "--repeat", type=int, default=3, help="launches per data dir kind (0: none, the header)"
+        "--repeat",
+        type=non_negative,
+        default=3,
+        help="launches per data dir kind (0: none, the header)",
     )
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout to launch")
     args = parser.parse_args(argv)
-    if args.repeat < 0:
-        parser.error("--repeat must be 0 or more")
     stop_on_sigterm()
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(ROOT))

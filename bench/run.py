@@ -335,6 +335,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def non_negative(text: str) -> int:
+    """An argparse type: a whole number, 0 or more (0 turns a part of a run off)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative: give 0 or more")
+    return value
+
+
 def stop_on_sigterm() -> None:
     """SIGTERM unwinds like Ctrl-C does, so the servers are stopped on the way out."""
 
