@@ -47,12 +47,14 @@ def _picker(dropdown: str, buttons: list[Any]) -> html.Div:
     )
 
 
-def _button(button_id: str, text: str, outline: bool = False) -> dbc.Button:
+def _button(button_id: str, text: str, outline: bool = False, disabled: bool = False) -> dbc.Button:
+    """A Compare button starts as its Predict does (a clientside callback mirrors it after)."""
     return dbc.Button(
         [html.I(className="bi bi-layout-split me-1"), text],
         id=button_id,
         color="primary",
         outline=outline,
+        disabled=disabled,
     )
 
 
@@ -63,7 +65,7 @@ def _result(result_id: str) -> dcc.Loading:
 def json_section() -> dbc.Card:
     """In the JSON tab: compare on the editor's rows or the form's row."""
     buttons = [
-        _button(Compare.JSON_RUN, "Compare JSON input"),
+        _button(Compare.JSON_RUN, "Compare JSON input", disabled=True),  # as JSON Predict
         _button(Compare.FORM_RUN, "Compare form input", outline=True),
     ]
     body = [_picker(Compare.JSON_WITH, buttons), _result(Compare.JSON_RESULT)]

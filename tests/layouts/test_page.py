@@ -7,7 +7,7 @@ import json
 import pytest
 
 from layouts.components import error_alert
-from layouts.ids import ALL_IDS
+from layouts.ids import ALL_IDS, Compare, Json
 from layouts.page import page_layout
 from services import errors
 from tests.source_tree import PROJECT
@@ -90,3 +90,34 @@ def test_a_model_name_may_break_only_after_its_dots():
     ]
     assert len(parts) == 7  # a <wbr> after each dot
     assert breakable_name("iris") == ["iris"]
+
+
+def _props_by_id(component, wanted: str) -> dict:
+    node = component.to_plotly_json() if hasattr(component, "to_plotly_json") else component
+    if isinstance(node, dict):
+        props = node.get("props", node)
+        if isinstance(props, dict):
+            if props.get("id") == wanted:
+                return props
+            for value in props.values():
+                found = _props_by_id(value, wanted)
+                if found:
+                    return found
+    elif isinstance(node, (list, tuple)):
+        for child in node:
+            found = _props_by_id(child, wanted)
+            if found:
+                return found
+    return {}
+
+
+def test_each_compare_button_starts_as_its_predict_does(settings):
+    """Before the clientside mirror runs, Compare is not offered where Predict is not."""
+    page = page_layout(settings)
+    for compare, predict in (
+        (Compare.JSON_RUN, Json.PREDICT),
+        (Compare.FORM_RUN, Json.FORM_PREDICT),
+    ):
+        started = _props_by_id(page, compare).get("disabled", False)
+        assert started == _props_by_id(page, predict).get("disabled", False), compare
+    assert _props_by_id(page, Compare.JSON_RUN)["disabled"] is True  # no JSON typed yet
