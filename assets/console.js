@@ -126,12 +126,18 @@
     var zone = document.querySelector(UPLOAD_ZONE);
     var ids = uploadIds();
     var limit = Number(zone.getAttribute("data-limit"));
+    /* A failed upload is said by the server (layouts/csv_tab.py) through ids.rejected; a
+       fresh "at" makes each failure a change, even the same one twice. Clearing is done here
+       only: a server callback clearing the message raced the next failure's. */
+    function rejected(why) {
+      window.dash_clientside.set_props(ids.progress, { style: { display: "none" } });
+      window.dash_clientside.set_props(ids.rejected, { data: Object.assign({ at: Date.now() }, why) });
+    }
     window.dash_clientside.set_props(ids.error, { children: null });
     if (file.size > limit) {
-      window.dash_clientside.set_props(ids.rejected, { data: { size: file.size, limit: limit } });
+      rejected({ size: file.size, limit: limit });
       return;
     }
-    window.dash_clientside.set_props(ids.rejected, { data: null });
     var request = new XMLHttpRequest();
     request.open("POST", apiUrl("api/uploads?filename=" + encodeURIComponent(file.name)));
     request.setRequestHeader("Content-Type", "text/csv");
@@ -153,16 +159,14 @@
            file's jobs (none yet) instead of another file's predictions. */
         window.dash_clientside.set_props(ids.openJob, { data: null });
       } else {
-        window.dash_clientside.set_props(ids.progress, { style: { display: "none" } });
-        window.dash_clientside.set_props(ids.error, {
-          children: body.message || ("Upload failed (" + request.status + ")."),
+        rejected({
+          message: body.message || ("The upload failed (HTTP " + request.status + ")."),
+          hint: body.hint || "",
         });
       }
     };
     request.onerror = function () {
-      window.dash_clientside.set_props(ids.error, {
-        children: "The upload was interrupted. Check the connection and try again.",
-      });
+      rejected({ message: "The upload was interrupted.", hint: "Check the connection and try again." });
     };
     showUploadProgress(ids, 0, "Uploading 0%");
     request.send(file);

@@ -10,7 +10,7 @@ import dash
 from dash import Input, Output, State
 
 from layouts.components import active_model_line, placeholder, show_error
-from layouts.csv_tab import check_view, preview_grid, too_large
+from layouts.csv_tab import check_view, preview_grid, too_large, upload_failed
 from layouts.ids import Csv, Insight, Page
 from layouts.selection import Selection
 from services.access.identity import current_caller
@@ -35,7 +35,11 @@ class CsvCallbacks:
         return active_model_line(Selection.from_store(selection), "Scoring with")
 
     def explain_rejection(self, rejected: dict[str, Any] | None) -> Any:
-        return too_large(rejected["size"], rejected["limit"]) if rejected else None
+        if not rejected:
+            return None
+        if "size" in rejected:
+            return too_large(rejected["size"], rejected["limit"])
+        return upload_failed(rejected["message"], rejected.get("hint"))
 
     def check_file(self, file_info: dict[str, Any] | None, selection: Any) -> tuple[Any, Any, bool]:
         """The uploaded file (in the caller's own area) against the session's model."""

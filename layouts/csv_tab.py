@@ -126,6 +126,15 @@ def layout(upload_limit_bytes: int) -> html.Div:
     )
 
 
+def upload_failed(message: str, hint: str | None) -> dbc.Alert:
+    """The server's (or the browser's) reason an upload did not arrive; the file before it,
+    if any, stays the one checked below."""
+    body = [html.Strong("The file was not uploaded"), html.Div(message, className="mt-1")]
+    if hint:
+        body.append(html.Div(hint, className="small mt-1"))
+    return dbc.Alert(body, color="warning", className="mb-0")
+
+
 def too_large(size: int, limit: int) -> dbc.Alert:
     return dbc.Alert(
         f"This file is {human_size(size)}; files up to {human_size(limit)} can be uploaded. "

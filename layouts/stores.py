@@ -62,7 +62,11 @@ def uploaded_file(value: Any) -> dict[str, Any] | None:
 
 
 def rejected_upload(value: Any) -> dict[str, Any] | None:
-    return _fields(value, size=_is_count, limit=_is_count)
+    """Why an upload failed: too big for the limit (``size``, ``limit``), or the server's
+    ``message`` and ``hint``."""
+    return _fields(value, size=_is_count, limit=_is_count) or _fields(
+        value, message=_is_text, hint=lambda v: v is None or _is_text(v)
+    )
 
 
 def insight_asked(value: Any) -> dict[str, Any] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pandas as pd
 import pytest
@@ -271,7 +272,9 @@ def test_signed_in_user_sees_their_name_and_a_denial_alert(dash_duo, auth_server
     screenshot(dash_duo, "permission-denied")
 
 
-def test_file_over_the_upload_limit_is_explained(dash_duo, settings, tmp_path):
+def test_a_file_that_cannot_be_uploaded_is_explained(dash_duo, settings, tmp_path):
+    """Too big (refused before sending), empty (refused by the server), then too big again:
+    each failure says why, and stays said."""
     start_console(
         dash_duo, settings, default_model=IRIS_MODEL, default_version="1", upload_limit_bytes=2048
     )
@@ -283,4 +286,14 @@ def test_file_over_the_upload_limit_is_explained(dash_duo, settings, tmp_path):
     dash_duo.find_element(f"#{Csv.FILE_INPUT}").send_keys(str(big))
     dash_duo.wait_for_contains_text(f"#{Csv.UPLOAD_ERROR}", "This file is 6.3 KB; files up to 2 KB")
     dash_duo.wait_for_contains_text(f"#{Csv.PREVIEW}", "Upload a CSV file")  # nothing was sent
-    assert dash_duo.get_logs() == []
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    dash_duo.find_element(f"#{Csv.FILE_INPUT}").send_keys(str(empty))
+    dash_duo.wait_for_contains_text(f"#{Csv.UPLOAD_ERROR}", "The file was not uploaded")
+    dash_duo.wait_for_contains_text(f"#{Csv.UPLOAD_ERROR}", "The CSV file is empty")
+    time.sleep(1)  # what a late callback would have cleared by now
+    assert "The CSV file is empty" in dash_duo.find_element(f"#{Csv.UPLOAD_ERROR}").text
+    dash_duo.find_element(f"#{Csv.FILE_INPUT}").send_keys(str(big))
+    dash_duo.wait_for_contains_text(f"#{Csv.UPLOAD_ERROR}", "This file is 6.3 KB; files up to 2 KB")
+    refused = "api/uploads?filename=empty.csv - Failed to load resource"  # the browser's own 400
+    assert [log for log in dash_duo.get_logs() if refused not in log["message"]] == []
