@@ -346,6 +346,12 @@
       same: function (value) {
         return value;
       },
+      /* Every output emptied (what was said about the last input, once a new one comes). */
+      cleared: function () {
+        return window.dash_clientside.callback_context.outputs_list.map(function () {
+          return null;
+        });
+      },
       readUrl: function (search) {
         return search === undefined || search === null
           ? window.dash_clientside.no_update

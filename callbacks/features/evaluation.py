@@ -12,7 +12,7 @@ import dash
 from dash import Input, Output, State, dcc, no_update
 
 from layouts.components import show_error
-from layouts.features.evaluation import SECTIONS, EvaluationSection
+from layouts.features.evaluation import CSV_SECTION, SECTIONS, EvaluationSection
 from layouts.features.jobs import job_of
 from layouts.ids import Csv, Page
 from layouts.selection import Selection
@@ -66,9 +66,8 @@ class EvaluationCallbacks:
         try:
             model = Selection.required(selection)
             if not isinstance(file_info, dict) or not file_info.get("file_id"):
-                raise InvalidInput(
-                    "No file is uploaded yet.", hint="Upload a CSV file in the CSV tab."
-                )
+                where = "above" if self.origin == CSV_SECTION.name else "in the CSV tab"
+                raise InvalidInput("No file is uploaded yet.", hint=f"Upload a CSV file {where}.")
             if not isinstance(label, str) or not label:
                 raise InvalidInput("Choose the label column.", hint="The column of true values.")
             refs = [r for r in (refs or []) if isinstance(r, str)] or [model.version]

@@ -7,7 +7,7 @@ import pytest
 
 from layouts.features.evaluation import CSV_SECTION
 from layouts.features.snippets import COMPARE_FILE_SNIPPETS
-from layouts.ids import Config, History, Page
+from layouts.ids import Compare, Config, History, Page
 from services.registry.demo import IRIS_MODEL
 from tests.browser.test_snippets import shown
 from tests.browser_helpers import (
@@ -25,8 +25,16 @@ pytestmark = pytest.mark.browser
 def test_a_labelled_file_evaluates_champion_against_challenger(dash_duo, settings, tmp_path):
     start_console(dash_duo, settings, default_model=IRIS_MODEL, default_version="Champion")
     dash_duo.wait_for_contains_text(f"#{Config.STATUS}", f"Loaded {IRIS_MODEL} version 1")
+    # pressed before any file: each says so, and the new file takes what they said away
+    open_tab(dash_duo, "CSV Prediction")
+    click(dash_duo, f"#{CSV_SECTION.run}")
+    dash_duo.wait_for_contains_text(f"#{CSV_SECTION.error}", "No file is uploaded yet")
+    assert "Upload a CSV file above." in dash_duo.find_element(f"#{CSV_SECTION.error}").text
+    click(dash_duo, f"#{Compare.CSV_RUN}")
+    dash_duo.wait_for_contains_text(f"#{Compare.CSV_ERROR}", "No file is uploaded yet")
     # the one column the model does not read is offered as the label, chosen already
     evaluate_labelled_iris(dash_duo, tmp_path)
+    assert dash_duo.find_element(f"#{Compare.CSV_ERROR}").text == ""
     result = job_result(CSV_SECTION.name)
     dash_duo.wait_for_contains_text(
         result, "Challenger is right on 0 rows where Champion is wrong and wrong on 4"
