@@ -17,7 +17,7 @@ from layouts.config_tab import (
 )
 from layouts.csv_tab import hidden_or_shown
 from layouts.features.explain import importance_view
-from layouts.ids import Config, Page, Tab
+from layouts.ids import Config, Page, Promote, Tab
 from layouts.page import PageState, page_state
 from layouts.selection import Selection
 from services.access.audit import Source
@@ -192,6 +192,21 @@ class ConfigCallbacks:
             "versions": self._options(detail.resolved.name, ref),
         }
 
+    def after_move(self, changed: Any, selection: Any) -> tuple[Any, Any]:
+        """An alias moved here (a promotion, a rollback, a deletion): the card and the
+        version list say where the aliases point now. The version in use stays the one
+        loaded; the promotion panel says when its alias has moved on."""
+        loaded = Selection.from_store(selection)
+        if loaded is None:
+            return no_update, no_update
+        try:
+            caller = current_caller()
+            detail = self.registry.version_detail(caller, loaded.name, loaded.version, Source.UI)
+            model = self.registry.model_detail(caller, loaded.name, Source.UI)
+        except ConsoleError:
+            return no_update, no_update  # the card keeps what it showed; the panel says why
+        return details(detail, model), self._options(loaded.name, loaded.ref)
+
     def _options(self, name: str, ref: str) -> list[Any]:
         try:
             options = self._versions(name)
@@ -315,6 +330,15 @@ def _wire_load(app: dash.Dash, callbacks: ConfigCallbacks) -> None:
         },
         prevent_initial_call="initial_duplicate",
     )(callbacks.load)
+    app.callback(
+        output=[
+            Output(Config.DETAILS, "children", allow_duplicate=True),
+            Output(Config.VERSION, "options", allow_duplicate=True),
+        ],
+        inputs={"changed": Input(Promote.CHANGED, "data")},
+        state={"selection": State(Page.SELECTION, "data")},
+        prevent_initial_call=True,
+    )(callbacks.after_move)
     app.callback(
         output=Output(Config.PENDING, "children"),
         inputs={

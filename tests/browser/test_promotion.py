@@ -16,6 +16,7 @@ from tests.copied_registry import copied_registry
 from tests.waiting import until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+LOADED_ALIASES = f"#{Config.DETAILS} dl.facts dd:nth-of-type(3)"  # the loaded version's card
 
 
 def champion_in_registry(settings) -> str:
@@ -39,6 +40,7 @@ def test_evaluate_then_promote_with_the_evidence_see_the_history_and_roll_back(
     evaluate_labelled_iris(dash_duo, tmp_path)
 
     open_tab(dash_duo, "Model Configuration")
+    assert dash_duo.find_element(LOADED_ALIASES).text == "Champion"
     dash_duo.wait_for_contains_text(f"#{Promote.PERMISSION}", "does not check permissions")
     until(lambda: dash_duo.find_element(f"#{Promote.SET}").is_enabled(), timeout=10)
     dash_duo.wait_for_contains_text(f"#{Promote.HISTORY}", "No alias has been moved")
@@ -60,6 +62,7 @@ def test_evaluate_then_promote_with_the_evidence_see_the_history_and_roll_back(
     dash_duo.wait_for_contains_text(f"#{Promote.STATUS}", "Champion: v1 → v2 by local user")
     dash_duo.wait_for_contains_text(f"#{Promote.HISTORY}", "Champion: v1 → v2 by local user")
     assert champion_in_registry(settings) == "2"
+    dash_duo.wait_for_text_to_equal(LOADED_ALIASES, "—")  # version 1, still loaded, lost it
 
     rollback = dash_duo.find_element(f"#{Promote.HISTORY} button")
     assert rollback.get_attribute("aria-label") == "Roll back Champion to version 1"
@@ -73,5 +76,6 @@ def test_evaluate_then_promote_with_the_evidence_see_the_history_and_roll_back(
     dash_duo.wait_for_contains_text(f"#{Promote.STATUS}", "Champion: v2 → v1 by local user")
     dash_duo.wait_for_contains_text(f"#{Promote.HISTORY}", "(rolled back)")
     assert champion_in_registry(settings) == "1"
+    dash_duo.wait_for_text_to_equal(LOADED_ALIASES, "Champion")
     screenshot(dash_duo, "promotion-history")
     assert dash_duo.get_logs() == []
