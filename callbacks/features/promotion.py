@@ -12,6 +12,7 @@ from dash import ALL, Input, Output, State, ctx, html, no_update
 from layouts.components import error_alert
 from layouts.csv_tab import hidden_or_shown
 from layouts.features.promotion import (
+    CONFIRM_WORDS,
     alias_names,
     confirmation_body,
     history_view,
@@ -133,14 +134,21 @@ class PromotionCallbacks:
         with what will happen and the evidence; any other is made at once."""
         if not needs_confirmation(move["alias"]):
             return {
-                **{k: no_update for k in ("open", "body", "pending")},
+                **{k: no_update for k in ("open", "body", "pending", "confirm")},
                 **self._done(lambda: self._apply(move), changed),
             }
         try:
             body = self._confirmation(move)
         except ConsoleError as error:
             return {**{k: no_update for k in ASK}, "status": error_alert(error)}
-        return {"open": True, "body": body, "pending": move, "status": None, "changed": no_update}
+        return {
+            "open": True,
+            "body": body,
+            "pending": move,
+            "confirm": CONFIRM_WORDS[move["action"]],
+            "status": None,
+            "changed": no_update,
+        }
 
     def _confirmation(self, move: dict[str, Any]) -> list[Any]:
         caller, name, alias = current_caller(), move["name"], move["alias"]
@@ -208,6 +216,7 @@ ASK = {
     "open": Output(Promote.MODAL, "is_open"),
     "body": Output(Promote.MODAL_BODY, "children"),
     "pending": Output(Promote.PENDING, "data"),
+    "confirm": Output(Promote.CONFIRM, "children"),
     "status": Output(Promote.STATUS, "children"),
     "changed": Output(Promote.CHANGED, "data"),
 }

@@ -21,6 +21,7 @@ CONFIRMED_ALIASES = {"champion"}  # moving these asks first: they serve producti
 
 
 ACTIONS = ("set", "delete", "rollback")
+CONFIRM_WORDS = {"set": "Promote", "delete": "Delete the alias", "rollback": "Roll back"}
 
 
 def pending_move(value: Any) -> dict[str, Any] | None:
@@ -88,7 +89,7 @@ def _confirmation() -> dbc.Modal:
             dbc.ModalFooter(
                 [
                     dbc.Button("Cancel", id=Promote.CANCEL, color="secondary", outline=True),
-                    dbc.Button("Promote", id=Promote.CONFIRM, color="primary"),
+                    dbc.Button(CONFIRM_WORDS["set"], id=Promote.CONFIRM, color="primary"),
                 ]
             ),
         ],

@@ -60,14 +60,14 @@ class AliasMove:
 
     @property
     def text(self) -> str:
-        """``Champion: v1 → v2 by alice at 10:04`` (times in UTC, as the audit log's)."""
+        """``Champion: v1 → v2 by alice at 10:04 UTC`` (the audit log's time zone)."""
         at = self.time[11:16]
         if self.kind == SPLIT:
-            return f"traffic split: {self.to_version or 'removed'} by {self.user} at {at}"
+            return f"traffic split: {self.to_version or 'removed'} by {self.user} at {at} UTC"
         before = f"v{self.from_version}" if self.from_version else "(new)"
         after = f"v{self.to_version}" if self.to_version else "(deleted)"
         undone = " (rolled back)" if self.kind == ROLLBACK else ""
-        return f"{self.alias}: {before} → {after} by {self.user} at {at}{undone}"
+        return f"{self.alias}: {before} → {after} by {self.user} at {at} UTC{undone}"
 
 
 class AliasHistory:

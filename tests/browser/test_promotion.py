@@ -57,6 +57,7 @@ def test_evaluate_then_promote_with_the_evidence_see_the_history_and_roll_back(
     )
     assert champion_in_registry(settings) == "1"  # nothing moves before the confirmation
     screenshot(dash_duo, "promotion-confirm")
+    assert dash_duo.find_element(f"#{Promote.CONFIRM}").text == "Promote"
     dash_duo.find_element(f"#{Promote.CONFIRM}").click()
 
     dash_duo.wait_for_contains_text(f"#{Promote.STATUS}", "Champion: v1 → v2 by local user")
@@ -71,6 +72,7 @@ def test_evaluate_then_promote_with_the_evidence_see_the_history_and_roll_back(
         body, "Champion points to version 2; it will point to version 1."
     )
     assert champion_in_registry(settings) == "2"
+    assert dash_duo.find_element(f"#{Promote.CONFIRM}").text == "Roll back"
     dash_duo.find_element(f"#{Promote.CONFIRM}").click()
 
     dash_duo.wait_for_contains_text(f"#{Promote.STATUS}", "Champion: v2 → v1 by local user")
