@@ -20,7 +20,6 @@ from layouts.components import active_model_line, show_error
 from layouts.features.explain import explanation_view, insight_parts, sureness
 from layouts.ids import History, Json, Page, form_feedback, form_field
 from layouts.json_tab import (
-    SMALL_BATCH,
     form_fields,
     form_status,
     result_view,
@@ -136,8 +135,8 @@ class JsonCallbacks:
         )
 
     def _kept_batch(self, answer: Predictions, table: pd.DataFrame | None) -> str | None:
-        """A big batch's inputs and predictions as a CSV file to download."""
-        if answer.input_rows <= SMALL_BATCH or table is None:
+        """A batch's inputs and predictions as a CSV file to download."""
+        if answer.input_rows <= 1 or table is None:
             return None
         kept = table.assign(prediction=answer.predictions)
         if answer.labels:

@@ -171,7 +171,7 @@ def result_view(
 ) -> html.Div:
     """One row: the answer, large, with its confidence and explanation (in the ``slots`` of
     its answer's place, when they follow it); a small batch: the JSON and a table; a big
-    batch: a summary, a paged table, copy and download; any batch: its distribution."""
+    batch: a summary and a paged table; any batch: copy, download and its distribution."""
     labels = answer.labels or [None] * len(answer.predictions)
     children: list[Any] = [result_header(answer, ref)]
     if answer.input_rows == 1 and answer.predictions:
@@ -191,7 +191,9 @@ def result_view(
     if answer.input_rows <= SMALL_BATCH:
         children.append(code_block(compact_json(answer.to_dict()), "json"))
     else:
-        children += [batch_summary(answer), batch_actions(answer, download)]
+        children.append(batch_summary(answer))
+    if answer.input_rows > 1:
+        children.append(batch_actions(answer, download))
     if inputs and len(inputs) > 1:
         children.append(_answer_grid(answer, inputs, labels))
     return html.Div(children, className="prediction-result")

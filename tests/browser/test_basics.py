@@ -96,7 +96,11 @@ def test_json_batch_shows_predictions_and_a_table(iris_console):
     dash_duo.wait_for_element(f"#{JSON_ANSWER.result} .ag-row[row-index='2']")
     rows = dash_duo.find_elements(f"#{JSON_ANSWER.result} .ag-center-cols-container .ag-row")
     assert len(rows) == 3
+    assert "Copy JSON" in dash_duo.find_element(f"#{JSON_ANSWER.result}").text
     screenshot(dash_duo, "tab-json-prediction", docs=True)
+    click(dash_duo, f"#{JSON_ANSWER.result} a[href*='/api/files/']")  # Download CSV
+    saved = download_result(dash_duo, "json_batch_with_predictions.csv", press=False)
+    assert pd.read_csv(saved)["prediction"].tolist() == [0, 2, 0]
     assert dash_duo.get_logs() == []
 
 
