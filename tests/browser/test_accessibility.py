@@ -201,6 +201,14 @@ def test_narrow_screen_keeps_the_answer_in_sight_and_names_whole(churn_console, 
     dash_duo = churn_console
     _with_results(dash_duo, tmp_path)
     dash_duo.driver.set_window_size(420, 900)
+    icon_middle, name_top, name_bottom = dash_duo.driver.execute_script(
+        "const model = document.getElementById(arguments[0]);"
+        "const icon = model.querySelector('.bi').getBoundingClientRect();"
+        "const line = model.querySelector('.model-name').getClientRects()[0];"
+        "return [icon.top + icon.height / 2, line.top, line.bottom];",
+        str(Page.HEADER_MODEL),
+    )
+    assert name_top <= icon_middle <= name_bottom  # the header's box icon beside the name
     grid = f"{CSV_RESULT} .result-grid"
     headers = dash_duo.driver.execute_script(
         "const grid = document.querySelector(arguments[0]).getBoundingClientRect();"
