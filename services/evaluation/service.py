@@ -40,6 +40,7 @@ from services.scoring.payload import ModelInput, as_model_input
 from services.scoring.prediction import PREDICTION_COLUMN, has_probabilities
 from services.scoring.service import ModelUse
 from services.scoring.tables import ERROR_COLUMN, BadRows, TableRun
+from services.scoring.validation import likely_renames
 
 if TYPE_CHECKING:
     from services.jobs.service import JobService
@@ -237,6 +238,8 @@ class EvaluationService:
         if target in columns:
             return target
         unread = [c for c in columns if c not in inputs]
+        misspelt = likely_renames([i for i in inputs if i not in columns], unread)
+        unread = [c for c in unread if c not in misspelt]  # an input, not a label
         return unread[0] if len(unread) == 1 else None
 
     def _reference_target(self, caller: Caller, resolved: Any, inputs: set[str]) -> str | None:
