@@ -71,7 +71,7 @@ def distribution_chart(distribution: dict[str, Any], labels: dict[str, str] | No
             x=names,
             y=list(distribution["counts"].values()),
             marker_color=BLUE,
-            text=list(distribution["counts"].values()),
+            text=[f"{count:,}" for count in distribution["counts"].values()],
             textposition="auto",
         )
     )

@@ -135,6 +135,10 @@ def test_csv_result_has_its_distribution(dash_duo, settings, tmp_path):
     click(dash_duo, f"#{Csv.PREDICT}")
     dash_duo.wait_for_contains_text(CSV_RESULT, "Predictions per class (150 rows)")
     assert _bars(dash_duo, "distribution", CSV_PANEL.result) == 3
+    inside = dash_duo.find_elements(f"{CSV_RESULT} .chart-distribution text.bartext-inside")
+    assert inside, "the counts are drawn inside their bars"
+    for label in inside:  # white on the blue bar (4.5:1), not the theme's text (3.5:1)
+        assert label.value_of_css_property("fill") == "rgb(255, 255, 255)", label.text
     names = dash_duo.driver.execute_script(
         "return [...document.querySelectorAll(arguments[0])].map("
         "(h) => [h.textContent, h.scrollWidth <= h.clientWidth])",
