@@ -19,6 +19,11 @@ AUTO_HEIGHT_ROWS = 12
 PAGE_ROWS = 100
 
 
+def took(seconds: float) -> str:
+    """How long something took: ``15.2 s``; ``under 0.1 s`` rather than ``0.0 s``."""
+    return "under 0.1 s" if seconds < 0.05 else f"{seconds:.1f} s"
+
+
 def plural(count: int, word: str, words: str | None = None) -> str:
     """``1 row``, ``2 rows``, ``1,000 rows``."""
     return f"{count:,} {word if count == 1 else (words or word + 's')}"

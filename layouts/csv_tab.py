@@ -8,7 +8,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts.components import data_grid, model_badge, plural, section
+from layouts.components import data_grid, model_badge, plural, section, took
 from layouts.features import compare, evaluation
 from layouts.features.drift_view import drift_view
 from layouts.features.explain import file_charts
@@ -230,7 +230,7 @@ def prediction_view(job: Job) -> html.Div:
         html.I(className="bi bi-check-circle me-2"),
         f"{job.source_name}: {plural(rows, 'row')} scored by ",
         model_badge(job.model, job.version, job.ref, job.alias),
-        f" in {summary.get('seconds') or 0:.2f} s.",
+        f" in {took(summary.get('seconds') or 0)}.",
     ]
     children: list[Any] = [dbc.Alert(said, color="success"), downloads(job)]
     if failed:

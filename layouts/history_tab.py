@@ -16,6 +16,7 @@ from layouts.components import (
     plural,
     progress_bar,
     section,
+    took,
 )
 from layouts.features.jobs import cancel_button_id, job_title, progress_label
 from layouts.ids import History, history_action
@@ -140,7 +141,7 @@ def history_table(entries: list[dict[str, Any]], downloads: dict[str, dict[str, 
                 html.Td(_model(entry)),
                 html.Td(_rows(entry)),
                 html.Td(
-                    html.Code(entry.get("preview") or "")
+                    html.Span(entry.get("preview") or "", className="history-answer")
                     if entry.get("outcome") == "ok"
                     else html.Span(entry.get("message") or "", className="small")
                 ),
@@ -173,7 +174,7 @@ def entry_detail(entry: dict[str, Any], downloads: dict[str, str], note: Any = N
     if entry.get("message"):
         facts.append(html.Div([html.Strong("Message: "), entry["message"]]))
     if entry.get("preview"):
-        facts.append(html.Div([html.Strong("Answer: "), html.Code(entry["preview"])]))
+        facts.append(html.Div([html.Strong("Answer: "), entry["preview"]]))
     body: list[Any] = [html.Div(facts, className="d-flex flex-column gap-1 mb-2")]
     if entry.get("input"):
         body += [html.Div("Input:", className="small"), code_block(entry["input"], "json")]
@@ -233,8 +234,8 @@ def _job_progress(job: Job) -> Any:
         )
     if job.state == SUCCEEDED:
         where = (job.result or {}).get("location")  # a compare or evaluation keeps no files
-        seconds = f"Done in {(job.summary or {}).get('seconds') or 0:.1f} s"
-        return html.Small(f"{seconds}; {where}." if where else f"{seconds}.")
+        seconds = f"Done in {took((job.summary or {}).get('seconds') or 0)}"
+        return html.Small(f"{seconds}; written to {where}." if where else f"{seconds}.")
     message = (job.error or {}).get("message") or "Cancelled: nothing was published."
     return html.Small(message)
 

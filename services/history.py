@@ -8,7 +8,6 @@ used, its rows, and what is needed to open it again or run it again (its input, 
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -47,11 +46,12 @@ def _entry(source: str, selection: dict[str, Any] | None, **fields: Any) -> dict
 
 
 def _preview(predictions: list[Any], labels: list[str | None] | None = None) -> str:
+    """The first answers as a person reads them: ``0 · setosa, 2 · virginica, …``."""
     shown = [
-        f"{p} · {n}" if n else p
+        f"{p} · {n}" if n else str(p)
         for p, n in zip(predictions[:5], (labels or [None] * 5), strict=False)
     ]
-    text = json.dumps(shown, default=str, ensure_ascii=False)
+    text = ", ".join(shown) + (", …" if len(predictions) > len(shown) else "")
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
 

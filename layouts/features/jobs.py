@@ -136,7 +136,8 @@ def live_parts(job: Job | None) -> dict[str, Any]:
 
 
 def job_title(job: Job) -> str:
-    return {"score": "Scoring", "compare": "Comparing"}.get(job.kind, job.kind.title())
+    words = {"score": "Scoring", "compare": "Comparing", "evaluate": "Evaluating"}
+    return words.get(job.kind, job.kind.title())
 
 
 def progress_label(job: Job) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
-from layouts.components import plural, section
+from layouts.components import plural, section, took
 from layouts.features.jobs import JobPanel
 from layouts.ids import Table
 from services.jobs.record import FROM_TABLE, LOCAL, SPARK, Job
@@ -102,7 +102,7 @@ def job_view(job: Job) -> dbc.Alert:
     failed = summary.get("failed_rows") or 0
     text = (
         f"{plural(summary.get('input_rows') or 0, 'row')} of {job.source_name or job.source} "
-        f"scored by {job.model} version {job.version} in {summary.get('seconds', 0):.1f} s; "
+        f"scored by {job.model} version {job.version} in {took(summary.get('seconds') or 0)}; "
         f"{plural(failed, 'row')} with an error. Result: {result.get('location')}. "
     )
     return dbc.Alert([text, where or ""], color="success", className="mb-0")

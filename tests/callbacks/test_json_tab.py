@@ -47,7 +47,7 @@ def test_predict_json_renders_result_and_adds_history(services):
     assert '"predictions": [0, 0]' in text_of(result)
     assert '"labels": ["setosa", "setosa"]' in text_of(result)
     assert entry["source"] == "JSON" and entry["rows"] == 2
-    assert entry["preview"] == '["0 · setosa", "0 · setosa"]' and answered == IRIS
+    assert entry["preview"] == "0 · setosa, 0 · setosa" and answered == IRIS
 
 
 def test_one_row_answer_comes_first_and_its_confidence_and_explanation_follow(services):
