@@ -154,8 +154,8 @@ COMPARE_MONITOR = """
   you see the share of rows where they agree, the rows where they disagree first and
   highlighted, a crosstab of their classes (classifiers) or one against the other and the
   mean absolute difference (regressors). A file's result, `<name>_compared.csv`, has one
-  prediction column per version, named as the page names it (`prediction_v1_Champion`), and
-  `versions_agree`. Each version is checked
+  prediction column per version, named as the page names it (`prediction_v2_Challenger`; the
+  loaded version, compared by its number, `prediction_v1`), and `versions_agree`. Each version is checked
   for your permissions and audited on its own: a version you may not use stops the
   comparison and says which. Versions with different signatures each take the columns they
   need from your input; the result says which columns only one of them uses.
