@@ -12,6 +12,7 @@ from layouts.components import placeholder, plural, section
 from layouts.features.evaluation import MONITOR_SECTION
 from layouts.features.monitor_charts import arm_predictions_chart, drift_over_time_chart
 from layouts.ids import Monitor
+from services.monitor.drift import MIN_ROWS
 
 PERIODS = {
     "1h": "Last hour",
@@ -154,14 +155,17 @@ def drift_history_view(history: dict[str, Any], threshold: float) -> html.Div:
                 html.Td(s["time"][:19].replace("T", " ")),
                 html.Td(s.get("label") or ""),
                 html.Td(f"{s['rows']:,}"),
-                html.Td("indicative" if s["indicative"] else ""),
-                html.Td(", ".join(s["flagged"]) or "none"),
+                html.Td(
+                    f"too few rows to tell (under {MIN_ROWS})"
+                    if s["indicative"]
+                    else ", ".join(s["flagged"]) or "none"
+                ),
             ]
         )
         for s in summaries
     ]
     header = html.Thead(
-        html.Tr([html.Th(h) for h in ("time (UTC)", "file", "rows", "", "drifted columns")])
+        html.Tr([html.Th(h) for h in ("time (UTC)", "file", "rows", "drifted columns")])
     )
     table = dbc.Table(
         [header, html.Tbody(jobs)],
