@@ -37,28 +37,23 @@ def layout(spark_configured: bool) -> html.Div:
     )
     fields = dbc.Row(
         [
-            dbc.Col(
-                dbc.Input(
-                    id=Table.SOURCE,
-                    type="text",
-                    debounce=True,
-                    placeholder="Source: empty for the uploaded file, a path "
-                    "(Parquet, CSV) or table:name",
-                ),
+            _field(
+                Table.SOURCE,
+                "Source",
+                "the uploaded file",
+                "Empty: the file uploaded above; or a path (Parquet, CSV) or table:name.",
                 md=5,
             ),
-            dbc.Col(
-                dbc.Input(
-                    id=Table.DESTINATION,
-                    type="text",
-                    debounce=True,
-                    placeholder="Destination: empty for your files, a path or table:name",
-                ),
+            _field(
+                Table.DESTINATION,
+                "Destination",
+                "your files",
+                "Empty: your files, to download; or a path or table:name.",
                 md=4,
             ),
             dbc.Col(
                 [
-                    dbc.Label("Result format", html_for=Table.FORMAT, class_name="visually-hidden"),
+                    dbc.Label("Result format", html_for=Table.FORMAT),
                     dbc.Select(
                         id=Table.FORMAT,
                         value="parquet",
@@ -89,6 +84,24 @@ def layout(spark_configured: bool) -> html.Div:
             PANEL.layout(),
         ],
         "table",
+    )
+
+
+def _field(field_id: str, label: str, placeholder: str, help_text: str, md: int) -> dbc.Col:
+    """A text field with its name above and what it takes below (a placeholder alone was
+    cut short, and gone once typed in)."""
+    return dbc.Col(
+        [
+            dbc.Label(label, html_for=field_id),
+            dbc.Input(
+                id=field_id,
+                type="text",
+                debounce=True,
+                placeholder=placeholder,
+            ),
+            dbc.FormText(help_text),
+        ],
+        md=md,
     )
 
 
