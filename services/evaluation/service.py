@@ -11,6 +11,7 @@ the whole input. A file is read once: each chunk is scored by every version and 
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -240,7 +241,7 @@ class EvaluationService:
         unread = [c for c in columns if c not in inputs]
         misspelt = likely_renames([i for i in inputs if i not in columns], unread)
         unread = [c for c in unread if c not in misspelt]  # an input, not a label
-        return unread[0] if len(unread) == 1 else None
+        return unread[0] if len(unread) == 1 and not _names_an_identifier(unread[0]) else None
 
     def _reference_target(self, caller: Caller, resolved: Any, inputs: set[str]) -> str | None:
         """The first column of the training reference that is no input: what the model was
@@ -360,3 +361,10 @@ def evaluation_summary(body: dict[str, Any]) -> dict[str, Any]:
         ],
         "summary": comparison.get("summary"),
     }
+
+
+def _names_an_identifier(column: str) -> bool:
+    """``id``, ``customer_id``, ``Order ID``, ``customerId``, ``uuid``, ``row_key``: a row's
+    name, not a label."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", column.strip()).lower()
+    return re.fullmatch(r"(.*[\s_.-])?(id|uuid|guid|key)", spaced) is not None
