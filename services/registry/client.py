@@ -188,7 +188,8 @@ class Registry:
             return []
         tail = name.rsplit(".", 1)[-1].lower()
         same_tail = [n for n in names if n.lower().rsplit(".", 1)[-1] == tail]
-        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        likeness = {n: _likeness(name, n) for n in names}
+        close = sorted((n for n in names if likeness[n] >= NEAR_NAME), key=lambda n: -likeness[n])
         return list(dict.fromkeys(same_tail + close))[:3]
 
     # -- versions -------------------------------------------------------------------------
@@ -421,3 +422,16 @@ class Registry:
         except (ConsoleError, OSError, ValueError):
             return None
         return example_records(raw)
+
+
+NEAR_NAME = 0.6  # difflib's likeness from which a registered name is offered
+
+
+def _likeness(asked: str, name: str) -> float:
+    """How alike two model names are, on the parts that differ: every model of one schema
+    shares ``main.ml_models.``, which made any of them look near any misspelt name."""
+    asked_schema, _, asked_tail = asked.lower().rpartition(".")
+    schema, _, tail = name.lower().rpartition(".")
+    if asked_schema in ("", schema):  # a short name is the last part alone
+        return difflib.SequenceMatcher(None, asked_tail, tail).ratio()
+    return difflib.SequenceMatcher(None, asked.lower(), name.lower()).ratio()

@@ -58,7 +58,14 @@ def test_misspelled_model_gets_near_names(services, caller):
     with pytest.raises(ModelNotFound) as error:
         services.registry.resolve(caller, "main.ml_models.iris_clasifier", "1")
     assert error.value.http_status == 404
-    assert f"Did you mean {IRIS_MODEL}" in str(error.value)
+    assert f"Did you mean {IRIS_MODEL}?" in str(error.value)
+    assert error.value.suggestions == [IRIS_MODEL]  # not every model of the same schema
+
+
+def test_a_misspelt_short_name_gets_the_full_name(services, caller):
+    with pytest.raises(ModelNotFound) as error:
+        services.registry.model_detail(caller, "iris_clasifier", Source.API)
+    assert error.value.suggestions == [IRIS_MODEL]
 
 
 def test_short_model_name_suggests_the_full_name(services, caller):
