@@ -159,7 +159,7 @@ def _chart(
 
 def _headers(columns: list[str], versions: list[ComparedVersion]) -> list[dict[str, Any]]:
     """The answers first, named by version, then the inputs: visible without scrolling."""
-    named = {"row": "row"}
+    named = {"row": "record"}
     for version in versions:
         named[prediction_column(version)] = version.name
         named[label_column(version)] = f"{version.name} class"
@@ -209,7 +209,8 @@ def comparison_view(comparison: Comparison, inputs: list[dict[str, Any]] | None)
     rows, shown, disagreeing = [], inputs or [], set(tally.disagreements)
     for index in range(comparison.rows):
         # the inputs of the first rows only (the callback shows that many)
-        record = {"row": index, **(shown[index] if index < len(shown) else {})}
+        # counted from 1, as a person counts the records they sent
+        record = {"row": index + 1, **(shown[index] if index < len(shown) else {})}
         for version, values in zip(versions, answers, strict=True):
             record[prediction_column(version)] = _labelled(values[index], version.labels)
         record[AGREE_COLUMN] = index not in disagreeing
