@@ -163,7 +163,13 @@ def progress_label(job: Job) -> str:
 
 
 def ended_view(job: Job, succeeded: Callable[[Job], Any]) -> Any:
-    """How the job ended; ``succeeded`` draws a result (each feature its own)."""
+    """How the job ended; ``succeeded`` draws a result (each feature its own). A job still
+    going says where its result will be, rather than leave the place empty."""
+    if job.active:
+        return placeholder(
+            f"{job_title(job)} {job.source_name or job.source}: the result appears here when "
+            "it ends; its progress is shown above."
+        )
     if job.state == SUCCEEDED:
         return succeeded(job)
     if job.state == CANCELLED:

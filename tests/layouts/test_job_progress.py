@@ -7,8 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from layouts.features.jobs import progress_label
+from layouts.features.jobs import ended_view, progress_label
 from services.jobs.record import CELERY, INLINE, PROCESS, RUNNING, SPARK
+from tests.callbacks.test_tabs import text_of
 from tests.layouts.job_records import csv_job
 
 QUEUED_JOB = csv_job()  # a new record is queued
@@ -53,3 +54,10 @@ def test_a_panel_that_said_an_error_says_its_empty_text_once_there_is_nothing_to
     redrawn = JobCallbacks._panel(csv_panel, None, SAID_ERROR, None)
     assert text_of(redrawn["result"]) == csv_panel.panel.empty
     assert redrawn["shown"] is None
+
+
+def test_a_job_still_going_says_where_its_result_will_be():
+    for state in (QUEUED_JOB.state, RUNNING):
+        job = replace(QUEUED_JOB, state=state)
+        shown = text_of(ended_view(job, lambda _: pytest.fail("not ended: nothing to draw")))
+        assert "the result appears here when it ends" in shown, shown
