@@ -37,6 +37,7 @@ from services.files.csv_io import count_rows, iter_csv, read_csv_head
 from services.files.observers import Progress
 from services.files.service import FileService
 from services.registry.promotion import Evidence
+from services.registry.records import is_version_number
 from services.scoring.payload import ModelInput, as_model_input
 from services.scoring.prediction import PREDICTION_COLUMN, has_probabilities
 from services.scoring.service import ModelUse
@@ -328,8 +329,9 @@ def _answers(run: TableRun, chunk: pd.DataFrame) -> Answers:
 
 
 def evidence_text(latest: dict[str, Any]) -> str:
-    """``Version 2: 97.3 % accuracy, version 1: 100.0 % on iris_labeled.csv (150 rows),
-    2026-12-06.`` followed by the comparison's sentence, when there is one."""
+    """``Version 2 (as Challenger): 97.3 % accuracy, version 1 (as Champion): 100.0 % on
+    iris_labeled.csv (150 rows), 2026-12-06.`` followed by the comparison's sentence (which
+    names the versions as they were evaluated), when there is one."""
     figures = []
     for entry in latest["versions"]:
         if entry.get("accuracy") is not None:
@@ -338,7 +340,9 @@ def evidence_text(latest: dict[str, Any]) -> str:
             figure = f"MAE {entry['mae']:.4g}"
         else:
             figure = "no figure"
-        figures.append(f"version {entry['version']}: {figure}")
+        ref = entry.get("ref")
+        role = f" (as {ref})" if ref and not is_version_number(ref) else ""  # aliases move on
+        figures.append(f"version {entry['version']}{role}: {figure}")
     finished = latest.get("finished")
     when = f", {datetime.fromtimestamp(finished, UTC):%Y-%m-%d}" if finished else ""
     text = f"{', '.join(figures)} on {latest['file']} ({latest['rows'] or 0:,} rows){when}."

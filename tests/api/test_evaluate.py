@@ -130,7 +130,9 @@ def test_a_file_is_evaluated_as_a_job_only_its_owner_sees(app_client):
     assert [v["accuracy"] for v in latest["versions"]] == [1.0, pytest.approx(146 / 149, abs=0.02)]
     evidence = services.promotion.latest_evidence(owner_caller, IRIS_MODEL, ("1", "2"))
     assert evidence.id == job["job_id"]
-    assert evidence.summary.startswith("Version 1: 100.0 % accuracy, version 2: ")
+    assert evidence.summary.startswith(
+        "Version 1 (as Champion): 100.0 % accuracy, version 2 (as Challenger): "
+    )
     assert "on iris_labeled.csv (149 rows)" in evidence.summary
 
     bob = Caller("bob", mode="none")

@@ -53,7 +53,9 @@ def test_evaluate_then_promote_with_the_evidence_see_the_history_and_roll_back(
         body, "Champion points to version 1; it will point to version 2."
     )
     dash_duo.wait_for_contains_text(
-        body, "Version 1: 100.0 % accuracy, version 2: 97.3 % accuracy on iris_labeled.csv"
+        body,
+        "Version 1 (as Champion): 100.0 % accuracy, version 2 (as Challenger): 97.3 % accuracy"
+        " on iris_labeled.csv",
     )
     assert champion_in_registry(settings) == "1"  # nothing moves before the confirmation
     screenshot(dash_duo, "promotion-confirm")
