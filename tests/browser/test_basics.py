@@ -97,6 +97,12 @@ def test_json_batch_shows_predictions_and_a_table(iris_console):
     rows = dash_duo.find_elements(f"#{JSON_ANSWER.result} .ag-center-cols-container .ag-row")
     assert len(rows) == 3
     assert "Copy JSON" in dash_duo.find_element(f"#{JSON_ANSWER.result}").text
+    middles = dash_duo.driver.execute_script(
+        "return ['.theme-switch input', '.theme-switch label', '.copy-link'].map((s) => {"
+        "  const r = document.querySelector(s).getBoundingClientRect();"
+        "  return (r.top + r.bottom) / 2; });"
+    )
+    assert max(middles) - min(middles) <= 1, middles  # Dark mode on the header's line
     screenshot(dash_duo, "tab-json-prediction", docs=True)
     click(dash_duo, f"#{JSON_ANSWER.result} a[href*='/api/files/']")  # Download CSV
     saved = download_result(dash_duo, "json_batch_with_predictions.csv", press=False)
