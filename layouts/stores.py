@@ -64,9 +64,11 @@ def uploaded_file(value: Any) -> dict[str, Any] | None:
 def rejected_upload(value: Any) -> dict[str, Any] | None:
     """Why an upload failed: too big for the limit (``size``, ``limit``), or the server's
     ``message`` and ``hint``."""
-    return _fields(value, size=_is_count, limit=_is_count) or _fields(
-        value, message=_is_text, hint=lambda v: v is None or _is_text(v)
-    )
+    if _fields(value, size=_is_count, limit=_is_count):
+        return {"size": value["size"], "limit": value["limit"]}
+    if _fields(value, message=_is_text, hint=lambda v: v is None or _is_text(v)):
+        return {"message": value["message"], "hint": value.get("hint")}
+    return None
 
 
 def insight_asked(value: Any) -> dict[str, Any] | None:

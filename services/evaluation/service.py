@@ -240,7 +240,8 @@ class EvaluationService:
         if target in columns:
             return target
         unread = [c for c in columns if c not in inputs]
-        misspelt = likely_renames([i for i in inputs if i not in columns], unread)
+        lacking = [c.name for c in detail.signature.columns if c.name not in columns]
+        misspelt = likely_renames(lacking, unread)
         unread = [c for c in unread if c not in misspelt]  # an input, not a label
         return unread[0] if len(unread) == 1 and not _names_an_identifier(unread[0]) else None
 

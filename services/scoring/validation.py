@@ -26,7 +26,7 @@ from pandas.api.types import (
     is_string_dtype,
 )
 
-from services.errors import DimensionMismatch, InvalidInput, SchemaMismatch
+from services.errors import DimensionMismatch, InvalidInput, SchemaMismatch, cut
 from services.registry.signature import ColumnInfo, ParamInfo, SignatureInfo, TensorInfo
 from services.scoring.payload import ModelInput
 
@@ -83,24 +83,68 @@ def _comparable(name: str) -> str:
     return re.sub(r"[\s_.-]+", "_", name.strip().lower())
 
 
+RENAME_LIKENESS = 0.8  # difflib's ratio from which a column is offered as a misspelling
+RENAME_MARGIN = 0.05  # ... unless another is about as alike: then it is not offered
+MAX_RENAME_PAIRS = 2_500  # a wider input than this is not searched (an error stays quick)
+
+
 def likely_renames(missing: Iterable[str], unread: Iterable[object]) -> dict[str, str]:
     """For each missing column, the column the model does not read that is probably it,
     spelt a little differently (``Petal Width``, ``petal_widht``): ``{unread: missing}``.
-    Each unread column is offered for one missing column at most."""
-    spare = {_comparable(str(name)): str(name) for name in unread}
-    renames: dict[str, str] = {}
-    for name in missing:
-        close = difflib.get_close_matches(_comparable(name), list(spare), n=1, cutoff=0.8)
-        if close:
-            renames[spare.pop(close[0])] = name
-    return renames
+    The most alike pairs are matched first, each column once; a column as near to two
+    others as to one is left out, since a wrong rename would feed one column as another."""
+    wanted, given = list(dict.fromkeys(missing)), list(dict.fromkeys(str(n) for n in unread))
+    if not wanted or not given or len(wanted) * len(given) > MAX_RENAME_PAIRS:
+        return {}
+    close = {
+        (w, g): score
+        for w in wanted
+        for g, score in _likenesses(w, given).items()
+        if score >= RENAME_LIKENESS
+    }
+    by_wanted: dict[str, list[tuple[float, str]]] = {}
+    by_given: dict[str, list[tuple[float, str]]] = {}
+    for (w, g), score in close.items():
+        by_wanted.setdefault(w, []).append((score, g))
+        by_given.setdefault(g, []).append((score, w))
+    found: dict[str, str] = {}
+    for (w, g), score in sorted(close.items(), key=lambda item: (-item[1], item[0])):
+        if w in found.values() or g in found:
+            continue
+        rival = max(_runner_up(by_wanted[w], g), _runner_up(by_given[g], w))
+        if score - rival >= RENAME_MARGIN:
+            found[g] = w
+    return {g: w for w in wanted for g, w2 in found.items() if w2 == w}
+
+
+def _runner_up(scores: list[tuple[float, str]], chosen: str) -> float:
+    """The best score among the others than ``chosen`` (0 with none)."""
+    return max((score for score, name in scores if name != chosen), default=0.0)
+
+
+def _likenesses(wanted: str, given: list[str]) -> dict[str, float]:
+    """difflib's ratio of ``wanted`` to each given name, worked out only where its cheap
+    upper bounds allow a close match (most pairs of a wide input end there)."""
+    matcher = difflib.SequenceMatcher(None)
+    matcher.set_seq2(_comparable(wanted))  # difflib caches what it knows of the second
+    found = {}
+    for name in given:
+        matcher.set_seq1(_comparable(name))
+        if (
+            matcher.real_quick_ratio() >= RENAME_LIKENESS
+            and matcher.quick_ratio() >= RENAME_LIKENESS
+        ):
+            found[name] = matcher.ratio()
+    return found
 
 
 def rename_advice(renames: dict[str, str]) -> str:
     """``"petal_widht" looks like petal_width: rename it.``; "" when nothing looks alike."""
     if not renames:
         return ""
-    pairs = "; ".join(f'"{given}" looks like {wanted}' for given, wanted in renames.items())
+    pairs = "; ".join(
+        f'"{cut(given, 40)}" looks like {wanted}' for given, wanted in renames.items()
+    )
     return f"{pairs}: rename {'it' if len(renames) == 1 else 'them'}."
 
 

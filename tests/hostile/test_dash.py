@@ -87,7 +87,15 @@ FORGED_STORES: dict[str, list[Any]] = {
         for panel in ("csv", "table", "compare")
     },
     f"{JSON_ANSWER.answered_by}.data": ["x", {"name": ["x"]}, 5],
-    f"{Csv.REJECTED}.data": ["x", {"size": "x", "limit": None}, {}],
+    f"{Csv.REJECTED}.data": [
+        "x",
+        {"size": "x", "limit": None},
+        {},
+        {"size": "x", "limit": None, "message": "m"},  # the size branch's keys, not trusted
+        {"message": 5, "hint": "h"},
+        {"message": "m", "hint": ["x"]},
+        {"message": "x" * 5000},
+    ],
     **{
         f"{asked}.data": [
             {"selection": IRIS_SELECTION, "asked": 1},

@@ -274,3 +274,16 @@ def test_malformed_scoring_formats_are_input_errors_and_audited(services, caller
     with pytest.raises(InvalidInput, match="dataframe_split"):
         api_predict(services, caller, IRIS_MODEL, "1", payload)
     assert len(services.audit.rows(source="api")) == before + 1
+
+
+def test_a_rename_is_offered_only_where_it_cannot_feed_one_column_as_another():
+    from services.scoring.validation import MAX_RENAME_PAIRS, likely_renames
+
+    # the exact match wins, whatever the order of the missing columns
+    assert likely_renames(["income_2023", "income_2024"], ["income_2024 "]) == {
+        "income_2024 ": "income_2024"
+    }
+    assert likely_renames(["age_1", "age_12"], ["age_12x"]) == {"age_12x": "age_12"}
+    assert likely_renames(["a_1", "a_2"], ["a_3"]) == {}  # as near to both: neither
+    wide = [f"column_{i}" for i in range(MAX_RENAME_PAIRS + 1)]
+    assert likely_renames(["column_1x"], wide) == {}  # not searched: the error stays quick
