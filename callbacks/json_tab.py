@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,9 @@ def problem_marker(error: ConsoleError) -> dict[str, Any]:
     if isinstance(error, InvalidJson):
         return {"line": error.line, "column": error.column, "message": error.message}
     return {"line": None, "column": None, "message": error.message}
+
+
+log = logging.getLogger(__name__)
 
 
 class JsonCallbacks:
@@ -141,7 +145,13 @@ class JsonCallbacks:
         kept = table.assign(prediction=answer.predictions)
         if answer.labels:
             kept["label"] = answer.labels
-        stored = self.files.keep_table(current_caller(), kept, "json_batch_with_predictions.csv")
+        try:
+            stored = self.files.keep_table(
+                current_caller(), kept, "json_batch_with_predictions.csv"
+            )
+        except (ConsoleError, OSError):
+            log.warning("a JSON batch's download could not be kept", exc_info=True)
+            return None  # no download (the files area is full or gone): the answer stands
         return self.file_url(stored.file_id)
 
     def build_form(self, selection: Any) -> Any:

@@ -8,6 +8,7 @@ used, its rows, and what is needed to open it again or run it again (its input, 
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -48,7 +49,7 @@ def _entry(source: str, selection: dict[str, Any] | None, **fields: Any) -> dict
 def _preview(predictions: list[Any], labels: list[str | None] | None = None) -> str:
     """The first answers as a person reads them: ``0 · setosa, 2 · virginica, …``."""
     shown = [
-        f"{p} · {n}" if n else str(p)
+        f"{p} · {n}" if n else p if isinstance(p, str) else json.dumps(p, default=str)
         for p, n in zip(predictions[:5], (labels or [None] * 5), strict=False)
     ]
     text = ", ".join(shown) + (", …" if len(predictions) > len(shown) else "")
@@ -143,7 +144,20 @@ def _valid_entry(entry: Any) -> dict[str, Any] | None:
     results = dict(read["results"] or {})
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in results.items()):
         return None
-    return read | {"results": results}
+    return read | {"results": results, "preview": _as_prose(read["preview"])}
+
+
+def _as_prose(preview: str) -> str:
+    """An older version's preview, a JSON list (``["0 · setosa"]``), as this one writes it."""
+    if not preview.startswith("["):
+        return preview
+    try:
+        shown = json.loads(preview)
+    except ValueError:
+        return preview  # cut short when written: shown as it is
+    if not isinstance(shown, list):
+        return preview
+    return ", ".join(v if isinstance(v, str) else json.dumps(v) for v in shown)
 
 
 def find_entry(history: list[dict[str, Any]] | None, entry_id: str) -> dict[str, Any] | None:
