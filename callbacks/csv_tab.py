@@ -11,8 +11,8 @@ from dash import ClientsideFunction, Input, Output, State
 
 from layouts.components import active_model_line, placeholder, show_error
 from layouts.csv_tab import check_view, preview_grid, too_large, upload_failed
-from layouts.features.evaluation import CSV_SECTION
-from layouts.ids import Compare, Csv, Insight, Page
+from layouts.features.evaluation import SECTIONS
+from layouts.ids import Compare, Csv, Insight, Page, Table
 from layouts.selection import Selection
 from services.access.identity import current_caller
 from services.errors import ConsoleError, InvalidInput
@@ -120,12 +120,17 @@ def register(app: dash.Dash, services: ConsoleServices) -> CsvCallbacks:
         running=[(Output(Csv.PREDICT, "disabled"), True, False)],
         prevent_initial_call=True,
     )(callbacks.start)
-    # A new file: what the tab said about starting on the last one (or on none) goes
+    # A new file: what was said about starting on the last one (or on none) goes
     app.clientside_callback(
         ClientsideFunction("modelConsole", "cleared"),
         [
             Output(error, "children", allow_duplicate=True)
-            for error in (Csv.START_ERROR, Compare.CSV_ERROR, CSV_SECTION.error)
+            for error in (
+                Csv.START_ERROR,
+                Compare.CSV_ERROR,
+                Table.START_ERROR,  # its empty source is the uploaded file
+                *(section.error for section in SECTIONS),  # the Monitor tab's evaluates it too
+            )
         ],
         Input(Csv.FILE, "data"),
         prevent_initial_call=True,

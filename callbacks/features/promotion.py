@@ -12,9 +12,9 @@ from dash import ALL, Input, Output, State, ctx, html, no_update
 from layouts.components import error_alert
 from layouts.csv_tab import hidden_or_shown
 from layouts.features.promotion import (
-    CONFIRM_WORDS,
     alias_names,
     confirmation_body,
+    confirmation_frame,
     history_view,
     moved_message,
     needs_confirmation,
@@ -134,18 +134,21 @@ class PromotionCallbacks:
         with what will happen and the evidence; any other is made at once."""
         if not needs_confirmation(move["alias"]):
             return {
-                **{k: no_update for k in ("open", "body", "pending", "confirm")},
+                **{k: no_update for k in ASK if k not in ("status", "changed")},
                 **self._done(lambda: self._apply(move), changed),
             }
         try:
             body = self._confirmation(move)
         except ConsoleError as error:
             return {**{k: no_update for k in ASK}, "status": error_alert(error)}
+        title, button, color = confirmation_frame(move["action"], move["alias"])
         return {
             "open": True,
+            "title": title,
             "body": body,
             "pending": move,
-            "confirm": CONFIRM_WORDS[move["action"]],
+            "confirm": button,
+            "confirm_color": color,
             "status": None,
             "changed": no_update,
         }
@@ -216,7 +219,9 @@ ASK = {
     "open": Output(Promote.MODAL, "is_open"),
     "body": Output(Promote.MODAL_BODY, "children"),
     "pending": Output(Promote.PENDING, "data"),
+    "title": Output(Promote.MODAL_TITLE, "children"),
     "confirm": Output(Promote.CONFIRM, "children"),
+    "confirm_color": Output(Promote.CONFIRM, "color"),
     "status": Output(Promote.STATUS, "children"),
     "changed": Output(Promote.CHANGED, "data"),
 }

@@ -157,9 +157,12 @@ def _chart(
     return crosstab_chart(crosstab, first, second) if crosstab else None
 
 
+RECORD = "(record)"  # a JSON comparison's record number: a name no input column is likely to have
+
+
 def _headers(columns: list[str], versions: list[ComparedVersion]) -> list[dict[str, Any]]:
     """The answers first, named by version, then the inputs: visible without scrolling."""
-    named = {"row": "record"}
+    named = {RECORD: "record"}
     for version in versions:
         named[prediction_column(version)] = version.name
         named[label_column(version)] = f"{version.name} class"
@@ -210,7 +213,7 @@ def comparison_view(comparison: Comparison, inputs: list[dict[str, Any]] | None)
     for index in range(comparison.rows):
         # the inputs of the first rows only (the callback shows that many)
         # counted from 1, as a person counts the records they sent
-        record = {"row": index + 1, **(shown[index] if index < len(shown) else {})}
+        record = {**(shown[index] if index < len(shown) else {}), RECORD: index + 1}
         for version, values in zip(versions, answers, strict=True):
             record[prediction_column(version)] = _labelled(values[index], version.labels)
         record[AGREE_COLUMN] = index not in disagreeing

@@ -21,7 +21,18 @@ CONFIRMED_ALIASES = {"champion"}  # moving these asks first: they serve producti
 
 
 ACTIONS = ("set", "delete", "rollback")
-CONFIRM_WORDS = {"set": "Promote", "delete": "Delete the alias", "rollback": "Roll back"}
+# each action's confirmation: its title (of the alias), its button, the button's colour
+CONFIRMATIONS = {
+    "set": ("Move {alias}?", "Promote", "primary"),
+    "rollback": ("Roll {alias} back?", "Roll back", "primary"),
+    "delete": ("Delete {alias}?", "Delete alias", "danger"),
+}
+
+
+def confirmation_frame(action: str, alias: str) -> tuple[str, str, str]:
+    """The confirmation's title, button text and button colour for ``action``."""
+    title, button, color = CONFIRMATIONS[action]
+    return title.format(alias=alias), button, color
 
 
 def pending_move(value: Any) -> dict[str, Any] | None:
@@ -84,12 +95,12 @@ def _split_controls() -> html.Div:
 def _confirmation() -> dbc.Modal:
     return dbc.Modal(
         [
-            dbc.ModalHeader(dbc.ModalTitle("Move Champion?", id=Promote.MODAL_TITLE)),
+            dbc.ModalHeader(dbc.ModalTitle("Move Champion?", id=Promote.MODAL_TITLE)),  # as asked
             dbc.ModalBody(id=Promote.MODAL_BODY),
             dbc.ModalFooter(
                 [
                     dbc.Button("Cancel", id=Promote.CANCEL, color="secondary", outline=True),
-                    dbc.Button(CONFIRM_WORDS["set"], id=Promote.CONFIRM, color="primary"),
+                    dbc.Button("Promote", id=Promote.CONFIRM, color="primary"),  # as asked
                 ]
             ),
         ],

@@ -432,6 +432,9 @@ def _likeness(asked: str, name: str) -> float:
     shares ``main.ml_models.``, which made any of them look near any misspelt name."""
     asked_schema, _, asked_tail = asked.lower().rpartition(".")
     schema, _, tail = name.lower().rpartition(".")
-    if asked_schema in ("", schema):  # a short name is the last part alone
+    whole = difflib.SequenceMatcher(None, asked.lower(), name.lower()).ratio()
+    if asked_schema == schema:
         return difflib.SequenceMatcher(None, asked_tail, tail).ratio()
-    return difflib.SequenceMatcher(None, asked.lower(), name.lower()).ratio()
+    if not asked_schema:  # a short name: its last part, or a name of no schema
+        return max(whole, difflib.SequenceMatcher(None, asked_tail, tail).ratio())
+    return whole

@@ -5,6 +5,7 @@ Champion after a confirmation that shows the evaluation, the history says so, an
 from __future__ import annotations
 
 import pytest
+from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
@@ -16,7 +17,14 @@ from tests.copied_registry import copied_registry
 from tests.waiting import until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-LOADED_ALIASES = f"#{Config.DETAILS} dl.facts dd:nth-of-type(3)"  # the loaded version's card
+
+
+def loaded_aliases(dash_duo) -> str:
+    """What the loaded version's card says under "Aliases"."""
+    found = dash_duo.driver.find_elements(
+        By.XPATH, f"//*[@id='{Config.DETAILS}']//dt[.='Aliases']/following-sibling::dd[1]"
+    )
+    return found[0].text if found else ""
 
 
 def champion_in_registry(settings) -> str:
@@ -40,7 +48,7 @@ def test_evaluate_then_promote_with_the_evidence_see_the_history_and_roll_back(
     evaluate_labelled_iris(dash_duo, tmp_path)
 
     open_tab(dash_duo, "Model Configuration")
-    assert dash_duo.find_element(LOADED_ALIASES).text == "Champion"
+    assert loaded_aliases(dash_duo) == "Champion"
     dash_duo.wait_for_contains_text(f"#{Promote.PERMISSION}", "does not check permissions")
     until(lambda: dash_duo.find_element(f"#{Promote.SET}").is_enabled(), timeout=10)
     dash_duo.wait_for_contains_text(f"#{Promote.HISTORY}", "No alias has been moved")
@@ -65,7 +73,7 @@ def test_evaluate_then_promote_with_the_evidence_see_the_history_and_roll_back(
     dash_duo.wait_for_contains_text(f"#{Promote.STATUS}", "Champion: v1 → v2 by local user")
     dash_duo.wait_for_contains_text(f"#{Promote.HISTORY}", "Champion: v1 → v2 by local user")
     assert champion_in_registry(settings) == "2"
-    dash_duo.wait_for_text_to_equal(LOADED_ALIASES, "—")  # version 1, still loaded, lost it
+    until(lambda: loaded_aliases(dash_duo) == "—", timeout=10)  # version 1, loaded, lost it
 
     rollback = dash_duo.find_element(f"#{Promote.HISTORY} button")
     assert rollback.get_attribute("aria-label") == "Roll back Champion to version 1"
@@ -75,11 +83,12 @@ def test_evaluate_then_promote_with_the_evidence_see_the_history_and_roll_back(
     )
     assert champion_in_registry(settings) == "2"
     assert dash_duo.find_element(f"#{Promote.CONFIRM}").text == "Roll back"
+    assert dash_duo.find_element(f"#{Promote.MODAL_TITLE}").text == "Roll Champion back?"
     dash_duo.find_element(f"#{Promote.CONFIRM}").click()
 
     dash_duo.wait_for_contains_text(f"#{Promote.STATUS}", "Champion: v2 → v1 by local user")
     dash_duo.wait_for_contains_text(f"#{Promote.HISTORY}", "(rolled back)")
     assert champion_in_registry(settings) == "1"
-    dash_duo.wait_for_text_to_equal(LOADED_ALIASES, "Champion")
+    until(lambda: loaded_aliases(dash_duo) == "Champion", timeout=10)
     screenshot(dash_duo, "promotion-history")
     assert dash_duo.get_logs() == []

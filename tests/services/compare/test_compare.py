@@ -6,7 +6,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from layouts.features.compare import comparison_view
+from layouts.features.compare import RECORD, comparison_view
 from services.access.audit import Source
 from services.compare.service import CompareService
 from services.errors import InvalidInput
@@ -74,8 +74,8 @@ def test_a_comparison_of_more_rows_than_the_grid_shows_inputs_for_renders(
     rows = _grid_rows(view)
     assert len(rows) == answer.rows == len(frame)
     assert sum("sepal_length" in row for row in rows) == 2  # inputs where they were given
-    assert sorted(row["row"] for row in rows) == list(range(1, len(frame) + 1))  # from 1
-    first = next(row for row in rows if row["row"] == 1)
+    assert sorted(row[RECORD] for row in rows) == list(range(1, len(frame) + 1))  # from 1
+    first = next(row for row in rows if row[RECORD] == 1)
     assert first["sepal_length"] == frame.iloc[0]["sepal_length"]  # record 1 is the first sent
 
 
