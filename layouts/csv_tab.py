@@ -23,6 +23,7 @@ from services.jobs.record import FROM_CSV, Job
 from services.scoring.prediction import PREDICTION_COLUMN
 from services.scoring.probabilities import PROBABILITY_PREFIX
 from services.scoring.tables import ERROR_COLUMN
+from services.scoring.validation import rename_advice
 
 HIDDEN = {"display": "none"}
 SHOWN = {"display": "flex"}
@@ -150,10 +151,6 @@ def _list_line(label: str, names: list[str], color: str) -> html.Li | None:
     return html.Li([html.Strong(f"{label}: "), ", ".join(names)], className=f"text-{color}")
 
 
-def _renames(renames: dict[str, str]) -> list[str]:
-    return [f'{wanted} for "{given}"' for given, wanted in renames.items()]
-
-
 SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
 
 
@@ -162,7 +159,7 @@ def check_view(stored: StoredFile, check: FileCheck) -> html.Div:
     ``preview_grid``, below the action bar)."""
     lines = [
         _list_line("Missing required columns", check.missing, "danger"),
-        _list_line("Did you mean", _renames(check.renames), "danger"),
+        html.Li(rename_advice(check.renames), className="text-danger") if check.renames else None,
         _list_line("Kept as pass-through columns", check.passthrough, "body-secondary"),
         *[html.Li(problem, className="text-warning-emphasis") for problem in check.problems],
     ]

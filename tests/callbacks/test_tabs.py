@@ -195,7 +195,7 @@ def test_a_misspelt_column_in_a_csv_is_named_with_the_one_it_looks_like(csv_call
     frame = churn_frame(3).rename(columns={"tenure_months": "Tenure Months", "city": "cty"})
     preview, _, disabled = csv_callbacks.check_file(_stored(csv_service, frame), CHURN)
     text = text_of(preview)
-    assert 'Did you mean:  tenure_months for "Tenure Months", city for "cty"' in text
+    assert '"Tenure Months" looks like tenure_months; "cty" looks like city: rename them.' in text
     assert "Rename the misspelt columns or add the missing ones" in text
     assert disabled is True
 
