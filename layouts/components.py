@@ -19,9 +19,10 @@ AUTO_HEIGHT_ROWS = 12
 PAGE_ROWS = 100
 
 
-def took(seconds: float) -> str:
-    """How long something took: ``15.2 s``; ``under 0.1 s`` rather than ``0.0 s``."""
-    return "under 0.1 s" if seconds < 0.05 else f"{seconds:.1f} s"
+def took(seconds: float | None) -> str:
+    """How long something took: ``15.2 s``; ``under 0.1 s`` rather than ``0.0 s`` (or than
+    nothing, when it was not measured)."""
+    return f"{seconds:.1f} s" if seconds and seconds >= 0.05 else "under 0.1 s"
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:

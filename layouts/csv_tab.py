@@ -227,7 +227,7 @@ def prediction_view(job: Job) -> html.Div:
         html.I(className="bi bi-check-circle me-2"),
         f"{job.source_name}: {plural(rows, 'row')} scored by ",
         model_badge(job.model, job.version, job.ref, job.alias),
-        f" in {took(summary.get('seconds') or 0)}.",
+        f" in {took(summary.get('seconds'))}.",
     ]
     children: list[Any] = [dbc.Alert(said, color="success"), downloads(job)]
     if failed:

@@ -234,7 +234,7 @@ def _job_progress(job: Job) -> Any:
         )
     if job.state == SUCCEEDED:
         where = (job.result or {}).get("location")  # a compare or evaluation keeps no files
-        seconds = f"Done in {took((job.summary or {}).get('seconds') or 0)}"
+        seconds = f"Done in {took((job.summary or {}).get('seconds'))}"
         return html.Small(f"{seconds}; written to {where}." if where else f"{seconds}.")
     message = (job.error or {}).get("message") or "Cancelled: nothing was published."
     return html.Small(message)

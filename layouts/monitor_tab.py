@@ -156,7 +156,7 @@ def drift_history_view(history: dict[str, Any], threshold: float) -> html.Div:
                 html.Td(s.get("label") or ""),
                 html.Td(f"{s['rows']:,}"),
                 html.Td(
-                    f"too few rows to tell (under {MIN_ROWS})"
+                    f"indicative only: fewer than {s.get('min_rows', MIN_ROWS)} rows"
                     if s["indicative"]
                     else ", ".join(s["flagged"]) or "none"
                 ),

@@ -115,7 +115,7 @@ def job_view(job: Job) -> dbc.Alert:
     failed = summary.get("failed_rows") or 0
     text = (
         f"{plural(summary.get('input_rows') or 0, 'row')} of {job.source_name or job.source} "
-        f"scored by {job.model} version {job.version} in {took(summary.get('seconds') or 0)}; "
+        f"scored by {job.model} version {job.version} in {took(summary.get('seconds'))}; "
         f"{plural(failed, 'row')} with an error. Result: {result.get('location')}. "
     )
     return dbc.Alert([text, where or ""], color="success", className="mb-0")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pandas as pd
 import pytest
@@ -26,6 +25,7 @@ from tests.browser_helpers import (
 )
 from tests.conftest import SETOSA, VIRGINICA, basic_header, free_port, mlflow_basic_settings
 from tests.registry_models import STAGED_MODEL
+from tests.waiting import until
 
 pytestmark = pytest.mark.browser
 
@@ -301,7 +301,7 @@ def test_a_file_that_cannot_be_uploaded_is_explained(dash_duo, settings, tmp_pat
     dash_duo.find_element(f"#{Csv.FILE_INPUT}").send_keys(str(empty))
     dash_duo.wait_for_contains_text(f"#{Csv.UPLOAD_ERROR}", "The file was not uploaded")
     dash_duo.wait_for_contains_text(f"#{Csv.UPLOAD_ERROR}", "The CSV file is empty")
-    time.sleep(1)  # what a late callback would have cleared by now
+    until(lambda: dash_duo.redux_state_rqs == [], timeout=10)  # a late callback has come
     assert "The CSV file is empty" in dash_duo.find_element(f"#{Csv.UPLOAD_ERROR}").text
     dash_duo.find_element(f"#{Csv.FILE_INPUT}").send_keys(str(big))
     dash_duo.wait_for_contains_text(f"#{Csv.UPLOAD_ERROR}", "This file is 6.3 KB; files up to 2 KB")

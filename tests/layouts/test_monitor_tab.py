@@ -31,4 +31,4 @@ def test_every_column_of_the_drift_table_is_named_and_a_small_file_says_why_it_i
     headers = [cell.children for cell in table.children[0].children.children]
     assert headers == ["time (UTC)", "file", "rows", "drifted columns"]
     text = text_of(view)
-    assert "too few rows to tell (under 100)" in text and "petal_length" in text
+    assert "indicative only: fewer than 100 rows" in text and "petal_length" in text
