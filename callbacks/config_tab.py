@@ -205,7 +205,8 @@ class ConfigCallbacks:
             model = self.registry.model_detail(caller, loaded.name, Source.UI)
         except ConsoleError:
             return no_update, no_update  # the card keeps what it showed; the panel says why
-        return details(detail, model), self._options(loaded.name, loaded.ref)
+        versions = versions_to_choose(model.summary.aliases, model.versions)
+        return details(detail, model), with_typed(versions, loaded.ref)
 
     def _options(self, name: str, ref: str) -> list[Any]:
         try:
