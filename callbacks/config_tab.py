@@ -183,13 +183,14 @@ class ConfigCallbacks:
         chosen = Selection(
             detail.resolved.name, ref, detail.resolved.version, detail.resolved.alias
         )
+        card, versions = _card(detail, model, ref)
         return {
             "status": loaded_message(detail, ref),
-            "details": details(detail, model),
+            "details": card,
             "selection": chosen.to_store(),
             "model": detail.resolved.name,
             "version": ref,
-            "versions": self._options(detail.resolved.name, ref),
+            "versions": versions,
         }
 
     def after_move(self, changed: Any, selection: Any) -> tuple[Any, Any]:
@@ -205,15 +206,7 @@ class ConfigCallbacks:
             model = self.registry.model_detail(caller, loaded.name, Source.UI)
         except ConsoleError:
             return no_update, no_update  # the card keeps what it showed; the panel says why
-        versions = versions_to_choose(model.summary.aliases, model.versions)
-        return details(detail, model), with_typed(versions, loaded.ref)
-
-    def _options(self, name: str, ref: str) -> list[Any]:
-        try:
-            options = self._versions(name)
-        except ConsoleError:
-            options = []
-        return with_typed(options, ref)
+        return _card(detail, model, loaded.ref)
 
     def failure_view(
         self, error: ConsoleError, selection: Selection | None, name: str, ref: str
@@ -270,6 +263,12 @@ def register(app: dash.Dash, services: ConsoleServices) -> ConfigCallbacks:
     _wire_load(app, callbacks)
     _wire_loaded(app, callbacks)
     return callbacks
+
+
+def _card(detail: Any, model: Any, ref: str) -> tuple[Any, list[Any]]:
+    """The version's card and the version list (``ref`` kept in it), from one read of each."""
+    versions = versions_to_choose(model.summary.aliases, model.versions)
+    return details(detail, model), with_typed(versions, ref)
 
 
 def _wire_choice(app: dash.Dash, callbacks: ConfigCallbacks) -> None:

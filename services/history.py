@@ -49,7 +49,7 @@ def _entry(source: str, selection: dict[str, Any] | None, **fields: Any) -> dict
 def _preview(predictions: list[Any], labels: list[str | None] | None = None) -> str:
     """The first answers as a person reads them: ``0 · setosa, 2 · virginica, …``."""
     shown = [
-        f"{p} · {n}" if n else p if isinstance(p, str) else json.dumps(p, default=str)
+        f"{p} · {n}" if n else _shown(p)
         for p, n in zip(predictions[:5], (labels or [None] * 5), strict=False)
     ]
     text = ", ".join(shown) + (", …" if len(predictions) > len(shown) else "")
@@ -157,7 +157,12 @@ def _as_prose(preview: str) -> str:
         return preview  # cut short when written: shown as it is
     if not isinstance(shown, list):
         return preview
-    return ", ".join(v if isinstance(v, str) else json.dumps(v) for v in shown)
+    return ", ".join(map(_shown, shown))
+
+
+def _shown(value: Any) -> str:
+    """One answer of a preview: text as it is, anything else as JSON (``null``, not None)."""
+    return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
 def find_entry(history: list[dict[str, Any]] | None, entry_id: str) -> dict[str, Any] | None:

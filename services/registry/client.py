@@ -430,11 +430,11 @@ NEAR_NAME = 0.6  # difflib's likeness from which a registered name is offered
 def _likeness(asked: str, name: str) -> float:
     """How alike two model names are, on the parts that differ: every model of one schema
     shares ``main.ml_models.``, which made any of them look near any misspelt name."""
-    asked_schema, _, asked_tail = asked.lower().rpartition(".")
-    schema, _, tail = name.lower().rpartition(".")
-    whole = difflib.SequenceMatcher(None, asked.lower(), name.lower()).ratio()
+    asked, name = asked.lower(), name.lower()
+    asked_schema, _, asked_tail = asked.rpartition(".")
+    schema, _, tail = name.rpartition(".")
+    parts = difflib.SequenceMatcher(None, asked_tail, tail).ratio()
     if asked_schema == schema:
-        return difflib.SequenceMatcher(None, asked_tail, tail).ratio()
-    if not asked_schema:  # a short name: its last part, or a name of no schema
-        return max(whole, difflib.SequenceMatcher(None, asked_tail, tail).ratio())
-    return whole
+        return parts
+    whole = difflib.SequenceMatcher(None, asked, name).ratio()
+    return max(whole, parts) if not asked_schema else whole  # a short name: either reading

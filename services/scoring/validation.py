@@ -96,10 +96,11 @@ def likely_renames(missing: Iterable[str], unread: Iterable[object]) -> dict[str
     wanted, given = list(dict.fromkeys(missing)), list(dict.fromkeys(str(n) for n in unread))
     if not wanted or not given or len(wanted) * len(given) > MAX_RENAME_PAIRS:
         return {}
+    forms = {g: _comparable(g) for g in given}  # each name normalised once
     close = {
         (w, g): score
         for w in wanted
-        for g, score in _likenesses(w, given).items()
+        for g, score in _likenesses(w, forms).items()
         if score >= RENAME_LIKENESS
     }
     by_wanted: dict[str, list[tuple[float, str]]] = {}
@@ -122,14 +123,15 @@ def _runner_up(scores: list[tuple[float, str]], chosen: str) -> float:
     return max((score for score, name in scores if name != chosen), default=0.0)
 
 
-def _likenesses(wanted: str, given: list[str]) -> dict[str, float]:
-    """difflib's ratio of ``wanted`` to each given name, worked out only where its cheap
-    upper bounds allow a close match (most pairs of a wide input end there)."""
+def _likenesses(wanted: str, forms: dict[str, str]) -> dict[str, float]:
+    """difflib's ratio of ``wanted`` to each given name (by its normalised form), worked out
+    only where its cheap upper bounds allow a close match (most pairs of a wide input end
+    there)."""
     matcher = difflib.SequenceMatcher(None)
     matcher.set_seq2(_comparable(wanted))  # difflib caches what it knows of the second
     found = {}
-    for name in given:
-        matcher.set_seq1(_comparable(name))
+    for name, form in forms.items():
+        matcher.set_seq1(form)
         if (
             matcher.real_quick_ratio() >= RENAME_LIKENESS
             and matcher.quick_ratio() >= RENAME_LIKENESS
@@ -211,18 +213,17 @@ def _as_frame(data: pd.DataFrame | np.ndarray, columns: list[ColumnInfo]) -> pd.
 def conform_frame(frame: pd.DataFrame, columns: list[ColumnInfo]) -> tuple[pd.DataFrame, list[str]]:
     """Model-ready columns in signature order, and the names of columns the model ignores."""
     known = {c.name for c in columns}
+    ignored = [str(name) for name in frame.columns if name not in known]
     missing = [c for c in columns if c.required and c.name not in frame.columns]
     if missing:
         names = [c.name for c in missing]
-        unread = [name for name in frame.columns if name not in known]
-        advice = rename_advice(likely_renames(names, unread))
+        advice = rename_advice(likely_renames(names, ignored))
         raise SchemaMismatch(
             f"Missing required column{'s' if len(missing) > 1 else ''}: {', '.join(names)}.",
             hint=" ".join(
                 filter(None, [advice, f"The model expects: {_expected_columns(columns)}."])
             ),
         )
-    ignored = [str(name) for name in frame.columns if name not in known]
     if _already_conformed(frame, columns):
         return frame[[c.name for c in columns]], ignored
     conformed = {
