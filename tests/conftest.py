@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from cachelib import SimpleCache
+from dash.testing.composite import DashComposite
 
 from services.access.caller import LOCAL_CALLER
 from services.registry.demo import IRIS_MODEL, ensure_demo_models
@@ -18,6 +19,7 @@ from services.startup import configure_process
 from services.wiring import ConsoleServices
 from tests.auth_server import AuthServer, running_auth_server
 from tests.registry_models import register_test_models
+from tests.shared_chromium import SharedChromium, SharedChromiumComposite
 
 for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MODEL_NAME", "MODEL_VERSION"):
     os.environ.pop(variable, None)
@@ -170,6 +172,33 @@ def pytest_setup_options():
     for argument in CHROMIUM_ARGUMENTS:
         options.add_argument(argument)
     return options
+
+
+@pytest.fixture(scope="session")
+def shared_chromium() -> Iterator[SharedChromium]:
+    chromium = SharedChromium()
+    yield chromium
+    chromium.quit()
+
+
+@pytest.fixture
+def dash_duo(request, dash_thread_server, tmp_path, shared_chromium) -> Iterator[DashComposite]:
+    """dash's own ``dash_duo`` (same options), on this process's one Chromium in a fresh tab
+    (see tests/shared_chromium.py)."""
+    downloads = tmp_path / "download"
+    downloads.mkdir()
+    with SharedChromiumComposite(
+        shared_chromium,
+        server=dash_thread_server,
+        browser=request.config.getoption("webdriver"),
+        headless=request.config.getoption("headless"),
+        options=request.config.hook.pytest_setup_options(),
+        download_path=str(downloads),
+        percy_assets_root=request.config.getoption("percy_assets"),
+        percy_finalize=request.config.getoption("nopercyfinalize"),
+        pause=request.config.getoption("pause"),
+    ) as composite:
+        yield composite
 
 
 @pytest.fixture(autouse=True)
