@@ -25,7 +25,7 @@ class PageCallbacks:
         self.settings = services.settings
         self.registry = services.registry
 
-    def show_user(self, search: str | None) -> list[Any]:
+    def show_user(self, path: str | None) -> list[Any]:
         """Who the server says this is: the one identity every model access runs as."""
         if self.settings.auth_mode == MODE_NONE:
             return signed_in(None)
@@ -63,7 +63,8 @@ def register(app: dash.Dash, services: ConsoleServices) -> PageCallbacks:
     callbacks = PageCallbacks(services)
     app.callback(
         output=Output(Page.USER, "children"),
-        inputs={"search": Input(Page.URL, "search")},
+        # the path, not the query: the page rewrites its query, and who this is stays
+        inputs={"path": Input(Page.URL, "pathname")},
     )(callbacks.show_user)
     app.callback(
         output=Output(Page.HEADER_MODEL, "children"),
