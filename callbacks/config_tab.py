@@ -103,7 +103,9 @@ class ConfigCallbacks:
         self.loader = services.scoring.loader
         self.explain = services.explain
 
-    def model_options(self, path: str | None, typed: str | None, current: str | None) -> list:
+    def model_options(
+        self, path: str | None, typed: str | None, loaded: Any, current: str | None
+    ) -> list:
         try:
             names = [model.name for model in self.registry.list_models(current_caller())]
         except ConsoleError:
@@ -276,8 +278,13 @@ def _wire_choice(app: dash.Dash, callbacks: ConfigCallbacks) -> None:
     when a name or reference does not exist."""
     app.callback(
         output=Output(Config.MODEL, "options"),
-        # once on opening (the path; the page rewrites its query), then as the name is typed
-        inputs={"path": Input(Page.URL, "pathname"), "typed": Input(Config.MODEL, "search_value")},
+        # on opening (the path: the page rewrites its query), as the name is typed, and once a
+        # model is loaded (so that it is among the options, however long the list)
+        inputs={
+            "path": Input(Page.URL, "pathname"),
+            "typed": Input(Config.MODEL, "search_value"),
+            "loaded": Input(Page.SELECTION, "data"),
+        },
         state={"current": State(Config.MODEL, "value")},
     )(callbacks.model_options)
     app.callback(

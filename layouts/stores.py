@@ -106,7 +106,7 @@ READERS: dict[str, Callable[[Any], Any]] = {
     f"{Config.MODEL}.search_value": _text,
     f"{Config.VERSION}.value": _text,
     f"{Config.VERSION}.search_value": _text,
-    f"{Page.URL}.search": _text,
+    f"{Page.URL}.pathname": _text,
     f"{Page.URL}.href": _text,
     f"{History.NEW}.data": history_entry,
     f"{Page.THEME_SWITCH}.value": _flag,

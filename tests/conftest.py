@@ -19,7 +19,7 @@ from services.startup import configure_process
 from services.wiring import ConsoleServices
 from tests.auth_server import AuthServer, running_auth_server
 from tests.registry_models import register_test_models
-from tests.shared_chromium import SharedChromium, SharedChromiumComposite
+from tests.shared_chromium import WINDOW, SharedChromium, SharedChromiumComposite
 
 for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MODEL_NAME", "MODEL_VERSION"):
     os.environ.pop(variable, None)
@@ -160,7 +160,7 @@ CHROMIUM_ARGUMENTS = (
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
-    "--window-size=1400,1000",
+    f"--window-size={WINDOW[0]},{WINDOW[1]}",
 )
 
 
@@ -178,12 +178,13 @@ def pytest_setup_options():
 def shared_chromium() -> Iterator[SharedChromium]:
     chromium = SharedChromium()
     yield chromium
-    chromium.quit()
+    chromium.forget()
 
 
 @pytest.fixture
 def dash_duo(request, dash_thread_server, tmp_path, shared_chromium) -> Iterator[DashComposite]:
-    """dash's own ``dash_duo`` (same options), on this process's one Chromium in a fresh tab
+    """dash's own ``dash_duo`` (its command-line options, but always a local Chromium: the
+    sharing uses Chrome's DevTools protocol), on this process's one Chromium in a fresh tab
     (see tests/shared_chromium.py)."""
     downloads = tmp_path / "download"
     downloads.mkdir()

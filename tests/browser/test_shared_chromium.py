@@ -1,45 +1,74 @@
 """The browser tests share one Chromium per process (tests/shared_chromium.py), relying on how
-dash's ``Browser`` gets and gives back its driver: if dash changes that, this fails first.
-The two tests run in this order, in one process (a file stays on one xdist worker)."""
+dash's ``Browser`` gets and gives back its driver. Here one Chromium is lent twice, the first
+borrower leaving behind all it can; the second must get the same browser, clean."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from app import create_app
 from layouts.ids import Config
 from tests.conftest import free_port
+from tests.shared_chromium import WINDOW, SharedChromiumComposite
+from tests.waiting import until
 
 pytestmark = pytest.mark.browser
 
-earlier: dict[str, object] = {}
+LEFT = "left by an earlier test"
 
 
-def _open_console(dash_duo, settings, port: int) -> None:
-    dash_duo.start_server(create_app(settings=replace(settings)), port=port)
-    dash_duo.wait_for_element(f"#{Config.LOAD}")
+def _lend(shared_chromium, dash_thread_server, request, downloads: Path):
+    downloads.mkdir()
+    return SharedChromiumComposite(
+        shared_chromium,
+        server=dash_thread_server,
+        browser=request.config.getoption("webdriver"),
+        headless=request.config.getoption("headless"),
+        options=request.config.hook.pytest_setup_options(),
+        download_path=str(downloads),
+    )
 
 
-def test_a_first_test_leaves_tabs_a_cookie_storage_and_a_small_window(dash_duo, settings, tmp_path):
-    earlier["port"] = free_port()
-    _open_console(dash_duo, settings, earlier["port"])
-    driver = dash_duo.driver
-    driver.execute_script("localStorage.setItem('left-by', 'an earlier test')")
-    driver.add_cookie({"name": "left-by", "value": "an-earlier-test"})
+def _leave_everything_behind(driver) -> None:
+    driver.execute_script(f"localStorage.setItem('left', '{LEFT}'); console.error('{LEFT}')")
+    driver.add_cookie({"name": "left", "value": "by-an-earlier-test"})
     driver.set_window_size(420, 900)
-    driver.switch_to.new_window("tab")
-    earlier["session"] = driver.session_id
-    assert dash_duo.download_path == str(tmp_path / "download")
+    driver.set_script_timeout(1)
+    driver.switch_to.new_window("tab")  # and a second tab
 
 
-def test_the_next_test_gets_the_same_chromium_clean(dash_duo, settings, tmp_path):
-    driver = dash_duo.driver
-    assert earlier.get("session") == driver.session_id, "a new Chromium was launched"
-    assert len(driver.window_handles) == 1
-    assert driver.get_window_size() == {"width": 1400, "height": 1000}
-    _open_console(dash_duo, settings, earlier["port"])  # the same origin as the first test's
-    assert driver.get_cookies() == []
-    assert driver.execute_script("return localStorage.getItem('left-by')") is None
-    assert dash_duo.download_path == str(tmp_path / "download")
+def _download(driver, name: str) -> None:
+    driver.execute_script(
+        "const link = document.createElement('a');"
+        "link.href = URL.createObjectURL(new Blob(['a,b\\n1,2\\n'], {type: 'text/csv'}));"
+        "link.download = arguments[0]; document.body.appendChild(link); link.click();",
+        name,
+    )
+
+
+def test_a_lent_chromium_comes_back_the_same_browser_and_clean(
+    shared_chromium, dash_thread_server, settings, request, tmp_path
+):
+    with _lend(shared_chromium, dash_thread_server, request, tmp_path / "first") as first:
+        first.start_server(create_app(settings=settings), port=free_port())
+        first.wait_for_element(f"#{Config.LOAD}")
+        _leave_everything_behind(first.driver)
+        session = first.driver.session_id
+
+    with _lend(shared_chromium, dash_thread_server, request, tmp_path / "second") as second:
+        driver = second.driver
+        assert driver.session_id == session, "a new Chromium was launched"
+        assert len(driver.window_handles) == 1
+        assert driver.get_window_size() == {"width": WINDOW[0], "height": WINDOW[1]}
+        second.server_url = dash_thread_server.url  # the first borrower's console and origin
+        second.wait_for_element(f"#{Config.LOAD}")
+        assert driver.get_cookies() == []
+        assert driver.execute_script("return localStorage.getItem('left')") is None
+        # a script longer than the first borrower's 1 s limit runs under the default again
+        assert driver.execute_async_script("setTimeout(() => arguments[0]('ran'), 1500)") == "ran"
+        _download(driver, "result.csv")
+        until(lambda: (tmp_path / "second" / "result.csv").exists(), timeout=10)
+        assert not list((tmp_path / "first").iterdir())
+        assert second.get_logs() == []  # the first page's console error is not this test's

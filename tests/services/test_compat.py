@@ -36,7 +36,8 @@ CHECKED_ON = {
 
 
 def test_each_private_use_was_checked_on_the_installed_version():
-    """On another version, read services/compat.py's notes again, re-check, then move this."""
+    """On another version, read services/compat.py's notes again, re-check, then move this.
+    (The tests' own use of dash's test browser is noted in tests/shared_chromium.py.)"""
     from importlib.metadata import version
 
     assert {name: version(name) for name in CHECKED_ON} == CHECKED_ON
