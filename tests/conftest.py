@@ -19,7 +19,7 @@ from services.startup import configure_process
 from services.wiring import ConsoleServices
 from tests.auth_server import AuthServer, running_auth_server
 from tests.registry_models import register_test_models
-from tests.shared_chromium import WINDOW, SharedChromium, SharedChromiumComposite
+from tests.shared_chromium import WINDOW, SharedChromium, lend
 
 for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MODEL_NAME", "MODEL_VERSION"):
     os.environ.pop(variable, None)
@@ -186,19 +186,7 @@ def dash_duo(request, dash_thread_server, tmp_path, shared_chromium) -> Iterator
     """dash's own ``dash_duo`` (its command-line options, but always a local Chromium: the
     sharing uses Chrome's DevTools protocol), on this process's one Chromium in a fresh tab
     (see tests/shared_chromium.py)."""
-    downloads = tmp_path / "download"
-    downloads.mkdir()
-    with SharedChromiumComposite(
-        shared_chromium,
-        server=dash_thread_server,
-        browser=request.config.getoption("webdriver"),
-        headless=request.config.getoption("headless"),
-        options=request.config.hook.pytest_setup_options(),
-        download_path=str(downloads),
-        percy_assets_root=request.config.getoption("percy_assets"),
-        percy_finalize=request.config.getoption("nopercyfinalize"),
-        pause=request.config.getoption("pause"),
-    ) as composite:
+    with lend(shared_chromium, dash_thread_server, request, tmp_path / "download") as composite:
         yield composite
 
 

@@ -16,6 +16,7 @@ fails when a test is given a new Chromium or a used one).
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any
 
 from dash.testing.composite import DashComposite
@@ -102,3 +103,23 @@ def _fresh_tab(shared: SharedChromium, downloads: str) -> None:
         "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads}
     )
     driver.get_log("browser")  # what the earlier tests' pages logged is not this test's
+
+
+def lend(
+    shared: SharedChromium, server: Any, request: Any, downloads: Path
+) -> SharedChromiumComposite:
+    """A ``dash_duo`` for ``server`` on the shared Chromium, with dash's command-line options
+    (always a local Chromium: the sharing uses Chrome's DevTools protocol), downloading to
+    ``downloads`` (made here)."""
+    downloads.mkdir()
+    return SharedChromiumComposite(
+        shared,
+        server=server,
+        browser=request.config.getoption("webdriver"),
+        headless=request.config.getoption("headless"),
+        options=request.config.hook.pytest_setup_options(),
+        download_path=str(downloads),
+        percy_assets_root=request.config.getoption("percy_assets"),
+        percy_finalize=request.config.getoption("nopercyfinalize"),
+        pause=request.config.getoption("pause"),
+    )

@@ -4,31 +4,17 @@ borrower leaving behind all it can; the second must get the same browser, clean.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from app import create_app
 from layouts.ids import Config
 from tests.conftest import free_port
-from tests.shared_chromium import WINDOW, SharedChromiumComposite
+from tests.shared_chromium import WINDOW, lend
 from tests.waiting import until
 
 pytestmark = pytest.mark.browser
 
 LEFT = "left by an earlier test"
-
-
-def _lend(shared_chromium, dash_thread_server, request, downloads: Path):
-    downloads.mkdir()
-    return SharedChromiumComposite(
-        shared_chromium,
-        server=dash_thread_server,
-        browser=request.config.getoption("webdriver"),
-        headless=request.config.getoption("headless"),
-        options=request.config.hook.pytest_setup_options(),
-        download_path=str(downloads),
-    )
 
 
 def _leave_everything_behind(driver) -> None:
@@ -51,13 +37,13 @@ def _download(driver, name: str) -> None:
 def test_a_lent_chromium_comes_back_the_same_browser_and_clean(
     shared_chromium, dash_thread_server, settings, request, tmp_path
 ):
-    with _lend(shared_chromium, dash_thread_server, request, tmp_path / "first") as first:
+    with lend(shared_chromium, dash_thread_server, request, tmp_path / "first") as first:
         first.start_server(create_app(settings=settings), port=free_port())
         first.wait_for_element(f"#{Config.LOAD}")
         _leave_everything_behind(first.driver)
         session = first.driver.session_id
 
-    with _lend(shared_chromium, dash_thread_server, request, tmp_path / "second") as second:
+    with lend(shared_chromium, dash_thread_server, request, tmp_path / "second") as second:
         driver = second.driver
         assert driver.session_id == session, "a new Chromium was launched"
         assert len(driver.window_handles) == 1
