@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import shutil
 import threading
 import time
@@ -41,6 +42,7 @@ from services.spark.locations import Kind, Location
 from services.spark.session import open_session, ship_code, ship_model, spark_errors
 
 SAMPLE_ROWS = 200
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -284,5 +286,24 @@ def _removed_unless_done(path: Path | None) -> Iterator[None]:
         # someone else's job made it in the meantime (Spark's PATH_ALREADY_EXISTS): not ours
         theirs = "ALREADY_EXISTS" in str(error)
         if path is not None and not existed and not theirs:
-            shutil.rmtree(path, ignore_errors=True)
+            remove_settled(path)
         raise
+
+
+def remove_settled(path: Path, quiet: float = 1.5, limit: float = 30.0) -> bool:
+    """Removes ``path`` and keeps removing it until it has stayed gone for ``quiet``
+    seconds (at most ``limit``); True when it did.
+
+    A cancelled Spark job's tasks stop at their next batch, not at once, and a late task
+    recreates the folder it writes into after the job has already failed."""
+    deadline = time.monotonic() + limit
+    gone_since = time.monotonic()
+    while time.monotonic() < deadline:
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+            gone_since = time.monotonic()
+        elif time.monotonic() - gone_since >= quiet:
+            return True
+        time.sleep(0.05)
+    log.warning("A stopped Spark job kept writing into %s for %.0f s; left there", path, limit)
+    return False
