@@ -492,8 +492,10 @@ def sections(args: argparse.Namespace, work: Path) -> tuple[list[Section], list[
 
 def peer_notes(wanted: set[str]) -> list[str]:
     notes = [
-        "the limit: the model's own predict in the benchmark's process, scikit-learn's tasks "
-        "lightened as in our workers (services/compat.lighter_sklearn_tasks)"
+        "the limit: the fastest predict of the model in the benchmark's process, the one our "
+        "workers make for conformed input (services/compat.sklearn_predict: scikit-learn's "
+        "estimator on the frame's values), scikit-learn's tasks lightened as in our workers "
+        "(services/compat.lighter_sklearn_tasks); MLflow's whole pyfunc.predict is shown beside it"
     ]
     if "mlserver" in wanted:
         settings = "; ".join(f"{label}: {b.words}" for label, b in MLSERVER_SETTINGS.items())

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
-IN_PROCESS = "in-process pyfunc"
+IN_PROCESS = "in-process predict (the limit)"
+PYFUNC = "in-process pyfunc.predict"
 GOAL_PERCENT = 50.0
 HEADER = ["case", "rows", "median ms", "p90 ms", "vs in-process", "overhead ms"]
 VERSIONS_SHOWN = ("mlflow", "pandas", "numpy", "scikit-learn", "gunicorn", "uvicorn")

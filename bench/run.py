@@ -32,7 +32,7 @@ from urllib.request import url2pathname
 import numpy as np
 import pandas as pd
 import requests
-from report import IN_PROCESS, Result, render_markdown, render_text
+from report import IN_PROCESS, PYFUNC, Result, render_markdown, render_text
 from servers import (
     Launch,
     Server,
@@ -183,12 +183,20 @@ class Targets:
 
 
 def in_process_limit(model: Any, frame: pd.DataFrame) -> Call:
-    """The model's own ``predict`` in this process, with scikit-learn's tasks lightened as
-    in the console's workers: the fastest any process here achieves (without it a forest
-    pays for each of the process's warning filters, per tree; see services/compat.py)."""
-    from services.compat import lighter_sklearn_tasks
+    """The fastest ``predict`` of the model any process here makes: the console's own call
+    of it for input it has conformed (scikit-learn's estimator on the frame's values, where
+    services/compat.sklearn_predict finds one), else MLflow's ``pyfunc.predict``. With
+    scikit-learn's tasks lightened as in the console's workers (without it a forest pays
+    for each of the process's warning filters, per tree; see services/compat.py)."""
+    from services.compat import lighter_sklearn_tasks, sklearn_predict
 
     lighter_sklearn_tasks()
+    direct = sklearn_predict(model) or model.predict
+    return lambda: direct(frame)
+
+
+def pyfunc_predict(model: Any, frame: pd.DataFrame) -> Call:
+    """MLflow's whole ``pyfunc.predict`` (its schema check included), for reference."""
     return lambda: model.predict(frame)
 
 
@@ -206,6 +214,7 @@ def build_cases(targets: Targets, frame: pd.DataFrame) -> list[Case]:
         theirs.append(("dataframe_split", split))
     return [
         Case(IN_PROCESS, rows, in_process_limit(targets.model, frame)),
+        Case(PYFUNC, rows, pyfunc_predict(targets.model, frame)),
         *(
             Case(label, rows, post_call(targets.ours, targets.predict_url, to_json(body)))
             for label, body in ours

@@ -14,9 +14,16 @@ here again, re-check, then move the versions in the test).
   a process's first model. Built ahead of that by a worker's warm-up and by the job server
   (whose jobs are forked with it), and by one thread at a time.
 - ``sklearn_predict``: a loaded scikit-learn pyfunc's own ``predict``, behind MLflow's
-  wrapper (``PyFuncModel._model_impl``, ``_predict_fn``, ``metadata._is_signature_from_type_hint``;
-  MLflow 3.17.2). For input the console has already conformed exactly, MLflow's second schema
-  check is work done twice.
+  wrapper (``PyFuncModel._model_impl``, ``_predict_fn``, ``metadata._is_signature_from_type_hint``,
+  ``_SklearnModelWrapper.sklearn_model``; MLflow 3.17.2). For input the console has already
+  conformed exactly, MLflow's second schema check is work done twice. An estimator of one of
+  scikit-learn's plain kinds (``array_estimators``: linear models, trees, forests, gradient
+  boosting; exactly those classes, no subclass, no pipeline) reads nothing in ``predict`` but
+  the values: when the frame's columns are the fitted ones in their order, its values go as
+  one array, the one scikit-learn would make of the frame, without the checks of pandas
+  dtypes and names that took most of a small model's ``predict``. The warning scikit-learn
+  1.9.1 gives for an array to a model fitted on named columns (``X does not have valid
+  feature names``) is then ignored: the names were checked here.
 - ``unity_catalog_store``: MLflow's Unity Catalog registry store
   (``mlflow.store._unity_catalog.registry.rest_store.UcModelRegistryStore``) with its
   credential lookups replaced by the caller's own (MLflow 3.17.2): MLflow has no supported
@@ -48,6 +55,7 @@ here again, re-check, then move the versions in the test).
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import threading
@@ -101,9 +109,62 @@ def sklearn_predict(pyfunc: Any) -> Callable[[Any], Any] | None:
     from_hints = getattr(pyfunc.metadata, "_is_signature_from_type_hint", None)
     if from_hints is None or from_hints():
         return None
-    predict = getattr(getattr(pyfunc, "_model_impl", None), "predict", None)
-    return (
-        predict if predict is not None and getattr(pyfunc, "_predict_fn", None) == predict else None
+    wrapper = getattr(pyfunc, "_model_impl", None)
+    predict = getattr(wrapper, "predict", None)
+    if predict is None or getattr(pyfunc, "_predict_fn", None) != predict:
+        return None
+    estimator = getattr(wrapper, "sklearn_model", None)
+    return _by_array(estimator, predict) if type(estimator) in array_estimators() else predict
+
+
+@functools.cache
+def array_estimators() -> frozenset[type]:
+    """scikit-learn's plain estimators whose ``predict`` takes the values alone (see the
+    note above)."""
+    from sklearn import ensemble, linear_model, tree
+
+    kinds = {
+        linear_model: (
+            "LogisticRegression LinearRegression Ridge RidgeClassifier Lasso ElasticNet "
+            "SGDClassifier SGDRegressor"
+        ),
+        tree: "DecisionTreeClassifier DecisionTreeRegressor",
+        ensemble: (
+            "RandomForestClassifier RandomForestRegressor ExtraTreesClassifier "
+            "ExtraTreesRegressor GradientBoostingClassifier GradientBoostingRegressor"
+        ),
+    }
+    return frozenset(
+        getattr(module, name) for module, names in kinds.items() for name in names.split()
+    )
+
+
+def _by_array(estimator: Any, by_frame: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    fitted = getattr(estimator, "feature_names_in_", None)
+    names = None if fitted is None else [str(name) for name in fitted]
+    if names is not None:
+        _ignore_unnamed_array_warnings()
+
+    import pandas as pd
+
+    def predict(frame: Any) -> Any:
+        if isinstance(frame, pd.DataFrame) and (names is None or list(frame.columns) == names):
+            values = frame.to_numpy()
+            if values.dtype.kind in "fiu":  # numbers: what the frame would have become
+                return estimator.predict(values)
+        return by_frame(frame)  # scikit-learn's own checks and words
+
+    return predict
+
+
+def _ignore_unnamed_array_warnings() -> None:
+    """At each load, not once: ``warnings.catch_warnings`` anywhere puts back the filters it
+    found (``filterwarnings`` keeps one copy of a filter)."""
+    warnings.filterwarnings(
+        "ignore",
+        message="X does not have valid feature names",
+        category=UserWarning,
+        module=r"sklearn\.",
     )
 
 
