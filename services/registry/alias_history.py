@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -41,6 +41,7 @@ moves_table = Table(
     Column("to_version", String(2000)),  # None: the alias was deleted
     Column("evidence", String(255)),  # the evaluation shown when it was confirmed
 )
+NEWEST_MOVE = f"SELECT max(id) FROM {moves_table.name}"
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,9 @@ class AliasHistory:
         and predictions go on."""
         try:
             with self.reader.connect() as connection:
-                return int(connection.execute(select(func.max(moves_table.c.id))).scalar() or 0)
+                # the statement as text: compiling it each request cost as much as running it
+                newest = connection.exec_driver_sql(NEWEST_MOVE).scalar()
+                return int(newest or 0)
         except SQLAlchemyError as error:
             if _no_table(error):
                 return 0  # no move was ever recorded here
