@@ -69,6 +69,7 @@ from run import (
     Targets,
     build_cases,
     champion_files,
+    in_process_limit,
     iris_frame,
     mlflow_serve_launch,
     prime_workers,
@@ -343,6 +344,7 @@ def dash_callback_ms(data_dir: Path, model: Any, repeat: int) -> tuple[float, fl
     client = app.server.test_client()
     url = f"/_dash-update-component?endId={page_token(client)}"
     frame = pd.DataFrame([record])
+    predict = in_process_limit(model, frame)
 
     def timed(call: Any) -> float:
         started = time.perf_counter()
@@ -359,7 +361,7 @@ def dash_callback_ms(data_dir: Path, model: Any, repeat: int) -> tuple[float, fl
     runs = [
         (
             timed(lambda: client.post(url, json=body)),
-            timed(lambda: model.predict(frame)),
+            timed(predict),
             timed(lambda: client.post(url, json=follow)),
         )
         for _ in range(repeat)
@@ -596,8 +598,8 @@ def build_sections(latency, rounds, colds, callback, trips, found_memory) -> lis
             goals,
             [
                 "Dash callback: the Predict callback's own server time minus in-process "
-                "predict; a one-row answer's probabilities and explanation come in a second "
-                "callback, timed apart"
+                "predict (the limit above); a one-row answer's probabilities and explanation "
+                "come in a second callback, timed apart"
             ],
         ),
     ]

@@ -1,4 +1,4 @@
-"""Prediction latency of our JSON API against `mlflow models serve` and in-process pyfunc.
+"""Prediction latency of our JSON API against `mlflow models serve` and in-process predict.
 
 One run seeds a throw-away registry, starts both servers on loopback, loads the same model
 (iris @Champion) in this process, times every case after a warm-up, prints a table and writes
@@ -286,7 +286,9 @@ def client_gc_paused() -> Iterator[None]:
 
 def run_cases(cases: list[Case], repeat: int) -> list[Result]:
     """Rounds of one call per case, so drift over the run touches every case alike."""
-    expected = as_list(cases[0].call())
+    # the answers every case must give: MLflow's own pyfunc.predict (else the first case's)
+    reference = next((case for case in cases if case.label == PYFUNC), cases[0])
+    expected = as_list(reference.call())
     for case in cases:
         check_and_warm(case, expected, warmup=max(3, repeat // 10))
     samples: dict[str, list[float]] = {case.label: [] for case in cases}

@@ -21,9 +21,12 @@ here again, re-check, then move the versions in the test).
   boosting; exactly those classes, no subclass, no pipeline) reads nothing in ``predict`` but
   the values: when the frame's columns are the fitted ones in their order, its values go as
   one array, the one scikit-learn would make of the frame, without the checks of pandas
-  dtypes and names that took most of a small model's ``predict``. The warning scikit-learn
-  1.9.1 gives for an array to a model fitted on named columns (``X does not have valid
-  feature names``) is then ignored: the names were checked here.
+  dtypes and names that took most of a small model's ``predict``. The array goes to a
+  shallow copy of the estimator without ``feature_names_in_`` (the names were checked here):
+  scikit-learn 1.9.1 warns when an estimator fitted on named columns gets an array, and a
+  process-wide filter for that warning does not hold (``check_array`` enters
+  ``warnings.catch_warnings`` on every call, in every thread, and puts back the list it
+  found).
 - ``unity_catalog_store``: MLflow's Unity Catalog registry store
   (``mlflow.store._unity_catalog.registry.rest_store.UcModelRegistryStore``) with its
   credential lookups replaced by the caller's own (MLflow 3.17.2): MLflow has no supported
@@ -55,6 +58,7 @@ here again, re-check, then move the versions in the test).
 
 from __future__ import annotations
 
+import copy
 import functools
 import io
 import logging
@@ -140,32 +144,23 @@ def array_estimators() -> frozenset[type]:
 
 
 def _by_array(estimator: Any, by_frame: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    import pandas as pd
+
     fitted = getattr(estimator, "feature_names_in_", None)
     names = None if fitted is None else [str(name) for name in fitted]
-    if names is not None:
-        _ignore_unnamed_array_warnings()
-
-    import pandas as pd
+    # a copy without the fitted names: given an array, scikit-learn has no names to warn
+    # about (the names are checked here); coefficients and trees stay shared
+    unnamed = copy.copy(estimator)
+    vars(unnamed).pop("feature_names_in_", None)
 
     def predict(frame: Any) -> Any:
         if isinstance(frame, pd.DataFrame) and (names is None or list(frame.columns) == names):
             values = frame.to_numpy()
             if values.dtype.kind in "fiu":  # numbers: what the frame would have become
-                return estimator.predict(values)
+                return unnamed.predict(values)
         return by_frame(frame)  # scikit-learn's own checks and words
 
     return predict
-
-
-def _ignore_unnamed_array_warnings() -> None:
-    """At each load, not once: ``warnings.catch_warnings`` anywhere puts back the filters it
-    found (``filterwarnings`` keeps one copy of a filter)."""
-    warnings.filterwarnings(
-        "ignore",
-        message="X does not have valid feature names",
-        category=UserWarning,
-        module=r"sklearn\.",
-    )
 
 
 def unity_catalog_store(credentials: Any) -> Any:

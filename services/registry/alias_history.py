@@ -120,7 +120,7 @@ class AliasHistory:
         and predictions go on."""
         try:
             with self.reader.connect() as connection:
-                # the statement as text: compiling it each request cost as much as running it
+                # as text: building the statement and its cache key cost as much as running it
                 newest = connection.exec_driver_sql(NEWEST_MOVE).scalar()
                 return int(newest or 0)
         except SQLAlchemyError as error:

@@ -12,7 +12,10 @@ downloadable file.
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import functools
+import hashlib
 import logging
 import shutil
 import threading
@@ -183,7 +186,8 @@ class SparkBackend:
             return target.name, None
         parts = work / "parts" if target.kind is Kind.MINE else None
         where = str(parts) if parts else target.value
-        with _removed_unless_done(Path(where) if where.startswith("/") else None):
+        local = Path(where) if where.startswith("/") else None
+        with removed_unless_done(local, self.work_root / "claims"):
             writer = scored.write.mode("error")
             if fmt.name == results.CSV:
                 writer = writer.option("escape", '"').option("header", parts is None)
@@ -276,18 +280,42 @@ def _interrupting(session: Any, job: SparkRun) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _removed_unless_done(path: Path | None) -> Iterator[None]:
+def removed_unless_done(path: Path | None, claims: Path) -> Iterator[None]:
     """A stopped job publishes nothing: what it left at a local destination goes (the
-    destination did not exist before: Spark's ``error`` mode refused it otherwise)."""
-    existed = path is not None and path.exists()
+    destination did not exist before: Spark's ``error`` mode refused it otherwise).
+
+    While a stopped job clears its destination, another job for the same destination waits
+    to begin: what the clearing removes is then only ever the stopped job's."""
+    if path is None:
+        yield
+        return
+    with _destination_claim(path, claims, fcntl.LOCK_SH):
+        existed = path.exists()
     try:
         yield
-    except BaseException as error:
+    except Exception as error:
         # someone else's job made it in the meantime (Spark's PATH_ALREADY_EXISTS): not ours
-        theirs = "ALREADY_EXISTS" in str(error)
-        if path is not None and not existed and not theirs:
-            remove_settled(path)
+        if not existed and "ALREADY_EXISTS" not in str(error):
+            with _destination_claim(path, claims, fcntl.LOCK_EX):
+                remove_settled(path)
         raise
+    except BaseException:  # the process is going: no time to watch for late tasks
+        if not existed:
+            shutil.rmtree(path, ignore_errors=True)
+        raise
+
+
+@contextlib.contextmanager
+def _destination_claim(path: Path, claims: Path, kind: int) -> Iterator[None]:
+    """A lock on ``path`` held by this server's processes (a file in ``claims``)."""
+    claims.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+    with open(claims / f"{name}.lock", "a") as handle:
+        fcntl.flock(handle, kind)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def remove_settled(path: Path, quiet: float = 1.5, limit: float = 30.0) -> bool:
@@ -300,7 +328,13 @@ def remove_settled(path: Path, quiet: float = 1.5, limit: float = 30.0) -> bool:
     gone_since = time.monotonic()
     while time.monotonic() < deadline:
         if path.exists():
-            shutil.rmtree(path, ignore_errors=True)
+            try:
+                shutil.rmtree(path)
+            except OSError as error:
+                # a late task adding or removing files meanwhile: the next round goes on
+                if error.errno not in (errno.ENOENT, errno.ENOTEMPTY):
+                    log.warning("A stopped Spark job's files at %s stay: %s", path, error)
+                    return False
             gone_since = time.monotonic()
         elif time.monotonic() - gone_since >= quiet:
             return True

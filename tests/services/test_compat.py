@@ -4,10 +4,23 @@ checked here, so an upgrade that changes it fails this test rather than a user's
 from __future__ import annotations
 
 import inspect
+import warnings
+from pathlib import Path
 
 import mlflow
+import mlflow.pyfunc
+import mlflow.sklearn
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import is_classifier
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-from services.compat import mlflow_mismatch_text
+from services.compat import array_estimators, mlflow_mismatch_text, sklearn_predict
 
 CHECKED_ON_MLFLOW = "3.17.2"
 
@@ -252,3 +265,105 @@ def test_a_package_map_mlflow_cannot_build_stops_no_model_and_no_job(monkeypatch
     assert "was not built" in caplog.text
     compat.prepare_requirement_checks()  # and tries once per process only
     assert caplog.text.count("was not built") == 1
+
+
+class ColumnPickingLogistic(LogisticRegression):
+    """Not one of scikit-learn's own classes: its ``predict`` may read the frame's names."""
+
+    def predict(self, X):
+        return super().predict(X[list(self.feature_names_in_)])
+
+
+def saved_and_loaded(model, folder: Path):
+    mlflow.sklearn.save_model(model, folder, serialization_format="cloudpickle")
+    return mlflow.pyfunc.load_model(str(folder))
+
+
+def fitted(kind: type, frame: pd.DataFrame):
+    """``kind`` fitted on ``frame``: two classes, or two targets for a forest regressor."""
+    signal = frame.iloc[:, 0] + frame.iloc[:, 1]
+    if is_classifier(kind()):
+        return kind().fit(frame, (signal > signal.median()).astype(int))
+    if kind is RandomForestRegressor:
+        return kind(n_estimators=5).fit(frame, np.column_stack([signal, -signal]))
+    return kind().fit(frame, signal)
+
+
+@pytest.mark.parametrize("kind", sorted(array_estimators(), key=lambda k: k.__name__))
+def test_each_plain_estimator_answers_from_the_array_as_mlflow_does(tmp_path, kind):
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
+    loaded = saved_and_loaded(fitted(kind, frame), tmp_path / "m")
+    direct = sklearn_predict(loaded)
+    assert direct is not loaded._model_impl.predict  # the array path was chosen
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        answer = direct(frame)
+    assert np.array_equal(answer, loaded.predict(frame))
+    assert [str(w.message) for w in shown] == []
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        {"a": [1, 2, 3, 4], "b": [0, 1, 0, 1]},  # long
+        {"a": [1, 2, 3, 4], "b": [0.5, 1.5, 0.0, 1.0]},  # long and double
+        {"a": [0.1, 2.0, 3.0, 4.0], "b": [True, False, True, False]},  # boolean: the frame
+    ],
+    ids=["long", "long-double", "boolean-double"],
+)
+def test_the_fast_paths_column_types_answer_as_mlflow_does(tmp_path, columns):
+    frame = pd.DataFrame(columns)
+    loaded = saved_and_loaded(LogisticRegression().fit(frame, [0, 0, 1, 1]), tmp_path / "m")
+    assert sklearn_predict(loaded)(frame).tolist() == loaded.predict(frame).tolist()
+
+
+def test_a_model_fitted_without_names_gets_the_array_not_the_frame(tmp_path):
+    """scikit-learn warns when a frame's names reach a model fitted without any: the array
+    path gives it none."""
+    frame = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    loaded = saved_and_loaded(
+        LogisticRegression().fit(frame.to_numpy(), [0, 0, 1, 1]), tmp_path / "m"
+    )
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        answer = sklearn_predict(loaded)(frame)
+    assert answer.tolist() == [0, 0, 1, 1]
+    assert [str(w.message) for w in shown] == []
+
+
+def test_columns_in_another_order_than_fitted_get_scikit_learns_own_refusal(tmp_path):
+    frame = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    loaded = saved_and_loaded(LogisticRegression().fit(frame, [0, 0, 1, 1]), tmp_path / "m")
+    with pytest.raises(ValueError, match="feature names should match"):
+        sklearn_predict(loaded)(frame[["b", "a"]])
+
+
+def test_estimators_that_may_read_names_still_get_the_frame(tmp_path):
+    """A pipeline picking columns by name, and a subclass of a plain estimator."""
+    frame = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    picks_b = ColumnTransformer([("b", StandardScaler(), ["b"])])
+    pipeline = make_pipeline(picks_b, LogisticRegression()).fit(frame, [0, 1, 0, 1])
+    own = ColumnPickingLogistic().fit(frame, [0, 0, 1, 1])
+    for number, model in enumerate((pipeline, own)):
+        loaded = saved_and_loaded(model, tmp_path / str(number))
+        direct = sklearn_predict(loaded)
+        assert direct is loaded._model_impl.predict
+        assert direct(frame).tolist() == loaded.predict(frame).tolist()
+
+
+def test_a_batch_of_exact_requests_answers_each_as_mlflow_does(tmp_path):
+    """The batcher joins overlapping requests' frames; the array path scores the join."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from services.scoring.batching import Batcher, BatchSettings
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(rng.normal(size=(64, 3)), columns=["a", "b", "c"])
+    loaded = saved_and_loaded(fitted(LogisticRegression, frame), tmp_path / "m")
+    batcher = Batcher(loaded.predict, BatchSettings(0.05, 64), sklearn_predict(loaded))
+    rows = [frame.iloc[[i]].reset_index(drop=True) for i in range(len(frame))]
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda row: batcher.predict(row, exact=True), rows))
+    assert [a.tolist() for a in answers] == [loaded.predict(row).tolist() for row in rows]
+    assert batcher.stats.calls >= 1 and batcher.stats.requests > batcher.stats.calls

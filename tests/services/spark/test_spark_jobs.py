@@ -7,8 +7,6 @@ Not exercised here: a cluster on other machines and Databricks Connect with a us
 from __future__ import annotations
 
 import io
-import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +17,6 @@ import pytest
 
 from app import create_app, services_of
 from services.registry.demo import IRIS_FEATURES, IRIS_MODEL
-from services.spark.backend import remove_settled
 from tests.conftest import free_port
 from tests.waiting import until
 
@@ -230,20 +227,3 @@ def test_wildcards_and_the_consoles_own_folder_are_refused_however_wide_the_pref
         answer = client.post(url, json=body)
         assert answer.status_code == 403, (body, answer.get_json())
     assert client.get("/api/jobs").get_json()["jobs"] == []
-
-
-def test_a_folder_a_late_task_writes_into_again_is_removed_again(tmp_path):
-    """A cancelled job's last task may recreate its folder after the job has failed."""
-    target = tmp_path / "out"
-    (target / "_temporary").mkdir(parents=True)
-
-    def late_task() -> None:
-        until(lambda: not target.exists(), timeout=10, poll=0.01)
-        time.sleep(0.5)
-        (target / "_temporary" / "0").mkdir(parents=True)
-
-    writer = threading.Thread(target=late_task)
-    writer.start()
-    assert remove_settled(target, quiet=1.5, limit=10)
-    writer.join()
-    assert not target.exists()
