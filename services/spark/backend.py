@@ -187,7 +187,9 @@ class SparkBackend:
         parts = work / "parts" if target.kind is Kind.MINE else None
         where = str(parts) if parts else target.value
         local = Path(where) if where.startswith("/") else None
-        with removed_unless_done(local, self.work_root / "claims"):
+        # only a named destination can be another job's too: the parts folder is this job's
+        claims = self.work_root / "claims" if parts is None else None
+        with removed_unless_done(local, claims):
             writer = scored.write.mode("error")
             if fmt.name == results.CSV:
                 writer = writer.option("escape", '"').option("header", parts is None)
@@ -280,7 +282,7 @@ def _interrupting(session: Any, job: SparkRun) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def removed_unless_done(path: Path | None, claims: Path) -> Iterator[None]:
+def removed_unless_done(path: Path | None, claims: Path | None) -> Iterator[None]:
     """A stopped job publishes nothing: what it left at a local destination goes (the
     destination did not exist before: Spark's ``error`` mode refused it otherwise).
 
@@ -306,8 +308,12 @@ def removed_unless_done(path: Path | None, claims: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _destination_claim(path: Path, claims: Path, kind: int) -> Iterator[None]:
-    """A lock on ``path`` held by this server's processes (a file in ``claims``)."""
+def _destination_claim(path: Path, claims: Path | None, kind: int) -> Iterator[None]:
+    """A lock on ``path`` held by this server's processes (a file in ``claims``; none when
+    no other job can name the same path)."""
+    if claims is None:
+        yield
+        return
     claims.mkdir(parents=True, exist_ok=True)
     name = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
     with open(claims / f"{name}.lock", "a") as handle:
