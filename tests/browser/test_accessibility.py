@@ -172,7 +172,7 @@ def test_tabs_are_reached_moved_and_opened_with_the_keyboard(churn_console):
     dash_duo.wait_for_element(f"#{History.LIST}")
     until(lambda: _tabs(dash_duo)[3]["selected"] == "true", timeout=5)
     assert [t["tabindex"] for t in _tabs(dash_duo)] == ["-1"] * 3 + ["0"] + ["-1"] * 2
-    assert dash_duo.find_element(f"#{History.LIST}").is_displayed()
+    until(lambda: dash_duo.find_element(f"#{History.LIST}").is_displayed(), timeout=5)  # fade
 
     # Home goes to the first tab, ArrowLeft from there wraps to the last; space opens it.
     _press(dash_duo, Keys.HOME)
@@ -319,7 +319,8 @@ def test_with_the_keyboard_alone_a_model_is_loaded_predicted_and_every_tab_opene
         _press(dash_duo, Keys.ENTER)
         until(lambda index=index: _tabs(dash_duo)[index]["selected"] == "true", timeout=5)
         panel = driver.find_element(By.ID, _tabs(dash_duo)[index]["panel"])
-        assert panel.is_displayed() and panel.text.strip()
+        # the tab is marked selected a moment before its panel shows (Bootstrap's fade)
+        until(lambda panel=panel: panel.is_displayed() and panel.text.strip(), timeout=5)
     assert dash_duo.get_logs() == []
 
 
