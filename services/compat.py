@@ -27,6 +27,11 @@ here again, re-check, then move the versions in the test).
   process-wide filter for that warning does not hold (``check_array`` enters
   ``warnings.catch_warnings`` on every call, in every thread, and puts back the list it
   found).
+  A forest of the four plain kinds (``tree_by_tree_forests``), predicting in one thread and
+  one output per class, sums its trees' answers in one loop, as its own ``predict`` does
+  through joblib (``BaseForest._validate_X_predict``, the trees' ``check_input=False``,
+  ``_accumulate_prediction``'s order; scikit-learn 1.9.1): joblib's task machinery cost
+  more than a 100-tree forest's one-row work.
 - ``unity_catalog_store``: MLflow's Unity Catalog registry store
   (``mlflow.store._unity_catalog.registry.rest_store.UcModelRegistryStore``) with its
   credential lookups replaced by the caller's own (MLflow 3.17.2): MLflow has no supported
@@ -152,13 +157,54 @@ def _by_array(estimator: Any, by_frame: Callable[[Any], Any]) -> Callable[[Any],
     # about (the names are checked here); coefficients and trees stay shared
     unnamed = copy.copy(estimator)
     vars(unnamed).pop("feature_names_in_", None)
+    predict_values = _tree_by_tree(unnamed) or unnamed.predict
 
     def predict(frame: Any) -> Any:
         if isinstance(frame, pd.DataFrame) and (names is None or list(frame.columns) == names):
             values = frame.to_numpy()
             if values.dtype.kind in "fiu":  # numbers: what the frame would have become
-                return unnamed.predict(values)
+                return predict_values(values)
         return by_frame(frame)  # scikit-learn's own checks and words
+
+    return predict
+
+
+@functools.cache
+def tree_by_tree_forests() -> frozenset[type]:
+    """scikit-learn's forests whose trees are summed here (see the note above)."""
+    from sklearn import ensemble
+
+    names = "RandomForestClassifier RandomForestRegressor ExtraTreesClassifier ExtraTreesRegressor"
+    return frozenset(getattr(ensemble, name) for name in names.split())
+
+
+def _tree_by_tree(forest: Any) -> Callable[[Any], Any] | None:
+    """A forest's ``predict`` of an array, its trees summed in this thread in its own order;
+    None where scikit-learn's would differ (several threads, progress output, several
+    outputs of a classifier) and for every other estimator."""
+    if type(forest) not in tree_by_tree_forests() or forest.n_jobs not in (None, 1):
+        return None
+    classifier = hasattr(forest, "classes_")
+    if forest.verbose or (classifier and forest.n_outputs_ != 1):
+        return None
+    import numpy as np
+
+    trees = list(forest.estimators_)
+
+    def predict(values: Any) -> Any:
+        X = forest._validate_X_predict(values)  # scikit-learn's own checks and words
+        if classifier:
+            total = np.zeros((X.shape[0], forest.n_classes_), dtype=np.float64)
+            for tree in trees:
+                total += tree.predict_proba(X, check_input=False)
+            total /= len(trees)
+            return forest.classes_.take(np.argmax(total, axis=1), axis=0)
+        shape = (X.shape[0], forest.n_outputs_) if forest.n_outputs_ > 1 else X.shape[0]
+        total = np.zeros(shape, dtype=np.float64)
+        for tree in trees:
+            total += tree.predict(X, check_input=False)
+        total /= len(trees)
+        return total
 
     return predict
 

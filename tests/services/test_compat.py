@@ -370,3 +370,70 @@ def test_a_batch_of_exact_requests_answers_each_as_mlflow_does(tmp_path):
         answers = list(pool.map(lambda row: batcher.predict(row, exact=True), rows))
     assert [a.tolist() for a in answers] == [loaded.predict(row).tolist() for row in rows]
     assert batcher.stats.calls >= 1 and batcher.stats.requests > batcher.stats.calls
+
+
+def forest_kinds() -> list[type]:
+    from services.compat import tree_by_tree_forests
+
+    return sorted(tree_by_tree_forests(), key=lambda k: k.__name__)
+
+
+def joblib_runs(monkeypatch) -> list[int]:
+    """Each time a forest hands its trees to joblib, counted."""
+    from sklearn.ensemble import _forest
+
+    runs: list[int] = []
+    real = _forest.Parallel
+    monkeypatch.setattr(_forest, "Parallel", lambda *a, **k: runs.append(1) or real(*a, **k))
+    return runs
+
+
+def three_class_frame(rows: int = 400) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame(rng.normal(size=(rows, 4)), columns=["a", "b", "c", "d"])
+    return frame, np.digitize(frame["a"] + frame["b"] * frame["c"], [-0.5, 0.5])
+
+
+@pytest.mark.parametrize("kind", forest_kinds(), ids=lambda k: k.__name__)
+def test_a_forest_sums_its_trees_in_one_loop_to_scikit_learns_very_answer(
+    tmp_path, monkeypatch, kind
+):
+    """Bit for bit what the forest's own ``predict`` answers, with no joblib run: when
+    scikit-learn changes how a forest sums its trees, this fails."""
+    frame, classes = three_class_frame()
+    target = classes if is_classifier(kind()) else frame["a"] * 2 - frame["d"]
+    loaded = saved_and_loaded(kind(n_estimators=30, random_state=0).fit(frame, target), tmp_path)
+    expected = loaded.predict(frame)
+    runs = joblib_runs(monkeypatch)
+    assert np.array_equal(sklearn_predict(loaded)(frame), expected)
+    assert runs == []
+
+
+def test_forests_scikit_learn_runs_otherwise_keep_its_own_predict(tmp_path, monkeypatch):
+    """Trees in several threads, and a classifier of two outputs: joblib's path, same answer."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    frame, classes = three_class_frame(60)
+    threaded = RandomForestClassifier(n_estimators=8, n_jobs=2).fit(frame, classes)
+    two_outputs = RandomForestClassifier(n_estimators=8).fit(
+        frame, np.column_stack([classes, classes == 0])
+    )
+    for number, model in enumerate((threaded, two_outputs)):
+        loaded = saved_and_loaded(model, tmp_path / str(number))
+        expected = loaded.predict(frame)
+        runs = joblib_runs(monkeypatch)
+        assert np.array_equal(sklearn_predict(loaded)(frame), expected)
+        assert runs == [1]
+
+
+def test_a_forests_missing_value_gets_scikit_learns_own_answer(tmp_path):
+    """scikit-learn's forests send a missing value down the side its training chose."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    frame, classes = three_class_frame(60)
+    frame.loc[::7, "b"] = np.nan
+    model = RandomForestClassifier(n_estimators=20, random_state=0).fit(frame, classes)
+    loaded = saved_and_loaded(model, tmp_path)
+    holed = frame.head(15)
+    assert holed["b"].isna().sum() == 3
+    assert np.array_equal(sklearn_predict(loaded)(holed), loaded.predict(holed))
