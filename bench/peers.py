@@ -496,8 +496,9 @@ def peer_notes(wanted: set[str]) -> list[str]:
     notes = [
         "the limit: the fastest predict of the model in the benchmark's process, the one our "
         "workers make for conformed input (services/compat.sklearn_predict: scikit-learn's "
-        "estimator on the frame's values), scikit-learn's tasks lightened as in our workers "
-        "(services/compat.lighter_sklearn_tasks); MLflow's whole pyfunc.predict is shown beside it"
+        "estimator on the frame's values, a forest's trees summed in one loop), scikit-learn's "
+        "tasks lightened as in our workers (services/compat.lighter_sklearn_tasks); MLflow's "
+        "whole pyfunc.predict is shown beside it"
     ]
     if "mlserver" in wanted:
         settings = "; ".join(f"{label}: {b.words}" for label, b in MLSERVER_SETTINGS.items())
