@@ -448,7 +448,7 @@ def measure_servers(args: argparse.Namespace, work: Path) -> Measured:
     with contextlib.ExitStack() as stack:
         seed_registry_once(seeded)
         on = start_console(stack, seeded, "console-batching-on")
-        started = [] if args.latency_only else settled_mb(lambda: each_worker_mb(on), 30.0)
+        started = [] if args.latency_only else settled_mb(lambda: each_worker_mb(on), 120.0)
         if args.latency_only:
             latency, trips, _, model = time_each_model(stack, args, work, [on])
             return Measured(latency, trips, {}, None, model)

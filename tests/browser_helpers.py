@@ -10,6 +10,7 @@ from typing import Any
 
 from selenium.common.exceptions import (
     ElementClickInterceptedException,
+    ElementNotInteractableException,
     StaleElementReferenceException,
     TimeoutException,
 )
@@ -164,7 +165,11 @@ def click(dash_duo: Any, selector: str) -> None:
             return False
         try:
             element.click()
-        except (ElementClickInterceptedException, StaleElementReferenceException):
+        except (
+            ElementClickInterceptedException,
+            ElementNotInteractableException,  # redrawn by a poll just now: shown again soon
+            StaleElementReferenceException,
+        ):
             return False
         return True
 
