@@ -29,9 +29,10 @@ here again, re-check, then move the versions in the test).
   found).
   A forest of the four plain kinds (``tree_by_tree_forests``), predicting in one thread and
   one output per class, sums its trees' answers in one loop, as its own ``predict`` does
-  through joblib (``BaseForest._validate_X_predict``, the trees' ``check_input=False``,
-  ``_accumulate_prediction``'s order; scikit-learn 1.9.1): joblib's task machinery cost
-  more than a 100-tree forest's one-row work.
+  through joblib (``BaseForest._validate_X_predict``, ``_accumulate_prediction``'s order,
+  and of each tree what its ``predict_proba`` or ``predict`` returns from ``tree_.predict``
+  after checks the forest's has made; scikit-learn 1.9.1): joblib's task machinery and each
+  tree's check that it is fitted cost more than a 100-tree forest's one-row work.
 - ``unity_catalog_store``: MLflow's Unity Catalog registry store
   (``mlflow.store._unity_catalog.registry.rest_store.UcModelRegistryStore``) with its
   credential lookups replaced by the caller's own (MLflow 3.17.2): MLflow has no supported
@@ -189,22 +190,23 @@ def _tree_by_tree(forest: Any) -> Callable[[Any], Any] | None:
         return None
     import numpy as np
 
-    trees = list(forest.estimators_)
+    # each tree's own predict_proba / predict is its fitted and feature checks (made once for
+    # all trees by the forest's), then this part of its Tree's values
+    trees = [estimator.tree_ for estimator in forest.estimators_]
+    if classifier:
+        part, width = (slice(None), slice(0, forest.n_classes_)), (forest.n_classes_,)
+    elif forest.n_outputs_ == 1:
+        part, width = (slice(None), 0), ()
+    else:
+        part, width = (slice(None), slice(None), 0), (forest.n_outputs_,)
 
     def predict(values: Any) -> Any:
         X = forest._validate_X_predict(values)  # scikit-learn's own checks and words
-        if classifier:
-            total = np.zeros((X.shape[0], forest.n_classes_), dtype=np.float64)
-            for tree in trees:
-                total += tree.predict_proba(X, check_input=False)
-            total /= len(trees)
-            return forest.classes_.take(np.argmax(total, axis=1), axis=0)
-        shape = (X.shape[0], forest.n_outputs_) if forest.n_outputs_ > 1 else X.shape[0]
-        total = np.zeros(shape, dtype=np.float64)
+        total = np.zeros((X.shape[0], *width), dtype=np.float64)
         for tree in trees:
-            total += tree.predict(X, check_input=False)
+            total += tree.predict(X)[part]
         total /= len(trees)
-        return total
+        return forest.classes_.take(np.argmax(total, axis=1), axis=0) if classifier else total
 
     return predict
 
