@@ -27,8 +27,8 @@ here again, re-check, then move the versions in the test).
   process-wide filter for that warning does not hold (``check_array`` enters
   ``warnings.catch_warnings`` on every call, in every thread, and puts back the list it
   found).
-  A forest of the four plain kinds (``tree_by_tree_forests``), predicting in one thread and
-  one output per class, sums its trees' answers in one loop, as its own ``predict`` does
+  A forest of the four plain kinds (``tree_by_tree_forests``), predicting in one thread (a
+  classifier: of one output), sums its trees' answers in one loop, as its own ``predict`` does
   through joblib (``BaseForest._validate_X_predict``, ``_accumulate_prediction``'s order,
   and of each tree what its ``predict_proba`` or ``predict`` returns from ``tree_.predict``
   after checks the forest's has made; scikit-learn 1.9.1): joblib's task machinery and each
@@ -139,14 +139,10 @@ def array_estimators() -> frozenset[type]:
             "SGDClassifier SGDRegressor"
         ),
         tree: "DecisionTreeClassifier DecisionTreeRegressor",
-        ensemble: (
-            "RandomForestClassifier RandomForestRegressor ExtraTreesClassifier "
-            "ExtraTreesRegressor GradientBoostingClassifier GradientBoostingRegressor"
-        ),
+        ensemble: "GradientBoostingClassifier GradientBoostingRegressor",
     }
-    return frozenset(
-        getattr(module, name) for module, names in kinds.items() for name in names.split()
-    )
+    named = {getattr(module, name) for module, names in kinds.items() for name in names.split()}
+    return frozenset(named) | tree_by_tree_forests()
 
 
 def _by_array(estimator: Any, by_frame: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -179,14 +175,19 @@ def tree_by_tree_forests() -> frozenset[type]:
     return frozenset(getattr(ensemble, name) for name in names.split())
 
 
-def _tree_by_tree(forest: Any) -> Callable[[Any], Any] | None:
-    """A forest's ``predict`` of an array, its trees summed in this thread in its own order;
-    None where scikit-learn's would differ (several threads, progress output, several
-    outputs of a classifier) and for every other estimator."""
+def forest_mean(forest: Any) -> Callable[[Any], Any] | None:
+    """The mean of a fitted forest's trees for an array, summed in this thread in the forest's
+    order: its ``predict_proba`` (a classifier of one output) or ``predict`` (a regressor).
+    None for any other estimator, and where scikit-learn's sum would run otherwise (in
+    several threads, printing progress) or is not done here (several outputs of a
+    classifier, or not fitted: scikit-learn's own path says so)."""
+    from sklearn.base import is_classifier
+
     if type(forest) not in tree_by_tree_forests() or forest.n_jobs not in (None, 1):
         return None
-    classifier = hasattr(forest, "classes_")
-    if forest.verbose or (classifier and forest.n_outputs_ != 1):
+    classifier = is_classifier(forest)
+    unfitted = "estimators_" not in vars(forest)
+    if unfitted or forest.verbose or (classifier and forest.n_outputs_ != 1):
         return None
     import numpy as np
 
@@ -200,15 +201,25 @@ def _tree_by_tree(forest: Any) -> Callable[[Any], Any] | None:
     else:
         part, width = (slice(None), slice(None), 0), (forest.n_outputs_,)
 
-    def predict(values: Any) -> Any:
+    def mean(values: Any) -> Any:
         X = forest._validate_X_predict(values)  # scikit-learn's own checks and words
         total = np.zeros((X.shape[0], *width), dtype=np.float64)
         for tree in trees:
             total += tree.predict(X)[part]
         total /= len(trees)
-        return forest.classes_.take(np.argmax(total, axis=1), axis=0) if classifier else total
+        return total
 
-    return predict
+    return mean
+
+
+def _tree_by_tree(forest: Any) -> Callable[[Any], Any] | None:
+    """A forest's ``predict`` of an array from ``forest_mean``."""
+    mean = forest_mean(forest)
+    if mean is None or not hasattr(forest, "classes_"):
+        return mean
+    import numpy as np
+
+    return lambda values: forest.classes_.take(np.argmax(mean(values), axis=1), axis=0)
 
 
 def unity_catalog_store(credentials: Any) -> Any:

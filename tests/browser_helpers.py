@@ -173,7 +173,7 @@ def click(dash_duo: Any, selector: str) -> None:
             return False
         return True
 
-    until(attempt, timeout=10)
+    until(attempt, timeout=10, msg=f"click {selector}: not found, hidden or covered")
 
 
 def in_view(dash_duo: Any, selector: str) -> bool:

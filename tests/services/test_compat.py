@@ -391,42 +391,73 @@ def joblib_runs(monkeypatch) -> list[int]:
 def three_class_frame(rows: int = 400) -> tuple[pd.DataFrame, np.ndarray]:
     rng = np.random.default_rng(11)
     frame = pd.DataFrame(rng.normal(size=(rows, 4)), columns=["a", "b", "c", "d"])
-    return frame, np.digitize(frame["a"] + frame["b"] * frame["c"], [-0.5, 0.5])
+    labels = np.array(["low", "mid", "high"])
+    return frame, labels[np.digitize(frame["a"] + frame["b"] * frame["c"], [-0.5, 0.5])]
 
 
-@pytest.mark.parametrize("kind", forest_kinds(), ids=lambda k: k.__name__)
+def forest_on(kind: type, frame: pd.DataFrame, classes: np.ndarray, outputs: int = 1):
+    """``kind`` fitted on ``frame``: string classes, or ``outputs`` numeric targets."""
+    target = frame["a"] * 2 - frame["d"]
+    if is_classifier(kind()):
+        target = classes
+    elif outputs > 1:
+        target = np.column_stack([target * (1 + k) for k in range(outputs)])
+    return kind(n_estimators=30, random_state=0).fit(frame, target)
+
+
+FOREST_CASES = [(kind, 1) for kind in forest_kinds()] + [
+    (kind, 2) for kind in forest_kinds() if not is_classifier(kind())
+]  # a classifier of two outputs keeps scikit-learn's path (the next test)
+
+
+@pytest.mark.parametrize(
+    ("kind", "outputs"), FOREST_CASES, ids=[f"{k.__name__}-{n}" for k, n in FOREST_CASES]
+)
 def test_a_forest_sums_its_trees_in_one_loop_to_scikit_learns_very_answer(
-    tmp_path, monkeypatch, kind
+    tmp_path, monkeypatch, kind, outputs
 ):
-    """Bit for bit what the forest's own ``predict`` answers, with no joblib run: when
-    scikit-learn changes how a forest sums its trees, this fails."""
+    """Bit for bit the forest's own mean (probabilities, or values) and answer, with no
+    joblib run: when scikit-learn changes how a forest sums its trees, this fails."""
+    from services.compat import forest_mean
+
     frame, classes = three_class_frame()
-    target = classes if is_classifier(kind()) else frame["a"] * 2 - frame["d"]
-    loaded = saved_and_loaded(kind(n_estimators=30, random_state=0).fit(frame, target), tmp_path)
+    model = forest_on(kind, frame, classes, outputs)
+    own_mean = model.predict_proba(frame) if is_classifier(model) else model.predict(frame)
+    loaded = saved_and_loaded(model, tmp_path)
     expected = loaded.predict(frame)
     runs = joblib_runs(monkeypatch)
+    assert np.array_equal(forest_mean(model)(frame.to_numpy()), own_mean)
     assert np.array_equal(sklearn_predict(loaded)(frame), expected)
     assert runs == []
 
 
 def test_forests_scikit_learn_runs_otherwise_keep_its_own_predict(tmp_path, monkeypatch):
-    """Trees in several threads, and a classifier of two outputs: joblib's path, same answer."""
+    """Trees in several threads, progress printed, a classifier of two outputs: joblib's
+    path, the same answer; a forest never fitted: scikit-learn's own refusal."""
     from sklearn.ensemble import RandomForestClassifier
+    from sklearn.exceptions import NotFittedError
+
+    from services.compat import forest_mean
 
     frame, classes = three_class_frame(60)
-    threaded = RandomForestClassifier(n_estimators=8, n_jobs=2).fit(frame, classes)
-    two_outputs = RandomForestClassifier(n_estimators=8).fit(
-        frame, np.column_stack([classes, classes == 0])
+    models = (
+        RandomForestClassifier(n_estimators=8, n_jobs=2).fit(frame, classes),
+        RandomForestClassifier(n_estimators=8, verbose=1).fit(frame, classes),
+        RandomForestClassifier(n_estimators=8).fit(frame, np.column_stack([classes, classes])),
     )
-    for number, model in enumerate((threaded, two_outputs)):
+    for number, model in enumerate(models):
+        assert forest_mean(model) is None
         loaded = saved_and_loaded(model, tmp_path / str(number))
         expected = loaded.predict(frame)
         runs = joblib_runs(monkeypatch)
         assert np.array_equal(sklearn_predict(loaded)(frame), expected)
         assert runs == [1]
+    unfitted = saved_and_loaded(RandomForestClassifier(), tmp_path / "unfitted")
+    with pytest.raises(NotFittedError):
+        sklearn_predict(unfitted)(frame)
 
 
-def test_a_forests_missing_value_gets_scikit_learns_own_answer(tmp_path):
+def test_a_forests_missing_value_gets_scikit_learns_own_answer(tmp_path, monkeypatch):
     """scikit-learn's forests send a missing value down the side its training chose."""
     from sklearn.ensemble import RandomForestClassifier
 
@@ -436,4 +467,20 @@ def test_a_forests_missing_value_gets_scikit_learns_own_answer(tmp_path):
     loaded = saved_and_loaded(model, tmp_path)
     holed = frame.head(15)
     assert holed["b"].isna().sum() == 3
-    assert np.array_equal(sklearn_predict(loaded)(holed), loaded.predict(holed))
+    expected = loaded.predict(holed)
+    runs = joblib_runs(monkeypatch)
+    assert np.array_equal(sklearn_predict(loaded)(holed), expected)
+    assert runs == []
+
+
+def test_a_forest_given_too_few_columns_gets_scikit_learns_own_words(tmp_path):
+    from sklearn.ensemble import ExtraTreesRegressor
+
+    frame, _ = three_class_frame(60)
+    model = ExtraTreesRegressor(n_estimators=5).fit(frame.to_numpy(), frame["a"])
+    loaded = saved_and_loaded(model, tmp_path)
+    with pytest.raises(ValueError) as own:
+        model.predict(frame.to_numpy()[:, :3])
+    with pytest.raises(ValueError, match="X has 3 features") as ours:
+        sklearn_predict(loaded)(frame[["a", "b", "c"]])
+    assert str(ours.value) == str(own.value)
