@@ -70,10 +70,12 @@ class ConsoleServices:
         }
 
     def warm_up(self) -> None:
-        """What a worker can prepare before its first request needs it (mode ``none``: the
-        shared registry client). Raises what building it raises. The job runner gets ready
-        when a file for a job arrives (``JobService.expect_one``), not here: a fork server
-        holds as much memory as a worker."""
+        """What a worker can prepare before its first request needs it: the alias moves'
+        table, and (mode ``none``) the shared registry client. Raises what building it
+        raises. The job runner gets ready when a file for a job arrives
+        (``JobService.expect_one``), not here: a fork server holds as much memory as a
+        worker."""
+        self.promotion.history.prepare()
         prepare = getattr(self.registry.registry_for, "warm_up", None)
         if prepare is not None:
             prepare()

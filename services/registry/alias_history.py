@@ -89,6 +89,11 @@ class AliasHistory:
                     self._engine = engine
         return self._engine
 
+    def prepare(self) -> None:
+        """The writer opened now, which makes the moves' table: until it exists, every
+        request's generation read fails its query (an exception costs more than the read)."""
+        self.engine  # noqa: B018
+
     def after_fork(self) -> None:
         self._lock = threading.Lock()
         self.reader.dispose(close=False)

@@ -265,6 +265,25 @@ def test_another_process_on_the_same_data_dir_sees_the_move_on_its_next_request(
         process.wait(timeout=60)
 
 
+def test_a_warmed_up_worker_reads_the_generation_from_a_table_not_from_an_error(
+    worker_a, monkeypatch
+):
+    """Before any move, the moves' table is made by the worker's warm-up: a request's read
+    then finds 0 rows' newest id instead of failing its query every time."""
+    from services.registry import alias_history
+
+    failed: list[str] = []
+    real = alias_history._no_table
+    monkeypatch.setattr(alias_history, "_no_table", lambda e: failed.append(str(e)) or real(e))
+    assert worker_a.promotion.history.generation() == 0
+    assert failed and "no such table" in failed[0]
+    worker_a.warm_up()
+    failed.clear()
+    assert worker_a.promotion.history.generation() == 0
+    assert champion(worker_a) == "1"
+    assert failed == []
+
+
 def test_a_worker_without_alias_caching_asks_no_generation(own_settings):
     services = build_services(replace(own_settings, alias_cache_seconds=0), SimpleCache())
     services.registry.generation = lambda: pytest.fail("asked without a cache to key")
