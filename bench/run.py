@@ -186,9 +186,9 @@ def in_process_limit(model: Any, frame: pd.DataFrame) -> Call:
     """The fastest ``predict`` of the model any process here makes: the console's own call
     of it for input it has conformed (scikit-learn's estimator on the frame's values, a
     forest's trees summed in one loop, where services/compat.sklearn_predict finds one),
-    else MLflow's ``pyfunc.predict``. With
-    scikit-learn's tasks lightened as in the console's workers (without it a forest pays
-    for each of the process's warning filters, per tree; see services/compat.py)."""
+    else MLflow's ``pyfunc.predict``. With scikit-learn's tasks lightened as in the
+    console's workers (without it a forest pays for each of the process's warning filters,
+    per tree; see services/compat.py)."""
     from services.compat import lighter_sklearn_tasks, sklearn_predict
 
     lighter_sklearn_tasks()

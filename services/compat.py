@@ -214,10 +214,12 @@ def forest_mean(forest: Any) -> Callable[[Any], Any] | None:
 
 def _tree_by_tree(forest: Any) -> Callable[[Any], Any] | None:
     """A forest's ``predict`` of an array from ``forest_mean``."""
-    mean = forest_mean(forest)
-    if mean is None or not hasattr(forest, "classes_"):
-        return mean
     import numpy as np
+    from sklearn.base import is_classifier
+
+    mean = forest_mean(forest)
+    if mean is None or not is_classifier(forest):
+        return mean
 
     return lambda values: forest.classes_.take(np.argmax(mean(values), axis=1), axis=0)
 
