@@ -1,6 +1,6 @@
 /* Clientside glue: the Ace JSON editor mirrors a hidden dcc.Textarea; the theme switch; the
-   CSV upload; the URL that follows the page and the link to copy; the history every tab of
-   the browser shares. Ace comes from assets/ace (vendored ace-builds). */
+   CSV upload; the URL that follows the page and the link to copy; the runs an older version
+   kept in this browser, handed to the server. Ace comes from assets/ace (vendored ace-builds). */
 (function () {
   "use strict";
   var editors = {};
@@ -295,50 +295,25 @@
     return Promise.resolve();
   }
 
-  /* Prediction History in local storage, shared by every tab of the browser. Each entry is
-     a key of its own, written once: two tabs adding at once never write the same key, so
-     nothing is lost (one list under one key is: a tab can read a copy another tab has
-     already replaced). The page's history store is filled from these keys, and again
-     whenever another tab changes them. */
+  /* Prediction History lives on the server. An older version kept each run in this
+     browser's local storage, one key per run: those are handed to the server once, and
+     forgotten here when the server has them. */
   var HISTORY_PREFIX = "model-console-history:";
-  var historyStore = null;
-  var historyKeep = 50;
 
-  function storedEntries() {
-    var entries = [];
+  function browserRuns() {
+    var runs = [];
     for (var i = 0; i < window.localStorage.length; i++) {
       var key = window.localStorage.key(i);
       if (key && key.indexOf(HISTORY_PREFIX) === 0) {
         try {
-          entries.push({ key: key, entry: JSON.parse(window.localStorage.getItem(key)) });
+          runs.push(JSON.parse(window.localStorage.getItem(key)));
         } catch (ignored) {
           window.localStorage.removeItem(key);
         }
       }
     }
-    entries.sort(function (a, b) {
-      return String((b.entry || {}).time).localeCompare(String((a.entry || {}).time));
-    });
-    entries.slice(historyKeep).forEach(function (old) { window.localStorage.removeItem(old.key); });
-    return entries.slice(0, historyKeep).map(function (found) { return found.entry; });
+    return runs;
   }
-
-  function clearHistory() {
-    var keys = [];
-    for (var i = 0; i < window.localStorage.length; i++) {
-      var key = window.localStorage.key(i);
-      if (key && key.indexOf(HISTORY_PREFIX) === 0) {
-        keys.push(key);
-      }
-    }
-    keys.forEach(function (key) { window.localStorage.removeItem(key); });
-  }
-
-  window.addEventListener("storage", function (event) {
-    if (historyStore && (event.key === null || String(event.key).indexOf(HISTORY_PREFIX) === 0)) {
-      window.dash_clientside.set_props(historyStore, { data: storedEntries() });
-    }
-  });
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     modelConsole: {
@@ -383,21 +358,23 @@
         });
         return "Copied: " + window.location.href;
       },
-      readHistory: function (keep, storeId) {
-        historyStore = storeId;
-        historyKeep = keep || historyKeep;
-        return storedEntries();
+      /* The runs an older version kept here (none once handed over), newest first; at
+         most ``keep``, as the server keeps. */
+      browserHistory: function (keep) {
+        var runs = browserRuns().filter(function (run) { return run && run.id; });
+        runs.sort(function (a, b) { return String(b.time).localeCompare(String(a.time)); });
+        return runs.length ? runs.slice(0, keep || 50) : window.dash_clientside.no_update;
       },
-      addToHistory: function (entry) {
-        if (!entry || !entry.id) {
-          return window.dash_clientside.no_update;
+      /* The server took them (and keeps its newest): nothing stays in this browser. */
+      forgetBrowserHistory: function (handed) {
+        if (handed) {
+          Object.keys(window.localStorage).forEach(function (key) {
+            if (key.indexOf(HISTORY_PREFIX) === 0) {
+              window.localStorage.removeItem(key);
+            }
+          });
         }
-        window.localStorage.setItem(HISTORY_PREFIX + entry.id, JSON.stringify(entry));
-        return storedEntries();
-      },
-      clearHistory: function () {
-        clearHistory();
-        return [];
+        return window.dash_clientside.no_update;
       },
       syncEditor: function (value, editorId, textId) {
         syncEditor(value, editorId, textId, 0);

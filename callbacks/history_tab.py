@@ -1,6 +1,6 @@
-"""Prediction History: the person's JSON and form runs in this browser (kept in local storage,
-so every tab shows them), and their jobs on this server (``callbacks.features.jobs`` draws those).
-Open a run or a job, run it again, download a job's result."""
+"""Prediction History: the person's JSON and form runs and their jobs, both kept on the
+server (``services.run_history``; ``callbacks.features.jobs`` draws the jobs), so every tab
+and device shows the same. Open a run or a job, run it again, download a job's result."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from layouts.ids import Csv, History, Page, Tab
 from services.access.audit import Source
 from services.access.identity import current_caller
 from services.errors import ConsoleError
-from services.history import find_entry, prediction_entry
+from services.history import prediction_entry
 from services.jobs.record import Job
 from services.scoring.payload import parse_json_text
 from services.wiring import ConsoleServices
@@ -28,12 +28,37 @@ class HistoryCallbacks:
         self.scoring = services.scoring
         self.store = services.files.store
         self.jobs = services.jobs
-        self.keep = services.settings.history_size
+        self.runs = services.runs
 
-    def show(self, history: list[dict[str, Any]] | None) -> Any:
-        return history_table(list(history or [])[: self.keep], {})
+    def show(
+        self, new: Any, cleared: int | None, handed: Any, ticks: int | None, shown: str | None
+    ) -> dict[str, Any]:
+        """The person's runs as the server has them, drawn when they changed: after a run
+        here, on Clear, on the jobs' poll (a run in another tab or on another device)."""
+        caller = current_caller()
+        try:
+            if ctx.triggered_id == History.CLEAR:
+                self.runs.clear(caller)
+            runs = self.runs.list(caller)
+        except ConsoleError as error:
+            return {"list": show_error(error), "shown": None}
+        key = "|".join(run["id"] for run in runs)
+        if key == shown:
+            return {"list": no_update, "shown": no_update}
+        return {"list": history_table(runs, {}), "shown": key}
 
-    def act(self, clicks: list[int | None], history: list | None) -> dict[str, Any]:
+    def take_from_browser(self, entries: list[dict[str, Any]] | None) -> Any:
+        """Runs an older version kept in this browser's storage, moved to the server once
+        (the browser forgets those the server has)."""
+        if not entries:
+            return no_update
+        try:
+            self.runs.add(current_caller(), *entries)
+        except ConsoleError:
+            return no_update  # they stay in the browser: handed over on the next visit
+        return [entry["id"] for entry in entries]
+
+    def act(self, clicks: list[int | None]) -> dict[str, Any]:
         """Open a run or a job, or run it again: a JSON or form input is predicted again by
         the same version; a job's uploaded file goes back to the CSV tab, ready to predict."""
         action = ctx.triggered_id
@@ -41,7 +66,10 @@ class HistoryCallbacks:
             return {**NOTHING, "job": no_update}
         if action["action"] in ("open-job", "rerun-job"):
             return self._job_action(action["action"], action["entry"])
-        entry = find_entry(history, action["entry"])
+        try:
+            entry = self.runs.find(current_caller(), action["entry"])
+        except ConsoleError as error:
+            return {**NOTHING, "detail": show_error(error), "job": no_update}
         if entry is None:
             return {**NOTHING, "job": no_update}
         if action["action"] == "open":
@@ -64,6 +92,7 @@ class HistoryCallbacks:
         except ConsoleError as error:
             return {"detail": show_error(error)}
         fresh = prediction_entry(answer, entry["source"], selection, entry["input"])
+        self.runs.remember(current_caller(), fresh)
         note = rerun_note(f"Ran again with version {answer.version}: {fresh['preview']}", "success")
         return {"detail": entry_detail(fresh, {}, note), "new": fresh}
 
@@ -92,26 +121,30 @@ class HistoryCallbacks:
 def register(app: dash.Dash, services: ConsoleServices) -> HistoryCallbacks:
     callbacks = HistoryCallbacks(services)
     app.callback(
-        output=Output(History.LIST, "children"),
-        inputs={"history": Input(History.STORE, "data")},
+        output={"list": Output(History.LIST, "children"), "shown": Output(History.SHOWN, "data")},
+        inputs={
+            "new": Input(History.NEW, "data"),
+            "cleared": Input(History.CLEAR, "n_clicks"),
+            "handed": Input(History.HANDED, "data"),
+            "ticks": Input(Page.JOB_TICK, "n_intervals"),
+        },
+        state={"shown": State(History.SHOWN, "data")},
     )(callbacks.show)
-    # In the browser: the history is the browser's own (local storage, every tab)
+    # runs an older version kept in this browser's storage go to the server, once
     app.clientside_callback(
-        ClientsideFunction("modelConsole", "readHistory"),
-        Output(History.STORE, "data"),
+        ClientsideFunction("modelConsole", "browserHistory"),
+        Output(History.BROWSER, "data"),
         Input(History.KEEP, "data"),
-        State(History.STORE, "id"),
     )
-    app.clientside_callback(
-        ClientsideFunction("modelConsole", "addToHistory"),
-        Output(History.STORE, "data", allow_duplicate=True),
-        Input(History.NEW, "data"),
+    app.callback(
+        output=Output(History.HANDED, "data"),
+        inputs={"entries": Input(History.BROWSER, "data")},
         prevent_initial_call=True,
-    )
+    )(callbacks.take_from_browser)
     app.clientside_callback(
-        ClientsideFunction("modelConsole", "clearHistory"),
-        Output(History.STORE, "data", allow_duplicate=True),
-        Input(History.CLEAR, "n_clicks"),
+        ClientsideFunction("modelConsole", "forgetBrowserHistory"),
+        Output(History.BROWSER, "data", allow_duplicate=True),
+        Input(History.HANDED, "data"),
         prevent_initial_call=True,
     )
     app.callback(
@@ -123,7 +156,6 @@ def register(app: dash.Dash, services: ConsoleServices) -> HistoryCallbacks:
             "job": Output(Page.OPEN_JOB, "data", allow_duplicate=True),
         },
         inputs={"clicks": Input({"type": History.ACTION, "action": ALL, "entry": ALL}, "n_clicks")},
-        state={"history": State(History.STORE, "data")},
         prevent_initial_call=True,
     )(callbacks.act)
     return callbacks

@@ -61,6 +61,7 @@ class JsonCallbacks:
         self.scoring = services.scoring
         self.files = services.files
         self.explain = services.explain
+        self.runs = services.runs
         self.file_url = file_url
 
     def active(self, selection: Any) -> Any:
@@ -110,6 +111,7 @@ class JsonCallbacks:
             label_names = None if one_row else self._labels(model)  # for batch charts
         except ConsoleError as error:
             entry = failure_entry("JSON", _store(model), error, text=text)
+            self.runs.remember(current_caller(), entry)
             return show_error(error), None, entry, selection, None
         table = prepared.table() if prepared.rows > 1 else None
         view = result_view(
@@ -122,6 +124,7 @@ class JsonCallbacks:
             JSON_ANSWER if one_row else None,
         )
         entry = prediction_entry(answer, "JSON", model.to_store(), text)
+        self.runs.remember(current_caller(), entry)
         asked = _insight_asked(model, text or "", answer, clicks) if one_row else None
         return view, None, entry, selection, asked
 
@@ -198,16 +201,12 @@ class JsonCallbacks:
                 return form_status(len(read.problems)), None, no_update, no_update, no_update
             answer = self._predict(model, prepare(read.record), Source.FORM, one_row=True)
         except ConsoleError as error:
-            text = json.dumps(raw, default=str)
-            return (
-                show_error(error),
-                None,
-                failure_entry("form", _store(model), error, text=text),
-                selection,
-                None,
-            )
+            entry = failure_entry("form", _store(model), error, text=json.dumps(raw, default=str))
+            self.runs.remember(current_caller(), entry)
+            return show_error(error), None, entry, selection, None
         text = json.dumps(read.record, default=str)
         entry = prediction_entry(answer, "form", model.to_store(), text)
+        self.runs.remember(current_caller(), entry)
         view = result_view(answer, None, model.ref, slots=FORM_ANSWER)
         return view, None, entry, selection, _insight_asked(model, text, answer, clicks)
 

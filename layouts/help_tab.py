@@ -20,8 +20,8 @@ GUIDE = """
    written in the same pass: for code, each column keeps its type). Columns the model does
    not use, such as `customer_id`, are kept. Scoring runs on the server as a job: reload,
    open another tab or another computer and it is still there, with its progress and Cancel.
-4. **Prediction History** — your JSON and form runs in this browser (every tab of it), and
-   your file jobs on this server (from any tab or device) with the version that answered:
+4. **Prediction History** — your JSON and form runs and your file jobs, kept on the server
+   (every tab and device you sign in from shows them) with the version that answered:
    **Open** one, **Download** a job's result while the file exists, **Run again** with the
    same input, **Cancel** a job that runs.
 

@@ -1,5 +1,5 @@
-"""Prediction History: the person's runs in this browser (JSON and form, every tab of it) and
-their file jobs on this server (any tab, any device), to open, download or run again."""
+"""Prediction History: the person's JSON and form runs and their file jobs, both kept on the
+server (any tab, any device), to open, download or run again."""
 
 from __future__ import annotations
 
@@ -41,12 +41,12 @@ def layout(keep: int) -> html.Div:
     return html.Div(
         [
             html.P(
-                "Your runs in this browser (every tab of it), and your file jobs on this server "
-                "(from any tab or device, until their files expire).",
+                "Your JSON and form runs and your file jobs, kept on this server: every tab and "
+                "device you sign in from shows them (a job until its files expire).",
                 className="text-body-secondary",
             ),
             section(
-                f"Your runs in this browser, newest first (the last {keep})",
+                f"Your runs, newest first (the last {keep})",
                 [html.Div(id=History.LIST), clear],
                 "clock-history",
             ),
@@ -130,9 +130,7 @@ def _actions(entry: dict[str, Any], downloads: dict[str, str]) -> list[Any]:
 def history_table(entries: list[dict[str, Any]], downloads: dict[str, dict[str, str]]) -> Any:
     """``downloads``: for each entry id, the result files that still exist (format → link)."""
     if not entries:
-        return html.P(
-            "No JSON or form predictions in this browser yet.", className="text-body-secondary mb-0"
-        )
+        return html.P("No JSON or form predictions yet.", className="text-body-secondary mb-0")
     rows = [
         html.Tr(
             [

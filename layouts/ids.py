@@ -134,9 +134,11 @@ class Monitor(StrEnum):
 
 
 class History(StrEnum):
-    STORE = "history-store"  # this browser's JSON and form runs (from local storage)
-    NEW = "history-new"  # one run to add to it
-    KEEP = "history-keep"  # how many runs it keeps (HISTORY_SIZE)
+    SHOWN = "history-shown"  # which of the person's runs the list shows now (drawn on a change)
+    NEW = "history-new"  # the run just made (the server has stored it)
+    KEEP = "history-keep"  # how many runs are kept (HISTORY_SIZE)
+    BROWSER = "history-browser"  # runs an older version kept in this browser, to hand over
+    HANDED = "history-handed"  # those the server has taken: the browser forgets them
     LIST = "history-list"
     JOBS = "history-jobs"  # the person's jobs, from the server
     JOBS_SHOWN = "history-jobs-shown"  # what the jobs list shows now (drawn when it changes)

@@ -1,8 +1,8 @@
 """The console's own SQL database (the audit log's: SQLite under $APP_DATA_DIR by default,
 with AUDIT_DB_URL a PostgreSQL every replica shares): engines on it and its tables.
 
-The audit log, the jobs, the alias moves and the drift summaries keep their tables in that
-one database, and every worker process opens it at once on a fresh data dir. Two things go
+The audit log, the jobs, the runs, the alias moves and the drift summaries keep their tables
+in that one database, and every worker process opens it at once on a fresh data dir. Two things go
 wrong there unless every store opens it the same way:
 
 - a SQLite file starts in rollback-journal mode. Switching it to write-ahead logging takes

@@ -260,6 +260,21 @@ def job_database_unavailable() -> JobsUnavailable:
     )
 
 
+class HistoryUnavailable(ConsoleError):
+    error_code = "HISTORY_UNAVAILABLE"
+    http_status = 503
+    title = "History cannot be read"
+
+
+def history_unavailable() -> HistoryUnavailable:
+    return HistoryUnavailable(
+        "Your prediction history could not be read or saved: the console's database (the "
+        "audit database) is busy or unreachable.",
+        hint="Predictions still work. Try again in a minute; if it keeps happening, tell the "
+        "administrator (AUDIT_DB_URL, or audit.db under APP_DATA_DIR).",
+    )
+
+
 def scoring_job_broke() -> JobFailed:
     return JobFailed(
         "Scoring stopped with an unexpected error; no result was written.",

@@ -1,6 +1,5 @@
-"""Prediction history entries of JSON and form runs: plain dicts the page keeps in the
-browser's local storage (every tab of the browser shares them). File jobs are not entries:
-the server keeps them (``services.jobs``).
+"""Prediction history entries of JSON and form runs: plain dicts the server keeps for each
+person (``services.run_history``). File jobs are not entries: ``services.jobs`` keeps them.
 
 Every run leaves one, done or failed, with the version and the alias (or ``latest``) it
 used, its rows, and what is needed to open it again or run it again (its input, when small).
@@ -18,7 +17,7 @@ from services.scoring.service import Predictions
 
 OK, FAILED, CANCELLED = "ok", "failed", "cancelled"
 PREVIEW_CHARS = 80
-INPUT_KEPT_CHARS = 20_000  # larger inputs are not kept in the browser's storage
+INPUT_KEPT_CHARS = 20_000  # a larger input is not kept with its run (it cannot run again)
 
 
 def _entry(source: str, selection: dict[str, Any] | None, **fields: Any) -> dict[str, Any]:
@@ -163,7 +162,3 @@ def _as_prose(preview: str) -> str:
 def _shown(value: Any) -> str:
     """One answer of a preview: text as it is, anything else as JSON (``null``, not None)."""
     return value if isinstance(value, str) else json.dumps(value, default=str)
-
-
-def find_entry(history: list[dict[str, Any]] | None, entry_id: str) -> dict[str, Any] | None:
-    return next((e for e in history or [] if e.get("id") == entry_id), None)

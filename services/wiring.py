@@ -32,6 +32,7 @@ from services.registry.access import ModelAccess
 from services.registry.alias_history import AliasHistory
 from services.registry.factory import registries_for
 from services.registry.promotion import PromotionService
+from services.run_history import RunHistory
 from services.scoring.batching import BatchSettings
 from services.scoring.models import LoadedModel, ModelCache, ModelLoader
 from services.scoring.service import ScoringService
@@ -56,6 +57,7 @@ class ConsoleServices:
     drift: DriftService
     evaluation: EvaluationService
     promotion: PromotionService  # aliases and the traffic split moved, with their history
+    runs: RunHistory  # each person's JSON and form predictions, for every tab and device
 
     def health(self) -> dict[str, Any]:
         stats = self.models.stats
@@ -70,12 +72,13 @@ class ConsoleServices:
         }
 
     def warm_up(self) -> None:
-        """What a worker can prepare before its first request needs it: the alias moves'
-        table, and (mode ``none``) the shared registry client. Raises what building it
-        raises. The job runner gets ready when a file for a job arrives
+        """What a worker can prepare before its first request needs it: the alias moves' and
+        the runs' tables, and (mode ``none``) the shared registry client. Raises what
+        building it raises. The job runner gets ready when a file for a job arrives
         (``JobService.expect_one``), not here: a fork server holds as much memory as a
         worker."""
         self.promotion.history.prepare()
+        self.runs.prepare()
         prepare = getattr(self.registry.registry_for, "warm_up", None)
         if prepare is not None:
             prepare()
@@ -98,6 +101,7 @@ class ConsoleServices:
         self.audit.after_fork()
         self.jobs.store.after_fork()
         self.promotion.history.after_fork()
+        self.runs.after_fork()
         fresh = SimpleCache()
         self.registry.use_cache(fresh)
         self.identity.sign_ins.cache = fresh
@@ -143,6 +147,7 @@ def build_services(
         drift=drift,
         evaluation=evaluation,
         promotion=PromotionService(registry, history, audit, evidence=evaluation.evidence),
+        runs=RunHistory(settings.audit_url, settings.history_size),
     )
 
 

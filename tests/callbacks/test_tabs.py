@@ -16,7 +16,7 @@ from callbacks.config_tab import ConfigCallbacks, with_typed
 from callbacks.csv_tab import CsvCallbacks
 from callbacks.history_tab import HistoryCallbacks
 from layouts.csv_tab import prediction_view
-from layouts.ids import Config, Page
+from layouts.ids import Config, History, Page
 from services.access.caller import LOCAL_CALLER
 from services.registry.demo import CHURN_MODEL, IRIS_MODEL, churn_frame
 from tests.waiting import until
@@ -215,18 +215,26 @@ def test_no_file_yet(csv_callbacks):
     assert "Upload a CSV file" in text_of(error) and job is no_update
 
 
-def test_history_lists_json_and_form_runs_up_to_its_length(services):
+def test_history_lists_the_callers_runs_from_the_server_up_to_its_length(services, tmp_path):
     from dataclasses import replace
 
     from services.history import failure_entry
+    from services.run_history import RunHistory
 
-    short = replace(services, settings=replace(services.settings, history_size=6))
-    callbacks = HistoryCallbacks(short)
-    history = [failure_entry("JSON", IRIS, f"error {number}") for number in range(7, 0, -1)]
-    shown = text_of(callbacks.show(history))
+    runs = RunHistory(f"sqlite:///{tmp_path / 'runs.db'}", keep=6)
+    callbacks = HistoryCallbacks(replace(services, runs=runs))
+    for number in range(1, 8):
+        runs.remember(LOCAL_CALLER, failure_entry("JSON", IRIS, f"error {number}"))
+    drawn = triggered_by(History.NEW, "data", callbacks.show, None, None, None, None, None)
+    shown = text_of(drawn["list"])
     assert "error 7" in shown and "error 2" in shown and "error 1" not in shown
+    assert shown.index("error 7") < shown.index("error 2")  # newest first
     assert f"{IRIS_MODEL} v1" in shown
-    assert "No JSON or form predictions" in text_of(callbacks.show([]))
+    polled = triggered_by(Page.JOB_TICK, "n_intervals", callbacks.show, *[None] * 4, drawn["shown"])
+    assert polled == {"list": no_update, "shown": no_update}  # nothing new: not drawn again
+    cleared = triggered_by(History.CLEAR, "n_clicks", callbacks.show, None, 1, None, None, None)
+    assert "No JSON or form predictions" in text_of(cleared["list"])
+    assert runs.list(LOCAL_CALLER) == []
 
 
 def test_a_job_takes_its_caller_only_from_the_sealed_request(services, csv_service):

@@ -262,7 +262,7 @@ def base_values() -> dict[str, Any]:
     return {
         f"{Json.TEXT}.value": json.dumps(SETOSA),
         f"{Page.SELECTION}.data": IRIS_SELECTION,
-        f"{History.STORE}.data": [],
+        f"{History.BROWSER}.data": [],
         f"{Csv.RESULT_FORMAT}.value": "csv",
     }
 

@@ -59,7 +59,8 @@ FORGED_STORES: dict[str, list[Any]] = {
         {"name": "..", "ref": "1", "version": "1"},
         {"name": ["x"], "ref": {}, "version": "1"},
     ],
-    f"{History.STORE}.data": [
+    f"{History.SHOWN}.data": ["garbage", 5, {"a": 1}, [None]],
+    f"{History.BROWSER}.data": [
         "garbage",
         5,
         {"a": 1},
@@ -225,15 +226,22 @@ def test_generated_callback_bodies(guard, body):
     guard.alive(every=5)
 
 
-def history_act(app: Any, action: str, entry: Any) -> dict[str, Any]:
-    """ "Open" or "Run again" pressed on a history entry the browser keeps (forged here)."""
+def handed_over(app: Any, entries: Any) -> dict[str, Any]:
+    """Runs "an older version kept in this browser" (forged here) handed to the server."""
+    return forged_call(
+        app, callback_key(app, "take_from_browser"), {f"{History.BROWSER}.data": entries}
+    )
+
+
+def history_act(app: Any, action: str, entry_id: str = "e1") -> dict[str, Any]:
+    """ "Open" or "Run again" pressed on one of the person's runs."""
     key = callback_key(app, "act")
-    ident = history_action(action, "e1")
+    ident = history_action(action, entry_id)
     return {
         "output": key,
         "outputs": outputs_of(key),
         "inputs": [[{"id": ident, "property": "n_clicks", "value": 1}]],
-        "state": [{"id": str(History.STORE), "property": "data", "value": [entry]}],
+        "state": [],
         "changedPropIds": [json.dumps(ident, sort_keys=True, separators=(",", ":")) + ".n_clicks"],
     }
 
@@ -270,7 +278,9 @@ FORGED_ENTRIES = [
     ("action", "entry"), FORGED_ENTRIES, ids=[f"{a}-{shown(e, 50)}" for a, e in FORGED_ENTRIES]
 )
 def test_forged_history_entries(guard, hostile_app, action, entry):
-    guard.send("post", DASH, (action, entry), json=history_act(hostile_app, action, entry))
+    """A forged run handed over as the browser's own, then opened or run again."""
+    guard.send("post", DASH, ("hand over", entry), json=handed_over(hostile_app, [entry]))
+    guard.send("post", DASH, (action, entry), json=history_act(hostile_app, action))
     guard.alive()
 
 
@@ -310,7 +320,7 @@ def _finished(record: Any) -> Any:
 
 def test_a_changed_property_that_names_no_property_is_refused(guard, hostile_app):
     """What Dash would parse as JSON and fail on (a 500) is refused before it sees it."""
-    body = history_act(hostile_app, "open", ENTRY)
+    body = history_act(hostile_app, "open")
     body["changedPropIds"] = ['{"action":"open","entry":"e1","type":"hist']
     answer = guard.send("post", DASH, "changed id cut short", json=body)
     assert answer.status_code == 400

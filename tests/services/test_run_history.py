@@ -1,0 +1,118 @@
+"""Each person's JSON and form runs on the server: real SQLite files, one per test, and the
+same store opened from two workers' points of view (two ``RunHistory`` on one file)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from services.access.caller import Caller
+from services.errors import ConsoleError
+from services.history import failure_entry, prediction_entry
+from services.run_history import RunHistory
+from services.scoring.service import Predictions
+
+ANA, BEN = Caller(user="ana@example.com"), Caller(user="ben@example.com")
+SELECTION = {"name": "main.ml_models.iris_classifier", "version": "1", "alias": "Champion"}
+
+
+def _run(time: str, text: str = '{"sepal_length": 5.1}') -> dict:
+    answer = Predictions(
+        predictions=[0],
+        model=SELECTION["name"],
+        version="1",
+        input_rows=1,
+        alias="Champion",
+        latency_ms=3.2,
+        labels=["setosa"],
+    )
+    return prediction_entry(answer, "JSON", SELECTION, text) | {"time": time}
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'audit.db'}"
+
+
+def test_another_worker_reads_the_runs_newest_first_with_what_runs_them_again(url):
+    older, newer = _run("2026-12-07T10:00:00+00:00"), _run("2026-12-07T10:00:05+00:00")
+    RunHistory(url, keep=50).remember(ANA, older)
+    RunHistory(url, keep=50).remember(ANA, newer)
+    runs = RunHistory(url, keep=50).list(ANA)
+    assert [r["id"] for r in runs] == [newer["id"], older["id"]]
+    assert runs[0]["input"] == '{"sepal_length": 5.1}'
+    assert runs[0]["preview"] == "0 · setosa"
+    assert runs[0]["version"] == "1" and runs[0]["alias"] == "Champion"
+
+
+def test_runs_of_one_second_keep_the_order_they_were_made_in(url):
+    history = RunHistory(url, keep=50)
+    same_second = [_run("2026-12-07T10:00:00+00:00") for _ in range(5)]
+    for run in same_second:
+        history.remember(ANA, run)
+    assert [r["id"] for r in history.list(ANA)] == [r["id"] for r in reversed(same_second)]
+
+
+def test_only_the_newest_are_kept(url):
+    history = RunHistory(url, keep=3)
+    runs = [_run(f"2026-12-07T10:00:0{i}+00:00") for i in range(5)]
+    for run in runs:
+        history.remember(ANA, run)
+    assert [r["id"] for r in history.list(ANA)] == [r["id"] for r in runs[:1:-1]]
+    assert history.find(ANA, runs[0]["id"]) is None  # dropped, not only hidden
+    rows = sqlite3.connect(url.removeprefix("sqlite:///")).execute(
+        "select count(*) from console_runs"
+    )
+    assert rows.fetchone() == (3,)
+
+
+def test_nobody_reads_finds_or_clears_another_persons_runs(url):
+    history = RunHistory(url, keep=50)
+    anas, bens = _run("2026-12-07T10:00:00+00:00"), _run("2026-12-07T10:00:01+00:00")
+    history.remember(ANA, anas)
+    history.remember(BEN, bens)
+    assert [r["id"] for r in history.list(BEN)] == [bens["id"]]
+    assert history.find(BEN, anas["id"]) is None
+    history.clear(BEN)
+    assert history.list(BEN) == []
+    assert [r["id"] for r in history.list(ANA)] == [anas["id"]]
+
+
+def test_the_same_run_handed_over_twice_is_kept_once(url):
+    history = RunHistory(url, keep=50)
+    run = _run("2026-12-07T10:00:00+00:00")
+    history.add(ANA, run)
+    history.add(ANA, run, {"id": "not a run"})  # what is not an entry is dropped
+    assert [r["id"] for r in history.list(ANA)] == [run["id"]]
+
+
+def test_the_same_id_is_two_runs_for_two_people(url):
+    """A browser hands over what it kept; an id another person already has is not a clash."""
+    history = RunHistory(url, keep=50)
+    run = _run("2026-12-07T10:00:00+00:00")
+    history.add(ANA, run)
+    history.add(BEN, run | {"preview": "ben's"})
+    assert history.find(ANA, run["id"])["preview"] == "0 · setosa"
+    assert history.find(BEN, run["id"])["preview"] == "ben's"
+
+
+def test_a_failed_run_is_kept_with_its_error_and_input(url):
+    history = RunHistory(url, keep=50)
+    failed = failure_entry("form", SELECTION, "The model refused the input.", text="{}")
+    history.remember(ANA, failed)
+    (run,) = history.list(ANA)
+    assert (run["outcome"], run["message"], run["input"]) == (
+        "failed",
+        "The model refused the input.",
+        "{}",
+    )
+
+
+def test_a_database_out_of_reach_is_said_in_words_and_the_prediction_goes_on(tmp_path, caplog):
+    history = RunHistory(f"sqlite:///{tmp_path}", keep=50)  # a folder: SQLite cannot open it
+    with pytest.raises(ConsoleError, match="history could not be read or saved"):
+        history.list(ANA)
+    history.remember(ANA, _run("2026-12-07T10:00:00+00:00"))  # logged, not raised
+    assert "not kept in the history" in caplog.text
