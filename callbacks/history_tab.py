@@ -39,13 +39,12 @@ class HistoryCallbacks:
         try:
             if ctx.triggered_id == History.CLEAR:
                 self.runs.clear(caller)
-            runs = self.runs.list(caller)
+            version = self.runs.version(caller)
+            if version == shown:
+                return {"list": no_update, "shown": no_update}
+            return {"list": history_table(self.runs.list(caller), {}), "shown": version}
         except ConsoleError as error:
             return {"list": show_error(error), "shown": None}
-        key = "|".join(run["id"] for run in runs)
-        if key == shown:
-            return {"list": no_update, "shown": no_update}
-        return {"list": history_table(runs, {}), "shown": key}
 
     def take_from_browser(self, entries: list[dict[str, Any]] | None) -> Any:
         """Runs an older version kept in this browser's storage, moved to the server once

@@ -46,7 +46,7 @@ def layout(keep: int) -> html.Div:
                 className="text-body-secondary",
             ),
             section(
-                f"Your runs, newest first (the last {keep})",
+                f"Your JSON and form runs, newest first (the last {keep})",
                 [html.Div(id=History.LIST), clear],
                 "clock-history",
             ),

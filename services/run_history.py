@@ -71,58 +71,63 @@ class RunHistory:
             self._engine.dispose(close=False)  # never share the parent's connections
 
     def add(self, caller: Caller, *entries: dict[str, Any]) -> None:
-        """The caller's runs stored (one already there, by its id, stays as it is), then only
-        their newest ``keep``."""
+        """Runs handed over (an older version kept them in the browser): one the caller
+        already has, by its id, stays as it is; then only their newest ``keep``."""
         kept = valid_entries(list(entries))
         if not kept:
             return
+        ids = [entry["id"] for entry in kept]
         with _database(), self.engine.begin() as connection:
-            stored = set(
-                connection.execute(
-                    select(runs_table.c.run_id).where(
-                        runs_table.c.owner == caller.user,
-                        runs_table.c.run_id.in_([e["id"] for e in kept]),
-                    )
-                ).scalars()
-            )
-            new = [_row(caller.user, e) for e in kept if e["id"] not in stored]
-            if new:
-                with contextlib.suppress(IntegrityError):  # the same run, sent twice at once
-                    connection.execute(runs_table.insert(), new)
-            self._drop_older(connection, caller.user)
+            had = runs_table.c.owner == caller.user, runs_table.c.run_id.in_(ids)
+            stored = set(connection.execute(select(runs_table.c.run_id).where(*had)).scalars())
+            new = [entry for entry in kept if entry["id"] not in stored]
+            with contextlib.suppress(IntegrityError), connection.begin_nested():
+                self._insert(connection, caller.user, new)  # unless sent twice at once
 
-    def _drop_older(self, connection: Any, owner: str) -> None:
+    def remember(self, caller: Caller, entry: dict[str, Any]) -> None:
+        """A run just made (its id is new), stored; a database problem is logged, not
+        raised: the prediction it records was made, and its answer is shown."""
+        try:
+            with _database(), self.engine.begin() as connection:
+                self._insert(connection, caller.user, valid_entries([entry]))
+        except ConsoleError:
+            log.warning("run %s not kept in the history: the database is unavailable", entry["id"])
+
+    def _insert(self, connection: Any, owner: str, entries: list[dict[str, Any]]) -> None:
+        """``entries`` stored, and the owner's runs beyond the newest ``keep`` removed, in
+        two statements."""
+        if not entries:
+            return
+        connection.execute(runs_table.insert(), [_row(owner, entry) for entry in entries])
         older = (
             select(runs_table.c.run_id)
             .where(runs_table.c.owner == owner)
             .order_by(runs_table.c.time.desc(), runs_table.c.saved.desc())
             .offset(self.keep)
         )
-        gone = list(connection.execute(older).scalars())
-        if gone:
-            connection.execute(
-                delete(runs_table).where(runs_table.c.owner == owner, runs_table.c.run_id.in_(gone))
-            )
-
-    def remember(self, caller: Caller, entry: dict[str, Any]) -> None:
-        """A run just made, stored; a database problem is logged, not raised: the prediction
-        it records was made, and its answer is shown."""
-        try:
-            self.add(caller, entry)
-        except ConsoleError:
-            log.warning("run %s not kept in the history: the database is unavailable", entry["id"])
+        connection.execute(
+            delete(runs_table).where(runs_table.c.owner == owner, runs_table.c.run_id.in_(older))
+        )
 
     def list(self, caller: Caller) -> list[dict[str, Any]]:
         """The caller's runs, newest first."""
-        query = (
-            select(runs_table.c.record)
+        with _database(), self.engine.connect() as connection:
+            records = list(connection.execute(self._newest(caller, runs_table.c.record)).scalars())
+        return valid_entries([json.loads(record) for record in records])
+
+    def version(self, caller: Caller) -> str:
+        """Changes whenever the caller's runs do (a run stored has a new id, and its content
+        never changes): what a poll compares, without reading the runs themselves."""
+        with _database(), self.engine.connect() as connection:
+            return "|".join(connection.execute(self._newest(caller, runs_table.c.run_id)).scalars())
+
+    def _newest(self, caller: Caller, column: Any) -> Any:
+        return (
+            select(column)
             .where(runs_table.c.owner == caller.user)
             .order_by(runs_table.c.time.desc(), runs_table.c.saved.desc())
             .limit(self.keep)
         )
-        with _database(), self.engine.connect() as connection:
-            records = list(connection.execute(query).scalars())
-        return valid_entries([json.loads(record) for record in records])
 
     def find(self, caller: Caller, run_id: str) -> dict[str, Any] | None:
         """One of the caller's runs; anyone else's reads as none."""

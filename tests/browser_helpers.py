@@ -22,7 +22,9 @@ from layouts.csv_tab import PANEL as CSV_PANEL
 from layouts.features.evaluation import CSV_SECTION
 from layouts.ids import Config, Csv, Json
 from layouts.json_tab import EMPTY_EDITOR
+from services.access.caller import LOCAL_CALLER
 from services.registry.demo import IRIS_MODEL, _iris_data
+from services.run_history import RunHistory
 from services.settings import Settings
 from tests.conftest import free_port
 from tests.waiting import until
@@ -36,7 +38,12 @@ CSV_RESULT = f"#{CSV_PANEL.result}"  # what became of the CSV tab's job
 
 
 def start_console(dash_duo: Any, settings: Settings, **overrides: Any) -> None:
-    app = create_app(settings=replace(settings, **overrides))
+    """The console in this process on a port of its own, with no runs in its history yet:
+    each test begins as a person who has not predicted anything (the runs are kept in the
+    database a worker's tests share)."""
+    settings = replace(settings, **overrides)
+    RunHistory(settings.audit_url, settings.history_size).clear(LOCAL_CALLER)
+    app = create_app(settings=settings)
     dash_duo.start_server(app, port=free_port())  # its own port: tests run two at a time
     dash_duo.wait_for_element(f"#{Config.LOAD}")
 

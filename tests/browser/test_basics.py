@@ -27,6 +27,11 @@ from tests.conftest import SETOSA, VIRGINICA, basic_header, free_port, mlflow_ba
 from tests.registry_models import STAGED_MODEL
 from tests.waiting import until
 
+# the runs an older version kept in this browser's local storage (none: they are the server's)
+BROWSER_RUNS = (
+    "return Object.keys(localStorage).filter(k => k.startsWith('model-console-history:'))"
+)
+
 pytestmark = pytest.mark.browser
 
 
@@ -190,7 +195,7 @@ def test_bad_csv_gets_a_clear_message(iris_console, tmp_path):
 
 
 @pytest.mark.screenshots
-def test_history_lists_predictions_in_every_tab_of_the_browser(iris_console):
+def test_history_lists_predictions_in_every_tab_and_on_another_device(iris_console):
     dash_duo = iris_console
     open_tab(dash_duo, "JSON Prediction")
     for record, expected in ((SETOSA, [0]), (VIRGINICA, [2])):
@@ -211,17 +216,49 @@ def test_history_lists_predictions_in_every_tab_of_the_browser(iris_console):
     ]  # newest first
     assert "2 · virginica" in rows[1].text and "0 · setosa" in rows[2].text
     screenshot(dash_duo, "tab-prediction-history", docs=True)
+    assert dash_duo.driver.execute_script(BROWSER_RUNS) == []  # the server keeps them
 
-    # Another tab of the same browser shows the same runs; Clear empties both.
+    # Another device: a browser that has kept nothing shows the same runs; Clear empties
+    # the list there and in the first tab.
     first = dash_duo.driver.current_window_handle
     dash_duo.driver.switch_to.new_window("tab")
+    dash_duo.driver.delete_all_cookies()
     dash_duo.driver.get(dash_duo.server_url + "?tab=history")
+    dash_duo.driver.execute_script("localStorage.clear(); sessionStorage.clear()")
+    dash_duo.driver.refresh()
     dash_duo.wait_for_element(f"#{History.LIST} tbody tr:nth-child(3)")
     assert "2 · virginica" in dash_duo.find_element(f"#{History.LIST}").text
     dash_duo.find_element(f"#{History.CLEAR}").click()
     dash_duo.wait_for_contains_text(f"#{History.LIST}", "No JSON or form predictions")
     dash_duo.driver.switch_to.window(first)
     dash_duo.wait_for_contains_text(f"#{History.LIST}", "No JSON or form predictions")
+    assert dash_duo.get_logs() == []
+
+
+def test_runs_an_older_version_kept_in_the_browser_move_to_the_server(iris_console):
+    """What the console kept in local storage before its runs were the server's is handed
+    over on the first visit, shown, and then kept only on the server."""
+    dash_duo = iris_console
+    kept = [
+        {"id": f"old{n}", "time": f"2026-11-0{n}T10:00:00", "source": "JSON", "outcome": "ok"}
+        | {"model": IRIS_MODEL, "version": "1", "rows": 1, "preview": f"{n} · old run"}
+        for n in (1, 2)
+    ]
+    for entry in kept:
+        dash_duo.driver.execute_script(
+            "localStorage.setItem(arguments[0], arguments[1])",
+            f"model-console-history:{entry['id']}",
+            json.dumps(entry),
+        )
+    dash_duo.driver.execute_script("localStorage.setItem('model-console-history:x', '{')")
+    dash_duo.driver.get(dash_duo.server_url + "?tab=history")
+    dash_duo.wait_for_element(f"#{History.LIST} tbody tr:nth-child(2)")
+    rows = dash_duo.find_elements(f"#{History.LIST} tbody tr")
+    assert ["2 · old run" in rows[0].text, "1 · old run" in rows[1].text] == [True, True]
+    until(lambda: dash_duo.driver.execute_script(BROWSER_RUNS) == [], timeout=10)
+    dash_duo.driver.refresh()  # handed over once: the server's now, not the browser's
+    dash_duo.wait_for_element(f"#{History.LIST} tbody tr:nth-child(2)")
+    assert len(dash_duo.find_elements(f"#{History.LIST} tbody tr")) == 2
     assert dash_duo.get_logs() == []
 
 

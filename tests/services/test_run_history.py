@@ -116,3 +116,17 @@ def test_a_database_out_of_reach_is_said_in_words_and_the_prediction_goes_on(tmp
         history.list(ANA)
     history.remember(ANA, _run("2026-12-07T10:00:00+00:00"))  # logged, not raised
     assert "not kept in the history" in caplog.text
+
+
+def test_what_a_poll_compares_changes_with_the_callers_runs_only(url):
+    history = RunHistory(url, keep=2)
+    empty = history.version(ANA)
+    history.remember(ANA, _run("2026-12-07T10:00:00+00:00"))
+    one = history.version(ANA)
+    assert one != empty and history.version(ANA) == one
+    history.remember(BEN, _run("2026-12-07T10:00:01+00:00"))
+    assert history.version(ANA) == one  # another person's run
+    for second in (2, 3):  # beyond what is kept: still a change
+        history.remember(ANA, _run(f"2026-12-07T10:00:0{second}+00:00"))
+        assert history.version(ANA) != one
+        one = history.version(ANA)
