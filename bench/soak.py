@@ -1,12 +1,13 @@
 """Soak: browser-like sessions against the console for minutes: errors, audit, history, memory.
 
 Each session (a thread, its own requests.Session) loads the page as a browser does, then runs a
-random mix of JSON and form Predict, CSV jobs and API predicts, keeping its history store.
+random mix of JSON and form Predict, CSV jobs and API predicts, noting the runs it made.
 
     .venv/bin/python bench/soak.py [--sessions 50] [--minutes 5] [--write-results]
 
-The exit code is 1 when a request failed, a prediction is missing from the audit or a page's
-history is wrong; the memory check is reported, not counted (a short run proves nothing there).
+The exit code is 1 when a request failed, a prediction is missing from the audit or the
+history the server keeps is wrong; the memory check is reported, not counted (a short run
+proves nothing there).
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ def components(tree: Any) -> Iterator[dict]:
 
 
 class Session:
-    """One browser page: its own connection, page load, clicks and history store."""
+    """One browser page: its own connection, page load, clicks and the runs it made."""
 
     def __init__(
         self,
@@ -155,7 +156,7 @@ class Session:
     ) -> None:
         self.number, self.base, self.callbacks, self.selection = number, base, callbacks, model
         self.csv_files, self.keep, self.rng = csv_files, keep, random.Random(seed)
-        self.owners = owners  # every history entry id → the session whose run made it
+        self.owners = owners  # every run's id → the session that made it, in the order answered
         self.http, self.end_id = requests.Session(), ""
         self.history: list[dict] = []
         self.entries: list[str] = []  # ids of this page's runs, oldest first
@@ -183,8 +184,7 @@ class Session:
         self.get("/_dash-dependencies")
 
     def answer(self, response: requests.Response, kind: str = "") -> dict:
-        """The outputs; the new history entry in them is kept, as the page keeps it in the
-        browser, before an alert fails."""
+        """The outputs; the run's history entry in them is noted before an alert fails."""
         outputs = response.json()["response"] if response.status_code == 200 else {}
         alerts = [p for p in components(outputs) if "error-alert" in str(p.get("className", ""))]
         entry = (outputs.get("history-new") or {}).get("data")
@@ -323,10 +323,29 @@ def count_audit(data_dir: Path) -> tuple[Counter[str], str]:
     return ok + Counter(total=ok.total()), note
 
 
-def counted_right(sessions: list[Session], audit: Counter[str]) -> bool:
-    """Every prediction made has its audit row, and every page's history is its own."""
+def kept_runs(data_dir: Path) -> list[str]:
+    """The ids of the runs the server keeps (without sign-in, every session is one person)."""
+    with contextlib.closing(sqlite3.connect(data_dir / "audit.db")) as db:
+        return [run_id for (run_id,) in db.execute("SELECT run_id FROM console_runs")]
+
+
+def runs_right(sessions: list[Session], kept: list[str], keep: int) -> bool:
+    """The server keeps the person's newest ``keep`` runs: that many, each one a session
+    made, the last answered among them."""
+    made = sessions[0].owners if sessions else {}  # every session's runs, as answered
+    last = next(reversed(made), None)
+    return len(kept) == min(keep, len(made)) and set(kept) <= set(made) and last in [*kept, None]
+
+
+def counted_right(sessions: list[Session], audit: Counter[str], kept: list[str], keep: int) -> bool:
+    """Every prediction made has its audit row, every page's answers carried its own runs,
+    and the server keeps the newest of them."""
     made = sum((s.made for s in sessions), Counter())
-    return all(made[k] == audit[k] for k in KINDS) and all(s.history_intact() for s in sessions)
+    return (
+        all(made[k] == audit[k] for k in KINDS)
+        and all(s.history_intact() for s in sessions)
+        and runs_right(sessions, kept, keep)
+    )
 
 
 def start_console(
@@ -415,14 +434,15 @@ def soak(
         rss.update(end=idle_rss(pid, 2.0, first), peak=peak.peak, procs_end=0, later=0)
         exited = stop_console(server, first, rss)
         audit, note = count_audit(data_dir)
+        kept = kept_runs(data_dir)
     alive = "" if exited is None else f"; IT STOPPED ON ITS OWN DURING THE RUN (code {exited})"
     notes = [f"console: python app.py, fresh APP_DATA_DIR, ready in {ready_s:.1f} s{alive}"]
     errors = [text for s in sessions for _, text in s.errors]
     report = [
         load_section(sessions, seconds, args),
-        checks_section(sessions, audit, note, rss, timeline, args),
+        checks_section(sessions, audit, kept, note, rss, timeline, args),
     ]
-    return report, notes, errors, counted_right(sessions, audit)
+    return report, notes, errors, counted_right(sessions, audit, kept, args.keep)
 
 
 def load_section(sessions: list[Session], seconds: float, args: argparse.Namespace) -> Section:
@@ -457,6 +477,7 @@ def load_section(sessions: list[Session], seconds: float, args: argparse.Namespa
 def checks_section(
     sessions: list[Session],
     audit: Counter[str],
+    kept: list[str],
     note: str,
     rss: dict[str, int],
     timeline: list[int],
@@ -474,10 +495,16 @@ def checks_section(
     ]
     rows += [
         [
-            f"histories intact (last {args.keep} runs)",
+            "pages whose answers carried their own runs",
             str(len(sessions)),
             str(intact),
             mark(intact == len(sessions)),
+        ],
+        [
+            f"runs kept on the server (the newest {args.keep}, the last made among them)",
+            f"{min(args.keep, len(sessions[0].owners) if sessions else 0):,}",
+            f"{len(kept):,}",
+            mark(runs_right(sessions, kept, args.keep)),
         ],
         [
             "RSS MB idle, processes of the warm-up: end (start+10%)",

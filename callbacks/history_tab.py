@@ -20,6 +20,7 @@ from services.jobs.record import Job
 from services.scoring.payload import parse_json_text
 from services.wiring import ConsoleServices
 
+UNAVAILABLE = "unavailable"  # what the list shows while the runs cannot be read
 NOTHING = {"detail": no_update, "new": no_update, "file": no_update, "tab": no_update}
 
 
@@ -30,32 +31,32 @@ class HistoryCallbacks:
         self.jobs = services.jobs
         self.runs = services.runs
 
-    def show(
-        self, new: Any, cleared: int | None, handed: Any, ticks: int | None, shown: str | None
-    ) -> dict[str, Any]:
-        """The person's runs as the server has them, drawn when they changed: after a run
-        here, on Clear, on the jobs' poll (a run in another tab or on another device)."""
+    def show(self, shown: str | None, **triggers: Any) -> dict[str, Any]:
+        """The person's runs as the server has them, drawn when they changed. ``triggers``
+        only say when to look: a run here, Clear, runs handed over, the jobs' poll (a run in
+        another tab or on another device)."""
         caller = current_caller()
         try:
-            if ctx.triggered_id == History.CLEAR:
+            if f"{History.CLEAR}.n_clicks" in ctx.triggered_prop_ids:
                 self.runs.clear(caller)
             version = self.runs.version(caller)
             if version == shown:
                 return {"list": no_update, "shown": no_update}
             return {"list": history_table(self.runs.list(caller), {}), "shown": version}
         except ConsoleError as error:
-            return {"list": show_error(error), "shown": None}
+            if shown == UNAVAILABLE:  # said already: not drawn again on every poll
+                return {"list": no_update, "shown": no_update}
+            return {"list": show_error(error), "shown": UNAVAILABLE}
 
     def take_from_browser(self, entries: list[dict[str, Any]] | None) -> Any:
         """Runs an older version kept in this browser's storage, moved to the server once
-        (the browser forgets those the server has)."""
+        (then the browser forgets them)."""
         if not entries:
             return no_update
         try:
-            self.runs.add(current_caller(), *entries)
+            return self.runs.take_over(current_caller(), entries)
         except ConsoleError:
             return no_update  # they stay in the browser: handed over on the next visit
-        return [entry["id"] for entry in entries]
 
     def act(self, clicks: list[int | None]) -> dict[str, Any]:
         """Open a run or a job, or run it again: a JSON or form input is predicted again by
@@ -122,9 +123,9 @@ def register(app: dash.Dash, services: ConsoleServices) -> HistoryCallbacks:
     app.callback(
         output={"list": Output(History.LIST, "children"), "shown": Output(History.SHOWN, "data")},
         inputs={
-            "new": Input(History.NEW, "data"),
+            "new": Input(History.NEW, "modified_timestamp"),  # not the run: every poll sends it
             "cleared": Input(History.CLEAR, "n_clicks"),
-            "handed": Input(History.HANDED, "data"),
+            "handed": Input(History.HANDED, "modified_timestamp"),
             "ticks": Input(Page.JOB_TICK, "n_intervals"),
         },
         state={"shown": State(History.SHOWN, "data")},

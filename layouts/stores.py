@@ -88,6 +88,8 @@ READERS: dict[str, Callable[[Any], Any]] = {
     **{f"{answer.asked}.data": insight_asked for answer in ANSWERS},
     f"{History.SHOWN}.data": _text,
     f"{History.BROWSER}.data": valid_entries,
+    f"{History.NEW}.modified_timestamp": _count,
+    f"{History.HANDED}.modified_timestamp": _count,
     f"{Page.OPEN_JOB}.data": _text,
     f"{Page.URL_READ}.data": _flag,
     f"{Page.URL_ASKED}.data": _text,

@@ -55,7 +55,7 @@ def _preview(predictions: list[Any], labels: list[str | None] | None = None) -> 
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
 
-def _kept(text: str | None) -> str | None:
+def kept_input(text: str | None) -> str | None:
     return text if text is not None and len(text) <= INPUT_KEPT_CHARS else None
 
 
@@ -72,7 +72,7 @@ def prediction_entry(
         rows=answer.input_rows,
         latency_ms=round(answer.latency_ms, 1),
         preview=preview,
-        input=_kept(text),
+        input=kept_input(text),
     )
 
 
@@ -94,7 +94,7 @@ def failure_entry(
         selection,
         outcome=outcome,
         message=message,
-        input=_kept(text),
+        input=kept_input(text),
         file=file.get("filename"),
         upload=file.get("file_id"),
         format=fmt,
@@ -122,8 +122,9 @@ _OPTIONAL = {  # field: (types it may have besides None, what a missing field re
 
 
 def valid_entries(history: Any) -> list[dict[str, Any]]:
-    """The entries of a history read back from the browser: what is not an entry this
-    console writes is dropped, a field an older version did not write reads as empty."""
+    """Entries read back (from the database, or handed over by a browser): what is not an
+    entry this console writes is dropped, a field an older version did not write reads as
+    empty."""
     if not isinstance(history, list):
         return []
     return [entry for entry in map(_valid_entry, history) if entry is not None]

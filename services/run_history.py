@@ -10,25 +10,31 @@ newest ``keep`` of each person are kept.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Column, Float, MetaData, String, Table, Text, delete, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.sql import ColumnElement, Select
 
 from services.access.caller import Caller
 from services.database import create_tables, shared_database
-from services.errors import ConsoleError, history_unavailable
-from services.history import valid_entries
+from services.errors import ConsoleError, cut, history_unavailable
+from services.history import PREVIEW_CHARS, kept_input, valid_entries
 
 log = logging.getLogger(__name__)
 
 WAIT_SECONDS = 5  # a lock on SQLite: a prediction's record or a poll waits this long at most
+RUN_ID = re.compile(r"[0-9a-f]{12}")  # services.history's ids, in every version
+MESSAGE_CHARS = 2_000
 
 metadata = MetaData()
 runs_table = Table(
@@ -70,19 +76,21 @@ class RunHistory:
         if self._engine is not None:
             self._engine.dispose(close=False)  # never share the parent's connections
 
-    def add(self, caller: Caller, *entries: dict[str, Any]) -> None:
-        """Runs handed over (an older version kept them in the browser): one the caller
-        already has, by its id, stays as it is; then only their newest ``keep``."""
-        kept = valid_entries(list(entries))
-        if not kept:
-            return
-        ids = [entry["id"] for entry in kept]
+    def take_over(self, caller: Caller, entries: Any) -> list[str]:
+        """Runs an older version kept in the caller's browser: at most their newest
+        ``keep``, each as this version writes a run (``handed_runs``); one the caller already
+        has, by its id, stays as it is. The ids taken (the browser forgets them)."""
+        handed = handed_runs(entries, self.keep)
+        if not handed:
+            return []
+        ids = [entry["id"] for entry in handed]
         with _database(), self.engine.begin() as connection:
             had = runs_table.c.owner == caller.user, runs_table.c.run_id.in_(ids)
             stored = set(connection.execute(select(runs_table.c.run_id).where(*had)).scalars())
-            new = [entry for entry in kept if entry["id"] not in stored]
+            new = [entry for entry in reversed(handed) if entry["id"] not in stored]
             with contextlib.suppress(IntegrityError), connection.begin_nested():
                 self._insert(connection, caller.user, new)  # unless sent twice at once
+        return ids
 
     def remember(self, caller: Caller, entry: dict[str, Any]) -> None:
         """A run just made (its id is new), stored; a database problem is logged, not
@@ -93,9 +101,9 @@ class RunHistory:
         except ConsoleError:
             log.warning("run %s not kept in the history: the database is unavailable", entry["id"])
 
-    def _insert(self, connection: Any, owner: str, entries: list[dict[str, Any]]) -> None:
-        """``entries`` stored, and the owner's runs beyond the newest ``keep`` removed, in
-        two statements."""
+    def _insert(self, connection: Connection, owner: str, entries: list[dict[str, Any]]) -> None:
+        """``entries`` (oldest first) stored, and the owner's runs beyond the newest ``keep``
+        removed, in two statements."""
         if not entries:
             return
         connection.execute(runs_table.insert(), [_row(owner, entry) for entry in entries])
@@ -119,9 +127,10 @@ class RunHistory:
         """Changes whenever the caller's runs do (a run stored has a new id, and its content
         never changes): what a poll compares, without reading the runs themselves."""
         with _database(), self.engine.connect() as connection:
-            return "|".join(connection.execute(self._newest(caller, runs_table.c.run_id)).scalars())
+            ids = connection.execute(self._newest(caller, runs_table.c.run_id)).scalars()
+            return hashlib.sha256("|".join(ids).encode()).hexdigest()[:16]
 
-    def _newest(self, caller: Caller, column: Any) -> Any:
+    def _newest(self, caller: Caller, column: ColumnElement[Any]) -> Select[Any]:
         return (
             select(column)
             .where(runs_table.c.owner == caller.user)
@@ -142,6 +151,33 @@ class RunHistory:
     def clear(self, caller: Caller) -> None:
         with _database(), self.engine.begin() as connection:
             connection.execute(delete(runs_table).where(runs_table.c.owner == caller.user))
+
+
+def handed_runs(entries: Any, keep: int) -> list[dict[str, Any]]:
+    """What a browser hands over, as this version would have written it, newest first: at
+    most ``keep`` runs, each id once and of the shape ``services.history`` makes; a time
+    that is not one, or lies ahead, is now; text no longer than a run made here keeps."""
+    now = datetime.now(UTC)
+    runs: dict[str, dict[str, Any]] = {}
+    for entry in valid_entries(entries):
+        if RUN_ID.fullmatch(entry["id"]) and entry["id"] not in runs:
+            runs[entry["id"]] = entry | {
+                "time": _no_later_than(entry["time"], now),
+                "input": kept_input(entry["input"]),
+                "preview": cut(entry["preview"], PREVIEW_CHARS),
+                "message": cut(entry["message"], MESSAGE_CHARS),
+                "results": {},  # links to files long gone
+            }
+    return sorted(runs.values(), key=lambda run: run["time"], reverse=True)[:keep]
+
+
+def _no_later_than(text: str, now: datetime) -> str:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return now.isoformat(timespec="seconds")
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return min(when, now).astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _row(owner: str, entry: dict[str, Any]) -> dict[str, Any]:

@@ -431,7 +431,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "HISTORY_SIZE",
         REQUESTS,
-        "JSON and form runs kept in each browser's Prediction History (shared by its tabs).",
+        "JSON and form runs kept for each person in Prediction History, on the server.",
         setting="history_size",
         parse=whole_number,
         default=50,

@@ -1,9 +1,8 @@
 """What a person starts lives on the server: a job survives a reload and shows on another
 device, where it can be cancelled; a link reopens the model, version, tab and job it showed;
-history is shared by every tab of the browser; an alias that moves is noticed.
+every tab lists the runs of the others; an alias that moves is noticed.
 
-Two browsers are two people's devices (separate storage and cookies); two tabs of one
-browser share local storage, as a person's tabs do.
+Two browsers are two people's devices (separate storage and cookies).
 """
 
 from __future__ import annotations

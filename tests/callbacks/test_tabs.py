@@ -225,14 +225,18 @@ def test_history_lists_the_callers_runs_from_the_server_up_to_its_length(service
     callbacks = HistoryCallbacks(replace(services, runs=runs))
     for number in range(1, 8):
         runs.remember(LOCAL_CALLER, failure_entry("JSON", IRIS, f"error {number}"))
-    drawn = triggered_by(History.NEW, "data", callbacks.show, None, None, None, None, None)
+
+    def show(component_id: str, prop: str, shown: str | None = None):
+        return triggered_by(component_id, prop, lambda: callbacks.show(shown, ticks=1))
+
+    drawn = show(History.NEW, "modified_timestamp")
     shown = text_of(drawn["list"])
     assert "error 7" in shown and "error 2" in shown and "error 1" not in shown
     assert shown.index("error 7") < shown.index("error 2")  # newest first
     assert f"{IRIS_MODEL} v1" in shown
-    polled = triggered_by(Page.JOB_TICK, "n_intervals", callbacks.show, *[None] * 4, drawn["shown"])
+    polled = show(Page.JOB_TICK, "n_intervals", drawn["shown"])
     assert polled == {"list": no_update, "shown": no_update}  # nothing new: not drawn again
-    cleared = triggered_by(History.CLEAR, "n_clicks", callbacks.show, None, 1, None, None, None)
+    cleared = show(History.CLEAR, "n_clicks", drawn["shown"])
     assert "No JSON or form predictions" in text_of(cleared["list"])
     assert runs.list(LOCAL_CALLER) == []
 

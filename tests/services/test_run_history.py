@@ -4,6 +4,7 @@ same store opened from two workers' points of view (two ``RunHistory`` on one fi
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -83,8 +84,8 @@ def test_nobody_reads_finds_or_clears_another_persons_runs(url):
 def test_the_same_run_handed_over_twice_is_kept_once(url):
     history = RunHistory(url, keep=50)
     run = _run("2026-12-07T10:00:00+00:00")
-    history.add(ANA, run)
-    history.add(ANA, run, {"id": "not a run"})  # what is not an entry is dropped
+    assert history.take_over(ANA, [run]) == [run["id"]]
+    history.take_over(ANA, [run, run, {"id": "not a run"}])  # what is not a run is dropped
     assert [r["id"] for r in history.list(ANA)] == [run["id"]]
 
 
@@ -92,10 +93,39 @@ def test_the_same_id_is_two_runs_for_two_people(url):
     """A browser hands over what it kept; an id another person already has is not a clash."""
     history = RunHistory(url, keep=50)
     run = _run("2026-12-07T10:00:00+00:00")
-    history.add(ANA, run)
-    history.add(BEN, run | {"preview": "ben's"})
+    history.take_over(ANA, [run])
+    history.take_over(BEN, [run | {"preview": "ben's"}])
     assert history.find(ANA, run["id"])["preview"] == "0 · setosa"
     assert history.find(BEN, run["id"])["preview"] == "ben's"
+
+
+def test_a_browser_hands_over_no_more_than_a_run_made_here_would_hold(url):
+    """A forged hand-over: thousands of runs, long texts, times ahead that would pin them
+    above every run made later, ids of another shape."""
+    history = RunHistory(url, keep=5)
+    runs = [
+        _run(f"2999-01-01T00:00:{n % 60:02d}+00:00", text="x" * 50_000)
+        | {"preview": "p" * 5_000, "message": "m" * 50_000, "results": {"csv": "/f/1"}}
+        for n in range(3_000)
+    ]
+    taken = history.take_over(ANA, [*runs, _run("2026-12-07T10:00:00") | {"id": "../../x"}])
+    assert len(taken) == 5
+    kept = history.list(ANA)
+    assert len(kept) == 5
+    assert all(run["input"] is None and run["results"] == {} for run in kept)
+    assert all(len(run["preview"]) <= 80 and len(run["message"]) <= 2_000 for run in kept)
+    assert all(run["time"] <= datetime.now(UTC).isoformat() for run in kept)
+    made = _run(datetime.now(UTC).isoformat(timespec="seconds"))
+    history.remember(ANA, made)
+    assert history.list(ANA)[0]["id"] == made["id"]  # a run made now is the newest
+
+
+def test_handed_over_runs_keep_their_order(url):
+    history = RunHistory(url, keep=50)
+    same_second = [_run("2026-11-01T10:00:00") for _ in range(4)]  # an older version's time
+    history.take_over(ANA, same_second)  # newest first, as the browser sends them
+    assert [r["id"] for r in history.list(ANA)] == [r["id"] for r in same_second]
+    assert history.list(ANA)[0]["time"] == "2026-11-01T10:00:00+00:00"
 
 
 def test_a_failed_run_is_kept_with_its_error_and_input(url):
