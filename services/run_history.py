@@ -32,7 +32,7 @@ from services.history import PREVIEW_CHARS, kept_input, valid_entries
 
 log = logging.getLogger(__name__)
 
-WAIT_SECONDS = 5  # a lock on SQLite: a prediction's record or a poll waits this long at most
+WAIT_SECONDS = 1  # a lock on SQLite: a prediction waits this long at most to keep its run
 RUN_ID = re.compile(r"[0-9a-f]{12}")  # services.history's ids, in every version
 MESSAGE_CHARS = 2_000
 

@@ -78,10 +78,10 @@ class ConsoleServices:
         (``JobService.expect_one``), not here: a fork server holds as much memory as a
         worker."""
         self.promotion.history.prepare()
-        self.runs.prepare()
         prepare = getattr(self.registry.registry_for, "warm_up", None)
         if prepare is not None:
             prepare()
+        self.runs.prepare()
 
     def close(self) -> None:
         """At the process's end: the audit records waiting are stored."""
