@@ -420,6 +420,18 @@ CANCEL_JOB = Operation(
     answers=(Answer(202, "The job's record.", schema=ref("Job")),),
     errors=errors_of(CHANGES, (code(JobNotFound), code(errors.JobsUnavailable))),
 )
+LIST_RUNS = Operation(
+    summary="Your JSON and form runs in the console's page, newest first",
+    tag=CONSOLE,
+    answers=(Answer(200, "Your runs (the last HISTORY_SIZE).", schema=ref("RunList")),),
+    errors=errors_of((code(errors.HistoryUnavailable),)),
+)
+CLEAR_RUNS = Operation(
+    summary="Clear your JSON and form runs (Clear history in the page)",
+    tag=CONSOLE,
+    answers=(Answer(200, "No runs now.", schema=ref("RunList")),),
+    errors=errors_of(CHANGES, (code(errors.HistoryUnavailable),)),
+)
 OPENAPI = Operation(
     summary="This document: OpenAPI 3.1, written from the routes' own declarations",
     tag=CONSOLE,

@@ -344,6 +344,18 @@ def create_api_blueprint(services: ConsoleServices, name: str = "model_console_a
     def cancel_job(job_id: str) -> Response:
         return _json(services.jobs.cancel(current_caller(), job_id).to_dict(), 202)
 
+    @api.get("/history")
+    @declared(operations.LIST_RUNS)
+    def list_runs() -> Response:
+        """The caller's runs in the page (JSON and form), as Prediction History lists them."""
+        return _json({"runs": services.runs.list(current_caller())})
+
+    @api.delete("/history")
+    @declared(operations.CLEAR_RUNS)
+    def clear_runs() -> Response:
+        services.runs.clear(current_caller())
+        return _json({"runs": []})
+
     @api.get("/files/<file_id>")
     @declared(operations.DOWNLOAD)
     def download(file_id: str) -> Response:

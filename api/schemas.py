@@ -250,6 +250,33 @@ ANSWERS: dict[str, Schema] = {
         },
     ),
     "JobList": obj({"jobs": array(ref("Job"))}),
+    "Run": obj(
+        {
+            "id": TEXT,
+            "time": {"type": "string", "description": "ISO 8601, UTC."},
+            "source": {"type": "string", "description": "`JSON` or `form`."},
+            "outcome": {"type": "string", "description": "`ok` or `failed`."},
+        },
+        {
+            "model": TEXT_OR_NULL,
+            "version": TEXT_OR_NULL,
+            "alias": TEXT_OR_NULL,
+            "ref": TEXT_OR_NULL,
+            "rows": {"type": ["integer", "null"]},
+            "failed_rows": INTEGER,
+            "latency_ms": {"type": ["number", "null"]},
+            "preview": {
+                "type": "string",
+                "description": "The first answers, as the page shows them.",
+            },
+            "message": {"type": "string", "description": "What went wrong, for a failed run."},
+            "input": {
+                "type": ["string", "null"],
+                "description": "The input as sent (JSON text), when it was small enough to keep.",
+            },
+        },
+    ),
+    "RunList": obj({"runs": array(ref("Run"))}),
     "Evaluation": obj(
         {
             "label": TEXT,

@@ -184,3 +184,34 @@ def test_a_row_the_model_refuses_costs_that_row_not_the_file(client):
     assert refused.tolist() == [False, True, False] * 40
     assert result.loc[refused, "error"].str.contains("too large for dtype").all()
     assert result.loc[~refused, "prediction"].tolist() == [0, 2] * 40
+
+
+def test_the_runs_of_the_page_are_read_and_cleared_by_the_api(settings):
+    """A JSON prediction in the page, then its run through GET /api/history, and gone after
+    DELETE: the API and Prediction History read one store."""
+    import json
+
+    from layouts.answer import JSON_ANSWER
+    from layouts.ids import History, Json, Page
+    from tests.dash_requests import click_request
+
+    app = create_app(settings=settings)
+    client = app.server.test_client()
+    loaded = {"name": IRIS_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
+    body = click_request(
+        app,
+        (f"{JSON_ANSWER.result}.children", f"{History.NEW}.data"),
+        Json.PREDICT,
+        [(Json.TEXT, "value", json.dumps(VIRGINICA)), (Page.SELECTION, "data", loaded)],
+    )
+    assert client.post("/_dash-update-component", json=body).status_code == 200
+    newest = client.get("/api/history").get_json()["runs"][0]
+    assert (newest["source"], newest["outcome"], newest["preview"]) == (
+        "JSON",
+        "ok",
+        "2 · virginica",
+    )
+    assert (newest["model"], newest["version"], newest["alias"]) == (IRIS_MODEL, "1", "Champion")
+    assert json.loads(newest["input"]) == VIRGINICA
+    assert client.delete("/api/history").get_json() == {"runs": []}
+    assert client.get("/api/history").get_json() == {"runs": []}
