@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -157,30 +157,59 @@ def _docs_copy(source: Path, target: Path, top: int) -> None:
         part.convert("RGB").quantize(256).save(target, optimize=True)
 
 
+@dataclass(frozen=True)
+class Missed:
+    """A click that did not land, and why (falsy: ``until`` tries again, and names the last
+    reason when it gives up)."""
+
+    why: str
+
+    def __bool__(self) -> bool:
+        return False
+
+
 def click(dash_duo: Any, selector: str) -> None:
     """Scroll the element into the middle of the window and click it, as a person would;
     grids render after the text around them, so the button may still move: try again.
     (At once: Bootstrap scrolls smoothly, and a click during the scroll misses.)"""
 
-    def attempt() -> bool:
+    def attempt() -> bool | Missed:
         try:
             element = dash_duo.find_element(selector)
             dash_duo.driver.execute_script(
                 "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element
             )
         except StaleElementReferenceException:
-            return False
+            return Missed("redrawn while scrolled to")
         try:
             element.click()
-        except (
-            ElementClickInterceptedException,
-            ElementNotInteractableException,  # redrawn by a poll just now: shown again soon
-            StaleElementReferenceException,
-        ):
-            return False
+        except ElementClickInterceptedException as error:
+            return Missed(error.msg)  # names the element that took the click
+        except ElementNotInteractableException:  # redrawn by a poll just now: shown again soon
+            return Missed(f"not interactable: {_shown_as(dash_duo, element)}")
+        except StaleElementReferenceException:
+            return Missed("redrawn while clicked")
         return True
 
     until(attempt, timeout=10, msg=f"click {selector}: not found, hidden or covered")
+
+
+def _shown_as(dash_duo: Any, element: Any) -> str:
+    """How an element that cannot be clicked is drawn: its box, and what hides it."""
+    try:
+        return dash_duo.driver.execute_script(
+            "const e = arguments[0], r = e.getBoundingClientRect(), hidden = [];"
+            "for (let p = e; p; p = p.parentElement) {"
+            "  const s = getComputedStyle(p);"
+            "  if (s.display === 'none' || s.visibility === 'hidden' || s.opacity === '0')"
+            "    hidden.push((p.id || p.tagName) + ' ' + s.display + '/' + s.visibility);"
+            "}"
+            "return `box ${Math.round(r.x)},${Math.round(r.y)} ${Math.round(r.width)}x`"
+            " + `${Math.round(r.height)}, disabled ${e.disabled}, hidden by [${hidden}]`;",
+            element,
+        )
+    except StaleElementReferenceException:
+        return "redrawn meanwhile"
 
 
 def in_view(dash_duo: Any, selector: str) -> bool:
