@@ -160,3 +160,24 @@ def test_what_a_poll_compares_changes_with_the_callers_runs_only(url):
         history.remember(ANA, _run(f"2026-12-07T10:00:0{second}+00:00"))
         assert history.version(ANA) != one
         one = history.version(ANA)
+
+
+def test_two_replicas_share_the_runs_on_postgresql():
+    """AUDIT_DB_URL on a real PostgreSQL: what one replica keeps, the other lists, prunes
+    to the newest and clears (the pruning DELETE and the hand-over's savepoint as
+    PostgreSQL runs them)."""
+    from tests.postgres_server import running_postgres
+
+    with running_postgres() as url:
+        one, other = RunHistory(url, keep=3), RunHistory(url, keep=3)
+        runs = [_run(f"2026-12-07T10:00:0{n}+00:00") for n in range(5)]
+        for run in runs[:3]:
+            one.remember(ANA, run)
+        for run in runs[3:]:
+            other.remember(ANA, run)
+        assert [r["id"] for r in one.list(ANA)] == [r["id"] for r in runs[:1:-1]]
+        assert other.take_over(ANA, [runs[4], runs[0]]) == [runs[4]["id"], runs[0]["id"]]
+        assert [r["id"] for r in other.list(ANA)] == [r["id"] for r in runs[:1:-1]]
+        one.remember(BEN, _run("2026-12-07T10:00:09+00:00"))
+        other.clear(ANA)
+        assert one.list(ANA) == [] and len(one.list(BEN)) == 1
