@@ -302,16 +302,16 @@
 
   function browserRuns() {
     var runs = [];
-    for (var i = 0; i < window.localStorage.length; i++) {
-      var key = window.localStorage.key(i);
-      if (key && key.indexOf(HISTORY_PREFIX) === 0) {
+    /* the keys first: removing one while walking by index would skip the next */
+    Object.keys(window.localStorage).forEach(function (key) {
+      if (key.indexOf(HISTORY_PREFIX) === 0) {
         try {
           runs.push(JSON.parse(window.localStorage.getItem(key)));
         } catch (ignored) {
           window.localStorage.removeItem(key);
         }
       }
-    }
+    });
     return runs;
   }
 

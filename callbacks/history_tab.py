@@ -48,15 +48,19 @@ class HistoryCallbacks:
                 return {"list": no_update, "shown": no_update}
             return {"list": show_error(error), "shown": UNAVAILABLE}
 
-    def take_from_browser(self, entries: list[dict[str, Any]] | None) -> Any:
+    def take_from_browser(self, entries: list[dict[str, Any]] | None) -> dict[str, Any]:
         """Runs an older version kept in this browser's storage, moved to the server once
-        (then the browser forgets them)."""
+        (then the browser forgets them), and the list drawn with them."""
+        unchanged = {"handed": no_update, "list": no_update, "shown": no_update}
         if not entries:
-            return no_update
+            return unchanged
+        caller = current_caller()
         try:
-            return self.runs.take_over(current_caller(), entries)
+            handed = self.runs.take_over(caller, entries)
+            runs, version = self.runs.list(caller), self.runs.version(caller)
         except ConsoleError:
-            return no_update  # they stay in the browser: handed over on the next visit
+            return unchanged  # they stay in the browser: handed over on the next visit
+        return {"handed": handed, "list": history_table(runs, {}), "shown": version}
 
     def act(self, clicks: list[int | None]) -> dict[str, Any]:
         """Open a run or a job, or run it again: a JSON or form input is predicted again by
@@ -125,7 +129,7 @@ def register(app: dash.Dash, services: ConsoleServices) -> HistoryCallbacks:
         inputs={
             "new": Input(History.NEW, "modified_timestamp"),  # not the run: every poll sends it
             "cleared": Input(History.CLEAR, "n_clicks"),
-            "handed": Input(History.HANDED, "modified_timestamp"),
+            "handed": Input(History.HANDED, "data"),  # the ids handed over: a short list
             "ticks": Input(Page.JOB_TICK, "n_intervals"),
         },
         state={"shown": State(History.SHOWN, "data")},
@@ -137,7 +141,11 @@ def register(app: dash.Dash, services: ConsoleServices) -> HistoryCallbacks:
         Input(History.KEEP, "data"),
     )
     app.callback(
-        output=Output(History.HANDED, "data"),
+        output={
+            "handed": Output(History.HANDED, "data"),
+            "list": Output(History.LIST, "children", allow_duplicate=True),
+            "shown": Output(History.SHOWN, "data", allow_duplicate=True),
+        },
         inputs={"entries": Input(History.BROWSER, "data")},
         prevent_initial_call=True,
     )(callbacks.take_from_browser)

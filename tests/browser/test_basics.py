@@ -240,7 +240,7 @@ def test_runs_an_older_version_kept_in_the_browser_move_to_the_server(iris_conso
     over on the first visit, shown, and then kept only on the server."""
     dash_duo = iris_console
     kept = [
-        {"id": f"old{n}", "time": f"2026-11-0{n}T10:00:00", "source": "JSON", "outcome": "ok"}
+        {"id": f"{n:012x}", "time": f"2026-11-0{n}T10:00:00", "source": "JSON", "outcome": "ok"}
         | {"model": IRIS_MODEL, "version": "1", "rows": 1, "preview": f"{n} · old run"}
         for n in (1, 2)
     ]
