@@ -19,6 +19,7 @@ wrong there unless every store opens it the same way:
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -93,3 +94,30 @@ def _made_meanwhile(error: SQLAlchemyError) -> bool:
     # at once can also collide on its row type: "duplicate key value … pg_type"
     said = str(getattr(error, "orig", error)).lower()
     return "already exists" in said or ("duplicate key" in said and "pg_type" in said)
+
+
+class TablesEngine:
+    """A store's engine, opened on first use with its tables made: a worker's threads ask
+    at once on its first requests, so it is shared only once its tables exist (else another
+    thread queries a table not made yet)."""
+
+    def __init__(self, url: str, metadata: MetaData, wait_seconds: float) -> None:
+        self.url, self.metadata, self.wait_seconds = url, metadata, wait_seconds
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Engine:
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    engine = shared_database(self.url, self.wait_seconds)
+                    create_tables(self.metadata, engine)
+                    self._engine = engine
+        return self._engine
+
+    def after_fork(self) -> None:
+        """In a forked process: a fresh lock (another thread may have held it at the fork),
+        and never the parent's connections."""
+        self._lock = threading.Lock()
+        if self._engine is not None:
+            self._engine.dispose(close=False)

@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import re
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -26,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.sql import ColumnElement, Select
 
 from services.access.caller import Caller
-from services.database import create_tables, shared_database
+from services.database import TablesEngine
 from services.errors import ConsoleError, cut, history_unavailable
 from services.history import PREVIEW_CHARS, kept_input, valid_entries
 
@@ -52,19 +51,11 @@ class RunHistory:
     def __init__(self, url: str, keep: int) -> None:
         self.url = url
         self.keep = keep
-        self._engine: Engine | None = None
-        self._engine_lock = threading.Lock()
+        self._tables = TablesEngine(url, metadata, WAIT_SECONDS)
 
     @property
     def engine(self) -> Engine:
-        # a worker's threads ask at once on its first requests: shared once its table exists
-        if self._engine is None:
-            with self._engine_lock:
-                if self._engine is None:
-                    engine = shared_database(self.url, WAIT_SECONDS)
-                    create_tables(metadata, engine)
-                    self._engine = engine
-        return self._engine
+        return self._tables.get()
 
     def prepare(self) -> None:
         """The table made before the first run needs it (a worker's warm-up)."""
@@ -72,9 +63,7 @@ class RunHistory:
             _ = self.engine
 
     def after_fork(self) -> None:
-        self._engine_lock = threading.Lock()  # another thread may have held it at the fork
-        if self._engine is not None:
-            self._engine.dispose(close=False)  # never share the parent's connections
+        self._tables.after_fork()
 
     def take_over(self, caller: Caller, entries: Any) -> list[str]:
         """Runs an older version kept in the caller's browser: at most their newest

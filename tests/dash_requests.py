@@ -30,6 +30,21 @@ def click_request(
     }
 
 
+def json_predict_request(app: Any, record: dict[str, Any]) -> dict[str, Any]:
+    """The JSON tab's Predict for one record on iris version 1, loaded as @Champion."""
+    from layouts.answer import JSON_ANSWER
+    from layouts.ids import History, Json
+    from services.registry.demo import IRIS_MODEL
+
+    loaded = {"name": IRIS_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
+    return click_request(
+        app,
+        (f"{JSON_ANSWER.result}.children", f"{History.NEW}.data"),
+        Json.PREDICT,
+        [(Json.TEXT, "value", json.dumps(record)), (Page.SELECTION, "data", loaded)],
+    )
+
+
 def store_request(app: Any, output: str, store: str, value: Any) -> dict[str, Any]:
     """The callback request that follows ``store``'s data changing to ``value``, for the
     callback whose outputs include ``output`` ("id.prop")."""

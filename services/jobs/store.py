@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -33,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.database import create_tables, shared_database
+from services.database import TablesEngine
 from services.jobs.record import (
     ACTIVE,
     CANCELLED,
@@ -75,26 +74,15 @@ class JobStore:
         self.lost_seconds = lost_seconds  # running without a heartbeat this long: lost
         self.queued_seconds = queued_seconds  # never taken by a runner this long: failed
         self.kept_seconds = kept_seconds  # finished jobs go with their files
-        self._engine: Engine | None = None
-        self._engine_lock = threading.Lock()
+        self._tables = TablesEngine(url, metadata, WAIT_SECONDS)
         self._swept = 0.0
 
     @property
     def engine(self) -> Engine:
-        # A worker's threads ask at once on its first requests: the engine is shared only
-        # once its table exists, or another thread queries a table not made yet.
-        if self._engine is None:
-            with self._engine_lock:
-                if self._engine is None:
-                    engine = shared_database(self.url, WAIT_SECONDS)
-                    create_tables(metadata, engine)
-                    self._engine = engine
-        return self._engine
+        return self._tables.get()
 
     def after_fork(self) -> None:
-        self._engine_lock = threading.Lock()  # another thread may have held it at the fork
-        if self._engine is not None:
-            self._engine.dispose(close=False)  # never share the parent's connections
+        self._tables.after_fork()
 
     def insert(self, job: Job) -> None:
         with self.engine.begin() as connection:

@@ -9,7 +9,6 @@ or a split moved since it remembered one, whichever process moved it.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +17,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.database import create_tables, shared_database
+from services.database import TablesEngine, shared_database
 
 ALIAS = "alias"
 ROLLBACK = "rollback"  # an alias moved back by Roll back: it undoes the move before it
@@ -74,20 +73,13 @@ class AliasMove:
 class AliasHistory:
     def __init__(self, url: str) -> None:
         self.url = url
-        self._engine: Engine | None = None
-        self._lock = threading.Lock()
+        self._tables = TablesEngine(url, metadata, WAIT_WRITING_SECONDS)
         # the generation is read on every request: it waits for a locked database briefly
         self.reader = shared_database(url, WAIT_READING_SECONDS, write_ahead=False)
 
     @property
     def engine(self) -> Engine:
-        if self._engine is None:
-            with self._lock:
-                if self._engine is None:
-                    engine = shared_database(self.url, WAIT_WRITING_SECONDS)
-                    create_tables(metadata, engine)
-                    self._engine = engine
-        return self._engine
+        return self._tables.get()
 
     def prepare(self) -> None:
         """The writer opened now, which makes the moves' table: until it exists, every
@@ -95,10 +87,8 @@ class AliasHistory:
         self.engine  # noqa: B018
 
     def after_fork(self) -> None:
-        self._lock = threading.Lock()
         self.reader.dispose(close=False)
-        if self._engine is not None:
-            self._engine.dispose(close=False)
+        self._tables.after_fork()
 
     def record(self, move: AliasMove) -> AliasMove:
         """Committed before this returns: the move's id is the new generation."""

@@ -110,21 +110,11 @@ def test_audit_records_made_and_stored_are_counted(client):
 
 def test_a_prediction_in_the_json_tab_is_counted_with_its_model(metered):
     """The page's predictions go through Dash's callback route: labelled by the model too."""
-    import json
-
-    from layouts.answer import JSON_ANSWER
-    from layouts.ids import History, Json, Page
-    from tests.dash_requests import click_request
+    from tests.dash_requests import json_predict_request
 
     app = create_app(settings=metered)
     client = app.server.test_client()
-    loaded = {"name": IRIS_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
-    body = click_request(
-        app,
-        (f"{JSON_ANSWER.result}.children", f"{History.NEW}.data"),
-        Json.PREDICT,
-        [(Json.TEXT, "value", json.dumps(SETOSA)), (Page.SELECTION, "data", loaded)],
-    )
+    body = json_predict_request(app, SETOSA)
     labels = {"route": "/_dash-update-component", "model": IRIS_MODEL, "version": "1"}
     before = value(client.get("/metrics").text, "console_http_requests_total", **labels)
     answer = client.post("/_dash-update-component", json=body)

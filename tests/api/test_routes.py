@@ -191,19 +191,11 @@ def test_the_runs_of_the_page_are_read_and_cleared_by_the_api(settings):
     DELETE: the API and Prediction History read one store."""
     import json
 
-    from layouts.answer import JSON_ANSWER
-    from layouts.ids import History, Json, Page
-    from tests.dash_requests import click_request
+    from tests.dash_requests import json_predict_request
 
     app = create_app(settings=settings)
     client = app.server.test_client()
-    loaded = {"name": IRIS_MODEL, "ref": "Champion", "version": "1", "alias": "Champion"}
-    body = click_request(
-        app,
-        (f"{JSON_ANSWER.result}.children", f"{History.NEW}.data"),
-        Json.PREDICT,
-        [(Json.TEXT, "value", json.dumps(VIRGINICA)), (Page.SELECTION, "data", loaded)],
-    )
+    body = json_predict_request(app, VIRGINICA)
     assert client.post("/_dash-update-component", json=body).status_code == 200
     newest = client.get("/api/history").get_json()["runs"][0]
     assert (newest["source"], newest["outcome"], newest["preview"]) == (
