@@ -13,6 +13,7 @@ from layouts.components import show_error
 from layouts.history_tab import entry_detail, history_table, rerun_note
 from layouts.ids import Csv, History, Page, Tab
 from services.access.audit import Source
+from services.access.caller import Caller
 from services.access.identity import current_caller
 from services.errors import ConsoleError
 from services.history import prediction_entry
@@ -33,16 +34,13 @@ class HistoryCallbacks:
 
     def show(self, shown: str | None, **triggers: Any) -> dict[str, Any]:
         """The person's runs as the server has them, drawn when they changed. ``triggers``
-        only say when to look: a run here, Clear, runs handed over, the jobs' poll (a run in
-        another tab or on another device)."""
+        only say when to look: a run here, Clear, the jobs' poll (a run in another tab or on
+        another device)."""
         caller = current_caller()
         try:
             if f"{History.CLEAR}.n_clicks" in ctx.triggered_prop_ids:
                 self.runs.clear(caller)
-            version = self.runs.version(caller)
-            if version == shown:
-                return {"list": no_update, "shown": no_update}
-            return {"list": history_table(self.runs.list(caller), {}), "shown": version}
+            return self._drawn(caller, shown)
         except ConsoleError as error:
             if shown == UNAVAILABLE:  # said already: not drawn again on every poll
                 return {"list": no_update, "shown": no_update}
@@ -56,11 +54,16 @@ class HistoryCallbacks:
             return unchanged
         caller = current_caller()
         try:
-            handed = self.runs.take_over(caller, entries)
-            runs, version = self.runs.list(caller), self.runs.version(caller)
+            return {"handed": self.runs.take_over(caller, entries), **self._drawn(caller)}
         except ConsoleError:
             return unchanged  # they stay in the browser: handed over on the next visit
-        return {"handed": handed, "list": history_table(runs, {}), "shown": version}
+
+    def _drawn(self, caller: Caller, shown: str | None = None) -> dict[str, Any]:
+        """The list of the caller's runs and what it shows, unless it shows them already."""
+        version = self.runs.version(caller)
+        if version == shown:
+            return {"list": no_update, "shown": no_update}
+        return {"list": history_table(self.runs.list(caller), {}), "shown": version}
 
     def act(self, clicks: list[int | None]) -> dict[str, Any]:
         """Open a run or a job, or run it again: a JSON or form input is predicted again by
@@ -129,7 +132,6 @@ def register(app: dash.Dash, services: ConsoleServices) -> HistoryCallbacks:
         inputs={
             "new": Input(History.NEW, "modified_timestamp"),  # not the run: every poll sends it
             "cleared": Input(History.CLEAR, "n_clicks"),
-            "handed": Input(History.HANDED, "data"),  # the ids handed over: a short list
             "ticks": Input(Page.JOB_TICK, "n_intervals"),
         },
         state={"shown": State(History.SHOWN, "data")},

@@ -51,13 +51,6 @@ def _is_count(value: Any) -> bool:
     return _count(value) is not None
 
 
-def handed_ids(value: Any) -> list[str] | None:
-    """The ids of the runs the server took from the browser (``History.HANDED``)."""
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        return None
-    return value
-
-
 def history_entry(value: Any) -> dict[str, Any] | None:
     """One entry just written (``History.NEW``), read like the stored ones."""
     entries = valid_entries([value])
@@ -96,7 +89,6 @@ READERS: dict[str, Callable[[Any], Any]] = {
     f"{History.SHOWN}.data": _text,
     f"{History.BROWSER}.data": valid_entries,
     f"{History.NEW}.modified_timestamp": _count,
-    f"{History.HANDED}.data": handed_ids,
     f"{Page.OPEN_JOB}.data": _text,
     f"{Page.URL_READ}.data": _flag,
     f"{Page.URL_ASKED}.data": _text,
